@@ -1,0 +1,49 @@
+"""Shared fixtures: the real InfluxDB and a real SQL database, one fresh database per test.
+
+Integration tests never mock either store: each test gets its own InfluxDB database on the
+project's private influxd and its own SQLite file migrated by Alembic.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def influx_url():
+    from telemetry import influxd
+
+    return influxd.ensure_running()
+
+
+@pytest.fixture
+def influx(influx_url):
+    """An InfluxClient on a fresh database (with the retention policies), dropped afterwards."""
+    from telemetry import influxd
+    from telemetry.influx import InfluxClient
+
+    client = InfluxClient(influx_url, f"ironwatch_test_{uuid.uuid4().hex[:10]}")
+    influxd.prepare_database(client)
+    yield client
+    client.drop_database()
+
+
+@pytest.fixture
+def sql_url(tmp_path):
+    """A migrated SQL database: SQLite in tmp_path, or IRONWATCH_TEST_DATABASE_URL when set."""
+    from fleet import db
+
+    url = os.environ.get("IRONWATCH_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'ironwatch.db'}"
+    db.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def session_factory(sql_url):
+    from fleet import db
+
+    engine = db.make_engine(sql_url)
+    yield db.session_factory(engine)
+    engine.dispose()
