@@ -1,0 +1,67 @@
+# Ironwatch: the two commands a newcomer types are `make run` and `make test`.
+# Everything else here is a step they depend on; each step is idempotent.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+APT    := DEBIAN_FRONTEND=noninteractive apt-get
+PORT   ?= $(or $(IRONWATCH_PORT),8000)
+export IRONWATCH_PORT := $(PORT)
+
+.PHONY: run test setup venv assets influx database models browser stop clean
+
+## run: set everything up, seed the demo fleet, start the simulator and the app
+run: setup models
+	@bash -c 'set -m; trap "kill %1 2>/dev/null" EXIT; \
+	  mkdir -p var; \
+	  ( sleep 3; exec $(BIN)/python -m telemetry.simulate --speedup 60 ) > var/simulator.log 2>&1 & \
+	  echo; echo "Ironwatch is starting at http://127.0.0.1:$(PORT)/  (simulator log: var/simulator.log)"; \
+	  $(BIN)/python -m fleet.seed --print-logins; echo; \
+	  $(BIN)/python -m app serve --port $(PORT)'
+
+## test: the same set-up, then the whole suite (unit, integration, browser)
+test: setup models browser
+	$(BIN)/python -m pytest -q -ra
+
+setup: venv assets influx database
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && $(APT) update -qq && $(APT) install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); } \
+	  || { echo "Cannot create a virtualenv: install Python 3.11 with venv (Debian: apt-get install python3-venv)"; exit 1; }
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+## assets: front-end libraries from npm, copied into app/static/vendor (served by the app)
+assets: app/static/vendor/.built
+app/static/vendor/.built: package.json package-lock.json
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && $(APT) update -qq && $(APT) install -y -qq nodejs npm; } \
+	  || { echo "npm is missing: install Node.js and npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	npm run --silent build
+	@touch $@
+
+## influx: our own InfluxDB under var/influxdb (installs Debian's influxdb package if needed)
+influx: venv
+	$(BIN)/python -m telemetry.influxd start
+
+## database: SQL schema (Alembic) and the demo fleet
+database: venv
+	$(BIN)/python -m fleet.seed
+
+## models: default RUL models for the demo fleet, trained on simulated run-to-failure histories
+models: database
+	$(BIN)/python -m diagnostics.prognostics.train_default --if-missing
+
+## browser: Debian's Chromium for the end-to-end tests (never `playwright install`)
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && $(APT) update -qq && $(APT) install -y -qq chromium; } \
+	  || { echo "Chromium is missing: apt-get install chromium"; exit 1; }
+
+stop:
+	-$(BIN)/python -m telemetry.influxd stop
+
+clean: stop
+	rm -rf var app/static/vendor node_modules
