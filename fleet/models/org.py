@@ -1,0 +1,99 @@
+"""Who: tenants (the OEM and its customers), their sites, users and technicians."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, UTCDateTime, utcnow
+
+TENANT_KINDS = ("oem", "customer")
+ROLES = ("admin", "engineer", "technician", "customer")
+
+
+class Tenant(Base):
+    """An organisation: the OEM (kind ``oem``) or one of its customers (``customer``, parent = OEM)."""
+
+    __tablename__ = "tenant"
+    __table_args__ = (CheckConstraint("kind IN ('oem', 'customer')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.id", ondelete="RESTRICT"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    parent: Mapped["Tenant | None"] = relationship(remote_side=[id], back_populates="customers")
+    customers: Mapped[list["Tenant"]] = relationship(back_populates="parent")
+    sites: Mapped[list["Site"]] = relationship(back_populates="tenant")
+
+    def audience(self) -> list[int]:
+        """Tenant ids that may see this tenant's machines: itself and its OEM."""
+        return [self.id] + ([self.parent_id] if self.parent_id is not None else [])
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.id} {self.name!r} {self.kind}>"
+
+
+class Site(Base):
+    """A place where machines work: a quarry, a construction site, a hospital plant room."""
+
+    __tablename__ = "site"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(240), default="")
+    lat: Mapped[float] = mapped_column(Float)  # WGS-84 degrees
+    lon: Mapped[float] = mapped_column(Float)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+
+    tenant: Mapped[Tenant] = relationship(back_populates="sites")
+    machines: Mapped[list["Machine"]] = relationship(back_populates="site")  # noqa: F821
+
+
+class User(Base):
+    """A person who logs in. ``role`` decides what they see; ``tenant`` scopes customers."""
+
+    __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
+    __table_args__ = (CheckConstraint("role IN ('admin', 'engineer', 'technician', 'customer')", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    tenant: Mapped[Tenant] = relationship()
+    technician: Mapped["Technician | None"] = relationship(back_populates="user")
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"
+
+
+class Technician(Base):
+    """A field technician: skills, home base and (optionally) the login they use."""
+
+    __tablename__ = "technician"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"), unique=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    # e.g. ["engine", "hydraulics", "gearbox", "bearings", "electrical", "vibration"]
+    skills: Mapped[list] = mapped_column(JSON, default=list)
+    home_base: Mapped[str] = mapped_column(String(120), default="")
+    home_lat: Mapped[float] = mapped_column(Float)
+    home_lon: Mapped[float] = mapped_column(Float)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    user: Mapped[User | None] = relationship(back_populates="technician")
+
+    def __repr__(self) -> str:
+        return f"<Technician {self.id} {self.name}>"
