@@ -1,0 +1,420 @@
+"""Telemetry as the rest of the system reads and writes it (InfluxQL over :class:`InfluxClient`).
+
+Everything time-valued is UTC nanoseconds since the Unix epoch. Results are plain dicts of lists
+(``{"time": [...], "<column>": [...]}``), no pandas.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Mapping
+
+import numpy as np
+
+from telemetry.influx import InfluxClient
+from telemetry.schema import (
+    G_M_S2,
+    M_BURSTS,
+    M_DIAGNOSES,
+    M_FAULTS,
+    M_FAULT_CODES,
+    M_FEATURES,
+    M_OPERATING,
+    M_OPERATING_1H,
+    M_OPERATING_1M,
+    M_RUL,
+    M_VIBRATION,
+    OPERATING_FIELDS,
+    RP_LIFE,
+    RP_RAW,
+    burst_id_for,
+    encode_json_field,
+    encode_point,
+    parse_burst_id,
+    quote_ident,
+    quote_literal,
+    sample_times_ns,
+)
+
+TimeLike = int | float | str | datetime
+
+
+@dataclass(frozen=True)
+class BurstMeta:
+    """What was captured: where, when, how fast, in which units, at which shaft speed.
+
+    ``start_ns`` is the time of sample 0 (UTC ns); ``units`` is ``"m/s2"`` or ``"g"`` as uploaded;
+    ``shaft_rpm`` is the reference shaft speed at capture.
+    """
+
+    burst_id: str
+    machine: str
+    component: str
+    sensor: str
+    axis: str
+    sample_rate_hz: float
+    start_ns: int
+    n_samples: int
+    units: str
+    shaft_rpm: float
+    encoding: str = "float32le"
+    scale: float | None = None
+    upload_id: str = ""
+
+    def tags(self) -> dict[str, str]:
+        return {"machine": self.machine, "component": self.component, "sensor": self.sensor, "axis": self.axis}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.sample_rate_hz
+
+
+@dataclass(frozen=True)
+class Burst:
+    """A burst read back: its metadata and samples (float32, shape (n_samples,), in ``meta.units``)."""
+
+    meta: BurstMeta
+    samples: np.ndarray
+
+    def samples_m_s2(self) -> np.ndarray:
+        """Samples as acceleration in m/s² (converted from g when uploaded in g), float64."""
+        values = self.samples.astype(np.float64)
+        return values * G_M_S2 if self.meta.units == "g" else values
+
+
+class BurstNotFound(LookupError):
+    """No burst with that id (never uploaded, or its raw samples are past retention)."""
+
+
+_DURATION = re.compile(r"^\d+(ns|u|µ|ms|s|m|h|d|w)$")
+
+
+def to_ns(value: TimeLike) -> int:
+    """UTC ns from an int (ns), a float (seconds), an RFC 3339 string or an aware datetime."""
+    if isinstance(value, bool):
+        raise TypeError("a time cannot be a bool")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(round(value * 1e9))
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give a timezone (UTC)")
+        delta = value - datetime(1970, 1, 1, tzinfo=timezone.utc)
+        return (delta.days * 86400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+    raise TypeError(f"unsupported time {value!r}")
+
+
+def to_duration(every: int | float | str) -> str:
+    """An InfluxQL duration literal from seconds (``60`` → ``60s``) or a literal (``"5m"``)."""
+    if isinstance(every, str):
+        if not _DURATION.match(every):
+            raise ValueError(f"not an InfluxQL duration: {every!r}")
+        return every
+    seconds = float(every)
+    if seconds <= 0:
+        raise ValueError("every must be positive")
+    if seconds.is_integer():
+        return f"{int(seconds)}s"
+    return f"{int(round(seconds * 1000))}ms"
+
+
+def _duration_seconds(literal: str) -> float:
+    units = {"ns": 1e-9, "u": 1e-6, "µ": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    number = re.match(r"^\d+", literal).group(0)
+    return int(number) * units[literal[len(number):]]
+
+
+def _rows(series: dict) -> list[dict]:
+    columns = series["columns"]
+    return [dict(zip(columns, row)) for row in series["values"]]
+
+
+class TelemetryStore:
+    """Reads and writes of telemetry for diagnostics, prognostics, fleet and the app."""
+
+    def __init__(self, influx: InfluxClient):
+        self.influx = influx
+
+    # ------------------------------------------------------------------ bursts
+
+    def read_burst(self, burst_id: str) -> Burst:
+        """The burst exactly as uploaded: metadata and float32 samples. Raises BurstNotFound."""
+        try:
+            machine, sensor, axis, start_ns = parse_burst_id(burst_id)
+        except ValueError as exc:
+            raise BurstNotFound(str(exc)) from exc
+        where = (
+            f"machine = {quote_literal(machine)} AND sensor = {quote_literal(sensor)} "
+            f"AND axis = {quote_literal(axis)}"
+        )
+        meta_series = self.influx.query(
+            f"SELECT * FROM {quote_ident(RP_LIFE)}.{M_BURSTS} WHERE {where} AND time = {start_ns}"
+        )
+        if not meta_series or not meta_series[0]["values"]:
+            raise BurstNotFound(f"no burst {burst_id}")
+        meta = _meta_from_row(_rows(meta_series[0])[0])
+        end_ns = int(sample_times_ns(meta.start_ns, meta.n_samples, meta.sample_rate_hz)[-1])
+        sample_series = self.influx.query(
+            f"SELECT a FROM {quote_ident(RP_RAW)}.{M_VIBRATION} WHERE {where} "
+            f"AND time >= {meta.start_ns} AND time <= {end_ns}"
+        )
+        values = sample_series[0]["values"] if sample_series else []
+        if len(values) != meta.n_samples:
+            raise BurstNotFound(
+                f"burst {burst_id}: {len(values)} of {meta.n_samples} samples in InfluxDB "
+                f"(not yet written, or past the raw retention)"
+            )
+        samples = np.fromiter((row[1] for row in values), dtype=np.float64, count=len(values)).astype(np.float32)
+        return Burst(meta, samples)
+
+    def bursts_since(self, t_ns: TimeLike, machine: str | None = None) -> list[BurstMeta]:
+        """Metadata of bursts whose capture started at or after ``t_ns``, oldest first."""
+        where = f"time >= {to_ns(t_ns)}"
+        if machine:
+            where += f" AND machine = {quote_literal(machine)}"
+        series = self.influx.query(f"SELECT * FROM {quote_ident(RP_LIFE)}.{M_BURSTS} WHERE {where}")
+        metas = [_meta_from_row(row) for s in series for row in _rows(s)]
+        return sorted(metas, key=lambda m: (m.start_ns, m.burst_id))
+
+    # ------------------------------------------------------------------ operating data
+
+    def trend(
+        self, machine: str, field: str, start: TimeLike, end: TimeLike, every: int | float | str = "1m"
+    ) -> dict[str, list]:
+        """Mean of an operating field per ``every`` bucket over ``[start, end)``.
+
+        Buckets of a whole number of hours read the CQ-downsampled ``operating_1h``, whole minutes
+        ``operating_1m`` (both kept for the machine's life), anything finer the 1 Hz data; so a
+        year-long trend reads 8,760 hourly means, not 31 million samples. Empty buckets are None.
+
+        Returns ``{"time": [ns, ...], "value": [float | None, ...]}``.
+        """
+        if field not in OPERATING_FIELDS:
+            raise ValueError(f"unknown operating field {field!r}")
+        every_literal = to_duration(every)
+        seconds = _duration_seconds(every_literal)
+        if seconds >= 3600 and seconds % 3600 == 0:
+            source, column = M_OPERATING_1H, f"mean_{field}"
+        elif seconds >= 60 and seconds % 60 == 0:
+            source, column = M_OPERATING_1M, f"mean_{field}"
+        else:
+            source, column = M_OPERATING, field
+        start_ns, end_ns = to_ns(start), to_ns(end)
+
+        def bucket_means(measurement: str, column_name: str) -> list[dict]:
+            return self.influx.query(
+                f"SELECT mean({quote_ident(column_name)}) FROM {quote_ident(RP_LIFE)}.{measurement} "
+                f"WHERE machine = {quote_literal(machine)} AND time >= {start_ns} AND time < {end_ns} "
+                f"GROUP BY time({every_literal})"
+            )
+
+        series = bucket_means(source, column)
+        if not series and source != M_OPERATING:
+            # downsampled series not computed yet (fresh data, CQ not run): fall back to 1 Hz data
+            series = bucket_means(M_OPERATING, field)
+        rows = series[0]["values"] if series else []
+        return {"time": [row[0] for row in rows], "value": [row[1] for row in rows]}
+
+    def latest(self, machine: str) -> dict:
+        """Latest operating values of a machine: ``{"time": ns | None, "fields": {name: value}}``.
+
+        ``time`` is the newest sample's; each field is its own latest value (gateways may send
+        fields at different rates).
+        """
+        life = quote_ident(RP_LIFE)
+        where = f"machine = {quote_literal(machine)}"
+        newest = self.influx.query(f"SELECT * FROM {life}.{M_OPERATING} WHERE {where} ORDER BY time DESC LIMIT 1")
+        if not newest:
+            return {"time": None, "fields": {}}
+        t_ns = newest[0]["values"][0][0]
+        lasts = self.influx.query(f"SELECT last(*) FROM {life}.{M_OPERATING} WHERE {where}")
+        fields = {}
+        if lasts:
+            row = _rows(lasts[0])[0]
+            fields = {k[len("last_"):]: v for k, v in row.items() if k.startswith("last_") and v is not None}
+        return {"time": t_ns, "fields": fields}
+
+    # ------------------------------------------------------------------ fault codes
+
+    def fault_history(self, machine: str, start: TimeLike, end: TimeLike) -> list[dict]:
+        """DM1 messages of a machine in ``[start, end)``, oldest first.
+
+        Each: ``{"time": ns, "upload_id", "lamps": {mil, red_stop, amber_warning, protect},
+        "active": [{"spn", "fmi", "occurrence_count"}]}``; an empty ``active`` list records that
+        the faults cleared.
+        """
+        series = self.influx.query(
+            f"SELECT * FROM {quote_ident(RP_LIFE)}.{M_FAULTS} WHERE machine = {quote_literal(machine)} "
+            f"AND time >= {to_ns(start)} AND time < {to_ns(end)}"
+        )
+        history = []
+        for row in (r for s in series for r in _rows(s)):
+            history.append(
+                {
+                    "time": row["time"],
+                    "upload_id": row.get("upload_id") or "",
+                    "lamps": {k: int(row.get(k) or 0) for k in ("mil", "red_stop", "amber_warning", "protect")},
+                    "active": _decode_codes(row.get("codes") or ""),
+                }
+            )
+        return history
+
+    # ------------------------------------------------------------------ features, diagnoses, RUL
+
+    def write_features(self, meta: BurstMeta, features: Mapping[str, object]) -> None:
+        """Write a burst's features (floats; strings such as ``iso_zone`` kept as strings).
+
+        Non-finite floats are left out (line protocol has no NaN). Timestamp: the burst's start.
+        """
+        fields: dict[str, object] = {"burst_id": meta.burst_id}
+        for name, value in features.items():
+            if isinstance(value, str):
+                fields[name] = value
+            elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+                number = float(value)
+                if math.isfinite(number):
+                    fields[name] = number
+        self.influx.write(encode_point(M_FEATURES, meta.tags(), fields, meta.start_ns) + "\n", rp=RP_LIFE)
+
+    def write_diagnosis(self, meta: BurstMeta, finding: Mapping[str, object]) -> None:
+        """Write one finding (``Finding.to_dict()``) of a burst; evidence stored as a JSON string."""
+        tags = {
+            "machine": meta.machine,
+            "component": str(finding.get("component") or meta.component),
+            "fault_mode": str(finding["fault_mode"]),
+            "location": str(finding.get("location") or "") or "-",
+        }
+        fields = {
+            "burst_id": meta.burst_id,
+            "sensor": meta.sensor,
+            "severity": str(finding.get("severity", "")),
+            "confidence": float(finding.get("confidence", 0.0)),
+            "summary": str(finding.get("summary", "")),
+            "evidence": encode_json_field(finding.get("evidence", [])),
+        }
+        self.influx.write(encode_point(M_DIAGNOSES, tags, fields, meta.start_ns) + "\n", rp=RP_LIFE)
+
+    def write_rul(
+        self, machine: str, component: str, t_ns: int, p10: float, p50: float, p90: float, model_version: str
+    ) -> None:
+        """Write a remaining-useful-life estimate in hours (P10/P50/P90) and its model version."""
+        fields = {"p10_h": float(p10), "p50_h": float(p50), "p90_h": float(p90), "model_version": model_version}
+        self.influx.write(
+            encode_point(M_RUL, {"machine": machine, "component": component}, fields, int(t_ns)) + "\n", rp=RP_LIFE
+        )
+
+    def feature_history(self, machine: str, component: str, start: TimeLike | None = None) -> dict[str, list]:
+        """Features of a component over time: ``{"time": [ns...], "<feature>": [...], "burst_id": [...]}``.
+
+        Columns are those present in InfluxDB; a feature missing at a time is None.
+        """
+        where = f"machine = {quote_literal(machine)} AND component = {quote_literal(component)}"
+        if start is not None:
+            where += f" AND time >= {to_ns(start)}"
+        series = self.influx.query(f"SELECT * FROM {quote_ident(RP_LIFE)}.{M_FEATURES} WHERE {where}")
+        history: dict[str, list] = {"time": []}
+        if not series:
+            return history
+        tag_columns = {"machine", "component", "sensor", "axis"}
+        columns = [c for c in series[0]["columns"] if c not in tag_columns]
+        history = {c: [] for c in columns}
+        for row in series[0]["values"]:
+            record = dict(zip(series[0]["columns"], row))
+            for c in columns:
+                history[c].append(record[c])
+        return history
+
+    def rul_history(self, machine: str, component: str, start: TimeLike | None = None) -> dict[str, list]:
+        """RUL estimates of a component: ``{"time", "p10_h", "p50_h", "p90_h", "model_version"}``."""
+        where = f"machine = {quote_literal(machine)} AND component = {quote_literal(component)}"
+        if start is not None:
+            where += f" AND time >= {to_ns(start)}"
+        series = self.influx.query(
+            f"SELECT p10_h, p50_h, p90_h, model_version FROM {quote_ident(RP_LIFE)}.{M_RUL} WHERE {where}"
+        )
+        out: dict[str, list] = {c: [] for c in ("time", "p10_h", "p50_h", "p90_h", "model_version")}
+        for row in series[0]["values"] if series else []:
+            for c, v in zip(out, row):
+                out[c].append(v)
+        return out
+
+
+def _meta_from_row(row: Mapping[str, object]) -> BurstMeta:
+    start_ns = int(row["time"])
+    scale = row.get("scale")
+    return BurstMeta(
+        burst_id=str(row.get("burst_id") or burst_id_for(row["machine"], row["sensor"], row["axis"], start_ns)),
+        machine=str(row["machine"]),
+        component=str(row.get("component") or ""),
+        sensor=str(row["sensor"]),
+        axis=str(row["axis"]),
+        sample_rate_hz=float(row["sample_rate_hz"]),
+        start_ns=start_ns,
+        n_samples=int(row["n_samples"]),
+        units=str(row["units"]),
+        shaft_rpm=float(row["shaft_rpm"]),
+        encoding=str(row.get("encoding") or "float32le"),
+        scale=float(scale) if scale is not None else None,
+        upload_id=str(row.get("upload_id") or ""),
+    )
+
+
+def encode_codes(active: list[Mapping[str, int]]) -> str:
+    """DM1 active codes as a compact string field: ``"spn:fmi:oc;spn:fmi:oc"``."""
+    return ";".join(f"{int(c['spn'])}:{int(c['fmi'])}:{int(c['occurrence_count'])}" for c in active)
+
+
+def _decode_codes(text: str) -> list[dict]:
+    codes = []
+    for part in filter(None, text.split(";")):
+        spn, fmi, count = (int(x) for x in part.split(":"))
+        codes.append({"spn": spn, "fmi": fmi, "occurrence_count": count})
+    return codes
+
+
+def burst_meta_line(meta: BurstMeta) -> str:
+    """The ``bursts`` point of a burst (time = start of capture), with newline."""
+    fields: dict[str, object] = {
+        "burst_id": meta.burst_id,
+        "upload_id": meta.upload_id,
+        "n_samples": int(meta.n_samples),
+        "sample_rate_hz": float(meta.sample_rate_hz),
+        "shaft_rpm": float(meta.shaft_rpm),
+        "units": meta.units,
+        "encoding": meta.encoding,
+    }
+    if meta.scale is not None:
+        fields["scale"] = float(meta.scale)
+    return encode_point(M_BURSTS, meta.tags(), fields, meta.start_ns) + "\n"
+
+
+def fault_lines(machine: str, t_ns: int, upload_id: str, lamps: Mapping[str, int], active: list[Mapping[str, int]]) -> list[str]:
+    """The ``faults`` point of a DM1 message and one ``fault_codes`` point per active code."""
+    fields: dict[str, object] = {k: int(lamps.get(k, 0)) for k in ("mil", "red_stop", "amber_warning", "protect")}
+    fields.update({"active_count": len(active), "codes": encode_codes(active), "upload_id": upload_id})
+    lines = [encode_point(M_FAULTS, {"machine": machine}, fields, t_ns) + "\n"]
+    for code in active:
+        lines.append(
+            encode_point(
+                M_FAULT_CODES,
+                {"machine": machine, "spn": str(int(code["spn"]))},
+                {"fmi": int(code["fmi"]), "occurrence_count": int(code["occurrence_count"]), "upload_id": upload_id},
+                t_ns,
+            )
+            + "\n"
+        )
+    return lines
+
+
+def operating_lines(machine: str, samples: list[tuple[int, Mapping[str, float]]]) -> list[str]:
+    """One ``operating`` point per sample ``(t_ns, {field: value})``, with newlines."""
+    tags = {"machine": machine}
+    return [encode_point(M_OPERATING, tags, fields, t_ns) + "\n" for t_ns, fields in samples if fields]

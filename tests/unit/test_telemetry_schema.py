@@ -1,0 +1,63 @@
+"""Line-protocol encoding, burst ids and sample timestamps (pure, no server)."""
+import math
+
+import numpy as np
+import pytest
+
+from telemetry import schema
+
+
+def test_tags_sorted_escaped_and_empty_dropped():
+    assert schema.encode_tags({"sensor": "a b", "machine": "EX,1", "axis": ""}) == ",machine=EX\\,1,sensor=a\\ b"
+
+
+def test_field_values_typed():
+    assert schema.encode_field_value(3) == "3i"
+    assert schema.encode_field_value(True) == "true"
+    assert schema.encode_field_value(0.1) == "0.1"
+    assert schema.encode_field_value('say "hi"\\') == '"say \\"hi\\"\\\\"'
+    with pytest.raises(ValueError):
+        schema.encode_field_value(math.nan)
+
+
+def test_encode_point_layout():
+    line = schema.encode_point("operating", {"machine": "GS-1"}, {"power_kw": 12.5, "n": 2}, 1000)
+    assert line == "operating,machine=GS-1 power_kw=12.5,n=2i 1000"
+
+
+def test_sample_times_follow_round_rule():
+    fs = 25600.0
+    times = schema.sample_times_ns(10**18, 1000, fs)
+    expected = [10**18 + round(i * 1e9 / fs) for i in range(1000)]
+    assert times.tolist() == expected
+    assert times.dtype == np.int64
+
+
+def test_vibration_lines_round_trip_float32_exactly():
+    rng = np.random.default_rng(1)
+    samples = (rng.standard_normal(512) * 7).astype(np.float32)
+    lines = schema.encode_vibration_lines({"machine": "EX-1", "sensor": "engine.acc", "axis": "radial", "component": "engine"},
+                                          samples, 5, 25600.0)
+    assert len(lines) == 512
+    assert lines[0].startswith("vibration,axis=radial,component=engine,machine=EX-1,sensor=engine.acc a=")
+    parsed = np.array([float(line.split(" ")[1][2:]) for line in lines]).astype(np.float32)
+    assert np.array_equal(parsed.view(np.uint32), samples.view(np.uint32))
+
+
+def test_burst_id_round_trip_with_colon_free_parts():
+    burst_id = schema.burst_id_for("EX-1001", "engine.acc", "radial", 1764064800000000000)
+    assert schema.parse_burst_id(burst_id) == ("EX-1001", "engine.acc", "radial", 1764064800000000000)
+    with pytest.raises(ValueError):
+        schema.parse_burst_id("nonsense")
+
+
+def test_retention_policies_from_environment(monkeypatch):
+    monkeypatch.setenv("IRONWATCH_RAW_RETENTION_DAYS", "7")
+    raw, life = schema.retention_policies()
+    assert (raw.name, raw.duration, raw.default) == ("raw", "7d", False)
+    assert (life.name, life.duration, life.default) == ("life", "INF", True)
+
+
+def test_operating_fields_have_units_and_ranges():
+    for name, spec in schema.OPERATING_FIELDS.items():
+        assert name == name.lower() and spec.unit and spec.minimum < spec.maximum
