@@ -25,6 +25,11 @@ def run_migrations_online() -> None:
     engine = db.make_engine(_url())
     try:
         with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # Batch mode re-creates tables and downgrades drop populated ones: with foreign
+                # keys enforced SQLite would refuse mid-way. PostgreSQL keeps them on.
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()  # end the autobegun transaction so Alembic owns the next
             # render_as_batch: SQLite cannot ALTER most things, batch mode copies the table.
             context.configure(connection=connection, target_metadata=target_metadata,
                               render_as_batch=True, compare_type=True)

@@ -1,0 +1,273 @@
+"""The demo fleet's catalogue: one OEM, three customers, their sites, 22 machines, technicians.
+
+Pure data plus small builders; :mod:`fleet.seed` writes it to SQL. Bearing geometries are the
+catalogue dimensions of common SKF deep-groove ball bearings (number of balls, ball diameter;
+pitch diameter taken as the mean of bore and outside diameter):
+
+====== ======= ========= ========== ===========
+bearing  balls  ball (mm) bore x OD   pitch (mm)
+====== ======= ========= ========== ===========
+6205       9     7.94     25 x 52      39.04 (the CWRU test-rig bearing, measured)
+6309       8    17.46     45 x 100     72.50
+6312       8    22.23     60 x 130     95.00
+====== ======= ========= ========== ===========
+
+Vibration zone limits (velocity RMS, mm/s, A/B, B/C, C/D) follow ISO 20816-3 for the rotating
+machinery (alternator bearings: group 1, rigid foundation; pumps and gearboxes: group 2,
+flexible) and a higher band for the reciprocating diesel engines, whose housings vibrate more by
+nature (the engine bands of ISO 8528-9 for generating sets are higher still).
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+# --- bearings and components -------------------------------------------------------------------
+
+SKF_6205 = {"n_rolling": 9, "ball_diameter_mm": 7.94, "pitch_diameter_mm": 39.04, "contact_angle_deg": 0.0}
+SKF_6309 = {"n_rolling": 8, "ball_diameter_mm": 17.46, "pitch_diameter_mm": 72.5, "contact_angle_deg": 0.0}
+SKF_6312 = {"n_rolling": 8, "ball_diameter_mm": 22.23, "pitch_diameter_mm": 95.0, "contact_angle_deg": 0.0}
+
+ENGINE_ZONES = [7.1, 18.0, 28.0]
+ALTERNATOR_ZONES = [2.3, 4.5, 7.1]
+PUMP_ZONES = [2.8, 7.1, 11.0]
+GEARBOX_ZONES = [4.5, 11.0, 18.0]
+
+
+def _bearing(name: str, geometry: dict) -> dict:
+    return {"name": name, **geometry}
+
+
+@dataclass(frozen=True)
+class ComponentTemplate:
+    """A component as built on every machine of a kind: kinematics and sensor placement."""
+
+    name: str
+    kind: str
+    description: str
+    kinematics: dict
+    sensor_position: str
+    axis: str = "radial"
+
+
+EXCAVATOR_COMPONENTS = (
+    ComponentTemplate(
+        "engine", "diesel_engine", "6-cylinder diesel engine, crankshaft and timing gear train",
+        {"shaft_ratio": 1.0,
+         # crankshaft gear drives the camshaft gear at half speed (four-stroke)
+         "gears": [{"name": "timing", "teeth": 36, "mating_teeth": 72}],
+         "zone_limits_mm_s": ENGINE_ZONES},
+        "engine block, flywheel-housing side, above the crankshaft centreline"),
+    ComponentTemplate(
+        "hydraulic_pump", "axial_piston_pump", "main variable-displacement axial piston pump, 9 pistons",
+        {"shaft_ratio": 1.0,  # flange-mounted on the flywheel housing: turns at engine speed
+         "pistons": 9,
+         "bearings": [_bearing("drive_shaft", SKF_6309)],
+         "zone_limits_mm_s": PUMP_ZONES},
+        "pump housing over the drive-shaft bearing"),
+    ComponentTemplate(
+        "swing_gearbox", "planetary_gearbox", "swing drive: hydraulic motor into a two-stage reduction",
+        {"shaft_ratio": 0.8,  # swing motor speed / engine speed at full pump flow
+         "gears": [{"name": "stage1", "teeth": 17, "mating_teeth": 61},
+                   {"name": "stage2", "teeth": 19, "mating_teeth": 73}],
+         "bearings": [_bearing("input", SKF_6309)],
+         "zone_limits_mm_s": GEARBOX_ZONES},
+        "swing gearbox housing, input stage"),
+    ComponentTemplate(
+        "travel_motor", "axial_piston_motor", "left travel motor: 9-piston motor with planetary final drive",
+        {"shaft_ratio": 1.2,  # motor speed / engine speed in high travel range
+         "pistons": 9,
+         "gears": [{"name": "final_drive", "teeth": 13, "mating_teeth": 50}],
+         "bearings": [_bearing("motor_shaft", SKF_6205)],
+         "zone_limits_mm_s": GEARBOX_ZONES},
+        "travel motor case, motor-shaft bearing"),
+)
+
+GENSET_COMPONENTS = (
+    ComponentTemplate(
+        "engine", "diesel_engine", "V12 diesel engine at synchronous speed",
+        {"shaft_ratio": 1.0,
+         "gears": [{"name": "timing", "teeth": 36, "mating_teeth": 72}],
+         "zone_limits_mm_s": ENGINE_ZONES},
+        "engine block, flywheel-housing side"),
+    ComponentTemplate(
+        "alternator_de", "alternator_bearing", "alternator drive-end bearing (4-pole, 50 Hz)",
+        {"shaft_ratio": 1.0,
+         "bearings": [_bearing("DE", SKF_6312)],
+         "electrical": {"line_hz": 50.0, "poles": 4},
+         "zone_limits_mm_s": ALTERNATOR_ZONES},
+        "alternator drive-end bearing housing"),
+    ComponentTemplate(
+        "alternator_nde", "alternator_bearing", "alternator non-drive-end bearing (4-pole, 50 Hz)",
+        {"shaft_ratio": 1.0,
+         "bearings": [_bearing("NDE", SKF_6309)],
+         "electrical": {"line_hz": 50.0, "poles": 4},
+         "zone_limits_mm_s": ALTERNATOR_ZONES},
+        "alternator non-drive-end bearing housing"),
+)
+
+COMPONENTS_BY_KIND = {"excavator": EXCAVATOR_COMPONENTS, "genset": GENSET_COMPONENTS}
+
+# --- organisations, places and people --------------------------------------------------------
+
+OEM_NAME = "Ironwatch OEM"
+
+
+@dataclass(frozen=True)
+class SiteSpec:
+    key: str
+    name: str
+    address: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class CustomerSpec:
+    name: str
+    sites: tuple[SiteSpec, ...]
+
+
+CUSTOMERS = (
+    CustomerSpec("Granite Ridge Quarries", (
+        SiteSpec("blackstone", "Blackstone Quarry", "Harpur Hill, Buxton SK17, UK", 53.2391, -1.9070),
+        SiteSpec("holloway", "Holloway Top Pit", "Peak Forest, Derbyshire SK17, UK", 53.3050, -1.8530),
+    )),
+    CustomerSpec("Meridian Civil Engineering", (
+        SiteSpec("quays", "Salford Quays Tower", "Trafford Road, Salford M50, UK", 53.4722, -2.2935),
+        SiteSpec("m62", "M62 Junction 12 Works", "Eccles interchange, Salford M30, UK", 53.4790, -2.3740),
+    )),
+    CustomerSpec("Northbridge Health & Data", (
+        SiteSpec("hospital", "Northbridge General Hospital", "Great George Street, Leeds LS1, UK", 53.8030, -1.5520),
+        SiteSpec("dc1", "Northbridge DC-1 Data Centre", "Gelderd Road, Leeds LS12, UK", 53.7840, -1.6010),
+    )),
+)
+
+
+@dataclass(frozen=True)
+class MachineSpec:
+    uid: str
+    kind: str
+    model: str
+    site: str  # SiteSpec.key
+    year: int
+    hours: float
+    nominal_shaft_rpm: float
+    rated_power_kw: float
+
+
+def _excavator(uid: str, model: str, site: str, year: int, hours: float) -> MachineSpec:
+    power = {"IW-220": 124.0, "IW-350LC": 202.0, "IW-500": 294.0}[model]
+    return MachineSpec(uid, "excavator", model, site, year, hours, 1800.0, power)
+
+
+def _genset(uid: str, model: str, site: str, year: int, hours: float) -> MachineSpec:
+    # 4-pole alternator on a 50 Hz grid: 1500 rpm synchronous speed. kW at power factor 0.8.
+    power = {"IWG-800": 640.0, "IWG-1250": 1000.0, "IWG-2000": 1600.0}[model]
+    return MachineSpec(uid, "genset", model, site, year, hours, 1500.0, power)
+
+
+MACHINES = (
+    _excavator("EX-1001", "IW-500", "blackstone", 2021, 9120.0),
+    _excavator("EX-1002", "IW-500", "blackstone", 2022, 6410.0),
+    _excavator("EX-1003", "IW-350LC", "blackstone", 2020, 11835.0),
+    _excavator("EX-1004", "IW-350LC", "holloway", 2023, 3220.0),
+    _excavator("EX-1005", "IW-500", "holloway", 2019, 14210.0),
+    _excavator("EX-1006", "IW-350LC", "holloway", 2022, 5075.0),
+    _excavator("EX-1007", "IW-220", "quays", 2024, 1410.0),
+    _excavator("EX-1008", "IW-220", "quays", 2023, 2980.0),
+    _excavator("EX-1009", "IW-350LC", "quays", 2021, 7730.0),
+    _excavator("EX-1010", "IW-350LC", "m62", 2020, 10460.0),
+    _excavator("EX-1011", "IW-220", "m62", 2022, 4890.0),
+    _excavator("EX-1012", "IW-350LC", "m62", 2024, 960.0),
+    _genset("GS-2001", "IWG-1250", "hospital", 2018, 2140.0),
+    _genset("GS-2002", "IWG-1250", "hospital", 2018, 2095.0),
+    _genset("GS-2003", "IWG-800", "hospital", 2021, 760.0),
+    _genset("GS-2004", "IWG-2000", "dc1", 2022, 430.0),
+    _genset("GS-2005", "IWG-2000", "dc1", 2022, 415.0),
+    _genset("GS-2006", "IWG-2000", "dc1", 2022, 452.0),
+    _genset("GS-2007", "IWG-2000", "dc1", 2023, 188.0),
+    _genset("GS-2008", "IWG-1250", "dc1", 2023, 205.0),
+    _genset("GS-2009", "IWG-800", "blackstone", 2019, 16320.0),  # quarry prime power: runs all shift
+    _genset("GS-2010", "IWG-800", "m62", 2024, 2210.0),
+)
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """A developing fault the simulator grows: severity ramps linearly, then holds.
+
+    ``severity`` is the 0..1 scale of ``diagnostics.synthesis.synthesize_burst``.
+    """
+
+    machine: str
+    component: str
+    fault: str
+    location: str
+    severity_start: float
+    severity_end: float
+    ramp_hours: float
+
+
+FAULTS = (
+    # Starts strong enough that the demo shows a work order within minutes of `make run`.
+    FaultSpec("GS-2001", "alternator_de", "bearing_outer_race", "DE", 0.6, 1.0, 72.0),
+    FaultSpec("EX-1003", "swing_gearbox", "gear_broken_tooth", "stage1", 0.5, 1.0, 120.0),
+    FaultSpec("EX-1009", "hydraulic_pump", "bearing_inner_race", "drive_shaft", 0.4, 0.9, 168.0),
+    FaultSpec("GS-2006", "alternator_nde", "bearing_inner_race", "NDE", 0.2, 0.8, 240.0),
+)
+
+
+@dataclass(frozen=True)
+class TechnicianSpec:
+    name: str
+    email: str
+    skills: tuple[str, ...]
+    home_base: str
+    home_lat: float
+    home_lon: float
+    phone: str
+
+
+TECHNICIANS = (
+    TechnicianSpec("Sam Okafor", "technician@ironwatch.example", ("bearings", "electrical", "vibration"),
+                   "Leeds service depot", 53.7997, -1.5492, "+44 113 496 0101"),
+    TechnicianSpec("Priya Raman", "priya.raman@ironwatch.example", ("hydraulics", "bearings", "vibration"),
+                   "Manchester service depot", 53.4808, -2.2426, "+44 161 496 0102"),
+    TechnicianSpec("Tomasz Nowak", "tomasz.nowak@ironwatch.example", ("gearbox", "hydraulics", "engine"),
+                   "Sheffield service depot", 53.3811, -1.4701, "+44 114 496 0103"),
+    TechnicianSpec("Helen Marsh", "helen.marsh@ironwatch.example", ("engine", "electrical"),
+                   "Buxton field office", 53.2587, -1.9110, "+44 1298 496 0104"),
+    TechnicianSpec("Diego Alvarez", "diego.alvarez@ironwatch.example", ("engine", "gearbox", "bearings"),
+                   "Manchester service depot", 53.4808, -2.2426, "+44 161 496 0105"),
+)
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    email: str
+    name: str
+    role: str
+    tenant: str  # tenant name
+
+
+DEMO_USERS = (
+    UserSpec("admin@ironwatch.example", "Avery Lang", "admin", OEM_NAME),
+    UserSpec("engineer@ironwatch.example", "Elena Fischer", "engineer", OEM_NAME),
+    UserSpec("customer@graniteridge.example", "Callum Reid", "customer", "Granite Ridge Quarries"),
+)
+
+
+def component_kinematics(template: ComponentTemplate) -> dict:
+    """A deep copy of the template's kinematics (rows must not share mutable JSON)."""
+    return copy.deepcopy(template.kinematics)
+
+
+def sensor_name(component_name: str) -> str:
+    """The contract's sensor naming: one accelerometer per component, ``<component>.acc``."""
+    return f"{component_name}.acc"
+
+
+def site_index() -> dict[str, tuple[str, SiteSpec]]:
+    """``site key → (customer name, SiteSpec)``."""
+    return {site.key: (customer.name, site) for customer in CUSTOMERS for site in customer.sites}

@@ -1,0 +1,211 @@
+"""Device credentials in SQL: issue, authenticate, rotate and revoke gateway tokens.
+
+A token is ``"<device_id>.<secret>"``; the secret is 32 random bytes (URL-safe base64) and only
+its SHA-256 is stored, so a stolen database does not hand out working tokens. Authentication
+compares digests in constant time. Look-ups are cached for ``ttl_s`` seconds (default 5 s) so the
+ingest path does not hit SQL for every upload, yet a revocation made by another process bites
+within that time (and at once in this process).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from .db import transaction
+from .models import DeviceCredential, Machine, utcnow
+
+SECRET_BYTES = 32
+DEVICE_ID_PREFIX = "dev_"
+
+
+def hash_secret(secret: str) -> str:
+    """Hex SHA-256 of the token's secret part (what the database stores)."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def split_token(token: str) -> tuple[str, str] | None:
+    """``(device_id, secret)`` of a well-formed token, else None."""
+    if not isinstance(token, str):
+        return None
+    device_id, sep, secret = token.strip().partition(".")
+    if not sep or not device_id or len(secret) < 16 or len(token) > 256:
+        return None
+    return device_id, secret
+
+
+def new_token() -> tuple[str, str, str]:
+    """A fresh ``(device_id, secret, token)``; device ids and secrets never contain '.'."""
+    device_id = DEVICE_ID_PREFIX + secrets.token_hex(8)
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    return device_id, secret, f"{device_id}.{secret}"
+
+
+def issue_credential_in(session: Session, machine: Machine, label: str = "gateway") -> str:
+    """Add a credential for ``machine`` inside an open session; returns the token (shown once)."""
+    device_id, secret, token = new_token()
+    session.add(DeviceCredential(machine=machine, device_id=device_id,
+                                 secret_sha256=hash_secret(secret), label=label))
+    return token
+
+
+def token_is_valid_in(session: Session, machine: Machine, token: str) -> bool:
+    """True when ``token`` is an active credential of ``machine`` (used by the seed to keep tokens)."""
+    parts = split_token(token)
+    if parts is None:
+        return False
+    credential = session.scalar(select(DeviceCredential).where(DeviceCredential.device_id == parts[0]))
+    return (credential is not None and credential.machine_id == machine.id and credential.revoked_at is None
+            and hmac.compare_digest(credential.secret_sha256, hash_secret(parts[1])))
+
+
+class UnknownMachine(LookupError):
+    """No machine with that uid."""
+
+
+@dataclass
+class _CacheEntry:
+    secret_sha256: str | None  # None: unknown or revoked device id
+    identity: object | None
+    expires: float
+
+
+class SqlDeviceDirectory:
+    """``telemetry.devices.DeviceDirectory`` backed by the ``device_credential`` table.
+
+    Parameters
+    ----------
+    session_factory : sessionmaker
+        Where credentials, machines and sensors are read.
+    ttl_s : float
+        How long (seconds) a look-up result is reused; bounds how late a revocation made
+        elsewhere takes effect.
+    clock : callable
+        Monotonic seconds; injectable for tests of the cache.
+    """
+
+    def __init__(self, session_factory: sessionmaker, ttl_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self._sessions = session_factory
+        self._ttl_s = float(ttl_s)
+        self._clock = clock
+        self._cache: dict[str, _CacheEntry] = {}
+        self._lock = threading.Lock()
+
+    # -- authentication ----------------------------------------------------------------------
+
+    def authenticate(self, token: str):
+        """The ``DeviceIdentity`` for a valid, unrevoked token, else None."""
+        parts = split_token(token)
+        if parts is None:
+            return None
+        device_id, secret = parts
+        entry = self._cached(device_id)
+        if entry is None:
+            entry = self._load(device_id)
+        if entry.secret_sha256 is None:
+            return None
+        if not hmac.compare_digest(entry.secret_sha256, hash_secret(secret)):
+            return None
+        return entry.identity
+
+    def _cached(self, device_id: str) -> _CacheEntry | None:
+        with self._lock:
+            entry = self._cache.get(device_id)
+            if entry is not None and entry.expires > self._clock():
+                return entry
+            return None
+
+    def _load(self, device_id: str) -> _CacheEntry:
+        from telemetry.devices import DeviceIdentity, SensorSpec
+
+        with self._sessions() as session:
+            credential = session.scalar(
+                select(DeviceCredential).where(DeviceCredential.device_id == device_id)
+                .options(selectinload(DeviceCredential.machine).selectinload(Machine.sensors)))
+            if credential is None or credential.revoked_at is not None:
+                entry = _CacheEntry(None, None, self._clock() + self._ttl_s)
+            else:
+                machine = credential.machine
+                sensors = {
+                    s.name: SensorSpec(name=s.name, component=s.component.name, axis=s.axis,
+                                       sample_rate_hz=float(s.sample_rate_hz), position=s.position)
+                    for s in machine.sensors
+                }
+                identity = DeviceIdentity(device_id=device_id, machine=machine.uid, sensors=sensors)
+                entry = _CacheEntry(credential.secret_sha256, identity, self._clock() + self._ttl_s)
+        with self._lock:
+            self._cache[device_id] = entry
+        return entry
+
+    def invalidate(self, device_id: str | None = None) -> None:
+        """Forget cached look-ups (one device id, or all)."""
+        with self._lock:
+            if device_id is None:
+                self._cache.clear()
+            else:
+                self._cache.pop(device_id, None)
+
+    # -- administration ----------------------------------------------------------------------
+
+    def issue_credential(self, machine_uid: str, label: str = "gateway") -> str:
+        """Create a credential for the machine; returns the token (it is not stored anywhere)."""
+        with transaction(self._sessions) as session:
+            machine = self._machine(session, machine_uid)
+            return issue_credential_in(session, machine, label)
+
+    def revoke(self, device_id_or_token: str) -> bool:
+        """Revoke one credential (by device id or full token); True if it was active."""
+        parts = split_token(device_id_or_token)
+        device_id = parts[0] if parts else device_id_or_token
+        with transaction(self._sessions) as session:
+            credential = session.scalar(select(DeviceCredential).where(DeviceCredential.device_id == device_id))
+            changed = credential is not None and credential.revoked_at is None
+            if changed:
+                credential.revoked_at = utcnow()
+        self.invalidate(device_id)
+        return changed
+
+    def revoke_machine(self, machine_uid: str) -> int:
+        """Revoke every active credential of a machine; returns how many."""
+        with transaction(self._sessions) as session:
+            machine = self._machine(session, machine_uid)
+            revoked = _revoke_all_in(machine)
+        for device_id in revoked:
+            self.invalidate(device_id)
+        return len(revoked)
+
+    def rotate(self, machine_uid: str, label: str = "gateway") -> str:
+        """Revoke the machine's active credentials and issue a new one, atomically; returns the token."""
+        with transaction(self._sessions) as session:
+            machine = self._machine(session, machine_uid)
+            revoked = _revoke_all_in(machine)
+            token = issue_credential_in(session, machine, label)
+        for device_id in revoked:
+            self.invalidate(device_id)
+        return token
+
+    @staticmethod
+    def _machine(session: Session, machine_uid: str) -> Machine:
+        machine = session.scalar(select(Machine).where(Machine.uid == machine_uid)
+                                 .options(selectinload(Machine.credentials)))
+        if machine is None:
+            raise UnknownMachine(f"no machine with uid {machine_uid!r}")
+        return machine
+
+
+def _revoke_all_in(machine: Machine) -> list[str]:
+    now = utcnow()
+    revoked = []
+    for credential in machine.credentials:
+        if credential.revoked_at is None:
+            credential.revoked_at = now
+            revoked.append(credential.device_id)
+    return revoked

@@ -1,0 +1,267 @@
+"""Seed the demo fleet and write the gateway provisioning file.
+
+``python -m fleet.seed [--reset] [--database-url URL] [--var DIR] [--password PW]``
+
+Idempotent: running it again changes nothing that is already there (machines, users, sensors are
+matched by their natural keys) and keeps the device tokens already in ``var/provisioning.json`` as
+long as they still authenticate; a machine without a working token gets a fresh credential.
+``--reset`` first deletes every fleet row (trained RUL models are kept: they are costly to make).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import db, demo_fleet
+from .devices import issue_credential_in, token_is_valid_in
+from .models import (Base, Component, DeviceCredential, Machine, RulModel, Sensor, Site, Technician, Tenant,
+                     User, utcnow)
+
+DEFAULT_PASSWORD = "ironwatch-demo"
+PROVISIONING_FILE = "provisioning.json"
+PROVISIONING_VERSION = 1
+
+
+@dataclass
+class SeedReport:
+    """What a seeding run did, for the CLI's summary and for tests."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    machines: int = 0
+    tokens_issued: int = 0
+    tokens_kept: int = 0
+    provisioning_path: str = ""
+    logins: list[dict[str, str]] = field(default_factory=list)
+
+    def count(self, what: str) -> None:
+        self.created[what] = self.created.get(what, 0) + 1
+
+
+def _get_or_create(session: Session, report: SeedReport, model, lookup: dict[str, Any], **values):
+    """The row matching ``lookup`` (updated with ``values``), or a new one."""
+    row = session.scalar(select(model).filter_by(**lookup))
+    if row is None:
+        row = model(**lookup, **values)
+        session.add(row)
+        session.flush()
+        report.count(model.__name__)
+    else:
+        for key, value in values.items():
+            if getattr(row, key) != value:
+                setattr(row, key, value)
+    return row
+
+
+def _ensure_user(session: Session, report: SeedReport, email: str, name: str, role: str,
+                 tenant: Tenant, password: str) -> User:
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = User(email=email, password_hash=generate_password_hash(password))
+        session.add(user)
+        report.count("User")
+    elif not check_password_hash(user.password_hash, password):
+        # Hashing is deliberately slow: only re-hash when the demo password actually changed.
+        user.password_hash = generate_password_hash(password)
+    user.name, user.role, user.tenant_id, user.active = name, role, tenant.id, True
+    session.flush()
+    return user
+
+
+def _seed_organisations(session: Session, report: SeedReport, password: str) -> dict[str, Tenant]:
+    oem = _get_or_create(session, report, Tenant, {"name": demo_fleet.OEM_NAME}, kind="oem", parent_id=None)
+    tenants = {oem.name: oem}
+    for customer in demo_fleet.CUSTOMERS:
+        tenant = _get_or_create(session, report, Tenant, {"name": customer.name}, kind="customer",
+                                parent_id=oem.id)
+        tenants[tenant.name] = tenant
+        for spec in customer.sites:
+            _get_or_create(session, report, Site, {"tenant_id": tenant.id, "name": spec.name},
+                           address=spec.address, lat=spec.lat, lon=spec.lon, timezone="Europe/London")
+    for spec in demo_fleet.DEMO_USERS:
+        user = _ensure_user(session, report, spec.email, spec.name, spec.role, tenants[spec.tenant], password)
+        report.logins.append({"email": user.email, "role": user.role, "tenant": spec.tenant})
+    for spec in demo_fleet.TECHNICIANS:
+        user = _ensure_user(session, report, spec.email, spec.name, "technician", oem, password)
+        _get_or_create(session, report, Technician, {"name": spec.name}, tenant_id=oem.id, user_id=user.id,
+                       skills=list(spec.skills), home_base=spec.home_base, home_lat=spec.home_lat,
+                       home_lon=spec.home_lon, phone=spec.phone, active=True)
+        if spec is demo_fleet.TECHNICIANS[0]:
+            report.logins.append({"email": user.email, "role": "technician", "tenant": oem.name})
+    return tenants
+
+
+def _seed_machine(session: Session, report: SeedReport, spec: demo_fleet.MachineSpec,
+                  tenants: dict[str, Tenant]) -> Machine:
+    customer_name, site_spec = demo_fleet.site_index()[spec.site]
+    tenant = tenants[customer_name]
+    site = session.scalar(select(Site).where(Site.tenant_id == tenant.id, Site.name == site_spec.name))
+    machine = session.scalar(select(Machine).where(Machine.uid == spec.uid))
+    if machine is None:
+        machine = Machine(uid=spec.uid, hours=spec.hours, lat=site_spec.lat, lon=site_spec.lon, status="unknown")
+        session.add(machine)
+        report.count("Machine")
+    # Identity fields follow the catalogue; operating state (hours, position, status) is left
+    # alone on re-seed because telemetry owns it once the machine reports.
+    machine.tenant_id, machine.site_id, machine.kind = tenant.id, site.id, spec.kind
+    machine.model, machine.serial, machine.year = spec.model, f"{spec.model}-{spec.uid}-{spec.year}", spec.year
+    machine.nominal_shaft_rpm, machine.rated_power_kw = spec.nominal_shaft_rpm, spec.rated_power_kw
+    session.flush()
+    for template in demo_fleet.COMPONENTS_BY_KIND[spec.kind]:
+        component = _get_or_create(session, report, Component, {"machine_id": machine.id, "name": template.name},
+                                   kind=template.kind, description=template.description,
+                                   kinematics=demo_fleet.component_kinematics(template))
+        _get_or_create(session, report, Sensor, {"machine_id": machine.id, "name": demo_fleet.sensor_name(template.name)},
+                       component_id=component.id, kind="accelerometer", axis=template.axis,
+                       sample_rate_hz=25600.0, units="m/s2", position=template.sensor_position)
+    return machine
+
+
+def _load_provisioning(path: Path) -> dict[str, str]:
+    """``machine uid → token`` from an earlier provisioning file (empty if none or unreadable)."""
+    try:
+        data = json.loads(path.read_text())
+        return {m["uid"]: m["token"] for m in data.get("machines", []) if m.get("uid") and m.get("token")}
+    except (OSError, ValueError, TypeError, KeyError):
+        return {}
+
+
+def _ensure_token(session: Session, report: SeedReport, machine: Machine, previous: str | None) -> str:
+    if previous and token_is_valid_in(session, machine, previous):
+        report.tokens_kept += 1
+        return previous
+    # The old token is lost (only its hash is stored): retire it and issue a new one.
+    for credential in session.scalars(select(DeviceCredential).where(DeviceCredential.machine_id == machine.id,
+                                                                      DeviceCredential.revoked_at.is_(None))):
+        credential.revoked_at = utcnow()
+    report.tokens_issued += 1
+    return issue_credential_in(session, machine, label="demo gateway")
+
+
+def provisioning_entry(machine: Machine, token: str, faults: list[demo_fleet.FaultSpec]) -> dict[str, Any]:
+    """What a gateway for ``machine`` is provisioned with (the ingest base URL is not part of it)."""
+    components = {c.id: c for c in machine.components}
+    return {
+        "uid": machine.uid,
+        "kind": machine.kind,
+        "model": machine.model,
+        "serial": machine.serial,
+        "token": token,
+        "nominal_shaft_rpm": machine.nominal_shaft_rpm,
+        "rated_power_kw": machine.rated_power_kw,
+        "hours": machine.hours,
+        "lat": machine.lat,
+        "lon": machine.lon,
+        "sensors": [
+            {"name": s.name, "component": components[s.component_id].name, "axis": s.axis,
+             "sample_rate_hz": s.sample_rate_hz, "units": s.units, "position": s.position,
+             "kinematics": components[s.component_id].kinematics}
+            for s in machine.sensors
+        ],
+        "faults": [
+            {"component": f.component, "sensor": demo_fleet.sensor_name(f.component), "fault": f.fault,
+             "location": f.location, "severity_start": f.severity_start, "severity_end": f.severity_end,
+             "ramp_hours": f.ramp_hours}
+            for f in faults
+        ],
+    }
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file and rename; 0600 because the file holds device secrets."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def reset(session_factory: sessionmaker) -> None:
+    """Delete every fleet row except the RUL model registry, children first."""
+    with db.transaction(session_factory) as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name == Tenant.__tablename__:
+                # Self-referencing: customers before the OEM they point at.
+                session.execute(delete(Tenant).where(Tenant.parent_id.is_not(None)))
+            if table.name != RulModel.__tablename__:
+                session.execute(delete(table))
+
+
+def seed(session_factory: sessionmaker, var: Path, password: str = DEFAULT_PASSWORD) -> SeedReport:
+    """Seed the demo fleet into the database and write ``<var>/provisioning.json``.
+
+    Parameters
+    ----------
+    session_factory : sessionmaker
+        A migrated database.
+    var : Path
+        Instance folder for the provisioning file.
+    password : str
+        The demo users' password (only its hash is stored).
+    """
+    report = SeedReport()
+    path = Path(var) / PROVISIONING_FILE
+    previous_tokens = _load_provisioning(path)
+    faults_by_machine: dict[str, list] = {}
+    for fault in demo_fleet.FAULTS:
+        faults_by_machine.setdefault(fault.machine, []).append(fault)
+    entries = []
+    with db.transaction(session_factory) as session:
+        tenants = _seed_organisations(session, report, password)
+        for spec in demo_fleet.MACHINES:
+            machine = _seed_machine(session, report, spec, tenants)
+            session.flush()
+            session.refresh(machine)
+            token = _ensure_token(session, report, machine, previous_tokens.get(spec.uid))
+            entries.append(provisioning_entry(machine, token, faults_by_machine.get(spec.uid, [])))
+        report.machines = len(entries)
+    document = {"version": PROVISIONING_VERSION, "oem": demo_fleet.OEM_NAME, "machines": entries}
+    _write_atomically(path, json.dumps(document, indent=2) + "\n")
+    report.provisioning_path = str(path)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fleet.seed", description=__doc__.splitlines()[0])
+    parser.add_argument("--reset", action="store_true", help="delete all fleet rows first (keeps RUL models)")
+    parser.add_argument("--database-url", default=None, help="default: IRONWATCH_DATABASE_URL or var/ironwatch.db")
+    parser.add_argument("--var", default=None, help="instance folder for provisioning.json (default IRONWATCH_VAR)")
+    parser.add_argument("--password", default=os.environ.get("IRONWATCH_DEMO_PASSWORD", DEFAULT_PASSWORD),
+                        help="demo users' password (default: IRONWATCH_DEMO_PASSWORD or ironwatch-demo)")
+    args = parser.parse_args(argv)
+
+    url = args.database_url or db.database_url()
+    var = Path(args.var) if args.var else db.var_dir()
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    try:
+        factory = db.session_factory(engine)
+        if args.reset:
+            reset(factory)
+            print("reset: fleet tables emptied (RUL models kept)")
+        report = seed(factory, var, args.password)
+    finally:
+        engine.dispose()
+    created = ", ".join(f"{n} {k}" for k, n in sorted(report.created.items())) or "nothing new"
+    print(f"seeded {report.machines} machines into {url} ({created})")
+    print(f"device tokens: {report.tokens_kept} kept, {report.tokens_issued} issued; "
+          f"provisioning file {report.provisioning_path}")
+    print(f"demo logins (password {args.password!r}):")
+    for login in report.logins:
+        print(f"  {login['role']:<10} {login['email']:<34} {login['tenant']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
