@@ -8,7 +8,6 @@ within that time (and at once in this process).
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import threading
@@ -19,46 +18,33 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from telemetry.devices import DeviceIdentity, SensorSpec, hash_secret, new_token, split_token
+
 from .db import transaction
-from .models import DeviceCredential, Machine, utcnow
+from .models import DeviceCredential, Machine, Sensor, utcnow
 
-SECRET_BYTES = 32
 DEVICE_ID_PREFIX = "dev_"
+MAX_TOKEN_LENGTH = 256  # longer "tokens" are refused before any hashing or SQL
 
 
-def hash_secret(secret: str) -> str:
-    """Hex SHA-256 of the token's secret part (what the database stores)."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def split_token(token: str) -> tuple[str, str] | None:
-    """``(device_id, secret)`` of a well-formed token, else None."""
-    if not isinstance(token, str):
+def _parse(token: object) -> tuple[str, str] | None:
+    """``(device_id, secret)`` of a plausible token, else None (wrong type, too long, malformed)."""
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
         return None
-    device_id, sep, secret = token.strip().partition(".")
-    if not sep or not device_id or len(secret) < 16 or len(token) > 256:
-        return None
-    return device_id, secret
-
-
-def new_token() -> tuple[str, str, str]:
-    """A fresh ``(device_id, secret, token)``; device ids and secrets never contain '.'."""
-    device_id = DEVICE_ID_PREFIX + secrets.token_hex(8)
-    secret = secrets.token_urlsafe(SECRET_BYTES)
-    return device_id, secret, f"{device_id}.{secret}"
+    return split_token(token)
 
 
 def issue_credential_in(session: Session, machine: Machine, label: str = "gateway") -> str:
     """Add a credential for ``machine`` inside an open session; returns the token (shown once)."""
-    device_id, secret, token = new_token()
-    session.add(DeviceCredential(machine=machine, device_id=device_id,
-                                 secret_sha256=hash_secret(secret), label=label))
+    device_id = DEVICE_ID_PREFIX + secrets.token_hex(8)  # hex: never contains the '.' separator
+    token, digest = new_token(device_id)
+    session.add(DeviceCredential(machine=machine, device_id=device_id, secret_sha256=digest, label=label))
     return token
 
 
 def token_is_valid_in(session: Session, machine: Machine, token: str) -> bool:
     """True when ``token`` is an active credential of ``machine`` (used by the seed to keep tokens)."""
-    parts = split_token(token)
+    parts = _parse(token)
     if parts is None:
         return False
     credential = session.scalar(select(DeviceCredential).where(DeviceCredential.device_id == parts[0]))
@@ -103,7 +89,7 @@ class SqlDeviceDirectory:
 
     def authenticate(self, token: str):
         """The ``DeviceIdentity`` for a valid, unrevoked token, else None."""
-        parts = split_token(token)
+        parts = _parse(token)
         if parts is None:
             return None
         device_id, secret = parts
@@ -124,12 +110,11 @@ class SqlDeviceDirectory:
             return None
 
     def _load(self, device_id: str) -> _CacheEntry:
-        from telemetry.devices import DeviceIdentity, SensorSpec
-
         with self._sessions() as session:
             credential = session.scalar(
                 select(DeviceCredential).where(DeviceCredential.device_id == device_id)
-                .options(selectinload(DeviceCredential.machine).selectinload(Machine.sensors)))
+                .options(selectinload(DeviceCredential.machine).selectinload(Machine.sensors)
+                         .selectinload(Sensor.component)))
             if credential is None or credential.revoked_at is not None:
                 entry = _CacheEntry(None, None, self._clock() + self._ttl_s)
             else:
@@ -163,7 +148,7 @@ class SqlDeviceDirectory:
 
     def revoke(self, device_id_or_token: str) -> bool:
         """Revoke one credential (by device id or full token); True if it was active."""
-        parts = split_token(device_id_or_token)
+        parts = _parse(device_id_or_token)
         device_id = parts[0] if parts else device_id_or_token
         with transaction(self._sessions) as session:
             credential = session.scalar(select(DeviceCredential).where(DeviceCredential.device_id == device_id))
