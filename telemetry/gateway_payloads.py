@@ -1,0 +1,204 @@
+"""Upload payloads exactly as docs/contracts.md defines them, ready to POST (pure functions).
+
+Each builder returns an :class:`Upload`: the final body bytes (gzip-compressed when large) and the
+headers that go with them, so a retry re-sends byte-identical content. Upload ids are stable: by
+default a UUID 5 of what the upload holds (machine, kind, sensor, capture time), so the same data
+always carries the same id and the server stores it once, even across a gateway restart.
+JSON is written compactly in insertion order and gzip with ``mtime=0``: the same input gives the
+same bytes.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import gzip
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .schema import OPERATING_FIELDS
+
+__all__ = [
+    "Upload",
+    "PATH_OPERATING",
+    "PATH_BURSTS",
+    "PATH_FAULTS",
+    "stable_upload_id",
+    "to_ns",
+    "encode_samples",
+    "operating_payload",
+    "burst_payload",
+    "faults_payload",
+    "operating_upload",
+    "burst_json_upload",
+    "burst_binary_upload",
+    "faults_upload",
+]
+
+PATH_OPERATING = "/api/v1/ingest/operating"
+PATH_BURSTS = "/api/v1/ingest/bursts"
+PATH_FAULTS = "/api/v1/ingest/faults"
+
+# Fixed namespace of Ironwatch gateway upload ids (a random UUID chosen once).
+_UPLOAD_NAMESPACE = uuid.UUID("6f1c2b9e-3d4a-4c8e-9b7f-2a5d1e0c8b43")
+_LAMPS = ("mil", "red_stop", "amber_warning", "protect")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One upload as it goes on the wire: endpoint path, body bytes and content headers."""
+
+    upload_id: str
+    kind: str                      # "operating" | "burst" | "faults"
+    path: str
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def stable_upload_id(*parts: object) -> str:
+    """A UUID 5 (string) of ``parts``: the same parts always give the same id."""
+    return str(uuid.uuid5(_UPLOAD_NAMESPACE, "\x1f".join(str(p) for p in parts)))
+
+
+def to_ns(when) -> int:
+    """UTC time as int ns since the epoch, from int ns, an aware datetime or an RFC 3339 string."""
+    if isinstance(when, (int, np.integer)) and not isinstance(when, bool):
+        return int(when)
+    if isinstance(when, str):
+        when = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
+    if isinstance(when, dt.datetime):
+        if when.tzinfo is None:
+            raise ValueError("a datetime must carry a time zone (UTC)")
+        delta = when - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+        return (delta.days * 86400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+    raise TypeError(f"cannot read a time from {type(when).__name__}")
+
+
+def encode_samples(samples, encoding: str = "float32le", scale: float | None = None) -> tuple[bytes, float | None]:
+    """Raw little-endian sample bytes and the scale used.
+
+    Parameters
+    ----------
+    samples : array-like, shape (n,)
+        Physical values (m/s² or g).
+    encoding : str
+        ``"float32le"`` (4 bytes/sample) or ``"int16le"`` (2 bytes/sample, value = count * scale).
+    scale : float, optional
+        Physical units per count for int16le; default: full scale = the largest magnitude.
+
+    Returns
+    -------
+    (bytes, scale or None)
+    """
+    values = np.asarray(samples, dtype=np.float64).ravel()
+    if values.size == 0:
+        raise ValueError("a burst needs at least one sample")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("samples must be finite")
+    if encoding == "float32le":
+        return values.astype("<f4").tobytes(), None
+    if encoding == "int16le":
+        if scale is None:
+            peak = float(np.max(np.abs(values)))
+            scale = peak / 32767.0 if peak > 0 else 1.0
+        counts = np.clip(np.rint(values / scale), -32768, 32767).astype("<i2")
+        return counts.tobytes(), float(scale)
+    raise ValueError(f"encoding must be 'float32le' or 'int16le', got {encoding!r}")
+
+
+def operating_payload(upload_id: str, machine: str,
+                      samples: Sequence[tuple[int, Mapping[str, float]]]) -> dict:
+    """The operating-data JSON object; refuses (ValueError) a field the schema does not know."""
+    if not samples:
+        raise ValueError("an operating upload needs at least one sample")
+    out = []
+    for t_ns, fields in samples:
+        unknown = [name for name in fields if name not in OPERATING_FIELDS]
+        if unknown:
+            raise ValueError(f"fields not in telemetry.schema.OPERATING_FIELDS: {', '.join(sorted(unknown))}")
+        out.append({"time": int(t_ns), "fields": dict(fields)})
+    return {"upload_id": upload_id, "machine": machine, "samples": out}
+
+
+def burst_payload(upload_id: str, machine: str, sensor: str, axis: str, sample_rate_hz: float, start_ns: int,
+                  shaft_rpm: float, raw: bytes, units: str, encoding: str, scale: float | None) -> dict:
+    """The vibration-burst JSON object, samples as base64 of the raw little-endian bytes."""
+    payload = {"upload_id": upload_id, "machine": machine, "sensor": sensor, "axis": axis,
+               "sample_rate_hz": float(sample_rate_hz), "start": int(start_ns), "units": units,
+               "shaft_rpm": round(float(shaft_rpm), 1), "encoding": encoding}
+    if scale is not None:
+        payload["scale"] = scale
+    payload["samples"] = base64.b64encode(raw).decode("ascii")
+    return payload
+
+
+def faults_payload(upload_id: str, machine: str, time_ns: int, lamps: Mapping[str, int],
+                   active: Sequence[Mapping[str, int]]) -> dict:
+    """The DM1 fault-code JSON object (all four lamps always present)."""
+    return {"upload_id": upload_id, "machine": machine, "time": int(time_ns),
+            "lamps": {name: int(lamps.get(name, 0)) for name in _LAMPS},
+            "active": [{"spn": int(c["spn"]), "fmi": int(c["fmi"]),
+                        "occurrence_count": int(c.get("occurrence_count", 1))} for c in active]}
+
+
+def _finish(upload_id: str, kind: str, path: str, body: bytes, headers: dict[str, str],
+            gzip_min_bytes: int) -> Upload:
+    if len(body) >= gzip_min_bytes:
+        body = gzip.compress(body, compresslevel=6, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return Upload(upload_id, kind, path, body, headers)
+
+
+def _json_upload(upload_id: str, kind: str, path: str, payload: dict, gzip_min_bytes: int) -> Upload:
+    body = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+    return _finish(upload_id, kind, path, body, {"Content-Type": "application/json"}, gzip_min_bytes)
+
+
+def operating_upload(machine: str, samples: Sequence[tuple[int, Mapping[str, float]]],
+                     upload_id: str | None = None, gzip_min_bytes: int = 4096) -> Upload:
+    """An operating-data upload; the default id is stable for (machine, first and last time, count)."""
+    upload_id = upload_id or stable_upload_id("operating", machine, samples[0][0], samples[-1][0], len(samples))
+    return _json_upload(upload_id, "operating", PATH_OPERATING, operating_payload(upload_id, machine, samples),
+                        gzip_min_bytes)
+
+
+def _burst_id(machine: str, sensor: str, axis: str, start_ns: int, upload_id: str | None) -> str:
+    return upload_id or stable_upload_id("burst", machine, sensor, axis, start_ns)
+
+
+def burst_json_upload(machine: str, sensor: str, axis: str, sample_rate_hz: float, start_ns: int,
+                      shaft_rpm: float, samples, units: str = "m/s2", encoding: str = "float32le",
+                      upload_id: str | None = None, gzip_min_bytes: int = 4096) -> Upload:
+    """A burst as JSON with base64 samples; default id stable for (machine, sensor, axis, start)."""
+    upload_id = _burst_id(machine, sensor, axis, start_ns, upload_id)
+    raw, scale = encode_samples(samples, encoding)
+    payload = burst_payload(upload_id, machine, sensor, axis, sample_rate_hz, start_ns, shaft_rpm, raw,
+                            units, encoding, scale)
+    return _json_upload(upload_id, "burst", PATH_BURSTS, payload, gzip_min_bytes)
+
+
+def burst_binary_upload(machine: str, sensor: str, axis: str, sample_rate_hz: float, start_ns: int,
+                        shaft_rpm: float, samples, units: str = "m/s2", encoding: str = "float32le",
+                        upload_id: str | None = None, gzip_min_bytes: int = 4096) -> Upload:
+    """A burst as ``application/octet-stream`` with the metadata in ``X-Ironwatch-*`` headers."""
+    upload_id = _burst_id(machine, sensor, axis, start_ns, upload_id)
+    raw, scale = encode_samples(samples, encoding)
+    headers = {"Content-Type": "application/octet-stream", "X-Ironwatch-Upload-Id": upload_id,
+               "X-Ironwatch-Machine": machine, "X-Ironwatch-Sensor": sensor, "X-Ironwatch-Axis": axis,
+               "X-Ironwatch-Sample-Rate-Hz": repr(float(sample_rate_hz)), "X-Ironwatch-Start": str(int(start_ns)),
+               "X-Ironwatch-Units": units, "X-Ironwatch-Shaft-Rpm": repr(round(float(shaft_rpm), 1)),
+               "X-Ironwatch-Encoding": encoding}
+    if scale is not None:
+        headers["X-Ironwatch-Scale"] = repr(scale)
+    return _finish(upload_id, "burst", PATH_BURSTS, raw, headers, gzip_min_bytes)
+
+
+def faults_upload(machine: str, time_ns: int, lamps: Mapping[str, int], active: Sequence[Mapping[str, int]],
+                  upload_id: str | None = None, gzip_min_bytes: int = 4096) -> Upload:
+    """A DM1 upload; the default id is stable for (machine, time)."""
+    upload_id = upload_id or stable_upload_id("faults", machine, time_ns)
+    return _json_upload(upload_id, "faults", PATH_FAULTS, faults_payload(upload_id, machine, time_ns, lamps, active),
+                        gzip_min_bytes)

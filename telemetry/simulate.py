@@ -1,0 +1,248 @@
+"""Fleet simulator: N machines uploading through the real ingest API, K times faster than life.
+
+``python -m telemetry.simulate [--machines N] [--speedup K] [--seed S] [--start 2026-11-25T00:00:00Z]
+[--duration 6h] [--url URL] [--provisioning var/provisioning.json]``
+
+Each machine (:mod:`telemetry.sim_fleet`) sends one operating sample per simulated second in
+batches of a minute, one vibration burst per sensor per simulated hour (the first ones straight
+away, staggered over the first ~30 wall seconds), and its DM1 fault codes when they change, through
+its own edge :class:`~telemetry.gateway.Gateway`: coverage gaps and server trouble are buffered (on
+disk under ``$IRONWATCH_VAR/gateway`` unless ``--memory-buffer``) and retried with back-off.
+
+Simulated time runs at ``--speedup`` times the wall clock (``inf``: as fast as the server takes it).
+``--duration`` is in *simulated* time (``3600``, ``90m``, ``6h``, ``2d``). With ``--start`` the
+simulated clock starts there and every payload is a function of ``--seed`` and ``--start`` alone:
+two runs send byte-identical content (and the server sees the second as duplicates). A progress
+line goes to stdout every ``--progress-every`` wall seconds; SIGINT or SIGTERM stops cleanly: the
+partial batches are sent, the backlog gets a few seconds to drain, the rest stays in the disk buffer.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import os
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import requests
+
+from .gateway import DiskBuffer, Gateway, GatewayStats, MemoryBuffer
+from .sim_fleet import SimulatedMachine, burst_offsets_s, derive_seed, expand_fleet, load_provisioning
+
+__all__ = ["FleetSimulator", "parse_duration_s", "parse_start_ns", "main"]
+
+_NS = 1_000_000_000
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def parse_duration_s(text: str) -> float:
+    """Seconds from ``"3600"``, ``"90s"``, ``"90m"``, ``"6h"``, ``"2d"`` (ValueError otherwise)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 3600, 90m, 6h, 2d)")
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
+def parse_start_ns(text: str | None, wall_now_s: float) -> int:
+    """Simulated start (UTC ns, whole seconds) from RFC 3339 text, or the wall clock if None."""
+    if text is None:
+        return int(wall_now_s) * _NS
+    when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return int(when.timestamp()) * _NS
+
+
+def _iso(t_ns: int) -> str:
+    return dt.datetime.fromtimestamp(t_ns / _NS, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class FleetSimulator:
+    """Advances every machine to a simulated time and lets their gateways deliver.
+
+    Independent of the wall clock: :meth:`run_until` is what tests call; :func:`run` maps the wall
+    clock onto it.
+    """
+
+    def __init__(self, machines: Sequence[SimulatedMachine], start_ns: int):
+        self.machines = list(machines)
+        self.start_ns = start_ns
+        self.t_ns = start_ns
+
+    def run_until(self, t_ns: int, step_s: int = 60) -> None:
+        """Simulate up to ``t_ns`` (UTC ns), ``step_s`` simulated seconds at a time across the fleet."""
+        while self.t_ns < t_ns:
+            self.t_ns = min(t_ns, self.t_ns + step_s * _NS)
+            for m in self.machines:
+                m.advance_to(self.t_ns)
+            self.flush()
+
+    def flush(self) -> None:
+        for m in self.machines:
+            if m.gateway.backlog:
+                m.gateway.flush()
+
+    def finish(self, drain_timeout_s: float) -> bool:
+        """Send partial batches, then give the backlog ``drain_timeout_s`` to go out; True if it did."""
+        for m in self.machines:
+            m.flush_batch()
+        deadline = time.monotonic() + drain_timeout_s
+        for m in self.machines:
+            m.gateway.online = True   # the run is over: no simulated gap holds data back now
+            if not m.gateway.drain(max(0.0, deadline - time.monotonic())):
+                return False
+        return True
+
+    def stats(self) -> GatewayStats:
+        total = GatewayStats()
+        for m in self.machines:
+            total.add(m.gateway.stats)
+        return total
+
+    def progress_line(self, wall_elapsed_s: float, speedup: float) -> str:
+        s = self.stats()
+        backlog = sum(m.gateway.backlog for m in self.machines)
+        backlog_mb = sum(m.gateway.buffer.bytes for m in self.machines) / 1e6
+        offline = sum(not m.gateway.online for m in self.machines)
+        bursts = sum(m.counters.bursts for m in self.machines)
+        dm1 = sum(m.counters.dm1_changes for m in self.machines)
+        lag = wall_elapsed_s - (self.t_ns - self.start_ns) / _NS / speedup if math.isfinite(speedup) else 0.0
+        line = (f"[{wall_elapsed_s:7.1f}s] sim {_iso(self.t_ns)} x{speedup:g} lag {max(0.0, lag):.1f}s | "
+                f"uploads sent {s.attempts} accepted {s.accepted} duplicate {s.duplicate} refused {s.refused} "
+                f"retried {s.retried} dropped {s.dropped} | backlog {backlog} ({backlog_mb:.1f} MB) "
+                f"offline {offline}/{len(self.machines)} | bursts {bursts} dm1 {dm1}")
+        if s.last_error:
+            line += f" | last error: {s.last_error[:160]}"
+        return line
+
+
+def build_fleet(args: argparse.Namespace, start_ns: int, session: requests.Session,
+                synthesize: Callable) -> FleetSimulator:
+    plans = load_provisioning(args.provisioning)
+    if args.machines:
+        plans = expand_fleet(plans, args.machines)
+    clones = sum(p.clone > 0 for p in plans)
+    if clones:
+        print(f"load mode: {clones} of {len(plans)} machines are clones sharing the identity (uid and token) "
+              f"of a provisioned machine; their data lands on that machine: use a scratch database",
+              file=sys.stderr)
+    n_sensors = sum(len(p.sensors) for p in plans)
+    offsets = iter(burst_offsets_s(n_sensors, args.speedup))
+    buffer_root = Path(args.buffer_dir)
+    machines = []
+    for plan in plans:
+        buffer = MemoryBuffer() if args.memory_buffer else DiskBuffer(buffer_root / plan.label)
+        gateway = Gateway(args.url, plan.token, plan.uid, session=session, buffer=buffer,
+                          burst_transport=args.burst_transport, seed=derive_seed(args.seed, plan.label, "jitter"))
+        first = [next(offsets) for _ in plan.sensors]
+        machines.append(SimulatedMachine(plan, gateway, args.seed, start_ns, first, synthesize,
+                                         gap_mean_h=0.0 if args.no_gaps else args.gap_mean_hours))
+    return FleetSimulator(machines, start_ns)
+
+
+def run(sim: FleetSimulator, speedup: float, duration_s: float | None, progress_every_s: float,
+        drain_timeout_s: float, stop: Callable[[], bool], out=sys.stdout) -> None:
+    """Drive ``sim`` against the wall clock until ``duration_s`` simulated seconds or ``stop()``."""
+    wall0 = time.monotonic()
+    end_ns = sim.start_ns + int(duration_s * _NS) if duration_s is not None else None
+    next_progress = wall0
+    tick_s = 0.25
+    while not stop():
+        elapsed = time.monotonic() - wall0
+        if math.isfinite(speedup):
+            target = sim.start_ns + int(elapsed * speedup) * _NS
+        else:
+            target = sim.t_ns + 60 * _NS
+        if end_ns is not None:
+            target = min(target, end_ns)
+        if target > sim.t_ns:
+            # Small slices keep every machine's uploads flowing while a slow server makes us lag.
+            sim.run_until(min(target, sim.t_ns + max(60, int(speedup * tick_s) if math.isfinite(speedup) else 60)
+                              * _NS))
+        else:
+            sim.flush()
+        now = time.monotonic()
+        if now >= next_progress:
+            print(sim.progress_line(now - wall0, speedup), file=out, flush=True)
+            next_progress = now + progress_every_s
+        if end_ns is not None and sim.t_ns >= end_ns:
+            break
+        if math.isfinite(speedup) and sim.t_ns >= target:
+            time.sleep(tick_s)
+    drained = sim.finish(drain_timeout_s)
+    print(sim.progress_line(time.monotonic() - wall0, speedup), file=out, flush=True)
+    if not drained:
+        print("stopped with uploads still in the backlog; the disk buffer keeps them for the next run",
+              file=out, flush=True)
+
+
+def _arg_parser() -> argparse.ArgumentParser:
+    var = Path(os.environ.get("IRONWATCH_VAR") or _REPO / "var")
+    port = os.environ.get("IRONWATCH_PORT", "8000")
+    p = argparse.ArgumentParser(prog="python -m telemetry.simulate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--url", default=f"http://127.0.0.1:{port}", help="ingest API base URL")
+    p.add_argument("--provisioning", default=str(var / "provisioning.json"),
+                   help="gateway provisioning file written by `python -m fleet.seed`")
+    p.add_argument("--machines", type=int, default=0,
+                   help="simulate the first N machines (0 = all); N beyond the file adds load-mode clones")
+    p.add_argument("--speedup", type=float, default=1.0,
+                   help="simulated seconds per wall second (inf = as fast as the server accepts)")
+    p.add_argument("--seed", type=int, default=1, help="random seed of the whole fleet")
+    p.add_argument("--start", default=None, help="simulated start time, RFC 3339 UTC (default: now)")
+    p.add_argument("--duration", default=None, help="how much SIMULATED time to run (3600, 90m, 6h, 2d); "
+                                                    "default until stopped")
+    p.add_argument("--buffer-dir", default=str(var / "gateway"), help="gateway disk buffers (one folder each)")
+    p.add_argument("--memory-buffer", action="store_true", help="buffer in memory instead of on disk")
+    p.add_argument("--burst-transport", choices=("json", "binary"), default="json",
+                   help="bursts as JSON with base64 samples, or octet-stream with X-Ironwatch headers")
+    p.add_argument("--gap-mean-hours", type=float, default=6.0,
+                   help="excavators lose coverage on average every this many simulated hours (gensets 4x less)")
+    p.add_argument("--no-gaps", action="store_true", help="no simulated coverage gaps")
+    p.add_argument("--progress-every", type=float, default=10.0, help="wall seconds between progress lines")
+    p.add_argument("--drain-timeout", type=float, default=10.0, help="wall seconds to deliver the backlog at exit")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _arg_parser().parse_args(argv)
+    if args.speedup <= 0:
+        print("--speedup must be positive", file=sys.stderr)
+        return 2
+    try:
+        duration_s = parse_duration_s(args.duration) if args.duration else None
+        start_ns = parse_start_ns(args.start, time.time())
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from diagnostics.synthesis import synthesize_burst
+
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=8)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    try:
+        sim = build_fleet(args, start_ns, session, synthesize_burst)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    stopping = {"flag": False}
+
+    def _stop(signum, _frame):
+        stopping["flag"] = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    print(f"simulating {len(sim.machines)} machines from {_iso(start_ns)} at x{args.speedup:g} "
+          f"(seed {args.seed}) -> {args.url}", flush=True)
+    run(sim, args.speedup, duration_s, args.progress_every, args.drain_timeout, lambda: stopping["flag"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
