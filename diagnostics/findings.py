@@ -1,0 +1,82 @@
+"""Findings and their evidence: what the diagnosis says, and why."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Evidence", "Finding", "SEVERITIES", "FAULT_MODE_NAMES"]
+
+SEVERITIES = ("watch", "warning", "alarm")
+
+FAULT_MODE_NAMES = {
+    "bearing_outer_race": "bearing outer-race defect",
+    "bearing_inner_race": "bearing inner-race defect",
+    "bearing_rolling_element": "bearing rolling-element (ball/roller) defect",
+    "bearing_cage": "bearing cage defect",
+    "gear_wear": "gear wear",
+    "gear_broken_tooth": "broken or cracked gear tooth",
+    "unbalance": "unbalance",
+    "misalignment": "misalignment",
+    "looseness": "mechanical looseness",
+    "electrical": "electrical (magnetic) fault",
+}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One spectral line that supports a finding.
+
+    Attributes
+    ----------
+    label : str
+        Which expected line, e.g. ``"BPFO x2"`` or ``"BPFI x1 - 1x"`` (a sideband).
+    expected_hz : float
+        Where the kinematics put it (Hz).
+    matched_hz : float
+        Where the line was found (Hz).
+    amplitude : float
+        Its level: envelope lines are dimensionless (modulation of the squared envelope), spectrum
+        lines are in mm/s peak (shaft orders) or m/s^2 peak (mesh, line frequency).
+    snr_db : float
+        Peak to local noise floor (dB).
+    domain : str
+        ``"envelope"`` or ``"spectrum"``.
+    """
+
+    label: str
+    expected_hz: float
+    matched_hz: float
+    amplitude: float
+    snr_db: float
+    domain: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "expected_hz": round(self.expected_hz, 3),
+                "matched_hz": round(self.matched_hz, 3), "amplitude": float(self.amplitude),
+                "snr_db": round(self.snr_db, 2), "domain": self.domain}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A diagnosed fault of one component, with its evidence.
+
+    ``severity`` is ``"watch" | "warning" | "alarm"``; ``confidence`` is in [0, 1]; ``score`` is the
+    internal ranking key (detection strength, dimensionless) and ``detail`` holds method facts
+    (which envelope view, its band, the significance) for the evidence plots.
+    """
+
+    component: str
+    fault_mode: str
+    location: str
+    severity: str
+    confidence: float
+    evidence: list[Evidence]
+    summary: str
+    score: float = 0.0
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"component": self.component, "fault_mode": self.fault_mode, "location": self.location,
+                "severity": self.severity, "confidence": round(float(self.confidence), 3),
+                "evidence": [e.to_dict() for e in self.evidence], "summary": self.summary,
+                "score": round(float(self.score), 3), "detail": self.detail}

@@ -1,0 +1,246 @@
+"""The whole diagnosis of one vibration burst: features, ISO zone, ranked findings with evidence.
+
+``analyze_burst`` is pure and deterministic: the same samples, rate, speed and kinematics always give
+the same result, so re-running a stored burst reproduces its diagnosis.
+
+Steps (one rfft of the burst feeds most of them):
+
+1. time statistics (RMS, peak, crest factor, kurtosis) of the acceleration;
+2. broadband velocity RMS by frequency-domain integration (10 Hz to 1 kHz) and its ISO 20816 zone
+   against the machine's own limits;
+3. the Hann amplitude spectrum (acceleration, and velocity by dividing by 2 pi f) for shaft, gear
+   and electrical rules (``diagnostics.rules``);
+4. cepstral pre-whitening, STFT kurtograms and envelope spectra in several bands, scored against
+   each bearing's defect frequencies (``diagnostics.bearing``);
+5. wavelet-packet band energies (features for trends and the RUL model);
+6. a health index (``diagnostics.health``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import scipy.fft as sfft
+
+from .bearing import bearing_findings, envelope_views, shaft_rate_findings
+from .envelope import band_envelope_spectrum, prewhiten
+from .findings import Finding
+from .health import health_index
+from .iso20816 import iso_zone, zone_limits
+from .kinematics import ComponentKinematics
+from .rules import electrical_findings, gear_findings, shaft_findings
+from .spectrum import hann_window, time_statistics, velocity_rms_mm_s
+from .wavelets import packet_energies, scalogram
+
+__all__ = ["BurstAnalysis", "analyze_burst", "display_data", "MIN_SAMPLES"]
+
+MIN_SAMPLES = 1024
+_SEVERITY_RANK = {"alarm": 3, "warning": 2, "watch": 1}
+
+
+@dataclass
+class BurstAnalysis:
+    """Result of :func:`analyze_burst`.
+
+    Attributes
+    ----------
+    features : dict[str, float]
+        ``velocity_rms_mm_s`` (mm/s, 10-1000 Hz), ``acc_rms_m_s2``, ``peak_m_s2`` (m/s^2),
+        ``crest_factor``, ``kurtosis`` (non-excess), ``health_index`` (0..1, 1 healthy),
+        ``kurtogram_max_sk``, ``wp_energy_<i>`` (wavelet-packet energy fractions, low band first) and
+        ``bearing_<name>_<mode>_z`` (significance of each bearing defect comb).
+    iso_zone : str
+        ``"A" | "B" | "C" | "D"``.
+    findings : list of Finding
+        Ranked: severity, then confidence.
+    zone_limits_mm_s : tuple of 3 floats
+    shaft_rpm : float
+    """
+
+    features: dict[str, float]
+    iso_zone: str
+    findings: list[Finding]
+    zone_limits_mm_s: tuple[float, float, float]
+    shaft_rpm: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"features": {k: float(v) for k, v in self.features.items()}, "iso_zone": self.iso_zone,
+                "zone_limits_mm_s": list(self.zone_limits_mm_s), "shaft_rpm": float(self.shaft_rpm),
+                "findings": [f.to_dict() for f in self.findings], "detail": self.detail}
+
+
+def _validate(samples: Any, fs: float, shaft_rpm: float) -> np.ndarray:
+    x = np.asarray(samples, dtype=float).ravel()
+    if x.size < MIN_SAMPLES:
+        raise ValueError(f"samples: need at least {MIN_SAMPLES} samples, got {x.size}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("samples: contain NaN or infinite values")
+    if not (np.isfinite(fs) and fs > 0):
+        raise ValueError(f"fs: must be a positive sample rate in Hz, got {fs!r}")
+    if not (np.isfinite(shaft_rpm) and shaft_rpm > 0):
+        raise ValueError(f"shaft_rpm: must be a positive speed in rpm, got {shaft_rpm!r}")
+    return x - x.mean()
+
+
+def _kinematics(kinematics: ComponentKinematics | Mapping[str, Any] | None) -> ComponentKinematics:
+    if isinstance(kinematics, ComponentKinematics):
+        return kinematics
+    return ComponentKinematics.from_dict(kinematics or {})
+
+
+def _low_cut_hz(freqs, fs: float) -> float:
+    """Lowest demodulated frequency (Hz).
+
+    Impacts ring resonances well above the machine's discrete lines; demodulating those lines would
+    put their beat frequencies into the envelope. So the bands start above 10 x shaft, 3.5 x mesh,
+    3.5 x piston pass and 4 x line frequency, but never above a quarter of the sample rate.
+    """
+    lines = [10.0 * freqs.shaft_hz, 300.0]
+    lines += [3.5 * g["gmf"] for g in freqs.gears.values()]
+    if freqs.piston_pass_hz:
+        lines.append(3.5 * freqs.piston_pass_hz)
+    if freqs.line_hz:
+        lines.append(4.0 * freqs.line_hz)
+    return float(min(max(lines), 0.25 * fs))
+
+
+def _rank(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (-_SEVERITY_RANK.get(f.severity, 0), -f.confidence, -f.score))
+
+
+def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
+                  kinematics: ComponentKinematics | Mapping[str, Any] | None,
+                  component: str = "") -> BurstAnalysis:
+    """Diagnose one vibration burst.
+
+    Parameters
+    ----------
+    samples : array-like, shape (n,)
+        Acceleration (m/s^2); n >= 1024.
+    fs : float
+        Sample rate (Hz).
+    shaft_rpm : float
+        Shaft speed recorded with the burst (rpm).
+    kinematics : ComponentKinematics or contract dict or None
+        The component's kinematics (defect frequencies, zone limits).
+    component : str
+        Component name, copied into findings.
+
+    Returns
+    -------
+    BurstAnalysis
+
+    Raises
+    ------
+    ValueError
+        Naming the bad argument (``samples``, ``fs``, ``shaft_rpm``) or kinematics key.
+    """
+    x = _validate(samples, fs, shaft_rpm)
+    kin = _kinematics(kinematics)
+    freqs = kin.frequencies(shaft_rpm)
+    limits = zone_limits(kin.zone_limits_mm_s, kin.iso_class)
+    n = x.size
+
+    features: dict[str, float] = dict(time_statistics(x))
+    raw = sfft.rfft(x)
+    band = (10.0, min(1000.0, 0.45 * fs))
+    features["velocity_rms_mm_s"] = velocity_rms_mm_s(x, fs, band, acc_rfft=raw)
+    zone = iso_zone(features["velocity_rms_mm_s"], limits)
+
+    window = hann_window(n)
+    res = fs / n
+    acc_amp = np.abs(sfft.rfft(x * window)) * (2.0 / window.sum())
+    freq_axis = np.arange(acc_amp.size) * res
+    vel_amp = np.zeros_like(acc_amp)
+    vel_amp[1:] = acc_amp[1:] / (2 * np.pi * freq_axis[1:]) * 1e3
+
+    white = prewhiten(raw)
+    low_cut = _low_cut_hz(freqs, fs)
+    min_band = min(0.3 * fs, max(1000.0, 8.0 * max([freqs.shaft_hz] + [v for b in freqs.bearings.values() for v in b.values()])))
+    views, view_info = envelope_views(raw, white, n, fs, low_cut, min_band,
+                                      white_signal=sfft.irfft(white, n), raw_signal=x)
+    findings, bearing_z = bearing_findings(views, freqs, component)
+    findings += shaft_rate_findings(views, freqs, component)
+    findings += shaft_findings(vel_amp, res, freqs, limits, component)
+    findings += gear_findings(acc_amp, res, freqs, component)
+    findings += electrical_findings(acc_amp, res, freqs, component)
+    findings = _rank(findings)
+
+    features["kurtogram_max_sk"] = float(view_info.get("kurtogram_max_sk", 0.0))
+    for i, e in enumerate(packet_energies(x)):
+        features[f"wp_energy_{i}"] = float(e)
+    for key, z in bearing_z.items():
+        features[f"bearing_{key.replace('.', '_').replace('bearing_', '')}_z"] = round(float(z), 3)
+    features["health_index"] = health_index(features["velocity_rms_mm_s"], limits, findings)
+    detail = {"kurtogram_band_hz": list(view_info.get("kurtogram_band_hz", ())),
+              "defect_frequencies_hz": freqs.to_dict(), "low_cut_hz": low_cut}
+    return BurstAnalysis(features, zone, findings, limits, float(shaft_rpm), detail)
+
+
+def _pool_max(values: np.ndarray, max_points: int) -> tuple[np.ndarray, int]:
+    block = max(1, int(np.ceil(values.size / max_points)))
+    usable = (values.size // block) * block
+    return values[:usable].reshape(-1, block).max(axis=1), block
+
+
+def display_data(samples: Any, fs: float, shaft_rpm: float,
+                 kinematics: ComponentKinematics | Mapping[str, Any] | None,
+                 max_points: int = 2000) -> dict[str, Any]:
+    """Plain lists for the console's evidence plots of one burst.
+
+    Returns
+    -------
+    dict with
+      ``spectrum``: ``{"freqs_hz", "amplitude_m_s2"}`` (Hann amplitude spectrum, block maxima to at
+      most ``max_points`` points);
+      ``envelope``: ``{"freqs_hz", "amplitude", "band_hz", "view"}``: the squared envelope spectrum
+      of the view that carries the top bearing finding (else the pre-whitened kurtogram band), up to
+      about 6 x the highest defect frequency;
+      ``markers``: ``[{"label", "hz"}]`` expected defect frequencies;
+      ``scalogram``: ``{"times_s", "freqs_hz", "magnitude"}`` (Morlet CWT of the first 0.25 s);
+      ``analysis``: ``analyze_burst(...).to_dict()``.
+    """
+    x = _validate(samples, fs, shaft_rpm)
+    kin = _kinematics(kinematics)
+    analysis = analyze_burst(x, fs, shaft_rpm, kin)
+    freqs = kin.frequencies(shaft_rpm)
+    n = x.size
+    window = hann_window(n)
+    acc_amp = np.abs(sfft.rfft(x * window)) * (2.0 / window.sum())
+    pooled, block = _pool_max(acc_amp, max_points)
+    raw = sfft.rfft(x)
+    white = prewhiten(raw)
+    bearing = next((f for f in analysis.findings if f.fault_mode.startswith("bearing_")), None)
+    if bearing is not None:
+        band = tuple(bearing.detail["band_hz"])
+        view = bearing.detail["view"]
+        spectrum_source = raw if view.startswith("raw") else white
+    else:
+        band = tuple(analysis.detail.get("kurtogram_band_hz") or (0.1 * fs, 0.45 * fs))
+        view, spectrum_source = "whitened kurtogram band", white
+    env = band_envelope_spectrum(spectrum_source, n, fs, band, view)
+    markers = [{"label": "1x", "hz": freqs.shaft_hz}]
+    for name, b in freqs.bearings.items():
+        markers += [{"label": f"{name} BPFO", "hz": b["bpfo"]}, {"label": f"{name} BPFI", "hz": b["bpfi"]},
+                    {"label": f"{name} 2xBSF", "hz": 2 * b["bsf"]}, {"label": f"{name} FTF", "hz": b["ftf"]}]
+    for name, g in freqs.gears.items():
+        markers.append({"label": f"{name} GMF", "hz": g["gmf"]})
+    if freqs.piston_pass_hz:
+        markers.append({"label": "piston pass", "hz": freqs.piston_pass_hz})
+    if freqs.line_hz:
+        markers += [{"label": "line", "hz": freqs.line_hz}, {"label": "2x line", "hz": 2 * freqs.line_hz}]
+    # Mesh frequencies are far above the envelope range worth showing.
+    top = 6.0 * max(m["hz"] for m in markers if "GMF" not in m["label"])
+    keep = env.freqs_hz <= top
+    env_amp, env_block = _pool_max(env.amplitude[keep], max_points)
+    return {
+        "spectrum": {"freqs_hz": (np.arange(pooled.size) * block * fs / n).tolist(),
+                     "amplitude_m_s2": pooled.tolist()},
+        "envelope": {"freqs_hz": (np.arange(env_amp.size) * env_block * env.resolution_hz).tolist(),
+                     "amplitude": env_amp.tolist(), "band_hz": list(env.band_hz), "view": view},
+        "markers": markers,
+        "scalogram": scalogram(x, fs),
+        "analysis": analysis.to_dict(),
+    }

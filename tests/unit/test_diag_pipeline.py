@@ -1,0 +1,81 @@
+"""Synthesis and the whole pipeline on bursts with a known fault."""
+import json
+
+import numpy as np
+import pytest
+
+from diagnostics.pipeline import analyze_burst, display_data
+from diagnostics.synthesis import synthesize_burst
+
+KIN = {"shaft_ratio": 1.0,
+       "bearings": [{"name": "DE", "n_rolling": 9, "ball_diameter_mm": 7.94, "pitch_diameter_mm": 39.04}],
+       "gears": [{"name": "stage1", "teeth": 17, "mating_teeth": 61}],
+       "electrical": {"line_hz": 50.0, "poles": 4}}
+
+
+def test_synthesis_is_deterministic_float32():
+    a = synthesize_burst(KIN, 1500, fault="bearing_outer_race", severity=0.5, seed=3)
+    b = synthesize_burst(KIN, 1500, fault="bearing_outer_race", severity=0.5, seed=3)
+    c = synthesize_burst(KIN, 1500, fault="bearing_outer_race", severity=0.5, seed=4)
+    assert a.dtype == np.float32 and a.shape == (25600,)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_synthesis_rejects_unknown_fault():
+    with pytest.raises(ValueError, match="fault"):
+        synthesize_burst(KIN, 1500, fault="gremlins", severity=0.5)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_healthy_machine_has_no_finding(seed):
+    x = synthesize_burst(KIN, 1500, seed=seed)
+    result = analyze_burst(x, 25600.0, 1500, KIN, "gearbox")
+    assert result.findings == []
+    assert result.iso_zone == "A"
+    assert result.features["health_index"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("fault", ["bearing_outer_race", "bearing_inner_race", "unbalance", "misalignment",
+                                   "looseness", "electrical", "gear_broken_tooth"])
+def test_fault_is_named_first(fault):
+    # Detection is statistical (random jitter, noise): ask for the right top finding in 2 of 3 bursts.
+    right = 0
+    for seed in (7, 8, 9):
+        x = synthesize_burst(KIN, 1500, fault=fault, severity=0.8, seed=seed)
+        result = analyze_burst(x, 25600.0, 1500, KIN, "gearbox")
+        if result.findings and result.findings[0].fault_mode == fault:
+            right += 1
+            assert result.findings[0].evidence
+            assert result.features["health_index"] < 1.0
+    assert right >= 2
+
+
+def test_result_is_json_and_repeatable():
+    x = synthesize_burst(KIN, 1500, fault="bearing_inner_race", severity=0.6, seed=5)
+    a = analyze_burst(x, 25600.0, 1500, KIN).to_dict()
+    b = analyze_burst(x, 25600.0, 1500, KIN).to_dict()
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    for key in ("velocity_rms_mm_s", "acc_rms_m_s2", "peak_m_s2", "crest_factor", "kurtosis", "health_index"):
+        assert key in a["features"]
+    ev = a["findings"][0]["evidence"][0]
+    assert set(ev) == {"label", "expected_hz", "matched_hz", "amplitude", "snr_db", "domain"}
+
+
+@pytest.mark.parametrize("samples, fs, rpm, word", [
+    (np.zeros(10), 25600.0, 1500, "samples"),
+    (np.full(4096, np.nan), 25600.0, 1500, "samples"),
+    (np.zeros(4096), -1.0, 1500, "fs"),
+    (np.zeros(4096), 25600.0, 0.0, "shaft_rpm"),
+])
+def test_bad_input_names_the_argument(samples, fs, rpm, word):
+    with pytest.raises(ValueError, match=word):
+        analyze_burst(samples, fs, rpm, KIN)
+
+
+def test_display_data_is_plain_lists():
+    x = synthesize_burst(KIN, 1500, fault="bearing_outer_race", severity=0.6, seed=2)
+    d = display_data(x, 25600.0, 1500, KIN)
+    json.dumps(d)
+    assert len(d["spectrum"]["freqs_hz"]) == len(d["spectrum"]["amplitude_m_s2"]) <= 2000
+    assert len(d["scalogram"]["magnitude"]) == len(d["scalogram"]["freqs_hz"])
+    assert any(m["label"] == "DE BPFO" for m in d["markers"])
