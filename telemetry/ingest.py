@@ -1,0 +1,140 @@
+"""The ingest service: authenticate the device, validate the upload, make it idempotent, spool it.
+
+Transport-neutral: the Flask blueprint (``app.ingest``) and the MQTT bridge (``telemetry.mqtt``)
+both call it. A :class:`Receipt` means the upload is fsync'd in the spool; an :class:`IngestError`
+means nothing of it was stored.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Callable, Mapping
+
+from telemetry.devices import DeviceDirectory, DeviceIdentity
+from telemetry.payloads import (
+    IngestError,
+    Limits,
+    Upload,
+    binary_burst_metadata,
+    decode_body,
+    media_type,
+    parse_burst,
+    parse_faults,
+    parse_json_object,
+    parse_operating,
+    require_json,
+)
+from telemetry.records import to_record
+from telemetry.schema import raw_retention_days
+from telemetry.spool import Spool, SpoolFull
+
+__all__ = ["IngestError", "IngestService", "Limits", "Receipt"]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """An accepted upload: its id, whether it had been accepted before, and its InfluxDB points."""
+
+    upload_id: str
+    duplicate: bool
+    points: int
+
+    def to_dict(self) -> dict:
+        status = "duplicate" if self.duplicate else "accepted"
+        return {"status": status, "upload_id": self.upload_id, "points": self.points}
+
+
+class IngestService:
+    """Accepts the three upload kinds.
+
+    Parameters
+    ----------
+    spool : the durable spool
+    devices : the device directory (token → identity)
+    limits : validation bounds
+    clock : UTC ns now (for the timestamp window)
+    """
+
+    def __init__(
+        self,
+        spool: Spool,
+        devices: DeviceDirectory,
+        limits: Limits | None = None,
+        clock: Callable[[], int] = time.time_ns,
+    ):
+        self.spool = spool
+        self.devices = devices
+        self.limits = limits or Limits()
+        # a burst older than the raw retention would be dropped by InfluxDB after the 2xx: refuse it
+        raw_window_s = raw_retention_days() * 86400.0 - 3600.0
+        self.burst_limits = replace(self.limits, max_past_s=min(self.limits.max_past_s, raw_window_s))
+        self.clock = clock
+
+    # ------------------------------------------------------------------ the three kinds
+
+    def accept_operating(self, token: str | None, body: bytes, headers: Mapping[str, str]) -> Receipt:
+        identity = self._authenticate(token)
+        obj = self._json_body(body, headers)
+        return self._spool(parse_operating(obj, identity, self.limits, self.clock()))
+
+    def accept_faults(self, token: str | None, body: bytes, headers: Mapping[str, str]) -> Receipt:
+        identity = self._authenticate(token)
+        obj = self._json_body(body, headers)
+        return self._spool(parse_faults(obj, identity, self.limits, self.clock()))
+
+    def accept_burst(
+        self, token: str | None, body: bytes, headers: Mapping[str, str], query: Mapping[str, str] | None = None
+    ) -> Receipt:
+        """A burst as JSON (base64 samples) or ``application/octet-stream`` (metadata in
+        ``X-Ironwatch-*`` headers or query parameters)."""
+        identity = self._authenticate(token)
+        kind = media_type(headers)
+        if kind == "application/octet-stream":
+            raw = decode_body(body, headers, self.limits)
+            meta = binary_burst_metadata(headers, query or {})
+            upload = parse_burst(meta, raw, identity, self.burst_limits, self.clock())
+        else:
+            obj = self._json_body(body, headers)
+            upload = parse_burst(obj, None, identity, self.burst_limits, self.clock())
+        return self._spool(upload)
+
+    def accept_object(self, kind: str, token: str | None, obj: Mapping) -> Receipt:
+        """An already-decoded JSON upload (the MQTT bridge): ``kind`` is operating|bursts|faults."""
+        identity = self._authenticate(token)
+        if not isinstance(obj, Mapping):
+            raise IngestError(422, "invalid", "payload", "json_object", "payload must be a JSON object")
+        now = self.clock()
+        if kind == "operating":
+            upload: Upload = parse_operating(obj, identity, self.limits, now)
+        elif kind == "faults":
+            upload = parse_faults(obj, identity, self.limits, now)
+        elif kind in ("bursts", "burst"):
+            upload = parse_burst(obj, None, identity, self.burst_limits, now)
+        else:
+            raise IngestError(404, "not_found", "kind", "known_kind", f"unknown upload kind {kind!r}")
+        return self._spool(upload)
+
+    # ------------------------------------------------------------------ steps
+
+    def _authenticate(self, token: str | None) -> DeviceIdentity:
+        if not token:
+            raise IngestError(401, "unauthorized", "Authorization", "bearer_token",
+                              "send the device token as 'Authorization: Bearer <device_id>.<secret>'")
+        identity = self.devices.authenticate(token)
+        if identity is None:
+            raise IngestError(401, "unauthorized", "Authorization", "valid_token",
+                              "the device token is unknown, revoked or malformed")
+        return identity
+
+    def _json_body(self, body: bytes, headers: Mapping[str, str]) -> dict:
+        require_json(headers)
+        return parse_json_object(decode_body(body, headers, self.limits))
+
+    def _spool(self, upload: Upload) -> Receipt:
+        header, body = to_record(upload)
+        try:
+            fresh = self.spool.append(upload.upload_id, header, body)
+        except SpoolFull as exc:
+            raise IngestError(503, "spool_full", "upload", "spool_capacity",
+                              f"{exc}; nothing was stored, retry later", retry_after=exc.retry_after) from exc
+        return Receipt(upload.upload_id, duplicate=not fresh, points=upload.points)

@@ -1,0 +1,95 @@
+"""Validated uploads as spool records (bytes on disk) and as InfluxDB line protocol.
+
+A spool record is a JSON header (kind, ids, metadata, and for operating/fault uploads the whole
+content) plus a binary body (a burst's float32 samples, little-endian). Decoding a record gives
+back the same dataclass the ingest path validated, so the writer never re-validates.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from telemetry.payloads import BurstUpload, FaultReport, OperatingBatch, Upload
+from telemetry.schema import RP_LIFE, RP_RAW, burst_id_for, encode_vibration_lines
+from telemetry.store import BurstMeta, burst_meta_line, fault_lines, operating_lines
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """What reached InfluxDB: ``kind`` is ``"burst" | "operating" | "faults"``."""
+
+    kind: str
+    machine: str
+    upload_id: str
+    burst_id: str | None = None
+
+
+def to_record(upload: Upload) -> tuple[dict, bytes]:
+    """``(header, body)`` of an upload for the spool."""
+    if isinstance(upload, OperatingBatch):
+        return {"kind": "operating", "upload_id": upload.upload_id, "machine": upload.machine,
+                "samples": [[t, f] for t, f in upload.samples]}, b""
+    if isinstance(upload, FaultReport):
+        return {"kind": "faults", "upload_id": upload.upload_id, "machine": upload.machine, "time_ns": upload.time_ns,
+                "lamps": upload.lamps, "active": list(upload.active)}, b""
+    if isinstance(upload, BurstUpload):
+        header = {"kind": "burst", "upload_id": upload.upload_id, "machine": upload.machine,
+                  "component": upload.component, "sensor": upload.sensor, "axis": upload.axis,
+                  "sample_rate_hz": upload.sample_rate_hz, "start_ns": upload.start_ns, "units": upload.units,
+                  "shaft_rpm": upload.shaft_rpm, "encoding": upload.encoding, "scale": upload.scale}
+        return header, upload.samples.astype("<f4").tobytes()
+    raise TypeError(f"not an upload: {type(upload).__name__}")
+
+
+def from_record(header: dict, body: bytes) -> Upload:
+    """Inverse of :func:`to_record`."""
+    kind = header["kind"]
+    if kind == "operating":
+        return OperatingBatch(header["upload_id"], header["machine"], tuple((int(t), f) for t, f in header["samples"]))
+    if kind == "faults":
+        return FaultReport(header["upload_id"], header["machine"], int(header["time_ns"]), header["lamps"],
+                           tuple(header["active"]))
+    if kind == "burst":
+        samples = np.frombuffer(body, dtype="<f4").astype(np.float32)
+        return BurstUpload(header["upload_id"], header["machine"], header["component"], header["sensor"],
+                           header["axis"], float(header["sample_rate_hz"]), int(header["start_ns"]), header["units"],
+                           float(header["shaft_rpm"]), header["encoding"], header["scale"], samples)
+    raise ValueError(f"unknown record kind {kind!r}")
+
+
+def encode_header(header: dict) -> bytes:
+    return json.dumps(header, separators=(",", ":")).encode()
+
+
+def burst_meta(upload: BurstUpload) -> BurstMeta:
+    return BurstMeta(
+        burst_id=burst_id_for(upload.machine, upload.sensor, upload.axis, upload.start_ns),
+        machine=upload.machine, component=upload.component, sensor=upload.sensor, axis=upload.axis,
+        sample_rate_hz=upload.sample_rate_hz, start_ns=upload.start_ns, n_samples=len(upload.samples),
+        units=upload.units, shaft_rpm=upload.shaft_rpm, encoding=upload.encoding, scale=upload.scale,
+        upload_id=upload.upload_id,
+    )
+
+
+def lines_by_rp(upload: Upload) -> dict[str, list[str]]:
+    """Line protocol of an upload per retention policy, each line ending in a newline.
+
+    A burst's metadata point comes after its samples in the same record, so a reader that finds
+    the metadata also finds every sample once the record is acknowledged.
+    """
+    if isinstance(upload, OperatingBatch):
+        return {RP_LIFE: operating_lines(upload.machine, list(upload.samples))}
+    if isinstance(upload, FaultReport):
+        return {RP_LIFE: fault_lines(upload.machine, upload.time_ns, upload.upload_id, upload.lamps, list(upload.active))}
+    meta = burst_meta(upload)
+    return {
+        RP_RAW: encode_vibration_lines(meta.tags(), upload.samples, upload.start_ns, upload.sample_rate_hz),
+        RP_LIFE: [burst_meta_line(meta)],
+    }
+
+
+def stored_event(upload: Upload) -> StoredEvent:
+    burst_id = burst_meta(upload).burst_id if isinstance(upload, BurstUpload) else None
+    return StoredEvent(upload.kind, upload.machine, upload.upload_id, burst_id)

@@ -1,0 +1,221 @@
+"""The spool writer: drains the durable spool into InfluxDB in batches, with retry and back-off.
+
+One thread reads durable records and encodes line protocol; a small pool posts chunks of
+``batch_lines`` lines to ``/write`` concurrently (InfluxDB uses the other cores while Python
+encodes the next chunk). Progress is committed to the spool, and ``on_stored`` is called, only
+for a prefix of records whose every chunk InfluxDB acknowledged: a crash or an outage at any point
+re-sends, never skips (re-sent points overwrite themselves: same series, same timestamp).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from telemetry.influx import InfluxClient, InfluxError
+from telemetry.records import StoredEvent, from_record, lines_by_rp, stored_event
+from telemetry.schema import RP_RAW
+from telemetry.spool import Position, Spool
+
+__all__ = ["SpoolWriter", "StoredEvent"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Batch:
+    end: Position
+    events: list[StoredEvent]
+    futures: list[Future] = field(default_factory=list)
+
+
+@dataclass
+class WriterStats:
+    records: int = 0
+    lines: int = 0
+    posts: int = 0
+    retries: int = 0
+    rejected_posts: int = 0
+    last_error: str = ""
+
+
+class SpoolWriter:
+    """Background drain of ``spool`` into ``influx``.
+
+    Parameters
+    ----------
+    spool : the durable spool
+    influx : client of the target database
+    on_stored : called with the events of records InfluxDB acknowledged (in spool order)
+    batch_lines : lines per ``/write`` (InfluxDB recommends 5,000-10,000)
+    concurrency : ``/write`` requests in flight
+    initial_backoff_s, max_backoff_s : retry delays, doubling from the first to the cap
+    """
+
+    def __init__(
+        self,
+        spool: Spool,
+        influx: InfluxClient,
+        on_stored: Callable[[list[StoredEvent]], None] | None = None,
+        batch_lines: int = 10_000,
+        concurrency: int = 2,
+        initial_backoff_s: float = 0.2,
+        max_backoff_s: float = 30.0,
+    ):
+        self.spool = spool
+        self.influx = influx
+        self.on_stored = on_stored
+        self.batch_lines = batch_lines
+        self.concurrency = concurrency
+        self.initial_backoff_s = initial_backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.stats = WriterStats()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._idle = threading.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> "SpoolWriter":
+        if self._thread is None:
+            self._stop.clear()
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="influx-write")
+            self._thread = threading.Thread(target=self._run, name="spool-writer", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the in-flight posts (unacknowledged records stay in the spool)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def wait_drained(self, timeout: float = 60.0) -> bool:
+        """Block until every durable record is in InfluxDB (True) or ``timeout`` passes (False)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.spool.is_drained():
+                return True
+            time.sleep(0.02)
+        return self.spool.is_drained()
+
+    # ------------------------------------------------------------------ the loop
+
+    def _run(self) -> None:
+        pending: deque[_Batch] = deque()
+        position = self.spool.cursor
+        while not self._stop.is_set():
+            self._complete(pending, block=len(pending) >= 2 * self.concurrency)
+            entries = self.spool.read(position, max_records=self.batch_lines)
+            if not entries:
+                if pending:
+                    self._complete(pending, block=True, timeout=0.05)
+                else:
+                    self.spool.wait_for_data(position, timeout=0.2)
+                continue
+            position = self._submit(entries, pending)
+        # leave unacknowledged batches to the next start: their records are still in the spool
+        for batch in pending:
+            for future in batch.futures:
+                future.cancel()
+
+    def _submit(self, entries, pending: deque[_Batch]) -> Position:
+        """Encode records into chunks and post them; one _Batch per ~batch_lines of lines."""
+        buffers: dict[str, list[str]] = {}
+        batch = _Batch(entries[0].end, [])
+        lines_in_batch = 0
+        for entry in entries:
+            upload = from_record(entry.header, entry.body)
+            for rp, lines in sorted(lines_by_rp(upload).items(), key=lambda item: item[0] != RP_RAW):
+                buffer = buffers.setdefault(rp, [])
+                for begin in range(0, len(lines), self.batch_lines):
+                    part = lines[begin : begin + self.batch_lines]
+                    buffer.extend(part)
+                    lines_in_batch += len(part)
+                    if len(buffer) >= self.batch_lines:
+                        batch.futures.append(self._post(rp, buffer))
+                        buffers[rp] = buffer = []
+            batch.end = entry.end
+            batch.events.append(stored_event(upload))
+            self.stats.records += 1
+            if lines_in_batch >= self.batch_lines:
+                self._flush(buffers, batch)
+                pending.append(batch)
+                self._complete(pending, block=len(pending) >= 2 * self.concurrency)
+                batch = _Batch(entry.end, [])
+                lines_in_batch = 0
+        if batch.events:
+            self._flush(buffers, batch)
+            pending.append(batch)
+        return entries[-1].end
+
+    def _flush(self, buffers: dict[str, list[str]], batch: _Batch) -> None:
+        for rp in sorted(buffers, key=lambda name: name != RP_RAW):
+            if buffers[rp]:
+                batch.futures.append(self._post(rp, buffers[rp]))
+        buffers.clear()
+
+    def _post(self, rp: str, lines: list[str]) -> Future:
+        body = "".join(lines).encode()
+        self.stats.lines += len(lines)
+        return self._pool.submit(self._write_with_retry, rp, body)
+
+    def _write_with_retry(self, rp: str, body: bytes) -> None:
+        delay = self.initial_backoff_s
+        while True:
+            try:
+                self.influx.write(body, rp=rp)
+                self.stats.posts += 1
+                return
+            except InfluxError as exc:
+                if not exc.retryable:
+                    # validation keeps bad lines out; what InfluxDB still refuses (points older than
+                    # the raw retention after a very long outage) cannot succeed on retry
+                    self.stats.rejected_posts += 1
+                    self.stats.last_error = str(exc)
+                    log.error("InfluxDB refused %d bytes for rp %s, not retrying: %s", len(body), rp, exc)
+                    return
+                self.stats.retries += 1
+                self.stats.last_error = str(exc)
+                log.warning("InfluxDB write failed (retry in %.1f s): %s", delay, exc)
+            if self._stop.wait(delay):
+                raise InterruptedError("writer stopped before InfluxDB acknowledged")
+            delay = min(delay * 2, self.max_backoff_s)
+
+    def _complete(self, pending: deque[_Batch], block: bool, timeout: float | None = None) -> None:
+        """Commit the acknowledged prefix of ``pending`` and report it to ``on_stored``."""
+        events: list[StoredEvent] = []
+        end: Position | None = None
+        while pending:
+            head = pending[0]
+            if block and not all(f.done() for f in head.futures):
+                for future in head.futures:
+                    try:
+                        future.exception(timeout=timeout)
+                    except Exception:  # noqa: BLE001 - timeouts and cancellations: look again later
+                        pass
+                block = False
+            if not all(f.done() for f in head.futures):
+                break
+            if any(f.cancelled() or f.exception() is not None for f in head.futures):
+                return  # stopping: leave it in the spool
+            pending.popleft()
+            events.extend(head.events)
+            end = head.end
+        if end is None:
+            return
+        self.spool.commit(end)
+        if self.on_stored is not None and events:
+            try:
+                self.on_stored(events)
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop the drain
+                log.exception("on_stored listener failed")

@@ -1,0 +1,130 @@
+"""Spool → writer → the real InfluxDB: everything accepted arrives once, read back exactly;
+an InfluxDB stopped and restarted during uploads loses nothing (a throwaway influxd, never the
+shared one)."""
+import json
+import socket
+import threading
+import time
+import uuid
+
+import numpy as np
+import pytest
+
+from telemetry import influxd
+from telemetry.devices import DeviceIdentity, SensorSpec, StaticDeviceDirectory
+from telemetry.influx import InfluxClient
+from telemetry.ingest import IngestService
+from telemetry.spool import Spool
+from telemetry.store import TelemetryStore
+from telemetry.writer import SpoolWriter
+
+pytestmark = pytest.mark.integration
+JSON = {"Content-Type": "application/json"}
+SENSORS = {"engine.acc": SensorSpec("engine.acc", "engine", "radial", 25600.0),
+           "pump.acc": SensorSpec("pump.acc", "hydraulic_pump", "radial", 25600.0)}
+
+
+def make_service(tmp_path):
+    devices = StaticDeviceDirectory()
+    token = devices.add(DeviceIdentity("gw-1", "EX-9", SENSORS))
+    spool = Spool(tmp_path / "spool")
+    return IngestService(spool, devices), token, spool
+
+
+def operating_body(t0_ns, n=60, upload_id=None):
+    return json.dumps({"upload_id": upload_id or str(uuid.uuid4()), "machine": "EX-9",
+                       "samples": [{"time": t0_ns + i * 10**9, "fields": {"engine_speed_rpm": 1000.0 + i}}
+                                   for i in range(n)]}).encode()
+
+
+def burst_body(start_ns, samples, upload_id=None, sensor="engine.acc"):
+    return json.dumps({"upload_id": upload_id or str(uuid.uuid4()), "machine": "EX-9", "sensor": sensor,
+                       "axis": "radial", "sample_rate_hz": 25600, "start": start_ns, "units": "m/s2",
+                       "shaft_rpm": 1790.5, "samples": __import__("base64").b64encode(samples.astype("<f4").tobytes()).decode()}).encode()
+
+
+def count(influx, query):
+    series = influx.query(query)
+    return series[0]["values"][0][1] if series else 0
+
+
+def test_everything_accepted_arrives_once_and_reads_back_exactly(influx, tmp_path):
+    service, token, spool = make_service(tmp_path)
+    events = []
+    writer = SpoolWriter(spool, influx, on_stored=events.extend, batch_lines=5000).start()
+    t0 = (time.time_ns() // 10**9 - 3600) * 10**9
+    samples = (np.random.default_rng(7).standard_normal(25600) * 4).astype(np.float32)
+    burst = burst_body(t0, samples, upload_id="burst-1")
+    assert not service.accept_burst(token, burst, JSON, {}).duplicate
+    assert service.accept_burst(token, burst, JSON, {}).duplicate  # sent twice, stored once
+    op = operating_body(t0, upload_id="op-1")
+    service.accept_operating(token, op, JSON)
+    service.accept_operating(token, op, JSON)
+    service.accept_faults(token, json.dumps({"upload_id": "f-1", "machine": "EX-9", "time": t0,
+                                             "active": [{"spn": 190, "fmi": 2, "occurrence_count": 1}]}).encode(), JSON)
+    assert writer.wait_drained(60)
+    writer.stop()
+    spool.close()
+
+    assert sorted((e.kind, e.upload_id) for e in events) == [("burst", "burst-1"), ("faults", "f-1"), ("operating", "op-1")]
+    [burst_event] = [e for e in events if e.kind == "burst"]
+    burst_read = TelemetryStore(influx).read_burst(burst_event.burst_id)
+    assert np.array_equal(burst_read.samples.view(np.uint32), samples.view(np.uint32))
+    assert burst_read.meta.shaft_rpm == 1790.5 and burst_read.meta.upload_id == "burst-1"
+    assert count(influx, "SELECT count(a) FROM raw.vibration") == 25600
+    assert count(influx, "SELECT count(burst_id) FROM bursts") == 1
+    assert count(influx, "SELECT count(engine_speed_rpm) FROM operating") == 60
+    assert TelemetryStore(influx).fault_history("EX-9", t0, t0 + 1)[0]["active"] == [{"spn": 190, "fmi": 2, "occurrence_count": 1}]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_influxdb_stopped_and_restarted_during_uploads_loses_nothing(tmp_path):
+    instance = influxd.InfluxdInstance(tmp_path / "influxdb", _free_port(), _free_port())
+    influx = InfluxClient(influxd.start(instance), "outage", timeout=(1.0, 10.0))
+    try:
+        influxd.prepare_database(influx)
+        service, token, spool = make_service(tmp_path)
+        writer = SpoolWriter(spool, influx, batch_lines=5000, initial_backoff_s=0.05, max_backoff_s=0.5).start()
+        t0 = (time.time_ns() // 10**9 - 7200) * 10**9
+        accepted = []
+        stop_uploads = threading.Event()
+
+        def gateway():
+            i = 0
+            while not stop_uploads.is_set() or i < 40:
+                service.accept_operating(token, operating_body(t0 + i * 10 * 10**9, n=10, upload_id=f"op-{i}"), JSON)
+                accepted.append(i)
+                if i % 10 == 0:
+                    rng = np.random.default_rng(i)
+                    service.accept_burst(token, burst_body(t0 + i * 10 * 10**9, rng.standard_normal(4096).astype(np.float32),
+                                                           upload_id=f"b-{i}"), JSON, {})
+                i += 1
+                time.sleep(0.01)
+
+        uploader = threading.Thread(target=gateway)
+        uploader.start()
+        time.sleep(0.3)
+        assert influxd.stop(instance)  # outage in the middle of the stream
+        during = len(accepted)
+        time.sleep(1.0)
+        assert len(accepted) > during  # the API kept accepting into the spool
+        assert writer.stats.retries > 0
+        influxd.start(instance)
+        stop_uploads.set()
+        uploader.join()
+        assert writer.wait_drained(120), writer.stats
+        writer.stop()
+        spool.close()
+
+        n = len(accepted)
+        assert count(influx, "SELECT count(engine_speed_rpm) FROM operating") == 10 * n
+        bursts = len([i for i in accepted if i % 10 == 0])
+        assert count(influx, "SELECT count(a) FROM raw.vibration") == 4096 * bursts
+        assert count(influx, "SELECT count(n_samples) FROM bursts") == bursts
+    finally:
+        influxd.stop(instance)
