@@ -1,0 +1,193 @@
+"""MQTT bridge: the same uploads from a broker, through the same validation and durable spool.
+
+Topics (one set per machine)::
+
+    ironwatch/<machine>/operating   operating-data batch
+    ironwatch/<machine>/bursts      vibration burst (JSON, base64 samples)
+    ironwatch/<machine>/faults      J1939 DM1 report
+    ironwatch/<machine>/ack         our answers, one per message
+
+A message is a JSON envelope ``{"token": "<device_id>.<secret>", "payload": {...upload...}}``
+(the payload exactly as the HTTP body), optionally gzip-compressed as a whole. The token travels in
+the envelope because MQTT 3.1.1 has no per-message headers; use TLS on the broker in production.
+The answer on ``.../ack`` is the HTTP body the same upload would get plus ``"code"`` (the HTTP
+status): ``{"code": 202, "status": "accepted", "upload_id", "points"}``, ``{"code": 200, "status":
+"duplicate", ...}`` or ``{"code": 4xx/503, "error", "field", "rule", "message", "upload_id"?,
+"retry_after"?}``. A 503 (spool full) means the gateway must publish again later.
+Subscriptions are QoS 1: the broker redelivers what we did not acknowledge, and upload ids make a
+redelivery harmless.
+
+``python -m telemetry.mqtt --host 127.0.0.1 --port 1883`` runs the bridge as its own process
+(needs the SQL device directory: ``IRONWATCH_DATABASE_URL``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import threading
+import zlib
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from telemetry.ingest import IngestError, IngestService
+
+log = logging.getLogger(__name__)
+
+TOPIC_ROOT = "ironwatch"
+KINDS = ("operating", "bursts", "faults")
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+def ack_topic(machine: str) -> str:
+    return f"{TOPIC_ROOT}/{machine}/ack"
+
+
+def upload_topic(machine: str, kind: str) -> str:
+    return f"{TOPIC_ROOT}/{machine}/{kind}"
+
+
+def handle_message(service: IngestService, topic: str, message: bytes) -> tuple[str, dict] | None:
+    """Validate and spool one MQTT message; returns ``(ack_topic, answer)``, or None for topics
+    that are not uploads (including our own acks)."""
+    parts = topic.split("/")
+    if len(parts) != 3 or parts[0] != TOPIC_ROOT or parts[2] not in KINDS:
+        return None
+    machine, kind = parts[1], parts[2]
+    upload_id = None
+    try:
+        envelope = _decode_envelope(message, service.limits.max_decoded_bytes)
+        payload = envelope.get("payload")
+        if isinstance(payload, dict):
+            upload_id = payload.get("upload_id")
+            if payload.get("machine") != machine:
+                raise IngestError(403, "forbidden", "machine", "topic_machine",
+                                  f"payload machine {payload.get('machine')!r} does not match topic machine {machine!r}")
+        receipt = service.accept_object(kind, envelope.get("token"), payload)
+        return ack_topic(machine), {"code": 200 if receipt.duplicate else 202, **receipt.to_dict()}
+    except IngestError as error:
+        answer: dict[str, Any] = {"code": error.status, **error.to_dict()}
+        if isinstance(upload_id, str):
+            answer["upload_id"] = upload_id
+        if error.retry_after is not None:
+            answer["retry_after"] = error.retry_after
+        return ack_topic(machine), answer
+
+
+def _decode_envelope(message: bytes, max_bytes: int) -> dict:
+    if len(message) > MAX_MESSAGE_BYTES:
+        raise IngestError(413, "too_large", "message", "max_message_bytes", f"message over {MAX_MESSAGE_BYTES} bytes")
+    if message[:2] == b"\x1f\x8b":
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            message = decompressor.decompress(message, max_bytes + 1)
+        except zlib.error as exc:
+            raise IngestError(422, "invalid", "message", "gzip", f"message is not valid gzip: {exc}") from exc
+        if len(message) > max_bytes:
+            raise IngestError(413, "too_large", "message", "max_decoded_bytes", f"decompressed message over {max_bytes} bytes")
+    try:
+        envelope = json.loads(message)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise IngestError(422, "invalid", "message", "json", f"message is not valid JSON: {exc}") from exc
+    if not isinstance(envelope, dict) or "payload" not in envelope:
+        raise IngestError(422, "invalid", "payload", "envelope",
+                          'message must be {"token": "<device token>", "payload": {...}}')
+    return envelope
+
+
+class MqttBridge:
+    """Subscribes to every machine's upload topics and feeds them to an :class:`IngestService`.
+
+    Parameters
+    ----------
+    service : the ingest service (its spool and device directory)
+    host, port : the broker
+    client_id : MQTT client id; a fixed id with ``clean_session=False`` lets the broker keep QoS 1
+        messages for us while the bridge restarts
+    """
+
+    def __init__(self, service: IngestService, host: str = "127.0.0.1", port: int = 1883,
+                 client_id: str = "ironwatch-ingest", username: str | None = None, password: str | None = None):
+        self.service = service
+        self.host = host
+        self.port = port
+        self.handled = 0
+        self._connected = threading.Event()
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        if username:
+            self._client.username_pw_set(username, password)
+        self._client.on_connect = self._on_connect
+        self._client.on_message = self._on_message
+        self._client.on_disconnect = lambda *args: self._connected.clear()
+
+    def start(self, timeout: float = 10.0) -> "MqttBridge":
+        self._client.connect(self.host, self.port, keepalive=30)
+        self._client.loop_start()
+        if not self._connected.wait(timeout):
+            self.stop()
+            raise ConnectionError(f"MQTT broker {self.host}:{self.port} did not accept the connection")
+        return self
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _on_connect(self, client, _userdata, _flags, reason_code, _properties=None):
+        if reason_code.is_failure:
+            log.error("MQTT connect refused: %s", reason_code)
+            return
+        client.subscribe([(f"{TOPIC_ROOT}/+/{kind}", 1) for kind in KINDS])
+        self._connected.set()
+
+    def _on_message(self, client, _userdata, message):
+        try:
+            answer = handle_message(self.service, message.topic, message.payload)
+        except Exception:  # noqa: BLE001 - one bad message must not kill the network loop
+            log.exception("MQTT message on %s failed", message.topic)
+            return
+        self.handled += 1
+        if answer is not None:
+            topic, body = answer
+            client.publish(topic, json.dumps(body), qos=1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m telemetry.mqtt", description="MQTT ingest bridge")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=1883)
+    parser.add_argument("--spool", help="spool directory (default <IRONWATCH_VAR>/spool-mqtt)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    import time
+    from pathlib import Path
+
+    from fleet import db
+    from fleet.devices import SqlDeviceDirectory
+    from telemetry import influxd
+    from telemetry.influx import InfluxClient
+    from telemetry.spool import Spool
+    from telemetry.writer import SpoolWriter
+
+    # its own spool: a spool has one writer process; the app drains var/spool, the bridge this one
+    spool = Spool(Path(args.spool) if args.spool else influxd.var_dir() / "spool-mqtt")
+    sessions = db.session_factory(db.make_engine(db.database_url()))
+    service = IngestService(spool, SqlDeviceDirectory(sessions))
+    influx = InfluxClient(influxd.ensure_running(), influxd.influx_database())
+    writer = SpoolWriter(spool, influx).start()
+    bridge = MqttBridge(service, args.host, args.port).start()
+    print(f"MQTT bridge on {args.host}:{args.port}, topics {TOPIC_ROOT}/<machine>/{{{','.join(KINDS)}}}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bridge.stop()
+        writer.stop()
+        spool.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
