@@ -23,7 +23,7 @@ def test_step_is_found_where_it_happens():
         steps = [a for a in trend_alarms(np.arange(100), v, "velocity_rms_mm_s") if a.kind == "step"]
         if steps and 57 <= steps[0].start_time <= 62 and steps[0].detected_time <= 64:
             found += 1
-            assert steps[0].current == pytest.approx(2.5, abs=0.1)
+            assert steps[0].current == pytest.approx(2.5, abs=0.2)  # mean of the few points seen so far
             assert "stepped" in steps[0].to_dict()["summary"]
     assert found >= 8
 
