@@ -80,7 +80,7 @@ class BurstDiagnosis(Base):
     __tablename__ = "burst_diagnosis"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    burst_id: Mapped[str] = mapped_column(String(64), unique=True)
+    burst_id: Mapped[str] = mapped_column(String(200), unique=True)  # <machine>:<sensor>:<axis>:<ns>
     machine_id: Mapped[int] = mapped_column(ForeignKey("machine.id", ondelete="CASCADE"))
     component_id: Mapped[int | None] = mapped_column(ForeignKey("component.id", ondelete="SET NULL"))
     sensor: Mapped[str] = mapped_column(String(60), default="")

@@ -1,0 +1,193 @@
+"""From a stored vibration burst to a diagnosis, work orders and live events.
+
+``DiagnosisService.process_burst(burst_id)`` reads the burst back from InfluxDB (the source of
+truth), looks up the component's kinematics in SQL, runs ``diagnostics.pipeline.analyze_burst``,
+writes the features and findings back to InfluxDB, records the burst as diagnosed in SQL together
+with the work orders it opened or updated and the machine's new status (one transaction), then
+publishes ``diagnosis``, ``work_order`` and ``machine_status`` events to the machine's customer and
+OEM tenants.
+
+Idempotent per burst: the ``burst_diagnosis`` row (unique burst id) is written in the same
+transaction as the work-order changes, so a re-run finds it and does nothing; two concurrent runs
+cannot both commit. The InfluxDB writes happen first and are idempotent themselves (same series,
+same timestamp → the point is overwritten), so a crash between the two stores heals on re-run.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload, sessionmaker
+
+from diagnostics.pipeline import analyze_burst
+
+from .db import transaction
+from .maintenance import MaintenanceSignal, worst_severity
+from .models import BurstDiagnosis, Component, Machine, utcnow
+from .notify import NullNotifier, Notifier, safe_publish
+from .queries import active_order_counts, diagnosis_view
+from .work_order_service import apply_signals, publish_changes, refresh_machine_status
+
+log = logging.getLogger(__name__)
+
+
+class DiagnosisError(Exception):
+    """A burst that cannot be diagnosed (unknown machine or component, unusable samples)."""
+
+
+@dataclass
+class DiagnosisOutcome:
+    """What :meth:`DiagnosisService.process_burst` did."""
+
+    burst_id: str
+    machine: str
+    component: str
+    already_processed: bool
+    iso_zone: str | None = None
+    findings: list[dict] = field(default_factory=list)
+    opened: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+
+
+def ns_to_datetime(t_ns: int) -> datetime:
+    """UTC datetime of a nanosecond epoch timestamp (microsecond resolution)."""
+    return datetime.fromtimestamp(t_ns // 1000 / 1e6, tz=timezone.utc)
+
+
+def signals_from_findings(machine: Machine, component: Component, findings: list, observed_at: datetime,
+                          burst_id: str) -> list[MaintenanceSignal]:
+    """One maintenance signal per finding of a burst (``diagnostics.findings.Finding``)."""
+    return [MaintenanceSignal(
+        machine_id=machine.id, component_id=component.id, component_name=component.name,
+        component_kind=component.kind, fault_mode=f.fault_mode, location=f.location or "",
+        severity=f.severity, confidence=float(f.confidence), source="diagnosis", summary=f.summary,
+        observed_at=observed_at, finding=f.to_dict(), burst_id=burst_id) for f in findings]
+
+
+class DiagnosisService:
+    """Diagnose stored bursts and turn the findings into work orders.
+
+    Parameters
+    ----------
+    store : telemetry.store.TelemetryStore
+        Reads bursts, writes features and diagnoses (InfluxDB).
+    session_factory : sessionmaker
+        The SQL store.
+    notifier : fleet.notify.Notifier, optional
+        Where events go (default: nowhere).
+    clock : callable, optional
+        Returns the current aware UTC datetime (due dates are computed from it).
+    """
+
+    def __init__(self, store, session_factory: sessionmaker, notifier: Notifier | None = None,
+                 clock: Callable[[], datetime] = utcnow):
+        self.store = store
+        self.sessions = session_factory
+        self.notifier = notifier or NullNotifier()
+        self.clock = clock
+        # Serialises the read-decide-write of work orders inside this process, so two bursts of
+        # the same component diagnosed at once cannot both open an order.
+        self._lock = threading.Lock()
+
+    def is_processed(self, burst_id: str) -> bool:
+        """True when the burst already has a diagnosis record."""
+        with self.sessions() as session:
+            return session.scalar(select(BurstDiagnosis.id).where(BurstDiagnosis.burst_id == burst_id)) is not None
+
+    def _previous(self, burst_id: str) -> DiagnosisOutcome | None:
+        with self.sessions() as session:
+            record = session.scalar(select(BurstDiagnosis).where(BurstDiagnosis.burst_id == burst_id)
+                                    .options(selectinload(BurstDiagnosis.machine),
+                                             selectinload(BurstDiagnosis.component)))
+            if record is None:
+                return None
+            return DiagnosisOutcome(burst_id, record.machine.uid, record.component.name if record.component else "",
+                                    True, record.iso_zone, list(record.findings or []))
+
+    def _kinematics(self, machine_uid: str, component_name: str) -> dict:
+        with self.sessions() as session:
+            component = session.scalar(select(Component).join(Machine).where(Machine.uid == machine_uid,
+                                                                             Component.name == component_name))
+            if component is None:
+                raise DiagnosisError(f"burst of unknown component {component_name!r} on machine {machine_uid!r}")
+            return dict(component.kinematics or {})
+
+    def process_burst(self, burst_id: str) -> DiagnosisOutcome:
+        """Diagnose one stored burst (idempotent: a second call returns the first result).
+
+        Raises
+        ------
+        telemetry.store.BurstNotFound
+            The burst is not (yet, or no longer) in InfluxDB.
+        DiagnosisError
+            Unknown machine/component, or samples the pipeline refuses.
+        """
+        previous = self._previous(burst_id)
+        if previous is not None:
+            return previous
+        burst = self.store.read_burst(burst_id)
+        meta = burst.meta
+        kinematics = self._kinematics(meta.machine, meta.component)
+        try:
+            analysis = analyze_burst(burst.samples_m_s2(), meta.sample_rate_hz, meta.shaft_rpm, kinematics,
+                                     component=meta.component)
+        except ValueError as exc:
+            raise DiagnosisError(f"burst {burst_id}: {exc}") from exc
+        findings = [f.to_dict() for f in analysis.findings]
+        self.store.write_features(meta, {**analysis.features, "iso_zone": analysis.iso_zone})
+        for finding in findings:
+            self.store.write_diagnosis(meta, finding)
+        with self._lock:
+            try:
+                return self._record(meta, analysis, findings)
+            except IntegrityError:
+                # Another worker committed this burst between our check and our commit.
+                log.info("burst %s was diagnosed concurrently; keeping the first result", burst_id)
+                return self._previous(burst_id)
+
+    def _record(self, meta, analysis, findings: list[dict]) -> DiagnosisOutcome:
+        now = self.clock()
+        burst_at = ns_to_datetime(meta.start_ns)
+        with transaction(self.sessions) as session:
+            if session.scalar(select(BurstDiagnosis.id).where(BurstDiagnosis.burst_id == meta.burst_id)):
+                return self._previous(meta.burst_id)
+            machine = session.scalar(select(Machine).where(Machine.uid == meta.machine)
+                                     .options(selectinload(Machine.tenant), selectinload(Machine.site)))
+            component = machine.component(meta.component)
+            features = {k: float(v) for k, v in analysis.features.items()}
+            record = BurstDiagnosis(
+                burst_id=meta.burst_id, machine_id=machine.id, component_id=component.id, sensor=meta.sensor,
+                burst_at=burst_at, processed_at=now, iso_zone=analysis.iso_zone,
+                velocity_rms_mm_s=features.get("velocity_rms_mm_s"), health_index=features.get("health_index"),
+                worst_severity=worst_severity(*(f["severity"] for f in findings)), features=features,
+                findings=findings, work_order_ids=[])
+            session.add(record)
+            signals = signals_from_findings(machine, component, analysis.findings, burst_at, meta.burst_id)
+            changes = apply_signals(session, machine, signals, now)
+            record.work_order_ids = [c.order.id for c in changes]
+            # Bursts may be diagnosed out of order (sweep catching up): only newer ones set "latest".
+            if component.last_burst_at is None or burst_at >= component.last_burst_at:
+                component.iso_zone, component.last_burst_at = analysis.iso_zone, burst_at
+                component.velocity_rms_mm_s = record.velocity_rms_mm_s
+                component.health_index = record.health_index
+            if machine.last_seen_at is None or burst_at > machine.last_seen_at:
+                machine.last_seen_at = burst_at
+            session.flush()
+            refresh_machine_status(session, machine, now)
+            open_count = active_order_counts(session, [machine.id]).get(machine.id, 0)
+            for change in changes:  # load what the event views show before the session closes
+                _ = change.order.machine, change.order.component, change.order.technician, \
+                    change.order.proposed_technician
+            payload = diagnosis_view(record)
+            audience = machine.tenant.audience()
+        safe_publish(self.notifier, "diagnosis", payload, audience)
+        publish_changes(self.notifier, machine, changes, open_count)
+        return DiagnosisOutcome(
+            meta.burst_id, meta.machine, meta.component, False, analysis.iso_zone, findings,
+            opened=[c.order.id for c in changes if c.change == "opened"],
+            updated=[c.order.id for c in changes if c.change == "updated"])

@@ -1,0 +1,251 @@
+"""Apply maintenance decisions to the SQL store and tell the people concerned.
+
+The glue between the pure rules (:mod:`fleet.maintenance`), the rows (:mod:`fleet.models`) and
+the notifier: open or update work orders from signals, keep each machine's status in step with
+its active orders, apply RUL estimates, escalate overdue orders, and run life-cycle actions
+(assign, start, complete, cancel) with a live event for each.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import maintenance
+from .db import transaction
+from .maintenance import (ActiveOrder, MaintenanceSignal, TechnicianCandidate, WorkOrderDraft, WorkOrderUpdate,
+                          worst_severity)
+from .models import Component, Machine, Technician, WorkOrder, utcnow
+from .notify import Notifier, safe_publish
+from .queries import active_order_counts, machine_status_view, work_order_view
+from .workorders import ACTIVE_STATUSES, DomainError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OrderChange:
+    """A work order touched by a decision: ``change`` is opened / updated / escalated / assigned / ..."""
+
+    order: WorkOrder
+    change: str
+
+
+class OrderNotFound(LookupError):
+    """No such work order, or not visible to the caller."""
+
+
+# --- loading what the rules need ----------------------------------------------------------------------
+
+def active_orders(session: Session, machine_id: int) -> list[ActiveOrder]:
+    """The machine's active orders as the rules see them."""
+    rows = session.scalars(select(WorkOrder).where(WorkOrder.machine_id == machine_id,
+                                                   WorkOrder.status.in_(ACTIVE_STATUSES)))
+    return [_as_active(o) for o in rows]
+
+
+def _as_active(order: WorkOrder) -> ActiveOrder:
+    return ActiveOrder(id=order.id, machine_id=order.machine_id, component_id=order.component_id,
+                       fault_mode=order.fault_mode, priority=order.priority, severity=order.severity,
+                       confidence=order.confidence, due_at=order.due_at, occurrences=order.occurrences,
+                       evidence=order.evidence or {}, escalated_at=order.escalated_at)
+
+
+def technician_candidates(session: Session, oem_tenant_id: int | None) -> list[TechnicianCandidate]:
+    """Active technicians of the OEM with the number of active orders assigned to each."""
+    load = dict(session.execute(
+        select(WorkOrder.technician_id, func.count()).where(WorkOrder.status.in_(ACTIVE_STATUSES),
+                                                            WorkOrder.technician_id.is_not(None))
+        .group_by(WorkOrder.technician_id)).all())
+    stmt = select(Technician).where(Technician.active.is_(True))
+    if oem_tenant_id is not None:
+        stmt = stmt.where(Technician.tenant_id == oem_tenant_id)
+    return [TechnicianCandidate(t.id, t.name, frozenset(t.skills or []), t.home_base, t.home_lat, t.home_lon,
+                                load.get(t.id, 0)) for t in session.scalars(stmt)]
+
+
+def machine_position(machine: Machine) -> tuple[float | None, float | None]:
+    """Where to send a technician: the machine's last known position, else its site's."""
+    if machine.lat is not None and machine.lon is not None:
+        return machine.lat, machine.lon
+    if machine.site is not None:
+        return machine.site.lat, machine.site.lon
+    return None, None
+
+
+# --- applying decisions -------------------------------------------------------------------------------
+
+def _open(session: Session, machine: Machine, draft: WorkOrderDraft, now: datetime) -> WorkOrder:
+    proposal = draft.proposal
+    order = WorkOrder(
+        tenant_id=machine.tenant_id, machine_id=machine.id, component_id=draft.component_id,
+        fault_mode=draft.fault_mode, location=draft.location, source=draft.source, title=draft.title,
+        description=draft.description, status="open", priority=draft.priority, severity=draft.severity,
+        confidence=draft.confidence, evidence=draft.evidence, occurrences=1, due_at=draft.due_at,
+        proposed_technician_id=proposal.technician_id if proposal else None,
+        proposal_reason=proposal.reason if proposal else "", created_at=now, updated_at=now,
+        parts=[], history=[{"at": now.isoformat(), "to": "open", "by": f"rules ({draft.source})",
+                            "note": f"opened with priority {draft.priority}"}])
+    session.add(order)
+    session.flush()
+    return order
+
+
+def _update(order: WorkOrder, update: WorkOrderUpdate, now: datetime) -> None:
+    order.priority, order.severity, order.confidence = update.priority, update.severity, update.confidence
+    order.due_at, order.evidence, order.occurrences = update.due_at, update.evidence, update.occurrences
+    order.updated_at = now
+    if update.priority_raised:
+        order.history = [*(order.history or []), {"at": now.isoformat(), "by": "rules",
+                                                  "note": f"priority raised to {update.priority}"}]
+
+
+def apply_signals(session: Session, machine: Machine, signals: Sequence[MaintenanceSignal],
+                  now: datetime) -> list[OrderChange]:
+    """Open or update the machine's work orders for ``signals`` (in the caller's transaction)."""
+    if not signals:
+        return []
+    active = active_orders(session, machine.id)
+    candidates = technician_candidates(session, machine.tenant.parent_id if machine.tenant else None)
+    lat, lon = machine_position(machine)
+    changes: list[OrderChange] = []
+    for signal in signals:
+        decision = maintenance.plan(signal, active, candidates, lat, lon, now)
+        if isinstance(decision, WorkOrderDraft):
+            order = _open(session, machine, decision, now)
+            changes.append(OrderChange(order, "opened"))
+            active.append(_as_active(order))
+        elif isinstance(decision, WorkOrderUpdate):
+            order = session.get(WorkOrder, decision.order_id)
+            _update(order, decision, now)
+            changes.append(OrderChange(order, "updated"))
+            active = [_as_active(order) if a.id == order.id else a for a in active]
+    session.flush()
+    return changes
+
+
+def refresh_machine_status(session: Session, machine: Machine, now: datetime) -> None:
+    """Recompute the machine's status (worst active order severity, ``ok`` when none and the
+    machine has been diagnosed), ISO zone (worst component zone) and health (lowest component)."""
+    severities = session.scalars(select(WorkOrder.severity).where(WorkOrder.machine_id == machine.id,
+                                                                  WorkOrder.status.in_(ACTIVE_STATUSES))).all()
+    components = session.scalars(select(Component).where(Component.machine_id == machine.id)).all()
+    zones = [c.iso_zone for c in components if c.iso_zone]
+    healths = [c.health_index for c in components if c.health_index is not None]
+    status = worst_severity(*severities) if severities else ("ok" if zones else "unknown")
+    iso_zone = max(zones) if zones else None  # "A" < "B" < "C" < "D"
+    health = min(healths) if healths else None
+    if (status, iso_zone, health) != (machine.status, machine.iso_zone, machine.health_index):
+        machine.status_updated_at = now
+    machine.status, machine.iso_zone, machine.health_index = status, iso_zone, health
+
+
+def publish_changes(notifier: Notifier, machine: Machine, changes: Iterable[OrderChange],
+                    open_work_orders: int) -> None:
+    """Send ``work_order`` events for ``changes`` and a ``machine_status`` event, to the machine's
+    customer and its OEM."""
+    audience = machine.tenant.audience() if machine.tenant else [machine.tenant_id]
+    for change in changes:
+        safe_publish(notifier, "work_order", {**work_order_view(change.order), "change": change.change}, audience)
+    safe_publish(notifier, "machine_status", machine_status_view(machine, open_work_orders), audience)
+
+
+# --- RUL, escalation, life-cycle actions ---------------------------------------------------------------
+
+def apply_rul_estimate(session_factory: sessionmaker, notifier: Notifier, machine_uid: str, component_name: str,
+                       p10_h: float, p50_h: float, p90_h: float, model_version: str,
+                       now: datetime | None = None) -> list[OrderChange]:
+    """Turn one RUL estimate (hours) into work-order decisions and publish an ``rul`` event."""
+    now = now or utcnow()
+    rul = {"p10_h": float(p10_h), "p50_h": float(p50_h), "p90_h": float(p90_h), "model_version": model_version}
+    with transaction(session_factory) as session:
+        machine = session.scalar(select(Machine).where(Machine.uid == machine_uid))
+        component = machine.component(component_name) if machine else None
+        if component is None:
+            raise LookupError(f"no component {component_name!r} on machine {machine_uid!r}")
+        signal = MaintenanceSignal(
+            machine_id=machine.id, component_id=component.id, component_name=component.name,
+            component_kind=component.kind, fault_mode=maintenance.RUL_FAULT_MODE, location="",
+            severity=maintenance.rul_severity(float(p10_h)), confidence=0.8, source="rul",
+            summary=(f"{component.name}: 10 % chance of failure within {p10_h:.0f} h "
+                     f"(median {p50_h:.0f} h, 90 % within {p90_h:.0f} h)"),
+            observed_at=now, rul=rul)
+        changes = apply_signals(session, machine, [signal], now)
+        refresh_machine_status(session, machine, now)
+        open_count = active_order_counts(session, [machine.id]).get(machine.id, 0)
+        audience = machine.tenant.audience()
+    safe_publish(notifier, "rul", {"machine": machine_uid, "component": component_name, **rul,
+                                   "time": now.isoformat().replace("+00:00", "Z")}, audience)
+    if changes:
+        publish_changes(notifier, machine, changes, open_count)
+    return changes
+
+
+def escalate_overdue(session_factory: sessionmaker, notifier: Notifier, now: datetime | None = None) -> int:
+    """Raise the priority of overdue active orders (rules in :func:`fleet.maintenance.escalate`)."""
+    now = now or utcnow()
+    escalated: list[tuple[WorkOrder, Machine]] = []
+    with transaction(session_factory) as session:
+        overdue = session.scalars(select(WorkOrder).where(WorkOrder.status.in_(ACTIVE_STATUSES),
+                                                          WorkOrder.due_at.is_not(None), WorkOrder.due_at < now)).all()
+        for order in overdue:
+            raised = maintenance.escalate(order.priority, order.due_at, order.escalated_at, now)
+            if raised is None:
+                continue
+            order.history = [*(order.history or []), {"at": now.isoformat(), "by": "escalation",
+                                                      "note": f"overdue since {order.due_at.isoformat()}: "
+                                                              f"priority {order.priority} → {raised}"}]
+            order.priority, order.escalated_at, order.updated_at = raised, now, now
+            escalated.append((order, order.machine))
+        for order, machine in escalated:
+            _ = machine.tenant, order.component, order.technician, order.proposed_technician  # load for views
+    for order, machine in escalated:
+        safe_publish(notifier, "work_order", {**work_order_view(order), "change": "escalated"},
+                     machine.tenant.audience())
+    return len(escalated)
+
+
+ACTIONS = ("assign", "start", "complete", "cancel")
+PAST_TENSE = {"assign": "assigned", "start": "started", "complete": "completed", "cancel": "cancelled"}
+
+
+def perform(session_factory: sessionmaker, notifier: Notifier, order_id: int, action: str,
+            visible_tenant_ids: Iterable[int], actor: str | None = None, **arguments) -> dict:
+    """Run a life-cycle action on a visible order, update the machine status, publish, and return
+    the order's view.
+
+    ``assign`` needs ``technician_id``; ``complete`` needs ``findings`` (and optional ``parts``);
+    ``cancel`` needs ``reason``. Raises :class:`OrderNotFound`, ``fleet.workorders.DomainError``
+    (including ``InvalidTransition``) or ``ValueError`` for an unknown action.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"action must be one of {', '.join(ACTIONS)}, got {action!r}")
+    now = utcnow()
+    with transaction(session_factory) as session:
+        order = session.scalar(select(WorkOrder).where(WorkOrder.id == order_id,
+                                                       WorkOrder.tenant_id.in_([int(t) for t in visible_tenant_ids])))
+        if order is None:
+            raise OrderNotFound(f"work order {order_id} not found")
+        if action == "assign":
+            technician = session.get(Technician, arguments.get("technician_id"))
+            if technician is None or not technician.active:
+                raise DomainError(f"technician {arguments.get('technician_id')!r} does not exist or is inactive")
+            order.assign(technician, actor=actor, when=now)
+        elif action == "start":
+            order.start(actor=actor, when=now)
+        elif action == "complete":
+            order.complete(arguments.get("findings", ""), arguments.get("parts"), actor=actor, when=now)
+        else:
+            order.cancel(arguments.get("reason", ""), actor=actor, when=now)
+        machine = order.machine
+        session.flush()
+        refresh_machine_status(session, machine, now)
+        open_count = active_order_counts(session, [machine.id]).get(machine.id, 0)
+        _ = machine.tenant, order.component, order.technician, order.proposed_technician
+        view = work_order_view(order)
+    publish_changes(notifier, machine, [OrderChange(order, PAST_TENSE[action])], open_count)
+    return view
