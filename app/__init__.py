@@ -1,0 +1,125 @@
+"""Ironwatch web app: the composition root.
+
+``create_app(config)`` resolves the settings (environment, then ``config``), builds the real
+adapters and services (:func:`app.runtime.build_runtime`), stores them on
+``app.extensions["ironwatch"]``, binds Socket.IO and Flask-Login, and registers the blueprints.
+With ``START_BACKGROUND=False`` (tests) the spool writer, the diagnosis worker and the scheduler
+are left stopped, so a test drives them by hand.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from .config import load_config
+from .extensions import login_manager, socketio
+
+log = logging.getLogger(__name__)
+_socket_handlers_registered = False
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask app with its services.
+
+    Parameters
+    ----------
+    config : dict, optional
+        Settings overriding the environment: the ``IRONWATCH_*`` keys of docs/contracts.md,
+        ``TESTING``, ``SECRET_KEY`` and ``START_BACKGROUND`` (default True).
+    """
+    from .notifier import SocketIONotifier
+    from .runtime import build_runtime
+
+    settings = load_config(config)
+    app = Flask(__name__)
+    app.config.update(settings)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config["JSON_SORT_KEYS"] = False
+
+    socketio.init_app(app, async_mode="threading")
+    login_manager.init_app(app)
+    _register_socket_handlers()
+
+    runtime = build_runtime(settings, SocketIONotifier(socketio))
+    app.extensions["ironwatch"] = runtime
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    _register_error_handlers(app)
+    if settings["START_BACKGROUND"]:
+        runtime.start()
+    return app
+
+
+def _register_socket_handlers() -> None:
+    # Handlers live on the module-level SocketIO object and survive re-binding to a new app, so
+    # they are registered once per process even when tests create several apps.
+    global _socket_handlers_registered
+    if not _socket_handlers_registered:
+        from .notifier import register_socket_handlers
+
+        register_socket_handlers(socketio)
+        _socket_handlers_registered = True
+
+
+def _register_blueprints(app: Flask) -> None:
+    from . import api, auth, console, ingest, openapi, portal
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(console.bp)
+    app.register_blueprint(portal.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(openapi.bp)
+    app.register_blueprint(ingest.bp)
+    try:
+        from . import tech
+    except ImportError:
+        return
+    app.register_blueprint(tech.bp)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from .auth import csrf_token
+
+    @app.context_processor
+    def helpers():
+        return {"csrf_token": csrf_token, "nav_items": lambda: nav_items(app)}
+
+
+def nav_items(app: Flask) -> list[dict[str, Any]]:
+    """The top-bar links the signed-in user's role may follow, marking the current section."""
+    if not current_user.is_authenticated:
+        return []
+    role = current_user.role
+    entries = []
+    if role in ("admin", "engineer"):
+        entries += [("console.fleet", "Fleet"), ("console.work_orders", "Work orders")]
+    if role == "technician":
+        entries += [("tech.orders", "My work orders")]
+    if role == "customer":
+        entries += [("portal.index", "My machines")]
+    entries.append(("openapi.docs", "API"))
+    current = request.endpoint or ""
+    items = []
+    for endpoint, label in entries:
+        if endpoint in app.view_functions:
+            section = endpoint.split(".")[0]
+            items.append({"url": url_for(endpoint), "label": label,
+                          "active": current == endpoint or (current.startswith(section + ".")
+                                                            and endpoint.endswith(".fleet"))})
+    return items
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        # The JSON API (and device ingest) always answers JSON naming what was wrong.
+        if request.path.startswith("/api/"):
+            body = {"error": (error.name or "error").lower().replace(" ", "_"),
+                    "message": error.description}
+            return jsonify(body), error.code
+        return render_template("error.html", error=error), error.code

@@ -11,7 +11,7 @@ import logging
 from typing import Any, Iterable
 
 from flask_login import current_user
-from flask_socketio import SocketIO, join_room
+from flask_socketio import ConnectionRefusedError, SocketIO, join_room
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,8 @@ def register_socket_handlers(socketio: SocketIO) -> None:
     @socketio.on("connect")
     def on_connect(auth=None):  # noqa: ARG001 - the session cookie authenticates, not ``auth``
         if not current_user.is_authenticated:
-            # Refusing the connection: the client sees a connect_error and receives nothing.
-            return False
+            # The client gets a connect_error with this message and joins no room.
+            raise ConnectionRefusedError("sign in first")
         for room in rooms_for_user(current_user.id, current_user.visible_tenant_ids):
             join_room(room)
         return True

@@ -22,17 +22,40 @@ def test_envelope_limit_defaults_without_envelope_evidence_and_respects_nyquist(
     assert envelope_axis_limit_hz(EVIDENCE, nyquist_hz=150.0) == 150.0
 
 
-def test_render_evidence_png_is_a_png_of_the_requested_width():
+def _display(with_scalogram: bool) -> dict:
+    freqs = np.linspace(0, 12800, 2001)
+    env_freqs = np.linspace(0, 600, 601)
+    display = {
+        "spectrum": {"freqs_hz": freqs.tolist(), "amplitude_m_s2": (np.abs(np.sin(freqs / 300.0)) * 0.1).tolist()},
+        "envelope": {"freqs_hz": env_freqs.tolist(), "amplitude": np.exp(-env_freqs / 300.0).tolist(),
+                     "band_hz": [3000.0, 4600.0], "view": "whitened kurtogram band"},
+    }
+    if with_scalogram:
+        display["scalogram"] = {"times_s": np.linspace(0, 0.25, 50).tolist(),
+                                "freqs_hz": np.geomspace(11520, 100, 12).tolist(),
+                                "magnitude": np.random.default_rng(0).random((12, 50)).tolist()}
+    return display
+
+
+@pytest.mark.parametrize("with_scalogram", [False, True])
+def test_render_evidence_png_is_a_png_of_the_requested_width(with_scalogram):
     from matplotlib.image import imread
 
-    freqs = np.linspace(0, 12800, 12801)
-    amplitude = np.abs(np.sin(freqs / 300.0)) * 0.1
-    env_freqs = np.linspace(0, 1000, 1001)
-    env_amp = np.exp(-env_freqs / 300.0) * 0.05
-    png = render_evidence_png(freqs, amplitude, env_freqs, env_amp, EVIDENCE, "GS-2001 · alternator_de",
-                              band_hz=(3000.0, 4600.0), width_px=900)
+    png = render_evidence_png(_display(with_scalogram), EVIDENCE, "GS-2001 · alternator_de", width_px=900)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     image = imread(io.BytesIO(png))
     assert image.shape[1] == 900
-    # The drawing is not blank: more than one colour is on it.
+    # A third panel makes the figure taller.
+    assert image.shape[0] == (810 if with_scalogram else 540)
+    # The drawing is not blank: many colours are on it.
     assert len(np.unique(image.reshape(-1, image.shape[2]), axis=0)) > 10
+
+
+def test_matched_peak_dot_sits_on_the_trace():
+    from app.plots import _trace_value_at
+
+    freqs = np.arange(0.0, 100.0, 1.0)
+    amplitude = np.zeros_like(freqs)
+    amplitude[40] = 3.0
+    assert _trace_value_at(freqs, amplitude, 40.4, 1.5) == 3.0
+    assert _trace_value_at(freqs, amplitude, 70.0, 1.5) == 0.0

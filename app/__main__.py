@@ -1,0 +1,65 @@
+"""Command line: ``python -m app serve [--host HOST] [--port PORT]``.
+
+Runs the app with Socket.IO on Werkzeug's threaded server (``async_mode="threading"``, WebSocket
+through simple-websocket) and the background services (spool writer, diagnosis worker,
+scheduler). Settings come from the ``IRONWATCH_*`` environment variables (docs/contracts.md).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the web app, Socket.IO and background services")
+    serve.add_argument("--host", default=os.environ.get("IRONWATCH_HOST", "127.0.0.1"),
+                       help="interface to listen on (default 127.0.0.1, env IRONWATCH_HOST)")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("IRONWATCH_PORT", "8000")),
+                       help="TCP port (default 8000, env IRONWATCH_PORT)")
+    serve.add_argument("--log-level", default=os.environ.get("IRONWATCH_LOG_LEVEL", "INFO"))
+    return parser
+
+
+def serve(host: str, port: int) -> int:
+    from . import create_app
+    from .extensions import socketio
+
+    app = create_app({"IRONWATCH_PORT": port, "IRONWATCH_HOST": host})
+    runtime = app.extensions["ironwatch"]
+
+    def stop_on_signal(signum, _frame):
+        # SIGTERM (make's Ctrl-C, systemd stop) ends the process through the normal exit path
+        # so the writer finishes its batch and the spool is closed cleanly.
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    print(f"Ironwatch console: http://{shown_host}:{port}/", flush=True)
+    try:
+        # Werkzeug's threaded server is what async_mode="threading" runs on; the flag acknowledges
+        # that this is a single-node deployment, not a hidden debug server.
+        socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
+                     log_output=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        return serve(args.host, args.port)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

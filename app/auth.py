@@ -1,0 +1,237 @@
+"""Sign-in against the SQL users, the logged-in principal, role checks and CSRF for forms.
+
+The principal kept by Flask-Login is a plain, session-independent snapshot of the SQL user
+(:class:`Principal`), with the tenants the user may see worked out once at load time; every view,
+API route and Socket.IO room check scopes by ``visible_tenant_ids``.
+"""
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Callable
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template,
+                   request, session, url_for)
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from .extensions import login_manager
+
+bp = Blueprint("auth", __name__)
+
+#: Where each role lands after signing in (blueprint endpoint names).
+HOME_BY_ROLE = {
+    "admin": "console.fleet",
+    "engineer": "console.fleet",
+    "technician": "tech.orders",
+    "customer": "portal.index",
+}
+OEM_STAFF_ROLES = ("admin", "engineer")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The logged-in user as the web layer needs it (no live SQL session attached).
+
+    ``visible_tenant_ids`` holds the tenants whose machines this user may see: a customer user
+    only its own tenant; a user of the OEM the OEM and every customer of it.
+    """
+
+    id: int
+    email: str
+    name: str
+    role: str
+    tenant_id: int
+    tenant_name: str
+    tenant_kind: str
+    visible_tenant_ids: tuple[int, ...] = field(default_factory=tuple)
+    active: bool = True
+
+    # Flask-Login's user interface.
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_oem_staff(self) -> bool:
+        """True for OEM engineers and admins, who see the whole fleet on the console."""
+        return self.tenant_kind == "oem" and self.role in OEM_STAFF_ROLES
+
+    def may_see_tenant(self, tenant_id: int | None) -> bool:
+        """Whether a machine owned by ``tenant_id`` is visible to this user."""
+        return tenant_id is not None and int(tenant_id) in self.visible_tenant_ids
+
+
+def principal_from_user(user, tenant, customer_ids: list[int]) -> Principal:
+    """Build a :class:`Principal` from SQL rows (``fleet.models.User`` and its ``Tenant``).
+
+    Parameters
+    ----------
+    user, tenant
+        The user row and its tenant row.
+    customer_ids : list of int
+        Ids of the tenant's customers (only used when the tenant is the OEM).
+    """
+    visible = [tenant.id] + (list(customer_ids) if tenant.kind == "oem" else [])
+    return Principal(id=user.id, email=user.email, name=user.name, role=user.role,
+                     tenant_id=tenant.id, tenant_name=tenant.name, tenant_kind=tenant.kind,
+                     visible_tenant_ids=tuple(sorted(visible)), active=bool(user.active))
+
+
+def load_principal(session_factory, user_id: int) -> Principal | None:
+    """Read user ``user_id`` with its tenant scope from SQL; None if unknown or deactivated."""
+    from fleet.models import Tenant, User
+
+    with session_factory() as db:
+        user = db.get(User, user_id)
+        if user is None or not user.active:
+            return None
+        tenant = db.get(Tenant, user.tenant_id)
+        customer_ids = db.scalars(select(Tenant.id).where(Tenant.parent_id == tenant.id)).all()
+        return principal_from_user(user, tenant, list(customer_ids))
+
+
+def authenticate(session_factory, email: str, password: str) -> Principal | None:
+    """Check ``email`` / ``password`` against the stored hash; the principal on success."""
+    from fleet.models import User
+
+    with session_factory() as db:
+        user = db.scalars(select(User).where(User.email == email.strip().lower())).first()
+        if user is None or not user.active or not check_password_hash(user.password_hash, password):
+            return None
+        from fleet.models.base import utcnow
+
+        user.last_login_at = utcnow()
+        db.commit()
+        user_id = user.id
+    return load_principal(session_factory, user_id)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> Principal | None:
+    # Cached per request on ``g``: Socket.IO handlers and views may ask several times.
+    cached = getattr(g, "_ironwatch_principal", None)
+    if cached is not None and cached.get_id() == user_id:
+        return cached
+    principal = load_principal(current_app.extensions["ironwatch"].sessions, int(user_id))
+    g._ironwatch_principal = principal
+    return principal
+
+
+# --- CSRF for HTML forms (the JSON API and device ingest do not use cookies for writes) --------
+
+def csrf_token() -> str:
+    """The per-session anti-forgery token, created on first use (exposed to templates)."""
+    token = session.get("_csrf")
+    if not token:
+        token = session["_csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf() -> None:
+    """Abort with 400 unless the submitted form carries this session's token."""
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("_csrf", "")
+    if not expected or not hmac.compare_digest(sent, expected):
+        abort(400, description="The form expired or did not come from this site; please try again.")
+
+
+# --- role checks --------------------------------------------------------------------------------
+
+def wants_json() -> bool:
+    """True for API routes, which answer errors as JSON rather than HTML."""
+    return request.path.startswith("/api/")
+
+
+def roles_required(*roles: str) -> Callable:
+    """Decorator: the user must be signed in and have one of ``roles``.
+
+    HTML views redirect anonymous users to the sign-in page; API routes answer 401 JSON. A signed-in
+    user with another role gets 403.
+    """
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            if not current_user.is_authenticated:
+                if wants_json():
+                    return jsonify(error="unauthenticated", message="Sign in first."), 401
+                return login_manager.unauthorized()
+            if roles and current_user.role not in roles:
+                if wants_json():
+                    return jsonify(error="forbidden",
+                                   message=f"This needs one of the roles: {', '.join(roles)}."), 403
+                abort(403)
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+def home_url_for(principal: Principal) -> str:
+    """The landing page of ``principal``'s role."""
+    endpoint = HOME_BY_ROLE.get(principal.role, "console.fleet")
+    if endpoint not in current_app.view_functions:
+        endpoint = "console.fleet"
+    return url_for(endpoint)
+
+
+def _safe_next(target: str | None) -> str | None:
+    # Only same-site relative paths: an open redirect would let a phishing link bounce through us.
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+# --- views --------------------------------------------------------------------------------------
+
+@bp.get("/")
+def home():
+    if current_user.is_authenticated:
+        return redirect(home_url_for(current_user))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    next_url = _safe_next(request.args.get("next"))
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(next_url or home_url_for(current_user))
+        return render_template("auth/login.html", next_url=next_url, email="")
+    check_csrf()
+    email = request.form.get("email", "")
+    principal = authenticate(current_app.extensions["ironwatch"].sessions, email,
+                             request.form.get("password", ""))
+    if principal is None:
+        flash("E-mail or password is not right.", "error")
+        return render_template("auth/login.html", next_url=next_url, email=email), 401
+    login_user(principal)
+    session.pop("_csrf", None)  # a fresh token after the privilege change
+    return redirect(next_url or home_url_for(principal))
+
+
+@bp.post("/logout")
+def logout():
+    check_csrf()
+    logout_user()
+    session.clear()
+    flash("Signed out.", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,152 @@
+"""Console routes: ``/console/`` (fleet), ``/console/machines/<uid>``, ``/console/work-orders``
+and the evidence image ``/console/bursts/<burst_id>/evidence.png``."""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from flask import Response, abort, current_app, render_template, request
+from flask_login import current_user
+
+from ..auth import roles_required
+from . import bp
+
+CONSOLE_ROLES = ("admin", "engineer")
+STATUS_ORDER = ("alarm", "warning", "watch", "ok", "unknown")
+
+
+def _runtime():
+    return current_app.extensions["ironwatch"]
+
+
+def _read(query, *args, **kwargs) -> Any:
+    with _runtime().sessions() as session:
+        return query(session, *args, **kwargs)
+
+
+def fleet_counts(rows: list[dict]) -> dict[str, int]:
+    """How many machines are in each status, plus the total and open work orders (for the KPIs)."""
+    counts = {status: 0 for status in STATUS_ORDER}
+    for row in rows:
+        counts[row.get("status") or "unknown"] = counts.get(row.get("status") or "unknown", 0) + 1
+    counts["machines"] = len(rows)
+    counts["open_work_orders"] = sum(int(row.get("open_work_orders") or 0) for row in rows)
+    return counts
+
+
+def sort_by_urgency(rows: list[dict]) -> list[dict]:
+    """Worst status first, then machine uid, so alarms are at the top of the fleet table."""
+    rank = {status: i for i, status in enumerate(STATUS_ORDER)}
+    return sorted(rows, key=lambda r: (rank.get(r.get("status") or "unknown", len(rank)), r.get("uid", "")))
+
+
+@bp.get("/")
+@roles_required(*CONSOLE_ROLES)
+def fleet():
+    from fleet import queries
+
+    rows = sort_by_urgency(_read(queries.fleet_overview, current_user.visible_tenant_ids))
+    recent_orders = _read(queries.work_orders, current_user.visible_tenant_ids, status="active", limit=12)
+    return render_template("console/fleet.html", machines=rows, counts=fleet_counts(rows),
+                           recent_orders=recent_orders, live=True)
+
+
+@bp.get("/machines/<uid>")
+@roles_required(*CONSOLE_ROLES)
+def machine(uid: str):
+    from fleet import queries
+    from telemetry.schema import OPERATING_FIELDS
+
+    from ..readmodels import focus_diagnosis
+
+    tenants = current_user.visible_tenant_ids
+    with _runtime().sessions() as session:
+        detail = queries.machine_detail(session, uid, tenants)
+        if detail is None:
+            abort(404, description=f"Machine {uid} does not exist or is not visible to you.")
+        diagnoses = queries.recent_diagnoses(session, uid, tenants, limit=12)
+        focus = focus_diagnosis(session, uid, tenants, detail["recent_findings"], diagnoses)
+    latest = _latest_operating(uid)
+    return render_template("console/machine.html", machine=detail, diagnosis=focus,
+                           recent_diagnoses=diagnoses, latest=latest,
+                           trend_fields=trend_fields_for(detail.get("kind", ""), OPERATING_FIELDS),
+                           live=True)
+
+
+def trend_fields_for(kind: str, operating_fields: dict) -> list[tuple[str, str]]:
+    """The operating fields offered in the machine page's trend chart, as (name, label with unit)."""
+    common = ["engine_speed_rpm", "engine_load_pct", "coolant_temp_c", "oil_pressure_kpa", "fuel_rate_l_h"]
+    extra = {"excavator": ["hydraulic_pressure_bar", "hydraulic_oil_temp_c"],
+             "genset": ["power_kw", "voltage_v", "frequency_hz", "power_factor"]}.get(kind, [])
+    chosen = [name for name in common + extra if name in operating_fields]
+    return [(name, f"{operating_fields[name].description} ({operating_fields[name].unit})") for name in chosen]
+
+
+def _latest_operating(uid: str) -> dict:
+    """Latest operating values from InfluxDB; empty (and said so on the page) when unreachable."""
+    from telemetry.influx import InfluxError
+
+    try:
+        return _runtime().store.latest(uid)
+    except InfluxError as error:
+        current_app.logger.warning("latest operating data of %s unavailable: %s", uid, error)
+        return {"time": None, "fields": {}, "error": str(error)}
+
+
+@bp.get("/work-orders")
+@roles_required(*CONSOLE_ROLES)
+def work_orders():
+    from fleet import queries
+
+    status = request.args.get("status") or "active"
+    if status not in ("active", "open", "assigned", "in_progress", "done", "cancelled", "all"):
+        abort(400, description=f"Unknown work-order status filter {status!r}.")
+    orders = _read(queries.work_orders, current_user.visible_tenant_ids,
+                   status=None if status == "all" else status, limit=300)
+    return render_template("console/work_orders.html", orders=orders, status=status, live=True)
+
+
+# --- evidence image -------------------------------------------------------------------------------
+
+class _PngCache:
+    """A small LRU of rendered evidence images: a stored burst never changes, drawing takes ~0.5 s."""
+
+    def __init__(self, capacity: int = 64):
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: str, png: bytes) -> None:
+        with self._lock:
+            self._items[key] = png
+            self._items.move_to_end(key)
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+
+
+_png_cache = _PngCache()
+
+
+@bp.get("/bursts/<burst_id>/evidence.png")
+@roles_required(*CONSOLE_ROLES)
+def evidence_png(burst_id: str):
+    from ..evidence import evidence_png_for_burst
+    from ..readmodels import burst_diagnosis
+
+    # Visibility first (SQL), so an id of another customer's burst reveals nothing.
+    record = _read(burst_diagnosis, burst_id, current_user.visible_tenant_ids)
+    if record is None:
+        abort(404, description=f"Burst {burst_id} does not exist or is not visible to you.")
+    png = _png_cache.get(burst_id)
+    if png is None:
+        png = evidence_png_for_burst(_runtime().store, _runtime().sessions, record)
+        _png_cache.put(burst_id, png)
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=86400"})

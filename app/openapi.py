@@ -1,0 +1,250 @@
+"""The OpenAPI 3 document of the whole HTTP API, and a readable reference page.
+
+``/api/openapi.json`` merges the ingest paths described by :mod:`telemetry.openapi` (the device
+API) with the read API of :mod:`app.api`. ``/api/docs`` renders the same document as HTML on the
+server (no Swagger UI from a CDN).
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from flask import Blueprint, jsonify, render_template
+
+bp = Blueprint("openapi", __name__)
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error_responses(*codes: int) -> dict[str, Any]:
+    reasons = {400: "Bad query parameter (the body names it)", 401: "Not signed in",
+               403: "Signed in without the needed role", 404: "Unknown, or not visible to you"}
+    return {str(code): _json_response(reasons[code], _ERROR) for code in codes}
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def _path(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+SEVERITIES = ["watch", "warning", "alarm"]
+WORK_ORDER_STATUSES = ["open", "assigned", "in_progress", "done", "cancelled"]
+
+#: Schemas of the read API (the ingest schemas come from telemetry.openapi).
+APP_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["error", "message"],
+        "properties": {"error": {"type": "string", "description": "machine-readable code"},
+                       "field": {"type": "string", "description": "the input that was wrong"},
+                       "rule": {"type": "string", "description": "the rule it broke"},
+                       "message": {"type": "string", "description": "what was wrong, for people"}},
+    },
+    "MachineSummary": {
+        "type": "object",
+        "properties": {
+            "uid": {"type": "string", "example": "GS-2001"},
+            "kind": {"type": "string", "enum": ["excavator", "genset"]},
+            "model": {"type": "string"}, "serial": {"type": "string"},
+            "customer": {"type": "string"}, "site": {"type": "string"},
+            "status": {"type": "string", "enum": ["unknown", "ok", "watch", "warning", "alarm"]},
+            "iso_zone": {"type": "string", "enum": ["A", "B", "C", "D"], "nullable": True},
+            "health_index": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True},
+            "hours": {"type": "number", "description": "hour meter, h"},
+            "open_work_orders": {"type": "integer"},
+            "last_seen_at": {"type": "string", "format": "date-time", "nullable": True},
+        },
+    },
+    "Evidence": {
+        "type": "object",
+        "properties": {"label": {"type": "string", "example": "BPFO x2"},
+                       "expected_hz": {"type": "number"}, "matched_hz": {"type": "number"},
+                       "amplitude": {"type": "number"}, "snr_db": {"type": "number"},
+                       "domain": {"type": "string", "enum": ["envelope", "spectrum"]}},
+    },
+    "Finding": {
+        "type": "object",
+        "properties": {"component": {"type": "string"}, "fault_mode": {"type": "string"},
+                       "location": {"type": "string"},
+                       "severity": {"type": "string", "enum": SEVERITIES},
+                       "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                       "summary": {"type": "string"},
+                       "evidence": {"type": "array", "items": {"$ref": "#/components/schemas/Evidence"}}},
+    },
+    "Diagnosis": {
+        "type": "object", "description": "The outcome of diagnosing one vibration burst.",
+        "properties": {
+            "burst_id": {"type": "string"}, "machine": {"type": "string"},
+            "component": {"type": "string", "nullable": True}, "sensor": {"type": "string"},
+            "burst_at": {"type": "string", "format": "date-time"},
+            "processed_at": {"type": "string", "format": "date-time"},
+            "iso_zone": {"type": "string", "nullable": True},
+            "velocity_rms_mm_s": {"type": "number", "nullable": True},
+            "health_index": {"type": "number", "nullable": True},
+            "worst_severity": {"type": "string"},
+            "features": {"type": "object", "additionalProperties": {"type": "number"}},
+            "findings": {"type": "array", "items": {"$ref": "#/components/schemas/Finding"}},
+            "work_order_ids": {"type": "array", "items": {"type": "integer"}},
+        },
+    },
+    "WorkOrder": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "number": {"type": "string", "example": "WO-000042"},
+            "machine": {"type": "string"}, "component": {"type": "string", "nullable": True},
+            "title": {"type": "string"}, "fault_mode": {"type": "string"}, "location": {"type": "string"},
+            "source": {"type": "string"}, "status": {"type": "string", "enum": WORK_ORDER_STATUSES},
+            "priority": {"type": "string", "enum": ["low", "medium", "high", "urgent"]},
+            "severity": {"type": "string", "enum": SEVERITIES},
+            "confidence": {"type": "number"}, "occurrences": {"type": "integer"},
+            "due_at": {"type": "string", "format": "date-time", "nullable": True},
+            "technician": {"type": "string", "nullable": True},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "evidence": {"type": "object"},
+        },
+    },
+    "TrendSeries": {
+        "type": "object",
+        "properties": {"machine": {"type": "string"}, "field": {"type": "string"},
+                       "every_s": {"type": "integer"},
+                       "times": {"type": "array", "items": {"type": "string", "format": "date-time"}},
+                       "values": {"type": "array", "items": {"type": "number", "nullable": True}}},
+    },
+}
+
+
+def _array_of(schema_name: str, key: str) -> dict[str, Any]:
+    return {"type": "object", "properties": {key: {"type": "array", "items": {"$ref": f"#/components/schemas/{schema_name}"}}}}
+
+
+#: Paths of the read API (session cookie from /login; every answer scoped to the user's tenants).
+APP_PATHS: dict[str, Any] = {
+    "/api/v1/machines": {"get": {
+        "tags": ["fleet"], "summary": "Machines you may see, each with its latest status",
+        "parameters": [_query("kind", "only this machine kind", {"type": "string", "enum": ["excavator", "genset"]}),
+                       _query("status", "only machines with this status",
+                              {"type": "string", "enum": ["unknown", "ok", "watch", "warning", "alarm"]})],
+        "responses": {"200": _json_response("The machines", _array_of("MachineSummary", "machines")),
+                      **_error_responses(400, 401)}}},
+    "/api/v1/machines/{uid}": {"get": {
+        "tags": ["fleet"], "summary": "One machine: components, open work orders, recent diagnoses",
+        "parameters": [_path("uid", "machine uid, e.g. GS-2001")],
+        "responses": {"200": _json_response("The machine", {"type": "object"}), **_error_responses(401, 404)}}},
+    "/api/v1/machines/{uid}/diagnoses": {"get": {
+        "tags": ["diagnostics"], "summary": "Recent burst diagnoses of a machine, newest first",
+        "parameters": [_path("uid", "machine uid"),
+                       _query("limit", "how many (1-200, default 20)", {"type": "integer", "minimum": 1, "maximum": 200}),
+                       _query("component", "only this component", {"type": "string"})],
+        "responses": {"200": _json_response("The diagnoses", _array_of("Diagnosis", "diagnoses")),
+                      **_error_responses(400, 401, 404)}}},
+    "/api/v1/machines/{uid}/trend": {"get": {
+        "tags": ["telemetry"], "summary": "Downsampled operating data of a machine (mean per interval)",
+        "parameters": [_path("uid", "machine uid"),
+                       _query("field", "operating field, e.g. coolant_temp_c", {"type": "string"}),
+                       _query("hours", "how far back (1-720, default 24)", {"type": "integer", "minimum": 1, "maximum": 720})],
+        "responses": {"200": _json_response("The series", {"$ref": "#/components/schemas/TrendSeries"}),
+                      **_error_responses(400, 401, 404)}}},
+    "/api/v1/work-orders": {"get": {
+        "tags": ["maintenance"], "summary": "Work orders you may see, newest first",
+        "parameters": [_query("status", "only this status; 'active' = open, assigned or in progress",
+                              {"type": "string", "enum": WORK_ORDER_STATUSES + ["active"]}),
+                       _query("machine", "only this machine uid", {"type": "string"}),
+                       _query("limit", "how many (1-500, default 100)", {"type": "integer", "minimum": 1, "maximum": 500})],
+        "responses": {"200": _json_response("The work orders", _array_of("WorkOrder", "work_orders")),
+                      **_error_responses(400, 401)}}},
+    "/api/v1/work-orders/{id}": {"get": {
+        "tags": ["maintenance"], "summary": "One work order with its evidence and history",
+        "parameters": [_path("id", "work order id", {"type": "integer"})],
+        "responses": {"200": _json_response("The work order", {"$ref": "#/components/schemas/WorkOrder"}),
+                      **_error_responses(401, 404)}}},
+}
+
+
+def build_spec(ingest_spec: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge the device-ingest part (``telemetry.openapi``) with the read API into one document.
+
+    Parameters
+    ----------
+    ingest_spec : dict, optional
+        An OpenAPI fragment with ``paths`` and ``components`` (``schemas``, ``securitySchemes``).
+        When omitted, ``telemetry.openapi``'s is used.
+
+    Returns
+    -------
+    dict
+        A complete OpenAPI 3.0 document. Ingest schemas keep their names; a read-API schema of
+        the same name would be a conflict and raises ``ValueError`` rather than silently
+        replacing one of them.
+    """
+    if ingest_spec is None:
+        ingest_spec = _telemetry_fragment()
+    ingest_spec = copy.deepcopy(ingest_spec)
+    components = ingest_spec.get("components", {})
+    schemas = dict(components.get("schemas", {}))
+    clashes = sorted(set(schemas) & set(APP_SCHEMAS) - {"Error"})
+    if clashes:
+        raise ValueError(f"OpenAPI schema names defined twice: {', '.join(clashes)}")
+    # Both parts answer errors in the same JSON shape; the ingest one (with field/rule) wins.
+    schemas = {**APP_SCHEMAS, **schemas}
+    security_schemes = dict(components.get("securitySchemes", {}))
+    security_schemes.setdefault("session", {"type": "apiKey", "in": "cookie", "name": "session",
+                                            "description": "Sign in at /login; the read API uses the session cookie."})
+    paths = {**ingest_spec.get("paths", {})}
+    for path, operations in APP_PATHS.items():
+        if path in paths:
+            raise ValueError(f"OpenAPI path defined twice: {path}")
+        paths[path] = {method: {**op, "security": [{"session": []}]} for method, op in operations.items()}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Ironwatch API", "version": "1",
+                 "description": "Device ingest (bearer token per gateway) and the fleet read API "
+                                "(session cookie). Errors are JSON objects naming what was wrong."},
+        "paths": dict(sorted(paths.items())),
+        "components": {**components, "schemas": schemas, "securitySchemes": security_schemes},
+    }
+
+
+def _telemetry_fragment() -> dict[str, Any]:
+    from telemetry import openapi as telemetry_openapi
+
+    for name in ("SPEC", "spec", "OPENAPI", "fragment"):
+        value = getattr(telemetry_openapi, name, None)
+        if callable(value):
+            return value()
+        if isinstance(value, dict):
+            return value
+    raise RuntimeError("telemetry.openapi exposes no OpenAPI fragment (expected SPEC or spec())")
+
+
+def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Flatten a spec's paths into rows (method, path, summary, parameters, responses) for the page."""
+    rows = []
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            rows.append({"method": method.upper(), "path": path, "summary": op.get("summary", ""),
+                         "description": op.get("description", ""), "tags": op.get("tags", []),
+                         "parameters": op.get("parameters", []),
+                         "responses": sorted(op.get("responses", {}).items()),
+                         "auth": "device token" if path.startswith("/api/v1/ingest") else "session"})
+    return rows
+
+
+@bp.get("/api/openapi.json")
+def openapi_json():
+    return jsonify(build_spec())
+
+
+@bp.get("/api/docs")
+def docs():
+    spec = build_spec()
+    return render_template("api_docs.html", spec=spec, operations=operations(spec))

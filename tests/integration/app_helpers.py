@@ -1,0 +1,59 @@
+"""Shared helpers of the app's integration and browser tests (real InfluxDB, real SQL database)."""
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+DEMO_PASSWORD = "ironwatch-demo"
+ENGINEER = "engineer@ironwatch.example"
+CUSTOMER = "customer@graniteridge.example"  # Granite Ridge Quarries: does not own GS-2001
+FAULTY_GENSET = "GS-2001"  # Northbridge's genset, seeded with an outer-race defect on alternator_de
+
+
+def seed_demo_fleet(sql_url: str, var: Path) -> dict:
+    """Seed the demo fleet into ``sql_url`` and return the provisioning document it wrote."""
+    from fleet import db, seed
+
+    engine = db.make_engine(sql_url)
+    try:
+        seed.seed(db.session_factory(engine), var, DEMO_PASSWORD)
+    finally:
+        engine.dispose()
+    return json.loads((var / "provisioning.json").read_text())
+
+
+def app_config(influx, sql_url: str, var: Path, start_background: bool = False) -> dict:
+    """Settings for ``create_app`` pointing at the test's own InfluxDB database and SQL file."""
+    return {"IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database,
+            "IRONWATCH_DATABASE_URL": sql_url, "IRONWATCH_VAR": str(var),
+            "IRONWATCH_SPOOL_DIR": str(var / "spool"), "START_BACKGROUND": start_background,
+            "TESTING": True, "SECRET_KEY": "test-" + uuid.uuid4().hex}
+
+
+def machine_entry(provisioning: dict, uid: str) -> dict:
+    return next(m for m in provisioning["machines"] if m["uid"] == uid)
+
+
+def outer_race_burst(provisioning: dict, uid: str = FAULTY_GENSET, component: str = "alternator_de",
+                     severity: float = 0.9, seed: int = 7) -> tuple[str, dict]:
+    """A burst JSON body (docs/contracts.md) with an outer-race defect synthesised from the seeded
+    kinematics of ``uid``'s ``component``, and the machine's device token."""
+    from diagnostics.synthesis import synthesize_burst
+
+    machine = machine_entry(provisioning, uid)
+    sensor = next(s for s in machine["sensors"] if s["component"] == component)
+    fault = next(f for f in machine["faults"] if f["component"] == component)
+    rpm = float(machine["nominal_shaft_rpm"])
+    samples = synthesize_burst(sensor["kinematics"], rpm, fs=float(sensor["sample_rate_hz"]), duration_s=1.0,
+                               fault=fault["fault"], fault_location=fault["location"], severity=severity,
+                               seed=seed)
+    body = {"upload_id": str(uuid.uuid4()), "machine": uid, "sensor": sensor["name"], "axis": sensor["axis"],
+            "sample_rate_hz": float(sensor["sample_rate_hz"]), "start": time.time_ns() - 5 * 10**9,
+            "units": "m/s2", "shaft_rpm": rpm, "encoding": "float32le",
+            "samples": base64.b64encode(np.asarray(samples, dtype="<f4").tobytes()).decode("ascii")}
+    return machine["token"], body

@@ -1,0 +1,146 @@
+"""The app against the real stores: sign-in, tenant scoping on pages, API and Socket.IO, and one
+burst travelling from the ingest API through InfluxDB and the diagnosis worker to a live event."""
+from __future__ import annotations
+
+import pytest
+
+from app_helpers import (CUSTOMER, DEMO_PASSWORD, ENGINEER, FAULTY_GENSET, app_config, outer_race_burst,
+                         seed_demo_fleet)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def provisioning(sql_url, tmp_path):
+    return seed_demo_fleet(sql_url, tmp_path)
+
+
+@pytest.fixture
+def app(influx, sql_url, tmp_path, provisioning):
+    from app import create_app
+
+    application = create_app(app_config(influx, sql_url, tmp_path))
+    yield application
+    application.extensions["ironwatch"].stop()
+
+
+def login(client, email, password=DEMO_PASSWORD):
+    client.get("/login")
+    with client.session_transaction() as session:
+        token = session["_csrf"]
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+def test_pages_need_a_login_and_a_wrong_password_is_refused(app):
+    client = app.test_client()
+    response = client.get("/console/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    response = login(client, ENGINEER, "not-the-password")
+    assert response.status_code == 401
+    assert b"E-mail or password is not right" in response.data
+    assert client.get("/api/v1/machines").status_code == 401
+
+
+def test_login_without_the_form_token_is_refused(app):
+    client = app.test_client()
+    response = client.post("/login", data={"email": ENGINEER, "password": DEMO_PASSWORD})
+    assert response.status_code == 400
+
+
+def test_engineer_sees_the_whole_fleet(app, provisioning):
+    client = app.test_client()
+    response = login(client, ENGINEER)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/console/")
+    page = client.get("/console/").get_data(as_text=True)
+    for machine in provisioning["machines"]:
+        assert f'data-machine="{machine["uid"]}"' in page
+    machines = client.get("/api/v1/machines").get_json()["machines"]
+    assert {m["uid"] for m in machines} == {m["uid"] for m in provisioning["machines"]}
+    gensets = client.get("/api/v1/machines?kind=genset").get_json()["machines"]
+    assert gensets and all(m["kind"] == "genset" for m in gensets)
+    page = client.get(f"/console/machines/{FAULTY_GENSET}").get_data(as_text=True)
+    assert "alternator de" in page and "No vibration burst of this machine has been diagnosed yet" in page
+
+
+def test_customer_sees_only_own_machines_everywhere(app, provisioning):
+    client = app.test_client()
+    assert login(client, CUSTOMER).headers["Location"].endswith("/portal/")
+    own = {m["uid"] for m in client.get("/api/v1/machines").get_json()["machines"]}
+    assert own and FAULTY_GENSET not in own
+    assert all(uid in client.get("/portal/").get_data(as_text=True) for uid in own)
+    assert FAULTY_GENSET not in client.get("/portal/").get_data(as_text=True)
+    # Another customer's machine reads as absent, and the console is not for customers.
+    assert client.get(f"/api/v1/machines/{FAULTY_GENSET}").status_code == 404
+    assert client.get(f"/api/v1/machines/{FAULTY_GENSET}/diagnoses").status_code == 404
+    assert client.get("/console/").status_code == 403
+
+
+def test_bad_api_parameters_name_the_parameter(app):
+    client = app.test_client()
+    login(client, ENGINEER)
+    response = client.get("/api/v1/work-orders?limit=zero")
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "limit" and "whole number" in response.get_json()["message"]
+    response = client.get("/api/v1/machines?status=broken")
+    assert response.status_code == 400 and response.get_json()["field"] == "status"
+    response = client.get(f"/api/v1/machines/{FAULTY_GENSET}/trend?field=warp_factor")
+    assert response.status_code == 400 and response.get_json()["field"] == "field"
+    response = client.get("/api/v1/no-such-route")
+    assert response.status_code == 404 and response.is_json
+
+
+def test_openapi_merges_ingest_and_read_api(app):
+    spec = app.test_client().get("/api/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    for path in ("/api/v1/ingest/bursts", "/api/v1/ingest/operating", "/api/v1/ingest/faults",
+                 "/api/v1/machines", "/api/v1/work-orders/{id}"):
+        assert path in spec["paths"], path
+    page = app.test_client().get("/api/docs").get_data(as_text=True)
+    assert "/api/v1/ingest/bursts" in page and "/api/v1/machines/{uid}/trend" in page
+
+
+def test_outer_race_burst_becomes_a_live_alarm_for_the_oem_but_not_for_another_customer(app, provisioning):
+    from app.extensions import socketio
+
+    runtime = app.extensions["ironwatch"]
+    engineer, customer = app.test_client(), app.test_client()
+    login(engineer, ENGINEER)
+    login(customer, CUSTOMER)
+    engineer_socket = socketio.test_client(app, flask_test_client=engineer)
+    customer_socket = socketio.test_client(app, flask_test_client=customer)
+    anonymous_socket = socketio.test_client(app)
+    assert engineer_socket.is_connected() and customer_socket.is_connected()
+    assert not anonymous_socket.is_connected()
+
+    token, body = outer_race_burst(provisioning)
+    device = app.test_client()
+    response = device.post("/api/v1/ingest/bursts", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 202, response.get_json()
+
+    # Drive the background by hand: the writer stores the burst in InfluxDB, then the worker diagnoses it.
+    runtime.writer.start()
+    assert runtime.writer.wait_drained(timeout=60)
+    runtime.writer.stop()
+    assert runtime.diagnosis_queue.run_pending() == 1
+    assert runtime.diagnosis_queue.failed == 0
+
+    received = engineer_socket.get_received()
+    names = [event["name"] for event in received]
+    assert "diagnosis" in names and "work_order" in names and "machine_status" in names
+    diagnosis = next(e["args"][0] for e in received if e["name"] == "diagnosis")
+    assert diagnosis["machine"] == FAULTY_GENSET
+    top = diagnosis["findings"][0]
+    assert (top["fault_mode"], top["location"], top["component"]) == ("bearing_outer_race", "DE", "alternator_de")
+    assert customer_socket.get_received() == []
+
+    orders = engineer.get(f"/api/v1/work-orders?machine={FAULTY_GENSET}&status=active").get_json()["work_orders"]
+    assert len(orders) == 1 and orders[0]["fault_mode"] == "bearing_outer_race"
+    assert customer.get(f"/api/v1/work-orders/{orders[0]['id']}").status_code == 404
+
+    page = engineer.get(f"/console/machines/{FAULTY_GENSET}").get_data(as_text=True)
+    assert "BPFO" in page and orders[0]["number"] in page
+    image = engineer.get(f"/console/bursts/{diagnosis['burst_id']}/evidence.png")
+    assert image.status_code == 200 and image.mimetype == "image/png" and image.data[:4] == b"\x89PNG"
+    assert customer.get(f"/console/bursts/{diagnosis['burst_id']}/evidence.png").status_code == 403
+    for client_socket in (engineer_socket, customer_socket):
+        client_socket.disconnect()
