@@ -338,6 +338,8 @@ class GensetModel:
         running = duty == "prime"
         self.winding_c = self.weather.ambient_c(start_ns) + (45.0 if running else 0.0)
         self.rpm = 1500.0 if running else 0.0
+        if running:   # already carrying the site: no start-up load step
+            self.kw = self._site_demand_kw()
         self.thermals = EngineThermals.warm(self.weather.ambient_c(start_ns), hydraulic=False) if running \
             else EngineThermals.cold(self.weather.ambient_c(start_ns), hydraulic=False)
 

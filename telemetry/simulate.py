@@ -9,10 +9,14 @@ away, staggered over the first ~30 wall seconds), and its DM1 fault codes when t
 its own edge :class:`~telemetry.gateway.Gateway`: coverage gaps and server trouble are buffered (on
 disk under ``$IRONWATCH_VAR/gateway`` unless ``--memory-buffer``) and retried with back-off.
 
-Simulated time runs at ``--speedup`` times the wall clock (``inf``: as fast as the server takes it).
-``--duration`` is in *simulated* time (``3600``, ``90m``, ``6h``, ``2d``). With ``--start`` the
-simulated clock starts there and every payload is a function of ``--seed`` and ``--start`` alone:
-two runs send byte-identical content (and the server sees the second as duplicates). A progress
+Simulated time runs at ``--speedup`` times the wall clock (``inf``: as fast as the server takes it)
+but never ahead of it: the ingest API rightly refuses data from the future, and every dashboard
+looks at "now". So a sped-up run starts in the past (``--history``, default the last day when
+``--speedup`` > 1), replays that history fast, and once it has caught up with the wall clock goes on
+live at real time. ``--duration`` is in *simulated* time (``3600``, ``90m``, ``6h``, ``2d``). With
+``--start`` the simulated clock starts there and every payload is a function of ``--seed`` and
+``--start`` alone: two runs send byte-identical content (and the server sees the second as
+duplicates). The server keeps uploads at most 7 days old, so ``--start`` must be more recent. A progress
 line goes to stdout every ``--progress-every`` wall seconds; SIGINT or SIGTERM stops cleanly: the
 partial batches are sent, the backlog gets a few seconds to drain, the rest stays in the disk buffer.
 """
@@ -38,6 +42,8 @@ __all__ = ["FleetSimulator", "parse_duration_s", "parse_start_ns", "main"]
 
 _NS = 1_000_000_000
 _REPO = Path(__file__).resolve().parents[1]
+# telemetry.payloads.Limits.max_past_s: the ingest refuses older uploads (keep an hour in hand).
+_MAX_AGE_S = 7 * 86400.0 - 3600.0
 
 
 def parse_duration_s(text: str) -> float:
@@ -48,10 +54,14 @@ def parse_duration_s(text: str) -> float:
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
 
 
-def parse_start_ns(text: str | None, wall_now_s: float) -> int:
-    """Simulated start (UTC ns, whole seconds) from RFC 3339 text, or the wall clock if None."""
+def parse_start_ns(text: str | None, wall_now_s: float, history_s: float = 0.0) -> int:
+    """Simulated start (UTC ns, whole seconds) from RFC 3339 text, else ``history_s`` before now.
+
+    Without text the start is rounded down to a whole minute, so operating batches line up with
+    clock minutes.
+    """
     if text is None:
-        return int(wall_now_s) * _NS
+        return int((wall_now_s - history_s) // 60 * 60) * _NS
     when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
@@ -104,7 +114,7 @@ class FleetSimulator:
             total.add(m.gateway.stats)
         return total
 
-    def progress_line(self, wall_elapsed_s: float, speedup: float) -> str:
+    def progress_line(self, wall_elapsed_s: float, speedup: float, live: bool = False) -> str:
         s = self.stats()
         backlog = sum(m.gateway.backlog for m in self.machines)
         backlog_mb = sum(m.gateway.buffer.bytes for m in self.machines) / 1e6
@@ -112,7 +122,8 @@ class FleetSimulator:
         bursts = sum(m.counters.bursts for m in self.machines)
         dm1 = sum(m.counters.dm1_changes for m in self.machines)
         lag = wall_elapsed_s - (self.t_ns - self.start_ns) / _NS / speedup if math.isfinite(speedup) else 0.0
-        line = (f"[{wall_elapsed_s:7.1f}s] sim {_iso(self.t_ns)} x{speedup:g} lag {max(0.0, lag):.1f}s | "
+        pace = "live" if live else f"x{speedup:g} lag {max(0.0, lag):.1f}s"
+        line = (f"[{wall_elapsed_s:7.1f}s] sim {_iso(self.t_ns)} {pace} | "
                 f"uploads sent {s.attempts} accepted {s.accepted} duplicate {s.duplicate} refused {s.refused} "
                 f"retried {s.retried} dropped {s.dropped} | backlog {backlog} ({backlog_mb:.1f} MB) "
                 f"offline {offline}/{len(self.machines)} | bursts {bursts} dm1 {dm1}")
@@ -146,18 +157,23 @@ def build_fleet(args: argparse.Namespace, start_ns: int, session: requests.Sessi
 
 
 def run(sim: FleetSimulator, speedup: float, duration_s: float | None, progress_every_s: float,
-        drain_timeout_s: float, stop: Callable[[], bool], out=sys.stdout) -> None:
+        drain_timeout_s: float, stop: Callable[[], bool], out=None) -> None:
     """Drive ``sim`` against the wall clock until ``duration_s`` simulated seconds or ``stop()``."""
+    out = out or sys.stdout
     wall0 = time.monotonic()
     end_ns = sim.start_ns + int(duration_s * _NS) if duration_s is not None else None
     next_progress = wall0
     tick_s = 0.25
+    live = False
     while not stop():
         elapsed = time.monotonic() - wall0
         if math.isfinite(speedup):
             target = sim.start_ns + int(elapsed * speedup) * _NS
         else:
             target = sim.t_ns + 60 * _NS
+        wall_now_ns = int(time.time()) * _NS
+        if target >= wall_now_ns:      # caught up with the wall clock: from now on, real time
+            target, live = wall_now_ns, True
         if end_ns is not None:
             target = min(target, end_ns)
         if target > sim.t_ns:
@@ -168,14 +184,14 @@ def run(sim: FleetSimulator, speedup: float, duration_s: float | None, progress_
             sim.flush()
         now = time.monotonic()
         if now >= next_progress:
-            print(sim.progress_line(now - wall0, speedup), file=out, flush=True)
+            print(sim.progress_line(now - wall0, speedup, live), file=out, flush=True)
             next_progress = now + progress_every_s
         if end_ns is not None and sim.t_ns >= end_ns:
             break
-        if math.isfinite(speedup) and sim.t_ns >= target:
+        if sim.t_ns >= target and (math.isfinite(speedup) or live):
             time.sleep(tick_s)
     drained = sim.finish(drain_timeout_s)
-    print(sim.progress_line(time.monotonic() - wall0, speedup), file=out, flush=True)
+    print(sim.progress_line(time.monotonic() - wall0, speedup, live), file=out, flush=True)
     if not drained:
         print("stopped with uploads still in the backlog; the disk buffer keeps them for the next run",
               file=out, flush=True)
@@ -193,7 +209,11 @@ def _arg_parser() -> argparse.ArgumentParser:
     p.add_argument("--speedup", type=float, default=1.0,
                    help="simulated seconds per wall second (inf = as fast as the server accepts)")
     p.add_argument("--seed", type=int, default=1, help="random seed of the whole fleet")
-    p.add_argument("--start", default=None, help="simulated start time, RFC 3339 UTC (default: now)")
+    p.add_argument("--start", default=None, help="simulated start time, RFC 3339 UTC "
+                                                 "(default: --history before now)")
+    p.add_argument("--history", default=None,
+                   help="without --start, begin this much simulated time before now and replay it at "
+                        "--speedup before going live (default 1d when --speedup > 1, else 0)")
     p.add_argument("--duration", default=None, help="how much SIMULATED time to run (3600, 90m, 6h, 2d); "
                                                     "default until stopped")
     p.add_argument("--buffer-dir", default=str(var / "gateway"), help="gateway disk buffers (one folder each)")
@@ -215,9 +235,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         duration_s = parse_duration_s(args.duration) if args.duration else None
-        start_ns = parse_start_ns(args.start, time.time())
+        history_s = parse_duration_s(args.history) if args.history else (86400.0 if args.speedup > 1 else 0.0)
+        start_ns = parse_start_ns(args.start, time.time(), history_s)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    age_s = time.time() - start_ns / _NS
+    if age_s > _MAX_AGE_S:
+        print(f"error: the start lies {age_s / 86400:.1f} days back; the server refuses data older than 7 days",
+              file=sys.stderr)
+        return 2
+    if age_s < -300:
+        print("error: the start lies in the future; the server refuses data from the future", file=sys.stderr)
         return 2
     from diagnostics.synthesis import synthesize_burst
 
