@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta
 from typing import Callable
 
 from sqlalchemy import select
@@ -25,13 +25,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload, sessionmaker
 
 from diagnostics.pipeline import analyze_burst
+from diagnostics.trend import trend_alarms
 
 from .db import transaction
-from .maintenance import MaintenanceSignal, worst_severity
-from .models import BurstDiagnosis, Component, Machine, utcnow
-from .notify import NullNotifier, Notifier, safe_publish
+from .maintenance import TREND_FAULT_MODE, MaintenanceSignal, worst_severity
+from .models import BurstDiagnosis, Component, Machine, from_ns, utcnow
+from .notify import NullNotifier, Notifier
 from .queries import active_order_counts, diagnosis_view
-from .work_order_service import apply_signals, publish_changes, refresh_machine_status
+from .work_order_service import apply_signals, change_events, publish, refresh_machine_status
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,7 @@ class DiagnosisOutcome:
     findings: list[dict] = field(default_factory=list)
     opened: list[int] = field(default_factory=list)
     updated: list[int] = field(default_factory=list)
-
-
-def ns_to_datetime(t_ns: int) -> datetime:
-    """UTC datetime of a nanosecond epoch timestamp (microsecond resolution)."""
-    return datetime.fromtimestamp(t_ns // 1000 / 1e6, tz=timezone.utc)
+    trends: list[dict] = field(default_factory=list)
 
 
 def signals_from_findings(machine: Machine, component: Component, findings: list, observed_at: datetime,
@@ -67,6 +64,46 @@ def signals_from_findings(machine: Machine, component: Component, findings: list
         component_kind=component.kind, fault_mode=f.fault_mode, location=f.location or "",
         severity=f.severity, confidence=float(f.confidence), source="diagnosis", summary=f.summary,
         observed_at=observed_at, finding=f.to_dict(), burst_id=burst_id) for f in findings]
+
+
+#: Features watched for trends: (name, direction in which it gets worse).
+TREND_FEATURES = (("velocity_rms_mm_s", "up"), ("health_index", "down"))
+#: A step is a sudden change (something broke or came loose): more urgent than a slow rise.
+TREND_SEVERITY = {"step": "warning", "rise": "watch"}
+TREND_CONFIDENCE = 0.6
+TREND_WINDOW = timedelta(days=30)
+
+
+def trend_findings(history: dict[str, list], burst_start_ns: int) -> list[dict]:
+    """Trend alarms (``TrendAlarm.to_dict()``) first detected at this burst.
+
+    ``diagnostics.trend.trend_alarms`` reports the first detection in a history; an alarm whose
+    detection time is this burst's is new now, an earlier one was acted on when it was new. So
+    each alarm reaches the work-order rules once.
+    """
+    found = []
+    times = history.get("time", [])
+    for feature, direction in TREND_FEATURES:
+        values = history.get(feature)
+        if not values:
+            continue
+        pairs = [(t, float(v)) for t, v in zip(times, values) if v is not None and t <= burst_start_ns]
+        if not pairs:
+            continue
+        for alarm in trend_alarms([t for t, _ in pairs], [v for _, v in pairs], feature=feature, direction=direction):
+            if int(alarm.detected_time) == int(burst_start_ns):
+                found.append(alarm.to_dict())
+    return found
+
+
+def signals_from_trends(machine: Machine, component: Component, alarms: list[dict], observed_at: datetime,
+                        burst_id: str) -> list[MaintenanceSignal]:
+    """One maintenance signal per new trend alarm of the component."""
+    return [MaintenanceSignal(
+        machine_id=machine.id, component_id=component.id, component_name=component.name,
+        component_kind=component.kind, fault_mode=TREND_FAULT_MODE, location="",
+        severity=TREND_SEVERITY.get(a["kind"], "watch"), confidence=TREND_CONFIDENCE, source="trend",
+        summary=a["summary"], observed_at=observed_at, burst_id=burst_id, trend=a) for a in alarms]
 
 
 class DiagnosisService:
@@ -142,17 +179,20 @@ class DiagnosisService:
         self.store.write_features(meta, {**analysis.features, "iso_zone": analysis.iso_zone})
         for finding in findings:
             self.store.write_diagnosis(meta, finding)
+        history = self.store.feature_history(meta.machine, meta.component,
+                                             start=meta.start_ns - int(TREND_WINDOW.total_seconds() * 1e9))
+        trends = trend_findings(history, meta.start_ns)
         with self._lock:
             try:
-                return self._record(meta, analysis, findings)
+                return self._record(meta, analysis, findings, trends)
             except IntegrityError:
                 # Another worker committed this burst between our check and our commit.
                 log.info("burst %s was diagnosed concurrently; keeping the first result", burst_id)
                 return self._previous(burst_id)
 
-    def _record(self, meta, analysis, findings: list[dict]) -> DiagnosisOutcome:
+    def _record(self, meta, analysis, findings: list[dict], trends: list[dict]) -> DiagnosisOutcome:
         now = self.clock()
-        burst_at = ns_to_datetime(meta.start_ns)
+        burst_at = from_ns(meta.start_ns)
         with transaction(self.sessions) as session:
             if session.scalar(select(BurstDiagnosis.id).where(BurstDiagnosis.burst_id == meta.burst_id)):
                 return self._previous(meta.burst_id)
@@ -168,6 +208,7 @@ class DiagnosisService:
                 findings=findings, work_order_ids=[])
             session.add(record)
             signals = signals_from_findings(machine, component, analysis.findings, burst_at, meta.burst_id)
+            signals += signals_from_trends(machine, component, trends, burst_at, meta.burst_id)
             changes = apply_signals(session, machine, signals, now)
             record.work_order_ids = [c.order.id for c in changes]
             # Bursts may be diagnosed out of order (sweep catching up): only newer ones set "latest".
@@ -180,14 +221,10 @@ class DiagnosisService:
             session.flush()
             refresh_machine_status(session, machine, now)
             open_count = active_order_counts(session, [machine.id]).get(machine.id, 0)
-            for change in changes:  # load what the event views show before the session closes
-                _ = change.order.machine, change.order.component, change.order.technician, \
-                    change.order.proposed_technician
-            payload = diagnosis_view(record)
-            audience = machine.tenant.audience()
-        safe_publish(self.notifier, "diagnosis", payload, audience)
-        publish_changes(self.notifier, machine, changes, open_count)
+            events = [("diagnosis", diagnosis_view(record), machine.tenant.audience())]
+            events += change_events(machine, changes, open_count)
+        publish(self.notifier, events)
         return DiagnosisOutcome(
             meta.burst_id, meta.machine, meta.component, False, analysis.iso_zone, findings,
             opened=[c.order.id for c in changes if c.change == "opened"],
-            updated=[c.order.id for c in changes if c.change == "updated"])
+            updated=[c.order.id for c in changes if c.change == "updated"], trends=trends)

@@ -47,6 +47,7 @@ MIN_LEAD_TIME = timedelta(hours=4)
 #: An RUL P10 below this many hours opens an order even without a finding.
 RUL_HORIZON_H = 14 * 24.0
 RUL_FAULT_MODE = "low_remaining_life"
+TREND_FAULT_MODE = "vibration_trend"
 TRAVEL_SPEED_KM_H = 60.0
 HOURS_PER_ACTIVE_ORDER = 4.0
 ESCALATION_INTERVAL = timedelta(hours=24)
@@ -259,6 +260,8 @@ def title_for(signal: MaintenanceSignal) -> str:
     """One line for lists: fault, component, location."""
     if signal.fault_mode == RUL_FAULT_MODE:
         return f"Low remaining useful life: {signal.component_name}"
+    if signal.fault_mode == TREND_FAULT_MODE:
+        return f"Vibration trend alarm on {signal.component_name}"
     what = FAULT_MODE_NAMES.get(signal.fault_mode, signal.fault_mode.replace("_", " "))
     where = f" ({signal.location})" if signal.location else ""
     return f"{what[0].upper()}{what[1:]} on {signal.component_name}{where}"[:200]
@@ -281,12 +284,13 @@ def description_for(signal: MaintenanceSignal) -> str:
 
 def matching_order(signal: MaintenanceSignal, active: Sequence[ActiveOrder]) -> ActiveOrder | None:
     """The active order ``signal`` belongs to, if any (same machine, component and fault mode;
-    for RUL signals any order of the component, most urgent first)."""
+    for RUL and trend signals, which say "worse" but not "what", any order of the component,
+    most urgent first)."""
     same_component = [o for o in active if o.machine_id == signal.machine_id and o.component_id == signal.component_id]
     exact = [o for o in same_component if o.fault_mode == signal.fault_mode]
     if exact:
         return min(exact, key=lambda o: o.id)
-    if signal.source == "rul" and same_component:
+    if signal.source in ("rul", "trend") and same_component:
         return max(same_component, key=lambda o: (priority_rank(o.priority), -o.id))
     return None
 
@@ -330,8 +334,9 @@ def plan(signal: MaintenanceSignal, active: Sequence[ActiveOrder], candidates: S
 
 
 def _update(order: ActiveOrder, signal: MaintenanceSignal, now: datetime) -> WorkOrderUpdate:
-    if signal.source == "rul":
-        # RUL refines timing; it does not confirm the fault, so confidence is left alone.
+    if signal.source in ("rul", "trend"):
+        # RUL and trends refine timing and urgency; they do not confirm the fault mode, so the
+        # order's confidence is left alone.
         severity = worst_severity(order.severity, signal.severity)
         confidence = order.confidence
     else:
@@ -361,5 +366,5 @@ __all__ = [
     "MaintenanceSignal", "ActiveOrder", "TechnicianCandidate", "TechnicianProposal", "WorkOrderDraft",
     "WorkOrderUpdate", "plan", "priority_for", "due_date", "combine_confidence", "haversine_km",
     "required_skills", "propose_technician", "merge_evidence", "matching_order", "should_open", "escalate",
-    "rul_severity", "worst_severity", "PRIORITIES", "RUL_FAULT_MODE",
+    "rul_severity", "worst_severity", "PRIORITIES", "RUL_FAULT_MODE", "TREND_FAULT_MODE",
 ]

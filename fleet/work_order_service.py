@@ -21,7 +21,7 @@ from .maintenance import (ActiveOrder, MaintenanceSignal, TechnicianCandidate, W
                           worst_severity)
 from .models import Component, Machine, Technician, WorkOrder, utcnow
 from .notify import Notifier, safe_publish
-from .queries import active_order_counts, machine_status_view, work_order_view
+from .queries import active_order_counts, iso, machine_status_view, work_order_view
 from .workorders import ACTIVE_STATUSES, DomainError
 
 log = logging.getLogger(__name__)
@@ -144,14 +144,24 @@ def refresh_machine_status(session: Session, machine: Machine, now: datetime) ->
     machine.status, machine.iso_zone, machine.health_index = status, iso_zone, health
 
 
-def publish_changes(notifier: Notifier, machine: Machine, changes: Iterable[OrderChange],
-                    open_work_orders: int) -> None:
-    """Send ``work_order`` events for ``changes`` and a ``machine_status`` event, to the machine's
-    customer and its OEM."""
-    audience = machine.tenant.audience() if machine.tenant else [machine.tenant_id]
-    for change in changes:
-        safe_publish(notifier, "work_order", {**work_order_view(change.order), "change": change.change}, audience)
-    safe_publish(notifier, "machine_status", machine_status_view(machine, open_work_orders), audience)
+Event = tuple[str, dict, list[int]]
+
+
+def change_events(machine: Machine, changes: Iterable[OrderChange], open_work_orders: int) -> list[Event]:
+    """``work_order`` events for ``changes`` and a ``machine_status`` event, addressed to the
+    machine's customer and its OEM. Build them inside the session (they read relationships) and
+    publish them with :func:`publish` after the commit (never announce what may roll back)."""
+    audience = machine.tenant.audience()
+    events: list[Event] = [("work_order", {**work_order_view(c.order), "change": c.change}, audience)
+                           for c in changes]
+    events.append(("machine_status", machine_status_view(machine, open_work_orders), audience))
+    return events
+
+
+def publish(notifier: Notifier, events: Iterable[Event]) -> None:
+    """Send prepared events; a failing notifier is logged, never raised (the data is committed)."""
+    for name, payload, audience in events:
+        safe_publish(notifier, name, payload, audience)
 
 
 # --- RUL, escalation, life-cycle actions ---------------------------------------------------------------
@@ -177,18 +187,18 @@ def apply_rul_estimate(session_factory: sessionmaker, notifier: Notifier, machin
         changes = apply_signals(session, machine, [signal], now)
         refresh_machine_status(session, machine, now)
         open_count = active_order_counts(session, [machine.id]).get(machine.id, 0)
-        audience = machine.tenant.audience()
-    safe_publish(notifier, "rul", {"machine": machine_uid, "component": component_name, **rul,
-                                   "time": now.isoformat().replace("+00:00", "Z")}, audience)
-    if changes:
-        publish_changes(notifier, machine, changes, open_count)
+        events: list[Event] = [("rul", {"machine": machine_uid, "component": component_name, **rul,
+                                        "time": iso(now)}, machine.tenant.audience())]
+        if changes:
+            events += change_events(machine, changes, open_count)
+    publish(notifier, events)
     return changes
 
 
 def escalate_overdue(session_factory: sessionmaker, notifier: Notifier, now: datetime | None = None) -> int:
     """Raise the priority of overdue active orders (rules in :func:`fleet.maintenance.escalate`)."""
     now = now or utcnow()
-    escalated: list[tuple[WorkOrder, Machine]] = []
+    events: list[Event] = []
     with transaction(session_factory) as session:
         overdue = session.scalars(select(WorkOrder).where(WorkOrder.status.in_(ACTIVE_STATUSES),
                                                           WorkOrder.due_at.is_not(None), WorkOrder.due_at < now)).all()
@@ -200,13 +210,10 @@ def escalate_overdue(session_factory: sessionmaker, notifier: Notifier, now: dat
                                                       "note": f"overdue since {order.due_at.isoformat()}: "
                                                               f"priority {order.priority} → {raised}"}]
             order.priority, order.escalated_at, order.updated_at = raised, now, now
-            escalated.append((order, order.machine))
-        for order, machine in escalated:
-            _ = machine.tenant, order.component, order.technician, order.proposed_technician  # load for views
-    for order, machine in escalated:
-        safe_publish(notifier, "work_order", {**work_order_view(order), "change": "escalated"},
-                     machine.tenant.audience())
-    return len(escalated)
+            events.append(("work_order", {**work_order_view(order), "change": "escalated"},
+                           order.machine.tenant.audience()))
+    publish(notifier, events)
+    return len(events)
 
 
 ACTIONS = ("assign", "start", "complete", "cancel")
@@ -245,7 +252,7 @@ def perform(session_factory: sessionmaker, notifier: Notifier, order_id: int, ac
         session.flush()
         refresh_machine_status(session, machine, now)
         open_count = active_order_counts(session, [machine.id]).get(machine.id, 0)
-        _ = machine.tenant, order.component, order.technician, order.proposed_technician
+        events = change_events(machine, [OrderChange(order, PAST_TENSE[action])], open_count)
         view = work_order_view(order)
-    publish_changes(notifier, machine, [OrderChange(order, PAST_TENSE[action])], open_count)
+    publish(notifier, events)
     return view

@@ -5,12 +5,12 @@ Split by responsibility: :mod:`.org` (tenants, sites, users, technicians), :mod:
 diagnoses, RUL models, job state). Import from here: ``from fleet.models import Machine``.
 """
 from .assets import MACHINE_KINDS, MACHINE_STATUSES, Component, DeviceCredential, Machine, Sensor
-from .base import Base, UTCDateTime, utcnow
+from .base import Base, UTCDateTime, from_ns, utcnow
 from .org import ROLES, TENANT_KINDS, Site, Technician, Tenant, User
 from .work import BurstDiagnosis, JobState, RulModel, WorkOrder
 
 __all__ = [
-    "Base", "UTCDateTime", "utcnow",
+    "Base", "UTCDateTime", "utcnow", "from_ns",
     "Tenant", "Site", "User", "Technician", "ROLES", "TENANT_KINDS",
     "Machine", "Component", "Sensor", "DeviceCredential", "MACHINE_KINDS", "MACHINE_STATUSES",
     "WorkOrder", "BurstDiagnosis", "RulModel", "JobState",

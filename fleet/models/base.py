@@ -48,3 +48,8 @@ class UTCDateTime(TypeDecorator):
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(timezone.utc)
+
+
+def from_ns(t_ns: int) -> datetime:
+    """Timezone-aware UTC datetime of a nanosecond Unix timestamp (microsecond resolution)."""
+    return datetime.fromtimestamp(int(t_ns) // 1000 / 1e6, tz=timezone.utc)

@@ -1,0 +1,201 @@
+"""Scheduled work (APScheduler 3 ``BackgroundScheduler``): the sweeps that keep the fleet current.
+
+=====================  =========  ==================================================================
+job                    every      what
+=====================  =========  ==================================================================
+``burst_sweep``        60 s       bursts in InfluxDB with no diagnosis yet (missed event, crash,
+                                  worker failure) are submitted for diagnosis
+``operating_sync``     60 s       each machine's hour meter, position and last-seen time from its
+                                  latest operating data (``machine_status`` event when it changed)
+``rul_scoring``        15 min     ``fleet.rul_scoring.score_fleet`` (the prognostics package), when
+                                  it is installed
+``overdue_escalation`` 10 min     overdue active work orders go up one priority level
+=====================  =========  ==================================================================
+
+Each job is also a plain function, so tests and the CLI call them directly.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from .db import transaction
+from .models import BurstDiagnosis, Machine, from_ns, utcnow
+from .notify import NullNotifier, Notifier, safe_publish
+from .queries import active_order_counts, machine_status_view
+from .work_order_service import escalate_overdue
+
+log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL_S = 60
+#: The first sweep after start-up looks back this far (catch-up after downtime); later ones less.
+SWEEP_FIRST_LOOKBACK = timedelta(days=7)
+SWEEP_LOOKBACK = timedelta(hours=6)
+#: Bursts younger than this are left to the normal event path (the writer's callback).
+SWEEP_GRACE = timedelta(seconds=30)
+#: A burst that failed this many sweeps is not submitted again (its error is in the log).
+SWEEP_MAX_ATTEMPTS = 3
+OPERATING_SYNC_INTERVAL_S = 60
+RUL_SCORING_INTERVAL_S = 15 * 60
+ESCALATION_INTERVAL_S = 10 * 60
+
+
+class BurstSweep:
+    """Finds stored bursts without a diagnosis and submits them.
+
+    Parameters
+    ----------
+    store : telemetry.store.TelemetryStore
+    session_factory : sessionmaker
+    submit_burst : callable
+        ``submit_burst(burst_id)``: queue for diagnosis (the app's worker) or diagnose at once.
+    clock : callable
+        Aware UTC now.
+    """
+
+    def __init__(self, store, session_factory: sessionmaker, submit_burst: Callable[[str], object],
+                 clock: Callable[[], datetime] = utcnow):
+        self.store = store
+        self.sessions = session_factory
+        self.submit_burst = submit_burst
+        self.clock = clock
+        self.attempts: dict[str, int] = {}
+        self._first = True
+
+    def __call__(self) -> list[str]:
+        """Run one sweep; returns the burst ids submitted."""
+        now = self.clock()
+        lookback = SWEEP_FIRST_LOOKBACK if self._first else SWEEP_LOOKBACK
+        metas = self.store.bursts_since(int((now - lookback).timestamp() * 1e9))
+        self._first = False
+        cutoff_ns = int((now - SWEEP_GRACE).timestamp() * 1e9)
+        candidates = [m.burst_id for m in metas if m.start_ns + int(m.duration_s * 1e9) <= cutoff_ns]
+        done = self._diagnosed(candidates)
+        submitted = []
+        for burst_id in candidates:
+            if burst_id in done:
+                self.attempts.pop(burst_id, None)
+                continue
+            if self.attempts.get(burst_id, 0) >= SWEEP_MAX_ATTEMPTS:
+                continue
+            self.attempts[burst_id] = self.attempts.get(burst_id, 0) + 1
+            try:
+                self.submit_burst(burst_id)
+                submitted.append(burst_id)
+            except Exception:  # one bad burst must not end the sweep
+                log.exception("sweep: diagnosing burst %s failed", burst_id)
+        if submitted:
+            log.info("sweep: %d undiagnosed bursts submitted", len(submitted))
+        return submitted
+
+    def _diagnosed(self, burst_ids: list[str]) -> set[str]:
+        done: set[str] = set()
+        with self.sessions() as session:
+            for i in range(0, len(burst_ids), 500):  # keep IN lists modest
+                chunk = burst_ids[i:i + 500]
+                done.update(session.scalars(select(BurstDiagnosis.burst_id).where(BurstDiagnosis.burst_id.in_(chunk))))
+        return done
+
+
+def sync_operating_state(store, session_factory: sessionmaker, notifier: Notifier) -> int:
+    """Copy each machine's latest hour meter, position and time from InfluxDB to SQL.
+
+    Returns the number of machines whose state changed (each gets a ``machine_status`` event).
+    """
+    with session_factory() as session:
+        uids = list(session.scalars(select(Machine.uid)))
+    latest = {}
+    for uid in uids:
+        try:
+            latest[uid] = store.latest(uid)
+        except Exception:
+            log.exception("operating sync: latest(%s) failed", uid)
+    changed = []
+    with transaction(session_factory) as session:
+        for machine in session.scalars(select(Machine).where(Machine.uid.in_(list(latest)))):
+            state = latest[machine.uid]
+            if not state.get("time"):
+                continue
+            fields = state.get("fields", {})
+            seen = from_ns(state["time"])
+            before = (machine.hours, machine.lat, machine.lon, machine.last_seen_at)
+            if fields.get("hour_meter_h") is not None:
+                machine.hours = float(fields["hour_meter_h"])
+            if fields.get("lat") is not None and fields.get("lon") is not None:
+                machine.lat, machine.lon = float(fields["lat"]), float(fields["lon"])
+            if machine.last_seen_at is None or seen > machine.last_seen_at:
+                machine.last_seen_at = seen
+            if (machine.hours, machine.lat, machine.lon, machine.last_seen_at) != before:
+                changed.append(machine)
+        session.flush()
+        counts = active_order_counts(session, [m.id for m in changed])
+        events = [(machine_status_view(m, counts.get(m.id, 0)), m.tenant.audience()) for m in changed]
+    for payload, audience in events:
+        safe_publish(notifier, "machine_status", payload, audience)
+    return len(events)
+
+
+def run_rul_scoring(store, session_factory: sessionmaker, notifier: Notifier) -> object:
+    """Call ``fleet.rul_scoring.score_fleet`` if the prognostics package provides it.
+
+    It is imported lazily (it pulls in LightGBM) and called with the keyword arguments its
+    signature names among ``store``, ``session_factory`` and ``notifier``.
+    """
+    try:
+        module = importlib.import_module("fleet.rul_scoring")
+    except ModuleNotFoundError as exc:
+        if exc.name != "fleet.rul_scoring":
+            raise
+        log.info("RUL scoring skipped: fleet.rul_scoring is not installed")
+        return None
+    score_fleet = module.score_fleet
+    offered = {"store": store, "session_factory": session_factory, "notifier": notifier}
+    accepted = inspect.signature(score_fleet).parameters
+    started = time.monotonic()
+    result = score_fleet(**{k: v for k, v in offered.items() if k in accepted})
+    log.info("RUL scoring done in %.1f s: %s", time.monotonic() - started, result)
+    return result
+
+
+def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | None = None,
+                    submit_burst: Callable[[str], object] | None = None, start_delay_s: float = 5.0):
+    """A configured, not yet started ``BackgroundScheduler`` with the fleet's jobs.
+
+    Parameters
+    ----------
+    store : telemetry.store.TelemetryStore
+    session_factory : sessionmaker
+    notifier : Notifier, optional
+    submit_burst : callable, optional
+        Where the sweep sends undiagnosed bursts; default: diagnose on the scheduler's thread with
+        a :class:`fleet.diagnosis_service.DiagnosisService`.
+    start_delay_s : float
+        Seconds before the first run of each job (lets the app finish starting).
+    """
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    notifier = notifier or NullNotifier()
+    if submit_burst is None:
+        from .diagnosis_service import DiagnosisService
+
+        submit_burst = DiagnosisService(store, session_factory, notifier).process_burst
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
+        # One run at a time per job; a late run is merged, not queued up behind a slow one.
+        "max_instances": 1, "coalesce": True, "misfire_grace_time": 60})
+    first = utcnow() + timedelta(seconds=start_delay_s)
+    sweep = BurstSweep(store, session_factory, submit_burst)
+    scheduler.add_job(sweep, "interval", seconds=SWEEP_INTERVAL_S, id="burst_sweep", next_run_time=first)
+    scheduler.add_job(sync_operating_state, "interval", seconds=OPERATING_SYNC_INTERVAL_S, id="operating_sync",
+                      args=(store, session_factory, notifier), next_run_time=first)
+    scheduler.add_job(run_rul_scoring, "interval", seconds=RUL_SCORING_INTERVAL_S, id="rul_scoring",
+                      args=(store, session_factory, notifier), next_run_time=first + timedelta(seconds=60))
+    scheduler.add_job(escalate_overdue, "interval", seconds=ESCALATION_INTERVAL_S, id="overdue_escalation",
+                      args=(session_factory, notifier), next_run_time=first)
+    return scheduler
