@@ -23,12 +23,13 @@ from .envelope import EnvelopeSpectrum, band_envelope_spectrum
 from .findings import FAULT_MODE_NAMES, Evidence, Finding
 from .kinematics import DefectFrequencies
 from .kurtogram import kurtogram
-from .matching import comb_scores, decoy_fundamentals, match_line, normalise, significance
+from .matching import comb_scores, decoy_fundamentals, family_evidence, match_line, normalise, significance
 
-__all__ = ["EnvelopeView", "envelope_views", "bearing_findings", "shaft_rate_findings", "DETECTION_Z", "BEARING_MODES"]
+__all__ = ["EnvelopeView", "envelope_views", "bearing_findings", "shaft_rate_findings", "DETECTION_Z", "DETECTION_DB", "BEARING_MODES"]
 
-# Significance (robust z against decoys) a defect comb must reach in its best view.
-DETECTION_Z = 6.0
+# Evidence (dB above chance, net of decoys, summed over views) a defect family must reach.
+DETECTION_DB = 20.0
+DETECTION_Z = 6.0  # significance of a comb against decoys (broken-tooth check)
 # fault mode -> (key of the fundamental, multiple, label, sideband key or None)
 BEARING_MODES = (
     ("bearing_outer_race", "bpfo", 1.0, "BPFO", None),
@@ -36,8 +37,8 @@ BEARING_MODES = (
     ("bearing_rolling_element", "bsf", 2.0, "2xBSF", "ftf"),
     ("bearing_cage", "ftf", 1.0, "FTF", None),
 )
-_N_HARMONICS = 3
-_TOLERANCE = 0.015      # relative: recorded speed error plus bearing slip
+_N_HARMONICS = 4
+_TOLERANCE = 0.01      # relative: recorded speed error plus bearing slip
 _LINE_WIDTH = 0.002     # relative half-width of a defect line (jitter of the impact rate)
 
 
@@ -96,7 +97,8 @@ def envelope_views(raw_rfft: np.ndarray, white_rfft: np.ndarray, n: int, fs: flo
     for band in view_bands(fs, low_cut_hz):
         specs.append(band_envelope_spectrum(white_rfft, n, fs, band, f"whitened {band[0]:.0f}-{band[1]:.0f} Hz"))
         specs.append(band_envelope_spectrum(raw_rfft, n, fs, band, f"raw {band[0]:.0f}-{band[1]:.0f} Hz"))
-    return [EnvelopeView(s, normalise(s.amplitude, s.resolution_hz)) for s in specs], info
+    return [EnvelopeView(s, normalise(s.amplitude, s.resolution_hz, block_hz=max(8.0, 32 * s.resolution_hz)))
+            for s in specs], info
 
 
 def _without_shaft_orders(norm: np.ndarray, resolution_hz: float, shaft_hz: float) -> np.ndarray:
@@ -119,104 +121,102 @@ def _without_shaft_orders(norm: np.ndarray, resolution_hz: float, shaft_hz: floa
     return out
 
 
-def _confidence(z: float) -> float:
-    """Map significance to [0, 1]: 0.5 at the detection threshold, about 0.95 at twice it."""
-    return float(1.0 / (1.0 + np.exp(-(z - DETECTION_Z) / (DETECTION_Z / 3.0))))
+def _confidence(total: float) -> float:
+    """Map consensus evidence to [0, 1]: 0.5 at the detection threshold, about 0.9 at three times it."""
+    return float(1.0 - 0.5 * np.exp(-np.log(2.0) * max(total - DETECTION_DB, 0.0) / DETECTION_DB)) \
+        if total >= DETECTION_DB else float(0.5 * total / DETECTION_DB)
 
 
-def _severity(best_snr_db: float, n_harmonics: int) -> str:
-    """Stage of a bearing defect from its strongest envelope line and harmonic count."""
-    if best_snr_db >= 18.0 and n_harmonics >= 3:
+def _severity(best_level_db: float, n_lines: int) -> str:
+    """Stage of a bearing defect from its strongest envelope line (dB over floor) and line count."""
+    if best_level_db >= 24.0 and n_lines >= 4:
         return "alarm"
-    if best_snr_db >= 12.0 and n_harmonics >= 2:
+    if best_level_db >= 16.0 and n_lines >= 3:
         return "warning"
     return "watch"
 
 
-def _evidence(view: EnvelopeView, fundamental_hz: float, expected_hz: float, label: str,
-              sideband_hz: float | None, sideband_label: str) -> list[Evidence]:
-    spec = view.spectrum
-    res = spec.resolution_hz
-    out = []
-    for h in range(1, _N_HARMONICS + 1):
-        width = max(_LINE_WIDTH * h * fundamental_hz, 1.5 * res)
-        m = match_line(spec.amplitude, view.norm, res, h * fundamental_hz, width)
-        if m is not None and m.snr_db >= 6.0:
-            out.append(Evidence(f"{label} x{h}", h * expected_hz, m.matched_hz, m.amplitude, m.snr_db, "envelope"))
-    if sideband_hz:
-        for sign, name in ((-1, "-"), (1, "+")):
-            target = fundamental_hz + sign * sideband_hz
-            m = match_line(spec.amplitude, view.norm, res, target, max(_LINE_WIDTH * target, 1.5 * res))
-            if m is not None and m.snr_db >= 6.0:
-                out.append(Evidence(f"{label} x1 {name} {sideband_label}", expected_hz + sign * sideband_hz,
-                                    m.matched_hz, m.amplitude, m.snr_db, "envelope"))
-    return out
+def _level_db(view: EnvelopeView, shaft_hz: float) -> np.ndarray:
+    norm = _without_shaft_orders(view.norm, view.spectrum.resolution_hz, shaft_hz)
+    return 20.0 * np.log10(np.maximum(norm, 1e-12))
 
 
 def bearing_findings(views: list[EnvelopeView], freqs: DefectFrequencies, component: str) -> tuple[list[Finding], dict]:
-    """Bearing findings from envelope views.
+    """Bearing findings from envelope views, by consensus of evidence across views.
+
+    In each view every defect family (fundamental, harmonics, sidebands) earns the dB by which its
+    lines rise above chance level; the 90th percentile of the same score at decoy fundamentals is
+    subtracted (a view full of unrelated lines earns nothing). The sum over views is the family's
+    evidence; the largest per bearing wins when it passes :data:`DETECTION_DB`.
 
     Returns
     -------
     findings : list of Finding
-        One per (bearing, fault mode) whose significance passes :data:`DETECTION_Z`.
     scores : dict
-        ``{"<bearing>.<fault mode>": best significance}`` for every candidate (features, trends).
+        ``{"<bearing>.<fault mode>": evidence (dB summed over views)}`` for every candidate.
     """
     if not freqs.bearings or not views:
         return [], {}
     fr = freqs.shaft_hz
-    candidates, expected = [], []
+    candidates, expected, sidebands = [], [], []
     for bname, bf in freqs.bearings.items():
         for mode, key, mult, label, sb in BEARING_MODES:
             candidates.append((bname, mode, label, sb))
             expected.append(bf[key] * mult)
-    expected_arr = np.array(expected)
-    decoys = decoy_fundamentals(1.2 * fr, 8.0 * fr, expected_arr, fr)
-    sidebands = np.array([fr if c[3] == "shaft" else (freqs.bearings[c[0]]["ftf"] if c[3] == "ftf" else 0.0)
-                          for c in candidates])
-    z = np.full((len(views), expected_arr.size), -np.inf)
-    best_f = np.zeros_like(z)
+            sidebands.append(fr if sb == "shaft" else (bf["ftf"] if sb == "ftf" else 0.0))
+    expected_arr, sideband_arr = np.array(expected), np.array(sidebands)
+    # Decoys keep clear of every line any candidate family can put in the spectrum (harmonics and
+    # sidebands too): a decoy sitting on another real family's line would inflate the null.
+    family_lines = [h * f + s * sb for f, sb in zip(expected_arr, sideband_arr)
+                    for h in range(1, _N_HARMONICS + 1) for s in ((-1, 0, 1) if sb else (0,))]
+    decoys = decoy_fundamentals(1.2 * fr, 8.0 * fr, np.array(family_lines), fr, margin=0.02)
+    adjusted = np.zeros((len(views), expected_arr.size))
+    found = [[None] * expected_arr.size for _ in views]
     for i, view in enumerate(views):
-        res = view.spectrum.resolution_hz
-        norm = _without_shaft_orders(view.norm, res, fr)
-        top = view.spectrum.freqs_hz[-1]
-        dec = decoys[decoys * _N_HARMONICS < top]
-        if dec.size < 6:
-            continue
-        # Candidates sharing a sideband spacing are scored together, against decoys scored alike.
-        for sb in np.unique(sidebands):
-            group = np.flatnonzero((sidebands == sb) & (expected_arr * _N_HARMONICS < top))
-            if group.size == 0:
+        res, top = view.spectrum.resolution_hz, view.spectrum.freqs_hz[-1]
+        level = _level_db(view, fr)
+        dec = decoys[decoys * (_N_HARMONICS + 0.5) < top]
+        for sb in np.unique(sideband_arr):
+            group = np.flatnonzero((sideband_arr == sb) & (expected_arr * (_N_HARMONICS + 0.5) + sb < top))
+            if group.size == 0 or dec.size < 6:
                 continue
-            scores, fbest = comb_scores(norm, res, expected_arr[group], _N_HARMONICS, _TOLERANCE,
-                                        _LINE_WIDTH, sideband_hz=sb or None)
-            dscores, _ = comb_scores(norm, res, dec, _N_HARMONICS, _TOLERANCE, _LINE_WIDTH,
-                                     sideband_hz=sb or None)
-            z[i, group] = significance(scores, dscores)
-            best_f[i, group] = fbest
-    best_view = np.argmax(z, axis=0)
-    best_z = z[best_view, np.arange(expected_arr.size)]
-    scores_out = {f"{c[0]}.{c[1]}": float(v) for c, v in zip(candidates, best_z) if np.isfinite(v)}
+            ev = family_evidence(level, res, view.spectrum.averages, expected_arr[group], _N_HARMONICS,
+                                 _TOLERANCE, _LINE_WIDTH, sb or None)
+            null = family_evidence(level, res, view.spectrum.averages, dec, _N_HARMONICS, _TOLERANCE,
+                                   _LINE_WIDTH, sb or None).excess_db
+            adjusted[i, group] = np.maximum(ev.excess_db - np.percentile(null, 90), 0.0)
+            for k, j in enumerate(group):
+                found[i][j] = (ev, k)
+    totals = adjusted.sum(axis=0)
+    scores_out = {f"{c[0]}.{c[1]}": round(float(v), 2) for c, v in zip(candidates, totals)}
 
     findings = []
     for j, (bname, mode, label, sb) in enumerate(candidates):
-        if not best_z[j] >= DETECTION_Z:
+        if totals[j] < DETECTION_DB:
             continue
-        view = views[best_view[j]]
-        sideband = fr if sb == "shaft" else (freqs.bearings[bname]["ftf"] if sb == "ftf" else None)
-        evidence = _evidence(view, best_f[best_view[j], j], expected_arr[j], label, sideband,
-                             "1x" if sb == "shaft" else "FTF")
-        harmonics = [e for e in evidence if " x" in e.label and ("+" not in e.label and "-" not in e.label)]
-        best_snr = max((e.snr_db for e in harmonics), default=0.0)
-        severity = _severity(best_snr, len(harmonics))
-        summary = (f"{FAULT_MODE_NAMES[mode].capitalize()} on bearing {bname}: envelope lines at {label} "
-                   f"({expected_arr[j]:.1f} Hz) and {max(len(harmonics) - 1, 0)} harmonic(s) stand out "
-                   f"in the {view.spectrum.label} view.")
-        findings.append(Finding(component, mode, bname, severity, _confidence(float(best_z[j])), evidence,
-                                summary, float(best_z[j]),
-                                {"view": view.spectrum.label, "band_hz": list(view.spectrum.band_hz),
-                                 "significance": round(float(best_z[j]), 2)}))
+        i = int(np.argmax(adjusted[:, j]))
+        ev, k = found[i][j]
+        view = views[i]
+        evidence = []
+        for lab, hz, lv, ex in zip(ev.labels, ev.line_hz[k], ev.line_level_db[k], ev.line_excess_db[k]):
+            if ex <= 0:
+                continue
+            h = int(lab[1])
+            exp_hz = h * expected_arr[j] + (0.0 if "sb" not in lab else (-1 if "-sb" in lab else 1) * sideband_arr[j])
+            amp_bin = min(int(round(hz / view.spectrum.resolution_hz)), view.spectrum.amplitude.size - 1)
+            name = f"{label} {lab.split()[0]}" + ("" if "sb" not in lab else
+                                                  f" {lab.split()[1][0]} {'1x' if sb == 'shaft' else 'FTF'}")
+            evidence.append(Evidence(name, float(exp_hz), float(hz), float(view.spectrum.amplitude[amp_bin]),
+                                     float(lv), "envelope"))
+        views_agreeing = int(np.count_nonzero(adjusted[:, j] > 0))
+        severity = _severity(max((e.snr_db for e in evidence), default=0.0), len(evidence))
+        summary = (f"{FAULT_MODE_NAMES[mode].capitalize()} on bearing {bname}: {len(evidence)} envelope line(s) "
+                   f"of the {label} family ({expected_arr[j]:.1f} Hz) stand out, in {views_agreeing} of "
+                   f"{len(views)} demodulation bands.")
+        findings.append(Finding(component, mode, bname, severity, _confidence(float(totals[j])), evidence,
+                                summary, float(totals[j]),
+                                {"view": view.spectrum.label, "band_hz": [round(b, 1) for b in view.spectrum.band_hz],
+                                 "evidence_db": round(float(totals[j]), 2), "views_agreeing": views_agreeing}))
     return _one_mode_per_bearing(findings), scores_out
 
 
@@ -233,7 +233,7 @@ def _one_mode_per_bearing(findings: list[Finding]) -> list[Finding]:
     for group in by_bearing.values():
         group.sort(key=lambda f: -f.score)
         out.append(group[0])
-        out.extend(f for f in group[1:] if f.score >= 0.8 * group[0].score and f.score >= 1.5 * DETECTION_Z)
+        out.extend(f for f in group[1:] if f.score >= 0.8 * group[0].score)
     return out
 
 

@@ -16,11 +16,14 @@ above the local noise floor. This module does that numerically:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+from scipy import stats
 from scipy.ndimage import maximum_filter1d
 
-__all__ = ["normalise", "comb_scores", "decoy_fundamentals", "significance", "LineMatch", "match_line"]
+__all__ = ["normalise", "comb_scores", "decoy_fundamentals", "significance", "LineMatch", "match_line",
+           "line_threshold_db", "family_evidence", "FamilyEvidence"]
 
 
 def normalise(amplitude: np.ndarray, resolution_hz: float, block_hz: float = 8.0) -> np.ndarray:
@@ -151,3 +154,101 @@ def match_line(amplitude: np.ndarray, norm: np.ndarray, resolution_hz: float, ex
     k = lo + int(np.argmax(norm[lo:hi]))
     return LineMatch(float(expected_hz), k * resolution_hz, float(amplitude[k]),
                      float(10.0 * np.log10(max(norm[k], 1e-12))))
+
+
+@lru_cache(maxsize=4096)
+def line_threshold_db(averages: float, window_bins: int, p_false: float = 1e-3) -> float:
+    """Level (dB over the local median power) that noise exceeds with probability ``p_false``.
+
+    A bin of a spectrum power-averaged over K segments is, for Gaussian noise, Gamma(K, 1/K)
+    distributed; the largest of ``window_bins`` such bins passes the returned level with
+    probability about ``p_false``. One segment (K = 1) is the exponential case; averaging tightens it.
+    """
+    k = max(1.0, float(averages))
+    median = stats.gamma.median(k, scale=1.0 / k)
+    return float(10.0 * np.log10(stats.gamma.isf(p_false / max(window_bins, 1), k, scale=1.0 / k) / median))
+
+
+def _gather_max(level_db: np.ndarray, centres: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Max of level_db within centres +- half (per row), and its bin; out-of-range bins read -inf."""
+    wmax = int(half.max()) if half.size else 0
+    offsets = np.arange(-wmax, wmax + 1)
+    idx = centres[..., None] + offsets
+    valid = (np.abs(offsets) <= half[..., None]) & (idx >= 0) & (idx < level_db.size)
+    vals = np.where(valid, level_db[np.clip(idx, 0, level_db.size - 1)], -np.inf)
+    j = np.argmax(vals, axis=-1)
+    best = np.take_along_axis(vals, j[..., None], axis=-1)[..., 0]
+    return best, np.take_along_axis(idx, j[..., None], axis=-1)[..., 0]
+
+
+@dataclass(frozen=True)
+class FamilyEvidence:
+    """Evidence for line families at several fundamentals (arrays of shape (c,), or (c, lines)).
+
+    ``excess_db`` sums, over the fundamental, its harmonics and (half-weighted) sidebands, how far
+    each line rises above the noise level it would reach by chance (:func:`line_threshold_db`).
+    """
+
+    fundamental_hz: np.ndarray
+    excess_db: np.ndarray
+    line_hz: np.ndarray
+    line_level_db: np.ndarray
+    line_excess_db: np.ndarray
+    labels: tuple[str, ...]
+
+
+def family_evidence(level_db: np.ndarray, resolution_hz: float, averages: float, fundamentals_hz: np.ndarray,
+                    n_harmonics: int = 4, tolerance: float = 0.01, line_width: float = 0.002,
+                    sideband_hz: float | None = None, p_false: float = 1e-3) -> FamilyEvidence:
+    """Score harmonic families (with optional sidebands) in a normalised spectrum, vectorised.
+
+    Parameters
+    ----------
+    level_db : np.ndarray, shape (m,)
+        Spectrum as power over the local median, in dB (``20 log10(normalise(...))``).
+    resolution_hz : float
+        Bin spacing (Hz).
+    averages : float
+        Effective number of averaged segments behind the spectrum (sets the chance level).
+    fundamentals_hz : np.ndarray, shape (c,)
+        Expected fundamentals (Hz).
+    n_harmonics : int
+        Harmonics 1..n scored.
+    tolerance : float
+        Relative search range for the fundamental (speed error, slip).
+    line_width : float
+        Relative half-width of each harmonic around h x the found fundamental (at least 1 bin).
+    sideband_hz : float, optional
+        Modulation frequency (Hz): sidebands at h f1 +- sideband for h = 1, 2 count half.
+    p_false : float
+        Chance of a noise bin passing its line's threshold.
+    """
+    f0 = np.asarray(fundamentals_hz, dtype=float)
+    res = resolution_hz
+    half0 = np.maximum(np.ceil(tolerance * f0 / res), 1).astype(int)
+    level1, bin1 = _gather_max(level_db, np.rint(f0 / res).astype(int), half0)
+    f1 = bin1 * res
+    thr = np.vectorize(lambda w: line_threshold_db(averages, int(w), p_false))
+    levels, bins, thresholds, weights, labels = [level1], [bin1], [thr(2 * half0 + 1)], [1.0], ["x1"]
+    for h in range(2, n_harmonics + 1):
+        half = np.maximum(np.rint(line_width * h * f1 / res), 1).astype(int)
+        lv, bn = _gather_max(level_db, np.rint(h * f1 / res).astype(int), half)
+        levels.append(lv)
+        bins.append(bn)
+        thresholds.append(thr(2 * half + 1))
+        weights.append(1.0)
+        labels.append(f"x{h}")
+    if sideband_hz:
+        for h in (1, 2):
+            for sign, name in ((-1, "-"), (1, "+")):
+                lv, bn = _gather_max(level_db, np.rint((h * f1 + sign * sideband_hz) / res).astype(int),
+                                     np.ones(f1.size, dtype=int))
+                levels.append(lv)
+                bins.append(bn)
+                thresholds.append(np.full(f1.size, line_threshold_db(averages, 3, p_false)))
+                weights.append(0.5)
+                labels.append(f"x{h} {name}sb")
+    lv = np.stack(levels, axis=1)
+    excess = np.maximum(lv - np.stack(thresholds, axis=1), 0.0) * np.array(weights)
+    excess = np.where(np.isfinite(excess), excess, 0.0)
+    return FamilyEvidence(f1, excess.sum(axis=1), np.stack(bins, axis=1) * res, lv, excess, tuple(labels))

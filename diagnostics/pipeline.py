@@ -49,7 +49,8 @@ class BurstAnalysis:
         ``velocity_rms_mm_s`` (mm/s, 10-1000 Hz), ``acc_rms_m_s2``, ``peak_m_s2`` (m/s^2),
         ``crest_factor``, ``kurtosis`` (non-excess), ``health_index`` (0..1, 1 healthy),
         ``kurtogram_max_sk``, ``wp_energy_<i>`` (wavelet-packet energy fractions, low band first) and
-        ``bearing_<name>_<mode>_z`` (significance of each bearing defect comb).
+        ``bearing_<name>_<mode>_evidence_db`` (evidence for each bearing defect family, dB summed
+        over demodulation bands; 0 when nothing stands out).
     iso_zone : str
         ``"A" | "B" | "C" | "D"``.
     findings : list of Finding
@@ -161,7 +162,7 @@ def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
     min_band = min(0.3 * fs, max(1000.0, 8.0 * max([freqs.shaft_hz] + [v for b in freqs.bearings.values() for v in b.values()])))
     views, view_info = envelope_views(raw, white, n, fs, low_cut, min_band,
                                       white_signal=sfft.irfft(white, n), raw_signal=x)
-    findings, bearing_z = bearing_findings(views, freqs, component)
+    findings, bearing_evidence = bearing_findings(views, freqs, component)
     findings += shaft_rate_findings(views, freqs, component)
     findings += shaft_findings(vel_amp, res, freqs, limits, component)
     findings += gear_findings(acc_amp, res, freqs, component)
@@ -171,8 +172,8 @@ def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
     features["kurtogram_max_sk"] = float(view_info.get("kurtogram_max_sk", 0.0))
     for i, e in enumerate(packet_energies(x)):
         features[f"wp_energy_{i}"] = float(e)
-    for key, z in bearing_z.items():
-        features[f"bearing_{key.replace('.', '_').replace('bearing_', '')}_z"] = round(float(z), 3)
+    for key, db in bearing_evidence.items():
+        features[f"bearing_{key.replace('.', '_').replace('bearing_', '')}_evidence_db"] = round(float(db), 3)
     features["health_index"] = health_index(features["velocity_rms_mm_s"], limits, findings)
     detail = {"kurtogram_band_hz": list(view_info.get("kurtogram_band_hz", ())),
               "defect_frequencies_hz": freqs.to_dict(), "low_cut_hz": low_cut}
