@@ -239,7 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--var", default=None, help="instance folder for provisioning.json (default IRONWATCH_VAR)")
     parser.add_argument("--password", default=os.environ.get("IRONWATCH_DEMO_PASSWORD", DEFAULT_PASSWORD),
                         help="demo users' password (default: IRONWATCH_DEMO_PASSWORD or ironwatch-demo)")
+    parser.add_argument("--print-logins", action="store_true",
+                        help="only print the demo logins found in the database (seeds nothing)")
     args = parser.parse_args(argv)
+    if args.print_logins:
+        return print_logins(args.database_url or db.database_url(), args.password)
 
     url = args.database_url or db.database_url()
     var = Path(args.var) if args.var else db.var_dir()
@@ -257,9 +261,34 @@ def main(argv: list[str] | None = None) -> int:
     print(f"seeded {report.machines} machines into {url} ({created})")
     print(f"device tokens: {report.tokens_kept} kept, {report.tokens_issued} issued; "
           f"provisioning file {report.provisioning_path}")
-    print(f"demo logins (password {args.password!r}):")
-    for login in report.logins:
+    _print_login_table(report.logins, args.password)
+    return 0
+
+
+def _print_login_table(logins: list[dict[str, str]], password: str) -> None:
+    print(f"demo logins (password {password!r}):")
+    for login in logins:
         print(f"  {login['role']:<10} {login['email']:<34} {login['tenant']}")
+
+
+def print_logins(url: str, password: str) -> int:
+    """Print the demo users present in the database; 1 (with a hint) when none are."""
+    emails = [u.email for u in demo_fleet.DEMO_USERS] + [demo_fleet.TECHNICIANS[0].email]
+    engine = db.make_engine(url)
+    try:
+        with db.session_factory(engine)() as session:
+            users = {u.email: u for u in session.scalars(select(User).where(User.email.in_(emails)))}
+            logins = [{"email": e, "role": users[e].role, "tenant": users[e].tenant.name} for e in emails if e in users]
+    except Exception as exc:  # no schema yet, unreachable server, ...
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"cannot read the demo logins from {url}: {first_line} (run `python -m fleet.seed`)", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    if not logins:
+        print(f"no demo users in {url}: run `python -m fleet.seed` first", file=sys.stderr)
+        return 1
+    _print_login_table(logins, password)
     return 0
 
 

@@ -145,3 +145,16 @@ def test_reset_empties_and_reseeds(session_factory, tmp_path):
     assert report.tokens_issued == report.machines
     new_tokens = json.loads((tmp_path / "provisioning.json").read_text())
     assert {m["token"] for m in new_tokens["machines"]}.isdisjoint({m["token"] for m in old_tokens["machines"]})
+
+
+def test_print_logins_reads_the_database(sql_url, tmp_path, capsys):
+    assert seed.print_logins(sql_url, "pw") == 1  # migrated but not seeded
+    assert "no demo users" in capsys.readouterr().err
+    assert seed.main(["--database-url", sql_url, "--var", str(tmp_path), "--password", "pw"]) == 0
+    capsys.readouterr()
+    assert seed.main(["--database-url", sql_url, "--print-logins", "--password", "pw"]) == 0
+    out = capsys.readouterr().out
+    for email in ("admin@ironwatch.example", "engineer@ironwatch.example", "technician@ironwatch.example",
+                  "customer@graniteridge.example"):
+        assert email in out
+    assert seed.print_logins(f"sqlite:///{tmp_path / 'empty.db'}", "pw") == 1
