@@ -96,6 +96,10 @@ OPERATING_FIELDS: dict[str, OperatingField] = {
 }
 
 
+assert all(name.replace("_", "").isalnum() and name.isascii() for name in OPERATING_FIELDS), \
+    "operating field names must need no line-protocol escaping"
+
+
 @dataclass(frozen=True)
 class RetentionPolicy:
     name: str

@@ -1,0 +1,329 @@
+"""Ingest benchmark: the ingest API against InfluxDB's own ``/write`` rate, in one run.
+
+``python -m telemetry.bench [--machine-hours 8] [--concurrency 2] [--clients 4]``
+
+1. Builds a workload at the reference cadence (per machine-hour: four 1 s bursts at 25.6 kHz,
+   sixty one-minute batches of 1 Hz operating data with 20 fields, one DM1 report).
+2. **raw**: posts the workload's line protocol, pre-built, straight to ``/write`` (10,000 lines per
+   request, ``--concurrency`` requests in flight) into a fresh database.
+3. **ingest**: a separate client process uploads the same workload through the HTTP ingest API
+   (the real ``app.ingest`` blueprint and :class:`IngestService`: authentication, validation,
+   fsync'd spool) while the :class:`SpoolWriter` drains to another fresh database with the same
+   batch size and concurrency; timed from the first upload until InfluxDB acknowledged the last
+   point.
+4. Prints both rates in points per second, their ratio (goal ≥ 0.70) and how many machines one
+   node carries at the reference cadence; plots them to ``var/bench/telemetry_bench.png``.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from telemetry import influxd
+from telemetry.devices import DeviceIdentity, SensorSpec, StaticDeviceDirectory
+from telemetry.influx import InfluxClient
+from telemetry.ingest import IngestService
+from telemetry.payloads import Limits, parse_burst, parse_faults, parse_operating
+from telemetry.records import lines_by_rp
+from telemetry.schema import OPERATING_FIELDS
+from telemetry.spool import Spool
+from telemetry.writer import SpoolWriter
+
+BURSTS_PER_MACHINE_HOUR = 4  # excavator: engine, hydraulic pump, swing gearbox, travel motor
+BURST_SAMPLES = 25_600
+FS_HZ = 25_600.0
+OPERATING_FIELD_NAMES = [n for n in OPERATING_FIELDS if n not in ("power_kw", "voltage_v", "current_a", "frequency_hz",
+                                                                   "power_factor", "winding_temp_c")][:20]
+SENSORS = {name: SensorSpec(name, name.split(".")[0], "radial", FS_HZ)
+           for name in ("engine.acc", "hydraulic_pump.acc", "swing_gearbox.acc", "travel_motor.acc")}
+BENCH_LIMITS = Limits(max_past_s=2 * 86400.0)  # the workload spans up to a day of machine-hours
+
+
+@dataclass
+class Request:
+    path: str
+    body: bytes
+    headers: dict
+    points: int
+
+
+def points_per_machine_second() -> float:
+    """InfluxDB points per machine per second at the reference cadence (see docs/telemetry.md)."""
+    per_hour = BURSTS_PER_MACHINE_HOUR * (BURST_SAMPLES + 1) + 3600 + 1 + 1  # + one DM1 with one code
+    return per_hour / 3600.0
+
+
+# --------------------------------------------------------------------------- workload
+
+
+def build_workload(machine_hours: int, seed: int = 0) -> tuple[list[Request], str, DeviceIdentity]:
+    """HTTP requests for ``machine_hours`` hours of one machine's data, ending an hour ago."""
+    from diagnostics.synthesis import synthesize_burst
+
+    rng = np.random.default_rng(seed)
+    machine = "EX-BENCH"
+    identity = DeviceIdentity("gw-bench", machine, SENSORS)
+    hour0 = (time.time_ns() // 3_600_000_000_000 - machine_hours - 1) * 3_600_000_000_000
+    kinematics = {"shaft_ratio": 1.0, "bearings": [{"name": "DE", "n_rolling": 9, "ball_diameter_mm": 7.94,
+                                                     "pitch_diameter_mm": 39.04, "contact_angle_deg": 0.0}]}
+    requests_: list[Request] = []
+    for hour in range(machine_hours):
+        t_hour = hour0 + hour * 3_600_000_000_000
+        for k, sensor in enumerate(SENSORS):
+            samples = synthesize_burst(kinematics, 1800.0, fs=FS_HZ, seed=seed + hour * 10 + k).astype("<f4")
+            headers = {"Content-Type": "application/octet-stream", "X-Ironwatch-Upload-Id": str(uuid.uuid4()),
+                       "X-Ironwatch-Machine": machine, "X-Ironwatch-Sensor": sensor, "X-Ironwatch-Axis": "radial",
+                       "X-Ironwatch-Sample-Rate-Hz": str(FS_HZ), "X-Ironwatch-Start": str(t_hour + k * 900 * 10**9),
+                       "X-Ironwatch-Units": "m/s2", "X-Ironwatch-Shaft-Rpm": "1800"}
+            requests_.append(Request("/api/v1/ingest/bursts", samples.tobytes(), headers, BURST_SAMPLES + 1))
+        base = {name: float(rng.uniform(OPERATING_FIELDS[name].minimum, OPERATING_FIELDS[name].maximum) * 0.5)
+                for name in OPERATING_FIELD_NAMES}
+        for minute in range(60):
+            t_min = t_hour + minute * 60 * 10**9
+            samples = [{"time": t_min + s * 10**9,
+                        "fields": {n: round(v + float(rng.normal(0, 0.01)) * abs(v), 3) for n, v in base.items()}}
+                       for s in range(60)]
+            body = gzip.compress(json.dumps({"upload_id": str(uuid.uuid4()), "machine": machine, "samples": samples}).encode(), 1)
+            requests_.append(Request("/api/v1/ingest/operating", body,
+                                     {"Content-Type": "application/json", "Content-Encoding": "gzip"}, 60))
+        faults = {"upload_id": str(uuid.uuid4()), "machine": machine, "time": t_hour,
+                  "lamps": {"amber_warning": 1}, "active": [{"spn": 110, "fmi": 0, "occurrence_count": 1}]}
+        requests_.append(Request("/api/v1/ingest/faults", json.dumps(faults).encode(), {"Content-Type": "application/json"}, 2))
+    return requests_, machine, identity
+
+
+def prebuilt_bodies(requests_: list[Request], identity: DeviceIdentity, batch_lines: int) -> list[tuple[str, bytes, int]]:
+    """The workload's line protocol as ``/write`` bodies of ``batch_lines`` lines: ``(rp, body, lines)``."""
+    now = time.time_ns()
+    buffers: dict[str, list[str]] = {}
+    for request in requests_:
+        if request.path.endswith("bursts"):
+            meta = {k[len("X-Ironwatch-"):].lower().replace("-", "_"): v for k, v in request.headers.items()
+                    if k.startswith("X-Ironwatch-")}
+            meta.update(sample_rate_hz=float(meta["sample_rate_hz"]), shaft_rpm=float(meta["shaft_rpm"]),
+                        start=int(meta["start"]))
+            upload = parse_burst(meta, request.body, identity, BENCH_LIMITS, now)
+        elif request.path.endswith("operating"):
+            upload = parse_operating(json.loads(gzip.decompress(request.body)), identity, BENCH_LIMITS, now)
+        else:
+            upload = parse_faults(json.loads(request.body), identity, BENCH_LIMITS, now)
+        for rp, lines in lines_by_rp(upload).items():
+            buffers.setdefault(rp, []).extend(lines)
+    bodies = []
+    for rp, lines in buffers.items():
+        for start in range(0, len(lines), batch_lines):
+            chunk = lines[start:start + batch_lines]
+            bodies.append((rp, "".join(chunk).encode(), len(chunk)))
+    return bodies
+
+
+# --------------------------------------------------------------------------- the two phases
+
+
+def influxd_cpu_s() -> float | None:
+    """CPU seconds used so far by our private influxd (None when it is not ours)."""
+    pid = influxd.status(influxd.InfluxdInstance.shared())["pid"]
+    if pid is None:
+        return None
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def own_cpu_s() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def fresh_database(url: str, label: str) -> InfluxClient:
+    client = InfluxClient(url, f"ironwatch_bench_{label}_{uuid.uuid4().hex[:6]}")
+    influxd.prepare_database(client)
+    return client
+
+
+def run_raw(client: InfluxClient, bodies: list[tuple[str, bytes, int]], concurrency: int) -> float:
+    """Seconds to post every pre-built body with ``concurrency`` requests in flight."""
+    done = [0]
+    lock = threading.Lock()
+
+    def post(item):
+        rp, body, lines = item
+        client.write(body, rp=rp)
+        with lock:
+            done[0] += 1
+            if done[0] % max(1, len(bodies) // 10) == 0:
+                print(f"  raw: {done[0]}/{len(bodies)} writes", flush=True)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(post, bodies))
+    return time.perf_counter() - start
+
+
+def _upload_all(base_url: str, token: str, requests_: list[Request], clients: int, result) -> None:
+    """Client process: post every request (``clients`` threads, keep-alive sessions)."""
+    import requests as http
+
+    local = threading.local()
+    failures = []
+
+    def send(request: Request):
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = http.Session()
+        response = session.post(base_url + request.path, data=request.body,
+                                 headers={**request.headers, "Authorization": f"Bearer {token}"}, timeout=60)
+        if response.status_code != 202:
+            failures.append(f"{response.status_code} {response.text[:200]}")
+
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(send, requests_))
+    result.put((failures, own_cpu_s()))
+
+
+def run_ingest(client: InfluxClient, requests_: list[Request], identity: DeviceIdentity, concurrency: int,
+               clients: int, batch_lines: int) -> tuple[float, dict]:
+    """Seconds from the first upload until the writer has every point in InfluxDB."""
+    from flask import Flask
+    from werkzeug.serving import make_server
+
+    from app.ingest import bp
+
+    spool_dir = Path(tempfile.mkdtemp(prefix="ironwatch-bench-spool-"))
+    devices = StaticDeviceDirectory()
+    token = devices.add(identity)
+    spool = Spool(spool_dir)
+    service = IngestService(spool, devices, BENCH_LIMITS)
+    writer = SpoolWriter(spool, client, batch_lines=batch_lines, concurrency=concurrency).start()
+    web = Flask("ironwatch-bench")
+    web.register_blueprint(bp)
+    web.extensions["ironwatch"] = SimpleNamespace(ingest=service)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per upload
+    server = make_server("127.0.0.1", 0, web, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    result = multiprocessing.get_context("fork").Queue()
+    uploader = multiprocessing.get_context("fork").Process(
+        target=_upload_all, args=(base_url, token, requests_, clients, result))
+    try:
+        start = time.perf_counter()
+        uploader.start()
+        while uploader.is_alive():
+            uploader.join(2.0)
+            backlog = spool.backlog()
+            print(f"  ingest: {writer.stats.records} uploads stored, spool backlog "
+                  f"{backlog['undrained_bytes'] / 1e6:.1f} MB", flush=True)
+        failures, client_cpu_s = result.get(timeout=10)
+        if failures:
+            raise RuntimeError(f"{len(failures)} uploads refused, first: {failures[0]}")
+        uploads_done = time.perf_counter() - start
+        if not writer.wait_drained(600):
+            raise RuntimeError("the writer did not drain the spool within 600 s")
+        elapsed = time.perf_counter() - start
+    finally:
+        server.shutdown()
+        writer.stop()
+        spool.close()
+        shutil.rmtree(spool_dir, ignore_errors=True)
+    return elapsed, {"uploads_done_s": uploads_done, "posts": writer.stats.posts, "retries": writer.stats.retries,
+                     "client_cpu_s": client_cpu_s}
+
+
+def plot(raw_rate: float, ingest_rate: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    bars = ax.barh(["ingest API\n(HTTP → validate → spool → writer)", "raw /write\n(pre-built line protocol)"],
+                   [ingest_rate, raw_rate], color=["#2a7ab0", "#9aa5ad"])
+    ax.axvline(0.7 * raw_rate, color="#c0392b", linestyle="--", label="goal: 70 % of raw")
+    for bar, value in zip(bars, [ingest_rate, raw_rate]):
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {value:,.0f}", va="center")
+    ax.set_xlabel("points per second into InfluxDB")
+    ax.set_xlim(0, raw_rate * 1.3)
+    ax.set_title(f"Ingest vs raw InfluxDB write rate (ratio {ingest_rate / raw_rate:.2f})")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m telemetry.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--machine-hours", type=int, default=8, help="workload size (each ≈ 106,000 points)")
+    parser.add_argument("--concurrency", type=int, default=2, help="/write requests in flight, both phases")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP uploaders in the ingest phase")
+    parser.add_argument("--batch-lines", type=int, default=10_000)
+    parser.add_argument("--plot", type=Path, default=influxd.var_dir() / "bench" / "telemetry_bench.png")
+    args = parser.parse_args(argv)
+
+    url = influxd.ensure_running()
+    print(f"InfluxDB at {url} ({InfluxClient(url, '_').ping()}); {os.cpu_count()} CPUs on this node", flush=True)
+    print(f"building {args.machine_hours} machine-hours of uploads at the reference cadence ...", flush=True)
+    requests_, _machine, identity = build_workload(args.machine_hours)
+    bodies = prebuilt_bodies(requests_, identity, args.batch_lines)
+    points = sum(r.points for r in requests_)
+    assert points == sum(lines for _, _, lines in bodies)
+    print(f"workload: {len(requests_)} uploads, {points:,} points, "
+          f"{sum(len(b) for _, b, _ in bodies) / 1e6:.0f} MB of line protocol", flush=True)
+
+    raw_db = fresh_database(url, "raw")
+    ingest_db = fresh_database(url, "ingest")
+    try:
+        print("phase 1: raw /write of pre-built line protocol", flush=True)
+        cpu0 = (influxd_cpu_s(), own_cpu_s())
+        raw_s = run_raw(raw_db, bodies, args.concurrency)
+        cpu1 = (influxd_cpu_s(), own_cpu_s())
+        print("phase 2: ingest API end to end", flush=True)
+        ingest_s, details = run_ingest(ingest_db, requests_, identity, args.concurrency, args.clients, args.batch_lines)
+        cpu2 = (influxd_cpu_s(), own_cpu_s())
+        stored = ingest_db.query("SELECT count(a) FROM raw.vibration")[0]["values"][0][1]
+        expected = sum(r.points - 1 for r in requests_ if r.path.endswith("bursts"))
+        if stored != expected:
+            raise RuntimeError(f"ingest stored {stored} vibration samples, expected {expected}")
+    finally:
+        raw_db.drop_database()
+        ingest_db.drop_database()
+
+    raw_rate, ingest_rate = points / raw_s, points / ingest_s
+    ratio = ingest_rate / raw_rate
+    per_machine = points_per_machine_second()
+    print()
+    print(f"raw /write          : {points:,} points in {raw_s:6.2f} s = {raw_rate:12,.0f} points/s")
+    print(f"ingest API (e2e)    : {points:,} points in {ingest_s:6.2f} s = {ingest_rate:12,.0f} points/s "
+          f"(uploads answered after {details['uploads_done_s']:.2f} s; {details['posts']} writes, {details['retries']} retries)")
+    print(f"ratio ingest / raw  : {ratio:.2f}  (goal ≥ 0.70: {'met' if ratio >= 0.70 else 'NOT met'})")
+    if cpu0[0] is not None:
+        per_m = 1e6 / points
+        print(f"CPU s per 1M points : raw phase influxd {(cpu1[0] - cpu0[0]) * per_m:.2f}, client {(cpu1[1] - cpu0[1]) * per_m:.2f}; "
+              f"ingest phase influxd {(cpu2[0] - cpu1[0]) * per_m:.2f}, API+spool+writer {(cpu2[1] - cpu1[1]) * per_m:.2f}, "
+              f"uploading client {details['client_cpu_s'] * per_m:.2f}")
+    print(f"reference cadence   : {per_machine:.1f} points/s per machine "
+          f"({per_machine * 86400:,.0f} points per machine per day)")
+    print(f"machines per node   : {ingest_rate / per_machine:,.0f} at the sustained ingest rate "
+          f"({ingest_rate / per_machine / 2:,.0f} with 50 % headroom for queries, diagnostics and backlog drain)")
+    plot(raw_rate, ingest_rate, args.plot)
+    print(f"plot                : {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
