@@ -39,7 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False  # keep the order the read models chose
 
     socketio.init_app(app, async_mode="threading")
     login_manager.init_app(app)

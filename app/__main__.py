@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import sys
 
 
@@ -25,10 +26,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def port_is_free(host: str, port: int) -> bool:
+    """True when ``host:port`` can be bound now (checked before any background thread starts)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def serve(host: str, port: int) -> int:
     from . import create_app
     from .extensions import socketio
 
+    # A second instance must not start a second writer on the same spool and then fail to bind.
+    if not port_is_free(host, port):
+        print(f"Port {port} on {host} is in use (another Ironwatch?); choose another with --port.",
+              file=sys.stderr)
+        return 1
     app = create_app({"IRONWATCH_PORT": port, "IRONWATCH_HOST": host})
     runtime = app.extensions["ironwatch"]
 

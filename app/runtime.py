@@ -59,6 +59,7 @@ class Runtime:
         """Start the spool writer, the diagnosis worker and the scheduler (once)."""
         if self.started:
             return
+        self.prepare_influx()
         self.writer.start()
         self.worker = DiagnosisWorker(self.diagnosis_queue)
         self.worker.start()
@@ -67,6 +68,23 @@ class Runtime:
         self.started = True
         log.info("background started: spool writer, diagnosis worker%s",
                  ", scheduler" if self.scheduler is not None else "")
+
+    def prepare_influx(self) -> bool:
+        """Create the InfluxDB database and retention policies if missing (idempotent).
+
+        An unreachable InfluxDB does not stop the app: uploads are still accepted into the spool
+        and the writer retries until InfluxDB is back. Returns False (and logs) in that case.
+        """
+        from telemetry.influx import InfluxError
+        from telemetry.influxd import prepare_database
+
+        try:
+            prepare_database(self.influx, self.config.get("IRONWATCH_RAW_RETENTION_DAYS"))
+            return True
+        except (InfluxError, OSError) as error:
+            log.warning("InfluxDB at %s not ready (%s); uploads are spooled until it is",
+                        self.config["IRONWATCH_INFLUX_URL"], error)
+            return False
 
     def stop(self) -> None:
         """Stop the background threads in dependency order and release the stores."""

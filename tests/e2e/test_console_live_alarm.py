@@ -1,0 +1,108 @@
+"""Browser test: an engineer signed in to the console sees an outer-race alarm arrive live.
+
+The real app runs as ``python -m app serve`` in a subprocess against the test's own InfluxDB
+database and SQLite file; Debian's Chromium (never a downloaded browser) drives the page; the
+burst goes through the real ingest API with the seeded device token.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from app_helpers import DEMO_PASSWORD, ENGINEER, FAULTY_GENSET, outer_race_burst, seed_demo_fleet  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def served_app(influx, sql_url, tmp_path):
+    """``python -m app serve`` on a free port; yields (base_url, provisioning)."""
+    if not (REPO / "app/static/vendor/socket.io.min.js").exists():
+        pytest.fail("front-end assets missing: run `npm ci && npm run build` (make does it)")
+    provisioning = seed_demo_fleet(sql_url, tmp_path)
+    port = free_port()
+    env = {**os.environ, "IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database,
+           "IRONWATCH_DATABASE_URL": sql_url, "IRONWATCH_VAR": str(tmp_path)}
+    log_path = tmp_path / "app.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=REPO,
+                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the app exited with {process.returncode}:\n{log_path.read_text()}")
+            try:
+                if requests.get(f"{base_url}/login", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the app did not answer within 60 s:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield base_url, provisioning
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if os.environ.get("IRONWATCH_SHOW_APP_LOG"):
+            print(log_path.read_text())
+
+
+def test_engineer_sees_outer_race_alarm_arrive_without_reload(served_app, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    base_url, provisioning = served_app
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{base_url}/login")
+            page.fill("#email", ENGINEER)
+            page.fill("#password", DEMO_PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base_url}/console/")
+            row = page.locator(f'tr[data-machine="{FAULTY_GENSET}"]')
+            expect(row).to_have_attribute("data-status", "unknown")
+            # Only upload once the live channel is up, so the event cannot be missed.
+            expect(page.locator("#live-status.on")).to_have_count(1, timeout=30_000)
+            page.evaluate("window.__sameDocument = true")
+
+            token, body = outer_race_burst(provisioning)
+            response = requests.post(f"{base_url}/api/v1/ingest/bursts", json=body, timeout=30,
+                                     headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 202, response.text
+
+            alarm = page.locator(f'#live-events li[data-event="diagnosis"][data-machine="{FAULTY_GENSET}"]')
+            expect(alarm).to_have_count(1, timeout=90_000)
+            expect(alarm).to_contain_text("outer-race")
+            expect(alarm).to_contain_text("DE")
+            order = page.locator(f'#live-events li[data-event="work_order"][data-machine="{FAULTY_GENSET}"]')
+            expect(order.first).to_contain_text("WO-")
+            assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
+            expect(row).not_to_have_attribute("data-status", "unknown")
+            page.screenshot(path=str(tmp_path / "fleet-after-alarm.png"), full_page=True)
+        finally:
+            browser.close()
