@@ -18,6 +18,8 @@ from fleet.models import BurstDiagnosis, Machine, Tenant, WorkOrder
 from telemetry import schema
 from telemetry.store import BurstMeta, TelemetryStore, burst_meta_line
 
+from fleet_pg import throwaway_pg_database
+
 pytestmark = pytest.mark.integration
 
 FS = 25600.0
@@ -179,3 +181,25 @@ def test_read_models_are_scoped_by_tenant(influx, fleet_db, tenants):
         assert queries.work_orders(session, [tenants["other_customer"]]) == []
         assert queries.recent_diagnoses(session, "GS-2001", [tenants["other_customer"]]) is None
         assert queries.recent_diagnoses(session, "GS-2001", [tenants["customer"]])[0]["burst_id"] == meta.burst_id
+
+
+def test_the_thread_on_postgresql(influx, tmp_path):
+    """The same burst → order → idempotent re-run, on a throwaway PostgreSQL database."""
+    from fleet import db
+
+    with throwaway_pg_database() as url:
+        db.upgrade(url)
+        engine = db.make_engine(url)
+        factory = db.session_factory(engine)
+        seed.seed(factory, tmp_path)
+        events = EventLog()
+        service = DiagnosisService(TelemetryStore(influx), factory, events)
+        meta = write_burst(influx, "GS-2001", "alternator_de", 1500.0, T0, "bearing_outer_race", "DE", 0.7)
+        first = service.process_burst(meta.burst_id)
+        assert first.findings[0]["fault_mode"] == "bearing_outer_race" and len(first.opened) == 1
+        assert service.process_burst(meta.burst_id).already_processed
+        with factory() as session:
+            order = session.get(WorkOrder, first.opened[0])
+            assert order.due_at.tzinfo is not None and order.evidence["burst_ids"] == [meta.burst_id]
+            assert session.scalar(select(func.count()).select_from(WorkOrder)) == 1
+        engine.dispose()

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import uuid
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -15,31 +13,15 @@ from diagnostics.kinematics import ComponentKinematics
 from fleet import db, seed
 from fleet.devices import token_is_valid_in
 from fleet.models import Base, Component, DeviceCredential, Machine, Sensor, Technician, Tenant, User
+from fleet_pg import throwaway_pg_database
 
 pytestmark = pytest.mark.integration
-
-PG_URL = os.environ.get("IRONWATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture
 def pg_url():
-    """A fresh PostgreSQL database for this test, dropped afterwards (skips if no server)."""
-    psycopg = pytest.importorskip("psycopg")
-    from sqlalchemy.engine import make_url
-
-    base = make_url(PG_URL)
-    admin_dsn = base.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    name = f"ironwatch_fleet_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(admin_dsn, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield base.set(database=name).render_as_string(hide_password=False)
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_pg_database() as url:
+        yield url
 
 
 def _schema_diff(url: str) -> list:
