@@ -203,6 +203,11 @@ class Gateway:
         """Uploads waiting for delivery."""
         return len(self.buffer)
 
+    @property
+    def next_attempt_s(self) -> float:
+        """Clock time (s) before which no delivery is attempted (retry back-off)."""
+        return self._backoff.not_before
+
     def flush(self) -> int:
         """Deliver due backlog uploads in order (at most ``max_per_flush``); return how many left it.
 
@@ -250,6 +255,7 @@ class Gateway:
                                  f"HTTP {status} {response.text[:200]}")
             return None
         self._backoff = _Backoff()
+        self.stats.last_error = ""    # the link works again: the progress line shows current trouble only
         detail = _json_or_none(response)
         if 200 <= status < 300:
             duplicate = isinstance(detail, dict) and detail.get("status") == "duplicate"

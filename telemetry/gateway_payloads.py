@@ -2,8 +2,10 @@
 
 Each builder returns an :class:`Upload`: the final body bytes (gzip-compressed when large) and the
 headers that go with them, so a retry re-sends byte-identical content. Upload ids are stable: by
-default a UUID 5 of what the upload holds (machine, kind, sensor, capture time), so the same data
-always carries the same id and the server stores it once, even across a gateway restart.
+default a UUID 5 of the upload's content (its kind, machine and a SHA-256 of everything it
+carries), so the same data always carries the same id and the server stores it once, even across
+a gateway restart, while different data for the same times (another simulator seed) is not
+mistaken for a repeat.
 JSON is written compactly in insertion order and gzip with ``mtime=0``: the same input gives the
 same bytes.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import gzip
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -27,6 +30,7 @@ __all__ = [
     "PATH_BURSTS",
     "PATH_FAULTS",
     "stable_upload_id",
+    "content_upload_id",
     "to_ns",
     "encode_samples",
     "operating_payload",
@@ -56,6 +60,15 @@ class Upload:
     path: str
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def content_upload_id(kind: str, machine: str, *content: bytes | str) -> str:
+    """The default upload id: a UUID 5 of the kind, the machine and a SHA-256 of the content."""
+    digest = hashlib.sha256()
+    for part in content:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\x1f")
+    return stable_upload_id(kind, machine, digest.hexdigest())
 
 
 def stable_upload_id(*parts: object) -> str:
@@ -153,28 +166,35 @@ def _finish(upload_id: str, kind: str, path: str, body: bytes, headers: dict[str
 
 
 def _json_upload(upload_id: str, kind: str, path: str, payload: dict, gzip_min_bytes: int) -> Upload:
-    body = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+    body = _compact(payload).encode()
     return _finish(upload_id, kind, path, body, {"Content-Type": "application/json"}, gzip_min_bytes)
 
 
 def operating_upload(machine: str, samples: Sequence[tuple[int, Mapping[str, float]]],
                      upload_id: str | None = None, gzip_min_bytes: int = 4096) -> Upload:
-    """An operating-data upload; the default id is stable for (machine, first and last time, count)."""
-    upload_id = upload_id or stable_upload_id("operating", machine, samples[0][0], samples[-1][0], len(samples))
-    return _json_upload(upload_id, "operating", PATH_OPERATING, operating_payload(upload_id, machine, samples),
-                        gzip_min_bytes)
+    """An operating-data upload; the default id is a digest of the samples."""
+    payload = operating_payload(upload_id or "", machine, samples)
+    if upload_id is None:
+        payload["upload_id"] = content_upload_id("operating", machine, _compact(payload["samples"]))
+    return _json_upload(payload["upload_id"], "operating", PATH_OPERATING, payload, gzip_min_bytes)
 
 
-def _burst_id(machine: str, sensor: str, axis: str, start_ns: int, upload_id: str | None) -> str:
-    return upload_id or stable_upload_id("burst", machine, sensor, axis, start_ns)
+def _compact(value) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def _burst_id(machine: str, sensor: str, axis: str, sample_rate_hz: float, start_ns: int, shaft_rpm: float,
+              units: str, raw: bytes, upload_id: str | None) -> str:
+    meta = _compact([sensor, axis, float(sample_rate_hz), int(start_ns), round(float(shaft_rpm), 1), units])
+    return upload_id or content_upload_id("burst", machine, meta, raw)
 
 
 def burst_json_upload(machine: str, sensor: str, axis: str, sample_rate_hz: float, start_ns: int,
                       shaft_rpm: float, samples, units: str = "m/s2", encoding: str = "float32le",
                       upload_id: str | None = None, gzip_min_bytes: int = 4096) -> Upload:
-    """A burst as JSON with base64 samples; default id stable for (machine, sensor, axis, start)."""
-    upload_id = _burst_id(machine, sensor, axis, start_ns, upload_id)
+    """A burst as JSON with base64 samples; the default id is a digest of metadata and samples."""
     raw, scale = encode_samples(samples, encoding)
+    upload_id = _burst_id(machine, sensor, axis, sample_rate_hz, start_ns, shaft_rpm, units, raw, upload_id)
     payload = burst_payload(upload_id, machine, sensor, axis, sample_rate_hz, start_ns, shaft_rpm, raw,
                             units, encoding, scale)
     return _json_upload(upload_id, "burst", PATH_BURSTS, payload, gzip_min_bytes)
@@ -184,8 +204,8 @@ def burst_binary_upload(machine: str, sensor: str, axis: str, sample_rate_hz: fl
                         shaft_rpm: float, samples, units: str = "m/s2", encoding: str = "float32le",
                         upload_id: str | None = None, gzip_min_bytes: int = 4096) -> Upload:
     """A burst as ``application/octet-stream`` with the metadata in ``X-Ironwatch-*`` headers."""
-    upload_id = _burst_id(machine, sensor, axis, start_ns, upload_id)
     raw, scale = encode_samples(samples, encoding)
+    upload_id = _burst_id(machine, sensor, axis, sample_rate_hz, start_ns, shaft_rpm, units, raw, upload_id)
     headers = {"Content-Type": "application/octet-stream", "X-Ironwatch-Upload-Id": upload_id,
                "X-Ironwatch-Machine": machine, "X-Ironwatch-Sensor": sensor, "X-Ironwatch-Axis": axis,
                "X-Ironwatch-Sample-Rate-Hz": repr(float(sample_rate_hz)), "X-Ironwatch-Start": str(int(start_ns)),
@@ -198,7 +218,9 @@ def burst_binary_upload(machine: str, sensor: str, axis: str, sample_rate_hz: fl
 
 def faults_upload(machine: str, time_ns: int, lamps: Mapping[str, int], active: Sequence[Mapping[str, int]],
                   upload_id: str | None = None, gzip_min_bytes: int = 4096) -> Upload:
-    """A DM1 upload; the default id is stable for (machine, time)."""
-    upload_id = upload_id or stable_upload_id("faults", machine, time_ns)
-    return _json_upload(upload_id, "faults", PATH_FAULTS, faults_payload(upload_id, machine, time_ns, lamps, active),
-                        gzip_min_bytes)
+    """A DM1 upload; the default id is a digest of time, lamps and codes."""
+    payload = faults_payload(upload_id or "", machine, time_ns, lamps, active)
+    if upload_id is None:
+        payload["upload_id"] = content_upload_id("faults", machine, _compact([payload["time"], payload["lamps"],
+                                                                             payload["active"]]))
+    return _json_upload(payload["upload_id"], "faults", PATH_FAULTS, payload, gzip_min_bytes)

@@ -102,11 +102,18 @@ class FleetSimulator:
         for m in self.machines:
             m.flush_batch()
         deadline = time.monotonic() + drain_timeout_s
-        for m in self.machines:
-            m.gateway.online = True   # the run is over: no simulated gap holds data back now
-            if not m.gateway.drain(max(0.0, deadline - time.monotonic())):
-                return False
-        return True
+        gateways = [m.gateway for m in self.machines]
+        for gw in gateways:
+            gw.online = True   # the run is over: no simulated gap holds data back now
+        # Round-robin, so one gateway backing off does not hold up the others' delivery.
+        while any(gw.backlog for gw in gateways) and time.monotonic() < deadline:
+            for gw in gateways:
+                if gw.backlog:
+                    gw.flush()
+            waiting = [gw.next_attempt_s for gw in gateways if gw.backlog]
+            if waiting:
+                time.sleep(min(max(0.01, min(waiting) - time.monotonic()), max(0.0, deadline - time.monotonic())))
+        return not any(gw.backlog for gw in gateways)
 
     def stats(self) -> GatewayStats:
         total = GatewayStats()

@@ -70,6 +70,12 @@ def test_upload_ids_and_bytes_are_stable_for_the_same_content():
     assert a.upload_id == b.upload_id and a.body == b.body
     assert operating_upload("EX-1002", _samples()).upload_id != a.upload_id
     assert operating_upload("EX-1001", _samples(4)).upload_id != a.upload_id
+    other = [(t, {**fields, "coolant_temp_c": 86.0}) for t, fields in _samples()]
+    assert operating_upload("EX-1001", other).upload_id != a.upload_id, "same times, other data: not a repeat"
+    x = np.ones(64, dtype=np.float32)
+    burst = burst_json_upload("EX-1001", "engine.acc", "radial", 25600.0, T0, 1800.0, x)
+    assert burst.upload_id == burst_binary_upload("EX-1001", "engine.acc", "radial", 25600.0, T0, 1800.0, x).upload_id
+    assert burst.upload_id != burst_json_upload("EX-1001", "engine.acc", "radial", 25600.0, T0, 1800.0, 2 * x).upload_id
 
 
 def test_large_bodies_are_gzipped_and_small_ones_are_not():
