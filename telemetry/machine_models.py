@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
 
 from .machine_dm1 import EXCAVATOR_RULES, GENSET_RULES, Dm1State, FaultCodeMonitor, LimitRule
 from .machine_thermals import EngineThermals, SiteWeather, first_order
@@ -40,7 +39,6 @@ __all__ = [
     "Dm1State",
     "EXCAVATOR_RULES",
     "GENSET_RULES",
-    "fault_severity",
     "make_model",
 ]
 
@@ -48,32 +46,6 @@ _NS = 1_000_000_000
 _HOUR_S = 3600.0
 _DAY_S = 86400.0
 _METRES_PER_DEG_LAT = 111_320.0
-
-
-def fault_severity(operating_hours: float, initial: float, hours_to_failure: float) -> float:
-    """Severity (0..1) of a developing fault after ``operating_hours`` of running.
-
-    Degradation follows the usual P-F curve shape: slow at first, then accelerating. We use an
-    exponential growth from ``initial`` that reaches 1 (functional failure) after
-    ``hours_to_failure`` operating hours; beyond that it stays at 1.
-
-    Parameters
-    ----------
-    operating_hours : float
-        Engine hours (h) run since the simulation started; negative values count as 0.
-    initial : float
-        Severity at the start (0..1). 0 means no fault: the result is always 0.
-    hours_to_failure : float
-        Operating hours (h) until severity reaches 1; must be positive.
-    """
-    if initial <= 0.0:
-        return 0.0
-    if initial >= 1.0:
-        return 1.0
-    if hours_to_failure <= 0:
-        raise ValueError("hours_to_failure must be positive")
-    h = max(0.0, operating_hours)
-    return min(1.0, initial * math.exp(math.log(1.0 / initial) * h / hours_to_failure))
 
 
 # ----------------------------------------------------------------------------------- excavator
@@ -209,15 +181,17 @@ class ExcavatorModel:
             if self.phase != "off":
                 self.phase, self.cycle_left = "off", 0
         elif self.phase == "off":
-            self.phase, self.phase_left = "idle", 30   # start-up: warm idle before work
-            if 100.0 * self.fuel_l / self.tank_l < 60.0 and rng.random() < 0.7:
-                self.fuel_l = self.tank_l * 0.97
+            # A dry tank keeps it stopped until the bowser answers the call (_refuel).
+            if self.fuel_l > 0.5:
+                self.phase, self.phase_left = "idle", 30   # start-up: warm idle before work
+                if 100.0 * self.fuel_l / self.tank_l < 60.0 and rng.random() < 0.7:
+                    self.fuel_l = self.tank_l * 0.97      # the bowser does its round at start-up
         else:
             self.phase_left -= 1
             if self.phase_left <= 0:
                 self._next_phase()
-        if self.fuel_l <= 0.5:           # ran dry: the engine stops until the bowser comes
-            self.phase = "off" if on_shift else self.phase
+            if self.fuel_l <= 0.5:       # ran dry: the engine stops
+                self.phase, self.cycle_left = "off", 0
 
         speed, load_set, bar_set, _ = _PHASES[self.phase]
         rpm_set = {"off": 0.0, "idle": _AUTO_IDLE_RPM, "work": self.work_rpm}[speed]

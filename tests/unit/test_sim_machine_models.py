@@ -170,3 +170,13 @@ def test_fouled_radiator_raises_coolant_codes_a_clean_one_does_not():
 
     assert (110, 16) in codes(1.0) or (110, 0) in codes(1.0)
     assert not {c for c in codes(0.0) if c[0] == 110}
+
+
+def test_excavator_that_runs_dry_stops_until_the_bowser_comes():
+    m = ExcavatorModel(2, T0, LAT, LON)
+    m.fuel_l = 0.8
+    rows = _run(m, 4 * 3600)
+    dry = next(i for i, r in enumerate(rows) if r["fuel_level_pct"] < 0.2)
+    refill = next(i for i, r in enumerate(rows) if i > dry and r["fuel_level_pct"] > 90.0)
+    assert all(r["engine_speed_rpm"] < 300 for r in rows[dry + 60: refill]), "no restart on an empty tank"
+    assert any(r["engine_speed_rpm"] > 900 for r in rows[refill: refill + 120]), "works again once refuelled"
