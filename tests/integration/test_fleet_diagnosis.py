@@ -203,3 +203,24 @@ def test_the_thread_on_postgresql(influx, tmp_path):
             assert order.due_at.tzinfo is not None and order.evidence["burst_ids"] == [meta.burst_id]
             assert session.scalar(select(func.count()).select_from(WorkOrder)) == 1
         engine.dispose()
+
+
+def test_burst_of_an_unknown_machine_is_refused_and_writes_nothing(influx, fleet_db):
+    from fleet.diagnosis_service import DiagnosisError
+    from telemetry.store import BurstNotFound
+
+    store = TelemetryStore(influx)
+    service = DiagnosisService(store, fleet_db, EventLog())
+    samples = synthesize_burst(kinematics_of("GS-2001", "alternator_de"), 1500.0, seed=9)
+    meta = BurstMeta(burst_id=schema.burst_id_for("XX-0001", "alternator_de.acc", "radial", T0), machine="XX-0001",
+                     component="alternator_de", sensor="alternator_de.acc", axis="radial", sample_rate_hz=FS,
+                     start_ns=T0, n_samples=len(samples), units="m/s2", shaft_rpm=1500.0)
+    influx.write("".join(schema.encode_vibration_lines(meta.tags(), samples, T0, FS)), rp=schema.RP_RAW)
+    influx.write(burst_meta_line(meta), rp=schema.RP_LIFE)
+    with pytest.raises(DiagnosisError, match="XX-0001"):
+        service.process_burst(meta.burst_id)
+    assert store.feature_history("XX-0001", "alternator_de") == {"time": []}
+    with pytest.raises(BurstNotFound):
+        service.process_burst("GS-2001:alternator_de.acc:radial:123")
+    with fleet_db() as session:
+        assert session.scalar(select(func.count()).select_from(BurstDiagnosis)) == 0

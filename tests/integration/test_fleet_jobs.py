@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from fleet import jobs, maintenance, seed, work_order_service
+from fleet import jobs, maintenance, queries, seed, work_order_service
 from fleet.diagnosis_service import DiagnosisService
 from fleet.models import BurstDiagnosis, Machine, Technician, WorkOrder, from_ns
 from fleet.workorders import InvalidTransition
@@ -111,6 +111,11 @@ def test_life_cycle_actions_update_status_and_publish(influx, fleet_db):
     view = work_order_service.perform(fleet_db, events, order_id, "assign", visible, actor="engineer@x",
                                       technician_id=sam)
     assert view["status"] == "assigned" and view["technician"] == "Sam Okafor"
+    with fleet_db() as session:
+        mine = queries.technician_orders(session, sam)
+        assert [o["id"] for o in mine] == [order_id] and mine[0]["site"]["name"] == "Northbridge General Hospital"
+        load = {t["name"]: t["active_orders"] for t in queries.technicians(session)}
+        assert load["Sam Okafor"] == 1 and load["Priya Raman"] == 0
     with pytest.raises(InvalidTransition):
         work_order_service.perform(fleet_db, events, order_id, "complete", visible, findings="x")
     work_order_service.perform(fleet_db, events, order_id, "start", visible)
