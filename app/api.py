@@ -159,3 +159,20 @@ def work_order(order_id: int):
     if order is None:
         return not_found(f"Work order {order_id}")
     return jsonify(order)
+
+
+@bp.post("/work-orders/<int:order_id>/actions")
+@roles_required(*ALL_ROLES)
+def work_order_action(order_id: int):
+    """Body ``{"action": "assign"|"start"|"complete"|"cancel", "technician_id"?, "findings"?,
+    "parts"?, "reason"?}``; answers the order's new view, or an error naming what was wrong."""
+    from .actions import ActionRefused, run_action
+
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return jsonify(error="bad_body", message="Send a JSON object such as {\"action\": \"start\"}."), 415
+    try:
+        order = run_action(_runtime(), current_user, order_id, str(body.get("action", "")), body)
+    except ActionRefused as refused:
+        return jsonify(refused.to_dict()), refused.status
+    return jsonify(order)

@@ -165,6 +165,24 @@ APP_PATHS: dict[str, Any] = {
         "parameters": [_path("id", "work order id", {"type": "integer"})],
         "responses": {"200": _json_response("The work order", {"$ref": "#/components/schemas/WorkOrder"}),
                       **_error_responses(401, 404)}}},
+    "/api/v1/work-orders/{id}/actions": {"post": {
+        "tags": ["maintenance"], "summary": "Run a life-cycle action: assign, start, complete or cancel",
+        "description": "assign and cancel: engineers and admins; start and complete: also the technician the "
+                       "order is assigned to. assign needs technician_id, complete needs findings (and "
+                       "optional parts), cancel needs reason.",
+        "parameters": [_path("id", "work order id", {"type": "integer"})],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["action"],
+            "properties": {"action": {"type": "string", "enum": ["assign", "start", "complete", "cancel"]},
+                           "technician_id": {"type": "integer"}, "findings": {"type": "string"},
+                           "parts": {"type": "array", "items": {"type": "object", "properties": {
+                               "part_number": {"type": "string"}, "quantity": {"type": "number"},
+                               "description": {"type": "string"}}}},
+                           "reason": {"type": "string"}}}}}},
+        "responses": {"200": _json_response("The work order after the action", {"$ref": "#/components/schemas/WorkOrder"}),
+                      "409": _json_response("Not allowed from the order's current state", _ERROR),
+                      "415": _json_response("Body is not a JSON object", _ERROR),
+                      **_error_responses(400, 401, 403, 404)}}},
 }
 
 

@@ -145,10 +145,7 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
 
 def _build_scheduler(store, sessions, notifier, diagnosis_queue):
     """The fleet engineer's APScheduler set-up (sweeps, RUL scoring, escalation)."""
-    try:
-        from fleet import jobs
-    except ImportError:  # TEMPORARY while fleet.jobs is being written
-        log.warning("fleet.jobs not available: no scheduled sweeps")
-        return None
+    from fleet import jobs
+
     return jobs.build_scheduler(store=store, session_factory=sessions, notifier=notifier,
                                 submit_burst=diagnosis_queue.submit)

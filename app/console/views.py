@@ -150,3 +150,26 @@ def evidence_png(burst_id: str):
         png = evidence_png_for_burst(_runtime().store, _runtime().sessions, record)
         _png_cache.put(burst_id, png)
     return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=86400"})
+
+
+@bp.get("/work-orders/<int:order_id>")
+@roles_required(*CONSOLE_ROLES)
+def work_order(order_id: int):
+    from fleet import queries
+
+    with _runtime().sessions() as session:
+        order = queries.work_order(session, order_id, current_user.visible_tenant_ids)
+        if order is None:
+            abort(404, description=f"Work order {order_id} does not exist or is not visible to you.")
+        technicians = queries.technicians(session)
+    return render_template("console/work_order.html", order=order, technicians=technicians, live=True)
+
+
+@bp.post("/work-orders/<int:order_id>/actions")
+@roles_required(*CONSOLE_ROLES)
+def work_order_action(order_id: int):
+    from flask import url_for
+
+    from ..actions import form_action
+
+    return form_action(order_id, url_for("console.work_order", order_id=order_id))

@@ -22,3 +22,13 @@ def orders():
         name = technician.name if technician is not None else None
     return render_template("tech/orders.html", orders=orders, technician_name=name,
                            include_closed=include_closed, live=True)
+
+
+@bp.post("/orders/<int:order_id>/actions")
+@roles_required("technician")
+def order_action(order_id: int):
+    from flask import url_for
+
+    from ..actions import form_action
+
+    return form_action(order_id, url_for("tech.orders"))

@@ -144,3 +144,70 @@ def test_outer_race_burst_becomes_a_live_alarm_for_the_oem_but_not_for_another_c
     assert customer.get(f"/console/bursts/{diagnosis['burst_id']}/evidence.png").status_code == 403
     for client_socket in (engineer_socket, customer_socket):
         client_socket.disconnect()
+
+
+def _open_order_on_faulty_genset(app, provisioning, engineer):
+    """Upload the outer-race burst, store and diagnose it; return the order it opened."""
+    runtime = app.extensions["ironwatch"]
+    token, body = outer_race_burst(provisioning)
+    response = app.test_client().post("/api/v1/ingest/bursts", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 202
+    runtime.writer.start()
+    assert runtime.writer.wait_drained(timeout=60)
+    runtime.writer.stop()
+    runtime.diagnosis_queue.run_pending()
+    orders = engineer.get(f"/api/v1/work-orders?machine={FAULTY_GENSET}&status=active").get_json()["work_orders"]
+    assert len(orders) == 1
+    return orders[0]
+
+
+def test_work_order_life_cycle_through_api_and_forms(app, provisioning):
+    engineer, technician, customer = app.test_client(), app.test_client(), app.test_client()
+    login(engineer, ENGINEER)
+    login(technician, "technician@ironwatch.example")
+    login(customer, CUSTOMER)
+    order = _open_order_on_faulty_genset(app, provisioning, engineer)
+    actions = f"/api/v1/work-orders/{order['id']}/actions"
+
+    # Refusals name what was wrong and change nothing.
+    assert engineer.post(actions, data="start").status_code == 415
+    response = engineer.post(actions, json={"action": "repaint"})
+    assert response.status_code == 400 and response.get_json()["field"] == "action"
+    response = engineer.post(actions, json={"action": "assign"})
+    assert response.status_code == 400 and response.get_json()["field"] == "technician_id"
+    assert customer.post(actions, json={"action": "cancel", "reason": "x"}).status_code in (403, 404)
+    response = technician.post(actions, json={"action": "start"})
+    assert response.status_code == 403 and "assigned to them" in response.get_json()["message"]
+    assert engineer.get(f"/api/v1/work-orders/{order['id']}").get_json()["status"] == "open"
+
+    # The engineer assigns through the console form (to the technician behind the demo login).
+    page = engineer.get(f"/console/work-orders/{order['id']}").get_data(as_text=True)
+    assert "Assign" in page and "BPFO" in page
+    with app.extensions["ironwatch"].sessions() as session:
+        from fleet import queries
+        from fleet.models import User
+        from sqlalchemy import select
+
+        user_id = session.scalar(select(User.id).where(User.email == "technician@ironwatch.example"))
+        technician_id = queries.technician_for_user(session, user_id).id
+    with engineer.session_transaction() as session:
+        csrf = session["_csrf"]
+    response = engineer.post(f"/console/work-orders/{order['id']}/actions",
+                             data={"action": "assign", "technician_id": technician_id, "csrf_token": csrf})
+    assert response.status_code == 302
+    assert engineer.get(f"/api/v1/work-orders/{order['id']}").get_json()["status"] == "assigned"
+
+    # The technician sees it, starts it on the page, then completes it through the API.
+    page = technician.get("/tech/").get_data(as_text=True)
+    assert order["number"] in page and "Start work" in page
+    with technician.session_transaction() as session:
+        csrf = session["_csrf"]
+    response = technician.post(f"/tech/orders/{order['id']}/actions", data={"action": "start", "csrf_token": csrf})
+    assert response.status_code == 302
+    response = technician.post(actions, json={"action": "complete"})
+    assert response.status_code == 400 and response.get_json()["field"] == "findings"
+    response = technician.post(actions, json={"action": "complete", "findings": "DE bearing outer race spalled; replaced",
+                                              "parts": [{"part_number": "6312-2RS", "quantity": 1}]})
+    assert response.status_code == 200 and response.get_json()["status"] == "done"
+    response = engineer.post(actions, json={"action": "cancel", "reason": "too late"})
+    assert response.status_code == 409 and "done" in response.get_json()["message"]
