@@ -1,134 +1,132 @@
-"""Rolling-element bearing diagnosis from several envelope views.
+"""Rolling-element bearing (and broken-tooth) diagnosis by consensus of envelope evidence.
 
 No single demodulation band works for every machine and fault (Smith & Randall, MSSP 64-65, 2015):
-the band with the highest spectral kurtosis can be dominated by something else than the bearing.
-So the burst is demodulated in several views, each scored independently:
+the band with the highest spectral kurtosis can be dominated by something else than the bearing,
+and pre-whitening helps some records and hurts others. So every view of ``diagnostics.views``
+(pre-whitened full band, equal-width bands raw and pre-whitened, kurtogram bands) is scored, and
+the views vote with their evidence:
 
-* the whole band after cepstral pre-whitening;
-* the band chosen by the STFT kurtogram of the pre-whitened signal, and of the raw signal;
-* a fixed set of overlapping bands between ``low_cut`` and 0.95 x Nyquist, raw and pre-whitened.
+1. In each view, each defect family (BPFO; BPFI with shaft-rate sidebands; 2 x BSF with cage-rate
+   sidebands; FTF) earns the dB by which its fundamental (searched within +-1 %), harmonics (at
+   exact multiples of the found fundamental) and sidebands (half weight) rise above the level noise
+   reaches by chance (``matching.line_threshold_db``).
+2. The 90th percentile of the same score at decoy fundamentals, chosen clear of every line any
+   candidate family could produce, is subtracted: a view crowded with unrelated lines earns little.
+3. The net evidence is summed over views; raw views count fully only when the pre-whitened views
+   confirm the family (see :func:`_consensus`). A family passing :data:`DETECTION_DB` is a
+   finding; per bearing the strongest family wins (others are kept only when nearly as strong).
 
-In each view the comb of each defect frequency (BPFO, BPFI, 2 x BSF, FTF) is compared with combs at
-decoy frequencies of the same spectrum (``diagnostics.matching``). A defect is reported when its
-significance in its best view passes one fixed threshold; the evidence lists the matched harmonics
-and sidebands with their peak-to-floor ratios in that view.
+Shaft-order lines are set to the floor before scoring (shaft-rate modulation is common to many
+faults and says nothing about which bearing defect is present). The broken-tooth check scores the
+gear's shaft rate with five harmonics on the un-notched levels instead.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from .envelope import EnvelopeSpectrum, band_envelope_spectrum
 from .findings import FAULT_MODE_NAMES, Evidence, Finding
 from .kinematics import DefectFrequencies
-from .kurtogram import kurtogram
-from .matching import comb_scores, decoy_fundamentals, family_evidence, match_line, normalise, significance
+from .matching import decoy_fundamentals, stack_family_evidence
+from .views import EnvelopeStack
 
-__all__ = ["EnvelopeView", "envelope_views", "bearing_findings", "shaft_rate_findings", "DETECTION_Z", "DETECTION_DB", "BEARING_MODES"]
+__all__ = ["bearing_findings", "tooth_findings", "envelope_max_hz", "DETECTION_DB", "TOOTH_DETECTION_DB",
+           "BEARING_MODES"]
 
 # Evidence (dB above chance, net of decoys, summed over views) a defect family must reach.
 DETECTION_DB = 20.0
-DETECTION_Z = 6.0  # significance of a comb against decoys (broken-tooth check)
-# fault mode -> (key of the fundamental, multiple, label, sideband key or None)
+CONFIRM_DB = 10.0
+TOOTH_DETECTION_DB = 30.0
+# fault mode, key of the fundamental, multiple, label, sideband
 BEARING_MODES = (
     ("bearing_outer_race", "bpfo", 1.0, "BPFO", None),
     ("bearing_inner_race", "bpfi", 1.0, "BPFI", "shaft"),
     ("bearing_rolling_element", "bsf", 2.0, "2xBSF", "ftf"),
     ("bearing_cage", "ftf", 1.0, "FTF", None),
 )
-_N_HARMONICS = 4
+N_HARMONICS = 4
+_TOOTH_HARMONICS = 5
 _TOLERANCE = 0.01      # relative: recorded speed error plus bearing slip
-_LINE_WIDTH = 0.002     # relative half-width of a defect line (jitter of the impact rate)
+_LINE_WIDTH = 0.002    # relative half-width of a harmonic around h x the found fundamental
+_DECOY_RANGE = (1.2, 8.0)  # decoy fundamentals, in shaft orders
+_DECOY_COUNT = 16
 
 
-@dataclass(frozen=True)
-class EnvelopeView:
-    """A squared envelope spectrum with its normalised copy (peak-to-floor per bin)."""
-
-    spectrum: EnvelopeSpectrum
-    norm: np.ndarray
-
-
-def view_bands(fs: float, low_cut_hz: float, count: int = 4) -> list[tuple[float, float]]:
-    """``count`` adjacent bands from low_cut to 0.95 x Nyquist plus the ``count - 1`` straddling them (Hz)."""
-    edges = np.linspace(low_cut_hz, 0.95 * fs / 2.0, count + 1)
-    bands = [(float(edges[i]), float(edges[i + 1])) for i in range(count)]
-    bands += [(float((edges[i] + edges[i + 1]) / 2), float((edges[i + 1] + edges[i + 2]) / 2)) for i in range(count - 1)]
-    return bands
+def _candidates(freqs: DefectFrequencies) -> tuple[list, np.ndarray, np.ndarray]:
+    cands, f0, sb = [], [], []
+    for bname, bf in freqs.bearings.items():
+        for mode, key, mult, label, side in BEARING_MODES:
+            cands.append((bname, mode, label, side))
+            f0.append(bf[key] * mult)
+            sb.append(freqs.shaft_hz if side == "shaft" else (bf["ftf"] if side == "ftf" else 0.0))
+    return cands, np.array(f0), np.array(sb)
 
 
-def envelope_views(raw_rfft: np.ndarray, white_rfft: np.ndarray, n: int, fs: float, low_cut_hz: float,
-                   min_band_hz: float, white_signal: np.ndarray | None = None,
-                   raw_signal: np.ndarray | None = None) -> tuple[list[EnvelopeView], dict]:
-    """Squared envelope spectra of all views.
-
-    Parameters
-    ----------
-    raw_rfft, white_rfft : np.ndarray, complex, shape (n//2 + 1,)
-        rfft of the acceleration (m/s^2) and of its pre-whitened version.
-    n : int
-        Burst length (samples).
-    fs : float
-        Sample rate (Hz).
-    low_cut_hz : float
-        Lowest demodulated frequency (Hz): keeps shaft and mesh harmonics out of the bands.
-    min_band_hz : float
-        Minimum band width (Hz) for the kurtogram bands.
-    white_signal, raw_signal : np.ndarray, optional, shape (n,)
-        Time signals for the kurtograms (skipped when None).
-
-    Returns
-    -------
-    views : list of EnvelopeView
-    info : dict
-        ``{"kurtogram_band_hz": (lo, hi), "kurtogram_max_sk": float}`` of the pre-whitened kurtogram.
-    """
-    nyq = fs / 2.0
-    specs = [band_envelope_spectrum(white_rfft, n, fs, (low_cut_hz, 0.95 * nyq), "whitened full band")]
-    info: dict = {}
-    if white_signal is not None:
-        kg = kurtogram(white_signal, fs, min_band_hz=min_band_hz, low_cut_hz=low_cut_hz)
-        info = {"kurtogram_band_hz": kg.band_hz, "kurtogram_max_sk": kg.max_sk}
-        specs.append(band_envelope_spectrum(white_rfft, n, fs, kg.band_hz, "whitened kurtogram band"))
-    if raw_signal is not None:
-        kg_raw = kurtogram(raw_signal, fs, min_band_hz=min_band_hz, low_cut_hz=low_cut_hz)
-        specs.append(band_envelope_spectrum(raw_rfft, n, fs, kg_raw.band_hz, "raw kurtogram band"))
-    for band in view_bands(fs, low_cut_hz):
-        specs.append(band_envelope_spectrum(white_rfft, n, fs, band, f"whitened {band[0]:.0f}-{band[1]:.0f} Hz"))
-        specs.append(band_envelope_spectrum(raw_rfft, n, fs, band, f"raw {band[0]:.0f}-{band[1]:.0f} Hz"))
-    return [EnvelopeView(s, normalise(s.amplitude, s.resolution_hz, block_hz=max(8.0, 32 * s.resolution_hz)))
-            for s in specs], info
+def envelope_max_hz(freqs: DefectFrequencies) -> float:
+    """Highest envelope frequency (Hz) the scoring reads: harmonics, sidebands and decoys."""
+    top = _DECOY_RANGE[1] * freqs.shaft_hz * (N_HARMONICS + 0.5)
+    _, f0, sb = _candidates(freqs)
+    if f0.size:
+        top = max(top, float(np.max(f0 * (N_HARMONICS + 0.5) + sb)))
+    for g in freqs.gears.values():
+        top = max(top, max(g["shaft_hz"], g["mating_shaft_hz"]) * (_TOOTH_HARMONICS + 0.5))
+    return top
 
 
-def _without_shaft_orders(norm: np.ndarray, resolution_hz: float, shaft_hz: float) -> np.ndarray:
-    """Normalised envelope spectrum with the shaft-order lines set to the floor (1.0).
-
-    Shaft-rate modulation (unbalance, a gear, an inner-race defect's own load-zone modulation) puts
-    lines at every integer order; they are real but say nothing about which bearing defect is there,
-    and decoy combs landing on them would inflate the null. Bearing defect lines sit at non-integer
-    orders, so removing integer orders (+-0.3 % or 1 bin) costs them nothing.
-    """
-    out = norm.copy()
-    top = resolution_hz * (norm.size - 1)
-    orders = np.arange(1, int(top / shaft_hz) + 1) * shaft_hz
-    half = np.maximum(np.rint(0.003 * orders / resolution_hz), 1).astype(int)
-    centre = np.rint(orders / resolution_hz).astype(int)
-    for offset in range(-int(half.max()), int(half.max()) + 1):
-        idx = centre + offset
-        ok = (np.abs(offset) <= half) & (idx < out.size) & (idx >= 0)
-        out[idx[ok]] = 1.0
+def _notch_shaft_orders(level_db: np.ndarray, resolution_hz: float, shaft_hz: float) -> np.ndarray:
+    """Levels with the integer shaft orders (+-0.3 % or 1 bin) set to the floor (0 dB)."""
+    out = level_db.copy()
+    m = level_db.shape[1]
+    orders = np.arange(1, int(m * resolution_hz / shaft_hz) + 1) * shaft_hz
+    if orders.size:
+        half = np.maximum(np.rint(0.003 * orders / resolution_hz), 1).astype(int)
+        offsets = np.arange(-int(half.max()), int(half.max()) + 1)
+        idx = np.rint(orders / resolution_hz).astype(int)[:, None] + offsets
+        ok = (np.abs(offsets) <= half[:, None]) & (idx >= 0) & (idx < m)
+        out[:, idx[ok]] = 0.0
     return out
 
 
-def _confidence(total: float) -> float:
-    """Map consensus evidence to [0, 1]: 0.5 at the detection threshold, about 0.9 at three times it."""
-    return float(1.0 - 0.5 * np.exp(-np.log(2.0) * max(total - DETECTION_DB, 0.0) / DETECTION_DB)) \
-        if total >= DETECTION_DB else float(0.5 * total / DETECTION_DB)
+def _decoys(freqs: DefectFrequencies, f0: np.ndarray, sb: np.ndarray, n_harmonics: int) -> np.ndarray:
+    # Clear of every line any candidate can produce (harmonics and sidebands): a decoy on another
+    # real family's line would inflate the null.
+    lines = [h * f + s * b for f, b in zip(f0, sb) for h in range(1, n_harmonics + 1) for s in ((-1, 0, 1) if b else (0,))]
+    fr = freqs.shaft_hz
+    return decoy_fundamentals(_DECOY_RANGE[0] * fr, _DECOY_RANGE[1] * fr, np.array(lines) if lines else np.array([fr]),
+                              fr, count=_DECOY_COUNT, margin=0.02)
+
+
+def _net_evidence(level_db: np.ndarray, stack: EnvelopeStack, f0: np.ndarray, sb: np.ndarray, decoys: np.ndarray,
+                  n_harmonics: int) -> tuple[np.ndarray, dict]:
+    """Evidence per (view, family) net of the decoys' 90th percentile scored with the same sidebands."""
+    specs = np.unique(sb)
+    all_f0 = np.concatenate([f0] + [decoys] * specs.size)
+    all_sb = np.concatenate([sb] + [np.full(decoys.size, s) for s in specs])
+    ev = stack_family_evidence(level_db, stack.resolution_hz, stack.averages, all_f0, all_sb, n_harmonics,
+                               _TOLERANCE, _LINE_WIDTH)
+    c = f0.size
+    net = np.zeros((level_db.shape[0], c))
+    top = level_db.shape[1] * stack.resolution_hz
+    for k, s in enumerate(specs):
+        cols = slice(c + k * decoys.size, c + (k + 1) * decoys.size)
+        usable = decoys * (n_harmonics + 0.5) + s < top
+        if usable.sum() < 6:
+            continue
+        scores = np.sort(ev["excess_db"][:, cols][:, usable], axis=1)
+        null = scores[:, int(0.9 * (scores.shape[1] - 1))]  # 90th percentile of the decoys
+        members = (sb == s) & (f0 * (n_harmonics + 0.5) + s < top)
+        net[:, members] = np.maximum(ev["excess_db"][:, :c][:, members] - null[:, None], 0.0)
+    return net, {key: val[:, :c] for key, val in ev.items()}
+
+
+def _confidence(total: float, threshold: float) -> float:
+    """0.5 at the detection threshold, 0.75 at twice it, towards 1 beyond; below it, proportional."""
+    if total < threshold:
+        return float(0.5 * total / threshold)
+    return float(1.0 - 0.5 * 2.0 ** (-(total - threshold) / threshold))
 
 
 def _severity(best_level_db: float, n_lines: int) -> str:
-    """Stage of a bearing defect from its strongest envelope line (dB over floor) and line count."""
+    """Stage of a defect from its strongest envelope line (dB over floor) and its line count."""
     if best_level_db >= 24.0 and n_lines >= 4:
         return "alarm"
     if best_level_db >= 16.0 and n_lines >= 3:
@@ -136,100 +134,82 @@ def _severity(best_level_db: float, n_lines: int) -> str:
     return "watch"
 
 
-def _level_db(view: EnvelopeView, shaft_hz: float) -> np.ndarray:
-    norm = _without_shaft_orders(view.norm, view.spectrum.resolution_hz, shaft_hz)
-    return 20.0 * np.log10(np.maximum(norm, 1e-12))
+def _evidence(ev: dict, view: int, j: int, expected_hz: float, sideband_hz: float, label: str, sb_label: str,
+              stack: EnvelopeStack, n_harmonics: int) -> list[Evidence]:
+    out = []
+    for k in range(ev["line_hz"].shape[2]):
+        if ev["line_excess_db"][view, j, k] <= 0:
+            continue
+        hz = float(ev["line_hz"][view, j, k])
+        amp = float(stack.amplitude[view, min(int(round(hz / stack.resolution_hz)), stack.amplitude.shape[1] - 1)])
+        if k < n_harmonics:
+            name, exp = f"{label} x{k + 1}", (k + 1) * expected_hz
+        else:
+            h, sign = (1 if k - n_harmonics < 2 else 2), (-1 if (k - n_harmonics) % 2 == 0 else 1)
+            name = f"{label} x{h} {'-' if sign < 0 else '+'} {sb_label}"
+            exp = h * expected_hz + sign * sideband_hz
+        out.append(Evidence(name, float(exp), hz, amp, float(ev["line_level_db"][view, j, k]), "envelope"))
+    return out
 
 
-def bearing_findings(views: list[EnvelopeView], freqs: DefectFrequencies, component: str) -> tuple[list[Finding], dict]:
-    """Bearing findings from envelope views, by consensus of evidence across views.
+def _consensus(net: np.ndarray, stack: EnvelopeStack) -> np.ndarray:
+    """Evidence per family summed over views; raw views count fully only when pre-whitened ones confirm.
 
-    In each view every defect family (fundamental, harmonics, sidebands) earns the dB by which its
-    lines rise above chance level; the 90th percentile of the same score at decoy fundamentals is
-    subtracted (a view full of unrelated lines earns nothing). The sum over views is the family's
-    evidence; the largest per bearing wins when it passes :data:`DETECTION_DB`.
+    Demodulating a band that holds discrete lines (mesh, electrical or other deterministic
+    components) puts their spacings into the envelope spectrum; cepstral pre-whitening removes
+    them. A family seen only in raw views may be such an artefact, so without at least
+    :data:`CONFIRM_DB` of pre-whitened evidence its raw evidence counts a quarter.
+    """
+    whitened = np.array([s == "whitened" for s in stack.sources])
+    white_sum = net[whitened].sum(axis=0)
+    raw_sum = net[~whitened].sum(axis=0)
+    return white_sum + np.where(white_sum >= CONFIRM_DB, 1.0, 0.25) * raw_sum
+
+
+def bearing_findings(stack: EnvelopeStack, freqs: DefectFrequencies, component: str) -> tuple[list[Finding], dict]:
+    """Bearing findings from the envelope views.
 
     Returns
     -------
     findings : list of Finding
-    scores : dict
-        ``{"<bearing>.<fault mode>": evidence (dB summed over views)}`` for every candidate.
+    evidence_db : dict
+        ``{"<bearing>.<fault mode>": net evidence summed over views (dB)}`` for every candidate.
     """
-    if not freqs.bearings or not views:
+    if not freqs.bearings:
         return [], {}
-    fr = freqs.shaft_hz
-    candidates, expected, sidebands = [], [], []
-    for bname, bf in freqs.bearings.items():
-        for mode, key, mult, label, sb in BEARING_MODES:
-            candidates.append((bname, mode, label, sb))
-            expected.append(bf[key] * mult)
-            sidebands.append(fr if sb == "shaft" else (bf["ftf"] if sb == "ftf" else 0.0))
-    expected_arr, sideband_arr = np.array(expected), np.array(sidebands)
-    # Decoys keep clear of every line any candidate family can put in the spectrum (harmonics and
-    # sidebands too): a decoy sitting on another real family's line would inflate the null.
-    family_lines = [h * f + s * sb for f, sb in zip(expected_arr, sideband_arr)
-                    for h in range(1, _N_HARMONICS + 1) for s in ((-1, 0, 1) if sb else (0,))]
-    decoys = decoy_fundamentals(1.2 * fr, 8.0 * fr, np.array(family_lines), fr, margin=0.02)
-    adjusted = np.zeros((len(views), expected_arr.size))
-    found = [[None] * expected_arr.size for _ in views]
-    for i, view in enumerate(views):
-        res, top = view.spectrum.resolution_hz, view.spectrum.freqs_hz[-1]
-        level = _level_db(view, fr)
-        dec = decoys[decoys * (_N_HARMONICS + 0.5) < top]
-        for sb in np.unique(sideband_arr):
-            group = np.flatnonzero((sideband_arr == sb) & (expected_arr * (_N_HARMONICS + 0.5) + sb < top))
-            if group.size == 0 or dec.size < 6:
-                continue
-            ev = family_evidence(level, res, view.spectrum.averages, expected_arr[group], _N_HARMONICS,
-                                 _TOLERANCE, _LINE_WIDTH, sb or None)
-            null = family_evidence(level, res, view.spectrum.averages, dec, _N_HARMONICS, _TOLERANCE,
-                                   _LINE_WIDTH, sb or None).excess_db
-            adjusted[i, group] = np.maximum(ev.excess_db - np.percentile(null, 90), 0.0)
-            for k, j in enumerate(group):
-                found[i][j] = (ev, k)
-    totals = adjusted.sum(axis=0)
-    scores_out = {f"{c[0]}.{c[1]}": round(float(v), 2) for c, v in zip(candidates, totals)}
-
+    cands, f0, sb = _candidates(freqs)
+    level = _notch_shaft_orders(stack.level_db, stack.resolution_hz, freqs.shaft_hz)
+    net, ev = _net_evidence(level, stack, f0, sb, _decoys(freqs, f0, sb, N_HARMONICS), N_HARMONICS)
+    totals = _consensus(net, stack)
+    evidence_db = {f"{c[0]}.{c[1]}": round(float(t), 2) for c, t in zip(cands, totals)}
     findings = []
-    for j, (bname, mode, label, sb) in enumerate(candidates):
+    for j, (bname, mode, label, side) in enumerate(cands):
         if totals[j] < DETECTION_DB:
             continue
-        i = int(np.argmax(adjusted[:, j]))
-        ev, k = found[i][j]
-        view = views[i]
-        evidence = []
-        for lab, hz, lv, ex in zip(ev.labels, ev.line_hz[k], ev.line_level_db[k], ev.line_excess_db[k]):
-            if ex <= 0:
-                continue
-            h = int(lab[1])
-            exp_hz = h * expected_arr[j] + (0.0 if "sb" not in lab else (-1 if "-sb" in lab else 1) * sideband_arr[j])
-            amp_bin = min(int(round(hz / view.spectrum.resolution_hz)), view.spectrum.amplitude.size - 1)
-            name = f"{label} {lab.split()[0]}" + ("" if "sb" not in lab else
-                                                  f" {lab.split()[1][0]} {'1x' if sb == 'shaft' else 'FTF'}")
-            evidence.append(Evidence(name, float(exp_hz), float(hz), float(view.spectrum.amplitude[amp_bin]),
-                                     float(lv), "envelope"))
-        views_agreeing = int(np.count_nonzero(adjusted[:, j] > 0))
-        severity = _severity(max((e.snr_db for e in evidence), default=0.0), len(evidence))
+        view = int(np.argmax(net[:, j]))
+        evidence = _evidence(ev, view, j, f0[j], sb[j], label, "1x" if side == "shaft" else "FTF", stack, N_HARMONICS)
+        agreeing = int(np.count_nonzero(net[:, j] > 0))
         summary = (f"{FAULT_MODE_NAMES[mode].capitalize()} on bearing {bname}: {len(evidence)} envelope line(s) "
-                   f"of the {label} family ({expected_arr[j]:.1f} Hz) stand out, in {views_agreeing} of "
-                   f"{len(views)} demodulation bands.")
-        findings.append(Finding(component, mode, bname, severity, _confidence(float(totals[j])), evidence,
-                                summary, float(totals[j]),
-                                {"view": view.spectrum.label, "band_hz": [round(b, 1) for b in view.spectrum.band_hz],
-                                 "evidence_db": round(float(totals[j]), 2), "views_agreeing": views_agreeing}))
-    return _one_mode_per_bearing(findings), scores_out
+                   f"of the {label} family ({f0[j]:.1f} Hz) stand out, in {agreeing} of {net.shape[0]} "
+                   f"demodulation bands.")
+        findings.append(Finding(component, mode, bname, _severity(max((e.snr_db for e in evidence), default=0.0),
+                                                                  len(evidence)),
+                                _confidence(float(totals[j]), DETECTION_DB), evidence, summary, float(totals[j]),
+                                {"view": stack.labels[view], "band_hz": [round(b, 1) for b in stack.bands_hz[view]],
+                                 "evidence_db": round(float(totals[j]), 2), "views_agreeing": agreeing}))
+    return _strongest_per_bearing(findings), evidence_db
 
 
-def _one_mode_per_bearing(findings: list[Finding]) -> list[Finding]:
-    """Keep the strongest mode per bearing, plus others only when nearly as strong.
+def _strongest_per_bearing(findings: list[Finding]) -> list[Finding]:
+    """Keep the strongest mode per bearing, plus others only when at least 80 % as strong.
 
-    Harmonics of one defect family can partly coincide with another's comb (e.g. 2 x BPFO and BPFI
-    on some bearings); reporting both at similar strength would blur the verdict.
+    Harmonics of one family can partly coincide with another's (e.g. 2 x BPFO near BPFI on some
+    bearings); two verdicts of similar strength are both reported, a weak echo is not.
     """
-    out = []
     by_bearing: dict[str, list[Finding]] = {}
     for f in findings:
         by_bearing.setdefault(f.location, []).append(f)
+    out = []
     for group in by_bearing.values():
         group.sort(key=lambda f: -f.score)
         out.append(group[0])
@@ -237,49 +217,40 @@ def _one_mode_per_bearing(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-# A once-per-turn jolt needs more harmonics and a stricter threshold than a bearing comb: shaft-rate
-# modulation of the envelope is common in healthy gearboxes at a low level.
-_TOOTH_HARMONICS = 5
-_TOOTH_Z = DETECTION_Z + 2.0
-
-
-def shaft_rate_findings(views: list[EnvelopeView], freqs: DefectFrequencies, component: str) -> list[Finding]:
-    """Broken gear tooth: envelope comb at the gear's shaft rate (and harmonics) against decoys."""
-    out = []
-    fr = freqs.shaft_hz
+def tooth_findings(stack: EnvelopeStack, freqs: DefectFrequencies, component: str) -> list[Finding]:
+    """Broken gear tooth: a once-per-turn jolt puts the gear's shaft rate and many harmonics in the envelope."""
+    if not freqs.gears:
+        return []
+    names, f0 = [], []
     for name, g in freqs.gears.items():
-        targets = np.array([g["shaft_hz"], g["mating_shaft_hz"]])
-        avoid = np.concatenate([targets, [b[k] * (2.0 if k == "bsf" else 1.0) for b in freqs.bearings.values()
-                                          for k in ("bpfo", "bpfi", "bsf", "ftf")]])
-        best = (-np.inf, 0, 0.0, None)
-        for view in views:
-            top = view.spectrum.freqs_hz[-1]
-            dec = decoy_fundamentals(0.3 * fr, 3.0 * fr, avoid, fr)
-            dec = dec[dec * _TOOTH_HARMONICS < top]
-            if dec.size < 6 or targets.max() * _TOOTH_HARMONICS >= top:
-                continue
-            res = view.spectrum.resolution_hz
-            sc, fb = comb_scores(view.norm, res, targets, _TOOTH_HARMONICS, 0.01, _LINE_WIDTH)
-            dsc, _ = comb_scores(view.norm, res, dec, _TOOTH_HARMONICS, 0.01, _LINE_WIDTH)
-            z = significance(sc, dsc)
-            k = int(np.argmax(z))
-            if z[k] > best[0]:
-                best = (float(z[k]), k, float(fb[k]), view)
-        z, k, f_best, view = best
-        if view is None or z < _TOOTH_Z:
+        names += [(name, "gear shaft"), (name, "mating shaft")]
+        f0 += [g["shaft_hz"], g["mating_shaft_hz"]]
+    f0_arr, sb = np.array(f0), np.zeros(len(f0))
+    fr = freqs.shaft_hz
+    bearing_lines = [b[k] * (2.0 if k == "bsf" else 1.0) for b in freqs.bearings.values() for k in ("bpfo", "bpfi", "bsf", "ftf")]
+    avoid = np.array(f0 + bearing_lines)
+    decoys = decoy_fundamentals(0.3 * fr, 3.0 * fr, avoid, fr, count=_DECOY_COUNT, margin=0.03)
+    # The once-per-turn jolt rings the structure broadly: the whole-band and kurtogram views suffice.
+    views = [i for i, lab in enumerate(stack.labels) if "full band" in lab or "kurtogram" in lab]
+    sub = EnvelopeStack(stack.amplitude[views], stack.level_db[views], stack.resolution_hz, stack.averages,
+                        [stack.labels[i] for i in views], [stack.bands_hz[i] for i in views],
+                        [stack.sources[i] for i in views], stack.kurtogram_band_hz, stack.kurtogram_max_sk)
+    stack = sub
+    net, ev = _net_evidence(stack.level_db, stack, f0_arr, sb, decoys, _TOOTH_HARMONICS)
+    totals = net.sum(axis=0)
+    out = []
+    for gear in dict.fromkeys(n for n, _ in names):
+        cols = [j for j, (n, _) in enumerate(names) if n == gear]
+        j = max(cols, key=lambda c: totals[c])
+        if totals[j] < TOOTH_DETECTION_DB:
             continue
-        which = "gear shaft" if k == 0 else "mating shaft"
-        evidence = []
-        for h in range(1, _TOOTH_HARMONICS + 1):
-            m = match_line(view.spectrum.amplitude, view.norm, view.spectrum.resolution_hz, h * f_best,
-                           max(_LINE_WIDTH * h * f_best, 1.5 * view.spectrum.resolution_hz))
-            if m is not None and m.snr_db >= 6.0:
-                evidence.append(Evidence(f"{which} 1x x{h}", h * targets[k], m.matched_hz, m.amplitude, m.snr_db,
-                                         "envelope"))
-        severity = "alarm" if z >= 2.5 * _TOOTH_Z else "warning" if z >= 1.5 * _TOOTH_Z else "watch"
-        out.append(Finding(component, "gear_broken_tooth", name, severity, _confidence(z - 2.0), evidence,
-                           f"Broken or cracked tooth on {name}: impacts once per turn of the {which} "
-                           f"({targets[k]:.1f} Hz) with {len(evidence)} envelope harmonics.", z,
-                           {"view": view.spectrum.label, "band_hz": list(view.spectrum.band_hz),
-                            "significance": round(z, 2)}))
+        view = int(np.argmax(net[:, j]))
+        evidence = _evidence(ev, view, j, f0_arr[j], 0.0, f"{names[j][1]} 1x", "", stack, _TOOTH_HARMONICS)
+        best = max((e.snr_db for e in evidence), default=0.0)
+        out.append(Finding(component, "gear_broken_tooth", gear, _severity(best, len(evidence)),
+                           _confidence(float(totals[j]), TOOTH_DETECTION_DB), evidence,
+                           f"Broken or cracked tooth on {gear}: impacts once per turn of the {names[j][1]} "
+                           f"({f0_arr[j]:.1f} Hz), {len(evidence)} envelope harmonics.", float(totals[j]),
+                           {"view": stack.labels[view], "band_hz": [round(b, 1) for b in stack.bands_hz[view]],
+                            "evidence_db": round(float(totals[j]), 2)}))
     return out

@@ -31,8 +31,8 @@ def _hann(n: int) -> np.ndarray:
     return w
 
 
-def spectral_kurtosis(x: np.ndarray, fs: float, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Spectral kurtosis from a Hann STFT with 50 % overlap.
+def spectral_kurtosis(x: np.ndarray, fs: float, window: int, overlap: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Spectral kurtosis from a Hann STFT with 50 % overlap (or none, at half the cost).
 
     Parameters
     ----------
@@ -42,13 +42,15 @@ def spectral_kurtosis(x: np.ndarray, fs: float, window: int) -> tuple[np.ndarray
         Sample rate (Hz).
     window : int
         STFT window length (samples); the band width of each cell is about 2 fs / window Hz.
+    overlap : bool
+        50 % overlapping frames (True) or adjacent frames (False).
 
     Returns
     -------
     freqs_hz : np.ndarray, shape (window//2 + 1,)
     sk : np.ndarray, shape (window//2 + 1,), dimensionless
     """
-    frames = sliding_window_view(np.asarray(x, dtype=float), window)[:: window // 2]
+    frames = sliding_window_view(np.asarray(x, dtype=float), window)[:: window // 2 if overlap else window]
     spec = sfft.rfft(frames * _hann(window), axis=1)
     power = spec.real ** 2 + spec.imag ** 2
     m2 = power.mean(axis=0)

@@ -107,9 +107,8 @@ def decoy_fundamentals(lo_hz: float, hi_hz: float, avoid_hz: np.ndarray, shaft_h
     fundamental, or of an integer or half shaft order (lines that are really there in most machines).
     """
     cands = np.geomspace(lo_hz, hi_hz, count * 3)
-    keep = np.ones(cands.size, dtype=bool)
-    for f in np.asarray(avoid_hz, dtype=float):
-        keep &= np.abs(cands / f - 1.0) > margin
+    avoid = np.asarray(avoid_hz, dtype=float).ravel()
+    keep = np.all(np.abs(cands[:, None] / avoid[None, :] - 1.0) > margin, axis=1) if avoid.size else np.ones(cands.size, bool)
     orders = cands / shaft_hz * 2.0
     keep &= np.abs(orders - np.rint(orders)) * shaft_hz / 2.0 > margin * cands
     chosen = cands[keep]
@@ -252,3 +251,74 @@ def family_evidence(level_db: np.ndarray, resolution_hz: float, averages: float,
     excess = np.maximum(lv - np.stack(thresholds, axis=1), 0.0) * np.array(weights)
     excess = np.where(np.isfinite(excess), excess, 0.0)
     return FamilyEvidence(f1, excess.sum(axis=1), np.stack(bins, axis=1) * res, lv, excess, tuple(labels))
+
+
+def _thresholds_db(averages: float, windows: np.ndarray, p_false: float) -> np.ndarray:
+    """:func:`line_threshold_db` for an array of window sizes (bins)."""
+    uniq, inverse = np.unique(windows, return_inverse=True)
+    values = np.array([line_threshold_db(averages, int(w), p_false) for w in uniq])
+    return values[inverse].reshape(windows.shape)
+
+
+def stack_family_evidence(level_db: np.ndarray, resolution_hz: float, averages: float,
+                          fundamentals_hz: np.ndarray, sidebands_hz: np.ndarray, n_harmonics: int = 4,
+                          tolerance: float = 0.01, line_width: float = 0.002,
+                          p_false: float = 1e-3) -> dict[str, np.ndarray]:
+    """:func:`family_evidence` for many views and many families at once.
+
+    Parameters
+    ----------
+    level_db : np.ndarray, shape (v, m)
+        Each view's spectrum as power over its local floor (dB).
+    resolution_hz, averages : float
+        Shared by all views.
+    fundamentals_hz, sidebands_hz : np.ndarray, shape (c,)
+        Family fundamentals (Hz) and their modulation frequency (Hz; 0 = no sidebands).
+
+    Returns
+    -------
+    dict of arrays: ``fundamental_hz`` (v, c), ``excess_db`` (v, c), ``line_hz``, ``line_level_db``,
+    ``line_excess_db`` (v, c, lines) with lines = n_harmonics harmonics then 4 sidebands
+    (x1 -, x1 +, x2 -, x2 +).
+    """
+    v, m = level_db.shape
+    flat = level_db.ravel()
+    f0 = np.asarray(fundamentals_hz, dtype=float)
+    sb = np.asarray(sidebands_hz, dtype=float)
+    c = f0.size
+
+    def gather(centres: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # centres, half: (v, c, L); the best level and bin within centre +- half, (v, c, L)
+        wmax = int(half.max()) if half.size else 0
+        offsets = np.arange(-wmax, wmax + 1)
+        idx = centres[..., None] + offsets
+        ok = (np.abs(offsets) <= half[..., None]) & (idx >= 1) & (idx < m)
+        rows = (np.arange(v) * m)[:, None, None, None]
+        vals = np.where(ok, flat[rows + np.clip(idx, 0, m - 1)], -np.inf)
+        j = np.argmax(vals, axis=-1)[..., None]
+        return np.take_along_axis(vals, j, -1)[..., 0], np.take_along_axis(idx, j, -1)[..., 0]
+
+    # 1. The fundamental, searched within the tolerance.
+    half0 = np.maximum(np.ceil(tolerance * f0 / resolution_hz), 1).astype(int)
+    centre0 = np.broadcast_to(np.rint(f0 / resolution_hz).astype(int)[None, :, None], (v, c, 1))
+    lv1, bin1 = gather(centre0, np.broadcast_to(half0[None, :, None], (v, c, 1)))
+    f1 = bin1[..., 0] * resolution_hz
+    # 2. Harmonics at exact multiples of it, and sidebands, all in one gather.
+    mult = np.arange(2, n_harmonics + 1, dtype=float)
+    sb_h = np.array([1.0, 1.0, 2.0, 2.0])
+    sb_sign = np.array([-1.0, 1.0, -1.0, 1.0])
+    targets = np.concatenate([f1[..., None] * mult, f1[..., None] * sb_h + sb_sign * sb[None, :, None]], axis=2)
+    halves = np.concatenate([np.maximum(np.rint(line_width * f1[..., None] * mult / resolution_hz), 1),
+                             np.ones((v, c, 4))], axis=2).astype(int)
+    lv_rest, bin_rest = gather(np.rint(targets / resolution_hz).astype(int), halves)
+    has_sb = sb > 0
+    lv_rest[..., n_harmonics - 1:] = np.where(has_sb[None, :, None], lv_rest[..., n_harmonics - 1:], -np.inf)
+    levels = np.concatenate([lv1, lv_rest], axis=2)
+    bins = np.concatenate([bin1, bin_rest], axis=2)
+    windows = np.concatenate([np.broadcast_to(2 * half0[None, :, None] + 1, (v, c, 1)), 2 * halves + 1], axis=2)
+    thr = _thresholds_db(averages, windows, p_false)
+    weights = np.concatenate([np.ones(n_harmonics), np.full(4, 0.5)])
+    excess = np.maximum(levels - thr, 0.0) * weights
+    excess = np.where(np.isfinite(excess), excess, 0.0)
+    return {"fundamental_hz": f1, "excess_db": excess.sum(axis=2), "line_hz": bins * resolution_hz,
+            "line_level_db": levels, "line_excess_db": excess}

@@ -23,14 +23,15 @@ from typing import Any, Mapping
 import numpy as np
 import scipy.fft as sfft
 
-from .bearing import bearing_findings, envelope_views, shaft_rate_findings
+from .bearing import bearing_findings, envelope_max_hz, tooth_findings
 from .envelope import band_envelope_spectrum, prewhiten
 from .findings import Finding
 from .health import health_index
 from .iso20816 import iso_zone, zone_limits
 from .kinematics import ComponentKinematics
-from .rules import electrical_findings, gear_findings, shaft_findings
+from .rules import electrical_findings, gear_findings, shaft_findings, spectrum_max_hz
 from .spectrum import hann_window, time_statistics, velocity_rms_mm_s
+from .views import envelope_stack, floor_normalise
 from .wavelets import packet_energies, scalogram
 
 __all__ = ["BurstAnalysis", "analyze_burst", "display_data", "MIN_SAMPLES"]
@@ -111,6 +112,20 @@ def _rank(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (-_SEVERITY_RANK.get(f.severity, 0), -f.confidence, -f.score))
 
 
+def _hann_amplitude(raw: np.ndarray, n: int, bins: int) -> np.ndarray:
+    """Amplitude-correct Hann spectrum (units of x, peak) of the first ``bins`` bins, from the plain rfft.
+
+    The periodic Hann window is 0.5 - 0.5 cos, so its spectrum is the 3-tap convolution
+    0.5 X[k] - 0.25 (X[k-1] + X[k+1]); its coherent gain is n / 2. No second FFT needed.
+    """
+    k = min(bins, raw.size - 2)
+    core = 0.5 * raw[1:k + 1] - 0.25 * (raw[0:k] + raw[2:k + 2])
+    amp = np.empty(k + 1)
+    amp[0] = 0.0
+    amp[1:] = np.abs(core) * (4.0 / n)
+    return amp
+
+
 def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
                   kinematics: ComponentKinematics | Mapping[str, Any] | None,
                   component: str = "") -> BurstAnalysis:
@@ -143,39 +158,36 @@ def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
     freqs = kin.frequencies(shaft_rpm)
     limits = zone_limits(kin.zone_limits_mm_s, kin.iso_class)
     n = x.size
+    res = fs / n
 
     features: dict[str, float] = dict(time_statistics(x))
     raw = sfft.rfft(x)
-    band = (10.0, min(1000.0, 0.45 * fs))
-    features["velocity_rms_mm_s"] = velocity_rms_mm_s(x, fs, band, acc_rfft=raw)
+    features["velocity_rms_mm_s"] = velocity_rms_mm_s(x, fs, (10.0, min(1000.0, 0.45 * fs)), acc_rfft=raw)
     zone = iso_zone(features["velocity_rms_mm_s"], limits)
 
-    window = hann_window(n)
-    res = fs / n
-    acc_amp = np.abs(sfft.rfft(x * window)) * (2.0 / window.sum())
-    freq_axis = np.arange(acc_amp.size) * res
+    # Spectrum rules read only up to their highest line: normalise that prefix once.
+    acc_amp = _hann_amplitude(raw, n, int(min(spectrum_max_hz(freqs), 0.45 * fs) / res) + 64)
+    norm = floor_normalise(acc_amp[None, :], max(32, int(round(8.0 / res))))[0]
     vel_amp = np.zeros_like(acc_amp)
-    vel_amp[1:] = acc_amp[1:] / (2 * np.pi * freq_axis[1:]) * 1e3
+    vel_amp[1:] = acc_amp[1:] / (2 * np.pi * res * np.arange(1, acc_amp.size)) * 1e3
 
     white = prewhiten(raw)
     low_cut = _low_cut_hz(freqs, fs)
-    min_band = min(0.3 * fs, max(1000.0, 8.0 * max([freqs.shaft_hz] + [v for b in freqs.bearings.values() for v in b.values()])))
-    views, view_info = envelope_views(raw, white, n, fs, low_cut, min_band,
-                                      white_signal=sfft.irfft(white, n), raw_signal=x)
-    findings, bearing_evidence = bearing_findings(views, freqs, component)
-    findings += shaft_rate_findings(views, freqs, component)
-    findings += shaft_findings(vel_amp, res, freqs, limits, component)
-    findings += gear_findings(acc_amp, res, freqs, component)
-    findings += electrical_findings(acc_amp, res, freqs, component)
+    stack = envelope_stack(raw, white, n, fs, low_cut, envelope_max_hz(freqs), x)
+    findings, bearing_evidence = bearing_findings(stack, freqs, component)
+    findings += tooth_findings(stack, freqs, component)
+    findings += shaft_findings(vel_amp, norm, res, freqs, limits, component)
+    findings += gear_findings(acc_amp, norm, res, freqs, component)
+    findings += electrical_findings(acc_amp, norm, res, freqs, component)
     findings = _rank(findings)
 
-    features["kurtogram_max_sk"] = float(view_info.get("kurtogram_max_sk", 0.0))
+    features["kurtogram_max_sk"] = float(stack.kurtogram_max_sk)
     for i, e in enumerate(packet_energies(x)):
         features[f"wp_energy_{i}"] = float(e)
     for key, db in bearing_evidence.items():
         features[f"bearing_{key.replace('.', '_').replace('bearing_', '')}_evidence_db"] = round(float(db), 3)
     features["health_index"] = health_index(features["velocity_rms_mm_s"], limits, findings)
-    detail = {"kurtogram_band_hz": list(view_info.get("kurtogram_band_hz", ())),
+    detail = {"kurtogram_band_hz": [round(b, 1) for b in stack.kurtogram_band_hz],
               "defect_frequencies_hz": freqs.to_dict(), "low_cut_hz": low_cut}
     return BurstAnalysis(features, zone, findings, limits, float(shaft_rpm), detail)
 

@@ -18,9 +18,19 @@ import numpy as np
 
 from .findings import Evidence, Finding
 from .kinematics import DefectFrequencies
-from .matching import match_line, normalise
+from .matching import match_line
 
-__all__ = ["shaft_findings", "gear_findings", "electrical_findings", "order_levels"]
+__all__ = ["shaft_findings", "gear_findings", "electrical_findings", "order_levels", "spectrum_max_hz"]
+
+
+def spectrum_max_hz(freqs: DefectFrequencies) -> float:
+    """Highest frequency (Hz) the spectrum rules read: 10.5 x shaft, 2.2 x mesh + sidebands, 2.2 x line."""
+    top = 10.5 * freqs.shaft_hz
+    for g in freqs.gears.values():
+        top = max(top, 2.0 * g["gmf"] * 1.1 + 2 * max(g["shaft_hz"], g["mating_shaft_hz"]))
+    if freqs.line_hz:
+        top = max(top, 2.2 * freqs.line_hz)
+    return top
 
 # Unbalance / misalignment: the dominant line must reach this fraction of the A/B zone boundary
 # (velocity RMS, mm/s) before we call it a fault: a healthy machine has a 1x line too.
@@ -55,13 +65,16 @@ def _rotor_severity(rms_mm_s: float, limits: tuple[float, float, float]) -> str:
     return "watch"
 
 
-def shaft_findings(vel_amp: np.ndarray, resolution_hz: float, freqs: DefectFrequencies,
+def shaft_findings(vel_amp: np.ndarray, norm: np.ndarray, resolution_hz: float, freqs: DefectFrequencies,
                    limits: tuple[float, float, float], component: str) -> list[Finding]:
-    """Unbalance, misalignment, looseness from the velocity amplitude spectrum (mm/s peak)."""
+    """Unbalance, misalignment, looseness from the velocity amplitude spectrum (mm/s peak).
+
+    ``norm`` is the spectrum over its local floor (the acceleration's serves: the 1/(2 pi f) factor
+    between them varies slowly compared with the floor blocks).
+    """
     fr = freqs.shaft_hz
-    if fr * 3 >= resolution_hz * (vel_amp.size - 1) or fr < 2 * resolution_hz:
+    if fr * 10.5 >= resolution_hz * (vel_amp.size - 1) or fr < 2 * resolution_hz:
         return []
-    norm = normalise(vel_amp, resolution_hz, block_hz=max(4.0, fr / 2))
     orders = order_levels(vel_amp, norm, resolution_hz, fr, (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0,
                                                              7.0, 8.0, 9.0, 10.0))
     amp = {k: (m.amplitude if m is not None and m.snr_db >= _LINE_SNR_DB else 0.0) for k, m in orders.items()}
@@ -96,11 +109,10 @@ def shaft_findings(vel_amp: np.ndarray, resolution_hz: float, freqs: DefectFrequ
     return out
 
 
-def gear_findings(acc_amp: np.ndarray, resolution_hz: float, freqs: DefectFrequencies,
+def gear_findings(acc_amp: np.ndarray, norm: np.ndarray, resolution_hz: float, freqs: DefectFrequencies,
                   component: str) -> list[Finding]:
     """Gear wear from mesh harmonics and sidebands in the acceleration spectrum (m/s^2 peak)."""
     out = []
-    norm = normalise(acc_amp, resolution_hz)
     top = resolution_hz * (acc_amp.size - 1)
     for name, g in freqs.gears.items():
         gmf = g["gmf"]
@@ -131,12 +143,11 @@ def gear_findings(acc_amp: np.ndarray, resolution_hz: float, freqs: DefectFreque
     return out
 
 
-def electrical_findings(acc_amp: np.ndarray, resolution_hz: float, freqs: DefectFrequencies,
+def electrical_findings(acc_amp: np.ndarray, norm: np.ndarray, resolution_hz: float, freqs: DefectFrequencies,
                         component: str) -> list[Finding]:
     """Electrical fault from the 2 x line-frequency line in acceleration (m/s^2 peak)."""
     if not freqs.line_hz or 2 * freqs.line_hz >= resolution_hz * (acc_amp.size - 1):
         return []
-    norm = normalise(acc_amp, resolution_hz)
     line = freqs.line_hz
     two = match_line(acc_amp, norm, resolution_hz, 2 * line, max(0.003 * line, 1.5 * resolution_hz))
     one = match_line(acc_amp, norm, resolution_hz, line, max(0.003 * line, 1.5 * resolution_hz))
