@@ -19,7 +19,6 @@ from .config import load_config
 from .extensions import login_manager, socketio
 
 log = logging.getLogger(__name__)
-_socket_handlers_registered = False
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -43,7 +42,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     socketio.init_app(app, async_mode="threading")
     login_manager.init_app(app)
-    _register_socket_handlers()
+    # init_app made a new Socket.IO server; handlers registered on an earlier one (another app in
+    # the same process, as in tests) do not carry over, so register them on this one.
+    from .notifier import register_socket_handlers
+
+    register_socket_handlers(socketio)
 
     runtime = build_runtime(settings, SocketIONotifier(socketio))
     app.extensions["ironwatch"] = runtime
@@ -53,17 +56,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if settings["START_BACKGROUND"]:
         runtime.start()
     return app
-
-
-def _register_socket_handlers() -> None:
-    # Handlers live on the module-level SocketIO object and survive re-binding to a new app, so
-    # they are registered once per process even when tests create several apps.
-    global _socket_handlers_registered
-    if not _socket_handlers_registered:
-        from .notifier import register_socket_handlers
-
-        register_socket_handlers(socketio)
-        _socket_handlers_registered = True
 
 
 def _register_blueprints(app: Flask) -> None:
