@@ -1,0 +1,96 @@
+"""Pure helpers of the web layer: OpenAPI merge, principal scope, redirects, action arguments,
+fleet-table ordering and counts."""
+from types import SimpleNamespace
+
+import pytest
+
+from app.actions import ActionRefused, check_arguments
+from app.auth import _safe_next, principal_from_user
+from app.console.views import fleet_counts, sort_by_urgency, trend_fields_for
+from app.evidence import evidence_title
+from app.openapi import APP_PATHS, build_spec, operations
+
+INGEST = {"paths": {"/api/v1/ingest/bursts": {"post": {"summary": "upload a burst", "responses": {}}}},
+          "components": {"schemas": {"BurstUpload": {"type": "object"},
+                                     "Error": {"type": "object", "required": ["error", "field", "rule", "message"]}},
+                         "securitySchemes": {"device": {"type": "http", "scheme": "bearer"}}}}
+
+
+def test_openapi_merge_keeps_both_parts_and_the_ingest_error_shape():
+    spec = build_spec(INGEST)
+    assert "/api/v1/ingest/bursts" in spec["paths"]
+    assert set(APP_PATHS) <= set(spec["paths"])
+    assert spec["components"]["schemas"]["Error"]["required"] == ["error", "field", "rule", "message"]
+    assert {"device", "session"} <= set(spec["components"]["securitySchemes"])
+    assert spec["paths"]["/api/v1/machines"]["get"]["security"] == [{"session": []}]
+    rows = operations(spec)
+    assert {(r["method"], r["path"]) for r in rows} >= {("POST", "/api/v1/ingest/bursts"), ("GET", "/api/v1/machines")}
+    assert next(r for r in rows if r["path"] == "/api/v1/ingest/bursts")["auth"] == "device token"
+
+
+def test_openapi_merge_refuses_a_schema_or_path_defined_twice():
+    clash = {"paths": {}, "components": {"schemas": {"WorkOrder": {"type": "object"}}}}
+    with pytest.raises(ValueError, match="WorkOrder"):
+        build_spec(clash)
+    with pytest.raises(ValueError, match="/api/v1/machines"):
+        build_spec({"paths": {"/api/v1/machines": {}}, "components": {}})
+
+
+def _rows(kind="oem"):
+    user = SimpleNamespace(id=5, email="e@x", name="E", role="engineer", active=True)
+    tenant = SimpleNamespace(id=1, name="OEM", kind=kind)
+    return user, tenant
+
+
+def test_oem_user_sees_oem_and_customers_customer_user_only_itself():
+    user, tenant = _rows("oem")
+    oem_user = principal_from_user(user, tenant, [3, 2])
+    assert oem_user.visible_tenant_ids == (1, 2, 3) and oem_user.is_oem_staff
+    assert oem_user.may_see_tenant(3) and not oem_user.may_see_tenant(4) and not oem_user.may_see_tenant(None)
+    user, tenant = _rows("customer")
+    customer = principal_from_user(user, tenant, [9])
+    assert customer.visible_tenant_ids == (1,) and not customer.is_oem_staff
+
+
+@pytest.mark.parametrize("target, expected", [("/console/", "/console/"), ("/console/machines/GS-2001?x=1", "/console/machines/GS-2001?x=1"),
+                                              ("https://evil.example/", None), ("//evil.example/", None),
+                                              ("javascript:alert(1)", None), ("", None), (None, None)])
+def test_only_same_site_paths_are_followed_after_login(target, expected):
+    assert _safe_next(target) == expected
+
+
+def test_action_arguments_are_checked_and_cleaned():
+    assert check_arguments("assign", {"technician_id": "7"}) == {"technician_id": 7}
+    assert check_arguments("complete", {"findings": "  replaced bearing "}) == {"findings": "replaced bearing"}
+    assert check_arguments("start", {"anything": 1}) == {}
+    for action, arguments, field in (("launch", {}, "action"), ("assign", {}, "technician_id"),
+                                     ("assign", {"technician_id": "seven"}, "technician_id"),
+                                     ("complete", {"findings": "   "}, "findings"), ("cancel", {}, "reason"),
+                                     ("complete", {"findings": "ok", "parts": "6312"}, "parts")):
+        with pytest.raises(ActionRefused) as refused:
+            check_arguments(action, arguments)
+        assert refused.value.status == 400 and refused.value.field == field
+
+
+def test_fleet_table_puts_worst_status_first_and_counts_statuses():
+    rows = [{"uid": "B", "status": "ok", "open_work_orders": 0}, {"uid": "A", "status": "alarm", "open_work_orders": 2},
+            {"uid": "C", "status": "watch", "open_work_orders": 1}, {"uid": "D", "status": None}]
+    assert [r["uid"] for r in sort_by_urgency(rows)] == ["A", "C", "B", "D"]
+    counts = fleet_counts(rows)
+    assert (counts["machines"], counts["alarm"], counts["watch"], counts["ok"], counts["unknown"]) == (4, 1, 1, 1, 1)
+    assert counts["open_work_orders"] == 3
+
+
+def test_trend_fields_follow_the_machine_kind():
+    field = SimpleNamespace(description="d", unit="u")
+    known = {name: field for name in ("engine_speed_rpm", "coolant_temp_c", "power_kw", "hydraulic_pressure_bar")}
+    assert [n for n, _ in trend_fields_for("genset", known)] == ["engine_speed_rpm", "coolant_temp_c", "power_kw"]
+    assert [n for n, _ in trend_fields_for("excavator", known)] == ["engine_speed_rpm", "coolant_temp_c",
+                                                                    "hydraulic_pressure_bar"]
+
+
+def test_evidence_title_names_machine_component_time_speed_and_fault():
+    meta = SimpleNamespace(machine="GS-2001", component="alternator_de", start_ns=1_764_064_800 * 10**9, shaft_rpm=1500.0)
+    title = evidence_title(meta, {"fault_mode": "bearing_outer_race", "location": "DE"})
+    assert title == "GS-2001 · alternator_de · 2025-11-25 10:00:00 UTC · 1500 rpm · bearing outer race (DE)"
+    assert evidence_title(meta, None).endswith("no finding")
