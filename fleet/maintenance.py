@@ -17,8 +17,8 @@ The rules, in order:
 4. **Technician proposal**: among active technicians with the skills the fault needs (all of
    them if nobody has the skills), the lowest cost = travel hours from home base (haversine at
    :data:`TRAVEL_SPEED_KM_H`) + :data:`HOURS_PER_ACTIVE_ORDER` per order already on their plate.
-5. **Escalation**: an overdue active order goes up one priority level, at most once per
-   :data:`ESCALATION_INTERVAL`.
+5. **Escalation**: an overdue active order goes up one priority level (an urgent one is announced
+   again), at most once per :data:`ESCALATION_INTERVAL`.
 """
 from __future__ import annotations
 
@@ -353,13 +353,16 @@ def _update(order: ActiveOrder, signal: MaintenanceSignal, now: datetime) -> Wor
 
 
 def escalate(priority: str, due_at: datetime | None, escalated_at: datetime | None, now: datetime) -> str | None:
-    """The raised priority of an overdue order, or None when no escalation is due now."""
+    """The priority of an overdue order after escalation, or None when no escalation is due now.
+
+    An ``urgent`` order stays ``urgent`` but is still escalated (recorded and announced again),
+    since an overdue urgent job is exactly what must not be forgotten.
+    """
     if due_at is None or due_at > now:
         return None
     if escalated_at is not None and now - escalated_at < ESCALATION_INTERVAL:
         return None
-    raised = raise_priority(priority)
-    return raised if raised != priority else None
+    return raise_priority(priority)
 
 
 __all__ = [

@@ -209,6 +209,7 @@ def escalate_overdue(session_factory: sessionmaker, notifier: Notifier, now: dat
             order.history = [*(order.history or []), {"at": now.isoformat(), "by": "escalation",
                                                       "note": f"overdue since {order.due_at.isoformat()}: "
                                                               f"priority {order.priority} → {raised}"}]
+            # (an urgent order stays urgent: "urgent → urgent" in the history is the reminder)
             order.priority, order.escalated_at, order.updated_at = raised, now, now
             events.append(("work_order", {**work_order_view(order), "change": "escalated"},
                            order.machine.tenant.audience()))

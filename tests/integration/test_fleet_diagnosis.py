@@ -5,56 +5,21 @@ the telemetry writer stores them; the service reads them back from there.
 """
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import func, select
 
 from diagnostics.synthesis import synthesize_burst
-from fleet import demo_fleet, queries, seed
+from fleet import queries, seed
 from fleet.diagnosis_service import DiagnosisService
 from fleet.models import BurstDiagnosis, Machine, Tenant, WorkOrder
 from telemetry import schema
 from telemetry.store import BurstMeta, TelemetryStore, burst_meta_line
 
-from fleet_pg import throwaway_pg_database
+from fleet_helpers import FS, T0, EventLog, kinematics_of, throwaway_pg_database, write_burst
 
 pytestmark = pytest.mark.integration
-
-FS = 25600.0
-T0 = (int(time.time()) // 60 * 60 - 3600) * 1_000_000_000  # an hour ago: inside the raw retention
-
-
-class EventLog:
-    """Keeps what was published, so the test can check events and their audience."""
-
-    def __init__(self):
-        self.events: list[tuple[str, dict, list[int]]] = []
-
-    def publish(self, event, payload, tenant_ids):
-        self.events.append((event, payload, list(tenant_ids)))
-
-    def named(self, name):
-        return [e for e in self.events if e[0] == name]
-
-
-def kinematics_of(machine_uid: str, component: str) -> dict:
-    kind = next(m.kind for m in demo_fleet.MACHINES if m.uid == machine_uid)
-    return next(c.kinematics for c in demo_fleet.COMPONENTS_BY_KIND[kind] if c.name == component)
-
-
-def write_burst(influx, machine: str, component: str, rpm: float, start_ns: int, fault=None, location=None,
-                severity=0.0, seed_=0) -> BurstMeta:
-    samples = synthesize_burst(kinematics_of(machine, component), rpm, fs=FS, fault=fault, severity=severity,
-                               seed=seed_, fault_location=location)
-    sensor = f"{component}.acc"
-    meta = BurstMeta(burst_id=schema.burst_id_for(machine, sensor, "radial", start_ns), machine=machine,
-                     component=component, sensor=sensor, axis="radial", sample_rate_hz=FS, start_ns=start_ns,
-                     n_samples=len(samples), units="m/s2", shaft_rpm=rpm, upload_id=f"u-{start_ns}")
-    influx.write("".join(schema.encode_vibration_lines(meta.tags(), samples, start_ns, FS)), rp=schema.RP_RAW)
-    influx.write(burst_meta_line(meta), rp=schema.RP_LIFE)
-    return meta
 
 
 @pytest.fixture

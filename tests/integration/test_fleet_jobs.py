@@ -11,9 +11,9 @@ from fleet.diagnosis_service import DiagnosisService
 from fleet.models import BurstDiagnosis, Machine, Technician, WorkOrder, from_ns
 from fleet.workorders import InvalidTransition
 from telemetry import schema
-from telemetry.store import TelemetryStore, operating_lines
+from telemetry.store import BurstMeta, TelemetryStore, operating_lines
 
-from test_fleet_diagnosis import T0, EventLog, write_burst
+from fleet_helpers import T0, EventLog, write_burst
 
 pytestmark = pytest.mark.integration
 NS = 1_000_000_000
@@ -88,8 +88,10 @@ def _open_order(influx, fleet_db) -> int:
 
 def test_overdue_orders_escalate_once_per_interval(influx, fleet_db):
     order_id = _open_order(influx, fleet_db)
-    with fleet_db() as session:
+    with fleet_db() as session:  # start from "medium" so the raise is visible whatever the finding was
         order = session.get(WorkOrder, order_id)
+        order.priority = "medium"
+        session.commit()
         due, priority = order.due_at, order.priority
     events = EventLog()
     assert work_order_service.escalate_overdue(fleet_db, events, now=due - timedelta(hours=1)) == 0
@@ -155,7 +157,7 @@ def test_trend_step_opens_an_order_once(influx, fleet_db):
     store = TelemetryStore(influx)
     start = T0 - 40 * 3600 * NS
     for i in range(40):
-        meta = write_burst.__globals__["BurstMeta"](
+        meta = BurstMeta(
             burst_id=schema.burst_id_for("EX-1004", "engine.acc", "radial", start + i * 3600 * NS), machine="EX-1004",
             component="engine", sensor="engine.acc", axis="radial", sample_rate_hz=25600.0,
             start_ns=start + i * 3600 * NS, n_samples=25600, units="m/s2", shaft_rpm=1800.0)

@@ -13,7 +13,7 @@ from diagnostics.kinematics import ComponentKinematics
 from fleet import db, seed
 from fleet.devices import token_is_valid_in
 from fleet.models import Base, Component, DeviceCredential, Machine, Sensor, Technician, Tenant, User
-from fleet_pg import throwaway_pg_database
+from fleet_helpers import throwaway_pg_database
 
 pytestmark = pytest.mark.integration
 

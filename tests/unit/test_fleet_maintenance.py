@@ -146,4 +146,4 @@ def test_escalation_of_overdue_orders():
     assert m.escalate("medium", NOW + timedelta(hours=1), None, NOW) is None  # not overdue
     assert m.escalate("medium", past, NOW - timedelta(hours=2), NOW) is None  # escalated recently
     assert m.escalate("medium", past, NOW - timedelta(hours=25), NOW) == "high"
-    assert m.escalate("urgent", past, None, NOW) is None  # nothing above urgent
+    assert m.escalate("urgent", past, None, NOW) == "urgent"  # nothing above urgent, but announced again
