@@ -7,8 +7,8 @@ job                    every      what
                                   worker failure) are submitted for diagnosis
 ``operating_sync``     60 s       each machine's hour meter, position and last-seen time from its
                                   latest operating data (``machine_status`` event when it changed)
-``rul_scoring``        15 min     ``fleet.rul_scoring.score_fleet`` (the prognostics package), when
-                                  it is installed
+``rul_scoring``        15 min     ``fleet.rul_scoring.score_fleet`` (the prognostics package), then
+                                  each estimate through the work-order rules
 ``overdue_escalation`` 10 min     overdue active work orders go up one priority level
 =====================  =========  ==================================================================
 
@@ -17,7 +17,6 @@ Each job is also a plain function, so tests and the CLI call them directly.
 from __future__ import annotations
 
 import importlib
-import inspect
 import logging
 import time
 from datetime import datetime, timedelta
@@ -30,7 +29,7 @@ from .db import transaction
 from .models import BurstDiagnosis, Machine, from_ns, utcnow
 from .notify import NullNotifier, Notifier, safe_publish
 from .queries import active_order_counts, machine_status_view
-from .work_order_service import escalate_overdue
+from .work_order_service import apply_rul_estimate, escalate_overdue
 
 log = logging.getLogger(__name__)
 
@@ -142,26 +141,38 @@ def sync_operating_state(store, session_factory: sessionmaker, notifier: Notifie
     return len(events)
 
 
-def run_rul_scoring(store, session_factory: sessionmaker, notifier: Notifier) -> object:
-    """Call ``fleet.rul_scoring.score_fleet`` if the prognostics package provides it.
+def run_rul_scoring(store, session_factory: sessionmaker, notifier: Notifier) -> list:
+    """Score every component's RUL (``fleet.rul_scoring.score_fleet``, which writes the estimates to
+    InfluxDB and publishes ``rul`` events), then let each estimate drive the work orders
+    (:func:`fleet.work_order_service.apply_rul_estimate`: due dates from P10, new orders when P10 is
+    short). Estimates at the model's cap mean "healthy, at least this long" and are not planned on.
 
-    It is imported lazily (it pulls in LightGBM) and called with the keyword arguments its
-    signature names among ``store``, ``session_factory`` and ``notifier``.
+    Imported lazily: the prognostics package pulls in LightGBM. Returns the ``RulResult`` list.
     """
     try:
-        module = importlib.import_module("fleet.rul_scoring")
+        rul_scoring = importlib.import_module("fleet.rul_scoring")
     except ModuleNotFoundError as exc:
         if exc.name != "fleet.rul_scoring":
             raise
         log.info("RUL scoring skipped: fleet.rul_scoring is not installed")
-        return None
-    score_fleet = module.score_fleet
-    offered = {"store": store, "session_factory": session_factory, "notifier": notifier}
-    accepted = inspect.signature(score_fleet).parameters
+        return []
+    from .model_registry import ModelRegistry
+
     started = time.monotonic()
-    result = score_fleet(**{k: v for k, v in offered.items() if k in accepted})
-    log.info("RUL scoring done in %.1f s: %s", time.monotonic() - started, result)
-    return result
+    results = rul_scoring.score_fleet(store, session_factory, ModelRegistry(session_factory), notifier)
+    planned = 0
+    for result in results:
+        if not result.scored or result.at_cap:
+            continue
+        try:
+            apply_rul_estimate(session_factory, notifier, result.machine, result.component, result.p10_h,
+                               result.p50_h, result.p90_h, result.model_version, publish_rul=False)
+            planned += 1
+        except Exception:  # one component's bookkeeping must not stop the others
+            log.exception("RUL planning for %s/%s failed", result.machine, result.component)
+    log.info("RUL scoring: %d components scored, %d planned on, %.1f s",
+             sum(r.scored for r in results), planned, time.monotonic() - started)
+    return results
 
 
 def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | None = None,

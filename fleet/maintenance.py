@@ -346,9 +346,10 @@ def _update(order: ActiveOrder, signal: MaintenanceSignal, now: datetime) -> Wor
     due = due_date(now, severity, signal.rul_p10_h)
     if order.due_at is not None:
         due = min(order.due_at, due)
+    # RUL is re-scored on a schedule: a new estimate is not a new detection of the fault.
+    occurrences = order.occurrences if signal.source == "rul" else order.occurrences + 1
     return WorkOrderUpdate(order_id=order.id, priority=priority, severity=severity, confidence=confidence,
-                           due_at=due, evidence=merge_evidence(order.evidence, signal),
-                           occurrences=order.occurrences + 1,
+                           due_at=due, evidence=merge_evidence(order.evidence, signal), occurrences=occurrences,
                            priority_raised=priority_rank(priority) > priority_rank(order.priority))
 
 

@@ -168,8 +168,9 @@ def publish(notifier: Notifier, events: Iterable[Event]) -> None:
 
 def apply_rul_estimate(session_factory: sessionmaker, notifier: Notifier, machine_uid: str, component_name: str,
                        p10_h: float, p50_h: float, p90_h: float, model_version: str,
-                       now: datetime | None = None) -> list[OrderChange]:
-    """Turn one RUL estimate (hours) into work-order decisions and publish an ``rul`` event."""
+                       now: datetime | None = None, publish_rul: bool = True) -> list[OrderChange]:
+    """Turn one RUL estimate (hours) into work-order decisions; publish an ``rul`` event unless
+    ``publish_rul`` is False (the scoring job has already announced it)."""
     now = now or utcnow()
     rul = {"p10_h": float(p10_h), "p50_h": float(p50_h), "p90_h": float(p90_h), "model_version": model_version}
     with transaction(session_factory) as session:
@@ -187,8 +188,10 @@ def apply_rul_estimate(session_factory: sessionmaker, notifier: Notifier, machin
         changes = apply_signals(session, machine, [signal], now)
         refresh_machine_status(session, machine, now)
         open_count = active_order_counts(session, [machine.id]).get(machine.id, 0)
-        events: list[Event] = [("rul", {"machine": machine_uid, "component": component_name, **rul,
-                                        "time": iso(now)}, machine.tenant.audience())]
+        events: list[Event] = []
+        if publish_rul:
+            events.append(("rul", {"machine": machine_uid, "component": component_name, **rul,
+                                   "time": iso(now)}, machine.tenant.audience()))
         if changes:
             events += change_events(machine, changes, open_count)
     publish(notifier, events)

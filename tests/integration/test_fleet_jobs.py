@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from fleet import jobs, maintenance, queries, seed, work_order_service
 from fleet.diagnosis_service import DiagnosisService
-from fleet.models import BurstDiagnosis, Machine, Technician, WorkOrder, from_ns
+from fleet.models import BurstDiagnosis, Component, Machine, Technician, WorkOrder, from_ns
 from fleet.workorders import InvalidTransition
 from telemetry import schema
 from telemetry.store import BurstMeta, TelemetryStore, operating_lines
@@ -78,6 +78,19 @@ def test_scheduler_has_the_fleet_jobs(influx, fleet_db):
     assert {j.id for j in scheduler.get_jobs()} == {"burst_sweep", "operating_sync", "rul_scoring",
                                                    "overdue_escalation"}
     assert not scheduler.running
+
+
+def test_rul_job_calls_the_scoring_and_skips_kinds_without_a_model(influx, fleet_db):
+    pytest.importorskip("fleet.rul_scoring")
+    events = EventLog()
+    results = jobs.run_rul_scoring(TelemetryStore(influx), fleet_db, events)
+    with fleet_db() as session:
+        assert len(results) == session.scalar(select(func.count()).select_from(Component))
+    # A fresh database has no trained model: nothing is scored, planned or announced.
+    assert all(not r.scored and "model" in r.reason for r in results)
+    assert events.events == []
+    with fleet_db() as session:
+        assert session.scalar(select(func.count()).select_from(WorkOrder)) == 0
 
 
 def _open_order(influx, fleet_db) -> int:

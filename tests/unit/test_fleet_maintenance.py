@@ -130,6 +130,7 @@ def test_rul_updates_the_components_order_and_sets_the_due_date_from_p10():
     assert update.order_id == 5
     assert update.due_at == NOW + timedelta(hours=30)
     assert update.confidence == 0.5  # RUL does not confirm the fault
+    assert update.occurrences == 1  # nor is a re-scoring a new detection
     assert update.severity == "alarm" and update.evidence["rul"]["p10_h"] == 30.0
 
 
