@@ -168,7 +168,8 @@ def test_fouled_radiator_raises_coolant_codes_a_clean_one_does_not():
                 seen |= {(spn, fmi) for spn, fmi, _ in state.active}
         return seen
 
-    assert (110, 16) in codes(1.0) or (110, 0) in codes(1.0)
+    fouled = codes(1.0)
+    assert (110, 16) in fouled or (110, 0) in fouled
     assert not {c for c in codes(0.0) if c[0] == 110}
 
 
