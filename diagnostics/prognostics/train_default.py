@@ -1,0 +1,265 @@
+"""Default RUL models of the excavator and genset component kinds, trained on the simulated fleet.
+
+    python -m diagnostics.prognostics.train_default [--units 16] [--seed 0] [--force] [--no-register]
+
+For every component kind of the demo fleet's catalogue, simulate units from new to failure
+(``diagnostics.degradation``), hold out a quarter of the units, train the point and P10/P50/P90
+models on the rest, evaluate on the held-out units, print the metrics, then register the model
+and promote it to active. A kind whose active model was trained with the same recipe (simulation
+settings, seed, feature windows) is skipped unless ``--force``: ``make run`` and ``make test``
+call this, and retraining identical models would only pile up versions.
+
+The training itself is pure (``train_kind``); ``main`` is the command-line wiring and is the one
+place that reaches the fleet package (demo catalogue, SQL registry), which is why it imports
+them inside the function.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from diagnostics.degradation import (
+    HISTORY_CHANNELS,
+    ComponentVariant,
+    DegradationProfile,
+    FleetHistories,
+    RunToFailurePath,
+    observe_path,
+    simulate_path,
+)
+from diagnostics.prognostics.estimator import RulEstimator, fit_estimator
+from diagnostics.prognostics.features import WindowSpec
+from diagnostics.prognostics.metrics import interval_coverage, mean_interval_width, phm08_score, rmse
+from diagnostics.prognostics.splits import unit_split
+from diagnostics.prognostics.training import TrainConfig
+
+# Windows in observations of CADENCE_H hours: 1 to 3 days of level and trend.
+CADENCE_H = 12.0
+FLEET_SPEC = WindowSpec(mean_windows=(2, 4, 6), std_windows=(4,), slope_windows=(3, 6), ewm_alphas=(0.3,),
+                        baseline_rows=2)
+FLEET_CONFIG = TrainConfig(num_boost_round=200, learning_rate=0.05, num_leaves=15, min_data_in_leaf=10,
+                           calibration_share=0.25)
+RUL_CAP_H = 240.0  # beyond this, a component is "healthy for at least 240 h": early life carries no signal
+MIN_HISTORY = 3    # observations (bins of CADENCE_H): 24 h of data before the first number
+RECIPE_VERSION = 1  # bump when the simulation or training code changes what a recipe produces
+
+# Shaft speed ranges (rpm): excavator engines idle near 1000 rpm and work near 1850 rpm
+# (telemetry.machine_models); gensets hold 1500 rpm synchronous speed within the governor's droop.
+EXCAVATOR_RPM = (1000.0, 1900.0)
+GENSET_RPM = (1485.0, 1515.0)
+
+
+def profiles_from_catalogue(components_by_machine_kind: dict) -> list[DegradationProfile]:
+    """One degradation profile per component kind, with a variant per build found in the catalogue.
+
+    ``components_by_machine_kind`` maps ``"excavator"`` / ``"genset"`` to component templates
+    having ``.kind`` and ``.kinematics`` (``fleet.demo_fleet.COMPONENTS_BY_KIND``).
+    """
+    variants: dict[str, list[ComponentVariant]] = {}
+    for machine_kind, templates in sorted(components_by_machine_kind.items()):
+        rpm = GENSET_RPM if machine_kind == "genset" else EXCAVATOR_RPM
+        for template in templates:
+            variant = ComponentVariant(dict(template.kinematics), *rpm)
+            if variant not in variants.setdefault(template.kind, []):
+                variants[template.kind].append(variant)
+    return [DegradationProfile(kind, tuple(v), median_life_h=360.0, cadence_h=CADENCE_H)
+            for kind, v in sorted(variants.items())]
+
+
+def _observe(args: tuple) -> np.ndarray:
+    path, profile, seed = args
+    return observe_path(path, profile, seed=seed)
+
+
+def simulate_fleet(profile: DegradationProfile, n_units: int, seed: int, workers: int = 2,
+                   progress=None) -> FleetHistories:
+    """Run ``n_units`` to failure; bursts are synthesised and analysed in ``workers`` processes."""
+    rng = np.random.default_rng(seed)
+    paths: list[RunToFailurePath] = [simulate_path(profile, f"{profile.kind}-{k:03d}", rng) for k in range(n_units)]
+    jobs = [(p, profile, seed * 10_007 + k) for k, p in enumerate(paths)]
+    blocks = []
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for k, block in enumerate(pool.map(_observe, jobs), start=1):
+                blocks.append(block)
+                if progress and (k % 4 == 0 or k == n_units):
+                    progress(f"[{profile.kind}] {k}/{n_units} units simulated to failure")
+    else:
+        for k, job in enumerate(jobs, start=1):
+            blocks.append(_observe(job))
+            if progress and (k % 4 == 0 or k == n_units):
+                progress(f"[{profile.kind}] {k}/{n_units} units simulated to failure")
+    return FleetHistories(
+        units=np.concatenate([[p.unit] * p.time_h.size for p in paths]),
+        age_h=np.concatenate([p.time_h for p in paths]),
+        values=np.vstack(blocks),
+        channels=list(HISTORY_CHANNELS),
+        rul_h=np.concatenate([p.rul_h for p in paths]),
+        paths=paths,
+    )
+
+
+def late_start_copies(h: FleetHistories, rng: np.random.Generator, copies: int = 2) -> FleetHistories:
+    """The histories plus copies that start being watched at a random point of life.
+
+    Live components were rarely new when monitoring began: their history's baseline is some
+    mid-life state, and "age" is the time since that baseline. Each copy keeps the rows from a
+    random start (in the first 80 % of life) on, re-based to age 0 there, under a new unit id.
+    """
+    units, ages, values, ruls = [h.units], [h.age_h], [h.values], [h.rul_h]
+    for unit in np.unique(h.units):
+        rows = np.flatnonzero(h.units == unit)
+        for c in range(copies):
+            start = int(rng.integers(1, max(2, int(0.8 * rows.size))))
+            kept = rows[start:]
+            units.append(np.array([f"{unit}@{c}"] * kept.size))
+            ages.append(h.age_h[kept] - h.age_h[kept[0]])
+            values.append(h.values[kept])
+            ruls.append(h.rul_h[kept])
+    return FleetHistories(np.concatenate(units), np.concatenate(ages), np.vstack(values), h.channels,
+                          np.concatenate(ruls), h.paths)
+
+
+def physical_units(units: np.ndarray) -> np.ndarray:
+    """The simulated unit behind each history id (late-start copies are ``<unit>@<copy>``)."""
+    return np.array([str(u).split("@", 1)[0] for u in units])
+
+
+def _subset(h: FleetHistories, mask: np.ndarray) -> FleetHistories:
+    return FleetHistories(h.units[mask], h.age_h[mask], h.values[mask], h.channels, h.rul_h[mask], h.paths)
+
+
+def evaluate(estimator: RulEstimator, h: FleetHistories) -> dict:
+    """Held-out metrics over every row with enough history (hours; true RUL capped like the target)."""
+    X = estimator.features(h.units, h.age_h, h.values[:, [h.channels.index(c) for c in estimator.channels]])
+    rows_seen = X[:, estimator.feature_names.index("rows_seen")]
+    scored = rows_seen >= estimator.min_history
+    out = estimator.predict_features(X[scored])
+    true = np.minimum(h.rul_h[scored], RUL_CAP_H)
+    return {
+        "rows": int(scored.sum()),
+        "rmse_h": round(rmse(out.point, true), 2),
+        "rmse_p50_h": round(rmse(out.p50, true), 2),
+        "phm08_score_per_row": round(phm08_score(out.point / CADENCE_H, true / CADENCE_H) / max(1, scored.sum()), 3),
+        "p10_p90_coverage": round(interval_coverage(out.p10, out.p90, true), 3),
+        "mean_interval_width_h": round(mean_interval_width(out.p10, out.p90), 1),
+    }
+
+
+@dataclass
+class KindResult:
+    kind: str
+    estimator: RulEstimator
+    metrics: dict
+    recipe: str
+
+
+def recipe_key(profile: DegradationProfile, n_units: int, seed: int) -> str:
+    """Hash of everything that determines the trained model (bumped by RECIPE_VERSION on code change)."""
+    recipe = {"profile": asdict(profile), "units": n_units, "seed": seed, "spec": FLEET_SPEC.to_dict(),
+              "config": FLEET_CONFIG.to_dict(), "cap": RUL_CAP_H, "min_history": MIN_HISTORY,
+              "cadence_h": CADENCE_H, "version": RECIPE_VERSION}
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def train_kind(profile: DegradationProfile, n_units: int = 12, seed: int = 0, workers: int = 2,
+               progress=None) -> KindResult:
+    """Simulate, split by unit, train on three quarters (plus late-start copies), evaluate the rest."""
+    started = time.perf_counter()
+    fleet = simulate_fleet(profile, n_units, seed, workers=workers, progress=progress)
+    train_mask, test_mask = unit_split(fleet.units, 0.25, seed=seed)
+    train = late_start_copies(_subset(fleet, train_mask), np.random.default_rng(seed))
+    held = _subset(fleet, test_mask)
+    held_late = late_start_copies(held, np.random.default_rng(seed + 1), copies=1)
+    config = TrainConfig(**{**FLEET_CONFIG.to_dict(), "seed": seed})
+    estimator = fit_estimator(train.units, train.age_h, train.values, train.rul_h, train.channels,
+                              rul_cap=RUL_CAP_H, spec=FLEET_SPEC, config=config, min_history=MIN_HISTORY,
+                              n_regimes=1, progress=progress, label=profile.kind,
+                              groups=physical_units(train.units))
+    estimator.metadata["cadence_hours"] = CADENCE_H
+    metrics = {
+        "held_out_units": int(np.unique(held.units).size),
+        "train_units": int(np.unique(fleet.units[train_mask]).size),
+        "median_life_h": round(float(np.median([p.life_h for p in fleet.paths])), 1),
+        "held_out": evaluate(estimator, held),
+        "held_out_late_start": evaluate(estimator, _subset(held_late, np.char.find(held_late.units.astype(str), "@") >= 0)),
+        "rul_cap_h": RUL_CAP_H,
+        "cadence_h": CADENCE_H,
+        "seconds_total": round(time.perf_counter() - started, 1),
+    }
+    return KindResult(profile.kind, estimator, metrics, recipe_key(profile, n_units, seed))
+
+
+def format_table(results: list[KindResult]) -> str:
+    lines = ["| component kind | train/held-out units | median life h | RMSE h | RMSE P50 h | P10-P90 coverage | "
+             "width h | late-start RMSE h | late-start coverage | s |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        m, late = r.metrics["held_out"], r.metrics["held_out_late_start"]
+        lines.append(f"| {r.kind} | {r.metrics['train_units']}/{r.metrics['held_out_units']} | "
+                     f"{r.metrics['median_life_h']:.0f} | {m['rmse_h']:.1f} | {m['rmse_p50_h']:.1f} | "
+                     f"{m['p10_p90_coverage']:.0%} | {m['mean_interval_width_h']:.0f} | {late['rmse_h']:.1f} | "
+                     f"{late['p10_p90_coverage']:.0%} | {r.metrics['seconds_total']:.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m diagnostics.prognostics.train_default", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--units", type=int, default=12, help="simulated units per component kind")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--kinds", default="", help="comma-separated component kinds (default: all)")
+    parser.add_argument("--workers", type=int, default=2, help="processes synthesising bursts")
+    parser.add_argument("--force", action="store_true", help="retrain even if the active model has this recipe")
+    parser.add_argument("--no-register", action="store_true", help="train and print, do not store or promote")
+    args = parser.parse_args(argv)
+    if args.units < 4:
+        parser.error("--units must be at least 4 (a quarter is held out)")
+
+    from fleet import db
+    from fleet.demo_fleet import COMPONENTS_BY_KIND
+    from fleet.model_registry import ModelRegistry
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    profiles = profiles_from_catalogue(COMPONENTS_BY_KIND)
+    wanted = {k.strip() for k in args.kinds.split(",") if k.strip()}
+    unknown = wanted - {p.kind for p in profiles}
+    if unknown:
+        parser.error(f"unknown component kind(s) {sorted(unknown)}; known: {[p.kind for p in profiles]}")
+    profiles = [p for p in profiles if not wanted or p.kind in wanted]
+
+    registry = None
+    if not args.no_register:
+        url = db.database_url()
+        db.upgrade(url)
+        registry = ModelRegistry(db.session_factory(db.make_engine(url)))
+
+    results = []
+    for profile in profiles:
+        recipe = recipe_key(profile, args.units, args.seed)
+        active = registry.active(profile.kind) if registry else None
+        if active and active.metrics.get("recipe") == recipe and not args.force:
+            log(f"[{profile.kind}] active model {active.version} already has recipe {recipe}: skipped (--force retrains)")
+            continue
+        result = train_kind(profile, args.units, args.seed, workers=args.workers, progress=log)
+        results.append(result)
+        if registry:
+            record = registry.register(profile.kind, result.estimator, {**result.metrics, "recipe": recipe})
+            registry.promote(profile.kind, record.version)
+            log(f"[{profile.kind}] registered and promoted {record.version}")
+    if results:
+        print(format_table(results))
+    else:
+        print("all default RUL models are up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
