@@ -59,19 +59,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import api, auth, console, ingest, openapi, portal
+    from . import api, auth, console, ingest, openapi, portal, tech
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(console.bp)
-    app.register_blueprint(portal.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(openapi.bp)
-    app.register_blueprint(ingest.bp)
-    try:
-        from . import tech
-    except ImportError:
-        return
-    app.register_blueprint(tech.bp)
+    for blueprint in (auth.bp, console.bp, portal.bp, tech.bp, api.bp, openapi.bp, ingest.bp):
+        app.register_blueprint(blueprint)
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -80,6 +71,10 @@ def _register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def helpers():
         return {"csrf_token": csrf_token, "nav_items": lambda: nav_items(app)}
+
+
+#: Pages highlighted under another page's top-bar link.
+_NAV_PARENT = {"console.machine": "console.fleet", "console.work_order": "console.work_orders"}
 
 
 def nav_items(app: Flask) -> list[dict[str, Any]]:
@@ -96,14 +91,9 @@ def nav_items(app: Flask) -> list[dict[str, Any]]:
         entries += [("portal.index", "My machines")]
     entries.append(("openapi.docs", "API"))
     current = request.endpoint or ""
-    items = []
-    for endpoint, label in entries:
-        if endpoint in app.view_functions:
-            section = endpoint.split(".")[0]
-            items.append({"url": url_for(endpoint), "label": label,
-                          "active": current == endpoint or (current.startswith(section + ".")
-                                                            and endpoint.endswith(".fleet"))})
-    return items
+    current = _NAV_PARENT.get(current, current)
+    return [{"url": url_for(endpoint), "label": label, "active": current == endpoint}
+            for endpoint, label in entries if endpoint in app.view_functions]
 
 
 def _register_error_handlers(app: Flask) -> None:

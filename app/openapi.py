@@ -253,8 +253,21 @@ def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
                          "description": op.get("description", ""), "tags": op.get("tags", []),
                          "parameters": op.get("parameters", []),
                          "responses": sorted(op.get("responses", {}).items()),
+                         "body": _body_summary(op.get("requestBody")),
                          "auth": "device token" if path.startswith("/api/v1/ingest") else "session"})
     return rows
+
+
+def _body_summary(request_body: dict[str, Any] | None) -> list[str]:
+    """``["application/json: BurstUpload", ...]`` for the reference page."""
+    if not request_body:
+        return []
+    summary = []
+    for content_type, media in request_body.get("content", {}).items():
+        schema = media.get("schema", {})
+        name = schema.get("$ref", "").rsplit("/", 1)[-1] or schema.get("type", "")
+        summary.append(f"{content_type}: {name}" if name else content_type)
+    return summary
 
 
 @bp.get("/api/openapi.json")
