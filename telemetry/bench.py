@@ -150,6 +150,12 @@ def own_cpu_s() -> float:
     return times.user + times.system
 
 
+def _cpu_delta(before: tuple, after: tuple) -> tuple[float | None, float]:
+    """(influxd CPU s, own CPU s) spent between two ``(influxd_cpu_s(), own_cpu_s())`` readings."""
+    server = None if before[0] is None or after[0] is None else after[0] - before[0]
+    return server, after[1] - before[1]
+
+
 def fresh_database(url: str, label: str) -> InfluxClient:
     client = InfluxClient(url, f"ironwatch_bench_{label}_{uuid.uuid4().hex[:6]}")
     influxd.prepare_database(client)
@@ -176,20 +182,28 @@ def run_raw(client: InfluxClient, bodies: list[tuple[str, bytes, int]], concurre
 
 
 def _upload_all(base_url: str, token: str, requests_: list[Request], clients: int, result) -> None:
-    """Client process: post every request (``clients`` threads, keep-alive sessions)."""
-    import requests as http
+    """Client process: post every request (``clients`` threads, one keep-alive connection each).
 
+    ``http.client`` rather than ``requests``: the client shares this node's CPUs with the server,
+    so it should cost as little as a gateway's would.
+    """
+    import http.client
+    from urllib.parse import urlsplit
+
+    host, port = urlsplit(base_url).hostname, urlsplit(base_url).port
     local = threading.local()
     failures = []
 
     def send(request: Request):
-        session = getattr(local, "session", None)
-        if session is None:
-            session = local.session = http.Session()
-        response = session.post(base_url + request.path, data=request.body,
-                                 headers={**request.headers, "Authorization": f"Bearer {token}"}, timeout=60)
-        if response.status_code != 202:
-            failures.append(f"{response.status_code} {response.text[:200]}")
+        connection = getattr(local, "connection", None)
+        if connection is None:
+            connection = local.connection = http.client.HTTPConnection(host, port, timeout=60)
+        connection.request("POST", request.path, body=request.body,
+                           headers={**request.headers, "Authorization": f"Bearer {token}"})
+        response = connection.getresponse()
+        text = response.read()
+        if response.status != 202:
+            failures.append(f"{response.status} {text[:200]!r}")
 
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(send, requests_))
@@ -272,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=2, help="/write requests in flight, both phases")
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP uploaders in the ingest phase")
     parser.add_argument("--batch-lines", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=2, help="raw/ingest pairs; each side's best round is reported")
     parser.add_argument("--plot", type=Path, default=influxd.var_dir() / "bench" / "telemetry_bench.png")
     args = parser.parse_args(argv)
 
@@ -285,24 +300,34 @@ def main(argv: list[str] | None = None) -> int:
     print(f"workload: {len(requests_)} uploads, {points:,} points, "
           f"{sum(len(b) for _, b, _ in bodies) / 1e6:.0f} MB of line protocol", flush=True)
 
-    raw_db = fresh_database(url, "raw")
-    ingest_db = fresh_database(url, "ingest")
-    try:
-        print("phase 1: raw /write of pre-built line protocol", flush=True)
-        cpu0 = (influxd_cpu_s(), own_cpu_s())
-        raw_s = run_raw(raw_db, bodies, args.concurrency)
-        cpu1 = (influxd_cpu_s(), own_cpu_s())
-        print("phase 2: ingest API end to end", flush=True)
-        ingest_s, details = run_ingest(ingest_db, requests_, identity, args.concurrency, args.clients, args.batch_lines)
-        cpu2 = (influxd_cpu_s(), own_cpu_s())
-        stored = ingest_db.query("SELECT count(a) FROM raw.vibration")[0]["values"][0][1]
-        expected = sum(r.points - 1 for r in requests_ if r.path.endswith("bursts"))
-        if stored != expected:
-            raise RuntimeError(f"ingest stored {stored} vibration samples, expected {expected}")
-    finally:
-        raw_db.drop_database()
-        ingest_db.drop_database()
+    rounds = []
+    for round_no in range(1, args.rounds + 1):
+        raw_db = fresh_database(url, "raw")
+        ingest_db = fresh_database(url, "ingest")
+        try:
+            print(f"round {round_no}/{args.rounds}, phase 1: raw /write of pre-built line protocol", flush=True)
+            cpu0 = (influxd_cpu_s(), own_cpu_s())
+            raw_s = run_raw(raw_db, bodies, args.concurrency)
+            cpu1 = (influxd_cpu_s(), own_cpu_s())
+            print(f"round {round_no}/{args.rounds}, phase 2: ingest API end to end", flush=True)
+            ingest_s, details = run_ingest(ingest_db, requests_, identity, args.concurrency, args.clients, args.batch_lines)
+            cpu2 = (influxd_cpu_s(), own_cpu_s())
+            stored = ingest_db.query("SELECT count(a) FROM raw.vibration")[0]["values"][0][1]
+            expected = sum(r.points - 1 for r in requests_ if r.path.endswith("bursts"))
+            if stored != expected:
+                raise RuntimeError(f"ingest stored {stored} vibration samples, expected {expected}")
+        finally:
+            raw_db.drop_database()
+            ingest_db.drop_database()
+        print(f"  round {round_no}: raw {points / raw_s:,.0f} points/s, ingest {points / ingest_s:,.0f} points/s, "
+              f"ratio {raw_s / ingest_s:.2f}", flush=True)
+        rounds.append({"raw_s": raw_s, "ingest_s": ingest_s, "details": details,
+                       "raw_cpu": _cpu_delta(cpu0, cpu1), "ingest_cpu": _cpu_delta(cpu1, cpu2)})
 
+    # the machine is shared: each side's best round is its rate with the least outside interference
+    best_raw = min(rounds, key=lambda r: r["raw_s"])
+    best_ingest = min(rounds, key=lambda r: r["ingest_s"])
+    raw_s, ingest_s, details = best_raw["raw_s"], best_ingest["ingest_s"], best_ingest["details"]
     raw_rate, ingest_rate = points / raw_s, points / ingest_s
     ratio = ingest_rate / raw_rate
     per_machine = points_per_machine_second()
@@ -311,11 +336,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ingest API (e2e)    : {points:,} points in {ingest_s:6.2f} s = {ingest_rate:12,.0f} points/s "
           f"(uploads answered after {details['uploads_done_s']:.2f} s; {details['posts']} writes, {details['retries']} retries)")
     print(f"ratio ingest / raw  : {ratio:.2f}  (goal ≥ 0.70: {'met' if ratio >= 0.70 else 'NOT met'})")
-    if cpu0[0] is not None:
+    raw_cpu, ingest_cpu = best_raw["raw_cpu"], best_ingest["ingest_cpu"]
+    if raw_cpu[0] is not None:
         per_m = 1e6 / points
-        print(f"CPU s per 1M points : raw phase influxd {(cpu1[0] - cpu0[0]) * per_m:.2f}, client {(cpu1[1] - cpu0[1]) * per_m:.2f}; "
-              f"ingest phase influxd {(cpu2[0] - cpu1[0]) * per_m:.2f}, API+spool+writer {(cpu2[1] - cpu1[1]) * per_m:.2f}, "
-              f"uploading client {details['client_cpu_s'] * per_m:.2f}")
+        print(f"CPU s per 1M points : raw: influxd {raw_cpu[0] * per_m:.2f} + posting client {raw_cpu[1] * per_m:.2f}; "
+              f"ingest: influxd {ingest_cpu[0] * per_m:.2f} + API/spool/writer {ingest_cpu[1] * per_m:.2f} "
+              f"+ uploading client {details['client_cpu_s'] * per_m:.2f}  (influxd is shared: other users' load included)")
     print(f"reference cadence   : {per_machine:.1f} points/s per machine "
           f"({per_machine * 86400:,.0f} points per machine per day)")
     print(f"machines per node   : {ingest_rate / per_machine:,.0f} at the sustained ingest rate "

@@ -29,8 +29,16 @@ class StoredEvent:
 def to_record(upload: Upload) -> tuple[dict, bytes]:
     """``(header, body)`` of an upload for the spool."""
     if isinstance(upload, OperatingBatch):
-        return {"kind": "operating", "upload_id": upload.upload_id, "machine": upload.machine,
-                "samples": [[t, f] for t, f in upload.samples]}, b""
+        # columnar: field names once, values as a float64 matrix (NaN = field absent at that time);
+        # a minute of 20 fields is ~10 kB instead of ~30 kB of JSON, and cheaper to (de)serialise
+        names = sorted({name for _, fields in upload.samples for name in fields})
+        column = {name: j for j, name in enumerate(names)}
+        matrix = np.full((len(upload.samples), len(names)), np.nan)
+        for i, (_, fields) in enumerate(upload.samples):
+            for name, value in fields.items():
+                matrix[i, column[name]] = value
+        return {"kind": "operating", "upload_id": upload.upload_id, "machine": upload.machine, "fields": names,
+                "times": [t for t, _ in upload.samples]}, matrix.astype("<f8").tobytes()
     if isinstance(upload, FaultReport):
         return {"kind": "faults", "upload_id": upload.upload_id, "machine": upload.machine, "time_ns": upload.time_ns,
                 "lamps": upload.lamps, "active": list(upload.active)}, b""
@@ -47,7 +55,13 @@ def from_record(header: dict, body: bytes) -> Upload:
     """Inverse of :func:`to_record`."""
     kind = header["kind"]
     if kind == "operating":
-        return OperatingBatch(header["upload_id"], header["machine"], tuple((int(t), f) for t, f in header["samples"]))
+        names, times = header["fields"], header["times"]
+        rows = np.frombuffer(body, dtype="<f8").reshape(len(times), len(names)).tolist()
+        samples = tuple(
+            (int(t), {name: value for name, value in zip(names, row) if value == value})  # NaN: absent
+            for t, row in zip(times, rows)
+        )
+        return OperatingBatch(header["upload_id"], header["machine"], samples)
     if kind == "faults":
         return FaultReport(header["upload_id"], header["machine"], int(header["time_ns"]), header["lamps"],
                            tuple(header["active"]))

@@ -103,7 +103,8 @@ class Spool:
     Parameters
     ----------
     directory : where segments live (created if missing)
-    max_bytes : bound on undrained segment bytes; beyond it appends raise SpoolFull
+    max_bytes : bound on undrained segment bytes; beyond it appends raise SpoolFull (default
+        ``IRONWATCH_SPOOL_MAX_MB`` MiB, else 2 GiB: about 80 machine-days at the reference cadence)
     segment_bytes : size at which a new segment starts (drained segments are deleted whole)
     id_retention_s : how long upload ids are remembered for duplicate detection, seconds
     retry_after_s : the ``Retry-After`` a full spool suggests, seconds
@@ -112,14 +113,14 @@ class Spool:
     def __init__(
         self,
         directory: str | os.PathLike,
-        max_bytes: int = 2 * 1024**3,
+        max_bytes: int | None = None,
         segment_bytes: int = 64 * 1024**2,
         id_retention_s: float = 7 * 86400.0,
         retry_after_s: int = 10,
     ):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.max_bytes = max_bytes
+        self.max_bytes = max_bytes if max_bytes is not None else int(os.environ.get("IRONWATCH_SPOOL_MAX_MB", "2048")) * 1024**2
         self.segment_bytes = segment_bytes
         self.id_retention_s = id_retention_s
         self.retry_after_s = retry_after_s

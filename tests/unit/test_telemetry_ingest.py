@@ -74,7 +74,8 @@ def test_gzip_and_rfc3339_with_nanoseconds(env):
     body = operating(samples=[{"time": "2026-11-25T10:00:00.123456789Z", "fields": {"hour_meter_h": 12.0}}])
     service.clock = lambda: 1_795_600_800 * 10**9  # 2026-11-25T10:00:00Z
     service.accept_operating(token, gzip.compress(json.dumps(body).encode()), {**JSON, "Content-Encoding": "gzip"})
-    upload = from_record(spooled(spool)[0].header, b"")
+    entry = spooled(spool)[0]
+    upload = from_record(entry.header, entry.body)
     assert upload.samples[0][0] == 1_795_600_800_123_456_789
 
 

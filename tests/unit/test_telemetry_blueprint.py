@@ -1,0 +1,57 @@
+"""The ingest blueprint maps the service's answers to HTTP: 202/200, error JSON, Retry-After."""
+import gzip
+import json
+import time
+from types import SimpleNamespace
+
+import pytest
+from flask import Flask
+
+from app.ingest import bp
+from telemetry.devices import DeviceIdentity, StaticDeviceDirectory
+from telemetry.ingest import IngestService, Limits
+from telemetry.spool import Spool
+
+
+@pytest.fixture
+def client(tmp_path):
+    devices = StaticDeviceDirectory()
+    token = devices.add(DeviceIdentity("gw", "GS-1", {}))
+    spool = Spool(tmp_path, max_bytes=4000, retry_after_s=12)
+    web = Flask(__name__)
+    web.register_blueprint(bp)
+    web.extensions["ironwatch"] = SimpleNamespace(ingest=IngestService(spool, devices, Limits(max_request_bytes=100_000)))
+    yield web.test_client(), {"Authorization": f"Bearer {token}"}
+    spool.close()
+
+
+def body(upload_id, n=1):
+    return {"upload_id": upload_id, "machine": "GS-1",
+            "samples": [{"time": time.time_ns() - i * 10**9, "fields": {"power_kw": 100.0}} for i in range(n)]}
+
+
+def test_accepted_duplicate_and_errors(client):
+    http, auth = client
+    first = http.post("/api/v1/ingest/operating", json=body("a"), headers=auth)
+    assert first.status_code == 202 and first.json == {"status": "accepted", "upload_id": "a", "points": 1}
+    again = http.post("/api/v1/ingest/operating", data=gzip.compress(json.dumps(body("a")).encode()),
+                      headers={**auth, "Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert again.status_code == 200 and again.json["status"] == "duplicate"
+
+    anonymous = http.post("/api/v1/ingest/operating", json=body("b"))
+    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+    assert anonymous.json["field"] == "Authorization"
+    wrong_type = http.post("/api/v1/ingest/faults", data=b"x", headers={**auth, "Content-Type": "text/csv"})
+    assert wrong_type.status_code == 415 and wrong_type.json["rule"] == "application_json"
+    too_big = http.post("/api/v1/ingest/bursts", data=b"\0" * 100_001,
+                        headers={**auth, "Content-Type": "application/octet-stream"})
+    assert too_big.status_code == 413 and too_big.json["rule"] == "max_request_bytes"
+
+
+def test_spool_full_answers_503_with_retry_after(client):
+    http, auth = client
+    codes = [http.post("/api/v1/ingest/operating", json=body(f"u{i}", 20), headers=auth).status_code for i in range(10)]
+    assert 202 in codes and codes[-1] == 503
+    full = http.post("/api/v1/ingest/operating", json=body("late", 20), headers=auth)
+    assert full.status_code == 503 and full.headers["Retry-After"] == "12"
+    assert full.json["error"] == "spool_full" and "retry" in full.json["message"]

@@ -1,0 +1,39 @@
+"""Spool records and line protocol of validated uploads (pure)."""
+import numpy as np
+
+from telemetry.payloads import BurstUpload, FaultReport, OperatingBatch
+from telemetry.records import from_record, lines_by_rp, stored_event, to_record
+from telemetry.schema import RP_LIFE, RP_RAW
+
+
+def test_operating_record_is_columnar_and_keeps_sparse_fields():
+    batch = OperatingBatch("u1", "GS-1", ((10, {"power_kw": 1.5, "lat": 53.8}), (20, {"power_kw": 2.0})))
+    header, body = to_record(batch)
+    assert header["fields"] == ["lat", "power_kw"] and header["times"] == [10, 20]
+    assert len(body) == 2 * 2 * 8
+    assert from_record(header, body) == batch
+    assert lines_by_rp(batch) == {RP_LIFE: ["operating,machine=GS-1 power_kw=1.5,lat=53.8 10\n",
+                                            "operating,machine=GS-1 power_kw=2.0 20\n"]}
+
+
+def test_burst_record_round_trip_and_lines():
+    samples = np.array([0.5, -1.25, 3.0e-3], dtype=np.float32)
+    burst = BurstUpload("u2", "EX-1", "engine", "engine.acc", "radial", 25600.0, 1000, "g", 1800.0, "int16le", 0.001, samples)
+    header, body = to_record(burst)
+    back = from_record(header, body)
+    assert back == burst and np.array_equal(back.samples, samples)
+    lines = lines_by_rp(burst)
+    assert lines[RP_RAW][1] == "vibration,axis=radial,component=engine,machine=EX-1,sensor=engine.acc a=-1.25 40062\n"
+    assert lines[RP_LIFE][0].startswith("bursts,axis=radial,component=engine,machine=EX-1,sensor=engine.acc burst_id=")
+    assert 'units="g"' in lines[RP_LIFE][0] and "scale=0.001" in lines[RP_LIFE][0] and "n_samples=3i" in lines[RP_LIFE][0]
+    event = stored_event(burst)
+    assert (event.kind, event.burst_id) == ("burst", "EX-1:engine.acc:radial:1000")
+
+
+def test_faults_record_round_trip():
+    report = FaultReport("u3", "EX-1", 5, {"mil": 1, "red_stop": 0, "amber_warning": 0, "protect": 0},
+                         ({"spn": 100, "fmi": 1, "occurrence_count": 2},))
+    assert from_record(*to_record(report)) == report
+    faults_line, code_line = lines_by_rp(report)[RP_LIFE]
+    assert 'codes="100:1:2"' in faults_line and "active_count=1i" in faults_line
+    assert code_line == 'fault_codes,machine=EX-1,spn=100 fmi=1i,occurrence_count=2i,upload_id="u3" 5\n'
