@@ -48,7 +48,7 @@ _TOOTH_HARMONICS = 5
 _TOLERANCE = 0.01      # relative: recorded speed error plus bearing slip
 _LINE_WIDTH = 0.002    # relative half-width of a harmonic around h x the found fundamental
 _DECOY_RANGE = (1.2, 8.0)  # decoy fundamentals, in shaft orders
-_DECOY_COUNT = 16
+_DECOY_COUNT = 12
 
 
 def _candidates(freqs: DefectFrequencies) -> tuple[list, np.ndarray, np.ndarray]:

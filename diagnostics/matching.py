@@ -253,11 +253,19 @@ def family_evidence(level_db: np.ndarray, resolution_hz: float, averages: float,
     return FamilyEvidence(f1, excess.sum(axis=1), np.stack(bins, axis=1) * res, lv, excess, tuple(labels))
 
 
+@lru_cache(maxsize=64)
+def _threshold_table(averages: float, p_false: float, size: int = 256) -> np.ndarray:
+    """line_threshold_db for window sizes 0..size-1 (entry 0 unused), as a lookup array."""
+    k = max(1.0, float(averages))
+    windows = np.maximum(np.arange(size), 1)
+    median = stats.gamma.median(k, scale=1.0 / k)
+    return 10.0 * np.log10(stats.gamma.isf(p_false / windows, k, scale=1.0 / k) / median)
+
+
 def _thresholds_db(averages: float, windows: np.ndarray, p_false: float) -> np.ndarray:
-    """:func:`line_threshold_db` for an array of window sizes (bins)."""
-    uniq, inverse = np.unique(windows, return_inverse=True)
-    values = np.array([line_threshold_db(averages, int(w), p_false) for w in uniq])
-    return values[inverse].reshape(windows.shape)
+    """:func:`line_threshold_db` for an array of window sizes (bins), by table lookup."""
+    table = _threshold_table(round(float(averages), 3), p_false)
+    return table[np.minimum(windows, table.size - 1)]
 
 
 def stack_family_evidence(level_db: np.ndarray, resolution_hz: float, averages: float,

@@ -37,8 +37,8 @@ def spectrum_max_hz(freqs: DefectFrequencies) -> float:
 _ROTOR_FRACTION_OF_AB = 0.6
 _LOOSENESS_MIN_LINES = 6
 _LINE_SNR_DB = 10.0
-_GEAR_SIDEBAND_RATIO = 0.2
-_GEAR_2X_RATIO = 0.8
+_GEAR_SIDEBAND_RATIO = 0.12   # mean first-order sideband / mesh line: about -18 dB
+_GEAR_2X_RATIO = 0.6         # 2 x mesh / 1 x mesh
 _ELECTRICAL_MIN_ACC = 0.5      # m/s^2 peak at 2 x line frequency
 _ELECTRICAL_RATIO = 4.0        # 2 x line must exceed 4 x its healthy-typical share of 1x line
 
