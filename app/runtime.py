@@ -112,7 +112,7 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     ----------
     config : dict
         Resolved settings: ``IRONWATCH_INFLUX_URL``, ``IRONWATCH_INFLUX_DB``,
-        ``IRONWATCH_DATABASE_URL``, ``IRONWATCH_VAR`` and optionally ``IRONWATCH_SPOOL_DIR``.
+        ``IRONWATCH_DATABASE_URL`` and ``IRONWATCH_VAR`` (the spool lives in ``<var>/spool``).
     notifier : fleet.notify.Notifier
         Where diagnoses, work orders and status changes are published.
     """
@@ -130,8 +130,7 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     engine = db.make_engine(config["IRONWATCH_DATABASE_URL"])
     sessions = db.session_factory(engine)
     devices = SqlDeviceDirectory(sessions)
-    spool_dir = Path(config.get("IRONWATCH_SPOOL_DIR") or Path(config["IRONWATCH_VAR"]) / "spool")
-    spool = Spool(spool_dir)
+    spool = Spool(Path(config["IRONWATCH_VAR"]) / "spool")
     ingest = IngestService(spool, devices)
     diagnosis = DiagnosisService(store, sessions, notifier)
     diagnosis_queue = DiagnosisQueue(diagnosis.process_burst)

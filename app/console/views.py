@@ -68,8 +68,9 @@ def machine(uid: str):
         diagnoses = queries.recent_diagnoses(session, uid, tenants, limit=12)
         focus = focus_diagnosis(session, uid, tenants, detail["recent_findings"], diagnoses)
     latest = _latest_operating(uid)
+    rul = latest_rul(_runtime().store, uid, [c["name"] for c in detail["components"]])
     return render_template("console/machine.html", machine=detail, diagnosis=focus,
-                           recent_diagnoses=diagnoses, latest=latest,
+                           recent_diagnoses=diagnoses, latest=latest, rul=rul,
                            trend_fields=trend_fields_for(detail.get("kind", ""), OPERATING_FIELDS),
                            live=True)
 
@@ -92,6 +93,23 @@ def _latest_operating(uid: str) -> dict:
     except InfluxError as error:
         current_app.logger.warning("latest operating data of %s unavailable: %s", uid, error)
         return {"time": None, "fields": {}, "error": str(error)}
+
+
+def latest_rul(store, uid: str, components: list[str]) -> dict[str, dict]:
+    """Newest RUL estimate per component: ``{name: {"p10_h", "p50_h", "p90_h", "model_version",
+    "time"}}``; components without an estimate (too little history) are absent."""
+    from telemetry.influx import InfluxError
+
+    estimates = {}
+    for name in components:
+        try:
+            history = store.rul_history(uid, name)
+        except InfluxError as error:
+            current_app.logger.warning("RUL history of %s/%s unavailable: %s", uid, name, error)
+            continue
+        if history["time"]:
+            estimates[name] = {key: values[-1] for key, values in history.items()}
+    return estimates
 
 
 @bp.get("/work-orders")

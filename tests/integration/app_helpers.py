@@ -31,7 +31,7 @@ def app_config(influx, sql_url: str, var: Path, start_background: bool = False) 
     """Settings for ``create_app`` pointing at the test's own InfluxDB database and SQL file."""
     return {"IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database,
             "IRONWATCH_DATABASE_URL": sql_url, "IRONWATCH_VAR": str(var),
-            "IRONWATCH_SPOOL_DIR": str(var / "spool"), "START_BACKGROUND": start_background,
+            "START_BACKGROUND": start_background,
             "TESTING": True, "SECRET_KEY": "test-" + uuid.uuid4().hex}
 
 

@@ -211,3 +211,14 @@ def test_work_order_life_cycle_through_api_and_forms(app, provisioning):
     assert response.status_code == 200 and response.get_json()["status"] == "done"
     response = engineer.post(actions, json={"action": "cancel", "reason": "too late"})
     assert response.status_code == 409 and "done" in response.get_json()["message"]
+
+
+def test_machine_page_shows_rul_with_its_range_and_model(app):
+    import time as clock
+
+    runtime = app.extensions["ironwatch"]
+    runtime.store.write_rul(FAULTY_GENSET, "alternator_de", clock.time_ns(), 410.0, 655.0, 980.0, "genset-bearing-v3")
+    client = app.test_client()
+    login(client, ENGINEER)
+    page = client.get(f"/console/machines/{FAULTY_GENSET}").get_data(as_text=True)
+    assert "655 h" in page and "P10–P90 410–980 h" in page and "genset-bearing-v3" in page
