@@ -17,8 +17,9 @@ measurement             RP        tags                                    fields
 ``fault_codes``         ``life``  machine, spn                            fmi, occurrence_count, upload_id
 ``features``            ``life``  machine, component, sensor, axis        one float per feature, burst_id,
                                                                           iso_zone
-``diagnoses``           ``life``  machine, component, fault_mode,         severity, confidence, summary,
-                                  location                                evidence (JSON), burst_id
+``diagnoses``           ``life``  machine, component, fault_mode,         severity, confidence, score,
+                                  location                                summary, evidence and detail
+                                                                          (JSON), burst_id
 ``rul``                 ``life``  machine, component                      p10_h, p50_h, p90_h, model_version
 ======================  ========  ======================================  ==========================
 

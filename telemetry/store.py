@@ -286,7 +286,7 @@ class TelemetryStore:
         self.influx.write(encode_point(M_FEATURES, meta.tags(), fields, meta.start_ns) + "\n", rp=RP_LIFE)
 
     def write_diagnosis(self, meta: BurstMeta, finding: Mapping[str, object]) -> None:
-        """Write one finding (``Finding.to_dict()``) of a burst; evidence stored as a JSON string."""
+        """Write one finding (``Finding.to_dict()``) of a burst; evidence and detail as JSON strings."""
         tags = {
             "machine": meta.machine,
             "component": str(finding.get("component") or meta.component),
@@ -301,6 +301,10 @@ class TelemetryStore:
             "summary": str(finding.get("summary", "")),
             "evidence": encode_json_field(finding.get("evidence", [])),
         }
+        if finding.get("score") is not None:
+            fields["score"] = float(finding["score"])
+        if finding.get("detail"):
+            fields["detail"] = encode_json_field(finding["detail"])
         self.influx.write(encode_point(M_DIAGNOSES, tags, fields, meta.start_ns) + "\n", rp=RP_LIFE)
 
     def write_rul(

@@ -114,12 +114,14 @@ def test_features_diagnoses_and_rul(influx):
 
     finding = {"component": "engine", "fault_mode": "bearing_outer_race", "location": "DE", "severity": "warning",
                "confidence": 0.8, "summary": "Outer race defect on DE bearing",
-               "evidence": [{"label": "BPFO x1", "expected_hz": 107.3, "matched_hz": 107.5}]}
+               "evidence": [{"label": "BPFO x1", "expected_hz": 107.3, "matched_hz": 107.5}], "score": 4.2,
+               "detail": {"band_hz": [2000, 4000]}}
     store.write_diagnosis(meta, finding)
     rows = influx.query("SELECT * FROM diagnoses")
     record = dict(zip(rows[0]["columns"], rows[0]["values"][0]))
     assert record["fault_mode"] == "bearing_outer_race" and record["location"] == "DE"
     assert record["burst_id"] == meta.burst_id and '"BPFO x1"' in record["evidence"]
+    assert record["score"] == 4.2 and record["detail"] == '{"band_hz":[2000,4000]}'
 
     store.write_rul("EX-1", "engine", T0, 100.0, 250.0, 400.0, "engine-v3")
     assert store.rul_history("EX-1", "engine") == {"time": [T0], "p10_h": [100.0], "p50_h": [250.0],
