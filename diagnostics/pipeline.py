@@ -112,6 +112,16 @@ def _rank(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (-_SEVERITY_RANK.get(f.severity, 0), -f.confidence, -f.score))
 
 
+def _unexplained_teeth(teeth: list[Finding], bearing: list[Finding]) -> list[Finding]:
+    """Drop a broken-tooth finding that an inner-race finding explains better.
+
+    An inner-race defect is modulated at the shaft rate, so it also puts shaft-rate lines in the
+    envelope; only a once-per-turn family stronger than the inner-race evidence is a tooth.
+    """
+    inner = max((f.score for f in bearing if f.fault_mode == "bearing_inner_race"), default=0.0)
+    return [t for t in teeth if t.score > inner]
+
+
 def _hann_amplitude(raw: np.ndarray, n: int, bins: int) -> np.ndarray:
     """Amplitude-correct Hann spectrum (units of x, peak) of the first ``bins`` bins, from the plain rfft.
 
@@ -175,7 +185,7 @@ def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
     low_cut = _low_cut_hz(freqs, fs)
     stack = envelope_stack(raw, white, n, fs, low_cut, envelope_max_hz(freqs), x)
     findings, bearing_evidence = bearing_findings(stack, freqs, component)
-    findings += tooth_findings(stack, freqs, component)
+    findings += _unexplained_teeth(tooth_findings(stack, freqs, component), findings)
     findings += shaft_findings(vel_amp, norm, res, freqs, limits, component)
     findings += gear_findings(acc_amp, norm, res, freqs, component)
     findings += electrical_findings(acc_amp, norm, res, freqs, component)

@@ -37,7 +37,7 @@ def spectrum_max_hz(freqs: DefectFrequencies) -> float:
 _ROTOR_FRACTION_OF_AB = 0.6
 _LOOSENESS_MIN_LINES = 6
 _LINE_SNR_DB = 10.0
-_GEAR_SIDEBAND_RATIO = 0.12   # mean first-order sideband / mesh line: about -18 dB
+_GEAR_SIDEBAND_RATIO = 0.1    # mean of the four first-order sidebands / mesh line: -20 dB
 _GEAR_2X_RATIO = 0.6         # 2 x mesh / 1 x mesh
 _ELECTRICAL_MIN_ACC = 0.5      # m/s^2 peak at 2 x line frequency
 _ELECTRICAL_RATIO = 4.0        # 2 x line must exceed 4 x its healthy-typical share of 1x line
@@ -129,7 +129,9 @@ def gear_findings(acc_amp: np.ndarray, norm: np.ndarray, resolution_hz: float, f
                 m = match_line(acc_amp, norm, resolution_hz, gmf + sign * shaft, max(0.005 * gmf, 1.5 * resolution_hz))
                 if m is not None and m.snr_db >= _LINE_SNR_DB and abs(m.matched_hz - gmf) > 0.5 * shaft:
                     sidebands.append((f"GMF {s} {sname}", m))
-        sb_ratio = float(np.mean([m.amplitude for _, m in sidebands])) / mesh1.amplitude if sidebands else 0.0
+        # Mean over all four sideband positions (a missing one counts 0): wear modulates both sides,
+        # while one stray line (e.g. a bearing-defect harmonic next to the mesh) should not pass.
+        sb_ratio = float(sum(m.amplitude for _, m in sidebands)) / 4.0 / mesh1.amplitude
         harmonic_ratio = mesh2.amplitude / mesh1.amplitude
         if sb_ratio >= _GEAR_SIDEBAND_RATIO or (harmonic_ratio >= _GEAR_2X_RATIO and mesh2.snr_db >= _LINE_SNR_DB):
             strength = max(sb_ratio / _GEAR_SIDEBAND_RATIO, harmonic_ratio / _GEAR_2X_RATIO)
