@@ -178,14 +178,22 @@ class CoverageSchedule:
         return not (self._gap_start <= t_ns < self._gap_end)
 
 
-def burst_offsets_s(n_sensors: int, speedup: float, stagger_wall_s: float = 30.0) -> list[int]:
+def burst_offsets_s(n_sensors: int, speedup: float, stagger_wall_s: float = 30.0,
+                    replay_s: float | None = None) -> list[int]:
     """Simulated seconds after the start at which each sensor of the fleet takes its first burst.
 
-    Spread evenly over the first ``stagger_wall_s`` wall seconds (so a freshly started simulator
-    shows every machine's state within half a minute), i.e. over ``stagger_wall_s * speedup``
-    simulated seconds but never beyond the hourly cadence.
+    Spread evenly over the first ``stagger_wall_s`` wall seconds, so a freshly started simulator
+    shows every machine's state within half a minute: ``stagger_wall_s * speedup`` simulated
+    seconds while replaying history, but only ``stagger_wall_s`` for whatever part of the stagger
+    falls after the replay (``replay_s`` simulated seconds), when time runs at x1. Never beyond
+    the hourly cadence.
     """
-    span = min(stagger_wall_s * (speedup if math.isfinite(speedup) else 1.0), BURST_INTERVAL_S - 1)
+    fast = stagger_wall_s * speedup if math.isfinite(speedup) else stagger_wall_s
+    if replay_s is not None and fast > replay_s:
+        # The replay ends within the stagger: what remains of the 30 wall seconds runs at x1.
+        wall_left = stagger_wall_s - replay_s / speedup if math.isfinite(speedup) else stagger_wall_s
+        fast = replay_s + max(0.0, wall_left)
+    span = min(fast, BURST_INTERVAL_S - 1)
     return [1 + int(span * k / max(1, n_sensors)) for k in range(n_sensors)]
 
 

@@ -11,7 +11,7 @@ disk under ``$IRONWATCH_VAR/gateway`` unless ``--memory-buffer``) and retried wi
 
 Simulated time runs at ``--speedup`` times the wall clock (``inf``: as fast as the server takes it)
 but never ahead of it: the ingest API rightly refuses data from the future, and every dashboard
-looks at "now". So a sped-up run starts in the past (``--history``, default the last day when
+looks at "now". So a sped-up run starts in the past (``--history``, default 90 minutes when
 ``--speedup`` > 1), replays that history fast, and once it has caught up with the wall clock goes on
 live at real time. ``--duration`` is in *simulated* time (``3600``, ``90m``, ``6h``, ``2d``). With
 ``--start`` the simulated clock starts there and every payload is a function of ``--seed`` and
@@ -44,6 +44,9 @@ _NS = 1_000_000_000
 _REPO = Path(__file__).resolve().parents[1]
 # telemetry.payloads.Limits.max_past_s: the ingest refuses older uploads (keep an hour in hand).
 _MAX_AGE_S = 7 * 86400.0 - 3600.0
+# Replayed data must arrive while InfluxDB's 1-minute continuous query still resamples its minutes
+# (RESAMPLE FOR 2h, telemetry.schema); 90 min keeps every replayed minute inside that window.
+_DEFAULT_HISTORY_S = 90 * 60.0
 
 
 def parse_duration_s(text: str) -> float:
@@ -150,7 +153,10 @@ def build_fleet(args: argparse.Namespace, start_ns: int, session: requests.Sessi
               f"of a provisioned machine; their data lands on that machine: use a scratch database",
               file=sys.stderr)
     n_sensors = sum(len(p.sensors) for p in plans)
-    offsets = iter(burst_offsets_s(n_sensors, args.speedup))
+    # With an explicit --start the content must not depend on the wall clock, so the stagger
+    # ignores where the replay ends.
+    replay_s = None if args.start else max(0.0, time.time() - start_ns / _NS)
+    offsets = iter(burst_offsets_s(n_sensors, args.speedup, replay_s=replay_s))
     buffer_root = Path(args.buffer_dir)
     machines = []
     for plan in plans:
@@ -220,7 +226,7 @@ def _arg_parser() -> argparse.ArgumentParser:
                                                  "(default: --history before now)")
     p.add_argument("--history", default=None,
                    help="without --start, begin this much simulated time before now and replay it at "
-                        "--speedup before going live (default 1d when --speedup > 1, else 0)")
+                        "--speedup before going live (default 90m when --speedup > 1, else 0)")
     p.add_argument("--duration", default=None, help="how much SIMULATED time to run (3600, 90m, 6h, 2d); "
                                                     "default until stopped")
     p.add_argument("--buffer-dir", default=str(var / "gateway"), help="gateway disk buffers (one folder each)")
@@ -242,7 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         duration_s = parse_duration_s(args.duration) if args.duration else None
-        history_s = parse_duration_s(args.history) if args.history else (86400.0 if args.speedup > 1 else 0.0)
+        history_s = parse_duration_s(args.history) if args.history else \
+            (_DEFAULT_HISTORY_S if args.speedup > 1 else 0.0)
         start_ns = parse_start_ns(args.start, time.time(), history_s)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

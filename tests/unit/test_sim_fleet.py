@@ -94,6 +94,9 @@ def test_first_bursts_spread_over_thirty_wall_seconds():
     offsets = burst_offsets_s(78, 60.0)
     assert offsets[0] == 1 and offsets[-1] < 30 * 60 and offsets == sorted(offsets)
     assert burst_offsets_s(10, 1e6)[-1] < 3600
+    # A 3 min replay at x60 takes 3 s; the rest of the 30 s stagger then runs at real time.
+    short = burst_offsets_s(78, 60.0, replay_s=180.0)
+    assert short[-1] <= 180 + 27 and short[-1] > 180
 
 
 def test_provisioning_and_load_mode_clones(tmp_path):
