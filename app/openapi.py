@@ -233,13 +233,7 @@ def build_spec(ingest_spec: dict[str, Any] | None = None) -> dict[str, Any]:
 def _telemetry_fragment() -> dict[str, Any]:
     from telemetry import openapi as telemetry_openapi
 
-    for name in ("SPEC", "spec", "OPENAPI", "fragment"):
-        value = getattr(telemetry_openapi, name, None)
-        if callable(value):
-            return value()
-        if isinstance(value, dict):
-            return value
-    raise RuntimeError("telemetry.openapi exposes no OpenAPI fragment (expected SPEC or spec())")
+    return telemetry_openapi.spec()
 
 
 def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
