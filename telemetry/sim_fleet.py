@@ -286,7 +286,8 @@ class SimulatedMachine:
         # A gateway triggers its bursts only while the machine runs near working speed; a burst due
         # while it stands still (or idles) is taken as soon as it works again.
         if rpm < 0.8 * self.plan.nominal_rpm:
-            self.counters.bursts_deferred += self.next_burst_ns[i] == now
+            if self.next_burst_ns[i] == now:
+                self.counters.bursts_deferred += 1
             return
         sensor = self.plan.sensors[i]
         severity = 0.0

@@ -130,13 +130,14 @@ class FleetSimulator:
         backlog_mb = sum(m.gateway.buffer.bytes for m in self.machines) / 1e6
         offline = sum(not m.gateway.online for m in self.machines)
         bursts = sum(m.counters.bursts for m in self.machines)
+        deferred = sum(m.counters.bursts_deferred for m in self.machines)
         dm1 = sum(m.counters.dm1_changes for m in self.machines)
         lag = wall_elapsed_s - (self.t_ns - self.start_ns) / _NS / speedup if math.isfinite(speedup) else 0.0
         pace = "live" if live else f"x{speedup:g} lag {max(0.0, lag):.1f}s"
         line = (f"[{wall_elapsed_s:7.1f}s] sim {_iso(self.t_ns)} {pace} | "
                 f"uploads sent {s.attempts} accepted {s.accepted} duplicate {s.duplicate} refused {s.refused} "
                 f"retried {s.retried} dropped {s.dropped} | backlog {backlog} ({backlog_mb:.1f} MB) "
-                f"offline {offline}/{len(self.machines)} | bursts {bursts} dm1 {dm1}")
+                f"offline {offline}/{len(self.machines)} | bursts {bursts} (deferred {deferred}) dm1 {dm1}")
         if s.last_error:
             line += f" | last error: {s.last_error[:160]}"
         return line
@@ -206,8 +207,8 @@ def run(sim: FleetSimulator, speedup: float, duration_s: float | None, progress_
     drained = sim.finish(drain_timeout_s)
     print(sim.progress_line(time.monotonic() - wall0, speedup, live), file=out, flush=True)
     if not drained:
-        print("stopped with uploads still in the backlog; the disk buffer keeps them for the next run",
-              file=out, flush=True)
+        print("stopped with uploads still in the backlog; a disk buffer keeps them for the next run "
+              "(a --memory-buffer loses them)", file=out, flush=True)
 
 
 def _arg_parser() -> argparse.ArgumentParser:
@@ -277,13 +278,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     stopping = {"flag": False}
 
     def _stop(signum, _frame):
+        if stopping["flag"]:   # a second signal: give up draining (the disk buffer keeps the rest)
+            raise KeyboardInterrupt
         stopping["flag"] = True
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     print(f"simulating {len(sim.machines)} machines from {_iso(start_ns)} at x{args.speedup:g} "
           f"(seed {args.seed}) -> {args.url}", flush=True)
-    run(sim, args.speedup, duration_s, args.progress_every, args.drain_timeout, lambda: stopping["flag"])
+    try:
+        run(sim, args.speedup, duration_s, args.progress_every, args.drain_timeout, lambda: stopping["flag"])
+    except KeyboardInterrupt:
+        print("stopped without draining; a disk buffer keeps the backlog for the next run "
+              "(a --memory-buffer loses it)", flush=True)
     return 0
 
 
