@@ -201,3 +201,37 @@ def test_cli_runs_a_short_fast_simulation(tmp_path, capsys):
 def test_cli_refuses_a_start_the_server_would_refuse(tmp_path, capsys):
     assert main(["--provisioning", str(_provisioning(tmp_path)), "--start", "2020-01-01T00:00:00Z"]) == 2
     assert "7 days" in capsys.readouterr().err
+
+
+def test_sigterm_stops_cleanly_after_sending_the_partial_batch(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    double = IngestDouble()
+    proc = subprocess.Popen([sys.executable, "-m", "telemetry.simulate", "--url", double.url,
+                             "--provisioning", str(_provisioning(tmp_path)), "--speedup", "30", "--history", "0",
+                             "--buffer-dir", str(tmp_path / "buf"), "--progress-every", "0.5"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(3)]   # banner and two progress lines: running
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        double.close()
+    assert proc.returncode == 0 and "simulating 2 machines" in lines[0]
+    final = rest.strip().splitlines()[-1]
+    assert "backlog 0 " in final and "refused 0" in final
+    import datetime as dt
+    import re
+
+    def when(text):
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+    simulated_s = when(re.search(r"sim (\S+)", final).group(1)) - when(re.search(r"from (\S+)", lines[0]).group(1))
+    received = {}
+    for body in double.json_bodies("/operating"):
+        received[body["machine"]] = received.get(body["machine"], 0) + len(body["samples"])
+    assert received == {"GS-9001": simulated_s, "EX-9001": simulated_s}, "every second, the partial minute too"
