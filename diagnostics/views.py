@@ -5,7 +5,7 @@ cepstrally pre-whitened signal (``diagnostics.envelope``). The views are:
 
 * the pre-whitened full band (``low_cut`` to 0.95 x Nyquist);
 * ``BAND_COUNT`` adjacent bands of equal width over the same range, raw and pre-whitened;
-* the band of that width centred on the largest spectral kurtosis of the pre-whitened signal
+* the band of that width centred on the largest spectral kurtosis of the signal
   (``diagnostics.kurtogram``), demodulated from the pre-whitened and from the raw spectrum.
 
 The equal-width bands are demodulated in one batched inverse FFT; only the envelope spectrum up to
@@ -116,7 +116,7 @@ def _sk_band(x: np.ndarray, fs: float, lo_hz: float, hi_hz: float, width_hz: flo
 
 
 def envelope_stack(raw: np.ndarray, white: np.ndarray, n: int, fs: float, low_cut_hz: float, max_hz: float,
-                   x: np.ndarray, white_x: np.ndarray | None = None) -> EnvelopeStack:
+                   x: np.ndarray) -> EnvelopeStack:
     """All envelope views of one burst.
 
     Parameters
@@ -132,20 +132,16 @@ def envelope_stack(raw: np.ndarray, white: np.ndarray, n: int, fs: float, low_cu
     max_hz : float
         Highest envelope frequency needed (Hz); the bands are made at least this wide.
     x : np.ndarray, shape (n,)
-        The acceleration (for the raw kurtogram).
-    white_x : np.ndarray, optional
-        The pre-whitened time signal (computed when None).
+        The acceleration (for the kurtogram).
     """
     nyq = 0.95 * fs / 2.0
     low_cut_hz = min(low_cut_hz, 0.5 * nyq)
     width = max((nyq - low_cut_hz) / BAND_COUNT, min(1.2 * max_hz, nyq - low_cut_hz))
     edges = np.arange(BAND_COUNT + 1) * width + low_cut_hz
     fixed = [(float(edges[i]), float(edges[i + 1])) for i in range(BAND_COUNT) if edges[i + 1] <= nyq + 1e-6]
-    if white_x is None:
-        white_x = sfft.irfft(white, n)
-    # One kurtogram (of the pre-whitened signal, where impacts are not masked by strong lines); its
-    # band is demodulated from both the pre-whitened and the raw spectrum.
-    kg_band, kg_sk = _sk_band(white_x, fs, low_cut_hz, nyq, width)
+    # One kurtogram, of the raw signal (no inverse FFT needed); its band is demodulated from both
+    # the pre-whitened and the raw spectrum.
+    kg_band, kg_sk = _sk_band(x, fs, low_cut_hz, nyq, width)
 
     bands = [(low_cut_hz, nyq)] + fixed + fixed + [kg_band, kg_band]
     sources = ["whitened"] + ["whitened"] * len(fixed) + ["raw"] * len(fixed) + ["whitened", "raw"]
@@ -169,8 +165,9 @@ def envelope_stack(raw: np.ndarray, white: np.ndarray, n: int, fs: float, low_cu
         # Single precision: envelopes need ~1e-4 relative accuracy, and it halves the memory traffic.
         shifted = np.zeros((len(idx), m), dtype=np.complex64)
         for r, i in enumerate(idx):
-            lo = int(np.clip(np.ceil(bands[i][0] / res_full), 1, n // 2))
-            hi = int(np.clip(lo + width_bins, lo + 1, n // 2 + 1))
+            # Plain int arithmetic: np.clip on scalars costs more than the copy itself.
+            lo = min(max(int(np.ceil(bands[i][0] / res_full)), 1), n // 2)
+            hi = min(max(lo + width_bins, lo + 1), n // 2 + 1)
             src = white if sources[i] == "whitened" else raw
             shifted[r, : hi - lo] = src[lo:hi]
         z = sfft.ifft(shifted, axis=1)
