@@ -24,7 +24,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from .bearing import bearing_findings, envelope_max_hz, tooth_findings
-from .envelope import band_envelope_spectrum, prewhiten
+from .envelope import prewhiten
 from .findings import Finding
 from .health import health_index
 from .iso20816 import iso_zone, zone_limits
@@ -219,8 +219,8 @@ def display_data(samples: Any, fs: float, shaft_rpm: float,
       ``spectrum``: ``{"freqs_hz", "amplitude_m_s2"}`` (Hann amplitude spectrum, block maxima to at
       most ``max_points`` points);
       ``envelope``: ``{"freqs_hz", "amplitude", "band_hz", "view"}``: the squared envelope spectrum
-      of the view that carries the top bearing finding (else the pre-whitened kurtogram band), up to
-      about 6 x the highest defect frequency;
+      (normalised, dimensionless) of the view that carries the top envelope finding (else the
+      pre-whitened kurtogram band), up to about 6 x the highest defect frequency;
       ``markers``: ``[{"label", "hz"}]`` expected defect frequencies;
       ``scalogram``: ``{"times_s", "freqs_hz", "magnitude"}`` (Morlet CWT of the first 0.25 s);
       ``analysis``: ``analyze_burst(...).to_dict()``.
@@ -234,16 +234,12 @@ def display_data(samples: Any, fs: float, shaft_rpm: float,
     acc_amp = np.abs(sfft.rfft(x * window)) * (2.0 / window.sum())
     pooled, block = _pool_max(acc_amp, max_points)
     raw = sfft.rfft(x)
-    white = prewhiten(raw)
-    bearing = next((f for f in analysis.findings if f.fault_mode.startswith("bearing_")), None)
-    if bearing is not None:
-        band = tuple(bearing.detail["band_hz"])
-        view = bearing.detail["view"]
-        spectrum_source = raw if view.startswith("raw") else white
-    else:
-        band = tuple(analysis.detail.get("kurtogram_band_hz") or (0.1 * fs, 0.45 * fs))
-        view, spectrum_source = "whitened kurtogram band", white
-    env = band_envelope_spectrum(spectrum_source, n, fs, band, view)
+    # The same envelope views the diagnosis scored, so the plotted lines are the matched ones.
+    stack = envelope_stack(raw, prewhiten(raw), n, fs, _low_cut_hz(freqs, fs), envelope_max_hz(freqs), x)
+    top_finding = next((f for f in analysis.findings if "view" in f.detail), None)
+    view = top_finding.detail["view"] if top_finding is not None else "whitened kurtogram band"
+    row = stack.labels.index(view) if view in stack.labels else stack.labels.index("whitened kurtogram band")
+    band = stack.bands_hz[row]
     markers = [{"label": "1x", "hz": freqs.shaft_hz}]
     for name, b in freqs.bearings.items():
         markers += [{"label": f"{name} BPFO", "hz": b["bpfo"]}, {"label": f"{name} BPFI", "hz": b["bpfi"]},
@@ -256,13 +252,13 @@ def display_data(samples: Any, fs: float, shaft_rpm: float,
         markers += [{"label": "line", "hz": freqs.line_hz}, {"label": "2x line", "hz": 2 * freqs.line_hz}]
     # Mesh frequencies are far above the envelope range worth showing.
     top = 6.0 * max(m["hz"] for m in markers if "GMF" not in m["label"])
-    keep = env.freqs_hz <= top
-    env_amp, env_block = _pool_max(env.amplitude[keep], max_points)
+    keep = stack.freqs_hz <= top
+    env_amp, env_block = _pool_max(stack.amplitude[row][keep], max_points)
     return {
         "spectrum": {"freqs_hz": (np.arange(pooled.size) * block * fs / n).tolist(),
                      "amplitude_m_s2": pooled.tolist()},
-        "envelope": {"freqs_hz": (np.arange(env_amp.size) * env_block * env.resolution_hz).tolist(),
-                     "amplitude": env_amp.tolist(), "band_hz": list(env.band_hz), "view": view},
+        "envelope": {"freqs_hz": (np.arange(env_amp.size) * env_block * stack.resolution_hz).tolist(),
+                     "amplitude": env_amp.tolist(), "band_hz": [float(b) for b in band], "view": stack.labels[row]},
         "markers": markers,
         "scalogram": scalogram(x, fs),
         "analysis": analysis.to_dict(),
