@@ -1,17 +1,16 @@
-"""Matching spectral lines against expected fault frequencies, with significance against decoys.
+"""Matching spectral lines against expected fault frequencies.
 
 A vibration analyst looks for a line at the defect frequency, its harmonics and sidebands, clearly
-above the local noise floor. This module does that numerically:
+above the local noise floor. This module does that numerically and for many views at once:
 
-1. ``normalise``: divide a spectrum by its local noise floor (block medians, interpolated), so every
-   bin reads as a peak-to-local-noise ratio.
-2. ``comb_scores``: for each candidate fundamental, search a small grid around it (speed error and
-   bearing slip) and average the normalised level at its first harmonics (log domain). A real
-   defect lights up several harmonics of one fundamental; a noise peak lights up one.
-3. ``significance``: the same comb evaluated at decoy fundamentals (frequencies where no fault of this
-   machine can be) gives the spectrum's own null distribution; a candidate's score is expressed as
-   a robust z-score against it. That adapts to how busy each spectrum is, so one fixed threshold
-   holds across bands, machines and sample rates.
+* ``line_threshold_db``: the level (dB over the local median power) that noise reaches by chance
+  in a window of bins, for a spectrum averaged over K segments (Gamma statistics);
+* ``stack_family_evidence``: for every view and every family (fundamental searched within a
+  tolerance, harmonics at exact multiples of it, optional sidebands), the dB by which each line
+  exceeds its chance level, summed;
+* ``decoy_fundamentals``: frequencies where no fault of the machine can be, to score the same way
+  and learn how busy each spectrum is;
+* ``match_line``: the strongest bin near one expected frequency (spectrum rules).
 """
 from __future__ import annotations
 
@@ -20,83 +19,8 @@ from functools import lru_cache
 
 import numpy as np
 from scipy import stats
-from scipy.ndimage import maximum_filter1d
 
-__all__ = ["normalise", "comb_scores", "decoy_fundamentals", "significance", "LineMatch", "match_line",
-           "line_threshold_db", "family_evidence", "FamilyEvidence"]
-
-
-def normalise(amplitude: np.ndarray, resolution_hz: float, block_hz: float = 8.0) -> np.ndarray:
-    """Spectrum divided by its local noise floor (dimensionless), shape unchanged.
-
-    The floor is the median of blocks of ``block_hz`` (Hz), linearly interpolated between block
-    centres; medians ignore the few lines in a block.
-    """
-    n = amplitude.size
-    block = max(8, int(round(block_hz / resolution_hz)))
-    nblocks = max(1, n // block)
-    medians = np.median(amplitude[: nblocks * block].reshape(nblocks, block), axis=1)
-    medians = np.maximum(medians, np.max(medians) * 1e-9 + 1e-30)
-    centres = (np.arange(nblocks) + 0.5) * block
-    floor = np.interp(np.arange(n), centres, medians)
-    return amplitude / floor
-
-
-def comb_scores(norm: np.ndarray, resolution_hz: float, fundamentals_hz: np.ndarray, n_harmonics: int = 3,
-                tolerance: float = 0.015, line_width: float = 0.002,
-                sideband_hz: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Best comb score per candidate fundamental.
-
-    Parameters
-    ----------
-    norm : np.ndarray, shape (m,)
-        Normalised spectrum (see :func:`normalise`).
-    resolution_hz : float
-        Bin spacing (Hz).
-    fundamentals_hz : np.ndarray, shape (c,)
-        Expected fundamentals (Hz).
-    n_harmonics : int
-        Harmonics 1..n_harmonics are averaged.
-    tolerance : float
-        Relative search range around each fundamental (speed error plus slip).
-    line_width : float
-        Relative half-width of a line (jitter of the defect rate smears it); at least +-1 bin.
-    sideband_hz : float, optional
-        Modulation frequency (Hz): each harmonic also contributes the stronger of its two sidebands
-        at +-sideband_hz (inner-race defects are modulated at the shaft rate, balls at the cage rate).
-
-    Returns
-    -------
-    scores : np.ndarray, shape (c,)
-        Mean over harmonics of 10 log10(normalised level), dB, at the best trial fundamental.
-    best_hz : np.ndarray, shape (c,)
-        That trial fundamental (Hz).
-    """
-    fundamentals_hz = np.asarray(fundamentals_hz, dtype=float)
-    log_norm = 10.0 * np.log10(np.maximum(norm, 1e-12))
-    # Each harmonic is read as the max over its line width (at least +-1 bin); the trial grid steps
-    # by about one line width so no line falls between trials.
-    half_bins = max(1, int(round(line_width * float(np.median(fundamentals_hz)) / resolution_hz)))
-    peak = maximum_filter1d(log_norm, size=2 * half_bins + 1, mode="nearest")
-    span_bins = 2.0 * tolerance * float(np.max(fundamentals_hz)) / resolution_hz
-    grid = int(np.clip(np.ceil(span_bins / max(half_bins, 1)) + 1, 3, 401))
-    trials = fundamentals_hz[:, None] * (1.0 + np.linspace(-tolerance, tolerance, grid))[None, :]
-    harmonics = np.arange(1, n_harmonics + 1)[None, None, :]
-    bins = np.rint(trials[..., None] * harmonics / resolution_hz).astype(int)
-    valid = bins < peak.size
-    levels = np.where(valid, peak[np.minimum(bins, peak.size - 1)], 0.0)
-    if sideband_hz:
-        centre_hz = trials[..., None] * harmonics
-        side = []
-        for sign in (-1.0, 1.0):
-            sb_bins = np.rint((centre_hz + sign * sideband_hz) / resolution_hz).astype(int)
-            side.append(peak[np.clip(sb_bins, 0, peak.size - 1)])
-        levels = np.concatenate([levels, np.where(valid, np.maximum(*side), 0.0)], axis=2)
-        valid = np.concatenate([valid, valid], axis=2)
-    score = levels.sum(axis=2) / np.maximum(valid.sum(axis=2), 1)
-    best = np.argmax(score, axis=1)
-    rows = np.arange(trials.shape[0])
-    return score[rows, best], trials[rows, best]
+__all__ = ["decoy_fundamentals", "LineMatch", "match_line", "line_threshold_db", "stack_family_evidence"]
 
 
 def decoy_fundamentals(lo_hz: float, hi_hz: float, avoid_hz: np.ndarray, shaft_hz: float,
@@ -117,17 +41,6 @@ def decoy_fundamentals(lo_hz: float, hi_hz: float, avoid_hz: np.ndarray, shaft_h
     return chosen
 
 
-def significance(candidate_scores: np.ndarray, decoy_scores: np.ndarray) -> np.ndarray:
-    """Robust z-score of candidate comb scores against decoy comb scores (dimensionless).
-
-    Median and 1.4826 x MAD of the decoys; the spread is floored at 0.5 dB so a very clean
-    spectrum does not turn a tiny line into a large z.
-    """
-    med = np.median(decoy_scores)
-    spread = max(1.4826 * np.median(np.abs(decoy_scores - med)), 0.5)
-    return (np.asarray(candidate_scores) - med) / spread
-
-
 @dataclass(frozen=True)
 class LineMatch:
     """One spectral line found near an expected frequency."""
@@ -143,7 +56,7 @@ def match_line(amplitude: np.ndarray, norm: np.ndarray, resolution_hz: float, ex
     """The strongest bin within +-tolerance of an expected frequency.
 
     Returns None when the window falls outside the spectrum. ``amplitude`` is read from the raw
-    spectrum (its units), ``snr_db`` = 10 log10 of the normalised level (peak to local floor).
+    spectrum (its units), ``snr_db`` = 20 log10 of the normalised amplitude (peak to local floor).
     """
     lo = int(np.floor((expected_hz - tolerance_hz) / resolution_hz))
     hi = int(np.ceil((expected_hz + tolerance_hz) / resolution_hz)) + 1
@@ -152,7 +65,7 @@ def match_line(amplitude: np.ndarray, norm: np.ndarray, resolution_hz: float, ex
         return None
     k = lo + int(np.argmax(norm[lo:hi]))
     return LineMatch(float(expected_hz), k * resolution_hz, float(amplitude[k]),
-                     float(10.0 * np.log10(max(norm[k], 1e-12))))
+                     float(20.0 * np.log10(max(norm[k], 1e-12))))
 
 
 @lru_cache(maxsize=4096)
@@ -166,91 +79,6 @@ def line_threshold_db(averages: float, window_bins: int, p_false: float = 1e-3) 
     k = max(1.0, float(averages))
     median = stats.gamma.median(k, scale=1.0 / k)
     return float(10.0 * np.log10(stats.gamma.isf(p_false / max(window_bins, 1), k, scale=1.0 / k) / median))
-
-
-def _gather_max(level_db: np.ndarray, centres: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Max of level_db within centres +- half (per row), and its bin; out-of-range bins read -inf."""
-    wmax = int(half.max()) if half.size else 0
-    offsets = np.arange(-wmax, wmax + 1)
-    idx = centres[..., None] + offsets
-    valid = (np.abs(offsets) <= half[..., None]) & (idx >= 0) & (idx < level_db.size)
-    vals = np.where(valid, level_db[np.clip(idx, 0, level_db.size - 1)], -np.inf)
-    j = np.argmax(vals, axis=-1)
-    best = np.take_along_axis(vals, j[..., None], axis=-1)[..., 0]
-    return best, np.take_along_axis(idx, j[..., None], axis=-1)[..., 0]
-
-
-@dataclass(frozen=True)
-class FamilyEvidence:
-    """Evidence for line families at several fundamentals (arrays of shape (c,), or (c, lines)).
-
-    ``excess_db`` sums, over the fundamental, its harmonics and (half-weighted) sidebands, how far
-    each line rises above the noise level it would reach by chance (:func:`line_threshold_db`).
-    """
-
-    fundamental_hz: np.ndarray
-    excess_db: np.ndarray
-    line_hz: np.ndarray
-    line_level_db: np.ndarray
-    line_excess_db: np.ndarray
-    labels: tuple[str, ...]
-
-
-def family_evidence(level_db: np.ndarray, resolution_hz: float, averages: float, fundamentals_hz: np.ndarray,
-                    n_harmonics: int = 4, tolerance: float = 0.01, line_width: float = 0.002,
-                    sideband_hz: float | None = None, p_false: float = 1e-3) -> FamilyEvidence:
-    """Score harmonic families (with optional sidebands) in a normalised spectrum, vectorised.
-
-    Parameters
-    ----------
-    level_db : np.ndarray, shape (m,)
-        Spectrum as power over the local median, in dB (``20 log10(normalise(...))``).
-    resolution_hz : float
-        Bin spacing (Hz).
-    averages : float
-        Effective number of averaged segments behind the spectrum (sets the chance level).
-    fundamentals_hz : np.ndarray, shape (c,)
-        Expected fundamentals (Hz).
-    n_harmonics : int
-        Harmonics 1..n scored.
-    tolerance : float
-        Relative search range for the fundamental (speed error, slip).
-    line_width : float
-        Relative half-width of each harmonic around h x the found fundamental (at least 1 bin).
-    sideband_hz : float, optional
-        Modulation frequency (Hz): sidebands at h f1 +- sideband for h = 1, 2 count half.
-    p_false : float
-        Chance of a noise bin passing its line's threshold.
-    """
-    f0 = np.asarray(fundamentals_hz, dtype=float)
-    res = resolution_hz
-    half0 = np.maximum(np.ceil(tolerance * f0 / res), 1).astype(int)
-    level1, bin1 = _gather_max(level_db, np.rint(f0 / res).astype(int), half0)
-    f1 = bin1 * res
-    thr = np.vectorize(lambda w: line_threshold_db(averages, int(w), p_false))
-    levels, bins, thresholds, weights, labels = [level1], [bin1], [thr(2 * half0 + 1)], [1.0], ["x1"]
-    for h in range(2, n_harmonics + 1):
-        half = np.maximum(np.rint(line_width * h * f1 / res), 1).astype(int)
-        lv, bn = _gather_max(level_db, np.rint(h * f1 / res).astype(int), half)
-        levels.append(lv)
-        bins.append(bn)
-        thresholds.append(thr(2 * half + 1))
-        weights.append(1.0)
-        labels.append(f"x{h}")
-    if sideband_hz:
-        for h in (1, 2):
-            for sign, name in ((-1, "-"), (1, "+")):
-                lv, bn = _gather_max(level_db, np.rint((h * f1 + sign * sideband_hz) / res).astype(int),
-                                     np.ones(f1.size, dtype=int))
-                levels.append(lv)
-                bins.append(bn)
-                thresholds.append(np.full(f1.size, line_threshold_db(averages, 3, p_false)))
-                weights.append(0.5)
-                labels.append(f"x{h} {name}sb")
-    lv = np.stack(levels, axis=1)
-    excess = np.maximum(lv - np.stack(thresholds, axis=1), 0.0) * np.array(weights)
-    excess = np.where(np.isfinite(excess), excess, 0.0)
-    return FamilyEvidence(f1, excess.sum(axis=1), np.stack(bins, axis=1) * res, lv, excess, tuple(labels))
 
 
 @lru_cache(maxsize=64)
@@ -272,7 +100,7 @@ def stack_family_evidence(level_db: np.ndarray, resolution_hz: float, averages: 
                           fundamentals_hz: np.ndarray, sidebands_hz: np.ndarray, n_harmonics: int = 4,
                           tolerance: float = 0.01, line_width: float = 0.002,
                           p_false: float = 1e-3) -> dict[str, np.ndarray]:
-    """:func:`family_evidence` for many views and many families at once.
+    """Evidence of harmonic families (with optional sidebands) for many views and families at once.
 
     Parameters
     ----------

@@ -36,7 +36,7 @@ def spectrum_max_hz(freqs: DefectFrequencies) -> float:
 # (velocity RMS, mm/s) before we call it a fault: a healthy machine has a 1x line too.
 _ROTOR_FRACTION_OF_AB = 0.6
 _LOOSENESS_MIN_LINES = 6
-_LINE_SNR_DB = 10.0
+_LINE_SNR_DB = 20.0           # a line counts when 10 x (amplitude) above the local floor
 _GEAR_SIDEBAND_RATIO = 0.1    # mean of the four first-order sidebands / mesh line: -20 dB
 _GEAR_2X_RATIO = 0.6         # 2 x mesh / 1 x mesh
 _ELECTRICAL_MIN_ACC = 0.5      # m/s^2 peak at 2 x line frequency
