@@ -192,6 +192,9 @@ def bearing_findings(stack: EnvelopeStack, freqs: DefectFrequencies, component: 
         summary = (f"{FAULT_MODE_NAMES[mode].capitalize()} on bearing {bname}: {len(evidence)} envelope line(s) "
                    f"of the {label} family ({f0[j]:.1f} Hz) stand out, in {agreeing} of {net.shape[0]} "
                    f"demodulation bands.")
+        if mode == "bearing_cage":
+            # The cage rate also modulates a damaged ball as it circles through the load zone.
+            summary += " A rolling-element defect passing through the load zone gives the same cage-rate line."
         findings.append(Finding(component, mode, bname, _severity(max((e.snr_db for e in evidence), default=0.0),
                                                                   len(evidence)),
                                 _confidence(float(totals[j]), DETECTION_DB), evidence, summary, float(totals[j]),
