@@ -165,18 +165,27 @@ def _finish(upload_id: str, kind: str, path: str, body: bytes, headers: dict[str
     return Upload(upload_id, kind, path, body, headers)
 
 
-def _json_upload(upload_id: str, kind: str, path: str, payload: dict, gzip_min_bytes: int) -> Upload:
+_ID_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"   # as long as any UUID string
+
+
+def _json_upload(upload_id: str | None, kind: str, path: str, payload: dict, gzip_min_bytes: int) -> Upload:
+    """Encode ``payload`` once; without an id, the id is a digest of the body with a placeholder id.
+
+    ``payload["upload_id"]`` must be ``upload_id`` or, when None, :data:`_ID_PLACEHOLDER`; hashing
+    the encoded body avoids encoding the samples a second time just for the digest.
+    """
     body = _compact(payload).encode()
+    if upload_id is None:
+        upload_id = content_upload_id(kind, payload["machine"], body)
+        body = body.replace(f'"upload_id":"{_ID_PLACEHOLDER}"'.encode(), f'"upload_id":"{upload_id}"'.encode(), 1)
     return _finish(upload_id, kind, path, body, {"Content-Type": "application/json"}, gzip_min_bytes)
 
 
 def operating_upload(machine: str, samples: Sequence[tuple[int, Mapping[str, float]]],
                      upload_id: str | None = None, gzip_min_bytes: int = 4096) -> Upload:
     """An operating-data upload; the default id is a digest of the samples."""
-    payload = operating_payload(upload_id or "", machine, samples)
-    if upload_id is None:
-        payload["upload_id"] = content_upload_id("operating", machine, _compact(payload["samples"]))
-    return _json_upload(payload["upload_id"], "operating", PATH_OPERATING, payload, gzip_min_bytes)
+    payload = operating_payload(upload_id or _ID_PLACEHOLDER, machine, samples)
+    return _json_upload(upload_id, "operating", PATH_OPERATING, payload, gzip_min_bytes)
 
 
 def _compact(value) -> str:
@@ -219,8 +228,5 @@ def burst_binary_upload(machine: str, sensor: str, axis: str, sample_rate_hz: fl
 def faults_upload(machine: str, time_ns: int, lamps: Mapping[str, int], active: Sequence[Mapping[str, int]],
                   upload_id: str | None = None, gzip_min_bytes: int = 4096) -> Upload:
     """A DM1 upload; the default id is a digest of time, lamps and codes."""
-    payload = faults_payload(upload_id or "", machine, time_ns, lamps, active)
-    if upload_id is None:
-        payload["upload_id"] = content_upload_id("faults", machine, _compact([payload["time"], payload["lamps"],
-                                                                             payload["active"]]))
-    return _json_upload(payload["upload_id"], "faults", PATH_FAULTS, payload, gzip_min_bytes)
+    payload = faults_payload(upload_id or _ID_PLACEHOLDER, machine, time_ns, lamps, active)
+    return _json_upload(upload_id, "faults", PATH_FAULTS, payload, gzip_min_bytes)

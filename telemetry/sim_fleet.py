@@ -30,15 +30,20 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from diagnostics.kinematics import ComponentKinematics
+from diagnostics.synthesis import FAULT_MODES
 
 from .gateway import Gateway
 from .machine_models import FaultCodeMonitor, make_model
 
-__all__ = ["FaultPlan", "SensorPlan", "MachinePlan", "load_provisioning", "expand_fleet", "derive_seed",
+__all__ = ["COOLING_DEGRADATION", "FaultPlan", "SensorPlan", "MachinePlan", "load_provisioning", "expand_fleet", "derive_seed",
            "CoverageSchedule", "SimulatedMachine", "burst_offsets_s"]
 
 _NS = 1_000_000_000
 BURST_INTERVAL_S = 3600
+#: A provisioning fault that is not a vibration fault: a fouled radiator or slipping fan drive. Its
+#: severity (0..1, grown like the others) raises the coolant temperature under load, so DM1 SPN 110
+#: comes and goes with the work (see telemetry.machine_dm1).
+COOLING_DEGRADATION = "cooling_degradation"
 
 
 def derive_seed(*parts: object) -> int:
@@ -92,6 +97,7 @@ class MachinePlan:
     rated_kw: float
     duty: str
     sensors: tuple[SensorPlan, ...]
+    cooling: FaultPlan | None = None   # a fouled radiator: raises coolant temperature under load
     clone: int = 0
 
     @property
@@ -99,17 +105,27 @@ class MachinePlan:
         return self.uid if self.clone == 0 else f"{self.uid}~{self.clone}"
 
 
+def _fault_plan(f: dict[str, Any]) -> FaultPlan:
+    return FaultPlan(f["fault"], f.get("location") or None, float(f.get("severity_start", 0.5)),
+                     float(f.get("severity_end", f.get("severity_start", 0.5))), float(f.get("ramp_hours", 100.0)))
+
+
 def _plan_machine(entry: dict[str, Any]) -> MachinePlan:
-    faults = {f.get("sensor") or f["component"]: f for f in entry.get("faults", [])}
+    faults, cooling = {}, None
+    for f in entry.get("faults", []):
+        if f["fault"] == COOLING_DEGRADATION:
+            cooling = _fault_plan(f)
+        elif f["fault"] in FAULT_MODES:
+            faults[f.get("sensor") or f["component"]] = f
+        else:
+            raise ValueError(f"fault {f['fault']!r} is neither a vibration fault mode "
+                             f"({', '.join(FAULT_MODES)}) nor {COOLING_DEGRADATION!r}")
     sensors = []
     for s in entry["sensors"]:
         f = faults.get(s["name"]) or faults.get(s["component"])
-        plan = None if f is None else FaultPlan(f["fault"], f.get("location") or None,
-                                                 float(f.get("severity_start", 0.5)),
-                                                 float(f.get("severity_end", f.get("severity_start", 0.5))),
-                                                 float(f.get("ramp_hours", 100.0)))
         sensors.append(SensorPlan(s["name"], s["component"], s.get("axis", "radial"), float(s["sample_rate_hz"]),
-                                  ComponentKinematics.from_dict(s.get("kinematics")), plan))
+                                  ComponentKinematics.from_dict(s.get("kinematics")),
+                                  None if f is None else _fault_plan(f)))
     kind = entry["kind"]
     hours = float(entry.get("hours") or 0.0)
     # Without an explicit duty, a genset that has run few hours is a standby set (hospital, data
@@ -118,7 +134,7 @@ def _plan_machine(entry: dict[str, Any]) -> MachinePlan:
     nominal = float(entry.get("nominal_shaft_rpm") or (1500.0 if kind == "genset" else 1800.0))
     rated = float(entry.get("rated_power_kw") or (640.0 if kind == "genset" else 124.0))
     return MachinePlan(entry["uid"], kind, entry["token"], float(entry["lat"]), float(entry["lon"]), hours,
-                       nominal, rated, duty, tuple(sensors))
+                       nominal, rated, duty, tuple(sensors), cooling)
 
 
 def load_provisioning(path: str | Path) -> list[MachinePlan]:
@@ -241,6 +257,8 @@ class SimulatedMachine:
             options["rated_rpm"] = plan.nominal_rpm
         else:
             options["duty"] = plan.duty
+        if plan.cooling is not None:
+            options["cooling_degradation"] = plan.cooling.severity(0.0)
         self.model = make_model(plan.kind, self.seed, start_ns, plan.lat, plan.lon, **options)
         self.start_hours = self.model.hour_meter_h
         self.monitor = FaultCodeMonitor(self.model.rules)
@@ -257,6 +275,11 @@ class SimulatedMachine:
     @property
     def t_ns(self) -> int:
         return self.model.t_ns
+
+    @property
+    def operating_hours(self) -> float:
+        """Engine hours (h) run since the simulation started: what developing faults grow with."""
+        return self.model.hour_meter_h - self.start_hours
 
     def advance_to(self, t_ns: int) -> None:
         """Step the machine up to simulated time ``t_ns``, submitting uploads on the way."""
@@ -277,6 +300,8 @@ class SimulatedMachine:
                 gw.send_operating(self.batch)
                 self.batch = []
                 self.counters.batches += 1
+                if self.plan.cooling is not None:   # grows slowly: once a minute is plenty
+                    self.model.cooling_degradation = self.plan.cooling.severity(self.operating_hours)
             for i, due in enumerate(self.next_burst_ns):
                 if now >= due:
                     self._burst(i, now, fields)
@@ -293,7 +318,7 @@ class SimulatedMachine:
         severity = 0.0
         fault = sensor.fault
         if fault is not None:
-            severity = fault.severity(self.model.hour_meter_h - self.start_hours)
+            severity = fault.severity(self.operating_hours)
         k = self.burst_index[i]
         samples = self.synthesize(sensor.kinematics, rpm, fs=sensor.sample_rate_hz, duration_s=1.0,
                                   fault=fault.fault if fault and severity > 0 else None, severity=severity,

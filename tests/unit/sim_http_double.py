@@ -25,6 +25,9 @@ class IngestDouble:
         double = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"          # keep-alive, as the real server and gateways use
+            disable_nagle_algorithm = True         # headers and body go in separate writes
+
             def log_message(self, *args):
                 pass
 

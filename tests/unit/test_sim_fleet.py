@@ -235,3 +235,32 @@ def test_sigterm_stops_cleanly_after_sending_the_partial_batch(tmp_path):
     for body in double.json_bodies("/operating"):
         received[body["machine"]] = received.get(body["machine"], 0) + len(body["samples"])
     assert received == {"GS-9001": simulated_s, "EX-9001": simulated_s}, "every second, the partial minute too"
+
+
+def test_a_provisioned_fouled_radiator_raises_coolant_codes(tmp_path):
+    path = _provisioning(tmp_path)
+    doc = json.loads(path.read_text())
+    doc["machines"] = doc["machines"][1:]   # the excavator alone (no costly faulty-bearing bursts)
+    doc["machines"][0]["faults"] = [{"component": "engine", "fault": "cooling_degradation",
+                                     "severity_start": 1.0, "severity_end": 1.0, "ramp_hours": 10.0}]
+    path.write_text(json.dumps(doc))
+    double = IngestDouble()
+    try:
+        start = _recent_start()
+        sim = _fleet(path, double.url, 1, start)
+        sim.run_until(start + 3 * 3600 * NS)
+        faults = [b for b in double.json_bodies("/faults") if b["machine"] == "EX-9001"]
+    finally:
+        double.close()
+    spns = {c["spn"] for b in faults for c in b["active"]}
+    assert 110 in spns and any(b["active"] == [] for b in faults[1:]), "raised under load, cleared when idle"
+    assert any(b["lamps"]["amber_warning"] or b["lamps"]["red_stop"] for b in faults)
+
+
+def test_an_unknown_fault_mode_is_refused_at_load(tmp_path):
+    path = _provisioning(tmp_path)
+    doc = json.loads(path.read_text())
+    doc["machines"][0]["faults"][0]["fault"] = "bearing_outer_rase"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="bearing_outer_rase"):
+        load_provisioning(path)
