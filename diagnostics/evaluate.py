@@ -142,7 +142,9 @@ def _plot_cwru(results: list[dict], out_dir: Path) -> Path:
     ax.set_ylabel("evidence (dB above chance, summed over bands)")
     ax.set_yscale("symlog", linthresh=10)
     ax.set_title("CWRU: evidence per defect family and record (✗ = wrong verdict)")
-    ax.legend(ncol=5, fontsize=8)
+    top = max([max(r["z"].values(), default=0.0) for r in results] + [DETECTION_DB])
+    ax.set_ylim(0, top * 8)  # head room for the legend on the log part of the axis
+    ax.legend(ncol=5, fontsize=8, loc="upper left")
     fig.tight_layout()
     path = out_dir / "cwru_significance.png"
     fig.savefig(path, dpi=110)
