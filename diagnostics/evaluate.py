@@ -187,6 +187,7 @@ def evaluate_simulated(seeds: int = 4, snrs: tuple[float, ...] = (20.0, 10.0, 0.
     index = {k: i for i, k in enumerate(labels)}
     matrix = {snr: np.zeros((len(labels), len(labels)), dtype=int) for snr in snrs}
     extra = {snr: 0 for snr in snrs}  # bursts with a further finding of a fault that is not there
+    by_severity: dict[float, list[bool]] = {sev: [] for sev in severities}
     total = len(labels) * len(snrs) * seeds * len(severities)
     done = 0
     for snr in snrs:
@@ -200,9 +201,12 @@ def evaluate_simulated(seeds: int = 4, snrs: tuple[float, ...] = (20.0, 10.0, 0.
                     verdict = analysis.findings[0].fault_mode if analysis.findings else "none"
                     matrix[snr][index[fault], index[verdict]] += 1
                     extra[snr] += any(f.fault_mode != fault for f in analysis.findings[1:])
+                    if fault != "none":
+                        by_severity[sev].append(verdict == fault)
                     done += 1
             progress(f"  snr {snr:>4.0f} dB  {fault:<24} done ({done}/{total})")
     summary = {"labels": labels, "matrix": matrix, "extra_findings": extra,
+               "faulty_accuracy_by_severity": {k: float(np.mean(v)) for k, v in by_severity.items()},
                "bursts_per_snr": len(labels) * seeds * len(severities), "severities": severities,
                "accuracy": {snr: float(np.trace(m) / m.sum()) for snr, m in matrix.items()}}
     if out_dir is not None:
@@ -251,6 +255,8 @@ def print_confusion(summary: dict[str, Any], out=print) -> None:
         for i, lab in enumerate(short):
             out(f"{lab:>12} " + " ".join(f"{v:>9d}" if v else f"{'.':>9}" for v in m[i]))
         out("")
+    out("faulty bursts named right, by severity (all SNRs): " + ", ".join(
+        f"{sev:g}: {acc:.0%}" for sev, acc in summary["faulty_accuracy_by_severity"].items()))
     if "plot" in summary:
         out(f"plot: {summary['plot']}")
 
