@@ -60,6 +60,8 @@ def test_engineer_sees_the_whole_fleet(app, provisioning):
     assert gensets and all(m["kind"] == "genset" for m in gensets)
     page = client.get(f"/console/machines/{FAULTY_GENSET}").get_data(as_text=True)
     assert "alternator de" in page and "No vibration burst of this machine has been diagnosed yet" in page
+    missing = client.get("/console/machines/NO-SUCH-MACHINE")
+    assert missing.status_code == 404 and b"does not exist or is not visible to you" in missing.data
 
 
 def test_customer_sees_only_own_machines_everywhere(app, provisioning):
@@ -222,3 +224,45 @@ def test_machine_page_shows_rul_with_its_range_and_model(app):
     login(client, ENGINEER)
     page = client.get(f"/console/machines/{FAULTY_GENSET}").get_data(as_text=True)
     assert "655 h" in page and "P10–P90 410–980 h" in page and "genset-bearing-v3" in page
+
+
+def test_trend_and_latest_values_come_from_uploaded_operating_data(app, provisioning):
+    import time as clock
+    import uuid
+
+    from app_helpers import machine_entry
+
+    runtime = app.extensions["ironwatch"]
+    token = machine_entry(provisioning, FAULTY_GENSET)["token"]
+    now_s = clock.time_ns() // 10**9
+    samples = [{"time": (now_s - 600 + i) * 10**9, "fields": {"coolant_temp_c": 70.0 + i / 60.0, "power_kw": 800.0}}
+               for i in range(0, 600, 10)]
+    body = {"upload_id": str(uuid.uuid4()), "machine": FAULTY_GENSET, "samples": samples}
+    response = app.test_client().post("/api/v1/ingest/operating", json=body,
+                                      headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 202, response.get_json()
+    runtime.writer.start()
+    assert runtime.writer.wait_drained(timeout=60)
+    runtime.writer.stop()
+
+    client = app.test_client()
+    login(client, ENGINEER)
+    series = client.get(f"/api/v1/machines/{FAULTY_GENSET}/trend?field=coolant_temp_c&hours=1").get_json()
+    values = [v for v in series["values"] if v is not None]
+    assert series["every_s"] == 60 and values
+    assert 70.0 <= min(values) and max(values) <= 80.0 and values == sorted(values)
+    page = client.get(f"/console/machines/{FAULTY_GENSET}").get_data(as_text=True)
+    assert "coolant temp c" in page and "79.8" in page  # the latest sample, 70 + 590/60
+
+
+def test_logout_needs_the_form_token_and_ends_the_session(app):
+    client = app.test_client()
+    login(client, ENGINEER)
+    assert client.post("/logout").status_code == 400
+    assert client.get("/console/").status_code == 200
+    with client.session_transaction() as session:
+        token = session["_csrf"]
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/console/").status_code == 302
+    response = client.get("/console/machines/NO-SUCH-MACHINE")
+    assert response.status_code == 302  # signed out: to the login page, not a 404 that confirms anything
