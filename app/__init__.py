@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request, url_for
+from flask import Flask, jsonify, make_response, render_template, request, url_for
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from .config import load_config
 from .extensions import login_manager, socketio
@@ -105,3 +105,14 @@ def _register_error_handlers(app: Flask) -> None:
                     "message": error.description}
             return jsonify(body), error.code
         return render_template("error.html", error=error), error.code
+
+    from telemetry.influx import InfluxUnavailable
+
+    @app.errorhandler(InfluxUnavailable)
+    def influx_unavailable(error: InfluxUnavailable):
+        # Reads need InfluxDB; uploads do not (they are spooled), so only reading pages end here.
+        log.warning("InfluxDB unavailable while serving %s: %s", request.path, error)
+        unavailable = ServiceUnavailable("The time-series store is not reachable right now; try again shortly.")
+        response = make_response(http_error(unavailable))
+        response.headers["Retry-After"] = "10"
+        return response

@@ -266,3 +266,28 @@ def test_logout_needs_the_form_token_and_ends_the_session(app):
     assert client.get("/console/").status_code == 302
     response = client.get("/console/machines/NO-SUCH-MACHINE")
     assert response.status_code == 302  # signed out: to the login page, not a 404 that confirms anything
+
+
+def test_reads_answer_503_when_influxdb_is_unreachable(influx, sql_url, tmp_path, provisioning):
+    """An InfluxDB that does not answer (a closed port) gives a clear 503, not a stack trace."""
+    import socket as sockets
+
+    from app import create_app
+
+    with sockets.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    config = app_config(influx, sql_url, tmp_path)
+    config["IRONWATCH_INFLUX_URL"] = f"http://127.0.0.1:{dead_port}"
+    application = create_app(config)
+    try:
+        client = application.test_client()
+        login(client, ENGINEER)
+        response = client.get(f"/api/v1/machines/{FAULTY_GENSET}/trend?field=coolant_temp_c")
+        assert response.status_code == 503 and response.headers["Retry-After"] == "10"
+        assert "not reachable" in response.get_json()["message"]
+        # The machine page still renders from SQL, saying what is missing.
+        page = client.get(f"/console/machines/{FAULTY_GENSET}")
+        assert page.status_code == 200 and b"Operating data is unavailable right now" in page.data
+    finally:
+        application.extensions["ironwatch"].stop()
