@@ -85,6 +85,7 @@ def floor_normalise(amplitude: np.ndarray, block: int) -> np.ndarray:
         Block length (bins) of each median.
     """
     rows, m = amplitude.shape
+    block = max(1, min(block, m))  # short spectra (slow shafts, short bursts): one block
     nblocks = max(1, m // block)
     blocks = amplitude[:, : nblocks * block].reshape(rows, nblocks, block)
     med = np.partition(blocks, block // 2, axis=2)[:, :, block // 2]  # the blocks' medians

@@ -79,3 +79,11 @@ def test_display_data_is_plain_lists():
     assert len(d["spectrum"]["freqs_hz"]) == len(d["spectrum"]["amplitude_m_s2"]) <= 2000
     assert len(d["scalogram"]["magnitude"]) == len(d["scalogram"]["freqs_hz"])
     assert any(m["label"] == "DE BPFO" for m in d["markers"])
+
+
+@pytest.mark.parametrize("fs, n, rpm", [(1000.0, 1024, 30.0), (5000.0, 4096, 6000.0), (48000.0, 60000, 600.0)])
+def test_white_noise_gives_no_finding_at_odd_rates_and_speeds(fs, n, rpm):
+    x = np.random.default_rng(int(fs)).standard_normal(n)
+    result = analyze_burst(x, fs, rpm, KIN)
+    assert result.findings == []
+    json.dumps(result.to_dict())
