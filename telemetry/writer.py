@@ -37,6 +37,7 @@ class _Batch:
 class WriterStats:
     records: int = 0
     lines: int = 0
+    acked_lines: int = 0
     posts: int = 0
     retries: int = 0
     rejected_posts: int = 0
@@ -174,14 +175,15 @@ class SpoolWriter:
     def _post(self, rp: str, lines: list[str]) -> Future:
         body = "".join(lines).encode()
         self.stats.lines += len(lines)
-        return self._pool.submit(self._write_with_retry, rp, body)
+        return self._pool.submit(self._write_with_retry, rp, body, len(lines))
 
-    def _write_with_retry(self, rp: str, body: bytes) -> None:
+    def _write_with_retry(self, rp: str, body: bytes, line_count: int) -> None:
         delay = self.initial_backoff_s
         while True:
             try:
                 self.influx.write(body, rp=rp)
                 self.stats.posts += 1
+                self.stats.acked_lines += line_count
                 return
             except InfluxError as exc:
                 if not exc.retryable:
