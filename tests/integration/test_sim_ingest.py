@@ -107,3 +107,28 @@ def test_a_refused_upload_is_not_retried_and_names_the_field(served):
     other = Gateway(url, plan.token, "GS-2001")   # EX-1001's token naming another machine
     result = other.send_operating([(time.time_ns(), {"engine_speed_rpm": 1500.0})])
     assert result.status == "refused" and result.http_status == 403
+
+
+def test_binary_int16_bursts_are_accepted_and_read_back(served, influx):
+    """The octet-stream transport with X-Ironwatch headers and int16 counts, end to end."""
+    import numpy as np
+
+    from telemetry.store import TelemetryStore
+
+    app, url, provisioning = served
+    plan = next(p for p in load_provisioning(provisioning) if p.uid == "GS-2001")
+    sensor = plan.sensors[0]
+    samples = synthesize_burst(sensor.kinematics, 1500.0, seed=3)
+    start = time.time_ns() // NS * NS - 60 * NS
+    gw = Gateway(url, plan.token, plan.uid, burst_transport="binary")
+    result = gw.send_burst(sensor.name, sensor.axis, sensor.sample_rate_hz, start, 1500.0, samples,
+                           encoding="int16le")
+    assert result.status == "accepted", result.detail
+    runtime = app.extensions["ironwatch"]
+    runtime.writer.start()
+    assert runtime.writer.wait_drained(timeout=60)
+    runtime.writer.stop()
+    burst = TelemetryStore(influx).read_burst(f"{plan.uid}:{sensor.name}:{sensor.axis}:{start}")
+    scale = float(np.max(np.abs(samples))) / 32767
+    assert burst.meta.n_samples == samples.size and burst.meta.shaft_rpm == 1500.0
+    assert np.max(np.abs(np.asarray(burst.samples, dtype=np.float64) - samples)) <= scale / 2 + 1e-6
