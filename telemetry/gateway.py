@@ -142,7 +142,7 @@ class Gateway:
 
     def __init__(self, base_url: str, token: str, machine_uid: str, *, session: requests.Session | None = None,
                  buffer: MemoryBuffer | DiskBuffer | None = None, burst_transport: str = "json",
-                 gzip_min_bytes: int = 4096, timeout_s: tuple[float, float] = (3.0, 20.0),
+                 gzip_min_bytes: int = 4096, timeout_s: tuple[float, float] = (3.0, 10.0),
                  retry: RetryPolicy = RetryPolicy(), seed: int = 0, max_per_flush: int = 50,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
         if burst_transport not in ("json", "binary"):
@@ -175,16 +175,21 @@ class Gateway:
 
     def send_burst(self, sensor: str, axis: str, sample_rate_hz: float, start, shaft_rpm: float, samples,
                    units: str = "m/s2", encoding: str = "float32le", upload_id: str | None = None) -> SendResult:
-        """Upload one vibration burst (``samples`` shape (n,), in ``units``) captured at ``start``."""
+        """Upload one vibration burst captured at ``start`` (ns, aware datetime or RFC 3339).
+
+        ``samples``: shape (n,), in ``units`` (``"m/s2"`` or ``"g"``); ``sample_rate_hz`` in Hz;
+        ``shaft_rpm`` the reference shaft speed at capture (rpm); ``encoding`` ``"float32le"`` or
+        ``"int16le"`` (scaled to full range).
+        """
         build = burst_json_upload if self.burst_transport == "json" else burst_binary_upload
         return self.submit(build(self.machine_uid, sensor, axis, sample_rate_hz, to_ns(start), shaft_rpm,
                                  samples, units=units, encoding=encoding, upload_id=upload_id,
                                  gzip_min_bytes=self.gzip_min_bytes))
 
-    def send_faults(self, time, lamps: Mapping[str, int], active: Sequence[Mapping[str, int]],
+    def send_faults(self, when, lamps: Mapping[str, int], active: Sequence[Mapping[str, int]],
                     upload_id: str | None = None) -> SendResult:
-        """Upload the DM1 state (lamps and active SPN/FMI codes) as of ``time``."""
-        return self.submit(faults_upload(self.machine_uid, to_ns(time), lamps, active, upload_id,
+        """Upload the DM1 state (lamps and active SPN/FMI codes) as of ``when`` (ns, datetime or RFC 3339)."""
+        return self.submit(faults_upload(self.machine_uid, to_ns(when), lamps, active, upload_id,
                                          self.gzip_min_bytes))
 
     def submit(self, upload: Upload) -> SendResult:
