@@ -36,7 +36,7 @@ from typing import Callable, Sequence
 import requests
 
 from .gateway import DiskBuffer, Gateway, GatewayStats, MemoryBuffer
-from .sim_fleet import SimulatedMachine, burst_offsets_s, derive_seed, expand_fleet, load_provisioning
+from .sim_fleet import MachinePlan, SimulatedMachine, burst_offsets_s, derive_seed, expand_fleet, load_provisioning
 
 __all__ = ["FleetSimulator", "parse_duration_s", "parse_start_ns", "main"]
 
@@ -143,9 +143,33 @@ class FleetSimulator:
         return line
 
 
-def build_fleet(args: argparse.Namespace, start_ns: int, session: requests.Session,
+def wait_for_server(session: requests.Session, url: str, timeout_s: float, out=None) -> bool:
+    """Wait until ``url`` answers HTTP at all (any status), at most ``timeout_s``; True if it did.
+
+    ``make run`` starts the simulator next to the app; starting the simulated clock only once the
+    app listens keeps the first bursts first, instead of an hour of buffered backlog at x60.
+    """
+    out = out or sys.stdout
+    deadline = time.monotonic() + timeout_s
+    told = False
+    while True:
+        try:
+            session.get(url, timeout=2.0, allow_redirects=False)
+            return True
+        except requests.RequestException:
+            if time.monotonic() >= deadline:
+                print(f"{url} does not answer after {timeout_s:g} s: starting anyway, the gateways buffer",
+                      file=out, flush=True)
+                return False
+            if not told:
+                print(f"waiting for the ingest API at {url} ...", file=out, flush=True)
+                told = True
+            time.sleep(1.0)
+
+
+def build_fleet(args: argparse.Namespace, plans: Sequence[MachinePlan], start_ns: int, session: requests.Session,
                 synthesize: Callable) -> FleetSimulator:
-    plans = load_provisioning(args.provisioning)
+    """The simulated fleet of the command line: ``plans`` (expanded to ``--machines``) with gateways."""
     if args.machines:
         plans = expand_fleet(plans, args.machines)
     clones = sum(p.clone > 0 for p in plans)
@@ -237,31 +261,38 @@ def _arg_parser() -> argparse.ArgumentParser:
     p.add_argument("--gap-mean-hours", type=float, default=6.0,
                    help="excavators lose coverage on average every this many simulated hours (gensets 4x less)")
     p.add_argument("--no-gaps", action="store_true", help="no simulated coverage gaps")
+    p.add_argument("--wait-for-server", type=float, default=120.0,
+                   help="wall seconds to wait for the server to answer before the simulated clock starts")
     p.add_argument("--progress-every", type=float, default=10.0, help="wall seconds between progress lines")
     p.add_argument("--drain-timeout", type=float, default=10.0, help="wall seconds to deliver the backlog at exit")
     return p
 
 
+def _check_start(start_ns: int) -> str | None:
+    """Why the server would refuse data from ``start_ns`` on, or None if it would not."""
+    age_s = time.time() - start_ns / _NS
+    if age_s > _MAX_AGE_S:
+        return f"the start lies {age_s / 86400:.1f} days back; the server refuses data older than 7 days"
+    if age_s < -300:
+        return "the start lies in the future; the server refuses data from the future"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _arg_parser().parse_args(argv)
     if args.speedup <= 0:
-        print("--speedup must be positive", file=sys.stderr)
+        print("error: --speedup must be positive", file=sys.stderr)
         return 2
     try:
         duration_s = parse_duration_s(args.duration) if args.duration else None
         history_s = parse_duration_s(args.history) if args.history else \
             (_DEFAULT_HISTORY_S if args.speedup > 1 else 0.0)
-        start_ns = parse_start_ns(args.start, time.time(), history_s)
+        problem = _check_start(parse_start_ns(args.start, time.time(), history_s))
+        plans = load_provisioning(args.provisioning)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    age_s = time.time() - start_ns / _NS
-    if age_s > _MAX_AGE_S:
-        print(f"error: the start lies {age_s / 86400:.1f} days back; the server refuses data older than 7 days",
-              file=sys.stderr)
-        return 2
-    if age_s < -300:
-        print("error: the start lies in the future; the server refuses data from the future", file=sys.stderr)
+        problem = str(exc)
+    if problem:   # said before any waiting for the server
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     from diagnostics.synthesis import synthesize_burst
 
@@ -269,11 +300,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=8)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    try:
-        sim = build_fleet(args, start_ns, session, synthesize_burst)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    if args.wait_for_server > 0:
+        wait_for_server(session, args.url, args.wait_for_server)
+    # Without --start the replay is placed after any waiting, so that it still ends now.
+    start_ns = parse_start_ns(args.start, time.time(), history_s)
+    sim = build_fleet(args, plans, start_ns, session, synthesize_burst)
 
     stopping = {"flag": False}
 

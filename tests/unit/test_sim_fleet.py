@@ -264,3 +264,18 @@ def test_an_unknown_fault_mode_is_refused_at_load(tmp_path):
     path.write_text(json.dumps(doc))
     with pytest.raises(ValueError, match="bearing_outer_rase"):
         load_provisioning(path)
+
+
+def test_waiting_for_the_server_gives_up_and_says_so(capsys):
+    import requests
+
+    from telemetry.simulate import wait_for_server
+
+    double = IngestDouble()
+    try:
+        assert wait_for_server(requests.Session(), double.url, 5.0) is True
+    finally:
+        double.close()
+    assert wait_for_server(requests.Session(), "http://127.0.0.1:9", 0.5) is False
+    out = capsys.readouterr().out
+    assert "waiting for the ingest API" in out and "starting anyway" in out
