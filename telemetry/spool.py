@@ -18,6 +18,7 @@ On-disk record: ``b"IWR1" | header_len u32 | body_len u32 | crc32 u32 | header J
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -134,7 +135,22 @@ class Spool:
         self._segment_sizes: dict[int, int] = {}
         self._segment_ids: dict[int, list[str]] = {}  # upload ids per segment, for ids.log at deletion
         self.recovered_torn_bytes = 0
+        self._lock_file = self._take_ownership()
         self._recover()
+
+    def _take_ownership(self):
+        """An exclusive lock on the directory: two appenders (say, several app worker processes)
+        would interleave and corrupt segments, so the second one fails loudly instead."""
+        handle = open(self.directory / ".lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise RuntimeError(
+                f"spool {self.directory} is already open (another process, or another Spool in this "
+                f"one); a spool has exactly one owner: give each process its own spool directory"
+            ) from None
+        return handle
 
     # ------------------------------------------------------------------ recovery
 
@@ -378,3 +394,4 @@ class Spool:
             self._ids_file.flush()
             os.fsync(self._ids_file.fileno())
             self._ids_file.close()
+            self._lock_file.close()  # releases the ownership lock

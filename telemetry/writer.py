@@ -9,11 +9,13 @@ re-sends, never skips (re-sent points overwrite themselves: same series, same ti
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from telemetry.influx import InfluxClient, InfluxError
@@ -188,10 +190,12 @@ class SpoolWriter:
             except InfluxError as exc:
                 if not exc.retryable:
                     # validation keeps bad lines out; what InfluxDB still refuses (points older than
-                    # the raw retention after a very long outage) cannot succeed on retry
+                    # the raw retention after a very long outage) cannot succeed on retry: keep the
+                    # body for inspection or replay instead of blocking the drain for ever
                     self.stats.rejected_posts += 1
                     self.stats.last_error = str(exc)
-                    log.error("InfluxDB refused %d bytes for rp %s, not retrying: %s", len(body), rp, exc)
+                    kept = self._quarantine(rp, body, str(exc))
+                    log.error("InfluxDB refused %d bytes for rp %s, kept in %s: %s", len(body), rp, kept, exc)
                     return
                 self.stats.retries += 1
                 self.stats.last_error = str(exc)
@@ -199,6 +203,17 @@ class SpoolWriter:
             if self._stop.wait(delay):
                 raise InterruptedError("writer stopped before InfluxDB acknowledged")
             delay = min(delay * 2, self.max_backoff_s)
+
+    def _quarantine(self, rp: str, body: bytes, reason: str) -> Path:
+        """Write a refused body to ``<spool>/rejected/`` (line protocol + the reason), fsync'd."""
+        directory = self.spool.directory / "rejected"
+        directory.mkdir(exist_ok=True)
+        path = directory / f"{time.time_ns()}-{rp}.lp"
+        with open(path, "wb") as handle:
+            handle.write(f"# InfluxDB refused this write (rp={rp}): {reason}\n".encode() + body)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return path
 
     def _complete(self, pending: deque[_Batch], block: bool, timeout: float | None = None) -> None:
         """Commit the acknowledged prefix of ``pending`` and report it to ``on_stored``."""

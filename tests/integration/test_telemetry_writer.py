@@ -128,3 +128,27 @@ def test_influxdb_stopped_and_restarted_during_uploads_loses_nothing(tmp_path):
         assert count(influx, "SELECT count(n_samples) FROM bursts") == bursts
     finally:
         influxd.stop(instance)
+
+
+def test_points_influxdb_refuses_are_kept_not_retried_for_ever(influx, tmp_path):
+    """A record InfluxDB can never take (here: a burst older than a 1-day raw retention) is kept
+    in spool/rejected/ and the drain goes on with the next record."""
+    influx.query(f'ALTER RETENTION POLICY "raw" ON "{influx.database}" DURATION 1d')
+    spool = Spool(tmp_path / "spool")
+    from telemetry.payloads import BurstUpload, OperatingBatch
+    from telemetry.records import to_record
+
+    old = BurstUpload("old", "EX-9", "engine", "engine.acc", "radial", 25600.0,
+                      time.time_ns() - 3 * 86400 * 10**9, "m/s2", 1500.0, "float32le", None,
+                      np.ones(300, dtype=np.float32))
+    fresh = OperatingBatch("fresh", "EX-9", ((time.time_ns(), {"engine_speed_rpm": 900.0}),))
+    for upload in (old, fresh):
+        spool.append(upload.upload_id, *to_record(upload))
+    writer = SpoolWriter(spool, influx).start()
+    assert writer.wait_drained(30)
+    writer.stop()
+    spool.close()
+    assert writer.stats.rejected_posts == 1
+    [kept] = (tmp_path / "spool" / "rejected").glob("*-raw.lp")
+    assert kept.read_text().count("\nvibration,") == 300
+    assert count(influx, "SELECT count(engine_speed_rpm) FROM operating") == 1

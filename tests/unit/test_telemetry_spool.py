@@ -129,3 +129,11 @@ def test_duplicate_of_pending_append_waits_for_durability(tmp_path):
     assert spool.append("same", {"v": 2}) is False
     assert [e.header["v"] for e in read_all(spool)] == [1]
     spool.close()
+
+
+def test_second_owner_refused_until_closed(tmp_path):
+    spool = Spool(tmp_path)
+    with pytest.raises(RuntimeError, match="already open"):
+        Spool(tmp_path)
+    spool.close()
+    Spool(tmp_path).close()
