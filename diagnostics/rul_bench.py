@@ -52,7 +52,7 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_subset(data_dir: Path, subset: str, config: TrainConfig) -> SubsetResult:
+def run_subset(data_dir: Path, subset: str, config: TrainConfig, monotone_age: bool = False) -> SubsetResult:
     """Train on ``train_<subset>``, score the last cycle of each unit of ``test_<subset>``."""
     started = time.perf_counter()
     train, test, truth = load_subset(data_dir, subset)
@@ -60,7 +60,7 @@ def run_subset(data_dir: Path, subset: str, config: TrainConfig) -> SubsetResult
     estimator = fit_estimator(
         train.units, train.cycles, train.sensors, train.rul_to_failure(), SENSOR_NAMES,
         settings=train.settings, setting_names=SETTING_NAMES, rul_cap=RUL_CAP, config=config,
-        progress=log, label=subset,
+        progress=log, label=subset, monotone_age=monotone_age,
     )
     _, est = estimator.predict_last(test.units, test.cycles, test.columns(estimator.channels), test.settings)
     true = np.minimum(truth, RUL_CAP)
@@ -73,7 +73,8 @@ def run_subset(data_dir: Path, subset: str, config: TrainConfig) -> SubsetResult
     )
 
 
-def cross_validate(data_dir: Path, subset: str, config: TrainConfig, n_folds: int = 5, min_cycles: int = 31) -> dict:
+def cross_validate(data_dir: Path, subset: str, config: TrainConfig, n_folds: int = 5, min_cycles: int = 31,
+                   monotone_age: bool = False) -> dict:
     """Unit-wise k-fold CV on the training set only; scored at every cycle >= ``min_cycles``."""
     train, _, _ = load_subset(data_dir, subset)
     rul = train.rul_to_failure()
@@ -83,7 +84,7 @@ def cross_validate(data_dir: Path, subset: str, config: TrainConfig, n_folds: in
         est = fit_estimator(
             train.units[fit_mask], train.cycles[fit_mask], train.sensors[fit_mask], rul[fit_mask],
             SENSOR_NAMES, settings=train.settings[fit_mask], rul_cap=RUL_CAP, config=config,
-            progress=None, label=f"{subset} fold {k}",
+            progress=None, label=f"{subset} fold {k}", monotone_age=monotone_age,
         )
         X = est.features(train.units[held_mask], train.cycles[held_mask],
                          train.columns(est.channels)[held_mask], train.settings[held_mask])
@@ -155,6 +156,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.add_argument("--rounds", type=int, default=TrainConfig.num_boost_round, help="boosting rounds per model")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--threads", type=int, default=2)
+        p.add_argument("--monotone-age", action="store_true",
+                       help="constrain RUL non-increasing in cycle count (costs accuracy, see docs/prognostics.md)")
     sub.choices["cmapss"].add_argument("--out", type=Path, default=Path("var/rul_bench"), help="folder for the PNG")
     sub.choices["cmapss-cv"].add_argument("--folds", type=int, default=5)
     return parser.parse_args(argv)
@@ -173,11 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     config = TrainConfig(num_boost_round=args.rounds, seed=args.seed, num_threads=args.threads)
     if args.command == "cmapss-cv":
         for s in subsets:
-            r = cross_validate(args.data, s, config, n_folds=args.folds)
+            r = cross_validate(args.data, s, config, n_folds=args.folds, monotone_age=args.monotone_age)
             print(f"{s} CV ({args.folds} folds by unit, {r['rows']} scored rows): RMSE {r['rmse']:.2f}, "
                   f"P10-P90 coverage {r['coverage']:.1%}, mean width {r['width']:.1f}")
         return 0
-    results = [run_subset(args.data, s, config) for s in subsets]
+    results = [run_subset(args.data, s, config, args.monotone_age) for s in subsets]
     print(format_table(results))
     png = plot_results(results, args.out / "cmapss_pred_vs_true.png")
     print(f"\nplot: {png}")

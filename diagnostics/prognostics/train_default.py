@@ -20,6 +20,7 @@ import hashlib
 import json
 import sys
 import time
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 
@@ -35,7 +36,7 @@ from diagnostics.degradation import (
     simulate_path,
 )
 from diagnostics.prognostics.estimator import RulEstimator, fit_estimator
-from diagnostics.prognostics.features import WindowSpec
+from diagnostics.prognostics.features import WindowSpec, feature_names
 from diagnostics.prognostics.metrics import interval_coverage, mean_interval_width, phm08_score, rmse
 from diagnostics.prognostics.splits import unit_split
 from diagnostics.prognostics.training import TrainConfig
@@ -48,7 +49,7 @@ FLEET_CONFIG = TrainConfig(num_boost_round=200, learning_rate=0.05, num_leaves=1
                            calibration_share=0.25)
 RUL_CAP_H = 240.0  # beyond this, a component is "healthy for at least 240 h": early life carries no signal
 MIN_HISTORY = 3    # observations (bins of CADENCE_H): 24 h of data before the first number
-RECIPE_VERSION = 1  # bump when the simulation or training code changes what a recipe produces
+RECIPE_VERSION = 2  # bump when the simulation or training code changes what a recipe produces
 
 # Shaft speed ranges (rpm): excavator engines idle near 1000 rpm and work near 1850 rpm
 # (telemetry.machine_models); gensets hold 1500 rpm synchronous speed within the governor's droop.
@@ -127,6 +128,19 @@ def late_start_copies(h: FleetHistories, rng: np.random.Generator, copies: int =
                           np.concatenate(ruls), h.paths)
 
 
+def damage_monotonicity() -> dict[str, int]:
+    """Where physics fixes the sign: RUL rises with the health index, falls as vibration grows.
+
+    Constrained are the level-like features (level, rolling means, EWM) of ``health_index``
+    (+1) and ``acc_rms_m_s2`` (-1); spreads and slopes stay free.
+    """
+    signs = {"health_index": +1, "acc_rms_m_s2": -1}
+    levels = ("level", "mean", "ewm")
+    return {name: signs[name.split("__")[0]]
+            for name in feature_names(list(HISTORY_CHANNELS), FLEET_SPEC)
+            if name.split("__")[0] in signs and name.split("__")[1].startswith(levels)}
+
+
 def physical_units(units: np.ndarray) -> np.ndarray:
     """The simulated unit behind each history id (late-start copies are ``<unit>@<copy>``)."""
     return np.array([str(u).split("@", 1)[0] for u in units])
@@ -164,6 +178,7 @@ class KindResult:
 def recipe_key(profile: DegradationProfile, n_units: int, seed: int) -> str:
     """Hash of everything that determines the trained model (bumped by RECIPE_VERSION on code change)."""
     recipe = {"profile": asdict(profile), "units": n_units, "seed": seed, "spec": FLEET_SPEC.to_dict(),
+              "monotone": damage_monotonicity(),
               "config": FLEET_CONFIG.to_dict(), "cap": RUL_CAP_H, "min_history": MIN_HISTORY,
               "cadence_h": CADENCE_H, "version": RECIPE_VERSION}
     return hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -173,12 +188,14 @@ def train_kind(profile: DegradationProfile, n_units: int = 12, seed: int = 0, wo
                progress=None) -> KindResult:
     """Simulate, split by unit, train on three quarters (plus late-start copies), evaluate the rest."""
     started = time.perf_counter()
-    fleet = simulate_fleet(profile, n_units, seed, workers=workers, progress=progress)
+    # Each kind gets its own stream of units (else every kind would draw the same lives).
+    fleet = simulate_fleet(profile, n_units, seed * 1000 + zlib.crc32(profile.kind.encode()) % 1000,
+                           workers=workers, progress=progress)
     train_mask, test_mask = unit_split(fleet.units, 0.25, seed=seed)
     train = late_start_copies(_subset(fleet, train_mask), np.random.default_rng(seed))
     held = _subset(fleet, test_mask)
     held_late = late_start_copies(held, np.random.default_rng(seed + 1), copies=1)
-    config = TrainConfig(**{**FLEET_CONFIG.to_dict(), "seed": seed})
+    config = TrainConfig(**{**FLEET_CONFIG.to_dict(), "seed": seed, "monotone": damage_monotonicity()})
     estimator = fit_estimator(train.units, train.age_h, train.values, train.rul_h, train.channels,
                               rul_cap=RUL_CAP_H, spec=FLEET_SPEC, config=config, min_history=MIN_HISTORY,
                               n_regimes=1, progress=progress, label=profile.kind,

@@ -13,7 +13,7 @@ from typing import Callable
 import lightgbm as lgb
 import numpy as np
 
-from .splits import unit_split
+from .splits import unit_folds, unit_split
 
 Progress = Callable[[str], None]
 
@@ -166,6 +166,18 @@ class TrainedModels:
     calibration: dict
 
 
+def out_of_fold_base(X: np.ndarray, y: np.ndarray, groups: np.ndarray, feature_names: list[str],
+                     config: TrainConfig, progress: Progress | None = None, prefix: str = "",
+                     n_folds: int = 2) -> np.ndarray:
+    """Squared-error predictions (n,) of every row by a model that did not see its unit."""
+    out = np.empty(len(y))
+    for k, (fit, held) in enumerate(unit_folds(groups, n_folds, seed=config.seed), start=1):
+        model = train_booster(X[fit], y[fit], feature_names, config, label=f"{prefix}base fold {k}/{n_folds}",
+                              progress=progress)
+        out[held] = model.predict(X[held], num_threads=config.num_threads)
+    return out
+
+
 def predict_raw(boosters: dict[str, lgb.Booster], X: np.ndarray, num_threads: int = 2) -> dict[str, np.ndarray]:
     """Raw predictions (n,) of every model; quantile models add their correction to ``base``."""
     base = boosters["base"].predict(X, num_threads=num_threads)
@@ -191,7 +203,8 @@ def train_models(
     than from a constant: with a capped target most rows sit exactly at the cap, and a quantile
     booster started at the cap sees sign-only gradients that rarely move it (its P50 stayed
     flat at the cap on the simulated fleet). Started from the base estimate, it only has to
-    learn how the spread around it varies.
+    learn how the spread around it varies. The starting values are out-of-fold (two folds by
+    unit), so the quantile models learn the spread of honest errors, not of in-sample residuals.
 
     Parameters
     ----------
@@ -211,7 +224,7 @@ def train_models(
     proper, calib = unit_split(groups, config.calibration_share, seed=config.seed)
     boosters["base"] = train_booster(X[proper], y[proper], feature_names, config, label=f"{prefix}base",
                                      progress=progress)
-    base = boosters["base"].predict(X[proper], num_threads=config.num_threads)
+    base = out_of_fold_base(X[proper], y[proper], groups[proper], feature_names, config, progress, prefix)
     for name, alpha in QUANTILES.items():
         boosters[name] = train_booster(
             X[proper], y[proper], feature_names, config, objective="quantile", alpha=alpha,
