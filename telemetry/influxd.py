@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import logging
 import os
 import shutil
 import signal
@@ -31,6 +32,8 @@ from telemetry.schema import (
     quote_ident,
     retention_policies,
 )
+
+log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_HTTP_PORT = 8186
@@ -247,10 +250,11 @@ def start(instance: InfluxdInstance, timeout_s: float = START_TIMEOUT_S) -> str:
         if pid is not None and _pings(instance.url):
             return instance.url
         if pid is None and _pings(instance.url):
-            raise InfluxdError(
-                f"something else already answers on {instance.url} (no influxd of ours in "
-                f"{instance.directory}); stop it or choose other ports"
-            )
+            # an InfluxDB we did not start answers on our port (typically the private server of
+            # another checkout on this machine): use it rather than fail; `stop` leaves it alone
+            log.warning("an InfluxDB not started from %s already answers on %s; using it",
+                        instance.directory, instance.url)
+            return instance.url
         binary = find_influxd() or install_influxd()
         for sub in ("data", "meta", "wal"):
             (instance.directory / sub).mkdir(parents=True, exist_ok=True)
