@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-__all__ = ["LIMIT_SETS", "DEFAULT_CLASS", "zone_limits", "iso_zone", "ZONE_DESCRIPTIONS"]
+__all__ = ["LIMIT_SETS", "DEFAULT_CLASS", "zone_limits", "iso_zone", "iso_band_hz", "ZONE_DESCRIPTIONS"]
 
 LIMIT_SETS: Mapping[str, tuple[float, float, float]] = {
     "iso20816-3/group1/rigid": (2.3, 4.5, 7.1),
@@ -63,3 +63,13 @@ def iso_zone(velocity_rms_mm_s: float, limits_mm_s: Sequence[float]) -> str:
     if velocity_rms_mm_s < cd:
         return "C"
     return "D"
+
+
+def iso_band_hz(shaft_rpm: float, fs: float) -> tuple[float, float]:
+    """Measurement band (Hz) for broadband velocity: 10-1000 Hz, or 2-1000 Hz below 600 rpm.
+
+    ISO 10816-3 / 20816-3 widen the band down to 2 Hz for machines running at 120-600 rpm (their
+    1x line would otherwise fall outside it); the top is kept below 0.45 fs.
+    """
+    low = 2.0 if shaft_rpm < 600.0 else 10.0
+    return (low, min(1000.0, 0.45 * fs))

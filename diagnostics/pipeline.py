@@ -27,7 +27,7 @@ from .bearing import bearing_findings, envelope_max_hz, tooth_findings
 from .envelope import prewhiten
 from .findings import Finding
 from .health import health_index
-from .iso20816 import iso_zone, zone_limits
+from .iso20816 import iso_band_hz, iso_zone, zone_limits
 from .kinematics import ComponentKinematics
 from .rules import electrical_findings, gear_findings, shaft_findings, spectrum_max_hz
 from .spectrum import hann_window, time_statistics, velocity_rms_mm_s
@@ -172,7 +172,7 @@ def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
 
     features: dict[str, float] = dict(time_statistics(x))
     raw = sfft.rfft(x)
-    features["velocity_rms_mm_s"] = velocity_rms_mm_s(x, fs, (10.0, min(1000.0, 0.45 * fs)), acc_rfft=raw)
+    features["velocity_rms_mm_s"] = velocity_rms_mm_s(x, fs, iso_band_hz(freqs.shaft_hz * 60.0, fs), acc_rfft=raw)
     zone = iso_zone(features["velocity_rms_mm_s"], limits)
 
     # Spectrum rules read only up to their highest line: normalise that prefix once.

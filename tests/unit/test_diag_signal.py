@@ -86,3 +86,11 @@ def test_packet_energies_in_frequency_order():
         e = packet_energies(np.sin(2 * np.pi * f * T))
         assert int(np.argmax(e)) == node
         assert e.sum() == pytest.approx(1.0)
+
+
+def test_iso_band_widens_for_slow_machines():
+    from diagnostics.iso20816 import iso_band_hz
+
+    assert iso_band_hz(1500.0, 25600.0) == (10.0, 1000.0)
+    assert iso_band_hz(300.0, 25600.0) == (2.0, 1000.0)
+    assert iso_band_hz(1500.0, 1000.0) == (10.0, 450.0)
