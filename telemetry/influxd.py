@@ -33,7 +33,7 @@ from telemetry.schema import (
     retention_policies,
 )
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_HTTP_PORT = 8186
@@ -252,7 +252,7 @@ def start(instance: InfluxdInstance, timeout_s: float = START_TIMEOUT_S) -> str:
         if pid is None and _pings(instance.url):
             # an InfluxDB we did not start answers on our port (typically the private server of
             # another checkout on this machine): use it rather than fail; `stop` leaves it alone
-            log.warning("an InfluxDB not started from %s already answers on %s; using it",
+            logger.warning("an InfluxDB not started from %s already answers on %s; using it",
                         instance.directory, instance.url)
             return instance.url
         binary = find_influxd() or install_influxd()
