@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 import sys
 import time
 from pathlib import Path
@@ -58,6 +59,32 @@ def load_cwru_record(path: Path, end: str) -> tuple[np.ndarray, float | None]:
     return np.ravel(mat[keys[0]]).astype(float) * G, rpm
 
 
+_FILE_FAULT = re.compile(r"_(IR|B|OR)\d{3}")
+
+
+def record_info(row: dict[str, str]) -> dict[str, Any]:
+    """Truth, accelerometer end, sample rate and id of a manifest row, from its columns or file name.
+
+    The subset's manifest has ``fault_type``, ``location``, ``sample_rate_hz`` and ``cwru_id``; other
+    CWRU lists often have only the file name in the ``<rate>_<end>_<fault><size>[@pos]_<load>_<number>``
+    scheme (e.g. ``48k_Drive_End_IR007_1_110.mat``, ``12k_Fan_End_B014_2_288.mat``), so each value
+    falls back on the name.
+    """
+    name = row["file"]
+    fault = row.get("fault_type") or ""
+    if not fault:
+        m = _FILE_FAULT.search(name)
+        fault = {"IR": "inner", "B": "ball", "OR": "outer"}[m.group(1)] if m else "normal"
+    end = row.get("location") or ""
+    if end not in CWRU_BEARINGS:
+        end = "FE" if "Fan_End" in name else "DE"
+    # The normal baselines (97-100) are sampled at 48 kHz whatever their name says (Smith & Randall
+    # 2015, Table A1): the 1x line sits at the shaft speed only at that rate.
+    fs = row.get("sample_rate_hz") or ("48000" if name.startswith(("48k", "normal")) else "12000")
+    number = row.get("cwru_id") or Path(name).stem.rsplit("_", 1)[-1]
+    return {"truth": TRUTH.get(fault, fault), "end": end, "fs": float(fs), "id": number}
+
+
 def _verdict(findings: list, bearing: str) -> Any:
     """Top bearing finding on the bearing under test, else None."""
     for f in findings:
@@ -76,18 +103,26 @@ def _evidence_text(finding: Any, limit: int = 3) -> str:
 
 def evaluate_cwru(data_dir: Path, out_dir: Path | None = None, segments: bool = False,
                   progress=print) -> dict[str, Any]:
-    """Diagnose every CWRU record in ``data_dir/manifest.csv``; return the rows and accuracies."""
+    """Diagnose every CWRU record of ``data_dir``; return the rows and accuracies.
+
+    The records are those listed in ``data_dir/manifest.csv``, or else every ``*.mat`` file (truth,
+    end and rate then come from the file names, the speed from the file's RPM variable).
+    """
     manifest = data_dir / "manifest.csv"
-    if not manifest.exists():
-        raise FileNotFoundError(f"{manifest} not found: --data must point at the CWRU directory")
-    rows = list(csv.DictReader(manifest.open()))
+    if manifest.exists():
+        rows = list(csv.DictReader(manifest.open()))
+    else:
+        rows = [{"file": p.name} for p in sorted(data_dir.glob("*.mat"))]
+    if not rows:
+        raise FileNotFoundError(f"{data_dir}: neither manifest.csv nor .mat files")
     results = []
     for i, row in enumerate(rows, start=1):
-        truth = TRUTH.get(row["fault_type"], row["fault_type"])
-        end = row.get("location") if row.get("location") in CWRU_BEARINGS else "DE"
+        info = record_info(row)
+        truth, end, fs = info["truth"], info["end"], info["fs"]
         x, rpm_file = load_cwru_record(data_dir / row["file"], end)
-        rpm = float(row.get("rpm") or rpm_file)
-        fs = float(row["sample_rate_hz"])
+        rpm = float(row.get("rpm") or rpm_file or 0.0)
+        if rpm <= 0:
+            raise ValueError(f"{row['file']}: no shaft speed in the manifest or the file")
         kin = ComponentKinematics.from_dict({"shaft_ratio": 1.0, "bearings": [CWRU_BEARINGS[end]]})
         t0 = time.perf_counter()
         analysis = analyze_burst(x, fs, rpm, kin, component=f"{end} bearing")
@@ -96,7 +131,7 @@ def evaluate_cwru(data_dir: Path, out_dir: Path | None = None, segments: bool = 
         verdict = top.fault_mode if top else "none"
         z = {k[len(f"bearing_{end}_"):-len("_evidence_db")]: v for k, v in analysis.features.items()
              if k.startswith(f"bearing_{end}_") and k.endswith("_evidence_db")}
-        result = {"id": row["cwru_id"], "file": row["file"], "end": end, "fs": fs, "rpm": rpm, "truth": truth,
+        result = {"id": info["id"], "file": row["file"], "end": end, "fs": fs, "rpm": rpm, "truth": truth,
                   "verdict": verdict, "correct": verdict == truth, "finding": top, "z": z,
                   "other_findings": [f.fault_mode for f in analysis.findings if f is not top],
                   "seconds": seconds}
@@ -110,7 +145,7 @@ def evaluate_cwru(data_dir: Path, out_dir: Path | None = None, segments: bool = 
             result["segment_accuracy"] = float(np.mean([v == truth for v in verdicts])) if verdicts else float("nan")
             result["segment_count"] = len(verdicts)
         results.append(result)
-        progress(f"  [{i}/{len(rows)}] {row['cwru_id']:>4} {truth:<24} -> {verdict:<24} ({seconds:.2f} s)")
+        progress(f"  [{i}/{len(rows)}] {info['id']:>4} {truth:<24} -> {verdict:<24} ({seconds:.2f} s)")
     per_class: dict[str, list[bool]] = {}
     for r in results:
         per_class.setdefault(r["truth"], []).append(r["correct"])

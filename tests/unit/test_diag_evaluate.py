@@ -31,3 +31,13 @@ def test_cli_refuses_a_missing_data_directory(tmp_path, capsys):
     with pytest.raises(SystemExit):
         evaluate.main(["cwru", "--data", str(tmp_path / "nope")])
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_record_info_from_columns_or_file_name():
+    info = evaluate.record_info({"file": "12k_Fan_End_B014_2_288.mat"})
+    assert info == {"truth": "bearing_rolling_element", "end": "FE", "fs": 12000.0, "id": "288"}
+    info = evaluate.record_info({"file": "48k_Drive_End_OR021@3_1_247.mat"})
+    assert (info["truth"], info["end"], info["fs"]) == ("bearing_outer_race", "DE", 48000.0)
+    info = evaluate.record_info({"file": "normal_0_97.mat", "fault_type": "normal", "location": "none",
+                                 "sample_rate_hz": "48000", "cwru_id": "97"})
+    assert (info["truth"], info["end"], info["fs"], info["id"]) == ("none", "DE", 48000.0, "97")
