@@ -1,13 +1,15 @@
 """Default RUL models of the excavator and genset component kinds, trained on the simulated fleet.
 
-    python -m diagnostics.prognostics.train_default [--units 16] [--seed 0] [--force] [--no-register]
+    python -m diagnostics.prognostics.train_default [--units 12] [--seed 0] [--if-missing] [--force]
+                                                    [--no-register] [--kinds KIND,...]
 
 For every component kind of the demo fleet's catalogue, simulate units from new to failure
 (``diagnostics.degradation``), hold out a quarter of the units, train the point and P10/P50/P90
 models on the rest, evaluate on the held-out units, print the metrics, then register the model
 and promote it to active. A kind whose active model was trained with the same recipe (simulation
-settings, seed, feature windows) is skipped unless ``--force``: ``make run`` and ``make test``
-call this, and retraining identical models would only pile up versions.
+settings, seed, feature windows) is skipped unless ``--force``; with ``--if-missing`` (what
+``make models`` runs) any kind that already has an active model is skipped. ``make run`` and
+``make test`` call this, and retraining identical models would only pile up versions.
 
 The training itself is pure (``train_kind``); ``main`` is the command-line wiring and is the one
 place that reaches the fleet package (demo catalogue, SQL registry), which is why it imports
@@ -233,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", default="", help="comma-separated component kinds (default: all)")
     parser.add_argument("--workers", type=int, default=2, help="processes synthesising bursts")
     parser.add_argument("--force", action="store_true", help="retrain even if the active model has this recipe")
+    parser.add_argument("--if-missing", action="store_true",
+                        help="train only kinds that have no active model at all (what `make models` runs)")
     parser.add_argument("--no-register", action="store_true", help="train and print, do not store or promote")
     args = parser.parse_args(argv)
     if args.units < 4:
@@ -262,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     for profile in profiles:
         recipe = recipe_key(profile, args.units, args.seed)
         active = registry.active(profile.kind) if registry else None
+        if active and args.if_missing and not args.force:
+            log(f"[{profile.kind}] active model {active.version} present: skipped (--if-missing)")
+            continue
         if active and active.metrics.get("recipe") == recipe and not args.force:
             log(f"[{profile.kind}] active model {active.version} already has recipe {recipe}: skipped (--force retrains)")
             continue
