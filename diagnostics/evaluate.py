@@ -271,7 +271,7 @@ def _plot_confusion(summary: dict[str, Any], out_dir: Path) -> Path:
         ax.set_xlabel("verdict")
         ax.set_ylabel("truth")
         ax.set_title(f"SNR {snr:g} dB: accuracy {summary['accuracy'][snr]:.0%}")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94))  # room for the panel titles
     path = out_dir / "simulated_confusion.png"
     fig.savefig(path, dpi=110)
     plt.close(fig)
