@@ -79,6 +79,8 @@ def test_engineer_sees_outer_race_alarm_arrive_without_reload(served_app, tmp_pa
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            console_errors = []
+            page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
             page.goto(f"{base_url}/login")
             page.fill("#email", ENGINEER)
             page.fill("#password", DEMO_PASSWORD)
@@ -104,5 +106,16 @@ def test_engineer_sees_outer_race_alarm_arrive_without_reload(served_app, tmp_pa
             assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
             expect(row).not_to_have_attribute("data-status", "unknown")
             page.screenshot(path=str(tmp_path / "fleet-after-alarm.png"), full_page=True)
+
+            # The alarm links to the machine page, whose evidence plot is drawn from the stored burst.
+            alarm.locator("a").first.click()
+            page.wait_for_url(f"{base_url}/console/machines/{FAULTY_GENSET}")
+            expect(page.locator("#latest-diagnosis")).to_contain_text("outer-race")
+            plot = page.locator("img.evidence-plot")
+            plot.scroll_into_view_if_needed()
+            page.wait_for_function("() => { const i = document.querySelector('img.evidence-plot');"
+                                   " return i && i.complete && i.naturalWidth > 800; }", timeout=60_000)
+            expect(page.locator("#trend canvas")).to_have_count(1)
+            assert console_errors == [], console_errors
         finally:
             browser.close()
