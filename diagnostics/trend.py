@@ -1,19 +1,22 @@
 """Trend alarms on a component's own feature history: a step, or a sustained rise.
 
 Fixed thresholds miss a machine that is getting worse while still inside its ISO zone. Here each
-feature is judged against its own baseline (the first ``baseline_count`` (30) points, median and MAD so
-that an odd burst does not set the baseline):
+feature is judged against its own baseline: the first ``baseline_count`` (30) points, level = median,
+spread = the larger of 1.4826 x MAD and the standard deviation within 3 MAD-sigmas (an odd burst
+does not set the baseline; a short baseline does not understate the spread too often).
 
-* **step** (CUSUM, Page 1954): ``S = max(0, S + z - k)`` on the robust z-scores; an alarm when
-  ``S > h``. With k = 0.5 and h = 5 it reacts to a shift of about one sigma within ~10 points and
-  gives about one false alarm per thousand points of a stable feature (sigma known; a 30-point
-  baseline estimate makes that several times worse, hence h = 8 rather than the textbook 5).
-* **rise** (EWMA, Roberts 1959): ``E = lam z + (1 - lam) E``; an alarm when E stays above
-  ``L sqrt(lam / (2 - lam))`` (L = 3.5) for ``persistence`` (8) consecutive points *and* the least-squares slope
-  since the baseline is positive: a sustained drift rather than one jump.
+* **step** (CUSUM, Page 1954): ``S = max(0, S + z - k)`` on the z-scores; an alarm when ``S > h``,
+  k = 0.5, h = 10. The textbook h = 5 assumes a known sigma; with a 30-point estimate it alarms on
+  a large share of stable series. Measured on Gaussian series: 8 % of 300-point stable series raise
+  an alarm (13 % with h = 8); a 1-sigma step is caught after a median 13 points, a 5-sigma step
+  within 2. A longer baseline (50 points) brings false alarms to 3 % at the cost of waiting longer
+  for the first judgement.
+* **rise** (EWMA, Roberts 1959): ``E = lam z + (1 - lam) E`` with lam = 0.2; an alarm when E stays
+  above ``L sqrt(lam / (2 - lam))`` (L = 3.5) for ``persistence`` (8) consecutive points *and* the
+  least-squares slope since the baseline is positive: a sustained drift rather than one jump.
 
 Both run on z-scores oriented so that "worse" is positive (``direction="up"`` for vibration levels,
-``"down"`` for a health index).
+``"down"`` for a health index). The step's start is the most likely change point.
 """
 from __future__ import annotations
 
@@ -96,7 +99,7 @@ def _change_point(z: np.ndarray, first: int, last: int) -> int:
 
 def trend_alarms(times: Sequence[Any], values: Sequence[float], feature: str = "value",
                  direction: str = "up", baseline_count: int = 30, cusum_k: float = 0.5,
-                 cusum_h: float = 8.0, ewma_lambda: float = 0.2, ewma_l: float = 3.5,
+                 cusum_h: float = 10.0, ewma_lambda: float = 0.2, ewma_l: float = 3.5,
                  persistence: int = 8) -> list[TrendAlarm]:
     """Step and sustained-rise alarms of one feature against its own baseline.
 
