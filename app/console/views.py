@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Response, abort, current_app, render_template, request
@@ -71,8 +72,29 @@ def machine(uid: str):
     rul = latest_rul(_runtime().store, uid, [c["name"] for c in detail["components"]])
     return render_template("console/machine.html", machine=detail, diagnosis=focus,
                            recent_diagnoses=diagnoses, latest=latest, rul=rul,
+                           readings=operating_readings(latest.get("fields", {}), OPERATING_FIELDS),
                            trend_fields=trend_fields_for(detail.get("kind", ""), OPERATING_FIELDS),
                            live=True)
+
+
+@bp.app_template_filter("reading")
+def format_reading(value: float) -> str:
+    """A reading for people: whole numbers from 1000 up (hour meters), else 4 significant digits."""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
+def operating_readings(fields: dict, operating_fields: dict) -> list[dict]:
+    """Latest operating values as labelled readings, in the schema's order (position last).
+
+    Each: ``{"name", "label" (the schema's description), "value" (float), "unit"}``; names the schema
+    does not know are left out rather than shown without a unit.
+    """
+    readings = [{"name": name, "label": spec.description[:1].upper() + spec.description[1:],
+                 "value": fields[name], "unit": spec.unit}
+                for name, spec in operating_fields.items() if fields.get(name) is not None]
+    return sorted(readings, key=lambda r: r["name"] in ("lat", "lon"))
 
 
 def trend_fields_for(kind: str, operating_fields: dict) -> list[tuple[str, str]]:
@@ -89,10 +111,13 @@ def _latest_operating(uid: str) -> dict:
     from telemetry.influx import InfluxError
 
     try:
-        return _runtime().store.latest(uid)
+        latest = _runtime().store.latest(uid)
     except InfluxError as error:
         current_app.logger.warning("latest operating data of %s unavailable: %s", uid, error)
         return {"time": None, "fields": {}, "error": str(error)}
+    latest["time_iso"] = (datetime.fromtimestamp(latest["time"] / 1e9, tz=timezone.utc).isoformat()
+                          if latest.get("time") else None)
+    return latest
 
 
 def latest_rul(store, uid: str, components: list[str]) -> dict[str, dict]:

@@ -252,7 +252,7 @@ def test_trend_and_latest_values_come_from_uploaded_operating_data(app, provisio
     assert series["every_s"] == 60 and values
     assert 70.0 <= min(values) and max(values) <= 80.0 and values == sorted(values)
     page = client.get(f"/console/machines/{FAULTY_GENSET}").get_data(as_text=True)
-    assert "coolant temp c" in page and "79.8" in page  # the latest sample, 70 + 590/60
+    assert "Engine coolant temperature" in page and "79.83 °C" in page  # the latest sample, 70 + 590/60
 
 
 def test_logout_needs_the_form_token_and_ends_the_session(app):

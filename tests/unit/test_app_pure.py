@@ -94,3 +94,22 @@ def test_evidence_title_names_machine_component_time_speed_and_fault():
     title = evidence_title(meta, {"fault_mode": "bearing_outer_race", "location": "DE"})
     assert title == "GS-2001 · alternator_de · 2025-11-25 10:00:00 UTC · 1500 rpm · bearing outer race (DE)"
     assert evidence_title(meta, None).endswith("no finding")
+
+
+def test_operating_readings_are_labelled_with_units_and_position_last():
+    from app.console.views import operating_readings
+
+    spec = {"lat": SimpleNamespace(description="GNSS latitude", unit="°"),
+            "coolant_temp_c": SimpleNamespace(description="engine coolant temperature", unit="°C"),
+            "power_kw": SimpleNamespace(description="active power", unit="kW")}
+    readings = operating_readings({"lat": 53.8, "coolant_temp_c": 81.5, "unknown_x": 1.0}, spec)
+    assert [(r["name"], r["label"], r["unit"]) for r in readings] == [
+        ("coolant_temp_c", "Engine coolant temperature", "°C"), ("lat", "GNSS latitude", "°")]
+
+
+def test_readings_are_formatted_for_people():
+    from app.console.views import format_reading
+
+    assert format_reading(11837.4) == "11,837"
+    assert format_reading(79.8333) == "79.83"
+    assert format_reading(-1.90612) == "-1.906"
