@@ -238,14 +238,17 @@ def encode_vibration_lines(
     start_ns : time of sample 0, ns since the Unix epoch (UTC)
     sample_rate_hz : sampling rate in Hz
 
-    Values are written as the exact float64 of each float32 (``repr``), so a read-back cast to
-    float32 reproduces the upload bit for bit. The per-sample work is one f-string in a list
-    comprehension over ``tolist()`` outputs, about 0.7 µs/sample; the timestamps are vectorised.
+    Values are written with 9 significant digits, which reproduces every float32 bit for bit
+    after InfluxDB parses it to float64 and a reader casts back to float32: the 9-digit decimal
+    is within 5e-9 (relative) of the value, while the nearest float32 rounding boundary is at
+    least 3e-8 away, so the float64 parse cannot cross it. ``%.9g`` is also a third cheaper than
+    the 17-digit ``repr`` of the float64 (the writer's hottest loop: ~0.45 µs per sample, one
+    f-string per line; the timestamps are vectorised).
     """
     prefix = f"{M_VIBRATION}{encode_tags(tags)} a="
-    values = np.asarray(samples, dtype=np.float32).astype(np.float64).tolist()
+    values = np.asarray(samples, dtype=np.float32).tolist()
     times = sample_times_ns(start_ns, len(values), sample_rate_hz).tolist()
-    return [f"{prefix}{v!r} {t}\n" for v, t in zip(values, times)]
+    return [f"{prefix}{v:.9g} {t}\n" for v, t in zip(values, times)]
 
 
 def burst_id_for(machine: str, sensor: str, axis: str, start_ns: int) -> str:

@@ -36,12 +36,24 @@ def test_sample_times_follow_round_rule():
 def test_vibration_lines_round_trip_float32_exactly():
     rng = np.random.default_rng(1)
     samples = (rng.standard_normal(512) * 7).astype(np.float32)
+    # extremes: smallest subnormal, largest finite, values next to powers of two, negative zero
+    samples[:6] = np.array([1e-45, 3.4028235e38, np.nextafter(np.float32(1), np.float32(0)),
+                            np.nextafter(np.float32(2), np.float32(3)), -0.0, -1.1754942e-38], dtype=np.float32)
     lines = schema.encode_vibration_lines({"machine": "EX-1", "sensor": "engine.acc", "axis": "radial", "component": "engine"},
                                           samples, 5, 25600.0)
     assert len(lines) == 512
     assert lines[0].startswith("vibration,axis=radial,component=engine,machine=EX-1,sensor=engine.acc a=")
     parsed = np.array([float(line.split(" ")[1][2:]) for line in lines]).astype(np.float32)
     assert np.array_equal(parsed.view(np.uint32), samples.view(np.uint32))
+
+
+def test_nine_digits_round_trip_every_float32_bit_pattern_sampled():
+    bits = np.random.default_rng(2).integers(0, 2**32, 200_000, dtype=np.uint64).astype(np.uint32)
+    values = bits.view(np.float32)
+    values = values[np.isfinite(values)]
+    lines = schema.encode_vibration_lines({"machine": "m"}, values, 0, 25600.0)
+    parsed = np.array([float(line.split(" ")[1][2:]) for line in lines]).astype(np.float32)
+    assert np.array_equal(parsed.view(np.uint32), values.view(np.uint32))
 
 
 def test_burst_id_round_trip_with_colon_free_parts():
