@@ -72,9 +72,27 @@ def machine(uid: str):
     rul = latest_rul(_runtime().store, uid, [c["name"] for c in detail["components"]])
     return render_template("console/machine.html", machine=detail, diagnosis=focus,
                            recent_diagnoses=diagnoses, latest=latest, rul=rul,
+                           fault_codes=_fault_codes(uid),
                            readings=operating_readings(latest.get("fields", {}), OPERATING_FIELDS),
                            trend_fields=trend_fields_for(detail.get("kind", ""), OPERATING_FIELDS),
                            live=True)
+
+
+def _fault_codes(uid: str, days: int = 7) -> dict | None:
+    """The DM1 panel (``app.j1939.fault_code_view``) over the last ``days``; None when unreachable."""
+    import time
+
+    from telemetry.influx import InfluxError
+
+    from ..j1939 import fault_code_view
+
+    end_ns = time.time_ns() + 300 * 10**9  # gateways' clocks may run a little ahead
+    try:
+        history = _runtime().store.fault_history(uid, end_ns - (days * 86400 + 300) * 10**9, end_ns)
+    except InfluxError as error:
+        current_app.logger.warning("fault history of %s unavailable: %s", uid, error)
+        return None
+    return fault_code_view(history)
 
 
 @bp.app_template_filter("reading")

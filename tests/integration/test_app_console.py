@@ -291,3 +291,26 @@ def test_reads_answer_503_when_influxdb_is_unreachable(influx, sql_url, tmp_path
         assert page.status_code == 200 and b"Operating data is unavailable right now" in page.data
     finally:
         application.extensions["ironwatch"].stop()
+
+
+def test_machine_page_names_the_active_dm1_fault_codes(app, provisioning):
+    import time as clock
+    import uuid
+
+    from app_helpers import machine_entry
+
+    runtime = app.extensions["ironwatch"]
+    token = machine_entry(provisioning, FAULTY_GENSET)["token"]
+    body = {"upload_id": str(uuid.uuid4()), "machine": FAULTY_GENSET, "time": clock.time_ns() - 60 * 10**9,
+            "lamps": {"mil": 0, "red_stop": 1, "amber_warning": 0, "protect": 0},
+            "active": [{"spn": 110, "fmi": 0, "occurrence_count": 1}]}
+    response = app.test_client().post("/api/v1/ingest/faults", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 202, response.get_json()
+    runtime.writer.start()
+    assert runtime.writer.wait_drained(timeout=60)
+    runtime.writer.stop()
+    client = app.test_client()
+    login(client, ENGINEER)
+    page = client.get(f"/console/machines/{FAULTY_GENSET}").get_data(as_text=True)
+    assert "1 active" in page and "Red stop lamp" in page
+    assert "Engine coolant temperature (SPN 110): above normal, most severe (FMI 0)" in page

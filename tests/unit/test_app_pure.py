@@ -113,3 +113,18 @@ def test_readings_are_formatted_for_people():
     assert format_reading(11837.4) == "11,837"
     assert format_reading(79.8333) == "79.83"
     assert format_reading(-1.90612) == "-1.906"
+
+
+def test_dm1_codes_are_named_and_the_newest_message_is_current():
+    from app.j1939 import describe_code, fault_code_view
+
+    assert describe_code(110, 0) == "Engine coolant temperature (SPN 110): above normal, most severe (FMI 0)"
+    assert describe_code(9999, 99) == "Parameter (SPN 9999): failure mode (FMI 99)"
+    history = [{"time": 1_764_064_800 * 10**9, "lamps": {"red_stop": 1, "amber_warning": 0},
+                "active": [{"spn": 110, "fmi": 0, "occurrence_count": 2}]},
+               {"time": 1_764_068_400 * 10**9, "lamps": {"red_stop": 0}, "active": []}]
+    view = fault_code_view(history)
+    assert view["current"]["codes"] == [] and view["current"]["lamps"] == []
+    assert view["changes"][1]["lamps"] == [("Red stop", "alarm")]
+    assert view["changes"][1]["codes"][0]["text"].startswith("Engine coolant temperature")
+    assert fault_code_view([]) == {"current": None, "changes": []}
