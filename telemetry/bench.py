@@ -296,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m telemetry.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--machine-hours", type=int, default=8, help="workload size (each ≈ 106,000 points)")
     parser.add_argument("--concurrency", type=int, default=2, help="/write requests in flight, both phases")
-    parser.add_argument("--clients", type=int, default=2, help="concurrent HTTP uploaders in the ingest phase")
+    parser.add_argument("--clients", type=int, default=4,
+                        help="concurrent HTTP uploaders in the ingest phase (more share fsyncs: group commit)")
     parser.add_argument("--batch-lines", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3, help="raw/ingest pairs; each side's best round is reported")
     parser.add_argument("--plot", type=Path, default=influxd.var_dir() / "bench" / "telemetry_bench.png")
