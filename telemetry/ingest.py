@@ -137,4 +137,8 @@ class IngestService:
         except SpoolFull as exc:
             raise IngestError(503, "spool_full", "upload", "spool_capacity",
                               f"{exc}; nothing was stored, retry later", retry_after=exc.retry_after) from exc
+        except OSError as exc:  # disk full or failing: refuse rather than acknowledge
+            raise IngestError(503, "spool_unavailable", "upload", "spool_writable",
+                              f"the spool could not be written ({exc.strerror or exc}); nothing was "
+                              f"acknowledged, retry later", retry_after=self.spool.retry_after_s) from exc
         return Receipt(upload.upload_id, duplicate=not fresh, points=upload.points)

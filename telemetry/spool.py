@@ -18,6 +18,7 @@ On-disk record: ``b"IWR1" | header_len u32 | body_len u32 | crc32 u32 | header J
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import logging
@@ -248,7 +249,7 @@ class Spool:
                     )
                 if self._segment_sizes[self._seq] and self._segment_sizes[self._seq] + len(data) > self.segment_bytes:
                     self._rotate()
-                os.write(self._fd, data)
+                self._write_whole(data)
                 self._segment_sizes[self._seq] += len(data)
                 self._appended_total += len(data)
                 end = self._appended_total
@@ -258,6 +259,18 @@ class Spool:
                 end = known_end
         self._wait_durable(end)
         return known_end is None
+
+    def _write_whole(self, data: bytes) -> None:
+        """Append ``data`` entirely or not at all (caller holds ``_lock``): a short or failed write
+        (disk full) is cut off again, so no torn record sits in front of later ones."""
+        before = self._segment_sizes[self._seq]
+        try:
+            written = os.write(self._fd, data)
+            if written != len(data):
+                raise OSError(errno.ENOSPC, f"short write to the spool ({written} of {len(data)} bytes)")
+        except OSError:
+            os.ftruncate(self._fd, before)
+            raise
 
     def _rotate(self) -> None:
         """Start a new segment (caller holds ``_lock``): the old one is fsync'd first, whole."""

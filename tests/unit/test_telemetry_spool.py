@@ -137,3 +137,21 @@ def test_second_owner_refused_until_closed(tmp_path):
         Spool(tmp_path)
     spool.close()
     Spool(tmp_path).close()
+
+
+def test_failed_write_leaves_no_torn_record(tmp_path, monkeypatch):
+    spool = Spool(tmp_path)
+    spool.append("a", {"n": 1}, b"1" * 100)
+    real_write = os.write
+
+    def half_write(fd, data):  # the disk fills up in the middle of a record
+        return real_write(fd, data[: len(data) // 2])
+
+    monkeypatch.setattr(spool_module.os, "write", half_write)
+    with pytest.raises(OSError):
+        spool.append("b", {"n": 2}, b"2" * 100)
+    monkeypatch.setattr(spool_module.os, "write", real_write)
+    assert spool.append("b", {"n": 2}, b"2" * 100) is True  # not remembered: it was refused
+    assert [e.header["n"] for e in read_all(spool)] == [1, 2]
+    spool.close()
+    assert [e.header["n"] for e in read_all(Spool(tmp_path))] == [1, 2]
