@@ -107,6 +107,14 @@ def test_engineer_sees_outer_race_alarm_arrive_without_reload(served_app, tmp_pa
             expect(row).not_to_have_attribute("data-status", "unknown")
             page.screenshot(path=str(tmp_path / "fleet-after-alarm.png"), full_page=True)
 
+            # The table filter narrows the fleet without a round trip.
+            page.fill("#fleet-search", FAULTY_GENSET)
+            expect(page.locator("#fleet-table tbody tr:not(.filtered-out)")).to_have_count(1)
+            page.fill("#fleet-search", "")
+            page.click('[data-status-filter="ok"]')
+            expect(page.locator(f'tr[data-machine="{FAULTY_GENSET}"].filtered-out')).to_have_count(1)
+            page.click('[data-status-filter="all"]')
+
             # The alarm links to the machine page, whose evidence plot is drawn from the stored burst.
             alarm.locator("a").first.click()
             page.wait_for_url(f"{base_url}/console/machines/{FAULTY_GENSET}")
