@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import json
 import math
 import re
@@ -217,7 +216,10 @@ def number(value: Any, path: str) -> float:
     """A finite JSON number (bools are not numbers)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise invalid(path, "number", f"{path} must be a number")
-    result = float(value)
+    try:
+        result = float(value)
+    except OverflowError:  # a JSON integer too large for a float
+        result = math.inf
     if not math.isfinite(result):
         raise invalid(path, "finite", f"{path} must be finite")
     return result
@@ -286,7 +288,7 @@ def parse_operating(obj: Mapping[str, Any], identity: DeviceIdentity, limits: Li
         for name, raw in fields.items():
             spec = OPERATING_FIELDS.get(name)
             kind = type(raw)
-            value = raw if kind is float else float(raw) if kind is int else None
+            value = raw if kind is float else float(raw) if kind is int and -1e300 < raw < 1e300 else None
             if spec is None or value is None or not spec.minimum <= value <= spec.maximum:
                 fpath = f"{path}.fields.{name}"
                 if spec is None:

@@ -109,6 +109,10 @@ def test_non_finite_json_number_refused(env):
     refused(lambda: service.accept_operating(token, text.encode(), JSON), 422, "samples[0].fields.coolant_temp_c", "finite")
     text = json.dumps(operating()).replace("85.5", "1e999")
     refused(lambda: service.accept_operating(token, text.encode(), JSON), 422, "samples[0].fields.coolant_temp_c", "finite")
+    text = json.dumps(operating()).replace("85.5", "1" + "0" * 400)  # an integer no float holds
+    refused(lambda: service.accept_operating(token, text.encode(), JSON), 422, "samples[0].fields.coolant_temp_c", "finite")
+    body = burst(shaft_rpm=10**400)
+    refused(lambda: service.accept_burst(token, json.dumps(body).encode(), JSON, {}), 422, "shaft_rpm", "finite")
     assert spooled(spool) == []
 
 
