@@ -117,7 +117,7 @@ class IngestService:
     # ------------------------------------------------------------------ steps
 
     def _authenticate(self, token: str | None) -> DeviceIdentity:
-        if not token:
+        if not token or not isinstance(token, str):
             raise IngestError(401, "unauthorized", "Authorization", "bearer_token",
                               "send the device token as 'Authorization: Bearer <device_id>.<secret>'")
         identity = self.devices.authenticate(token)

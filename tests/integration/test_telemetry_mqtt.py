@@ -92,6 +92,8 @@ def test_mqtt_refusals_answer_on_ack_topic(bridge_env, influx):
                                     "upload_id": "mq-bad"}
     publish(gateway, upload_topic(machine, "operating"), json.dumps({"token": "x.y", "payload": bad}).encode())
     assert acks.get(timeout=10)["code"] == 401
+    publish(gateway, upload_topic(machine, "operating"), json.dumps({"token": 42, "payload": bad}).encode())
+    assert acks.get(timeout=10)["code"] == 401
     publish(gateway, upload_topic(machine, "operating"), b"not json")
     assert acks.get(timeout=10)["rule"] == "json"
     other = {**bad, "machine": "EX-other"}
