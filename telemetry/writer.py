@@ -188,7 +188,11 @@ class SpoolWriter:
                 self.stats.acked_lines += line_count
                 return
             except InfluxError as exc:
-                if not exc.retryable:
+                if exc.status == 404 or "retention policy not found" in str(exc):
+                    # the database or its retention policies are missing (a fresh or reset
+                    # InfluxDB): create them, idempotently, and retry rather than set data aside
+                    self._prepare_database(exc)
+                elif not exc.retryable:
                     # validation keeps bad lines out; what InfluxDB still refuses (points older than
                     # the raw retention after a very long outage) cannot succeed on retry: keep the
                     # body for inspection or replay instead of blocking the drain for ever
@@ -203,6 +207,16 @@ class SpoolWriter:
             if self._stop.wait(delay):
                 raise InterruptedError("writer stopped before InfluxDB acknowledged")
             delay = min(delay * 2, self.max_backoff_s)
+
+    def _prepare_database(self, cause: InfluxError) -> None:
+        from telemetry.influxd import prepare_database
+
+        log.warning("InfluxDB database %s not ready (%s): creating it and its retention policies",
+                    self.influx.database, cause)
+        try:
+            prepare_database(self.influx)
+        except InfluxError as exc:
+            log.warning("could not prepare %s yet: %s", self.influx.database, exc)
 
     def _quarantine(self, rp: str, body: bytes, reason: str) -> Path:
         """Write a refused body to ``<spool>/rejected/`` (line protocol + the reason), fsync'd."""

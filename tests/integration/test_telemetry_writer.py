@@ -152,3 +152,23 @@ def test_points_influxdb_refuses_are_kept_not_retried_for_ever(influx, tmp_path)
     [kept] = (tmp_path / "spool" / "rejected").glob("*-raw.lp")
     assert kept.read_text().count("\nvibration,") == 300
     assert count(influx, "SELECT count(engine_speed_rpm) FROM operating") == 1
+
+
+def test_missing_database_is_created_not_given_up(influx_url, tmp_path):
+    """A fresh InfluxDB without the database (or a dropped one): the writer prepares it and
+    delivers, instead of setting the data aside."""
+    client = InfluxClient(influx_url, f"ironwatch_test_{uuid.uuid4().hex[:10]}")
+    try:
+        service, token, spool = make_service(tmp_path)
+        t0 = (time.time_ns() // 10**9 - 600) * 10**9
+        service.accept_burst(token, burst_body(t0, np.arange(512, dtype=np.float32)), JSON, {})
+        writer = SpoolWriter(spool, client, initial_backoff_s=0.05).start()
+        assert writer.wait_drained(30)
+        writer.stop()
+        spool.close()
+        assert writer.stats.rejected_posts == 0
+        assert count(client, "SELECT count(a) FROM raw.vibration") == 512
+        policies = {row[0] for row in client.query(f'SHOW RETENTION POLICIES ON "{client.database}"')[0]["values"]}
+        assert {"raw", "life"} <= policies
+    finally:
+        client.drop_database()
