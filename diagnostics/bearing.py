@@ -16,8 +16,9 @@ the views vote with their evidence:
    confirm the family (see :func:`_consensus`). A family passing :data:`DETECTION_DB` is a
    finding; per bearing the strongest family wins (others are kept only when nearly as strong).
 
-Shaft-order lines are set to the floor before scoring (shaft-rate modulation is common to many
-faults and says nothing about which bearing defect is present). The broken-tooth check scores the
+The machine's known discrete lines (integer shaft orders, and line-frequency harmonics of an
+electrical machine) are set to the floor before scoring: they are common to many faults and say
+nothing about which bearing defect is present. The broken-tooth check scores the
 gear's shaft rate with five harmonics on the un-notched levels instead.
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .kinematics import DefectFrequencies
 from .matching import decoy_fundamentals, stack_family_evidence
 from .views import EnvelopeStack
 
-__all__ = ["bearing_findings", "tooth_findings", "envelope_max_hz", "DETECTION_DB", "TOOTH_DETECTION_DB",
+__all__ = ["bearing_findings", "tooth_findings", "envelope_max_hz", "machine_line_hz", "DETECTION_DB", "TOOTH_DETECTION_DB",
            "BEARING_MODES"]
 
 # Evidence (dB above chance, net of decoys, summed over views) a defect family must reach.
@@ -72,15 +73,31 @@ def envelope_max_hz(freqs: DefectFrequencies) -> float:
     return top
 
 
-def _notch_shaft_orders(level_db: np.ndarray, resolution_hz: float, shaft_hz: float) -> np.ndarray:
-    """Levels with the integer shaft orders (+-0.3 % or 1 bin) set to the floor (0 dB)."""
+def machine_line_hz(freqs: DefectFrequencies, top_hz: float) -> np.ndarray:
+    """Known discrete frequencies of the machine up to ``top_hz`` (Hz): integer shaft orders and line harmonics.
+
+    Every rotating machine puts lines at its shaft orders into the envelope (shaft-rate modulation
+    is common to many faults); an electrical machine also at multiples of its line frequency (the
+    magnetic pull pulses at twice line frequency, supply harmonics modulate the rest). Such lines
+    say nothing about which bearing defect is present, so they must not count as defect evidence.
+    With ``poles`` known the line frequency is itself a shaft order; for an induction machine
+    (nominal ``line_hz``, the shaft slips) its harmonics are separate lines.
+    """
+    lines = [np.arange(1, int(top_hz / freqs.shaft_hz) + 1) * freqs.shaft_hz]
+    if freqs.line_hz:
+        lines.append(np.arange(1, int(top_hz / freqs.line_hz) + 1) * freqs.line_hz)
+    return np.unique(np.concatenate(lines))
+
+
+def _notch_machine_lines(level_db: np.ndarray, resolution_hz: float, freqs: DefectFrequencies) -> np.ndarray:
+    """Levels with the machine's known discrete lines (+-0.3 % or 1 bin) set to the floor (0 dB)."""
     out = level_db.copy()
     m = level_db.shape[1]
-    orders = np.arange(1, int(m * resolution_hz / shaft_hz) + 1) * shaft_hz
-    if orders.size:
-        half = np.maximum(np.rint(0.003 * orders / resolution_hz), 1).astype(int)
+    lines = machine_line_hz(freqs, m * resolution_hz)
+    if lines.size:
+        half = np.maximum(np.rint(0.003 * lines / resolution_hz), 1).astype(int)
         offsets = np.arange(-int(half.max()), int(half.max()) + 1)
-        idx = np.rint(orders / resolution_hz).astype(int)[:, None] + offsets
+        idx = np.rint(lines / resolution_hz).astype(int)[:, None] + offsets
         ok = (np.abs(offsets) <= half[:, None]) & (idx >= 0) & (idx < m)
         out[:, idx[ok]] = 0.0
     return out
@@ -178,7 +195,7 @@ def bearing_findings(stack: EnvelopeStack, freqs: DefectFrequencies, component: 
     if not freqs.bearings:
         return [], {}
     cands, f0, sb = _candidates(freqs)
-    level = _notch_shaft_orders(stack.level_db, stack.resolution_hz, freqs.shaft_hz)
+    level = _notch_machine_lines(stack.level_db, stack.resolution_hz, freqs)
     net, ev = _net_evidence(level, stack, f0, sb, _decoys(freqs, f0, sb, N_HARMONICS), N_HARMONICS)
     totals = _consensus(net, stack)
     evidence_db = {f"{c[0]}.{c[1]}": round(float(t), 2) for c, t in zip(cands, totals)}

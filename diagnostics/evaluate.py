@@ -102,11 +102,14 @@ def _evidence_text(finding: Any, limit: int = 3) -> str:
 
 
 def evaluate_cwru(data_dir: Path, out_dir: Path | None = None, segments: bool = False,
-                  progress=print) -> dict[str, Any]:
+                  progress=print, channel: str | None = None) -> dict[str, Any]:
     """Diagnose every CWRU record of ``data_dir``; return the rows and accuracies.
 
     The records are those listed in ``data_dir/manifest.csv``, or else every ``*.mat`` file (truth,
     end and rate then come from the file names, the speed from the file's RPM variable).
+    ``channel`` (``DE``, ``FE`` or ``BA``) reads another accelerometer than the faulted end's, with
+    the faulted bearing's geometry still (the fault is seen through the housing); records without
+    that channel are skipped.
     """
     manifest = data_dir / "manifest.csv"
     if manifest.exists():
@@ -119,7 +122,11 @@ def evaluate_cwru(data_dir: Path, out_dir: Path | None = None, segments: bool = 
     for i, row in enumerate(rows, start=1):
         info = record_info(row)
         truth, end, fs = info["truth"], info["end"], info["fs"]
-        x, rpm_file = load_cwru_record(data_dir / row["file"], end)
+        try:
+            x, rpm_file = load_cwru_record(data_dir / row["file"], channel or end)
+        except KeyError as exc:
+            progress(f"  [{i}/{len(rows)}] {info['id']:>4} skipped: {exc}")
+            continue
         rpm = float(row.get("rpm") or rpm_file or 0.0)
         if rpm <= 0:
             raise ValueError(f"{row['file']}: no shaft speed in the manifest or the file")
@@ -144,6 +151,8 @@ def evaluate_cwru(data_dir: Path, out_dir: Path | None = None, segments: bool = 
                 verdicts.append(f.fault_mode if f else "none")
             result["segment_accuracy"] = float(np.mean([v == truth for v in verdicts])) if verdicts else float("nan")
             result["segment_count"] = len(verdicts)
+            # A false finding names a fault that is not there (a miss, "none", is not counted here).
+            result["segment_false"] = sum(v not in ("none", truth) for v in verdicts)
         results.append(result)
         progress(f"  [{i}/{len(rows)}] {info['id']:>4} {truth:<24} -> {verdict:<24} ({seconds:.2f} s)")
     per_class: dict[str, list[bool]] = {}
@@ -151,13 +160,18 @@ def evaluate_cwru(data_dir: Path, out_dir: Path | None = None, segments: bool = 
         per_class.setdefault(r["truth"], []).append(r["correct"])
     summary = {"rows": results,
                "accuracy_per_class": {k: (sum(v), len(v)) for k, v in per_class.items()},
-               "accuracy": (sum(r["correct"] for r in results), len(results))}
+               "accuracy": (sum(r["correct"] for r in results), len(results)),
+               "false_findings": sum(r["verdict"] not in ("none", r["truth"]) for r in results)}
+    if any("segment_count" in r for r in results):
+        summary["segments"] = {"correct": sum(round(r["segment_accuracy"] * r["segment_count"]) for r in results),
+                               "false": sum(r["segment_false"] for r in results),
+                               "total": sum(r["segment_count"] for r in results)}
     if out_dir is not None:
-        summary["plot"] = str(_plot_cwru(results, out_dir))
+        summary["plot"] = str(_plot_cwru(results, out_dir, channel or ""))
     return summary
 
 
-def _plot_cwru(results: list[dict], out_dir: Path) -> Path:
+def _plot_cwru(results: list[dict], out_dir: Path, channel: str = "") -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -181,7 +195,7 @@ def _plot_cwru(results: list[dict], out_dir: Path) -> Path:
     ax.set_ylim(0, top * 8)  # head room for the legend on the log part of the axis
     ax.legend(ncol=5, fontsize=8, loc="upper left")
     fig.tight_layout()
-    path = out_dir / "cwru_significance.png"
+    path = out_dir / (f"cwru_significance_{channel}.png" if channel else "cwru_significance.png")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
@@ -191,7 +205,8 @@ def print_cwru(summary: dict[str, Any], out=print) -> None:
     out(f"{'id':>4} {'fs':>6} {'rpm':>5}  {'truth':<8} {'verdict':<8} {'ok':<3} {'conf':>4}  evidence")
     for r in summary["rows"]:
         f = r["finding"]
-        seg = f"  [1 s segments: {r['segment_accuracy']:.0%} of {r['segment_count']}]" if "segment_accuracy" in r else ""
+        seg = (f"  [1 s segments: {r['segment_accuracy']:.0%} of {r['segment_count']} right, {r['segment_false']} false]"
+               if "segment_accuracy" in r else "")
         out(f"{r['id']:>4} {r['fs']:>6.0f} {r['rpm']:>5.0f}  {_SHORT[r['truth']]:<8} {_SHORT.get(r['verdict'], r['verdict']):<8} "
             f"{'yes' if r['correct'] else 'NO':<3} {(f.confidence if f else 0):>4.2f}  {_evidence_text(f)}{seg}")
         if r["other_findings"]:
@@ -202,6 +217,10 @@ def print_cwru(summary: dict[str, Any], out=print) -> None:
         out(f"  {_SHORT.get(k, k):<8} {right}/{total}")
     right, total = summary["accuracy"]
     out(f"  overall  {right}/{total}")
+    out(f"false findings (a fault named that is not there): {summary['false_findings']} of {total} records")
+    if "segments" in summary:
+        sg = summary["segments"]
+        out(f"1 s segments: {sg['correct']}/{sg['total']} right, {sg['false']} false findings")
     if "plot" in summary:
         out(f"plot: {summary['plot']}")
 
@@ -302,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     p_cwru = sub.add_parser("cwru", help="diagnose the CWRU bearing records")
     p_cwru.add_argument("--data", required=True, type=Path, help="directory holding manifest.csv and the .mat files")
     p_cwru.add_argument("--segments", action="store_true", help="also diagnose every 1 s segment")
+    p_cwru.add_argument("--channel", choices=["DE", "FE", "BA"], default=None,
+                        help="accelerometer to read (default: the faulted end's); geometry stays the faulted bearing's")
     p_cwru.add_argument("--out", type=Path, default=Path("var/evaluation"), help="where the PNG goes")
     p_sim = sub.add_parser("simulated", help="confusion matrix on synthesized bursts")
     p_sim.add_argument("--seeds", type=int, default=4)
@@ -310,8 +331,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.which == "cwru":
         if not args.data.is_dir():
             parser.error(f"--data {args.data}: not a directory")
-        print(f"CWRU evaluation on {args.data} (no training, one method, fixed thresholds)")
-        summary = evaluate_cwru(args.data, args.out, args.segments, progress=lambda s: print(s, file=sys.stderr))
+        print(f"CWRU evaluation on {args.data} (no training, one method, fixed thresholds)"
+              + (f", {args.channel} accelerometer" if args.channel else ""))
+        summary = evaluate_cwru(args.data, args.out, args.segments, progress=lambda s: print(s, file=sys.stderr),
+                                channel=args.channel)
         print_cwru(summary)
     else:
         print("Simulated bursts: top finding vs synthesized fault")
