@@ -1,6 +1,8 @@
 """The evaluation and benchmark programs run end to end (small settings)."""
 import math
 
+import numpy as np
+
 from diagnostics import bench, evaluate
 
 
@@ -41,3 +43,37 @@ def test_record_info_from_columns_or_file_name():
     info = evaluate.record_info({"file": "normal_0_97.mat", "fault_type": "normal", "location": "none",
                                  "sample_rate_hz": "48000", "cwru_id": "97"})
     assert (info["truth"], info["end"], info["fs"], info["id"]) == ("none", "DE", 48000.0, "97")
+
+
+def _outer_race_impacts(fs: float, seconds: float, bpfo_hz: float) -> np.ndarray:
+    """Periodic impacts at BPFO ringing a 3 kHz resonance in unit white noise (g)."""
+    rng = np.random.default_rng(1)
+    n = int(fs * seconds)
+    t = np.arange(n) / fs
+    x = np.zeros(n)
+    x[(np.arange(0.0, seconds, 1.0 / bpfo_hz) * fs).astype(int)] = 1.0
+    ring = np.exp(-t[:128] * 1200.0) * np.sin(2 * np.pi * 3000.0 * t[:128])
+    return np.convolve(x, ring)[:n] * 12.0 + rng.normal(0.0, 1.0, n)
+
+
+def test_cwru_channel_option_reads_that_accelerometer(tmp_path):
+    from scipy.io import savemat
+
+    fs, rpm = 12000.0, 1796.0
+    fault = _outer_race_impacts(fs, 2.0, 3.5848 * rpm / 60.0)
+    quiet = np.random.default_rng(2).normal(0.0, 1.0, fault.size)
+    # The fault is seen only by the fan-end accelerometer of this (synthetic) record; no BA channel.
+    savemat(tmp_path / "12k_Drive_End_OR007@6_0_130.mat",
+            {"X130_DE_time": quiet[:, None], "X130_FE_time": fault[:, None], "X130RPM": np.array([[rpm]])})
+    silent = lambda _msg: None  # noqa: E731
+    de = evaluate.evaluate_cwru(tmp_path, segments=True, progress=silent)
+    fe = evaluate.evaluate_cwru(tmp_path, segments=True, progress=silent, channel="FE")
+    ba = evaluate.evaluate_cwru(tmp_path, progress=silent, channel="BA")
+    assert [r["verdict"] for r in de["rows"]] == ["none"] and de["false_findings"] == 0
+    row = fe["rows"][0]
+    assert (row["end"], row["truth"], row["verdict"]) == ("DE", "bearing_outer_race", "bearing_outer_race")
+    assert fe["segments"] == {"correct": 2, "false": 0, "total": 2}
+    assert ba["rows"] == [] and ba["accuracy"] == (0, 0)
+    lines = []
+    evaluate.print_cwru(fe, out=lines.append)
+    assert any("false findings" in line for line in lines)
