@@ -83,10 +83,11 @@ def machine_line_hz(freqs: DefectFrequencies, top_hz: float) -> np.ndarray:
     With ``poles`` known the line frequency is itself a shaft order; for an induction machine
     (nominal ``line_hz``, the shaft slips) its harmonics are separate lines.
     """
-    lines = [np.arange(1, int(top_hz / freqs.shaft_hz) + 1) * freqs.shaft_hz]
-    if freqs.line_hz:
-        lines.append(np.arange(1, int(top_hz / freqs.line_hz) + 1) * freqs.line_hz)
-    return np.unique(np.concatenate(lines))
+    orders = np.arange(1, int(top_hz / freqs.shaft_hz) + 1) * freqs.shaft_hz
+    ratio = freqs.line_hz / freqs.shaft_hz if freqs.line_hz else 0.0
+    if not freqs.line_hz or abs(ratio - round(ratio)) < 1e-9:  # none, or already a shaft order
+        return orders
+    return np.unique(np.concatenate([orders, np.arange(1, int(top_hz / freqs.line_hz) + 1) * freqs.line_hz]))
 
 
 def _notch_machine_lines(level_db: np.ndarray, resolution_hz: float, freqs: DefectFrequencies) -> np.ndarray:
@@ -99,7 +100,9 @@ def _notch_machine_lines(level_db: np.ndarray, resolution_hz: float, freqs: Defe
         offsets = np.arange(-int(half.max()), int(half.max()) + 1)
         idx = np.rint(lines / resolution_hz).astype(int)[:, None] + offsets
         ok = (np.abs(offsets) <= half[:, None]) & (idx >= 0) & (idx < m)
-        out[:, idx[ok]] = 0.0
+        mask = np.zeros(m, dtype=bool)
+        mask[idx[ok]] = True
+        out[:, mask] = 0.0  # one boolean column selection: cheaper than a long repeated index list
     return out
 
 
