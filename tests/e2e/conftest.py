@@ -1,0 +1,63 @@
+"""Fixtures for the end-to-end tests: the real app as ``python -m app serve`` in a subprocess,
+on the test's own InfluxDB database and SQLite file, with the demo fleet seeded."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from app_helpers import seed_demo_fleet  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def served_app(influx, sql_url, tmp_path):
+    """``python -m app serve`` on a free port; yields (base_url, provisioning)."""
+    if not (REPO / "app/static/vendor/socket.io.min.js").exists():
+        pytest.fail("front-end assets missing: run `npm ci && npm run build` (make does it)")
+    provisioning = seed_demo_fleet(sql_url, tmp_path)
+    port = free_port()
+    env = {**os.environ, "IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database,
+           "IRONWATCH_DATABASE_URL": sql_url, "IRONWATCH_VAR": str(tmp_path)}
+    log_path = tmp_path / "app.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=REPO,
+                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the app exited with {process.returncode}:\n{log_path.read_text()}")
+            try:
+                if requests.get(f"{base_url}/login", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the app did not answer within 60 s:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield base_url, provisioning
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if os.environ.get("IRONWATCH_SHOW_APP_LOG"):
+            print(log_path.read_text())
+
+
