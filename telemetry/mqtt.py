@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import threading
 import zlib
 from typing import Any
@@ -177,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     writer = SpoolWriter(spool, influx).start()
     bridge = MqttBridge(service, args.host, args.port).start()
     print(f"MQTT bridge on {args.host}:{args.port}, topics {TOPIC_ROOT}/<machine>/{{{','.join(KINDS)}}}", flush=True)
+
+    def stop_on_signal(signum, _frame):
+        raise SystemExit(128 + signum)  # through the finally below: writer stopped, spool closed
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
     try:
         while True:
             time.sleep(3600)
