@@ -15,7 +15,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: Settings read from the environment, with their defaults (``None`` = derived below).
 ENV_DEFAULTS: dict[str, Any] = {
-    "IRONWATCH_INFLUX_URL": "http://127.0.0.1:8186",
+    "IRONWATCH_INFLUX_URL": None,  # our private influxd, on IRONWATCH_INFLUX_PORT (default 8186)
+    "IRONWATCH_INFLUX_PORT": 8186,
     "IRONWATCH_INFLUX_DB": "ironwatch",
     "IRONWATCH_DATABASE_URL": None,
     "IRONWATCH_VAR": None,
@@ -25,7 +26,7 @@ ENV_DEFAULTS: dict[str, Any] = {
     "IRONWATCH_SECRET_KEY": None,
 }
 
-_INTEGER_KEYS = ("IRONWATCH_PORT", "IRONWATCH_RAW_RETENTION_DAYS")
+_INTEGER_KEYS = ("IRONWATCH_PORT", "IRONWATCH_RAW_RETENTION_DAYS", "IRONWATCH_INFLUX_PORT")
 _TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
@@ -68,6 +69,8 @@ def load_config(overrides: Mapping[str, Any] | None = None,
         config[key] = _parse_int(key, config[key])
     var_dir = Path(config["IRONWATCH_VAR"] or REPO_ROOT / "var").resolve()
     config["IRONWATCH_VAR"] = str(var_dir)
+    if not config["IRONWATCH_INFLUX_URL"]:
+        config["IRONWATCH_INFLUX_URL"] = f"http://127.0.0.1:{config['IRONWATCH_INFLUX_PORT']}"
     if not config["IRONWATCH_DATABASE_URL"]:
         config["IRONWATCH_DATABASE_URL"] = f"sqlite:///{var_dir / 'ironwatch.db'}"
     config["START_BACKGROUND"] = as_bool(overrides.pop("START_BACKGROUND", True))

@@ -57,8 +57,14 @@ def var_dir() -> Path:
     return Path(os.environ.get("IRONWATCH_VAR") or REPO_ROOT / "var")
 
 
+def private_http_port() -> int:
+    """HTTP port of our private influxd: ``IRONWATCH_INFLUX_PORT`` (its RPC port is two above), so
+    two checkouts on one machine can each run their own."""
+    return int(os.environ.get("IRONWATCH_INFLUX_PORT") or DEFAULT_HTTP_PORT)
+
+
 def influx_url() -> str:
-    return os.environ.get("IRONWATCH_INFLUX_URL") or f"http://127.0.0.1:{DEFAULT_HTTP_PORT}"
+    return os.environ.get("IRONWATCH_INFLUX_URL") or f"http://127.0.0.1:{private_http_port()}"
 
 
 def influx_database() -> str:
@@ -75,7 +81,8 @@ class InfluxdInstance:
 
     @classmethod
     def shared(cls) -> "InfluxdInstance":
-        return cls(var_dir() / "influxdb")
+        http_port = private_http_port()
+        return cls(var_dir() / "influxdb", http_port, http_port + DEFAULT_RPC_PORT - DEFAULT_HTTP_PORT)
 
     @property
     def url(self) -> str:
