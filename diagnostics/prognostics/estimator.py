@@ -15,6 +15,7 @@ import lightgbm as lgb
 import numpy as np
 
 from .features import WindowSpec, build_features, unit_boundaries
+from .fusion import FUSED_CHANNEL, apply_fusion, fit_fusion
 from .regimes import RegimeNormalizer
 from .training import Progress, TrainConfig, order_quantiles, predict_raw, row_offsets, train_models
 
@@ -58,6 +59,7 @@ class RulEstimator:
     interval_edges, interval_offsets : conformal widening of both ends of the P10-P90 interval,
         per band of the predicted P50 (``training.binned_offsets``).
     metadata : training facts (data hash and size, metrics, config, seconds, ...).
+    fusion : weights (c + 1,) of the fused health indicator channel, or None without one.
     """
 
     channels: list[str]
@@ -71,6 +73,7 @@ class RulEstimator:
     interval_edges: np.ndarray
     interval_offsets: np.ndarray
     metadata: dict = field(default_factory=dict)
+    fusion: np.ndarray | None = None
 
     # ----- scoring -------------------------------------------------------------------------
     def features(self, units: np.ndarray, age: np.ndarray, values: np.ndarray,
@@ -83,10 +86,15 @@ class RulEstimator:
         values = np.asarray(values, dtype=float)
         settings = np.zeros((len(values), 0)) if settings is None else np.asarray(settings, dtype=float)
         normalised = self.normalizer.transform(settings, values)
-        X, names = build_features(units, age, normalised, self.channels, self.spec)
+        X, names = build_features(units, age, *self._with_fusion(normalised), self.spec)
         if names != self.feature_names:
             raise ValueError("feature layout differs from the one the model was trained on")
         return X
+
+    def _with_fusion(self, normalised: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        if self.fusion is None:
+            return normalised, list(self.channels)
+        return apply_fusion(normalised, self.fusion), list(self.channels) + [FUSED_CHANNEL]
 
     def predict_features(self, X: np.ndarray, num_threads: int = 2) -> RulEstimate:
         """Point and ordered P10/P50/P90 for feature rows X (n, f); never below zero."""
@@ -118,6 +126,7 @@ class RulEstimator:
             "interval_offsets": [float(v) for v in self.interval_offsets],
             "metadata": self.metadata,
             "boosters": {k: b.model_to_string() for k, b in sorted(self.boosters.items())},
+            "fusion": None if self.fusion is None else [float(v) for v in self.fusion],
         }
         return json.dumps(doc, sort_keys=True).encode("utf-8")
 
@@ -138,6 +147,7 @@ class RulEstimator:
             interval_offsets=np.asarray(doc["interval_offsets"], dtype=float),
             metadata=doc["metadata"],
             boosters={k: lgb.Booster(model_str=s) for k, s in doc["boosters"].items()},
+            fusion=None if doc.get("fusion") is None else np.asarray(doc["fusion"], dtype=float),
         )
 
 
@@ -158,6 +168,7 @@ def fit_estimator(
     label: str = "",
     groups: np.ndarray | None = None,
     monotone_age: bool = False,
+    fuse: bool = True,
 ) -> RulEstimator:
     """Train an estimator on run-to-failure histories.
 
@@ -171,6 +182,7 @@ def fit_estimator(
     rul_cap : cap of the piecewise-linear target (early life counts as healthy), or None.
     config : LightGBM settings; ``config.monotone`` constrains named features (+1 / -1).
     monotone_age : also constrain RUL to be non-increasing in age (point model only).
+    fuse : add the fused health indicator channel (``fusion.fit_fusion``).
     n_regimes : fixed regime count, or None to detect it from the settings.
     groups : shape (n,), physical unit per row when several histories share one unit (late-start
         copies); the calibration split never separates a group. Default: ``units``.
@@ -196,7 +208,10 @@ def fit_estimator(
         progress(f"[{label}] {normalizer.n_regimes} operating regime(s); {len(kept)} of "
                  f"{len(channels)} channels vary, dropped: {sorted(set(channels) - set(kept)) or 'none'}")
     normalised = normalizer.transform(settings_arr, values[:, keep])
-    X, names = build_features(units, age, normalised, kept, spec)
+    fusion = fit_fusion(normalised, target, rul_cap) if fuse else None
+    channels_out = kept + ([FUSED_CHANNEL] if fuse else [])
+    X, names = build_features(units, age, apply_fusion(normalised, fusion) if fuse else normalised,
+                              channels_out, spec)
     if monotone_age:
         # Older means less life left when all else is equal. Physically sound, but LightGBM's
         # constrained trees pay for it (C-MAPSS FD001, 3-fold unit CV: RMSE 11.8 with, 10.0
@@ -225,4 +240,5 @@ def fit_estimator(
         interval_edges=trained.interval_edges,
         interval_offsets=trained.interval_offsets,
         metadata=metadata,
+        fusion=fusion,
     )

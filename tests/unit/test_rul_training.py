@@ -106,3 +106,22 @@ def test_phm08_score_penalises_late_more_than_early():
     early = phm08_score(np.array([0.0]), np.array([10.0]))
     assert late == pytest.approx(np.e - 1) and early == pytest.approx(np.exp(10 / 13) - 1)
     assert late > early
+
+
+def test_fused_indicator_recovers_the_linear_wear_signal_below_the_cap():
+    from diagnostics.prognostics.fusion import apply_fusion, fit_fusion
+
+    rng = np.random.default_rng(0)
+    rul = rng.uniform(0, 200, 5000)
+    z = np.column_stack([-0.02 * rul + 0.3 * rng.standard_normal(5000),   # wear sensor, noisy
+                         -0.02 * rul + 0.3 * rng.standard_normal(5000),   # a second one
+                         rng.standard_normal(5000)])                      # unrelated
+    target = np.minimum(rul, 125.0)
+    w = fit_fusion(z, target, 125.0)
+    fused = apply_fusion(z, w)
+    assert fused.shape == (5000, 4)
+    below = rul < 125
+    # the fused channel beats either sensor alone at tracking RUL in the wear-out phase
+    single = np.corrcoef(z[below, 0], rul[below])[0, 1] ** 2
+    assert np.corrcoef(fused[below, 3], rul[below])[0, 1] ** 2 > single + 0.05
+    assert abs(w[2]) < 0.1 * abs(w[0])
