@@ -214,8 +214,8 @@ def fit_estimator(
                               channels_out, spec)
     if monotone_age:
         # Older means less life left when all else is equal. Physically sound, but LightGBM's
-        # constrained trees pay for it (C-MAPSS FD001, 3-fold unit CV: RMSE 11.8 with, 10.0
-        # without), so it is a choice, not a default.
+        # constrained trees pay for it (C-MAPSS FD001, unit-wise CV fold: RMSE 11.8 with, 10.0
+        # without; docs/prognostics.md), so it is a choice, not a default.
         config = TrainConfig(**{**config.to_dict(), "monotone": {"age": -1, "rows_seen": -1, **config.monotone}})
     trained = train_models(X, target, np.asarray(units), names, config, progress=progress, label=label,
                            groups=None if groups is None else np.asarray(groups))

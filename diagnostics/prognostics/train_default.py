@@ -23,7 +23,6 @@ import json
 import sys
 import time
 import zlib
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -33,9 +32,7 @@ from diagnostics.degradation import (
     ComponentVariant,
     DegradationProfile,
     FleetHistories,
-    RunToFailurePath,
-    observe_path,
-    simulate_path,
+    run_to_failure_fleet,
 )
 from diagnostics.prognostics.estimator import RulEstimator, fit_estimator
 from diagnostics.prognostics.features import WindowSpec, feature_names
@@ -51,7 +48,7 @@ FLEET_CONFIG = TrainConfig(num_boost_round=200, learning_rate=0.05, num_leaves=1
                            calibration_share=0.25)
 RUL_CAP_H = 240.0  # beyond this, a component is "healthy for at least 240 h": early life carries no signal
 MIN_HISTORY = 3    # observations (bins of CADENCE_H): 24 h of data before the first number
-RECIPE_VERSION = 2  # bump when the simulation or training code changes what a recipe produces
+RECIPE_VERSION = 3  # bump when the simulation or training code changes what a recipe produces
 
 # Shaft speed ranges (rpm): excavator engines idle near 1000 rpm and work near 1850 rpm
 # (telemetry.machine_models); gensets hold 1500 rpm synchronous speed within the governor's droop.
@@ -74,39 +71,6 @@ def profiles_from_catalogue(components_by_machine_kind: dict) -> list[Degradatio
                 variants[template.kind].append(variant)
     return [DegradationProfile(kind, tuple(v), median_life_h=360.0, cadence_h=CADENCE_H)
             for kind, v in sorted(variants.items())]
-
-
-def _observe(args: tuple) -> np.ndarray:
-    path, profile, seed = args
-    return observe_path(path, profile, seed=seed)
-
-
-def simulate_fleet(profile: DegradationProfile, n_units: int, seed: int, workers: int = 2,
-                   progress=None) -> FleetHistories:
-    """Run ``n_units`` to failure; bursts are synthesised and analysed in ``workers`` processes."""
-    rng = np.random.default_rng(seed)
-    paths: list[RunToFailurePath] = [simulate_path(profile, f"{profile.kind}-{k:03d}", rng) for k in range(n_units)]
-    jobs = [(p, profile, seed * 10_007 + k) for k, p in enumerate(paths)]
-    blocks = []
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for k, block in enumerate(pool.map(_observe, jobs), start=1):
-                blocks.append(block)
-                if progress and (k % 4 == 0 or k == n_units):
-                    progress(f"[{profile.kind}] {k}/{n_units} units simulated to failure")
-    else:
-        for k, job in enumerate(jobs, start=1):
-            blocks.append(_observe(job))
-            if progress and (k % 4 == 0 or k == n_units):
-                progress(f"[{profile.kind}] {k}/{n_units} units simulated to failure")
-    return FleetHistories(
-        units=np.concatenate([[p.unit] * p.time_h.size for p in paths]),
-        age_h=np.concatenate([p.time_h for p in paths]),
-        values=np.vstack(blocks),
-        channels=list(HISTORY_CHANNELS),
-        rul_h=np.concatenate([p.rul_h for p in paths]),
-        paths=paths,
-    )
 
 
 def late_start_copies(h: FleetHistories, rng: np.random.Generator, copies: int = 2) -> FleetHistories:
@@ -191,8 +155,8 @@ def train_kind(profile: DegradationProfile, n_units: int = 12, seed: int = 0, wo
     """Simulate, split by unit, train on three quarters (plus late-start copies), evaluate the rest."""
     started = time.perf_counter()
     # Each kind gets its own stream of units (else every kind would draw the same lives).
-    fleet = simulate_fleet(profile, n_units, seed * 1000 + zlib.crc32(profile.kind.encode()) % 1000,
-                           workers=workers, progress=progress)
+    fleet = run_to_failure_fleet(profile, n_units, seed * 1000 + zlib.crc32(profile.kind.encode()) % 1000,
+                                 workers=workers, progress=progress)
     train_mask, test_mask = unit_split(fleet.units, 0.25, seed=seed)
     train = late_start_copies(_subset(fleet, train_mask), np.random.default_rng(seed))
     held = _subset(fleet, test_mask)

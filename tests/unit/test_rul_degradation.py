@@ -2,9 +2,10 @@
 import numpy as np
 
 from diagnostics.degradation import (
-    HISTORY_CHANNELS, ComponentVariant, DegradationProfile, fault_modes, observe_path, simulate_path,
+    HISTORY_CHANNELS, ComponentVariant, DegradationProfile, fault_modes, observe_path, run_to_failure_fleet,
+    simulate_path,
 )
-from diagnostics.prognostics.train_default import late_start_copies, physical_units, simulate_fleet
+from diagnostics.prognostics.train_default import late_start_copies, physical_units
 
 BEARING = {"shaft_ratio": 1.0, "bearings": [{"name": "DE", "n_rolling": 9, "ball_diameter_mm": 7.94,
                                              "pitch_diameter_mm": 39.04, "contact_angle_deg": 0.0}]}
@@ -41,8 +42,8 @@ def test_observed_features_rise_as_the_fault_grows():
 
 def test_fleet_is_reproducible_and_late_start_copies_keep_labels():
     small = DegradationProfile("test_bearing", PROFILE.variants, median_life_h=60.0, cadence_h=12.0)
-    a = simulate_fleet(small, 3, seed=2, workers=1)
-    b = simulate_fleet(small, 3, seed=2, workers=1)
+    a = run_to_failure_fleet(small, 3, seed=2, duration_s=0.25)
+    b = run_to_failure_fleet(small, 3, seed=2, duration_s=0.25)
     np.testing.assert_array_equal(a.values, b.values)
     copies = late_start_copies(a, np.random.default_rng(0), copies=1)
     late = np.char.find(copies.units.astype(str), "@") >= 0
