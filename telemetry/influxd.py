@@ -396,10 +396,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m telemetry.influxd", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["start", "stop", "status"])
     parser.add_argument("--dir", type=Path, help="instance directory (default <IRONWATCH_VAR>/influxdb)")
-    parser.add_argument("--http-port", type=int, default=DEFAULT_HTTP_PORT)
-    parser.add_argument("--rpc-port", type=int, default=DEFAULT_RPC_PORT)
+    parser.add_argument("--http-port", type=int, help="default IRONWATCH_INFLUX_PORT or 8186")
+    parser.add_argument("--rpc-port", type=int, help="default two above the HTTP port")
     args = parser.parse_args(argv)
-    instance = InfluxdInstance(args.dir or InfluxdInstance.shared().directory, args.http_port, args.rpc_port)
+    shared = InfluxdInstance.shared()
+    http_port = args.http_port or shared.http_port
+    rpc_port = args.rpc_port or http_port + (shared.rpc_port - shared.http_port)
+    instance = InfluxdInstance(args.dir or shared.directory, http_port, rpc_port)
     external = args.dir is None and influx_url().rstrip("/") != instance.url
     try:
         if args.command == "start":
