@@ -73,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One access line per device upload (dozens a second) would drown what matters in the log.
+    if not os.environ.get("IRONWATCH_ACCESS_LOG"):
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     if args.command == "serve":
         return serve(args.host, args.port)
     return 2
