@@ -104,6 +104,7 @@ class ActiveOrder:
     occurrences: int
     evidence: dict
     escalated_at: datetime | None = None
+    location: str = ""
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,11 @@ def _history_entry(signal: MaintenanceSignal) -> dict:
 def merge_evidence(evidence: dict | None, signal: MaintenanceSignal) -> dict:
     """The order's evidence with ``signal`` added: latest finding / RUL / trend plus a bounded history."""
     merged = dict(evidence or {})
-    if signal.finding:
+    primary = merged.get("finding")
+    if signal.finding and primary and primary.get("fault_mode") != signal.fault_mode:
+        # Another fault mode of the same bearing: kept beside the order's own finding, not over it.
+        merged["other_findings"] = {**merged.get("other_findings", {}), signal.fault_mode: signal.finding}
+    elif signal.finding:
         merged["finding"] = signal.finding
     if signal.rul:
         merged["rul"] = signal.rul
@@ -282,14 +287,23 @@ def description_for(signal: MaintenanceSignal) -> str:
 
 # --- the decision --------------------------------------------------------------------------------
 
+def is_bearing_fault(fault_mode: str) -> bool:
+    return fault_mode.startswith("bearing_")
+
+
 def matching_order(signal: MaintenanceSignal, active: Sequence[ActiveOrder]) -> ActiveOrder | None:
     """The active order ``signal`` belongs to, if any (same machine, component and fault mode;
-    for RUL and trend signals, which say "worse" but not "what", any order of the component,
-    most urgent first)."""
+    any bearing fault of the same bearing, since the job is to replace that bearing whichever race
+    or element is damaged, and a spall on one race often shows on another; for RUL and trend
+    signals, which say "worse" but not "what", any order of the component, most urgent first)."""
     same_component = [o for o in active if o.machine_id == signal.machine_id and o.component_id == signal.component_id]
     exact = [o for o in same_component if o.fault_mode == signal.fault_mode]
     if exact:
         return min(exact, key=lambda o: o.id)
+    same_bearing = [o for o in same_component if is_bearing_fault(signal.fault_mode)
+                    and is_bearing_fault(o.fault_mode) and o.location == signal.location]
+    if same_bearing:
+        return min(same_bearing, key=lambda o: o.id)
     if signal.source in ("rul", "trend") and same_component:
         return max(same_component, key=lambda o: (priority_rank(o.priority), -o.id))
     return None
@@ -334,9 +348,9 @@ def plan(signal: MaintenanceSignal, active: Sequence[ActiveOrder], candidates: S
 
 
 def _update(order: ActiveOrder, signal: MaintenanceSignal, now: datetime) -> WorkOrderUpdate:
-    if signal.source in ("rul", "trend"):
-        # RUL and trends refine timing and urgency; they do not confirm the fault mode, so the
-        # order's confidence is left alone.
+    if signal.source in ("rul", "trend") or signal.fault_mode != order.fault_mode:
+        # RUL, trends and another fault mode of the same bearing refine timing and urgency; they do
+        # not confirm the order's fault mode, so its confidence is left alone.
         severity = worst_severity(order.severity, signal.severity)
         confidence = order.confidence
     else:

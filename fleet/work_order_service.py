@@ -52,7 +52,8 @@ def _as_active(order: WorkOrder) -> ActiveOrder:
     return ActiveOrder(id=order.id, machine_id=order.machine_id, component_id=order.component_id,
                        fault_mode=order.fault_mode, priority=order.priority, severity=order.severity,
                        confidence=order.confidence, due_at=order.due_at, occurrences=order.occurrences,
-                       evidence=order.evidence or {}, escalated_at=order.escalated_at)
+                       evidence=order.evidence or {}, escalated_at=order.escalated_at,
+                       location=order.location or "")
 
 
 def technician_candidates(session: Session, oem_tenant_id: int | None) -> list[TechnicianCandidate]:

@@ -108,10 +108,24 @@ def test_same_burst_is_not_listed_twice_in_evidence():
 
 
 def test_different_fault_or_component_opens_its_own_order():
-    order = active()
-    assert isinstance(m.plan(finding_signal(fault_mode="bearing_inner_race"), [order], [], None, None, NOW),
+    order = active(location="DE")
+    assert isinstance(m.plan(finding_signal(fault_mode="unbalance", location=""), [order], [], None, None, NOW),
                       m.WorkOrderDraft)
+    assert isinstance(m.plan(finding_signal(fault_mode="bearing_inner_race", location="NDE"), [order], [], None,
+                             None, NOW), m.WorkOrderDraft)
     assert isinstance(m.plan(finding_signal(component_id=11), [order], [], None, None, NOW), m.WorkOrderDraft)
+
+
+def test_another_fault_of_the_same_bearing_joins_its_order_without_confirming_it():
+    order = active(location="DE", confidence=0.5,
+                   evidence={"burst_ids": ["b0"], "finding": {"fault_mode": "bearing_outer_race"}})
+    update = m.plan(finding_signal(fault_mode="bearing_inner_race", location="DE", severity="alarm", confidence=0.9,
+                                   burst_id="b2"), [order], [], None, None, NOW)
+    assert isinstance(update, m.WorkOrderUpdate) and update.order_id == 5
+    assert update.severity == "alarm" and update.confidence == 0.5
+    assert update.evidence["burst_ids"] == ["b0", "b2"]
+    assert update.evidence["finding"]["fault_mode"] == "bearing_outer_race"
+    assert "bearing_inner_race" in update.evidence["other_findings"]
 
 
 def test_low_confidence_finding_opens_nothing():
