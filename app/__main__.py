@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     # One access line per device upload (dozens a second) would drown what matters in the log.
     if not os.environ.get("IRONWATCH_ACCESS_LOG"):
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # APScheduler announces every run of every minute-job; failures still show as warnings/errors.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command == "serve":
         return serve(args.host, args.port)
     return 2
