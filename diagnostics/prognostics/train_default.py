@@ -1,6 +1,6 @@
 """Default RUL models of the excavator and genset component kinds, trained on the simulated fleet.
 
-    python -m diagnostics.prognostics.train_default [--units 12] [--seed 0] [--if-missing] [--force]
+    python -m diagnostics.prognostics.train_default [--units 20] [--seed 0] [--if-missing] [--force]
                                                     [--no-register] [--kinds KIND,...]
 
 For every component kind of the demo fleet's catalogue, simulate units from new to failure
@@ -150,7 +150,7 @@ def recipe_key(profile: DegradationProfile, n_units: int, seed: int) -> str:
     return hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def train_kind(profile: DegradationProfile, n_units: int = 12, seed: int = 0, workers: int = 2,
+def train_kind(profile: DegradationProfile, n_units: int = 20, seed: int = 0, workers: int = 2,
                progress=None) -> KindResult:
     """Simulate, split by unit, train on three quarters (plus late-start copies), evaluate the rest."""
     started = time.perf_counter()
@@ -194,7 +194,7 @@ def format_table(results: list[KindResult]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m diagnostics.prognostics.train_default", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--units", type=int, default=12, help="simulated units per component kind")
+    parser.add_argument("--units", type=int, default=20, help="simulated units per component kind")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--kinds", default="", help="comma-separated component kinds (default: all)")
     parser.add_argument("--workers", type=int, default=2, help="processes synthesising bursts")
