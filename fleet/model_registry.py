@@ -162,6 +162,16 @@ class ModelRegistry:
 
     def read_bytes(self, component_kind: str, version: str | None = None) -> bytes:
         """The stored bytes of ``version`` (default: the active model), checked against their hash."""
+        return self._fetch(component_kind, version)[1]
+
+    def load(self, component_kind: str, version: str | None = None) -> tuple[ModelRecord, RulEstimator]:
+        """(record, estimator) of ``version`` or of the active model of the kind."""
+        record, blob = self._fetch(component_kind, version)
+        return record, RulEstimator.from_bytes(blob)
+
+    def _fetch(self, component_kind: str, version: str | None) -> tuple[ModelRecord, bytes]:
+        # One read of the row for both the record and the file, so a promotion in between cannot
+        # pair one version's record with another's bytes.
         with self.session_factory() as session:
             query = select(RulModel).where(RulModel.component_kind == component_kind)
             query = query.where(RulModel.version == version) if version else query.where(RulModel.active.is_(True))
@@ -169,14 +179,7 @@ class ModelRegistry:
             if row is None:
                 what = version or "active model"
                 raise RegistryError(f"no {what} for component kind {component_kind}")
-            return self._read_verified(row)
-
-    def load(self, component_kind: str, version: str | None = None) -> tuple[ModelRecord, RulEstimator]:
-        """(record, estimator) of ``version`` or of the active model of the kind."""
-        blob = self.read_bytes(component_kind, version)
-        record = next(r for r in self.list(component_kind)
-                      if (r.version == version if version else r.active))
-        return record, RulEstimator.from_bytes(blob)
+            return ModelRecord.from_row(row), self._read_verified(row)
 
     def _read_verified(self, row: RulModel) -> bytes:
         path = self.var_dir / row.path
