@@ -15,6 +15,10 @@ the views vote with their evidence:
 3. The net evidence is summed over views; raw views count fully only when the pre-whitened views
    confirm the family (see :func:`_consensus`). A family passing :data:`DETECTION_DB` is a
    finding; per bearing the strongest family wins (others are kept only when nearly as strong).
+4. An outer-race defect fixed in the load zone gives nearly periodic impacts: a comb of steady
+   lines at BPFO harmonics in the acceleration spectrum, which pre-whitening removes. When
+   ``diagnostics.comb`` accepts such a comb (not chance, not a machine line series, with cage-rate
+   structure), its evidence is added to the outer-race family and it confirms the raw views.
 
 The machine's known discrete lines (integer shaft orders, and line-frequency harmonics of an
 electrical machine) are set to the floor before scoring: they are common to many faults and say
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .comb import CombEvidence
 from .findings import FAULT_MODE_NAMES, Evidence, Finding
 from .kinematics import DefectFrequencies
 from .matching import decoy_fundamentals, stack_family_evidence
@@ -172,22 +177,44 @@ def _evidence(ev: dict, view: int, j: int, expected_hz: float, sideband_hz: floa
     return out
 
 
-def _consensus(net: np.ndarray, stack: EnvelopeStack) -> np.ndarray:
+def _consensus(net: np.ndarray, stack: EnvelopeStack, comb_db: np.ndarray | None = None) -> np.ndarray:
     """Evidence per family summed over views; raw views count fully only when pre-whitened ones confirm.
 
     Demodulating a band that holds discrete lines (mesh, electrical or other deterministic
     components) puts their spacings into the envelope spectrum; cepstral pre-whitening removes
     them. A family seen only in raw views may be such an artefact, so without at least
-    :data:`CONFIRM_DB` of pre-whitened evidence its raw evidence counts a quarter.
+    :data:`CONFIRM_DB` of pre-whitened evidence its raw evidence counts a quarter. An accepted
+    spectral comb (``comb_db`` per family, dB) is the other confirmation: a discrete family already
+    shown not to be a machine line series.
     """
     whitened = np.array([s == "whitened" for s in stack.sources])
     white_sum = net[whitened].sum(axis=0)
     raw_sum = net[~whitened].sum(axis=0)
-    return white_sum + np.where(white_sum >= CONFIRM_DB, 1.0, 0.25) * raw_sum
+    comb = np.zeros_like(white_sum) if comb_db is None else comb_db
+    return white_sum + comb + np.where(white_sum + comb >= CONFIRM_DB, 1.0, 0.25) * raw_sum
 
 
-def bearing_findings(stack: EnvelopeStack, freqs: DefectFrequencies, component: str) -> tuple[list[Finding], dict]:
-    """Bearing findings from the envelope views.
+def _comb_evidence(comb: CombEvidence, expected_hz: float, amplitude: np.ndarray | None,
+                   resolution_hz: float) -> list[Evidence]:
+    """Evidence lines of an accepted outer-race comb (acceleration spectrum, m/s^2 peak)."""
+    out = []
+    for k, hz, level in comb.lines:
+        amp = float(amplitude[min(int(round(hz / resolution_hz)), amplitude.size - 1)]) if amplitude is not None else 0.0
+        out.append(Evidence(f"BPFO comb x{k}", k * expected_hz, hz, amp, level, "spectrum"))
+    return out
+
+
+def bearing_findings(stack: EnvelopeStack, freqs: DefectFrequencies, component: str,
+                     combs: dict[str, CombEvidence] | None = None,
+                     spectrum: tuple[np.ndarray, float] | None = None) -> tuple[list[Finding], dict]:
+    """Bearing findings from the envelope views (and outer-race combs of the acceleration spectrum).
+
+    Parameters
+    ----------
+    combs : dict, optional
+        ``{bearing name: CombEvidence}`` from ``diagnostics.comb.outer_race_comb``.
+    spectrum : (np.ndarray, float), optional
+        Hann amplitude spectrum (m/s^2) and its resolution (Hz), for the amplitudes of comb lines.
 
     Returns
     -------
@@ -200,7 +227,10 @@ def bearing_findings(stack: EnvelopeStack, freqs: DefectFrequencies, component: 
     cands, f0, sb = _candidates(freqs)
     level = _notch_machine_lines(stack.level_db, stack.resolution_hz, freqs)
     net, ev = _net_evidence(level, stack, f0, sb, _decoys(freqs, f0, sb, N_HARMONICS), N_HARMONICS)
-    totals = _consensus(net, stack)
+    combs = combs or {}
+    comb_db = np.array([combs[c[0]].evidence_db if c[1] == "bearing_outer_race" and c[0] in combs
+                        and combs[c[0]].accepted else 0.0 for c in cands])
+    totals = _consensus(net, stack, comb_db)
     evidence_db = {f"{c[0]}.{c[1]}": round(float(t), 2) for c, t in zip(cands, totals)}
     findings = []
     for j, (bname, mode, label, side) in enumerate(cands):
@@ -212,6 +242,12 @@ def bearing_findings(stack: EnvelopeStack, freqs: DefectFrequencies, component: 
         summary = (f"{FAULT_MODE_NAMES[mode].capitalize()} on bearing {bname}: {len(evidence)} envelope line(s) "
                    f"of the {label} family ({f0[j]:.1f} Hz) stand out, in {agreeing} of {net.shape[0]} "
                    f"demodulation bands.")
+        if comb_db[j] > 0:
+            comb = combs[bname]
+            evidence += _comb_evidence(comb, f0[j], *(spectrum if spectrum is not None else (None, 1.0)))
+            summary += (f" The acceleration spectrum holds a comb of steady lines spaced {comb.spacing_hz:.2f} Hz "
+                        f"({len(comb.lines)} shown), with cage-rate lines between them and no finer machine line "
+                        f"series: impacts fixed in the load zone.")
         if mode == "bearing_cage":
             # The cage rate also modulates a damaged ball as it circles through the load zone.
             summary += " A rolling-element defect passing through the load zone gives the same cage-rate line."
@@ -219,7 +255,8 @@ def bearing_findings(stack: EnvelopeStack, freqs: DefectFrequencies, component: 
                                                                   len(evidence)),
                                 _confidence(float(totals[j]), DETECTION_DB), evidence, summary, float(totals[j]),
                                 {"view": stack.labels[view], "band_hz": [round(b, 1) for b in stack.bands_hz[view]],
-                                 "evidence_db": round(float(totals[j]), 2), "views_agreeing": agreeing}))
+                                 "evidence_db": round(float(totals[j]), 2), "views_agreeing": agreeing,
+                                 "comb_db": round(float(comb_db[j]), 2)}))
     return _strongest_per_bearing(findings), evidence_db
 
 

@@ -23,11 +23,12 @@ from .bearing import bearing_findings, envelope_max_hz, tooth_findings
 from .envelope import prewhiten
 from .evaluate import SIM_KINEMATICS
 from .kinematics import ComponentKinematics
-from .pipeline import _hann_amplitude, _low_cut_hz, analyze_burst
+from .comb import comb_top_hz, floor_block_bins
+from .pipeline import _hann_amplitude, _low_cut_hz, _outer_race_combs, analyze_burst
 from .rules import spectrum_max_hz
 from .spectrum import time_statistics, velocity_rms_mm_s
 from .synthesis import synthesize_burst
-from .views import envelope_stack
+from .views import envelope_stack, floor_normalise
 from .wavelets import packet_energies
 
 GOAL_RATIO = 40.0
@@ -53,10 +54,15 @@ def measure(repeats: int = 40, bursts: int = 5, fs: float = 25600.0, rpm: float 
     raw = sfft.rfft(xd)
     white = prewhiten(raw)
     stack = envelope_stack(raw, white, xd.size, fs, _low_cut_hz(freqs, fs), envelope_max_hz(freqs), xd)
+    res = fs / xd.size
+    comb_bins = int(max(comb_top_hz(b["bpfo"], fs) for b in freqs.bearings.values()) / res) + 2
     stages: dict[str, Callable[[], object]] = {
         "time statistics": lambda: time_statistics(xd),
         "rfft + velocity RMS": lambda: velocity_rms_mm_s(xd, fs, (10.0, 1000.0), acc_rfft=sfft.rfft(xd)),
         "Hann spectrum (3-tap)": lambda: _hann_amplitude(raw, xd.size, int(spectrum_max_hz(freqs))),
+        # The comb reads the Hann spectrum up to 48 x BPFO over its floor, then searches it.
+        "outer-race comb": lambda: _outer_race_combs(
+            floor_normalise(_hann_amplitude(raw, xd.size, comb_bins)[None, :], floor_block_bins(res))[0], res, fs, freqs),
         "pre-whitening": lambda: prewhiten(raw),
         "kurtogram + envelope views": lambda: envelope_stack(raw, white, xd.size, fs, _low_cut_hz(freqs, fs),
                                                              envelope_max_hz(freqs), xd),

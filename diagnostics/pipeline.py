@@ -11,7 +11,8 @@ Steps (one rfft of the burst feeds most of them):
 3. the Hann amplitude spectrum (acceleration, and velocity by dividing by 2 pi f) for shaft, gear
    and electrical rules (``diagnostics.rules``);
 4. cepstral pre-whitening, STFT kurtograms and envelope spectra in several bands, scored against
-   each bearing's defect frequencies (``diagnostics.bearing``);
+   each bearing's defect frequencies (``diagnostics.bearing``), with the outer-race comb of the
+   acceleration spectrum (``diagnostics.comb``);
 5. wavelet-packet band energies (features for trends and the RUL model);
 6. a health index (``diagnostics.health``).
 """
@@ -24,6 +25,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from .bearing import bearing_findings, envelope_max_hz, tooth_findings
+from .comb import comb_top_hz, floor_block_bins, level_db_from_ratio, outer_race_comb
 from .envelope import prewhiten
 from .findings import Finding
 from .health import health_index
@@ -108,6 +110,16 @@ def _low_cut_hz(freqs, fs: float) -> float:
     return float(min(max(lines), 0.25 * fs))
 
 
+def _outer_race_combs(spec_norm: np.ndarray, res: float, fs: float, freqs) -> dict:
+    """Outer-race comb evidence per bearing (``diagnostics.comb``) from the Hann spectrum over its
+    floor (``views.floor_normalise``), bins spaced ``res`` Hz."""
+    if not freqs.bearings:
+        return {}
+    level = level_db_from_ratio(spec_norm)
+    return {name: outer_race_comb(level, res, fs, b["bpfo"], b["ftf"], freqs.shaft_hz)
+            for name, b in freqs.bearings.items()}
+
+
 def _rank(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (-_SEVERITY_RANK.get(f.severity, 0), -f.confidence, -f.score))
 
@@ -175,16 +187,21 @@ def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
     features["velocity_rms_mm_s"] = velocity_rms_mm_s(x, fs, iso_band_hz(freqs.shaft_hz * 60.0, fs), acc_rfft=raw)
     zone = iso_zone(features["velocity_rms_mm_s"], limits)
 
-    # Spectrum rules read only up to their highest line: normalise that prefix once.
-    acc_amp = _hann_amplitude(raw, n, int(min(spectrum_max_hz(freqs), 0.45 * fs) / res) + 64)
-    norm = floor_normalise(acc_amp[None, :], max(32, int(round(8.0 / res))))[0]
+    # One Hann spectrum over its floor serves the spectrum rules (a prefix up to their highest line)
+    # and the outer-race comb (up to its highest harmonic).
+    rule_bins = int(min(spectrum_max_hz(freqs), 0.45 * fs) / res) + 64
+    comb_bins = int(max((comb_top_hz(b["bpfo"], fs) for b in freqs.bearings.values()), default=0.0) / res) + 2
+    spec_amp = _hann_amplitude(raw, n, max(rule_bins, comb_bins))
+    spec_norm = floor_normalise(spec_amp[None, :], floor_block_bins(res))[0]
+    acc_amp, norm = spec_amp[:rule_bins + 1], spec_norm[:rule_bins + 1]
     vel_amp = np.zeros_like(acc_amp)
     vel_amp[1:] = acc_amp[1:] / (2 * np.pi * res * np.arange(1, acc_amp.size)) * 1e3
 
     white = prewhiten(raw)
     low_cut = _low_cut_hz(freqs, fs)
     stack = envelope_stack(raw, white, n, fs, low_cut, envelope_max_hz(freqs), x)
-    findings, bearing_evidence = bearing_findings(stack, freqs, component)
+    combs = _outer_race_combs(spec_norm, res, fs, freqs)
+    findings, bearing_evidence = bearing_findings(stack, freqs, component, combs, (spec_amp, res))
     findings += _unexplained_teeth(tooth_findings(stack, freqs, component), findings)
     findings += shaft_findings(vel_amp, norm, res, freqs, limits, component)
     findings += gear_findings(acc_amp, norm, res, freqs, component)
@@ -196,6 +213,9 @@ def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
         features[f"wp_energy_{i}"] = float(e)
     for key, db in bearing_evidence.items():
         features[f"bearing_{key.replace('.', '_').replace('bearing_', '')}_evidence_db"] = round(float(db), 3)
+    for name, comb in combs.items():
+        # Comb excess (dB over chance) even when rejected: trended against the machine's own baseline.
+        features[f"bearing_{name}_outer_race_comb_excess_db"] = round(float(comb.excess_db), 3)
     features["health_index"] = health_index(features["velocity_rms_mm_s"], limits, findings)
     detail = {"kurtogram_band_hz": [round(b, 1) for b in stack.kurtogram_band_hz],
               "defect_frequencies_hz": freqs.to_dict(), "low_cut_hz": low_cut}

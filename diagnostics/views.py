@@ -16,6 +16,7 @@ vectorised gathers, which is what keeps the whole pipeline within a few millisec
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.fft as sfft
@@ -90,12 +91,22 @@ def floor_normalise(amplitude: np.ndarray, block: int) -> np.ndarray:
     blocks = amplitude[:, : nblocks * block].reshape(rows, nblocks, block)
     med = np.partition(blocks, block // 2, axis=2)[:, :, block // 2]  # the blocks' medians
     med = np.maximum(med, med.max(axis=1, keepdims=True) * 1e-9 + 1e-30)
+    i0, i1, t = _interpolation(m, block)
+    floor = med[:, i0] * (1.0 - t) + med[:, i1] * t
+    return amplitude / floor
+
+
+@lru_cache(maxsize=64)
+def _interpolation(m: int, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Left and right block of each of m bins and the weight of the right one (block centres)."""
+    nblocks = max(1, m // block)
     pos = (np.arange(m) + 0.5) / block - 0.5
     i0 = np.clip(np.floor(pos).astype(int), 0, nblocks - 1)
     i1 = np.minimum(i0 + 1, nblocks - 1)
     t = np.clip(pos - i0, 0.0, 1.0)
-    floor = med[:, i0] * (1.0 - t) + med[:, i1] * t
-    return amplitude / floor
+    for a in (i0, i1, t):
+        a.flags.writeable = False  # shared between calls
+    return i0, i1, t
 
 
 def _sk_band(x: np.ndarray, fs: float, lo_hz: float, hi_hz: float, width_hz: float) -> tuple[tuple[float, float], float]:
