@@ -73,6 +73,11 @@ def score_component(history: dict, estimator, version: str, base: RulResult) -> 
     binned = bin_history(times, values, cadence)
     base.history_h = round(binned.span_h, 2)
     base.observations = binned.observations
+    if estimator.settings:
+        # Feature histories carry no operating settings, so a regime-normalised model cannot be
+        # fed correctly here; better no number than one from the wrong regime.
+        base.reason = f"model {version} needs operating settings {estimator.settings} that feature histories lack"
+        return base
     missing = [c for c in estimator.channels if c not in history]
     if history.get("time") and missing:
         base.reason = f"feature history lacks {', '.join(missing)} that model {version} needs"
