@@ -20,7 +20,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from diagnostics.synthesis import BEARING_FAULTS, GEAR_FAULTS, synthesize_burst
+from diagnostics.synthesis import synthesize_burst
 
 # Features every BurstAnalysis carries (docs/contracts.md), so live histories always have them.
 HISTORY_CHANNELS = ["velocity_rms_mm_s", "acc_rms_m_s2", "peak_m_s2", "crest_factor", "kurtosis", "health_index"]
@@ -204,5 +204,5 @@ def run_to_failure_fleet(profile: DegradationProfile, n_units: int, seed: int = 
 
 __all__ = [
     "HISTORY_CHANNELS", "ComponentVariant", "DegradationProfile", "RunToFailurePath", "FleetHistories",
-    "fault_modes", "simulate_path", "observe_path", "run_to_failure_fleet", "BEARING_FAULTS", "GEAR_FAULTS",
+    "fault_modes", "simulate_path", "observe_path", "run_to_failure_fleet",
 ]
