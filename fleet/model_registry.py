@@ -93,7 +93,9 @@ class ModelRegistry:
             with self.session_factory() as session:
                 rows = session.scalars(select(RulModel.version).where(RulModel.component_kind == component_kind)).all()
                 version = f"{component_kind}-v{max((_version_number(v) for v in rows), default=0) + 1}"
-                relative = Path("models") / component_kind / f"{version}.json"
+                # The digest in the name keeps two writers racing for one version number from
+                # overwriting each other's file before the loser's commit fails.
+                relative = Path("models") / component_kind / f"{version}-{digest[:12]}.json"
                 self._write_file(self.var_dir / relative, blob)
                 row = RulModel(
                     component_kind=component_kind, version=version, path=relative.as_posix(),
