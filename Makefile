@@ -53,7 +53,7 @@ database: venv
 
 ## models: default RUL models for the demo fleet, trained on simulated run-to-failure histories
 models: database
-	$(BIN)/python -m diagnostics.prognostics.train_default --if-missing
+	$(BIN)/python -m fleet.rul_training --if-missing
 
 ## browser: Debian's Chromium for the end-to-end tests (never `playwright install`)
 browser:

@@ -5,7 +5,7 @@ from diagnostics.degradation import (
     HISTORY_CHANNELS, ComponentVariant, DegradationProfile, fault_modes, observe_path, run_to_failure_fleet,
     simulate_path,
 )
-from diagnostics.prognostics.train_default import late_start_copies, physical_units
+from diagnostics.prognostics.default_models import late_start_copies, physical_units
 
 BEARING = {"shaft_ratio": 1.0, "bearings": [{"name": "DE", "n_rolling": 9, "ball_diameter_mm": 7.94,
                                              "pitch_diameter_mm": 39.04, "contact_angle_deg": 0.0}]}
