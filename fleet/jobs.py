@@ -20,13 +20,13 @@ import importlib
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from .db import transaction
-from .models import BurstDiagnosis, Machine, from_ns, utcnow
+from .models import BurstDiagnosis, Component, Machine, from_ns, utcnow
 from .notify import NullNotifier, Notifier, safe_publish
 from .queries import active_order_counts, machine_status_view
 from .work_order_service import apply_rul_estimate, escalate_overdue
@@ -160,6 +160,7 @@ def run_rul_scoring(store, session_factory: sessionmaker, notifier: Notifier) ->
 
     started = time.monotonic()
     results = rul_scoring.score_fleet(store, session_factory, ModelRegistry(session_factory), notifier)
+    record_rul_notes(session_factory, results)
     planned = 0
     for result in results:
         if not result.scored or result.at_cap:
@@ -173,6 +174,16 @@ def run_rul_scoring(store, session_factory: sessionmaker, notifier: Notifier) ->
     log.info("RUL scoring: %d components scored, %d planned on, %.1f s",
              sum(r.scored for r in results), planned, time.monotonic() - started)
     return results
+
+
+def record_rul_notes(session_factory: sessionmaker, results: Sequence) -> None:
+    """Keep each component's reason for having no RUL number (cleared once it has one)."""
+    notes = {(r.machine, r.component): (None if r.scored else (r.reason or "")[:240]) for r in results}
+    with transaction(session_factory) as session:
+        rows = session.execute(select(Component, Machine.uid).join(Machine, Component.machine_id == Machine.id))
+        for component, uid in rows:
+            if (uid, component.name) in notes:
+                component.rul_note = notes[(uid, component.name)]
 
 
 def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | None = None,

@@ -177,6 +177,7 @@ def machine_detail(session: Session, uid: str, visible_tenant_ids: Iterable[int]
                          "position": s.position, "units": s.units} for s in c.sensors],
             "iso_zone": c.iso_zone, "velocity_rms_mm_s": c.velocity_rms_mm_s, "health_index": c.health_index,
             "last_burst_at": iso(c.last_burst_at), "open_work_orders": per_component.get(c.name, 0),
+            "rul_note": c.rul_note,
         } for c in machine.components],
         "work_orders": orders,
         "recent_findings": _recent_findings(session, machine.id, recent),

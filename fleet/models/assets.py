@@ -75,6 +75,8 @@ class Component(Base):
     velocity_rms_mm_s: Mapped[float | None] = mapped_column(Float)
     health_index: Mapped[float | None] = mapped_column(Float)
     last_burst_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why the latest RUL scoring gave no number (None once it did): people are told, not left guessing.
+    rul_note: Mapped[str | None] = mapped_column(String(240))
 
     machine: Mapped[Machine] = relationship(back_populates="components")
     sensors: Mapped[list["Sensor"]] = relationship(back_populates="component")

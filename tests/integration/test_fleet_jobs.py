@@ -91,6 +91,9 @@ def test_rul_job_calls_the_scoring_and_skips_kinds_without_a_model(influx, fleet
     assert events.events == []
     with fleet_db() as session:
         assert session.scalar(select(func.count()).select_from(WorkOrder)) == 0
+        # Each component keeps the reason, for the console to say why there is no number.
+        notes = set(session.scalars(select(Component.rul_note)))
+    assert notes and all(note and "model" in note for note in notes)
 
 
 def _open_order(influx, fleet_db) -> int:
