@@ -22,23 +22,12 @@ import numpy as np
 import scipy.fft as sfft
 
 from .kurtogram import spectral_kurtosis
+from .spectrum import hann_window
 
 __all__ = ["EnvelopeStack", "envelope_stack", "BAND_COUNT", "floor_normalise"]
 
 BAND_COUNT = 4
 _SEGMENT_S = 1.0
-_HANN: dict[int, np.ndarray] = {}
-
-
-def _hann(n: int) -> np.ndarray:
-    w = _HANN.get(n)
-    if w is None:
-        w = np.hanning(n + 1)[:-1]
-        if len(_HANN) < 32:
-            _HANN[n] = w
-    return w
-
-
 @dataclass(frozen=True)
 class EnvelopeStack:
     """Squared envelope spectra of all views, cut to a common length.
@@ -193,7 +182,7 @@ def envelope_stack(raw: np.ndarray, white: np.ndarray, n: int, fs: float, low_cu
         else:
             seg = int(round(m / segments))
             frames = np.lib.stride_tricks.sliding_window_view(sq, seg, axis=1)[:, :: seg // 2]
-            w = _hann(seg)
+            w = hann_window(seg)
             spec = sfft.rfft((frames - frames.mean(axis=2, keepdims=True)) * w, axis=2)[:, :, :keep]
             amp = np.sqrt((spec.real ** 2 + spec.imag ** 2).mean(axis=1)) * (2.0 / w.sum())
         amp[:, 0] = 0.0
