@@ -96,6 +96,11 @@ class SpoolWriter:
             self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="influx-write")
             self._thread = threading.Thread(target=self._run, name="spool-writer", daemon=True)
             self._thread.start()
+            # At interpreter exit the executor joins its workers, and a worker backing off from an
+            # unreachable InfluxDB would hold the process for ever. Stopping is safe at any time
+            # (the spool keeps whatever InfluxDB has not acknowledged), so stop before that join;
+            # these hooks run newest first, i.e. before the executor's own.
+            threading._register_atexit(self._stop.set)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:

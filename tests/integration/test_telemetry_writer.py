@@ -172,3 +172,30 @@ def test_missing_database_is_created_not_given_up(influx_url, tmp_path):
         assert {"raw", "life"} <= policies
     finally:
         client.drop_database()
+
+
+def test_a_writer_left_running_against_a_dead_influxdb_does_not_hold_the_process(tmp_path):
+    """A writer backing off from an unreachable InfluxDB must not keep the interpreter alive at
+    exit (the spool keeps the data): otherwise a crashed test or a forgotten stop hangs the run."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = f"""
+import sys, time
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+import numpy as np
+from pathlib import Path
+from test_telemetry_writer import JSON, burst_body, make_service
+from telemetry.influx import InfluxClient
+from telemetry.writer import SpoolWriter
+service, token, spool = make_service(Path({str(tmp_path)!r}))
+service.accept_burst(token, burst_body((time.time_ns() // 10**9 - 600) * 10**9, np.arange(512, dtype=np.float32)), JSON, {{}})
+writer = SpoolWriter(spool, InfluxClient("http://127.0.0.1:9", "nowhere"), initial_backoff_s=0.05).start()
+while writer.stats.retries < 2:
+    time.sleep(0.05)
+print("leaving with the writer still retrying")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "leaving with the writer still retrying" in done.stdout
