@@ -218,7 +218,7 @@ def fit_estimator(
         # without; docs/prognostics.md), so it is a choice, not a default.
         config = TrainConfig(**{**config.to_dict(), "monotone": {"age": -1, "rows_seen": -1, **config.monotone}})
     trained = train_models(X, target, np.asarray(units), names, config, progress=progress, label=label,
-                           groups=None if groups is None else np.asarray(groups))
+                           groups=None if groups is None else np.asarray(groups), min_rows=min_history)
     metadata = {
         "data_hash": data_fingerprint(np.asarray(units), np.asarray(age, dtype=float), values, settings_arr, target),
         "data_rows": int(len(values)),

@@ -13,11 +13,18 @@ from typing import Callable
 import lightgbm as lgb
 import numpy as np
 
-from .splits import unit_folds, unit_split
+from .splits import truncation_rows, unit_folds, unit_split
 
 Progress = Callable[[str], None]
 
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
+
+# How the interval is calibrated on the held-out calibration units:
+# "all_rows"  - every row of every calibration unit (a live component scored over its whole life);
+# "truncated" - ``calibration_draws`` test-like truncation points per unit, each uniform over the
+#               unit's life from ``min_rows`` on (a test set that scores each unit once, at a
+#               random point: C-MAPSS). Every unit then weighs the same, however long it lived.
+CALIBRATION_PROTOCOLS = ("all_rows", "truncated")
 
 
 @dataclass
@@ -40,6 +47,13 @@ class TrainConfig:
     calibration_share: float = 0.2
     coverage: float = 0.8
     monotone: dict[str, int] = field(default_factory=dict)
+    calibration_protocol: str = "all_rows"
+    calibration_draws: int = 20
+
+    def __post_init__(self) -> None:
+        if self.calibration_protocol not in CALIBRATION_PROTOCOLS:
+            raise ValueError(f"calibration_protocol must be one of {CALIBRATION_PROTOCOLS}, "
+                             f"got {self.calibration_protocol!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -158,6 +172,49 @@ def order_quantiles(p10: np.ndarray, p50: np.ndarray, p90: np.ndarray, floor: fl
     return stacked[0], stacked[1], stacked[2]
 
 
+def calibration_split(groups: np.ndarray, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(proper_mask, calibration_mask) by physical unit, as ``train_models`` draws them."""
+    return unit_split(np.asarray(groups), config.calibration_share, seed=config.seed)
+
+
+def calibration_points(units: np.ndarray, config: TrainConfig, min_rows: int = 1) -> np.ndarray:
+    """Indices of the calibration rows the config's protocol uses (``CALIBRATION_PROTOCOLS``)."""
+    if config.calibration_protocol == "truncated":
+        return truncation_rows(units, config.calibration_draws, seed=config.seed, min_rows=min_rows)
+    return np.arange(len(units))
+
+
+def calibrate_interval(raw: dict[str, np.ndarray], y: np.ndarray, units: np.ndarray, config: TrainConfig,
+                       min_rows: int = 1) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Conformal offsets per P50 band from the calibration units' raw predictions.
+
+    Parameters
+    ----------
+    raw : ``predict_raw`` output on the calibration rows, each shape (n,).
+    y : shape (n,), capped true RUL; units : shape (n,), history id per row (grouped, age-sorted).
+    config : ``coverage``, ``calibration_protocol`` and ``calibration_draws`` are used.
+
+    Returns
+    -------
+    edges (b - 1,), offsets (b,) as ``binned_offsets``; a dict with the protocol, the points
+    used, and the raw and calibrated coverage on those points.
+    """
+    pick = calibration_points(units, config, min_rows)
+    low, mid, high, truth = raw["p10"][pick], raw["p50"][pick], raw["p90"][pick], np.asarray(y)[pick]
+    edges, offsets = binned_offsets(mid, low, high, truth, config.coverage)
+    widen = row_offsets(mid, edges, offsets)
+    info = {
+        "protocol": config.calibration_protocol,
+        "calibration_rows": int(len(y)),
+        "calibration_points": int(pick.size),
+        "raw_coverage": float(np.mean((truth >= low) & (truth <= high))),
+        "calibrated_coverage": float(np.mean((truth >= low - widen) & (truth <= high + widen))),
+        "band_edges": edges.tolist(),
+        "band_offsets": offsets.tolist(),
+    }
+    return edges, offsets, info
+
+
 @dataclass
 class TrainedModels:
     boosters: dict[str, lgb.Booster]
@@ -196,6 +253,7 @@ def train_models(
     progress: Progress | None = None,
     label: str = "",
     groups: np.ndarray | None = None,
+    min_rows: int = 1,
 ) -> TrainedModels:
     """Point model on all units; quantile models on the proper training units; CQR on the rest.
 
@@ -221,7 +279,7 @@ def train_models(
     prefix = f"[{label}] " if label else ""
     boosters = {"point": train_booster(X, y, feature_names, config, label=f"{prefix}point", progress=progress)}
     groups = units if groups is None else groups
-    proper, calib = unit_split(groups, config.calibration_share, seed=config.seed)
+    proper, calib = calibration_split(groups, config)
     boosters["base"] = train_booster(X[proper], y[proper], feature_names, config, label=f"{prefix}base",
                                      progress=progress)
     base = out_of_fold_base(X[proper], y[proper], groups[proper], feature_names, config, progress, prefix)
@@ -231,19 +289,10 @@ def train_models(
             label=f"{prefix}{name}", progress=progress, init_score=base,
         )
     raw_calib = predict_raw(boosters, X[calib], config.num_threads)
-    low, mid, high, truth = raw_calib["p10"], raw_calib["p50"], raw_calib["p90"], y[calib]
-    edges, offsets = binned_offsets(mid, low, high, truth, config.coverage)
-    widen = row_offsets(mid, edges, offsets)
-    raw = float(np.mean((truth >= low) & (truth <= high)))
-    calibrated = float(np.mean((truth >= low - widen) & (truth <= high + widen)))
-    calibration = {
-        "calibration_units": int(np.unique(groups[calib]).size),
-        "calibration_rows": int(calib.sum()),
-        "raw_coverage": raw,
-        "calibrated_coverage": calibrated,
-        "band_edges": edges.tolist(),
-        "band_offsets": offsets.tolist(),
-    }
+    edges, offsets, calibration = calibrate_interval(raw_calib, y[calib], np.asarray(units)[calib], config,
+                                                     min_rows=min_rows)
+    calibration["calibration_units"] = int(np.unique(groups[calib]).size)
+    raw, calibrated = calibration["raw_coverage"], calibration["calibrated_coverage"]
     if progress:
         progress(f"{prefix}interval: raw P10-P90 coverage {raw:.1%} on held-out units; offsets "
                  f"{', '.join(f'{o:+.1f}' for o in offsets)} by P50 band -> {calibrated:.1%}")
