@@ -2,14 +2,16 @@
 
     python -m diagnostics.rul_bench cmapss --data ../shared/data/cmapss [--subsets FD001,FD002]
                                            [--out var/rul_bench] [--rounds 400] [--seed 0]
-    python -m diagnostics.rul_bench cmapss-cv --data ../shared/data/cmapss [--folds 5]
+                                           [--calibration truncated|all_rows]
+    python -m diagnostics.rul_bench cmapss-cv --data ../shared/data/cmapss [--folds 5] [--draws 10]
 
 ``cmapss`` trains on each training set and scores the official test set at the last cycle of
 every test unit (true RUL capped at 125, as the models' piecewise-linear target), printing RMSE,
 the PHM08 score and the share of true RUL inside the P10-P90 interval, and writes a PNG of
 predicted against true RUL with the intervals. ``cmapss-cv`` is the tuning ground: unit-wise
-cross-validation on the *training* set only, scored at every cycle after the shortest test
-history, so no test label ever steers a choice.
+cross-validation on the *training* set only, so no test label ever steers a choice. It scores
+held-out units the way the test set does (once per truncation point, drawn uniformly over each
+unit's life) and also at every cycle, and compares the calibration protocols on the same models.
 """
 from __future__ import annotations
 
