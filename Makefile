@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 APT    := DEBIAN_FRONTEND=noninteractive apt-get
 PORT   ?= $(or $(IRONWATCH_PORT),8000)
 export IRONWATCH_PORT := $(PORT)
+# LightGBM threads spin-wait by default; on a small shared machine that costs more than it saves.
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: run test setup venv assets influx database models browser stop clean
 
