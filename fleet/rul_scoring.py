@@ -145,6 +145,6 @@ def score_fleet(store, session_factory: sessionmaker[Session], registry: ModelRe
                            "time": result.time_ns, "at_cap": result.at_cap}
                 safe_publish(notifier, "rul", payload, audience)
         else:
-            log.info("RUL of %s/%s not scored: %s", machine, component, result.reason)
+            log.debug("RUL of %s/%s not scored: %s", machine, component, result.reason)
         results.append(result)
     return results
