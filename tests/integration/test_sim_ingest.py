@@ -1,4 +1,4 @@
-"""The simulator against the real app: HTTP ingest, spool, InfluxDB, diagnosis (no mocks).
+"""The simulator against the real app: HTTP ingest, spool, InfluxDB, diagnosis (every part real).
 
 Two machines of the seeded demo fleet - the faulty standby genset GS-2001 and the excavator
 EX-1001 - run ten simulated minutes through the real ingest endpoints served by Werkzeug; the
