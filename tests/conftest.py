@@ -1,7 +1,7 @@
 """Shared fixtures: the real InfluxDB and a real SQL database, one fresh database per test.
 
-Integration tests use both stores for real, never a stand-in: each test gets its own InfluxDB database on the
-project's private influxd and its own SQLite file migrated by Alembic.
+Integration tests use both stores for real, never a stand-in: each test gets its own InfluxDB
+database on the project's private influxd and its own SQLite file migrated by Alembic.
 """
 from __future__ import annotations
 
