@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Iterable, Iterator
 
 import numpy as np
 
 from telemetry.payloads import BurstUpload, FaultReport, OperatingBatch, Upload
-from telemetry.schema import RP_LIFE, RP_RAW, burst_id_for, encode_vibration_lines
+from telemetry.schema import RP_LIFE, RP_RAW, burst_id_for, encode_vibration_block
 from telemetry.store import BurstMeta, burst_meta_line, fault_lines, operating_lines
 
 
@@ -87,21 +88,70 @@ def burst_meta(upload: BurstUpload) -> BurstMeta:
     )
 
 
-def lines_by_rp(upload: Upload) -> dict[str, list[str]]:
-    """Line protocol of an upload per retention policy, each line ending in a newline.
+#: Line protocol as one block of text: ``(bytes, line_count)``, each line ending in a newline.
+Block = tuple[bytes, int]
+
+
+def blocks_by_rp(upload: Upload) -> dict[str, list[Block]]:
+    """Line protocol of an upload per retention policy, as blocks of text with their line counts.
 
     A burst's metadata point comes after its samples in the same record, so a reader that finds
     the metadata also finds every sample once the record is acknowledged.
     """
     if isinstance(upload, OperatingBatch):
-        return {RP_LIFE: operating_lines(upload.machine, list(upload.samples))}
+        return {RP_LIFE: [_block(operating_lines(upload.machine, list(upload.samples)))]}
     if isinstance(upload, FaultReport):
-        return {RP_LIFE: fault_lines(upload.machine, upload.time_ns, upload.upload_id, upload.lamps, list(upload.active))}
+        return {RP_LIFE: [_block(fault_lines(upload.machine, upload.time_ns, upload.upload_id, upload.lamps,
+                                             list(upload.active)))]}
     meta = burst_meta(upload)
-    return {
-        RP_RAW: encode_vibration_lines(meta.tags(), upload.samples, upload.start_ns, upload.sample_rate_hz),
-        RP_LIFE: [burst_meta_line(meta)],
-    }
+    text, count = encode_vibration_block(meta.tags(), upload.samples, upload.start_ns, upload.sample_rate_hz)
+    return {RP_RAW: [(text.encode(), count)], RP_LIFE: [_block([burst_meta_line(meta)])]}
+
+
+def lines_by_rp(upload: Upload) -> dict[str, list[str]]:
+    """:func:`blocks_by_rp` as one string per line (with newline), for tests and small tools."""
+    return {rp: [line for body, _ in blocks for line in body.decode().splitlines(keepends=True)]
+            for rp, blocks in blocks_by_rp(upload).items()}
+
+
+def _block(lines: list[str]) -> Block:
+    return "".join(lines).encode(), len(lines)
+
+
+def chunk_blocks(blocks: Iterable[Block], max_lines: int) -> Iterator[Block]:
+    """``/write`` bodies of at most ``max_lines`` lines, in order, as even as the line count allows.
+
+    Blocks are concatenated whole where they fit and split at newline offsets (found with NumPy,
+    only in blocks that straddle a chunk boundary) where they do not; even chunks keep the number
+    of ``/write`` requests (each a WAL fsync in InfluxDB) at the minimum for the number of lines.
+    """
+    blocks = [block for block in blocks if block[1]]
+    total = sum(count for _, count in blocks)
+    if not total:
+        return
+    chunks = -(-total // max_lines)
+    size = -(-total // chunks)
+    pieces: list[bytes] = []
+    have = 0
+    for body, count in blocks:
+        ends = None  # byte offset after each line, computed only if this block must be split
+        line = 0
+        while line < count:
+            take = min(size - have, count - line)
+            if line == 0 and take == count:
+                pieces.append(body)
+            else:
+                if ends is None:
+                    ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10) + 1
+                begin = int(ends[line - 1]) if line else 0
+                pieces.append(body[begin:int(ends[line + take - 1])])
+            line += take
+            have += take
+            if have == size:
+                yield b"".join(pieces), have
+                pieces, have = [], 0
+    if have:
+        yield b"".join(pieces), have
 
 
 def stored_event(upload: Upload) -> StoredEvent:

@@ -226,10 +226,10 @@ def sample_times_ns(start_ns: int, n_samples: int, sample_rate_hz: float) -> np.
     return offsets.astype(np.int64) + np.int64(start_ns)
 
 
-def encode_vibration_lines(
+def encode_vibration_block(
     tags: Mapping[str, str], samples: np.ndarray, start_ns: int, sample_rate_hz: float
-) -> list[str]:
-    """Line protocol for a burst's raw samples, one line (with newline) per sample.
+) -> tuple[str, int]:
+    """Line protocol for a burst's raw samples as one block of text: ``(text, line_count)``.
 
     Parameters
     ----------
@@ -238,17 +238,55 @@ def encode_vibration_lines(
     start_ns : time of sample 0, ns since the Unix epoch (UTC)
     sample_rate_hz : sampling rate in Hz
 
-    Values are written with 9 significant digits, which reproduces every float32 bit for bit
-    after InfluxDB parses it to float64 and a reader casts back to float32: the 9-digit decimal
-    is within 5e-9 (relative) of the value, while the nearest float32 rounding boundary is at
-    least 3e-8 away, so the float64 parse cannot cross it. ``%.9g`` is also a third cheaper than
-    the 17-digit ``repr`` of the float64 (the writer's hottest loop: ~0.45 µs per sample, one
-    f-string per line; the timestamps are vectorised).
+    Each value is written as a 9-significant-digit integer mantissa and a decimal exponent
+    (``a=377190650e-9``), which reproduces every float32 bit for bit after InfluxDB parses it to
+    float64 and a reader casts back to float32: the 9-digit decimal is within 5e-9 (relative) of
+    the value, while the nearest float32 rounding boundary is at least 3e-8 away, so the float64
+    parse cannot cross it. Mantissas and exponents are computed with NumPy and the whole block is
+    formatted by one C-level ``%`` over a repeated template (about a third cheaper than one
+    f-string per sample, and no per-line ``str`` objects for the writer to join).
     """
     prefix = f"{M_VIBRATION}{encode_tags(tags)} a="
-    values = np.asarray(samples, dtype=np.float32).tolist()
-    times = sample_times_ns(start_ns, len(values), sample_rate_hz).tolist()
-    return [f"{prefix}{v:.9g} {t}\n" for v, t in zip(values, times)]
+    values = np.asarray(samples, dtype=np.float32)
+    times = sample_times_ns(start_ns, len(values), sample_rate_hz)
+    if np.any(np.signbit(values) & (values == 0)):
+        # "-0" needs a sign an integer mantissa cannot carry: the rare burst with a negative zero
+        # takes the per-sample path (same digits, same bits)
+        text = "".join([f"{prefix}{v:.9g} {t}\n" for v, t in zip(values.tolist(), times.tolist())])
+        return text, len(values)
+    mantissas, exponents = _decimal_9(values.astype(np.float64))
+    columns = np.empty((len(values), 3), dtype=np.int64)
+    columns[:, 0], columns[:, 1], columns[:, 2] = mantissas, exponents, times
+    return ((prefix + "%de%d %d\n") * len(values)) % tuple(columns.ravel().tolist()), len(values)
+
+
+def _decimal_9(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``values ≈ m * 10**e`` with ``|m|`` of exactly 9 digits (zero: ``m = e = 0``), int64, shape (n,).
+
+    ``floor(log10|v|)`` can be one off next to powers of ten; the digit count of ``m`` is checked
+    and the few such values recomputed with the corrected exponent.
+    """
+    magnitude = np.abs(values)
+    nonzero = magnitude > 0
+    exponents = np.zeros(len(values), dtype=np.int64)
+    exponents[nonzero] = np.floor(np.log10(magnitude[nonzero])).astype(np.int64) - 8
+    mantissas = np.rint(values * np.power(10.0, -exponents))
+    too_short = nonzero & (np.abs(mantissas) < 1e8)
+    too_long = np.abs(mantissas) >= 1e9
+    exponents[too_short] -= 1
+    exponents[too_long] += 1
+    fix = too_short | too_long
+    if fix.any():
+        mantissas[fix] = np.rint(values[fix] * np.power(10.0, -exponents[fix]))
+    return mantissas.astype(np.int64), exponents
+
+
+def encode_vibration_lines(
+    tags: Mapping[str, str], samples: np.ndarray, start_ns: int, sample_rate_hz: float
+) -> list[str]:
+    """The lines of :func:`encode_vibration_block`, one string (with newline) per sample."""
+    text, _count = encode_vibration_block(tags, samples, start_ns, sample_rate_hz)
+    return text.splitlines(keepends=True)
 
 
 def burst_id_for(machine: str, sensor: str, axis: str, start_ns: int) -> str:

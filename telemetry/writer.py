@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from telemetry.influx import InfluxClient, InfluxError
-from telemetry.records import StoredEvent, from_record, lines_by_rp, stored_event
+from telemetry.records import Block, StoredEvent, blocks_by_rp, chunk_blocks, from_record, stored_event
 from telemetry.schema import RP_RAW
 from telemetry.spool import Position, Spool
 
@@ -144,14 +144,14 @@ class SpoolWriter:
 
     def _submit(self, entries, pending: deque[_Batch]) -> Position:
         """Encode records into batches of about ``commit_lines`` lines and post them."""
-        by_rp: dict[str, list[str]] = {}
+        by_rp: dict[str, list[Block]] = {}
         events: list[StoredEvent] = []
         line_count = 0
         for entry in entries:
             upload = from_record(entry.header, entry.body)
-            for rp, lines in lines_by_rp(upload).items():
-                by_rp.setdefault(rp, []).extend(lines)
-                line_count += len(lines)
+            for rp, blocks in blocks_by_rp(upload).items():
+                by_rp.setdefault(rp, []).extend(blocks)
+                line_count += sum(count for _, count in blocks)
             events.append(stored_event(upload))
             self.stats.records += 1
             if line_count >= self.commit_lines:
@@ -161,28 +161,24 @@ class SpoolWriter:
             self._dispatch(by_rp, events, entries[-1].end, pending)
         return entries[-1].end
 
-    def _dispatch(self, by_rp: dict[str, list[str]], events: list[StoredEvent], end: Position,
+    def _dispatch(self, by_rp: dict[str, list[Block]], events: list[StoredEvent], end: Position,
                   pending: deque[_Batch]) -> None:
         """Post a batch's lines in even chunks of at most ``batch_lines`` (raw samples first, so a
         burst's metadata point never lands before its samples), then commit what is acknowledged.
 
-        Even chunks across many records keep the number of ``/write`` requests (each one a WAL
-        fsync in InfluxDB) close to the minimum for the number of lines.
+        Records are encoded as blocks of text (one per record and retention policy), which
+        :func:`chunk_blocks` concatenates or splits at line boundaries: no per-line objects.
         """
         batch = _Batch(end, events)
         for rp in sorted(by_rp, key=lambda name: name != RP_RAW):
-            lines = by_rp[rp]
-            chunks = -(-len(lines) // self.batch_lines)
-            size = -(-len(lines) // chunks) if chunks else 0
-            for begin in range(0, len(lines), size or 1):
-                batch.futures.append(self._post(rp, lines[begin : begin + size]))
+            for body, count in chunk_blocks(by_rp[rp], self.batch_lines):
+                batch.futures.append(self._post(rp, body, count))
         pending.append(batch)
         self._complete(pending, block=len(pending) >= 2)
 
-    def _post(self, rp: str, lines: list[str]) -> Future:
-        body = "".join(lines).encode()
-        self.stats.lines += len(lines)
-        return self._pool.submit(self._write_with_retry, rp, body, len(lines))
+    def _post(self, rp: str, body: bytes, line_count: int) -> Future:
+        self.stats.lines += line_count
+        return self._pool.submit(self._write_with_retry, rp, body, line_count)
 
     def _write_with_retry(self, rp: str, body: bytes, line_count: int) -> None:
         delay = self.initial_backoff_s

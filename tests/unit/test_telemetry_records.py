@@ -23,7 +23,7 @@ def test_burst_record_round_trip_and_lines():
     back = from_record(header, body)
     assert back == burst and np.array_equal(back.samples, samples)
     lines = lines_by_rp(burst)
-    assert lines[RP_RAW][1] == "vibration,axis=radial,component=engine,machine=EX-1,sensor=engine.acc a=-1.25 40062\n"
+    assert lines[RP_RAW][1] == "vibration,axis=radial,component=engine,machine=EX-1,sensor=engine.acc a=-125000000e-8 40062\n"
     assert lines[RP_LIFE][0].startswith("bursts,axis=radial,component=engine,machine=EX-1,sensor=engine.acc burst_id=")
     assert 'units="g"' in lines[RP_LIFE][0] and "scale=0.001" in lines[RP_LIFE][0] and "n_samples=3i" in lines[RP_LIFE][0]
     event = stored_event(burst)
@@ -37,3 +37,38 @@ def test_faults_record_round_trip():
     faults_line, code_line = lines_by_rp(report)[RP_LIFE]
     assert 'codes="100:1:2"' in faults_line and "active_count=1i" in faults_line
     assert code_line == 'fault_codes,machine=EX-1,spn=100 fmi=1i,occurrence_count=2i,upload_id="u3" 5\n'
+
+
+def _blocks(counts):
+    """Blocks of numbered lines ``L<k>``: ``counts`` lines each, numbered across blocks."""
+    blocks, k = [], 0
+    for count in counts:
+        blocks.append(("".join(f"L{k + i}\n" for i in range(count)).encode(), count))
+        k += count
+    return blocks, k
+
+
+def test_chunk_blocks_keeps_every_line_in_order_in_even_chunks():
+    from telemetry.records import chunk_blocks
+
+    for counts, max_lines in [([25_601, 60, 1, 25_601, 2], 10_000), ([3, 0, 4], 10), ([7], 7), ([5, 5], 3)]:
+        blocks, total = _blocks(counts)
+        chunks = list(chunk_blocks(blocks, max_lines))
+        text = b"".join(body for body, _ in chunks).decode()
+        assert text.splitlines() == [f"L{k}" for k in range(total)]
+        assert all(body.count(b"\n") == count <= max_lines for body, count in chunks)
+        assert len(chunks) == -(-total // max_lines)
+        sizes = [count for _, count in chunks]  # all but the last of one size, the last not larger
+        assert len(set(sizes[:-1])) <= 1 and sizes[-1] <= sizes[0]
+
+
+def test_blocks_and_lines_agree_for_a_burst():
+    from telemetry.records import blocks_by_rp
+
+    samples = np.array([0.5, -1.25, 3.0e-3, 0.0, 1e-45], dtype=np.float32)
+    burst = BurstUpload("u2", "EX-1", "engine", "engine.acc", "radial", 25600.0, 1000, "g", 1800.0, "float32le", None, samples)
+    blocks = blocks_by_rp(burst)
+    (raw_body, raw_count), = blocks[RP_RAW]
+    assert raw_count == 5 and raw_body.decode().splitlines(keepends=True) == lines_by_rp(burst)[RP_RAW]
+    values = [float(line.split(" ")[1][2:]) for line in raw_body.decode().splitlines()]
+    assert np.array_equal(np.array(values, dtype=np.float32).view(np.uint32), samples.view(np.uint32))

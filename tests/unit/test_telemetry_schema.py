@@ -73,3 +73,16 @@ def test_retention_policies_from_environment(monkeypatch):
 def test_operating_fields_have_units_and_ranges():
     for name, spec in schema.OPERATING_FIELDS.items():
         assert name == name.lower() and spec.unit and spec.minimum < spec.maximum
+
+
+def test_vectorised_mantissa_exponent_path_is_exact_next_to_powers_of_ten():
+    # values right beside powers of ten are where floor(log10) can be one off
+    powers = np.float32(10.0) ** np.arange(-37, 38, dtype=np.float32)
+    values = np.concatenate([powers, np.nextafter(powers, np.float32(0)), np.nextafter(powers, np.float32(np.inf)),
+                             -powers, np.array([0.0, 1e-45, 3.4028235e38], dtype=np.float32)]).astype(np.float32)
+    text, count = schema.encode_vibration_block({"machine": "m"}, values, 0, 25600.0)
+    assert count == len(values) and "e" in text.splitlines()[0]
+    parsed = np.array([float(line.split(" ")[1][2:]) for line in text.splitlines()]).astype(np.float32)
+    assert np.array_equal(parsed.view(np.uint32), values.view(np.uint32))
+    mantissas = [line.split(" ")[1][2:].split("e")[0].lstrip("-") for line in text.splitlines()]
+    assert all(len(m) == 9 or m == "0" for m in mantissas)
