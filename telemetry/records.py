@@ -7,6 +7,7 @@ back the same dataclass the ingest path validated, so the writer never re-valida
 from __future__ import annotations
 
 import json
+import operator
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from telemetry.payloads import BurstUpload, FaultReport, OperatingBatch, Upload
 from telemetry.schema import RP_LIFE, RP_RAW, burst_id_for, encode_vibration_block
-from telemetry.store import BurstMeta, burst_meta_line, fault_lines, operating_lines
+from telemetry.store import BurstMeta, burst_meta_line, fault_lines, operating_block
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,7 @@ def to_record(upload: Upload) -> tuple[dict, bytes]:
     if isinstance(upload, OperatingBatch):
         # columnar: field names once, values as a float64 matrix (NaN = field absent at that time);
         # a minute of 20 fields is ~10 kB instead of ~30 kB of JSON, and cheaper to (de)serialise
-        names = sorted({name for _, fields in upload.samples for name in fields})
-        column = {name: j for j, name in enumerate(names)}
-        matrix = np.full((len(upload.samples), len(names)), np.nan)
-        for i, (_, fields) in enumerate(upload.samples):
-            for name, value in fields.items():
-                matrix[i, column[name]] = value
+        matrix, names = _operating_matrix(upload.samples)
         return {"kind": "operating", "upload_id": upload.upload_id, "machine": upload.machine, "fields": names,
                 "times": [t for t, _ in upload.samples]}, matrix.astype("<f8").tobytes()
     if isinstance(upload, FaultReport):
@@ -50,6 +46,24 @@ def to_record(upload: Upload) -> tuple[dict, bytes]:
                   "shaft_rpm": upload.shaft_rpm, "encoding": upload.encoding, "scale": upload.scale}
         return header, upload.samples.astype("<f4").tobytes()
     raise TypeError(f"not an upload: {type(upload).__name__}")
+
+
+def _operating_matrix(samples: tuple) -> tuple[np.ndarray, list[str]]:
+    """``(values, names)``: float64 (len(samples), len(names)), NaN where a sample lacks a field;
+    names sorted. Every sample with the same fields (the usual upload) takes one C-level row
+    lookup per sample."""
+    first = samples[0][1].keys()
+    names = sorted(first)
+    if len(names) > 1 and all(fields.keys() == first for _, fields in samples):
+        row_of = operator.itemgetter(*names)
+        return np.array([row_of(fields) for _, fields in samples], dtype=np.float64), names
+    names = sorted({name for _, fields in samples for name in fields})
+    column = {name: j for j, name in enumerate(names)}
+    matrix = np.full((len(samples), len(names)), np.nan)
+    for i, (_, fields) in enumerate(samples):
+        for name, value in fields.items():
+            matrix[i, column[name]] = value
+    return matrix, names
 
 
 def from_record(header: dict, body: bytes) -> Upload:
@@ -99,13 +113,31 @@ def blocks_by_rp(upload: Upload) -> dict[str, list[Block]]:
     the metadata also finds every sample once the record is acknowledged.
     """
     if isinstance(upload, OperatingBatch):
-        return {RP_LIFE: [_block(operating_lines(upload.machine, list(upload.samples)))]}
+        return record_blocks(*to_record(upload))
     if isinstance(upload, FaultReport):
         return {RP_LIFE: [_block(fault_lines(upload.machine, upload.time_ns, upload.upload_id, upload.lamps,
                                              list(upload.active)))]}
     meta = burst_meta(upload)
     text, count = encode_vibration_block(meta.tags(), upload.samples, upload.start_ns, upload.sample_rate_hz)
     return {RP_RAW: [(text.encode(), count)], RP_LIFE: [_block([burst_meta_line(meta)])]}
+
+
+def record_blocks(header: dict, body: bytes) -> dict[str, list[Block]]:
+    """:func:`blocks_by_rp` of a spool record; an operating record is encoded straight from its
+    columns (no per-sample dicts), the others through :func:`from_record`."""
+    if header["kind"] != "operating":
+        return blocks_by_rp(from_record(header, body))
+    names, times = header["fields"], header["times"]
+    values = np.frombuffer(body, dtype="<f8").reshape(len(times), len(names))
+    text, count = operating_block(header["machine"], names, times, values)
+    return {RP_LIFE: [(text.encode(), count)]}
+
+
+def record_event(header: dict, body: bytes) -> StoredEvent:
+    """:func:`stored_event` of a spool record, without decoding an operating record's samples."""
+    if header["kind"] == "operating":
+        return StoredEvent("operating", header["machine"], header["upload_id"])
+    return stored_event(from_record(header, body))
 
 
 def lines_by_rp(upload: Upload) -> dict[str, list[str]]:

@@ -257,7 +257,8 @@ def encode_vibration_block(
     mantissas, exponents = _decimal_9(values.astype(np.float64))
     columns = np.empty((len(values), 3), dtype=np.int64)
     columns[:, 0], columns[:, 1], columns[:, 2] = mantissas, exponents, times
-    return ((prefix + "%de%d %d\n") * len(values)) % tuple(columns.ravel().tolist()), len(values)
+    template = prefix.replace("%", "%%") + "%de%d %d\n"  # a tag value may hold a literal %
+    return (template * len(values)) % tuple(columns.ravel().tolist()), len(values)
 
 
 def _decimal_9(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -5,6 +5,7 @@ Everything time-valued is UTC nanoseconds since the Unix epoch. Results are plai
 """
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import asdict, dataclass
@@ -437,3 +438,26 @@ def operating_lines(machine: str, samples: list[tuple[int, Mapping[str, float]]]
         else:
             lines.append(encode_point(M_OPERATING, {"machine": machine}, fields, t_ns) + "\n")
     return lines
+
+
+def operating_block(machine: str, names: list[str], times: list[int], values: np.ndarray) -> tuple[str, int]:
+    """:func:`operating_lines` of a columnar batch as one block of text: ``(text, line_count)``.
+
+    ``values`` is float64, shape (len(times), len(names)), NaN where a field is absent. A dense
+    batch of validated field names (the usual upload) is formatted by one C-level ``%`` over a
+    repeated row template (``%r`` is the same shortest exact ``repr`` as the per-row path, at a
+    fraction of the cost); anything else takes :func:`operating_lines`.
+    """
+    if not len(times):
+        return "", 0
+    if names and set(names) <= OPERATING_FIELDS.keys() and not np.isnan(values).any():
+        prefix = f"{M_OPERATING}{encode_tags({'machine': machine})} ".replace("%", "%%")
+        row = prefix + ",".join(f"{name}=%r" for name in names) + " %d\n"
+        rows = values.tolist()
+        for cells, t_ns in zip(rows, times):
+            cells.append(int(t_ns))
+        return (row * len(times)) % tuple(itertools.chain.from_iterable(rows)), len(times)
+    rows = values.tolist()
+    samples = [(int(t), {name: value for name, value in zip(names, row) if value == value}) for t, row in zip(times, rows)]
+    lines = operating_lines(machine, samples)
+    return "".join(lines), len(lines)

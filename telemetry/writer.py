@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from telemetry.influx import InfluxClient, InfluxError
-from telemetry.records import Block, StoredEvent, blocks_by_rp, chunk_blocks, from_record, stored_event
+from telemetry.records import Block, StoredEvent, chunk_blocks, record_blocks, record_event
 from telemetry.schema import RP_RAW
 from telemetry.spool import Position, Spool
 
@@ -148,11 +148,10 @@ class SpoolWriter:
         events: list[StoredEvent] = []
         line_count = 0
         for entry in entries:
-            upload = from_record(entry.header, entry.body)
-            for rp, blocks in blocks_by_rp(upload).items():
+            for rp, blocks in record_blocks(entry.header, entry.body).items():
                 by_rp.setdefault(rp, []).extend(blocks)
                 line_count += sum(count for _, count in blocks)
-            events.append(stored_event(upload))
+            events.append(record_event(entry.header, entry.body))
             self.stats.records += 1
             if line_count >= self.commit_lines:
                 self._dispatch(by_rp, events, entry.end, pending)

@@ -12,7 +12,7 @@ def test_operating_record_is_columnar_and_keeps_sparse_fields():
     assert header["fields"] == ["lat", "power_kw"] and header["times"] == [10, 20]
     assert len(body) == 2 * 2 * 8
     assert from_record(header, body) == batch
-    assert lines_by_rp(batch) == {RP_LIFE: ["operating,machine=GS-1 power_kw=1.5,lat=53.8 10\n",
+    assert lines_by_rp(batch) == {RP_LIFE: ["operating,machine=GS-1 lat=53.8,power_kw=1.5 10\n",
                                             "operating,machine=GS-1 power_kw=2.0 20\n"]}
 
 
@@ -72,3 +72,31 @@ def test_blocks_and_lines_agree_for_a_burst():
     assert raw_count == 5 and raw_body.decode().splitlines(keepends=True) == lines_by_rp(burst)[RP_RAW]
     values = [float(line.split(" ")[1][2:]) for line in raw_body.decode().splitlines()]
     assert np.array_equal(np.array(values, dtype=np.float32).view(np.uint32), samples.view(np.uint32))
+
+
+def test_dense_operating_block_matches_the_per_sample_lines():
+    from telemetry.records import record_blocks
+    from telemetry.store import operating_lines
+
+    samples = tuple((10 + i, {"power_kw": 1.5 + i / 3, "lat": 53.8, "hour_meter_h": 12.0 + i}) for i in range(5))
+    batch = OperatingBatch("u1", "GS%1", samples)
+    (body, count), = record_blocks(*to_record(batch))[RP_LIFE]
+    sorted_samples = [(t, dict(sorted(fields.items()))) for t, fields in samples]
+    assert count == 5 and body.decode() == "".join(operating_lines("GS%1", sorted_samples))
+
+
+def test_vibration_block_with_percent_in_a_tag():
+    from telemetry.schema import encode_vibration_block
+
+    text, count = encode_vibration_block({"machine": "EX%d"}, np.array([1.5], dtype=np.float32), 7, 25600.0)
+    assert (text, count) == ("vibration,machine=EX%d a=150000000e-8 7\n", 1)
+
+
+def test_dense_and_sparse_operating_records_round_trip():
+    dense = OperatingBatch("u4", "GS-1", tuple((i, {"power_kw": float(i), "lat": 53.8, "lon": -1.5}) for i in range(4)))
+    header, body = to_record(dense)
+    assert header["fields"] == ["lat", "lon", "power_kw"] and from_record(header, body) == dense
+    single = OperatingBatch("u5", "GS-1", ((1, {"lat": 1.0}), (2, {"lat": 2.0})))
+    assert from_record(*to_record(single)) == single
+    sparse = OperatingBatch("u6", "GS-1", ((1, {"lat": 1.0, "lon": 2.0}), (2, {"lat": 2.0, "power_kw": 3.0})))
+    assert from_record(*to_record(sparse)) == sparse

@@ -1,0 +1,49 @@
+"""Operating-batch validation: the per-upload vectorised check and the per-value path agree."""
+import math
+
+import pytest
+
+from telemetry.devices import DeviceIdentity
+from telemetry.payloads import IngestError, Limits, parse_operating
+
+NOW = 1_764_000_000_000_000_000
+IDENTITY = DeviceIdentity("gw-1", "EX-1", {})
+
+
+def batch(values: list[dict]) -> dict:
+    return {"upload_id": "u-1", "machine": "EX-1",
+            "samples": [{"time": NOW - (len(values) - i) * 10**9, "fields": fields} for i, fields in enumerate(values)]}
+
+
+def dense(n: int = 5, **override) -> list[dict]:
+    rows = [{"engine_speed_rpm": 1500.5 + i, "coolant_temp_c": 80.25, "lat": 53.8} for i in range(n)]
+    rows[-1].update(override)
+    return rows
+
+
+def test_dense_float_batch_accepted_as_sent():
+    result = parse_operating(batch(dense()), IDENTITY, Limits(), NOW)
+    assert [fields for _, fields in result.samples] == dense()
+    assert all(type(v) is float for _, fields in result.samples for v in fields.values())
+
+
+def test_ints_are_converted_to_floats():
+    result = parse_operating(batch(dense(engine_speed_rpm=1500)), IDENTITY, Limits(), NOW)
+    assert result.samples[-1][1]["engine_speed_rpm"] == 1500.0 and type(result.samples[-1][1]["engine_speed_rpm"]) is float
+
+
+@pytest.mark.parametrize("override, rule", [
+    ({"engine_speed_rpm": 5000.5}, "range"),  # out of range in the last sample of a dense batch
+    ({"coolant_temp_c": -60.5}, "range"),
+    ({"lat": math.nan}, "finite"),
+    ({"lat": math.inf}, "finite"),
+    ({"lat": True}, None),
+    ({"lat": "53.8"}, None),
+    ({"no_such_field": 1.0}, "known_field"),
+])
+def test_each_bad_value_in_a_dense_batch_is_refused_with_its_field(override, rule):
+    with pytest.raises(IngestError) as caught:
+        parse_operating(batch(dense(**override)), IDENTITY, Limits(), NOW)
+    assert caught.value.field == f"samples[4].fields.{next(iter(override))}"
+    if rule is not None:
+        assert caught.value.rule == rule
