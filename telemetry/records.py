@@ -118,8 +118,8 @@ def blocks_by_rp(upload: Upload) -> dict[str, list[Block]]:
         return {RP_LIFE: [_block(fault_lines(upload.machine, upload.time_ns, upload.upload_id, upload.lamps,
                                              list(upload.active)))]}
     meta = burst_meta(upload)
-    text, count = encode_vibration_block(meta.tags(), upload.samples, upload.start_ns, upload.sample_rate_hz)
-    return {RP_RAW: [(text.encode(), count)], RP_LIFE: [_block([burst_meta_line(meta)])]}
+    return {RP_RAW: [encode_vibration_block(meta.tags(), upload.samples, upload.start_ns, upload.sample_rate_hz)],
+            RP_LIFE: [_block([burst_meta_line(meta)])]}
 
 
 def record_blocks(header: dict, body: bytes) -> dict[str, list[Block]]:

@@ -80,9 +80,22 @@ def test_vectorised_mantissa_exponent_path_is_exact_next_to_powers_of_ten():
     powers = np.float32(10.0) ** np.arange(-37, 38, dtype=np.float32)
     values = np.concatenate([powers, np.nextafter(powers, np.float32(0)), np.nextafter(powers, np.float32(np.inf)),
                              -powers, np.array([0.0, 1e-45, 3.4028235e38], dtype=np.float32)]).astype(np.float32)
-    text, count = schema.encode_vibration_block({"machine": "m"}, values, 0, 25600.0)
-    assert count == len(values) and "e" in text.splitlines()[0]
-    parsed = np.array([float(line.split(" ")[1][2:]) for line in text.splitlines()]).astype(np.float32)
+    for start_ns in (0, 1764064800000000000):  # %-formatted path and fixed-width byte-matrix path
+        body, count = schema.encode_vibration_block({"machine": "m"}, values, start_ns, 25600.0)
+        text = body.decode()
+        assert count == len(values) == len(text.splitlines())
+        parsed = np.array([float(line.split(" ")[1][2:]) for line in text.splitlines()]).astype(np.float32)
+        assert np.array_equal(parsed.view(np.uint32), values.view(np.uint32))
+        numbers = [line.split(" ")[1][2:] for line in text.splitlines()]
+        assert all(len(number) == 14 and number[0] in "-0" and number[10] == "e" for number in numbers)
+
+
+def test_both_vibration_paths_write_the_same_numbers_and_negative_zero():
+    values = np.array([-0.0, 0.0, 1.0, -2.5e-7, 3.4028235e38, 1e-45], dtype=np.float32)
+    old, _ = schema.encode_vibration_block({"machine": "m"}, values, 5, 1e9)
+    modern, _ = schema.encode_vibration_block({"machine": "m"}, values, 10**18, 1e9)
+    assert [line.split(" ")[1] for line in old.decode().splitlines()] == \
+        [line.split(" ")[1] for line in modern.decode().splitlines()]
+    assert modern.decode().splitlines()[0] == f"vibration,machine=m a=-000000000e+00 {10**18}"
+    parsed = np.array([float(line.split(" ")[1][2:]) for line in modern.decode().splitlines()], dtype=np.float32)
     assert np.array_equal(parsed.view(np.uint32), values.view(np.uint32))
-    mantissas = [line.split(" ")[1][2:].split("e")[0].lstrip("-") for line in text.splitlines()]
-    assert all(len(m) == 9 or m == "0" for m in mantissas)
