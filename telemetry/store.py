@@ -452,8 +452,14 @@ def operating_block(machine: str, names: list[str], times: list[int], values: np
         return "", 0
     if names and set(names) <= OPERATING_FIELDS.keys() and not np.isnan(values).any():
         prefix = f"{M_OPERATING}{encode_tags({'machine': machine})} ".replace("%", "%%")
-        row = prefix + ",".join(f"{name}=%r" for name in names) + " %d\n"
-        rows = values.tolist()
+        decimals = _exact_decimals(values)
+        if decimals is None:
+            row = prefix + ",".join(f"{name}=%r" for name in names) + " %d\n"
+            rows = values.tolist()
+        else:
+            mantissas, places = decimals
+            row = prefix + ",".join(f"{name}=%de{-k}" for name, k in zip(names, places)) + " %d\n"
+            rows = mantissas.tolist()
         for cells, t_ns in zip(rows, times):
             cells.append(int(t_ns))
         return (row * len(times)) % tuple(itertools.chain.from_iterable(rows)), len(times)
@@ -461,3 +467,28 @@ def operating_block(machine: str, names: list[str], times: list[int], values: np
     samples = [(int(t), {name: value for name, value in zip(names, row) if value == value}) for t, row in zip(times, rows)]
     lines = operating_lines(machine, samples)
     return "".join(lines), len(lines)
+
+
+def _exact_decimals(values: np.ndarray, max_places: int = 6) -> tuple[np.ndarray, list[int]] | None:
+    """Each column as integers ``m`` with ``m / 10**k`` equal to the value, bit for bit.
+
+    Gateways send operating values with a few decimals; written as ``<m>e-<k>`` they are integer
+    formatting (C-level ``%d``) instead of a shortest-``repr`` per float, the costliest step of
+    encoding operating data. Exact: ``m`` and ``10**k`` are exact doubles, so NumPy's division is
+    the correctly rounded value of the decimal ``m·10^-k``, which is what InfluxDB's parser returns.
+    Returns ``(mantissas int64 (rows, columns), k per column)``, or None when a column needs more
+    than ``max_places`` decimals (or holds -0.0, whose sign an integer cannot carry).
+    """
+    if np.any(np.signbit(values) & (values == 0)):
+        return None
+    places = np.full(values.shape[1], -1)
+    mantissas = np.zeros(values.shape, dtype=np.float64)
+    for k in range(max_places + 1):
+        scale = 10.0**k
+        scaled = np.rint(values * scale)
+        exact = np.all((np.abs(scaled) < 2.0**53) & (scaled / scale == values), axis=0) & (places < 0)
+        places[exact] = k
+        mantissas[:, exact] = scaled[:, exact]
+        if np.all(places >= 0):
+            return mantissas.astype(np.int64), places.tolist()
+    return None

@@ -31,3 +31,24 @@ def test_extreme_float32_values_round_trip_through_influxdb(influx):
     read = np.array([row[1] for row in series[0]["values"]], dtype=np.float64).astype(np.float32)
     assert len(read) == len(values)
     assert np.array_equal(read.view(np.uint32), values.view(np.uint32))
+
+
+def test_operating_decimals_round_trip_through_influxdb(influx):
+    from telemetry.payloads import OperatingBatch
+    from telemetry.records import record_blocks, to_record
+
+    rng = np.random.default_rng(6)
+    samples = tuple(
+        (T0 + i * 1_000_000_000,
+         {"engine_speed_rpm": round(float(rng.uniform(0, 5000)), 1), "coolant_temp_c": round(float(rng.uniform(-60, 200)), 3),
+          "lat": round(float(rng.uniform(-90, 90)), 6), "hour_meter_h": float(rng.integers(0, 10**6))})
+        for i in range(200))
+    batch = OperatingBatch("u-enc", "EX-ENC", samples)
+    (body, count), = record_blocks(*to_record(batch))[schema.RP_LIFE]
+    assert count == 200 and b"e-" in body  # the exact-decimal path, not repr
+    influx.write(body, rp=schema.RP_LIFE)
+    names = sorted(samples[0][1])
+    series = influx.query(f"SELECT {', '.join(names)} FROM {schema.RP_LIFE}.{schema.M_OPERATING} "
+                          f"WHERE machine = 'EX-ENC' AND time >= {T0} ORDER BY time")
+    read = [(row[0], dict(zip(names, row[1:]))) for row in series[0]["values"]]
+    assert read == [(t, fields) for t, fields in samples]

@@ -93,3 +93,22 @@ def test_vibration_block_with_percent_in_a_tag():
     modern = 1764064800000000000  # 19-digit timestamps: the fixed-width byte-matrix path
     assert encode_vibration_block({"machine": "EX%d"}, one, modern, 25600.0) == (
         f"vibration,machine=EX%d a=0150000000e-08 {modern}\n".encode(), 1)
+
+
+def test_operating_values_written_as_exact_decimals():
+    from telemetry.records import record_blocks
+
+    values = [{"power_kw": 1.5 + i, "lat": 53.801234, "coolant_temp_c": -12.25, "hour_meter_h": 100.0}
+              for i in range(3)]
+    batch = OperatingBatch("u7", "GS-1", tuple((10 + i, fields) for i, fields in enumerate(values)))
+    (body, count), = record_blocks(*to_record(batch))[RP_LIFE]
+    first = body.decode().splitlines()[0]
+    assert first == "operating,machine=GS-1 coolant_temp_c=-1225e-2,hour_meter_h=100e0,lat=53801234e-6,power_kw=15e-1 10"
+    for line, fields in zip(body.decode().splitlines(), values):
+        parsed = dict(pair.split("=") for pair in line.split(" ")[1].split(","))
+        assert {name: float(text) for name, text in parsed.items()} == fields
+
+    # a value that needs more than 6 decimals (or -0.0) keeps the shortest repr
+    odd = OperatingBatch("u8", "GS-1", ((1, {"lat": 0.1 + 0.2, "lon": -0.0}),))
+    (body, _), = record_blocks(*to_record(odd))[RP_LIFE]
+    assert body == b"operating,machine=GS-1 lat=0.30000000000000004,lon=-0.0 1\n"
