@@ -263,32 +263,41 @@ def encode_vibration_block(
 
 def _fixed_width_lines(prefix: bytes, negative: np.ndarray, mantissas: np.ndarray, exponents: np.ndarray,
                        times: np.ndarray) -> bytes:
-    """``prefix`` + ``[-|0]ddddddddde[+|-]dd tttttttttttttttttttt\n`` per row, as one byte block.
+    """``prefix`` + ``[-|0]ddddddddde[+|-]dd ttttttttttttttttttt\\n`` per row, as one byte block.
 
     mantissas : non-negative int64 < 10**9, shape (n,); exponents : int64 in [-99, 99];
     times : int64 ns with 19 digits.
+
+    The matrix is filled column by column in transposed (character, line) layout, so each digit
+    position is one contiguous row write, and transposed into line order once at the end.
     """
-    n, width = len(mantissas), len(prefix) + 35
-    lines = np.empty((n, width), dtype=np.uint8)
-    lines[:, : len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
+    width = len(prefix) + 35
+    columns = np.empty((width, len(mantissas)), dtype=np.uint8)
+    columns[: len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)[:, None]
     at = len(prefix)
-    lines[:, at] = np.where(negative, ord("-"), ord("0"))
-    _digits(lines, at + 1, mantissas, 9)
-    lines[:, at + 10] = ord("e")
-    lines[:, at + 11] = np.where(exponents < 0, ord("-"), ord("+"))
-    _digits(lines, at + 12, np.abs(exponents), 2)
-    lines[:, at + 14] = ord(" ")
-    _digits(lines, at + 15, times, 19)
-    lines[:, at + 34] = ord("\n")
-    return lines.tobytes()
+    columns[at] = np.where(negative, ord("-"), ord("0"))
+    _digits(columns, at + 1, mantissas.astype(np.uint32), 9)
+    columns[at + 10] = ord("e")
+    columns[at + 11] = np.where(exponents < 0, ord("-"), ord("+"))
+    _digits(columns, at + 12, np.abs(exponents).astype(np.uint32), 2)
+    columns[at + 14] = ord(" ")
+    # 19 digits as a 1-digit head and two 9-digit parts: uint32 arithmetic is the cheap kind
+    upper, lower = np.divmod(times, 10**9)
+    head, middle = np.divmod(upper, 10**9)
+    _digits(columns, at + 15, head.astype(np.uint32), 1)
+    _digits(columns, at + 16, middle.astype(np.uint32), 9)
+    _digits(columns, at + 25, lower.astype(np.uint32), 9)
+    columns[at + 34] = ord("\n")
+    return columns.T.tobytes()
 
 
-def _digits(lines: np.ndarray, column: int, numbers: np.ndarray, count: int) -> None:
-    """Write ``count`` decimal digits of each non-negative ``numbers[i]`` into ``lines[i, column:]``."""
-    rest = numbers.copy()
+def _digits(columns: np.ndarray, row: int, numbers: np.ndarray, count: int) -> None:
+    """Write ``count`` decimal digits of each non-negative ``numbers[i]`` into ``columns[row:, i]``."""
+    rest = numbers
+    ten = numbers.dtype.type(10)
     for k in range(count - 1, -1, -1):
-        rest, digit = np.divmod(rest, 10)
-        lines[:, column + k] = digit + ord("0")
+        rest, digit = np.divmod(rest, ten)
+        columns[row + k] = digit + ord("0")
 
 
 def _decimal_9(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
