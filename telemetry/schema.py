@@ -240,32 +240,50 @@ def encode_vibration_block(
     sample_rate_hz : sampling rate in Hz
 
     Each value is written as a 9-significant-digit integer mantissa and a decimal exponent
-    (``a=0377190650e-09``), which reproduces every float32 bit for bit after InfluxDB parses it
-    to float64 and a reader casts back to float32: the 9-digit decimal is within 5e-9 (relative)
-    of the value, while the nearest float32 rounding boundary is at least 3e-8 away, so the
-    float64 parse cannot cross it. Mantissas and exponents are computed with NumPy; with a sign
-    or leading zero, nine digits and a signed two-digit exponent, every line of a burst has the
-    same width, so the whole block is written digit by digit into one byte matrix (no Python
-    object per sample). Timestamps outside 19 digits (before 2001) take a ``%``-formatted path.
+    (``a=3771906500e-10``, ``a=-377190650e-09``), which reproduces every float32 bit for bit after
+    InfluxDB parses it to float64 and a reader casts back to float32: the 9-digit decimal is within
+    5e-9 (relative) of the value, while the nearest float32 rounding boundary is at least 3e-8
+    away, so the float64 parse cannot cross it. The mantissa field is always ten characters —
+    ten digits for a positive value (the nine digits times ten), a minus sign and nine digits for
+    a negative one, ``0.00000000`` / ``-0.0000000`` for zeros — in ordinary float syntax with no
+    leading zero, so every line of a burst has the same width and the whole block is written
+    digit by digit into one byte matrix with NumPy (no Python object per sample). Timestamps
+    outside 19 digits (before 2001) take a ``%``-formatted path that writes the same text.
     """
     prefix = f"{M_VIBRATION}{encode_tags(tags)} a="
     values = np.asarray(samples, dtype=np.float32)
     times = sample_times_ns(start_ns, len(values), sample_rate_hz)
     mantissas, exponents = _decimal_9(values.astype(np.float64))
-    mantissas = np.where(np.signbit(values), -np.abs(mantissas), np.abs(mantissas))  # keeps -0.0 negative
-    if len(values) and (times.min() < 10**18 or np.abs(mantissas).max() >= 10**9):
-        template = prefix.replace("%", "%%") + "%s%09de%+03d %d\n"  # a tag value may hold a literal %
-        columns = zip(np.where(np.signbit(values), "-", "0").tolist(), np.abs(mantissas).tolist(),
-                      exponents.tolist(), times.tolist())
+    negative = np.signbit(values)  # keeps -0.0 negative
+    mantissas = np.abs(mantissas)
+    if len(values) and (times.min() < 10**18 or mantissas.max() >= 10**9):
+        template = prefix.replace("%", "%%") + "%se%+03d %d\n"  # a tag value may hold a literal %
+        texts = [_mantissa_text(bool(neg), int(m)) for neg, m in zip(negative, mantissas)]
+        columns = zip(texts, _field_exponents(negative, mantissas, exponents).tolist(), times.tolist())
         return ((template * len(values)) % tuple(itertools.chain.from_iterable(columns))).encode(), len(values)
-    return _fixed_width_lines(prefix.encode(), np.signbit(values), np.abs(mantissas), exponents, times), len(values)
+    return _fixed_width_lines(prefix.encode(), negative, mantissas, exponents, times), len(values)
+
+
+def _mantissa_text(negative: bool, mantissa: int) -> str:
+    """The ten-character mantissa field of one value (see :func:`encode_vibration_block`)."""
+    if mantissa == 0:
+        return "-0.0000000" if negative else "0.00000000"
+    return f"-{mantissa:09d}" if negative else f"{mantissa * 10:010d}"
+
+
+def _field_exponents(negative: np.ndarray, mantissas: np.ndarray, exponents: np.ndarray) -> np.ndarray:
+    """Exponents that go with the ten-character mantissas: a positive value's mantissa carries
+    one more digit (times ten), so its exponent is one less; zeros take 0."""
+    shifted = np.where(negative, exponents, exponents - 1)
+    return np.where(mantissas == 0, 0, shifted)
 
 
 def _fixed_width_lines(prefix: bytes, negative: np.ndarray, mantissas: np.ndarray, exponents: np.ndarray,
                        times: np.ndarray) -> bytes:
-    """``prefix`` + ``[-|0]ddddddddde[+|-]dd ttttttttttttttttttt\\n`` per row, as one byte block.
+    """``prefix`` + ten-character mantissa + ``e[+|-]dd ttttttttttttttttttt\\n`` per row, as one block.
 
-    mantissas : non-negative int64 < 10**9, shape (n,); exponents : int64 in [-99, 99];
+    negative : bool, shape (n,); mantissas : non-negative int64 < 10**9, shape (n,) (nine digits, or
+    0); exponents : int64 in [-98, 99], of the nine-digit mantissas;
     times : int64 ns with 19 digits.
 
     The matrix is filled column by column in transposed (character, line) layout, so each digit
@@ -275,8 +293,15 @@ def _fixed_width_lines(prefix: bytes, negative: np.ndarray, mantissas: np.ndarra
     columns = np.empty((width, len(mantissas)), dtype=np.uint8)
     columns[: len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)[:, None]
     at = len(prefix)
-    columns[at] = np.where(negative, ord("-"), ord("0"))
-    _digits(columns, at + 1, mantissas.astype(np.uint32), 9)
+    # ten digits of m * 10 for positives; for negatives m < 10**9 leaves a leading 0, replaced by "-"
+    _digits(columns, at, np.where(negative, mantissas, mantissas * 10).astype(np.uint64), 10)
+    columns[at] = np.where(negative, ord("-"), columns[at])
+    zero = mantissas == 0
+    if zero.any():
+        for sign, text in ((False, b"0.00000000"), (True, b"-0.0000000")):
+            rows = zero & (negative == sign)
+            columns[at:at + 10, rows] = np.frombuffer(text, dtype=np.uint8)[:, None]
+    exponents = _field_exponents(negative, mantissas, exponents)
     columns[at + 10] = ord("e")
     columns[at + 11] = np.where(exponents < 0, ord("-"), ord("+"))
     _digits(columns, at + 12, np.abs(exponents).astype(np.uint32), 2)

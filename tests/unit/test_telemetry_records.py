@@ -89,10 +89,10 @@ def test_vibration_block_with_percent_in_a_tag():
     from telemetry.schema import encode_vibration_block
 
     one = np.array([1.5], dtype=np.float32)
-    assert encode_vibration_block({"machine": "EX%d"}, one, 7, 25600.0) == (b"vibration,machine=EX%d a=0150000000e-08 7\n", 1)
+    assert encode_vibration_block({"machine": "EX%d"}, one, 7, 25600.0) == (b"vibration,machine=EX%d a=1500000000e-09 7\n", 1)
     modern = 1764064800000000000  # 19-digit timestamps: the fixed-width byte-matrix path
     assert encode_vibration_block({"machine": "EX%d"}, one, modern, 25600.0) == (
-        f"vibration,machine=EX%d a=0150000000e-08 {modern}\n".encode(), 1)
+        f"vibration,machine=EX%d a=1500000000e-09 {modern}\n".encode(), 1)
 
 
 def test_operating_values_written_as_exact_decimals():

@@ -87,7 +87,10 @@ def test_vectorised_mantissa_exponent_path_is_exact_next_to_powers_of_ten():
         parsed = np.array([float(line.split(" ")[1][2:]) for line in text.splitlines()]).astype(np.float32)
         assert np.array_equal(parsed.view(np.uint32), values.view(np.uint32))
         numbers = [line.split(" ")[1][2:] for line in text.splitlines()]
-        assert all(len(number) == 14 and number[0] in "-0" and number[10] == "e" for number in numbers)
+        # fixed width, ordinary float syntax: no leading zero except in the "0.00000000" of a zero
+        assert all(len(number) == 14 and number[10] == "e" for number in numbers)
+        assert all(not number.lstrip("-").startswith("0") or number.lstrip("-").startswith("0.")
+                   for number in numbers)
 
 
 def test_both_vibration_paths_write_the_same_numbers_and_negative_zero():
@@ -96,6 +99,6 @@ def test_both_vibration_paths_write_the_same_numbers_and_negative_zero():
     modern, _ = schema.encode_vibration_block({"machine": "m"}, values, 10**18, 1e9)
     assert [line.split(" ")[1] for line in old.decode().splitlines()] == \
         [line.split(" ")[1] for line in modern.decode().splitlines()]
-    assert modern.decode().splitlines()[0] == f"vibration,machine=m a=-000000000e+00 {10**18}"
+    assert modern.decode().splitlines()[0] == f"vibration,machine=m a=-0.0000000e+00 {10**18}"
     parsed = np.array([float(line.split(" ")[1][2:]) for line in modern.decode().splitlines()], dtype=np.float32)
     assert np.array_equal(parsed.view(np.uint32), values.view(np.uint32))
