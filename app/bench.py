@@ -18,21 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-DEMO_PASSWORD = "ironwatch-demo"
+from fleet.seed import DEFAULT_PASSWORD, seed_url
 
 
 def _seed(sql_url: str, var: Path) -> dict:
-    import json
-
-    from fleet import db, seed
-
-    db.upgrade(sql_url)
-    engine = db.make_engine(sql_url)
-    try:
-        seed.seed(db.session_factory(engine), var, DEMO_PASSWORD)
-    finally:
-        engine.dispose()
-    return json.loads((var / "provisioning.json").read_text())
+    return seed_url(sql_url, var)
 
 
 def _upload_outer_race_burst(client, provisioning: dict) -> None:
@@ -121,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                 client.get("/login")
                 with client.session_transaction() as session:
                     token = session["_csrf"]
-                client.post("/login", data={"email": "engineer@ironwatch.example", "password": DEMO_PASSWORD,
+                client.post("/login", data={"email": "engineer@ironwatch.example", "password": DEFAULT_PASSWORD,
                                             "csrf_token": token})
                 burst_id = client.get(f"/api/v1/machines/{uid}/diagnoses?limit=1").get_json()["diagnoses"][0]["burst_id"]
                 evidence = f"/console/bursts/{burst_id}/evidence.png"

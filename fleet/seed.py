@@ -232,6 +232,17 @@ def seed(session_factory: sessionmaker, var: Path, password: str = DEFAULT_PASSW
     return report
 
 
+def seed_url(url: str, var: Path, password: str = DEFAULT_PASSWORD) -> dict[str, Any]:
+    """Migrate the database at ``url``, seed it (:func:`seed`) and return the provisioning document."""
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    try:
+        seed(db.session_factory(engine), var, password)
+    finally:
+        engine.dispose()
+    return json.loads((Path(var) / PROVISIONING_FILE).read_text())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fleet.seed", description=__doc__.splitlines()[0])
     parser.add_argument("--reset", action="store_true", help="delete all fleet rows first (keeps RUL models)")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import time
 import uuid
 from pathlib import Path
@@ -17,14 +16,9 @@ FAULTY_GENSET = "GS-2001"  # Northbridge's genset, seeded with an outer-race def
 
 def seed_demo_fleet(sql_url: str, var: Path) -> dict:
     """Seed the demo fleet into ``sql_url`` and return the provisioning document it wrote."""
-    from fleet import db, seed
+    from fleet.seed import seed_url
 
-    engine = db.make_engine(sql_url)
-    try:
-        seed.seed(db.session_factory(engine), var, DEMO_PASSWORD)
-    finally:
-        engine.dispose()
-    return json.loads((var / "provisioning.json").read_text())
+    return seed_url(sql_url, var, DEMO_PASSWORD)
 
 
 def app_config(influx, sql_url: str, var: Path, start_background: bool = False) -> dict:
