@@ -12,7 +12,6 @@ writes to InfluxDB next to every estimate.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from diagnostics.prognostics.estimator import RulEstimator
 from fleet.models import RulModel
+from telemetry.files import replace_atomically
 
 _KIND = re.compile(r"^[a-z0-9_]{1,40}$")
 
@@ -96,7 +96,7 @@ class ModelRegistry:
                 # The digest in the name keeps two writers racing for one version number from
                 # overwriting each other's file before the loser's commit fails.
                 relative = Path("models") / component_kind / f"{version}-{digest[:12]}.json"
-                self._write_file(self.var_dir / relative, blob)
+                replace_atomically(self.var_dir / relative, blob)
                 row = RulModel(
                     component_kind=component_kind, version=version, path=relative.as_posix(),
                     data_hash=str(meta.get("data_hash", "")), data_rows=int(meta.get("data_rows", 0)),
@@ -113,16 +113,6 @@ class ModelRegistry:
                     continue
                 return ModelRecord.from_row(row)
         raise RegistryError(f"could not allocate a version for {component_kind} after 3 attempts")
-
-    @staticmethod
-    def _write_file(path: Path, blob: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(blob)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
 
     def promote(self, component_kind: str, version: str) -> ModelRecord:
         """Make ``version`` the one active model of its kind (the others become inactive)."""

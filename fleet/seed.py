@@ -21,6 +21,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from telemetry.files import replace_atomically
+
 from . import db, demo_fleet
 from .devices import issue_credential_in, token_is_valid_in
 from .models import (Base, Component, DeviceCredential, Machine, RulModel, Sensor, Site, Technician, Tenant,
@@ -175,17 +177,6 @@ def provisioning_entry(machine: Machine, token: str, faults: list[demo_fleet.Fau
     }
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and rename; 0600 because the file holds device secrets."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
 
 def reset(session_factory: sessionmaker) -> None:
     """Delete every fleet row except the RUL model registry, children first."""
@@ -227,7 +218,8 @@ def seed(session_factory: sessionmaker, var: Path, password: str = DEFAULT_PASSW
             entries.append(provisioning_entry(machine, token, faults_by_machine.get(spec.uid, [])))
         report.machines = len(entries)
     document = {"version": PROVISIONING_VERSION, "oem": demo_fleet.OEM_NAME, "machines": entries}
-    _write_atomically(path, json.dumps(document, indent=2) + "\n")
+    # 0600: the file holds the devices' secrets
+    replace_atomically(path, json.dumps(document, indent=2) + "\n", mode=0o600)
     report.provisioning_path = str(path)
     return report
 

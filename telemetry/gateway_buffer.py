@@ -14,6 +14,7 @@ import os
 from collections import deque
 from pathlib import Path
 
+from .files import replace_atomically
 from .gateway_payloads import Upload
 
 __all__ = ["MemoryBuffer", "DiskBuffer"]
@@ -79,13 +80,7 @@ class DiskBuffer:
                              "headers": dict(upload.headers)}, separators=(",", ":")).encode()
         path = self.directory / f"{self._next_seq:012d}.upl"
         self._next_seq += 1
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(header + b"\n" + upload.body)
-            if self.fsync:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        replace_atomically(path, header + b"\n" + upload.body, fsync=self.fsync)
         size = path.stat().st_size
         self._files.append((path, size))
         self.bytes += size

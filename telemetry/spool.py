@@ -30,6 +30,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import replace_atomically
+
 log = logging.getLogger(__name__)
 
 MAGIC = b"IWR1"
@@ -223,12 +225,7 @@ class Spool:
                         self._ids.setdefault(upload_id, 0)
         except FileNotFoundError:
             return
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w") as handle:
-            handle.writelines(kept)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        replace_atomically(path, "".join(kept))
 
     # ------------------------------------------------------------------ appending
 
@@ -370,12 +367,8 @@ class Spool:
                 self._ids_file.writelines(f"{stamp} {i}\n" for s in drained for i in self._segment_ids[s])
                 self._ids_file.flush()
                 os.fsync(self._ids_file.fileno())
-        tmp = self.directory / "cursor.tmp"
-        with open(tmp, "w") as handle:
-            json.dump({"segment": position.segment, "offset": position.offset}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.directory / "cursor.json")
+        replace_atomically(self.directory / "cursor.json",
+                           json.dumps({"segment": position.segment, "offset": position.offset}))
         _fsync_dir(self.directory)
         with self._lock:
             self._cursor = position
