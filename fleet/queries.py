@@ -275,3 +275,24 @@ def technicians(session: Session, tenant_id: int | None = None) -> list[dict]:
     return [{"id": t.id, "name": t.name, "skills": list(t.skills or []), "home_base": t.home_base,
              "home_lat": t.home_lat, "home_lon": t.home_lon, "active": t.active, "user_id": t.user_id,
              "active_orders": load.get(t.id, 0)} for t in session.scalars(stmt)]
+
+
+def burst_diagnosis(session: Session, burst_id: str, visible_tenant_ids: Iterable[int]) -> dict | None:
+    """The diagnosis record of one burst (:func:`diagnosis_view`); None when the burst was never
+    diagnosed or belongs to a machine the caller may not see."""
+    record = session.scalar(
+        select(BurstDiagnosis).join(Machine, BurstDiagnosis.machine_id == Machine.id)
+        .where(BurstDiagnosis.burst_id == burst_id, Machine.tenant_id.in_([int(t) for t in visible_tenant_ids]))
+        .options(selectinload(BurstDiagnosis.machine), selectinload(BurstDiagnosis.component)))
+    return None if record is None else diagnosis_view(record)
+
+
+def focus_diagnosis(session: Session, uid: str, visible_tenant_ids: Iterable[int],
+                    recent_findings: list[dict], recent: list[dict]) -> dict | None:
+    """The diagnosis the machine page explains: the burst of the newest finding, else the newest
+    diagnosed burst (healthy), else None."""
+    if recent_findings:
+        record = burst_diagnosis(session, recent_findings[0]["burst_id"], visible_tenant_ids)
+        if record is not None:
+            return record
+    return recent[0] if recent else None

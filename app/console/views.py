@@ -59,15 +59,13 @@ def machine(uid: str):
     from fleet import queries
     from telemetry.schema import OPERATING_FIELDS
 
-    from ..readmodels import focus_diagnosis
-
     tenants = current_user.visible_tenant_ids
     with _runtime().sessions() as session:
         detail = queries.machine_detail(session, uid, tenants)
         if detail is None:
             abort(404, description=f"Machine {uid} does not exist or is not visible to you.")
         diagnoses = queries.recent_diagnoses(session, uid, tenants, limit=12)
-        focus = focus_diagnosis(session, uid, tenants, detail["recent_findings"], diagnoses)
+        focus = queries.focus_diagnosis(session, uid, tenants, detail["recent_findings"], diagnoses)
     latest = _latest_operating(uid)
     rul = latest_rul(_runtime().store, uid, [c["name"] for c in detail["components"]])
     return render_template("console/machine.html", machine=detail, diagnosis=focus,
@@ -199,8 +197,9 @@ _png_cache = _PngCache()
 @bp.get("/bursts/<burst_id>/evidence.png")
 @roles_required(*CONSOLE_ROLES)
 def evidence_png(burst_id: str):
+    from fleet.queries import burst_diagnosis
+
     from ..evidence import evidence_png_for_burst
-    from ..readmodels import burst_diagnosis
 
     # Visibility first (SQL), so an id of another customer's burst reveals nothing.
     record = _read(burst_diagnosis, burst_id, current_user.visible_tenant_ids)
