@@ -3,7 +3,9 @@
     python -m diagnostics.rul_bench cmapss --data ../shared/data/cmapss [--subsets FD001,FD002]
                                            [--out var/rul_bench] [--rounds 400] [--seed 0]
                                            [--calibration truncated|all_rows]
-    python -m diagnostics.rul_bench cmapss-cv --data ../shared/data/cmapss [--folds 5] [--draws 10]
+                                           [--calibration-folds K] [--fold-rounds R]
+    python -m diagnostics.rul_bench cmapss-cv --data ../shared/data/cmapss [--folds 3] [--draws 10]
+                                              [--variants single,cf5,cf5r100,cf5b8,cf5avg]
 
 ``cmapss`` trains on each training set and scores the official test set at the last cycle of
 every test unit (true RUL capped at 125, as the models' piecewise-linear target), printing RMSE,
@@ -11,7 +13,8 @@ the PHM08 score and the share of true RUL inside the P10-P90 interval, and write
 predicted against true RUL with the intervals. ``cmapss-cv`` is the tuning ground: unit-wise
 cross-validation on the *training* set only, so no test label ever steers a choice. It scores
 held-out units the way the test set does (once per truncation point, drawn uniformly over each
-unit's life) and also at every cycle, and compares the calibration protocols on the same models.
+unit's life) and also at every cycle, and compares interval calibration variants on the same
+outer folds (``diagnostics/rul_bench_cv.py``).
 """
 from __future__ import annotations
 
@@ -29,22 +32,22 @@ from pathlib import Path
 
 import numpy as np
 
+from diagnostics.prognostics.calibration import CALIBRATION_PROTOCOLS
 from diagnostics.prognostics.cmapss import SENSOR_NAMES, SETTING_NAMES, SUBSETS, load_subset
-from diagnostics.prognostics.estimator import RulEstimate, fit_estimator
+from diagnostics.prognostics.estimator import fit_estimator
 from diagnostics.prognostics.metrics import interval_coverage, mean_interval_width, phm08_score, rmse
-from diagnostics.prognostics.splits import truncated_unit_folds
-from diagnostics.prognostics.training import (
-    CALIBRATION_PROTOCOLS,
-    TrainConfig,
-    calibrate_interval,
-    calibration_split,
-    predict_raw,
-)
+from diagnostics.prognostics.training import TrainConfig
+from diagnostics.rul_bench_cv import cross_validate, format_cv, parse_variant
 
 RUL_CAP = 125.0
 GOALS_RMSE = {"FD001": 12.0, "FD002": 13.0, "FD003": 12.0, "FD004": 14.0}
 COVERAGE_GOAL = (0.75, 0.85)
 DEFAULT_CALIBRATION = "truncated"  # decided on unit-wise CV of the training sets (docs/prognostics.md)
+# Cross-fitted calibration: K = 5 chosen beforehand; the fold models' rounds are decided on
+# cmapss-cv (docs/prognostics.md, "Cross-fitted calibration").
+DEFAULT_CALIBRATION_FOLDS = 5
+DEFAULT_FOLD_ROUNDS = None
+DEFAULT_CV_VARIANTS = "single,cf5,cf5r100,cf5b8,cf5avg"
 
 
 @dataclass
@@ -86,84 +89,6 @@ def run_subset(data_dir: Path, subset: str, config: TrainConfig, monotone_age: b
         rmse_p50=rmse(est.p50, true), seconds=time.perf_counter() - started,
         true=true, point=est.point, p10=est.p10, p90=est.p90,
     )
-
-
-def _scores(est: RulEstimate, true: np.ndarray) -> dict:
-    return {"rmse": rmse(est.point, true), "coverage": interval_coverage(est.p10, est.p90, true),
-            "width": mean_interval_width(est.p10, est.p90), "points": int(true.size)}
-
-
-def cross_validate(data_dir: Path, subset: str, config: TrainConfig, n_folds: int = 5, min_cycles: int = 31,
-                   draws: int = 10, monotone_age: bool = False) -> dict:
-    """Unit-wise k-fold CV on the training set only, scored two ways, for both calibration protocols.
-
-    ``test_like``: each held-out unit is scored at ``draws`` truncation points drawn uniformly over
-    its life (at least ``min_cycles`` observed), once each at the truncated history's last cycle,
-    as the official test set scores its units (``splits.truncated_unit_folds``).
-    ``every_cycle``: every held-out cycle from ``min_cycles`` on (the first version's CV).
-
-    The quantile models of a fold are trained once; the interval is then calibrated on that
-    fold's calibration units by every protocol of ``training.CALIBRATION_PROTOCOLS``, so the
-    protocols are compared on identical models.
-
-    Returns
-    -------
-    ``{"subset", "held_out_units", (evaluation, protocol): {"rmse", "coverage", "width", "points"}}``
-    """
-    train, _, _ = load_subset(data_dir, subset)
-    rul = train.rul_to_failure()
-    collected: dict[tuple[str, str], list] = {}
-    folds = truncated_unit_folds(train.units, n_folds, draws, seed=config.seed, min_rows=min_cycles)
-    for k, (fit_mask, test_rows) in enumerate(folds, start=1):
-        log(f"[{subset} CV] fold {k}/{n_folds}: {np.unique(train.units[test_rows]).size} held-out units, "
-            f"{test_rows.size} test-like points")
-        est = fit_estimator(
-            train.units[fit_mask], train.cycles[fit_mask], train.sensors[fit_mask], rul[fit_mask],
-            SENSOR_NAMES, settings=train.settings[fit_mask], rul_cap=RUL_CAP, config=config,
-            progress=None, label=f"{subset} fold {k}", monotone_age=monotone_age,
-        )
-        columns = train.columns(est.channels)
-        # The fold's calibration units, exactly as fit_estimator split them.
-        fit_units = train.units[fit_mask]
-        X_fit = est.features(fit_units, train.cycles[fit_mask], columns[fit_mask], train.settings[fit_mask])
-        _, calib = calibration_split(fit_units, config)
-        raw_calib = predict_raw(est.boosters, X_fit[calib], config.num_threads)
-        y_calib = np.minimum(rul[fit_mask][calib], RUL_CAP)
-
-        held_mask = ~fit_mask
-        X_held = est.features(train.units[held_mask], train.cycles[held_mask], columns[held_mask],
-                              train.settings[held_mask])
-        position = np.full(len(train.units), -1)
-        position[held_mask] = np.arange(held_mask.sum())
-        evaluations = {"test_like": position[test_rows],
-                       "every_cycle": np.flatnonzero(train.cycles[held_mask] >= min_cycles)}
-        true_held = np.minimum(rul[held_mask], RUL_CAP)
-        for protocol in CALIBRATION_PROTOCOLS:
-            cfg = replace(config, calibration_protocol=protocol)
-            edges, offsets, _ = calibrate_interval(raw_calib, y_calib, fit_units[calib], cfg,
-                                                   min_rows=est.min_history)
-            variant = replace(est, interval_edges=edges, interval_offsets=offsets)
-            for evaluation, rows in evaluations.items():
-                collected.setdefault((evaluation, protocol), []).append(
-                    (variant.predict_features(X_held[rows]), true_held[rows]))
-    result = {"subset": subset, "held_out_units": int(np.unique(train.units).size)}
-    for key, parts in collected.items():
-        est = RulEstimate(*(np.concatenate([getattr(e, f) for e, _ in parts]) for f in ("point", "p10", "p50", "p90")))
-        result[key] = _scores(est, np.concatenate([t for _, t in parts]))
-    return result
-
-
-def format_cv(results: list[dict], n_folds: int, draws: int) -> str:
-    lines = [f"unit-wise CV on the training sets ({n_folds} folds by unit; test-like = {draws} truncation "
-             "points per held-out unit, uniform over its life, scored at the last cycle)",
-             "| subset | evaluation | points | RMSE | coverage, all-rows calibration | coverage, truncated "
-             "calibration | width all-rows | width truncated |", "|---|---|---|---|---|---|---|---|"]
-    for r in results:
-        for evaluation in ("test_like", "every_cycle"):
-            a, t = r[(evaluation, "all_rows")], r[(evaluation, "truncated")]
-            lines.append(f"| {r['subset']} | {evaluation} | {a['points']} | {a['rmse']:.2f} | {a['coverage']:.1%} | "
-                         f"{t['coverage']:.1%} | {a['width']:.1f} | {t['width']:.1f} |")
-    return "\n".join(lines)
 
 
 def format_table(results: list[SubsetResult]) -> str:
@@ -227,10 +152,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                        help="rows the interval is calibrated on (see docs/prognostics.md)")
         p.add_argument("--monotone-age", action="store_true",
                        help="constrain RUL non-increasing in cycle count (costs accuracy, see docs/prognostics.md)")
-    sub.choices["cmapss"].add_argument("--out", type=Path, default=Path("var/rul_bench"), help="folder for the PNG")
-    sub.choices["cmapss-cv"].add_argument("--folds", type=int, default=5)
-    sub.choices["cmapss-cv"].add_argument("--draws", type=int, default=10,
-                                          help="test-like truncation points per held-out unit")
+    bench = sub.choices["cmapss"]
+    bench.add_argument("--out", type=Path, default=Path("var/rul_bench"), help="folder for the PNG")
+    bench.add_argument("--calibration-folds", type=int, default=DEFAULT_CALIBRATION_FOLDS,
+                       help="K >= 2: cross-fitted calibration over K folds by unit; 1: one 20 %% split")
+    bench.add_argument("--fold-rounds", type=int, default=DEFAULT_FOLD_ROUNDS,
+                       help="boosting rounds of the calibration fold models (default: --rounds)")
+    cv = sub.choices["cmapss-cv"]
+    cv.add_argument("--folds", type=int, default=3, help="outer folds by unit")
+    cv.add_argument("--draws", type=int, default=10, help="test-like truncation points per held-out unit")
+    cv.add_argument("--variants", default=DEFAULT_CV_VARIANTS,
+                    help="calibration variants to compare (single, cf<K>[r<R>][b<B>][avg]; diagnostics/rul_bench_cv.py)")
     return parser.parse_args(argv)
 
 
@@ -247,17 +179,25 @@ def main(argv: list[str] | None = None) -> int:
     config = TrainConfig(num_boost_round=args.rounds, seed=args.seed, num_threads=args.threads,
                          calibration_protocol=args.calibration)
     if args.command == "cmapss-cv":
+        try:
+            variants = [parse_variant(v) for v in args.variants.split(",") if v.strip()]
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 2
         started = time.perf_counter()
-        results = [cross_validate(args.data, s, config, n_folds=args.folds, draws=args.draws,
-                                  monotone_age=args.monotone_age) for s in subsets]
-        print(format_cv(results, args.folds, args.draws))
-        print(f"\nwall time {time.perf_counter() - started:.0f} s")
+        results = [cross_validate(args.data, s, config, variants, n_folds=args.folds, draws=args.draws,
+                                  rul_cap=RUL_CAP, monotone_age=args.monotone_age) for s in subsets]
+        print(format_cv(results, variants, args.folds, args.draws))
+        print(f"\ncalibration protocol: {args.calibration}; wall time {time.perf_counter() - started:.0f} s")
         return 0
+    config = replace(config, calibration_folds=args.calibration_folds, fold_rounds=args.fold_rounds)
     started = time.perf_counter()
     results = [run_subset(args.data, s, config, args.monotone_age) for s in subsets]
     print(format_table(results))
     png = plot_results(results, args.out / "cmapss_pred_vs_true.png")
-    print(f"\ncalibration: {args.calibration}; wall time {time.perf_counter() - started:.0f} s; plot: {png}")
+    folds = (f"cross-fitted over {args.calibration_folds} folds, fold models {args.fold_rounds or args.rounds} rounds"
+             if args.calibration_folds > 1 else "one 20 % split")
+    print(f"\ncalibration: {args.calibration}, {folds}; wall time {time.perf_counter() - started:.0f} s; plot: {png}")
     return 0
 
 

@@ -17,7 +17,8 @@ import numpy as np
 from .features import WindowSpec, build_features, unit_boundaries
 from .fusion import FUSED_CHANNEL, apply_fusion, fit_fusion
 from .regimes import RegimeNormalizer
-from .training import Progress, TrainConfig, order_quantiles, predict_raw, row_offsets, train_models
+from .calibration import row_offsets
+from .training import Progress, TrainConfig, order_quantiles, predict_raw, train_models
 
 FORMAT = "ironwatch-rul-estimator/1"
 
@@ -57,7 +58,7 @@ class RulEstimator:
     min_history : fewest observations a unit needs before it gets a number.
     boosters : ``point``, ``base``, ``p10``, ``p50``, ``p90`` (see ``training.predict_raw``).
     interval_edges, interval_offsets : conformal widening of both ends of the P10-P90 interval,
-        per band of the predicted P50 (``training.binned_offsets``).
+        per band of the predicted P50 (``calibration.binned_offsets``).
     metadata : training facts (data hash and size, metrics, config, seconds, ...).
     fusion : weights (c + 1,) of the fused health indicator channel, or None without one.
     """
@@ -169,6 +170,7 @@ def fit_estimator(
     groups: np.ndarray | None = None,
     monotone_age: bool = False,
     fuse: bool = True,
+    keep_fold_models: list | None = None,
 ) -> RulEstimator:
     """Train an estimator on run-to-failure histories.
 
@@ -186,6 +188,8 @@ def fit_estimator(
     n_regimes : fixed regime count, or None to detect it from the settings.
     groups : shape (n,), physical unit per row when several histories share one unit (late-start
         copies); the calibration split never separates a group. Default: ``units``.
+    keep_fold_models : a list that collects the cross-fitted calibration fold models, for
+        cross-validation (``training.train_models``); they are not part of the estimator.
 
     Returns
     -------
@@ -218,7 +222,8 @@ def fit_estimator(
         # without; docs/prognostics.md), so it is a choice, not a default.
         config = TrainConfig(**{**config.to_dict(), "monotone": {"age": -1, "rows_seen": -1, **config.monotone}})
     trained = train_models(X, target, np.asarray(units), names, config, progress=progress, label=label,
-                           groups=None if groups is None else np.asarray(groups), min_rows=min_history)
+                           groups=None if groups is None else np.asarray(groups), min_rows=min_history,
+                           keep_fold_models=keep_fold_models)
     metadata = {
         "data_hash": data_fingerprint(np.asarray(units), np.asarray(age, dtype=float), values, settings_arr, target),
         "data_rows": int(len(values)),

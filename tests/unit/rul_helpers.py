@@ -30,11 +30,12 @@ def synthetic_fleet(n_units: int = 24, seed: int = 0):
             np.vstack(settings))
 
 
-def small_estimator(seed: int = 0, cap: float | None = 50.0, with_settings: bool = True):
+def small_estimator(seed: int = 0, cap: float | None = 50.0, with_settings: bool = True, **config):
+    """A quickly trained estimator on ``synthetic_fleet(seed=seed)``; ``config`` overrides ``CONFIG``."""
     units, age, values, rul, settings = synthetic_fleet(seed=seed)
     if not with_settings:
         settings = None
     return fit_estimator(units, age, values, rul, CHANNELS, settings=settings,
                          setting_names=["regime"] if with_settings else None,
-                         rul_cap=cap, spec=SPEC, config=TrainConfig(**{**CONFIG.to_dict(), "seed": seed}),
+                         rul_cap=cap, spec=SPEC, config=TrainConfig(**{**CONFIG.to_dict(), "seed": seed, **config}),
                          min_history=5)

@@ -5,7 +5,8 @@ import pytest
 from diagnostics.prognostics import RegimeNormalizer, RulEstimator, unit_folds, unit_split
 from diagnostics.prognostics.metrics import phm08_score, rmse
 from diagnostics.prognostics.regimes import choose_regime_count
-from diagnostics.prognostics.training import binned_offsets, conformal_offset, order_quantiles
+from diagnostics.prognostics.calibration import binned_offsets, conformal_offset
+from diagnostics.prognostics.training import order_quantiles
 
 from rul_helpers import CHANNELS, small_estimator, synthetic_fleet
 

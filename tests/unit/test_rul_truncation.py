@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from diagnostics.prognostics.splits import truncated_unit_folds, truncation_rows
-from diagnostics.prognostics.training import TrainConfig, calibrate_interval
+from diagnostics.prognostics.calibration import calibrate_interval
+from diagnostics.prognostics.training import TrainConfig
 
 from rul_helpers import CHANNELS, small_estimator, synthetic_fleet
 

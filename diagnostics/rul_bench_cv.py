@@ -1,0 +1,229 @@
+"""Test-like unit-wise cross-validation on the C-MAPSS *training* sets: where the interval is decided.
+
+    python -m diagnostics.rul_bench cmapss-cv --data ../shared/data/cmapss --folds 3 \\
+        --variants single,cf5,cf5r100,cf5b8,cf5avg
+
+Only ``train_FD00x.txt`` is read, so no test label can steer a choice. Each training set is split
+into outer folds by unit; every held-out unit is scored the way the official test set scores its
+units (at ``draws`` truncation points uniform over its life, once each at the truncated history's
+last cycle) and also at every cycle. Interval calibration variants are compared on the same outer
+folds; a variant is named
+
+* ``single`` - one 20 % calibration split of the fit units (the method before cross-fitting);
+* ``cf<K>`` - cross-fitted over K folds by unit, fold models trained like the final ones;
+* ``cf<K>r<R>`` - the same with R boosting rounds per fold model (learning rate raised in
+  proportion, ``training.fold_model_config``);
+* suffix ``b<B>`` - B bands of the predicted P50 with their own offset instead of 4;
+* suffix ``avg`` - the average of the K fold models as the predictor instead of the final models
+  fitted on all units, with the same pooled offsets.
+
+All cross-fitted variants share the final models of an outer fold (they are fitted on all its
+units whatever K is), so they differ only in their offsets (and ``avg`` in its predictor).
+"""
+from __future__ import annotations
+
+import re
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from diagnostics.prognostics.calibration import (
+    calibration_points,
+    cross_fitted_raw,
+    offsets_from_scores,
+    row_offsets,
+)
+from diagnostics.prognostics.cmapss import SENSOR_NAMES, CmapssTable, read_table
+from diagnostics.prognostics.estimator import RulEstimate, RulEstimator, fit_estimator
+from diagnostics.prognostics.metrics import interval_coverage, mean_interval_width, rmse
+from diagnostics.prognostics.splits import truncated_unit_folds
+from diagnostics.prognostics.training import TrainConfig, fold_fitter, order_quantiles, predict_quantiles
+
+EVALUATIONS = ("test_like", "every_cycle")
+TARGET_COVERAGE = 0.8
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to calibrate the interval (see the module docstring for the names)."""
+
+    name: str
+    folds: int = 1
+    fold_rounds: int | None = None
+    bands: int = 4
+    average_folds: bool = False
+
+    @property
+    def fold_models_key(self) -> tuple[int, int | None]:
+        """Variants with the same key share their fold models."""
+        return self.folds, self.fold_rounds
+
+
+def parse_variant(text: str) -> Variant:
+    """``single`` or ``cf<K>[r<R>][b<B>][avg]`` as a Variant; ValueError otherwise."""
+    text = text.strip()
+    if text == "single":
+        return Variant(text)
+    match = re.fullmatch(r"cf(\d+)(?:r(\d+))?(?:b(\d+))?(avg)?", text)
+    if not match or int(match[1]) < 2:
+        raise ValueError(f"unknown calibration variant {text!r}: use single or cf<K>[r<R>][b<B>][avg], K >= 2")
+    return Variant(text, folds=int(match[1]), fold_rounds=int(match[2]) if match[2] else None,
+                   bands=int(match[3]) if match[3] else 4, average_folds=bool(match[4]))
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def variant_config(config: TrainConfig, variant: Variant) -> TrainConfig:
+    return replace(config, calibration_folds=variant.folds, fold_rounds=variant.fold_rounds,
+                   calibration_bands=variant.bands)
+
+
+def averaged_estimate(fold_models: list[dict], point: np.ndarray, X: np.ndarray, edges: np.ndarray,
+                      offsets: np.ndarray, num_threads: int) -> RulEstimate:
+    """P10/P50/P90 of the fold models' average, widened by the pooled offsets; the given point."""
+    parts = [predict_quantiles(models, X, num_threads) for models in fold_models]
+    raw = {name: np.mean([p[name] for p in parts], axis=0) for name in parts[0]}
+    widen = row_offsets(raw["p50"], edges, offsets)
+    p10, p50, p90 = order_quantiles(raw["p10"] - widen, raw["p50"], raw["p90"] + widen)
+    return RulEstimate(point=point, p10=p10, p50=p50, p90=p90)
+
+
+def cross_fitted_estimates(est: RulEstimator, kept: list[dict], X_fit: np.ndarray, y_fit: np.ndarray,
+                           fit_units: np.ndarray, X_held: np.ndarray, config: TrainConfig,
+                           variants: list[Variant]) -> dict[str, RulEstimate]:
+    """Held-out estimates of every cross-fitted variant on the final models of one outer fold.
+
+    ``kept`` holds the fold models ``fit_estimator`` trained for the first variant's key; other
+    keys get their own fold models here. Pooled raw scores are computed once per key.
+    """
+    out = {}
+    point = est.predict_features(X_held, config.num_threads).point
+    fold_models = {variants[0].fold_models_key: kept}
+    for key in dict.fromkeys(v.fold_models_key for v in variants):
+        cfg = variant_config(config, next(v for v in variants if v.fold_models_key == key))
+        rows = calibration_points(fit_units, cfg, est.min_history)
+        if key in fold_models:  # already trained: predict each fold's points with its own models
+            models = fold_models[key]
+            raw, _ = cross_fitted_raw(fit_units, rows, cfg.calibration_folds, cfg.seed,
+                                      lambda fit, at, k: predict_quantiles(models[k], X_fit[at], cfg.num_threads))
+        else:
+            started = time.perf_counter()
+            models = fold_models[key] = []
+            raw, _ = cross_fitted_raw(fit_units, rows, cfg.calibration_folds, cfg.seed,
+                                      fold_fitter(X_fit, y_fit, fit_units, est.feature_names, cfg, keep=models))
+            log(f"    fold models {key}: {time.perf_counter() - started:.0f} s")
+        for variant in (v for v in variants if v.fold_models_key == key):
+            edges, offsets, _ = offsets_from_scores(raw, y_fit[rows], cfg.coverage, variant.bands)
+            if variant == variants[0] and not np.allclose(offsets, est.interval_offsets):
+                raise AssertionError("recomputed pooled offsets differ from the estimator's own")
+            out[variant.name] = (averaged_estimate(models, point, X_held, edges, offsets, config.num_threads)
+                                 if variant.average_folds else
+                                 replace(est, interval_edges=edges, interval_offsets=offsets)
+                                 .predict_features(X_held, config.num_threads))
+    return out
+
+
+def fold_estimates(train: CmapssTable, fit_mask: np.ndarray, config: TrainConfig, variants: list[Variant],
+                   rul_cap: float, monotone_age: bool) -> dict[str, RulEstimate]:
+    """Estimates at every held-out row (``~fit_mask``) of every variant, trained on ``fit_mask`` rows."""
+    units, cycles, settings = train.units[fit_mask], train.cycles[fit_mask], train.settings[fit_mask]
+    rul = train.rul_to_failure()[fit_mask]
+    held = ~fit_mask
+
+    def fit(variant: Variant, keep: list | None = None) -> tuple[RulEstimator, np.ndarray]:
+        started = time.perf_counter()
+        est = fit_estimator(units, cycles, train.sensors[fit_mask], rul, SENSOR_NAMES, settings=settings,
+                            rul_cap=rul_cap, config=variant_config(config, variant), monotone_age=monotone_age,
+                            keep_fold_models=keep)
+        log(f"    {variant.name}: fitted in {time.perf_counter() - started:.0f} s")
+        columns = train.columns(est.channels)
+        return est, est.features(train.units[held], train.cycles[held], columns[held], train.settings[held])
+
+    out = {}
+    for variant in (v for v in variants if v.folds == 1):
+        est, X_held = fit(variant)
+        out[variant.name] = est.predict_features(X_held, config.num_threads)
+    crossed = [v for v in variants if v.folds > 1]
+    if crossed:
+        kept: list[dict] = []
+        est, X_held = fit(crossed[0], kept)
+        X_fit = est.features(units, cycles, train.columns(est.channels)[fit_mask], settings)
+        out.update(cross_fitted_estimates(est, kept, X_fit, np.minimum(rul, rul_cap), units, X_held,
+                                          variant_config(config, crossed[0]), crossed))
+    return out
+
+
+def _scores(parts: list[tuple[RulEstimate, np.ndarray]]) -> dict:
+    fields = ("point", "p10", "p50", "p90")
+    est = RulEstimate(*(np.concatenate([getattr(e, f) for e, _ in parts]) for f in fields))
+    true = np.concatenate([t for _, t in parts])
+    return {"rmse": rmse(est.point, true), "rmse_p50": rmse(est.p50, true),
+            "coverage": interval_coverage(est.p10, est.p90, true), "width": mean_interval_width(est.p10, est.p90),
+            "points": int(true.size),
+            "fold_coverage": [interval_coverage(e.p10, e.p90, t) for e, t in parts]}
+
+
+def cross_validate(data_dir: Path, subset: str, config: TrainConfig, variants: list[Variant], n_folds: int = 3,
+                   min_cycles: int = 31, draws: int = 10, rul_cap: float = 125.0,
+                   monotone_age: bool = False) -> dict:
+    """Unit-wise k-fold CV of one training set, every variant scored on the same outer folds.
+
+    ``test_like``: each held-out unit at ``draws`` truncation points drawn uniformly over its life
+    (at least ``min_cycles`` observed), as the official test set scores its units
+    (``splits.truncated_unit_folds``). ``every_cycle``: every held-out cycle from ``min_cycles`` on.
+
+    Returns
+    -------
+    ``{"subset", "seconds", (evaluation, variant name): {"rmse", "rmse_p50", "coverage", "width",
+    "points", "fold_coverage"}}``
+    """
+    started = time.perf_counter()
+    train = read_table(Path(data_dir) / f"train_{subset}.txt")
+    true_all = np.minimum(train.rul_to_failure(), rul_cap)
+    collected: dict[tuple[str, str], list] = {}
+    folds = truncated_unit_folds(train.units, n_folds, draws, seed=config.seed, min_rows=min_cycles)
+    for k, (fit_mask, test_rows) in enumerate(folds, start=1):
+        log(f"[{subset} CV] outer fold {k}/{n_folds}: {np.unique(train.units[test_rows]).size} held-out units, "
+            f"{test_rows.size} test-like points")
+        estimates = fold_estimates(train, fit_mask, config, variants, rul_cap, monotone_age)
+        held = np.flatnonzero(~fit_mask)
+        position = np.full(len(train.units), -1)
+        position[held] = np.arange(held.size)
+        rows = {"test_like": position[test_rows], "every_cycle": np.flatnonzero(train.cycles[held] >= min_cycles)}
+        for name, est in estimates.items():
+            for evaluation, at in rows.items():
+                picked = RulEstimate(est.point[at], est.p10[at], est.p50[at], est.p90[at])
+                collected.setdefault((evaluation, name), []).append((picked, true_all[held][at]))
+    result = {"subset": subset, "seconds": time.perf_counter() - started}
+    result.update({key: _scores(parts) for key, parts in collected.items()})
+    return result
+
+
+def format_cv(results: list[dict], variants: list[Variant], n_folds: int, draws: int) -> str:
+    """Markdown table per subset and variant, then the mean distance from the 80 % target."""
+    lines = [f"unit-wise CV on the training sets ({n_folds} outer folds by unit; test-like = {draws} truncation "
+             "points per held-out unit, uniform over its life, scored at the last cycle)",
+             "| subset | variant | test-like points | RMSE | coverage | by outer fold | width | RMSE of P50 | "
+             "every-cycle coverage | every-cycle width |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        for v in variants:
+            t, e = r[("test_like", v.name)], r[("every_cycle", v.name)]
+            by_fold = " / ".join(f"{c:.1%}" for c in t["fold_coverage"])
+            lines.append(f"| {r['subset']} | {v.name} | {t['points']} | {t['rmse']:.2f} | {t['coverage']:.1%} | "
+                         f"{by_fold} | {t['width']:.1f} | {t['rmse_p50']:.2f} | {e['coverage']:.1%} | "
+                         f"{e['width']:.1f} |")
+    lines += ["", "| variant | mean abs(coverage - 80 %), subsets | mean abs(coverage - 80 %), outer folds | "
+              "mean width |", "|---|---|---|---|"]
+    for v in variants:
+        scores = [r[("test_like", v.name)] for r in results]
+        by_subset = np.mean([abs(s["coverage"] - TARGET_COVERAGE) for s in scores])
+        by_fold = np.mean([abs(c - TARGET_COVERAGE) for s in scores for c in s["fold_coverage"]])
+        lines.append(f"| {v.name} | {by_subset:.1%} | {by_fold:.1%} | {np.mean([s['width'] for s in scores]):.1f} |")
+    lines.append("")
+    lines.append("seconds per subset: " + ", ".join(f"{r['subset']} {r['seconds']:.0f}" for r in results))
+    return "\n".join(lines)
