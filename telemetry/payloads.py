@@ -15,9 +15,10 @@ import re
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
+import orjson
 
 from telemetry.devices import DeviceIdentity
 from telemetry.schema import OPERATING_FIELDS
@@ -79,16 +80,52 @@ class Limits:
 # --------------------------------------------------------------------------- upload dataclasses
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class OperatingBatch:
+    """Validated operating data, columnar.
+
+    ``values[i, j]`` is field ``names[j]`` at ``times_ns[i]``: float64, shape
+    ``(len(times_ns), len(names))``, NaN where that sample lacks the field (validated values are
+    finite, so NaN only ever means absent). ``names`` are sorted; ``times_ns`` is int64 UTC ns.
+    Columns are what both the spool record and the line-protocol encoder want, so no per-sample
+    objects are made after validation.
+    """
+
     upload_id: str
     machine: str
-    samples: tuple[tuple[int, dict[str, float]], ...]  # (t_ns, {field: value})
+    names: tuple[str, ...]
+    times_ns: np.ndarray
+    values: np.ndarray
     kind: str = field(default="operating", init=False)
+
+    @classmethod
+    def from_samples(cls, upload_id: str, machine: str,
+                     samples: Iterable[tuple[int, Mapping[str, float]]]) -> "OperatingBatch":
+        """A batch from ``(t_ns, {field: value})`` pairs (samples may carry different fields)."""
+        samples = list(samples)
+        names = tuple(sorted({name for _, fields in samples for name in fields}))
+        column = {name: j for j, name in enumerate(names)}
+        values = np.full((len(samples), len(names)), np.nan)
+        for i, (_, fields) in enumerate(samples):
+            for name, value in fields.items():
+                values[i, column[name]] = value
+        times = np.array([int(t) for t, _ in samples], dtype=np.int64)
+        return cls(upload_id, machine, names, times, values)
+
+    @property
+    def samples(self) -> tuple[tuple[int, dict[str, float]], ...]:
+        """The batch as ``(t_ns, {field: value})`` pairs, absent fields left out."""
+        return tuple((t, {name: v for name, v in zip(self.names, row) if v == v})  # NaN: absent
+                     for t, row in zip(self.times_ns.tolist(), self.values.tolist()))
 
     @property
     def points(self) -> int:
-        return len(self.samples)
+        return len(self.times_ns)
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, OperatingBatch) and (self.upload_id, self.machine, self.names)
+                == (other.upload_id, other.machine, other.names) and np.array_equal(self.times_ns, other.times_ns)
+                and np.array_equal(self.values, other.values, equal_nan=True))
 
 
 @dataclass(frozen=True)
@@ -180,10 +217,17 @@ def require_json(headers: Mapping[str, str]) -> None:
 
 
 def parse_json_object(data: bytes) -> dict:
+    """A JSON object from bytes. orjson parses the usual upload several times faster than the
+    standard library; what it refuses is parsed again by the standard library, which accepts
+    ``NaN``, ``Infinity`` and integers of any size, so validation can name the field that holds
+    one instead of refusing the whole body as "not JSON"."""
     try:
-        value = json.loads(data)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise invalid("body", "json", f"body is not valid JSON: {exc}") from exc
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        try:
+            value = json.loads(data)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise invalid("body", "json", f"body is not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise invalid("body", "json_object", "body must be a JSON object")
     return value
@@ -254,8 +298,14 @@ def parse_time_ns(value: Any, path: str) -> int:
     return seconds * 1_000_000_000 + int((fraction or "0").ljust(9, "0"))
 
 
+def time_window(now_ns: int, limits: Limits) -> tuple[int, int]:
+    """The accepted timestamps ``[low, high]`` in UTC ns at server time ``now_ns``."""
+    return now_ns - int(limits.max_past_s * 1e9), now_ns + int(limits.max_future_s * 1e9)
+
+
 def check_time_window(t_ns: int, path: str, now_ns: int, limits: Limits) -> int:
-    if t_ns < now_ns - limits.max_past_s * 1e9 or t_ns > now_ns + limits.max_future_s * 1e9:
+    low, high = time_window(now_ns, limits)
+    if not low <= t_ns <= high:
         raise invalid(path, "time_window",
                       f"{path} is outside the accepted window (from {limits.max_past_s:.0f} s before to "
                       f"{limits.max_future_s:.0f} s after server time)")
@@ -274,7 +324,12 @@ def parse_operating(obj: Mapping[str, Any], identity: DeviceIdentity, limits: Li
     if len(samples) > limits.max_operating_samples:
         raise IngestError(413, "too_large", "samples", "max_operating_samples",
                           f"{len(samples)} samples; at most {limits.max_operating_samples} per upload")
-    timed = []
+    dense = _dense_operating_columns(samples, time_window(now_ns, limits))
+    if dense is not None:
+        return OperatingBatch(upload_id, machine, *dense)
+    # the per-sample checks: anything the vectorised check did not pass (RFC 3339 times, ints to
+    # convert, sparse fields), or a refusal to word with the path of the offending value
+    parsed = []
     for i, sample in enumerate(samples):
         path = f"samples[{i}]"
         if not isinstance(sample, dict):
@@ -284,15 +339,7 @@ def parse_operating(obj: Mapping[str, Any], identity: DeviceIdentity, limits: Li
         fields = _require(sample, "fields", path + ".")
         if not isinstance(fields, dict) or not fields:
             raise invalid(path + ".fields", "non_empty_object", f"{path}.fields must be a non-empty object")
-        timed.append((t_ns, fields))
-    if _all_floats_in_range(timed):
-        return OperatingBatch(upload_id, machine, tuple(timed))
-    parsed = []
-    for i, (t_ns, fields) in enumerate(timed):
-        path = f"samples[{i}]"
         values = {}
-        # the per-value checks of anything the vectorised check did not pass (ints to convert,
-        # sparse fields, or a refusal to word)
         for name, raw in fields.items():
             spec = OPERATING_FIELDS.get(name)
             kind = type(raw)
@@ -305,26 +352,45 @@ def parse_operating(obj: Mapping[str, Any], identity: DeviceIdentity, limits: Li
                 raise invalid(fpath, "range", f"{fpath}={value} {spec.unit} is outside [{spec.minimum}, {spec.maximum}]")
             values[name] = value
         parsed.append((t_ns, values))
-    return OperatingBatch(upload_id, machine, tuple(parsed))
+    return OperatingBatch.from_samples(upload_id, machine, parsed)
 
 
-def _all_floats_in_range(timed: list[tuple[int, dict]]) -> bool:
-    """True when every sample has the same known fields and every value is a float (JSON number
-    with a fraction or exponent) within its field's range: the usual upload, checked per upload
-    with NumPy. False sends the batch through the per-value checks, which convert ints and word
-    refusals (NaN and infinities fail the range comparison, so they always take that path)."""
-    first = timed[0][1].keys()
-    if len(first) < 2 or not first <= OPERATING_FIELDS.keys() or not all(f.keys() == first for _, f in timed):
-        return False
-    names = list(first)
+def _dense_operating_columns(samples: list, window: tuple[int, int]) -> tuple[tuple, np.ndarray, np.ndarray] | None:
+    """``(names, times_ns, values)`` of the usual upload, checked per upload with NumPy.
+
+    The usual upload: every sample an object with an integer ``time`` inside ``window`` and the
+    same two or more known fields, every value a float (JSON number with a fraction or exponent)
+    within its field's range. None for anything else, which then takes the per-sample checks
+    (NaN and infinities fail the range comparison, so they always do).
+    """
+    try:
+        times = [sample["time"] for sample in samples]
+        rows = [sample["fields"] for sample in samples]
+    except (TypeError, KeyError):  # a sample that is no object, or lacks a key
+        return None
+    first = rows[0]
+    if set(map(type, times)) != {int} or type(first) is not dict or len(first) < 2:
+        return None
+    keys = first.keys()
+    if not keys <= OPERATING_FIELDS.keys() or not all(type(row) is dict and row.keys() == keys for row in rows):
+        return None
+    names = tuple(sorted(keys))
     row_of = operator.itemgetter(*names)
-    rows = [row_of(fields) for _, fields in timed]
-    if set(map(type, itertools.chain.from_iterable(rows))) != {float}:
-        return False
-    values = np.array(rows, dtype=np.float64)
+    cells = [row_of(row) for row in rows]
+    if set(map(type, itertools.chain.from_iterable(cells))) != {float}:
+        return None
+    values = np.array(cells, dtype=np.float64)
     low = np.array([OPERATING_FIELDS[name].minimum for name in names])
     high = np.array([OPERATING_FIELDS[name].maximum for name in names])
-    return bool(np.all((values >= low) & (values <= high)))
+    if not np.all((values >= low) & (values <= high)):
+        return None
+    try:
+        times_ns = np.array(times, dtype=np.int64)
+    except OverflowError:
+        return None
+    if times_ns.min() < window[0] or times_ns.max() > window[1]:
+        return None
+    return names, times_ns, values
 
 
 # --------------------------------------------------------------------------- faults

@@ -47,3 +47,33 @@ def test_each_bad_value_in_a_dense_batch_is_refused_with_its_field(override, rul
     assert caught.value.field == f"samples[4].fields.{next(iter(override))}"
     if rule is not None:
         assert caught.value.rule == rule
+
+
+def test_dense_and_per_sample_paths_give_the_same_batch():
+    fast = parse_operating(batch(dense()), IDENTITY, Limits(), NOW)
+    rfc3339 = batch(dense())
+    for sample in rfc3339["samples"]:  # string times take the per-sample path
+        seconds, fraction = divmod(sample["time"], 10**9)
+        sample["time"] = f"{_utc(seconds)}.{fraction:09d}Z"
+    assert parse_operating(rfc3339, IDENTITY, Limits(), NOW) == fast
+    assert fast.names == ("coolant_temp_c", "engine_speed_rpm", "lat") and fast.values.shape == (5, 3)
+
+
+@pytest.mark.parametrize("sample, field, rule", [
+    ({"time": NOW + 10**12, "fields": {"lat": 1.5, "lon": 2.5}}, "samples[4].time", "time_window"),
+    ({"time": NOW, "fields": {}}, "samples[4].fields", "non_empty_object"),
+    ({"fields": {"lat": 1.5, "lon": 2.5}}, "samples[4].time", "required"),
+    ("not an object", "samples[4]", "object"),
+])
+def test_a_bad_sample_in_an_otherwise_dense_batch_is_named(sample, field, rule):
+    upload = batch(dense())
+    upload["samples"][4] = sample
+    with pytest.raises(IngestError) as caught:
+        parse_operating(upload, IDENTITY, Limits(), NOW)
+    assert (caught.value.field, caught.value.rule) == (field, rule)
+
+
+def _utc(seconds: int) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
