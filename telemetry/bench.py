@@ -40,7 +40,7 @@ from telemetry.devices import DeviceIdentity, SensorSpec, StaticDeviceDirectory
 from telemetry.influx import InfluxClient
 from telemetry.ingest import IngestService
 from telemetry.payloads import Limits, parse_burst, parse_faults, parse_operating
-from telemetry.records import blocks_by_rp, chunk_blocks
+from telemetry.records import chunk_blocks, records_blocks, to_record
 from telemetry.schema import OPERATING_FIELDS
 from telemetry.spool import Spool
 from telemetry.writer import SpoolWriter
@@ -111,7 +111,7 @@ def build_workload(machine_hours: int, seed: int = 0) -> tuple[list[Request], st
 def prebuilt_bodies(requests_: list[Request], identity: DeviceIdentity, batch_lines: int) -> list[tuple[str, bytes, int]]:
     """The workload's line protocol as ``/write`` bodies of at most ``batch_lines`` lines: ``(rp, body, lines)``."""
     now = time.time_ns()
-    buffers: dict[str, list] = {}
+    records = []
     for request in requests_:
         if request.path.endswith("bursts"):
             meta = {k[len("X-Ironwatch-"):].lower().replace("-", "_"): v for k, v in request.headers.items()
@@ -123,11 +123,10 @@ def prebuilt_bodies(requests_: list[Request], identity: DeviceIdentity, batch_li
             upload = parse_operating(json.loads(gzip.decompress(request.body)), identity, BENCH_LIMITS, now)
         else:
             upload = parse_faults(json.loads(request.body), identity, BENCH_LIMITS, now)
-        for rp, blocks in blocks_by_rp(upload).items():
-            buffers.setdefault(rp, []).extend(blocks)
-    # the writer's own encoding and chunking, so both phases post the same bodies
-    return [(rp, body, lines) for rp, blocks in buffers.items() for body, lines in chunk_blocks(blocks, batch_lines)]
-    return bodies
+        records.append(to_record(upload))
+    # the writer's own encoding and chunking, so both phases post the same lines
+    return [(rp, body, lines) for rp, blocks in records_blocks(records).items()
+            for body, lines in chunk_blocks(blocks, batch_lines)]
 
 
 # --------------------------------------------------------------------------- the two phases

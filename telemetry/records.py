@@ -7,7 +7,6 @@ back the same dataclass the ingest path validated, so the writer never re-valida
 from __future__ import annotations
 
 import json
-import operator
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -15,7 +14,8 @@ import numpy as np
 
 from telemetry.payloads import BurstUpload, FaultReport, OperatingBatch, Upload
 from telemetry.schema import RP_LIFE, RP_RAW, burst_id_for, encode_vibration_block
-from telemetry.store import BurstMeta, burst_meta_line, fault_lines, operating_block
+from telemetry.operating_lines import operating_block
+from telemetry.store import BurstMeta, burst_meta_line, fault_lines
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,11 @@ class StoredEvent:
 def to_record(upload: Upload) -> tuple[dict, bytes]:
     """``(header, body)`` of an upload for the spool."""
     if isinstance(upload, OperatingBatch):
-        # columnar: field names once, values as a float64 matrix (NaN = field absent at that time);
-        # a minute of 20 fields is ~10 kB instead of ~30 kB of JSON, and cheaper to (de)serialise
-        matrix, names = _operating_matrix(upload.samples)
-        return {"kind": "operating", "upload_id": upload.upload_id, "machine": upload.machine, "fields": names,
-                "times": [t for t, _ in upload.samples]}, matrix.astype("<f8").tobytes()
+        # columnar: field names once; the body is the int64 times then the float64 value matrix
+        # (NaN = field absent at that time): a minute of 20 fields is ~10 kB instead of ~30 kB of JSON
+        header = {"kind": "operating", "upload_id": upload.upload_id, "machine": upload.machine,
+                  "fields": list(upload.names), "rows": upload.points}
+        return header, upload.times_ns.astype("<i8").tobytes() + upload.values.astype("<f8").tobytes()
     if isinstance(upload, FaultReport):
         return {"kind": "faults", "upload_id": upload.upload_id, "machine": upload.machine, "time_ns": upload.time_ns,
                 "lamps": upload.lamps, "active": list(upload.active)}, b""
@@ -48,35 +48,27 @@ def to_record(upload: Upload) -> tuple[dict, bytes]:
     raise TypeError(f"not an upload: {type(upload).__name__}")
 
 
-def _operating_matrix(samples: tuple) -> tuple[np.ndarray, list[str]]:
-    """``(values, names)``: float64 (len(samples), len(names)), NaN where a sample lacks a field;
-    names sorted. Every sample with the same fields (the usual upload) takes one C-level row
-    lookup per sample."""
-    first = samples[0][1].keys()
-    names = sorted(first)
-    if len(names) > 1 and all(fields.keys() == first for _, fields in samples):
-        row_of = operator.itemgetter(*names)
-        return np.array([row_of(fields) for _, fields in samples], dtype=np.float64), names
-    names = sorted({name for _, fields in samples for name in fields})
-    column = {name: j for j, name in enumerate(names)}
-    matrix = np.full((len(samples), len(names)), np.nan)
-    for i, (_, fields) in enumerate(samples):
-        for name, value in fields.items():
-            matrix[i, column[name]] = value
-    return matrix, names
+def _operating_columns(header: dict, body: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """``(times_ns int64 (n,), values float64 (n, fields))`` of an operating record.
+
+    Records spooled before the times moved into the body carry them in the header as a list;
+    they are still read, so an upgrade loses nothing that was acknowledged before it.
+    """
+    names = header["fields"]
+    if "times" in header:
+        times = np.array(header["times"], dtype=np.int64)
+        return times, np.frombuffer(body, dtype="<f8").reshape(len(times), len(names))
+    rows = int(header["rows"])
+    times = np.frombuffer(body, dtype="<i8", count=rows)
+    return times, np.frombuffer(body, dtype="<f8", offset=8 * rows).reshape(rows, len(names))
 
 
 def from_record(header: dict, body: bytes) -> Upload:
     """Inverse of :func:`to_record`."""
     kind = header["kind"]
     if kind == "operating":
-        names, times = header["fields"], header["times"]
-        rows = np.frombuffer(body, dtype="<f8").reshape(len(times), len(names)).tolist()
-        samples = tuple(
-            (int(t), {name: value for name, value in zip(names, row) if value == value})  # NaN: absent
-            for t, row in zip(times, rows)
-        )
-        return OperatingBatch(header["upload_id"], header["machine"], samples)
+        times, values = _operating_columns(header, body)
+        return OperatingBatch(header["upload_id"], header["machine"], tuple(header["fields"]), times, values)
     if kind == "faults":
         return FaultReport(header["upload_id"], header["machine"], int(header["time_ns"]), header["lamps"],
                            tuple(header["active"]))
@@ -113,7 +105,7 @@ def blocks_by_rp(upload: Upload) -> dict[str, list[Block]]:
     the metadata also finds every sample once the record is acknowledged.
     """
     if isinstance(upload, OperatingBatch):
-        return record_blocks(*to_record(upload))
+        return {RP_LIFE: [operating_block(upload.machine, upload.names, upload.times_ns, upload.values)]}
     if isinstance(upload, FaultReport):
         return {RP_LIFE: [_block(fault_lines(upload.machine, upload.time_ns, upload.upload_id, upload.lamps,
                                              list(upload.active)))]}
@@ -122,15 +114,37 @@ def blocks_by_rp(upload: Upload) -> dict[str, list[Block]]:
             RP_LIFE: [_block([burst_meta_line(meta)])]}
 
 
-def record_blocks(header: dict, body: bytes) -> dict[str, list[Block]]:
-    """:func:`blocks_by_rp` of a spool record; an operating record is encoded straight from its
-    columns (no per-sample dicts), the others through :func:`from_record`."""
-    if header["kind"] != "operating":
-        return blocks_by_rp(from_record(header, body))
-    names, times = header["fields"], header["times"]
-    values = np.frombuffer(body, dtype="<f8").reshape(len(times), len(names))
-    text, count = operating_block(header["machine"], names, times, values)
-    return {RP_LIFE: [(text.encode(), count)]}
+def records_blocks(records: Iterable[tuple[dict, bytes]]) -> dict[str, list[Block]]:
+    """:func:`blocks_by_rp` of many spool records at once.
+
+    Operating records of one machine with the same fields are encoded together, as one block:
+    a minute of operating data is too small for NumPy to pay off on its own, an hour of them is
+    not. Points are independent in InfluxDB, so the order of lines within a write does not matter.
+    """
+    by_rp: dict[str, list[Block]] = {}
+    operating: dict[tuple, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for header, body in records:
+        if header["kind"] == "operating":
+            key = (header["machine"], tuple(header["fields"]))
+            operating.setdefault(key, []).append(_operating_columns(header, body))
+            continue
+        for rp, blocks in blocks_by_rp(from_record(header, body)).items():
+            by_rp.setdefault(rp, []).extend(blocks)
+    for (machine, names), columns in operating.items():
+        times = np.concatenate([t for t, _ in columns])
+        values = np.concatenate([v for _, v in columns])
+        by_rp.setdefault(RP_LIFE, []).append(operating_block(machine, names, times, values))
+    return by_rp
+
+
+def record_line_count(header: dict, body: bytes) -> int:
+    """How many lines of line protocol a spool record becomes (without encoding it)."""
+    kind = header["kind"]
+    if kind == "operating":
+        return int(header["rows"]) if "rows" in header else len(header["times"])
+    if kind == "burst":
+        return len(body) // 4 + 1  # float32 samples and the metadata point
+    return 1 + len(header["active"])
 
 
 def record_event(header: dict, body: bytes) -> StoredEvent:

@@ -37,6 +37,8 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
+from telemetry.textmatrix import put_digits, template_rows
+
 DEFAULT_DATABASE = "ironwatch"
 
 RP_RAW = "raw"
@@ -285,44 +287,34 @@ def _fixed_width_lines(prefix: bytes, negative: np.ndarray, mantissas: np.ndarra
     negative : bool, shape (n,); mantissas : non-negative int64 < 10**9, shape (n,) (nine digits, or
     0); exponents : int64 in [-98, 99], of the nine-digit mantissas;
     times : int64 ns with 19 digits.
-
-    The matrix is filled column by column in transposed (character, line) layout, so each digit
-    position is one contiguous row write, and transposed into line order once at the end.
     """
-    width = len(prefix) + 35
-    columns = np.empty((width, len(mantissas)), dtype=np.uint8)
-    columns[: len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)[:, None]
     at = len(prefix)
+    rows = template_rows(len(mantissas), prefix + b"0000000000e+00 0000000000000000000\n")
     # ten digits of m * 10 for positives; for negatives m < 10**9 leaves a leading 0, replaced by "-"
-    _digits(columns, at, np.where(negative, mantissas, mantissas * 10).astype(np.uint64), 10)
-    columns[at] = np.where(negative, ord("-"), columns[at])
+    put_digits(rows, at, np.where(negative, mantissas, mantissas * 10).astype(np.uint64), 10)
+    rows[negative, at] = ord("-")
     zero = mantissas == 0
     if zero.any():
         for sign, text in ((False, b"0.00000000"), (True, b"-0.0000000")):
-            rows = zero & (negative == sign)
-            columns[at:at + 10, rows] = np.frombuffer(text, dtype=np.uint8)[:, None]
+            rows[zero & (negative == sign), at:at + 10] = np.frombuffer(text, dtype=np.uint8)
     exponents = _field_exponents(negative, mantissas, exponents)
-    columns[at + 10] = ord("e")
-    columns[at + 11] = np.where(exponents < 0, ord("-"), ord("+"))
-    _digits(columns, at + 12, np.abs(exponents).astype(np.uint32), 2)
-    columns[at + 14] = ord(" ")
-    # 19 digits as a 1-digit head and two 9-digit parts: uint32 arithmetic is the cheap kind
-    upper, lower = np.divmod(times, 10**9)
-    head, middle = np.divmod(upper, 10**9)
-    _digits(columns, at + 15, head.astype(np.uint32), 1)
-    _digits(columns, at + 16, middle.astype(np.uint32), 9)
-    _digits(columns, at + 25, lower.astype(np.uint32), 9)
-    columns[at + 34] = ord("\n")
-    return columns.T.tobytes()
+    rows[exponents < 0, at + 11] = ord("-")
+    put_digits(rows, at + 12, np.abs(exponents), 2)
+    _put_times(rows, at + 15, times)
+    return rows.tobytes()
 
 
-def _digits(columns: np.ndarray, row: int, numbers: np.ndarray, count: int) -> None:
-    """Write ``count`` decimal digits of each non-negative ``numbers[i]`` into ``columns[row:, i]``."""
-    rest = numbers
-    ten = numbers.dtype.type(10)
-    for k in range(count - 1, -1, -1):
-        rest, digit = np.divmod(rest, ten)
-        columns[row + k] = digit + ord("0")
+def _put_times(rows: np.ndarray, column: int, times: np.ndarray) -> None:
+    """The 19 digits of each ns timestamp: the nine of the ns within the second per row; the ten
+    of the second once per run of equal seconds (a 1 s burst spans one or two)."""
+    seconds, nanoseconds = np.divmod(times, 10**9)
+    put_digits(rows, column + 10, nanoseconds, 9)
+    starts = np.flatnonzero(np.diff(seconds)) + 1
+    if len(starts) > 64:  # not a burst-like run of times: every row on its own
+        put_digits(rows, column, seconds, 10)
+        return
+    for begin, end in zip([0, *starts.tolist()], [*starts.tolist(), len(times)]):
+        rows[begin:end, column:column + 10] = np.frombuffer(b"%010d" % seconds[begin], dtype=np.uint8)
 
 
 def _decimal_9(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

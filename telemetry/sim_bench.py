@@ -20,7 +20,6 @@ server and reports measured CPU. The figure is a PNG (matplotlib, Agg).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import subprocess

@@ -5,7 +5,6 @@ Everything time-valued is UTC nanoseconds since the Unix epoch. Results are plai
 """
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from dataclasses import asdict, dataclass
@@ -33,7 +32,6 @@ from telemetry.schema import (
     burst_id_for,
     encode_json_field,
     encode_point,
-    encode_tags,
     parse_burst_id,
     quote_ident,
     quote_literal,
@@ -418,77 +416,3 @@ def fault_lines(machine: str, t_ns: int, upload_id: str, lamps: Mapping[str, int
             + "\n"
         )
     return lines
-
-
-def operating_lines(machine: str, samples: list[tuple[int, Mapping[str, float]]]) -> list[str]:
-    """One ``operating`` point per sample ``(t_ns, {field: value})``, with newlines.
-
-    Fast path (this is the writer's hottest loop after the vibration samples): field names are
-    ``OPERATING_FIELDS`` keys, which need no escaping, and values were validated as finite floats
-    by ``telemetry.payloads``, so each field is a plain ``name=repr(value)``; other field names go
-    through :func:`encode_point`.
-    """
-    prefix = f"{M_OPERATING}{encode_tags({'machine': machine})} "
-    lines = []
-    for t_ns, fields in samples:
-        if not fields:
-            continue
-        if fields.keys() <= OPERATING_FIELDS.keys():  # validated names; values validated finite floats
-            lines.append(f"{prefix}{','.join([f'{name}={value!r}' for name, value in fields.items()])} {int(t_ns)}\n")
-        else:
-            lines.append(encode_point(M_OPERATING, {"machine": machine}, fields, t_ns) + "\n")
-    return lines
-
-
-def operating_block(machine: str, names: list[str], times: list[int], values: np.ndarray) -> tuple[str, int]:
-    """:func:`operating_lines` of a columnar batch as one block of text: ``(text, line_count)``.
-
-    ``values`` is float64, shape (len(times), len(names)), NaN where a field is absent. A dense
-    batch of validated field names (the usual upload) is formatted by one C-level ``%`` over a
-    repeated row template (``%r`` is the same shortest exact ``repr`` as the per-row path, at a
-    fraction of the cost); anything else takes :func:`operating_lines`.
-    """
-    if not len(times):
-        return "", 0
-    if names and set(names) <= OPERATING_FIELDS.keys() and not np.isnan(values).any():
-        prefix = f"{M_OPERATING}{encode_tags({'machine': machine})} ".replace("%", "%%")
-        decimals = _exact_decimals(values)
-        if decimals is None:
-            row = prefix + ",".join(f"{name}=%r" for name in names) + " %d\n"
-            rows = values.tolist()
-        else:
-            mantissas, places = decimals
-            row = prefix + ",".join(f"{name}=%de{-k}" for name, k in zip(names, places)) + " %d\n"
-            rows = mantissas.tolist()
-        for cells, t_ns in zip(rows, times):
-            cells.append(int(t_ns))
-        return (row * len(times)) % tuple(itertools.chain.from_iterable(rows)), len(times)
-    rows = values.tolist()
-    samples = [(int(t), {name: value for name, value in zip(names, row) if value == value}) for t, row in zip(times, rows)]
-    lines = operating_lines(machine, samples)
-    return "".join(lines), len(lines)
-
-
-def _exact_decimals(values: np.ndarray, max_places: int = 6) -> tuple[np.ndarray, list[int]] | None:
-    """Each column as integers ``m`` with ``m / 10**k`` equal to the value, bit for bit.
-
-    Gateways send operating values with a few decimals; written as ``<m>e-<k>`` they are integer
-    formatting (C-level ``%d``) instead of a shortest-``repr`` per float, the costliest step of
-    encoding operating data. Exact: ``m`` and ``10**k`` are exact doubles, so NumPy's division is
-    the correctly rounded value of the decimal ``m·10^-k``, which is what InfluxDB's parser returns.
-    Returns ``(mantissas int64 (rows, columns), k per column)``, or None when a column needs more
-    than ``max_places`` decimals (or holds -0.0, whose sign an integer cannot carry).
-    """
-    if np.any(np.signbit(values) & (values == 0)):
-        return None
-    places = np.full(values.shape[1], -1)
-    mantissas = np.zeros(values.shape, dtype=np.float64)
-    for k in range(max_places + 1):
-        scale = 10.0**k
-        scaled = np.rint(values * scale)
-        exact = np.all((np.abs(scaled) < 2.0**53) & (scaled / scale == values), axis=0) & (places < 0)
-        places[exact] = k
-        mantissas[:, exact] = scaled[:, exact]
-        if np.all(places >= 0):
-            return mantissas.astype(np.int64), places.tolist()
-    return None

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from telemetry.influx import InfluxClient, InfluxError
-from telemetry.records import Block, StoredEvent, chunk_blocks, record_blocks, record_event
+from telemetry.records import StoredEvent, chunk_blocks, record_event, record_line_count, records_blocks
 from telemetry.schema import RP_RAW
 from telemetry.spool import Position, Spool
 
@@ -144,31 +144,29 @@ class SpoolWriter:
 
     def _submit(self, entries, pending: deque[_Batch]) -> Position:
         """Encode records into batches of about ``commit_lines`` lines and post them."""
-        by_rp: dict[str, list[Block]] = {}
-        events: list[StoredEvent] = []
+        batch: list = []
         line_count = 0
         for entry in entries:
-            for rp, blocks in record_blocks(entry.header, entry.body).items():
-                by_rp.setdefault(rp, []).extend(blocks)
-                line_count += sum(count for _, count in blocks)
-            events.append(record_event(entry.header, entry.body))
-            self.stats.records += 1
+            batch.append(entry)
+            line_count += record_line_count(entry.header, entry.body)
             if line_count >= self.commit_lines:
-                self._dispatch(by_rp, events, entry.end, pending)
-                by_rp, events, line_count = {}, [], 0
-        if events:
-            self._dispatch(by_rp, events, entries[-1].end, pending)
+                self._dispatch(batch, pending)
+                batch, line_count = [], 0
+        if batch:
+            self._dispatch(batch, pending)
         return entries[-1].end
 
-    def _dispatch(self, by_rp: dict[str, list[Block]], events: list[StoredEvent], end: Position,
-                  pending: deque[_Batch]) -> None:
-        """Post a batch's lines in even chunks of at most ``batch_lines`` (raw samples first, so a
-        burst's metadata point never lands before its samples), then commit what is acknowledged.
+    def _dispatch(self, entries: list, pending: deque[_Batch]) -> None:
+        """Encode a batch of records and post its lines in even chunks of at most ``batch_lines``
+        (raw samples first, so a burst's metadata point never lands before its samples), then
+        commit what is acknowledged.
 
-        Records are encoded as blocks of text (one per record and retention policy), which
+        Records are encoded as blocks of text (see :func:`records_blocks`), which
         :func:`chunk_blocks` concatenates or splits at line boundaries: no per-line objects.
         """
-        batch = _Batch(end, events)
+        by_rp = records_blocks((entry.header, entry.body) for entry in entries)
+        batch = _Batch(entries[-1].end, [record_event(entry.header, entry.body) for entry in entries])
+        self.stats.records += len(entries)
         for rp in sorted(by_rp, key=lambda name: name != RP_RAW):
             for body, count in chunk_blocks(by_rp[rp], self.batch_lines):
                 batch.futures.append(self._post(rp, body, count))

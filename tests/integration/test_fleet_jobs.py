@@ -11,7 +11,8 @@ from fleet.diagnosis_service import DiagnosisService
 from fleet.models import BurstDiagnosis, Component, Machine, Technician, WorkOrder, from_ns
 from fleet.workorders import InvalidTransition
 from telemetry import schema
-from telemetry.store import BurstMeta, TelemetryStore, operating_lines
+from telemetry.operating_lines import operating_lines
+from telemetry.store import BurstMeta, TelemetryStore
 
 from fleet_helpers import T0, EventLog, write_burst
 

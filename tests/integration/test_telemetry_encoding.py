@@ -35,7 +35,7 @@ def test_extreme_float32_values_round_trip_through_influxdb(influx):
 
 def test_operating_decimals_round_trip_through_influxdb(influx):
     from telemetry.payloads import OperatingBatch
-    from telemetry.records import record_blocks, to_record
+    from telemetry.records import records_blocks, to_record
 
     rng = np.random.default_rng(6)
     samples = tuple(
@@ -43,8 +43,8 @@ def test_operating_decimals_round_trip_through_influxdb(influx):
          {"engine_speed_rpm": round(float(rng.uniform(0, 5000)), 1), "coolant_temp_c": round(float(rng.uniform(-60, 200)), 3),
           "lat": round(float(rng.uniform(-90, 90)), 6), "hour_meter_h": float(rng.integers(0, 10**6))})
         for i in range(200))
-    batch = OperatingBatch("u-enc", "EX-ENC", samples)
-    (body, count), = record_blocks(*to_record(batch))[schema.RP_LIFE]
+    batch = OperatingBatch.from_samples("u-enc", "EX-ENC", samples)
+    (body, count), = records_blocks([to_record(batch)])[schema.RP_LIFE]
     assert count == 200 and b"e-" in body  # the exact-decimal path, not repr
     influx.write(body, rp=schema.RP_LIFE)
     names = sorted(samples[0][1])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from telemetry import schema
+from telemetry.operating_lines import operating_lines
 from telemetry.store import (
     Burst,
     BurstMeta,
@@ -13,7 +14,6 @@ from telemetry.store import (
     TelemetryStore,
     burst_meta_line,
     fault_lines,
-    operating_lines,
 )
 
 pytestmark = pytest.mark.integration

@@ -141,7 +141,7 @@ def test_points_influxdb_refuses_are_kept_not_retried_for_ever(influx, tmp_path)
     old = BurstUpload("old", "EX-9", "engine", "engine.acc", "radial", 25600.0,
                       time.time_ns() - 3 * 86400 * 10**9, "m/s2", 1500.0, "float32le", None,
                       np.ones(300, dtype=np.float32))
-    fresh = OperatingBatch("fresh", "EX-9", ((time.time_ns(), {"engine_speed_rpm": 900.0}),))
+    fresh = OperatingBatch.from_samples("fresh", "EX-9", ((time.time_ns(), {"engine_speed_rpm": 900.0}),))
     for upload in (old, fresh):
         spool.append(upload.upload_id, *to_record(upload))
     writer = SpoolWriter(spool, influx).start()

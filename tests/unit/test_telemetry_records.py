@@ -2,18 +2,38 @@
 import numpy as np
 
 from telemetry.payloads import BurstUpload, FaultReport, OperatingBatch
-from telemetry.records import from_record, lines_by_rp, stored_event, to_record
+from telemetry.records import blocks_by_rp, from_record, lines_by_rp, records_blocks, stored_event, to_record
 from telemetry.schema import RP_LIFE, RP_RAW
 
 
 def test_operating_record_is_columnar_and_keeps_sparse_fields():
-    batch = OperatingBatch("u1", "GS-1", ((10, {"power_kw": 1.5, "lat": 53.8}), (20, {"power_kw": 2.0})))
+    batch = OperatingBatch.from_samples("u1", "GS-1", ((10, {"power_kw": 1.5, "lat": 53.8}), (20, {"power_kw": 2.0})))
     header, body = to_record(batch)
-    assert header["fields"] == ["lat", "power_kw"] and header["times"] == [10, 20]
-    assert len(body) == 2 * 2 * 8
+    assert header["fields"] == ["lat", "power_kw"] and header["rows"] == 2
+    assert len(body) == 2 * 8 + 2 * 2 * 8  # int64 times, then the float64 matrix
     assert from_record(header, body) == batch
     assert lines_by_rp(batch) == {RP_LIFE: ["operating,machine=GS-1 lat=53.8,power_kw=1.5 10\n",
                                             "operating,machine=GS-1 power_kw=2.0 20\n"]}
+
+
+def test_operating_record_of_the_earlier_layout_is_still_read():
+    # spooled before an upgrade (times in the header, body only the matrix): never lost
+    header = {"kind": "operating", "upload_id": "u0", "machine": "GS-1", "fields": ["lat", "power_kw"],
+              "times": [10, 20]}
+    body = np.array([[53.8, 1.5], [np.nan, 2.0]]).astype("<f8").tobytes()
+    expected = OperatingBatch.from_samples("u0", "GS-1", ((10, {"power_kw": 1.5, "lat": 53.8}), (20, {"power_kw": 2.0})))
+    assert from_record(header, body) == expected
+    assert records_blocks([(header, body)]) == blocks_by_rp(expected)
+
+
+def test_operating_records_of_one_machine_are_encoded_as_one_block():
+    a = OperatingBatch.from_samples("a", "GS-1", ((10, {"power_kw": 1.5, "lat": 53.8}),))
+    b = OperatingBatch.from_samples("b", "GS-1", ((20, {"power_kw": 2.5, "lat": 53.9}),))
+    other = OperatingBatch.from_samples("c", "GS-2", ((30, {"power_kw": 3.5, "lat": 54.0}),))
+    blocks = records_blocks([to_record(a), to_record(b), to_record(other)])[RP_LIFE]
+    assert blocks == [(b"operating,machine=GS-1 lat=538e-1,power_kw=15e-1 10\n"
+                       b"operating,machine=GS-1 lat=539e-1,power_kw=25e-1 20\n", 2),
+                      (b"operating,machine=GS-2 lat=54e0,power_kw=35e-1 30\n", 1)]
 
 
 def test_burst_record_round_trip_and_lines():
@@ -75,12 +95,12 @@ def test_blocks_and_lines_agree_for_a_burst():
 
 
 def test_dense_operating_block_matches_the_per_sample_lines():
-    from telemetry.records import record_blocks
-    from telemetry.store import operating_lines
+    from telemetry.records import records_blocks
+    from telemetry.operating_lines import operating_lines
 
     samples = tuple((10 + i, {"power_kw": 1.5 + i / 3, "lat": 53.8, "hour_meter_h": 12.0 + i}) for i in range(5))
-    batch = OperatingBatch("u1", "GS%1", samples)
-    (body, count), = record_blocks(*to_record(batch))[RP_LIFE]
+    batch = OperatingBatch.from_samples("u1", "GS%1", samples)
+    (body, count), = records_blocks([to_record(batch)])[RP_LIFE]
     sorted_samples = [(t, dict(sorted(fields.items()))) for t, fields in samples]
     assert count == 5 and body.decode() == "".join(operating_lines("GS%1", sorted_samples))
 
@@ -96,12 +116,12 @@ def test_vibration_block_with_percent_in_a_tag():
 
 
 def test_operating_values_written_as_exact_decimals():
-    from telemetry.records import record_blocks
+    from telemetry.records import records_blocks
 
     values = [{"power_kw": 1.5 + i, "lat": 53.801234, "coolant_temp_c": -12.25, "hour_meter_h": 100.0}
               for i in range(3)]
-    batch = OperatingBatch("u7", "GS-1", tuple((10 + i, fields) for i, fields in enumerate(values)))
-    (body, count), = record_blocks(*to_record(batch))[RP_LIFE]
+    batch = OperatingBatch.from_samples("u7", "GS-1", tuple((10 + i, fields) for i, fields in enumerate(values)))
+    (body, count), = records_blocks([to_record(batch)])[RP_LIFE]
     first = body.decode().splitlines()[0]
     assert first == "operating,machine=GS-1 coolant_temp_c=-1225e-2,hour_meter_h=100e0,lat=53801234e-6,power_kw=15e-1 10"
     for line, fields in zip(body.decode().splitlines(), values):
@@ -109,6 +129,6 @@ def test_operating_values_written_as_exact_decimals():
         assert {name: float(text) for name, text in parsed.items()} == fields
 
     # a value that needs more than 6 decimals (or -0.0) keeps the shortest repr
-    odd = OperatingBatch("u8", "GS-1", ((1, {"lat": 0.1 + 0.2, "lon": -0.0}),))
-    (body, _), = record_blocks(*to_record(odd))[RP_LIFE]
+    odd = OperatingBatch.from_samples("u8", "GS-1", ((1, {"lat": 0.1 + 0.2, "lon": -0.0}),))
+    (body, _), = records_blocks([to_record(odd)])[RP_LIFE]
     assert body == b"operating,machine=GS-1 lat=0.30000000000000004,lon=-0.0 1\n"

@@ -102,3 +102,20 @@ def test_both_vibration_paths_write_the_same_numbers_and_negative_zero():
     assert modern.decode().splitlines()[0] == f"vibration,machine=m a=-0.0000000e+00 {10**18}"
     parsed = np.array([float(line.split(" ")[1][2:]) for line in modern.decode().splitlines()], dtype=np.float32)
     assert np.array_equal(parsed.view(np.uint32), values.view(np.uint32))
+
+
+def test_vibration_timestamps_across_second_boundaries_and_unordered_runs():
+    rng = np.random.default_rng(3)
+    values = rng.standard_normal(3000).astype(np.float32)
+    start = 1_764_000_000_999_000_123  # the burst crosses three second boundaries
+    body, count = schema.encode_vibration_block({"machine": "m"}, values, start, 1000.0)
+    lines = body.decode().splitlines()
+    assert count == len(lines) == 3000
+    assert [int(line.rsplit(" ", 1)[1]) for line in lines] == schema.sample_times_ns(start, 3000, 1000.0).tolist()
+    parsed = np.array([float(line.split(" ")[1][2:]) for line in lines], dtype=np.float32)
+    assert np.array_equal(parsed.view(np.uint32), values.view(np.uint32))
+
+    # many distinct seconds (a very slow rate): every row's seconds written on its own
+    slow, _ = schema.encode_vibration_block({"machine": "m"}, values[:100], start, 0.5)
+    assert [int(line.rsplit(" ", 1)[1]) for line in slow.decode().splitlines()] == \
+        schema.sample_times_ns(start, 100, 0.5).tolist()
