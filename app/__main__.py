@@ -1,15 +1,15 @@
 """Command line: ``python -m app serve [--host HOST] [--port PORT]``.
 
-Runs the app with Socket.IO on Werkzeug's threaded server (``async_mode="threading"``, WebSocket
-through simple-websocket) and the background services (spool writer, diagnosis worker,
-scheduler). Settings come from the ``IRONWATCH_*`` environment variables (docs/contracts.md).
+Runs the app with Socket.IO (``async_mode="threading"``, WebSocket through simple-websocket) on
+gunicorn's threaded worker (:mod:`app.server`), and the background services (spool writer,
+diagnosis worker, scheduler) in that worker. Settings come from the ``IRONWATCH_*`` environment
+variables (docs/contracts.md); ``IRONWATCH_THREADS`` sets the request threads (default 100).
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import os
-import signal
 import socket
 import sys
 
@@ -38,34 +38,35 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 def serve(host: str, port: int) -> int:
-    from . import create_app
-    from .extensions import socketio
+    from .server import SingleWorkerServer
 
     # A second instance must not start a second writer on the same spool and then fail to bind.
     if not port_is_free(host, port):
         print(f"Port {port} on {host} is in use (another Ironwatch?); choose another with --port.",
               file=sys.stderr)
         return 1
-    app = create_app({"IRONWATCH_PORT": port, "IRONWATCH_HOST": host})
-    runtime = app.extensions["ironwatch"]
-
-    def stop_on_signal(signum, _frame):
-        # SIGTERM (make's Ctrl-C, systemd stop) ends the process through the normal exit path
-        # so the writer finishes its batch and the spool is closed cleanly.
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, stop_on_signal)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    print(f"Ironwatch console: http://{shown_host}:{port}/", flush=True)
-    try:
-        # Werkzeug's threaded server is what async_mode="threading" runs on; the flag acknowledges
-        # that this is a single-node deployment, not a hidden debug server.
-        socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
-                     log_output=False)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        runtime.stop()
+    apps = []
+
+    def load_app():
+        from . import create_app
+
+        app = create_app({"IRONWATCH_PORT": port, "IRONWATCH_HOST": host})
+        apps.append(app)
+        return app
+
+    def stop_background():
+        # the worker is stopping (SIGTERM, Ctrl-C): the writer finishes its batch, the spool closes
+        for app in apps:
+            app.extensions["ironwatch"].stop()
+
+    SingleWorkerServer(
+        load_app, host, port,
+        threads=int(os.environ.get("IRONWATCH_THREADS", "100")),
+        access_log=bool(os.environ.get("IRONWATCH_ACCESS_LOG")),
+        on_ready=lambda: print(f"Ironwatch console: http://{shown_host}:{port}/", flush=True),
+        on_worker_exit=stop_background,
+    ).run()
     return 0
 
 
@@ -73,9 +74,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # One access line per device upload (dozens a second) would drown what matters in the log.
-    if not os.environ.get("IRONWATCH_ACCESS_LOG"):
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # APScheduler announces every run of every minute-job; failures still show as warnings/errors.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command == "serve":

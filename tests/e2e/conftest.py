@@ -45,7 +45,7 @@ def served_app(influx, sql_url, tmp_path):
             try:
                 if requests.get(f"{base_url}/login", timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not bound yet, or the worker still loading
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(f"the app did not answer within 60 s:\n{log_path.read_text()}")

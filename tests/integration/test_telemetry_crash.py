@@ -36,7 +36,7 @@ def _start_app(env, port, log_path):
         try:
             requests.post(f"http://127.0.0.1:{port}/api/v1/ingest/operating", timeout=1)
             return process
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not bound yet, or the worker still loading
             time.sleep(0.2)
     process.kill()
     raise AssertionError("app did not start within 60 s")
