@@ -235,22 +235,23 @@ def run_ingest(client: InfluxClient, requests_: list[Request], identity: DeviceI
     server.start()
     result = context.Queue()
     uploader = context.Process(target=_upload_all, args=(base_url, token, requests_, clients, result))
+    status_of = _StatusProbe(base_url)
     try:
-        _wait_for(f"{base_url}/bench/status", 60)
+        status_of.wait_until_up(60)
         cpu0 = process_tree_cpu_s(server.pid)
         start = time.perf_counter()
         uploader.start()
         while uploader.is_alive():
             uploader.join(2.0)
-            status = _status(base_url)
+            status = status_of()
             print(f"  ingest: {status['records']} uploads stored, spool backlog {status['backlog_mb']:.1f} MB", flush=True)
         failures, client_cpu_s = result.get(timeout=10)
         if failures:
             raise RuntimeError(f"{len(failures)} uploads refused, first: {failures[0]}")
         uploads_done = time.perf_counter() - start
-        stored_when_uploaded = _status(base_url)["acked_lines"]
+        stored_when_uploaded = status_of()["acked_lines"]
         deadline = time.monotonic() + 600
-        while not (status := _status(base_url))["drained"]:
+        while not (status := status_of())["drained"]:
             if time.monotonic() > deadline:
                 raise RuntimeError("the writer did not drain the spool within 600 s")
             time.sleep(0.02)
@@ -288,28 +289,42 @@ def _ingest_app(spool_dir: Path, devices: StaticDeviceDirectory, influx: InfluxC
     return web
 
 
-def _status(base_url: str) -> dict:
-    import http.client
-    from urllib.parse import urlsplit
+class _StatusProbe:
+    """``GET /bench/status`` over one keep-alive connection (a new connection per poll would
+    charge the server an accept 50 times a second while the bench waits for the drain)."""
 
-    connection = http.client.HTTPConnection(urlsplit(base_url).hostname, urlsplit(base_url).port, timeout=10)
-    try:
-        connection.request("GET", "/bench/status")
-        return json.loads(connection.getresponse().read())
-    finally:
-        connection.close()
+    def __init__(self, base_url: str):
+        import http.client
+        from urllib.parse import urlsplit
 
+        parts = urlsplit(base_url)
+        self._connect = lambda: http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        self._connection = None
 
-def _wait_for(url: str, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            _status(url.rsplit("/bench/status", 1)[0])
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the bench's ingest server did not answer at {url} within {timeout_s:.0f} s")
-            time.sleep(0.1)
+    def __call__(self) -> dict:
+        for attempt in (1, 2):  # the server may have closed an idle connection
+            if self._connection is None:
+                self._connection = self._connect()
+            try:
+                self._connection.request("GET", "/bench/status")
+                return json.loads(self._connection.getresponse().read())
+            except OSError:
+                self._connection.close()
+                self._connection = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def wait_until_up(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the bench's ingest server did not answer within {timeout_s:.0f} s")
+                time.sleep(0.1)
 
 
 def process_tree_cpu_s(pid: int) -> float:
