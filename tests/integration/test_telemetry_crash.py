@@ -29,17 +29,21 @@ def _start_app(env, port, log_path):
     log = open(log_path, "ab")
     process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=REPO, env=env,
                                stdout=log, stderr=log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"app exited ({process.returncode}):\n{Path(log_path).read_text()[-3000:]}")
-        try:
-            requests.post(f"http://127.0.0.1:{port}/api/v1/ingest/operating", timeout=1)
-            return process
-        except (requests.ConnectionError, requests.Timeout):  # not bound yet, or the worker still loading
-            time.sleep(0.2)
-    process.kill()
-    raise AssertionError("app did not start within 60 s")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"app exited ({process.returncode}):\n{Path(log_path).read_text()[-3000:]}")
+            try:
+                requests.post(f"http://127.0.0.1:{port}/api/v1/ingest/operating", timeout=1)
+                return process
+            except (requests.ConnectionError, requests.Timeout):  # not bound yet, or the worker still loading
+                time.sleep(0.2)
+        raise AssertionError("app did not start within 60 s")
+    except BaseException:
+        process.kill()  # never leave a server behind a failed start
+        process.wait()
+        raise
 
 
 def _batch(machine, t0_ns, index):
