@@ -371,12 +371,17 @@ def _dense_operating_columns(samples: list, window: tuple[int, int]) -> tuple[tu
     first = rows[0]
     if set(map(type, times)) != {int} or type(first) is not dict or len(first) < 2:
         return None
-    keys = first.keys()
-    if not keys <= OPERATING_FIELDS.keys() or not all(type(row) is dict and row.keys() == keys for row in rows):
+    if not first.keys() <= OPERATING_FIELDS.keys():
         return None
-    names = tuple(sorted(keys))
+    names = tuple(sorted(first))
     row_of = operator.itemgetter(*names)
-    cells = [row_of(row) for row in rows]
+    try:  # every name in every row (KeyError otherwise) and nothing else (same length)
+        cells = [row_of(row) for row in rows]
+    except (KeyError, TypeError):
+        return None
+    width = len(names)
+    if any(type(row) is not dict or len(row) != width for row in rows):
+        return None
     if set(map(type, itertools.chain.from_iterable(cells))) != {float}:
         return None
     values = np.array(cells, dtype=np.float64)
