@@ -41,12 +41,13 @@ class SingleWorkerServer(BaseApplication):
     keepalive_s : how long an idle keep-alive connection is kept (a gateway's next upload is
         typically within a minute)
     access_log : one line per request on stderr
+    log_level : of gunicorn's own messages (start, worker boot, shutdown) on stderr
     on_ready : called in the master once the socket is bound (e.g. to print the URL)
     on_worker_exit : called in the worker when it stops (e.g. to stop background services)
     """
 
     def __init__(self, load_app: Callable, host: str, port: int, threads: int = 100, keepalive_s: int = 75,
-                 access_log: bool = False, on_ready: Callable[[], None] | None = None,
+                 access_log: bool = False, log_level: str = "info", on_ready: Callable[[], None] | None = None,
                  on_worker_exit: Callable[[], None] | None = None):
         self._load_app = load_app
         self._options = {
@@ -59,6 +60,7 @@ class SingleWorkerServer(BaseApplication):
             "graceful_timeout": 20,
             "accesslog": "-" if access_log else None,
             "errorlog": "-",
+            "loglevel": log_level,
             "proc_name": "ironwatch",
             "control_socket_disable": True,  # several instances (tests, benches) on one host
             "post_fork": _die_with_master,
