@@ -231,7 +231,8 @@ def run_ingest(client: InfluxClient, requests_: list[Request], identity: DeviceI
         return _ingest_app(spool_dir, devices, InfluxClient(client.url, client.database), concurrency, batch_lines)
 
     context = multiprocessing.get_context("fork")
-    server = context.Process(target=lambda: SingleWorkerServer(load_app, "127.0.0.1", port, log_level="warning").run(), daemon=True)
+    serve = SingleWorkerServer(load_app, "127.0.0.1", port, log_level="warning").run
+    server = context.Process(target=serve, daemon=True)
     server.start()
     result = context.Queue()
     uploader = context.Process(target=_upload_all, args=(base_url, token, requests_, clients, result))
