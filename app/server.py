@@ -64,6 +64,7 @@ class SingleWorkerServer(BaseApplication):
             "proc_name": "ironwatch",
             "control_socket_disable": True,  # several instances (tests, benches) on one host
             "post_fork": _die_with_master,
+            "post_worker_init": _leave_ctrl_c_to_master,
             "when_ready": lambda _arbiter: on_ready() if on_ready else None,
             "worker_exit": lambda _arbiter, _worker: on_worker_exit() if on_worker_exit else None,
         }
@@ -75,6 +76,18 @@ class SingleWorkerServer(BaseApplication):
 
     def load(self):
         return self._load_app()
+
+
+def _leave_ctrl_c_to_master(_worker) -> None:
+    """gunicorn ``post_worker_init`` hook: the worker ignores SIGINT.
+
+    Ctrl-C reaches the master and the worker (one process group); the master then sends the
+    worker SIGQUIT. gthread's quit handler shuts its thread pool down under a lock, and a second
+    signal arriving inside the first handler blocks on that lock for good (the master then kills
+    the worker after the graceful timeout, and the background services never stop cleanly). With
+    SIGINT ignored, the master's SIGQUIT alone stops the worker.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _die_with_master(_arbiter, _worker) -> None:
