@@ -24,6 +24,8 @@ import signal
 from typing import Callable
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.base import Worker
+from gunicorn.workers.gthread import ThreadWorker
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,7 @@ class SingleWorkerServer(BaseApplication):
         self._options = {
             "bind": [f"{host}:{port}"],
             "workers": 1,
-            "worker_class": "gthread",
+            "worker_class": QuitSafeThreadWorker,
             "threads": threads,
             "keepalive": keepalive_s,
             "timeout": 120,  # the worker's heartbeat; requests themselves run in threads
@@ -76,6 +78,19 @@ class SingleWorkerServer(BaseApplication):
 
     def load(self):
         return self._load_app()
+
+
+class QuitSafeThreadWorker(ThreadWorker):
+    """gunicorn's gthread worker without the thread-pool shutdown in its SIGQUIT handler.
+
+    That shutdown takes the pool's lock, which the main loop holds while it hands a request to
+    the pool; a SIGQUIT (Ctrl-C, quick shutdown) landing there blocked the worker until the
+    master killed it. Exiting is all a quick shutdown needs: the interpreter lets the pool's
+    threads finish their requests on the way out.
+    """
+
+    def handle_quit(self, sig, frame):
+        Worker.handle_quit(self, sig, frame)
 
 
 def _leave_ctrl_c_to_master(_worker) -> None:

@@ -25,10 +25,10 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _start_app(env, port, log_path):
+def _start_app(env, port, log_path, own_process_group=False):
     log = open(log_path, "ab")
     process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=REPO, env=env,
-                               stdout=log, stderr=log)
+                               stdout=log, stderr=log, start_new_session=own_process_group)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -117,3 +117,31 @@ def test_sigkill_mid_stream_loses_nothing_acknowledged(influx, sql_url, session_
         except subprocess.TimeoutExpired:
             app.kill()
             app.wait()
+
+
+def test_ctrl_c_stops_the_server_and_its_worker_promptly(influx, sql_url, session_factory, tmp_path):
+    """Ctrl-C signals the whole process group (gunicorn's master and its worker): both are gone
+    within seconds, and the worker stopped the background services on its way out."""
+    from fleet.seed import seed
+
+    var = tmp_path / "var"
+    seed(session_factory, var)
+    port = _free_port()
+    env = {**os.environ, "IRONWATCH_VAR": str(var), "IRONWATCH_DATABASE_URL": sql_url,
+           "IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database, "IRONWATCH_PORT": str(port)}
+    log_path = tmp_path / "app.log"
+    app = _start_app(env, port, log_path, own_process_group=True)
+    worker = int(Path(f"/proc/{app.pid}/task/{app.pid}/children").read_text().split()[0])
+    started = time.monotonic()
+    os.killpg(app.pid, signal.SIGINT)
+    try:
+        app.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(app.pid, signal.SIGKILL)
+        raise AssertionError(f"still running 10 s after Ctrl-C:\n{log_path.read_text()[-2000:]}")
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{worker}").exists(), "the worker outlived its master"
+    assert time.monotonic() - started < 10
+    assert "Worker exiting" in log_path.read_text()
