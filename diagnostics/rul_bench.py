@@ -43,8 +43,8 @@ RUL_CAP = 125.0
 GOALS_RMSE = {"FD001": 12.0, "FD002": 13.0, "FD003": 12.0, "FD004": 14.0}
 COVERAGE_GOAL = (0.75, 0.85)
 DEFAULT_CALIBRATION = "truncated"  # decided on unit-wise CV of the training sets (docs/prognostics.md)
-# Cross-fitted calibration: K = 5 chosen beforehand; the fold models' rounds are decided on
-# cmapss-cv (docs/prognostics.md, "Cross-fitted calibration").
+# Cross-fitted calibration over 5 folds, fold models with the final models' rounds: fewer rounds
+# (100) over-covered in cmapss-cv (docs/prognostics.md, "Cross-fitted calibration").
 DEFAULT_CALIBRATION_FOLDS = 5
 DEFAULT_FOLD_ROUNDS = None
 DEFAULT_CV_VARIANTS = "single,cf5,cf5r100,cf5b8,cf5avg"
