@@ -1,7 +1,7 @@
 """Test-like unit-wise cross-validation on the C-MAPSS *training* sets: where the interval is decided.
 
     python -m diagnostics.rul_bench cmapss-cv --data ../shared/data/cmapss --folds 3 \\
-        --variants single,cf5,cf5r100,cf5b8,cf5avg
+        --variants single,cf5,cf5r100,cf5b8,cf5avg,cf3
 
 Only ``train_FD00x.txt`` is read, so no test label can steer a choice. Each training set is split
 into outer folds by unit; every held-out unit is scored the way the official test set scores its
@@ -42,7 +42,6 @@ from diagnostics.prognostics.metrics import interval_coverage, mean_interval_wid
 from diagnostics.prognostics.splits import truncated_unit_folds
 from diagnostics.prognostics.training import TrainConfig, fold_fitter, order_quantiles, predict_quantiles
 
-EVALUATIONS = ("test_like", "every_cycle")
 TARGET_COVERAGE = 0.8
 
 
