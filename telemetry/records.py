@@ -148,10 +148,12 @@ def record_line_count(header: dict, body: bytes) -> int:
 
 
 def record_event(header: dict, body: bytes) -> StoredEvent:
-    """:func:`stored_event` of a spool record, without decoding an operating record's samples."""
-    if header["kind"] == "operating":
-        return StoredEvent("operating", header["machine"], header["upload_id"])
-    return stored_event(from_record(header, body))
+    """:func:`stored_event` of a spool record, from its header alone (the writer has already
+    decoded the body once to encode it)."""
+    burst_id = None
+    if header["kind"] == "burst":
+        burst_id = burst_id_for(header["machine"], header["sensor"], header["axis"], int(header["start_ns"]))
+    return StoredEvent(header["kind"], header["machine"], header["upload_id"], burst_id)
 
 
 def lines_by_rp(upload: Upload) -> dict[str, list[str]]:

@@ -310,7 +310,7 @@ def _put_times(rows: np.ndarray, column: int, times: np.ndarray) -> None:
     seconds, nanoseconds = np.divmod(times, 10**9)
     put_digits(rows, column + 10, nanoseconds, 9)
     starts = np.flatnonzero(np.diff(seconds)) + 1
-    if len(starts) > 64:  # not a burst-like run of times: every row on its own
+    if not len(times) or len(starts) > 64:  # not a burst-like run of times: every row on its own
         put_digits(rows, column, seconds, 10)
         return
     for begin, end in zip([0, *starts.tolist()], [*starts.tolist(), len(times)]):
