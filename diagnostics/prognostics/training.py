@@ -44,6 +44,10 @@ class TrainConfig:
     (``cross_fitted_calibration``). ``fold_rounds`` gives the fold models fewer boosting rounds
     (None: as many as the final models) at a learning rate raised in proportion.
     ``calibration_bands`` is the number of P50 bands with their own offset.
+
+    ``max_bin`` is LightGBM's number of histogram bins per feature: the split search over bins
+    dominates each round on a few thousand rows, so 63 bins train about twice as fast as 255.
+    Predictions do not depend on ``num_threads`` (``deterministic``, row-wise histograms).
     """
 
     num_boost_round: int = 400
@@ -63,6 +67,7 @@ class TrainConfig:
     calibration_folds: int = 1
     fold_rounds: int | None = None
     calibration_bands: int = 4
+    max_bin: int = 255
 
     def __post_init__(self) -> None:
         if self.calibration_protocol not in CALIBRATION_PROTOCOLS:
@@ -131,7 +136,7 @@ def train_booster(
     its own ``predict`` returns only the correction.
     """
     data = lgb.Dataset(X, label=y, feature_name=feature_names, free_raw_data=True, init_score=init_score,
-                       params={"verbosity": -1, "max_bin": 255})
+                       params={"verbosity": -1, "max_bin": config.max_bin})
     return lgb.train(
         lgb_params(config, feature_names, objective, alpha),
         data,
