@@ -57,7 +57,8 @@ DEFAULT_CALIBRATION = "truncated"  # decided on unit-wise CV of the training set
 # (100) over-covered in cmapss-cv (docs/prognostics.md, "Cross-fitted calibration").
 DEFAULT_CALIBRATION_FOLDS = 5
 DEFAULT_FOLD_ROUNDS = None
-DEFAULT_MAX_BIN = 255
+# 63 histogram bins train about 2x faster than 255 and did as well in cmapss-cv (docs/prognostics.md).
+DEFAULT_MAX_BIN = 63
 DEFAULT_CV_VARIANTS = "single,cf5,cf5r100,cf5b8,cf5avg,cf3"  # the comparison in docs/prognostics.md
 
 
