@@ -54,6 +54,16 @@ def test_training_is_reproducible_for_a_seed():
     assert a.metadata["data_hash"] == b.metadata["data_hash"]
 
 
+def test_predictions_do_not_depend_on_the_thread_count():
+    # rul_bench runs subsets in parallel single-threaded processes and claims the same table
+    one, two = small_estimator(seed=2, num_threads=1), small_estimator(seed=2, num_threads=2)
+    units, age, values, _, settings = synthetic_fleet(seed=9)
+    X = one.features(units, age, values, settings)
+    a, b = one.predict_features(X, num_threads=1), two.predict_features(X, num_threads=1)
+    for name in ("point", "p10", "p50", "p90"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
 def test_estimator_round_trips_through_bytes():
     est = small_estimator()
     blob = est.to_bytes()
