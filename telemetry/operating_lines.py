@@ -2,7 +2,7 @@
 
 The writer's second-hottest encoding after the vibration samples: an hour of one machine's
 operating data is 3,600 lines of about 20 fields. Validated values are written as exact short
-decimals (``coolant_temp_c=-1225e-2``), composed for many uploads at once as a byte matrix.
+decimals (``coolant_temp_c=-12250e-03``), composed for many uploads at once as a byte matrix.
 """
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from telemetry.schema import M_OPERATING, OPERATING_FIELDS, encode_point, encode_tags
-from telemetry.textmatrix import put_signed, squeeze, template_rows, text_width
+from telemetry.textmatrix import put_digits, template_rows
+
+# POWERS_OF_TEN[d] = 10**d: the digit count of n > 0 is the number of powers <= n
+POWERS_OF_TEN = 10 ** np.arange(20, dtype=np.uint64)
 
 
 def operating_lines(machine: str, samples: list[tuple[int, Mapping[str, float]]]) -> list[str]:
@@ -48,9 +51,11 @@ def operating_block(machine: str, names: Sequence[str], times: np.ndarray, value
         return b"", 0
     prefix = f"{M_OPERATING}{encode_tags({'machine': machine})} "
     if names and set(names) <= OPERATING_FIELDS.keys() and not np.isnan(values).any():
-        decimals = _exact_decimals(values)
-        if decimals is not None and "\0" not in prefix:
-            return _decimal_matrix_lines(prefix.encode(), names, *decimals, times), len(times)
+        time_width = len(str(int(times.max())))  # one width for every row's time (always, after 2001)
+        if times.min() >= 0 and len(str(int(times.min()))) == time_width:
+            decimals = _exact_decimals(values)
+            if decimals is not None:
+                return _decimal_matrix_lines(prefix.encode(), names, *decimals, times, time_width), len(times)
         row = prefix.replace("%", "%%") + ",".join(f"{name}=%r" for name in names) + " %d\n"
         rows = values.tolist()
         for cells, t_ns in zip(rows, times.tolist()):
@@ -63,27 +68,47 @@ def operating_block(machine: str, names: Sequence[str], times: np.ndarray, value
 
 
 def _decimal_matrix_lines(prefix: bytes, names: Sequence[str], mantissas: np.ndarray, places: list[int],
-                          times: np.ndarray) -> bytes:
-    """``prefix name=<m>e-<k>,... <t>\\n`` per row; mantissas int64 (n, len(names)), times int64 (n,).
+                          times: np.ndarray, time_width: int) -> bytes:
+    """``prefix name=<digits>e-<dd>,... <t>\\n`` per row; mantissas int64 (n, len(names)), times int64
+    (n,), non-negative, each of ``time_width`` digits.
 
-    Each number gets a slot as wide as its column's widest value, NUL-padded, squeezed at the end.
+    Every row has the same width, so the byte matrix is the text. A column is written at the width
+    of its longest mantissa: shorter ones are padded with trailing zeros and their exponent
+    lowered to match (in a column of five-digit mantissas, ``12.5`` is ``12500e-03``), a negative
+    value gives one digit to its minus sign, and zero is ``0.000``. Each text is the same decimal
+    as ``m·10^-k``, so InfluxDB parses the same float64 (see :func:`_exact_decimals`).
     """
-    widths = [text_width(mantissas[:, j]) for j in range(len(names))]
-    time_width = text_width(times)
+    layout = [_fixed_width_mantissas(mantissas[:, j], k) for j, k in enumerate(places)]
     template = bytearray(prefix)
     slots = []
-    for j, (name, k) in enumerate(zip(names, places)):
+    for j, (name, (width, *_)) in enumerate(zip(names, layout)):
         template += f"{',' if j else ''}{name}=".encode()
         slots.append(len(template))
-        template += b"\0" * widths[j] + f"e{-k}".encode()
+        template += b"0" * width + b"e-00"
     template += b" "
     time_slot = len(template)
-    template += b"\0" * time_width + b"\n"
+    template += b"0" * time_width + b"\n"
     rows = template_rows(len(times), bytes(template))
-    for j, slot in enumerate(slots):
-        put_signed(rows, slot, mantissas[:, j], widths[j])
-    put_signed(rows, time_slot, times, time_width)
-    return squeeze(rows)
+    for slot, (width, digits, exponents, negative, zero) in zip(slots, layout):
+        put_digits(rows, slot, digits, width)
+        rows[negative, slot] = ord("-")
+        if width > 1:
+            rows[zero, slot + 1] = ord(".")  # 0.000: no leading zero before other digits
+        put_digits(rows, slot + width + 2, exponents, 2)
+    put_digits(rows, time_slot, times.astype(np.uint64), time_width)
+    return rows.tobytes()
+
+
+def _fixed_width_mantissas(mantissas: np.ndarray, places: int):
+    """One column of ``_decimal_matrix_lines``: ``(width, digits uint64 (n,), exponents (n,),
+    negative (n,), zero (n,))`` with ``digits·10^-exponent`` = ``mantissas·10^-places`` per row,
+    ``digits`` of ``width`` digits (``width - 1`` where negative, for the sign)."""
+    negative = mantissas < 0
+    magnitude = np.abs(mantissas).astype(np.uint64)
+    counts = np.maximum(np.searchsorted(POWERS_OF_TEN, magnitude, side="right"), 1)
+    width = int(counts.max()) + int(negative.any())
+    pad = np.where(negative, width - 1, width) - counts
+    return width, magnitude * POWERS_OF_TEN[pad], places + pad, negative, magnitude == 0
 
 
 def _exact_decimals(values: np.ndarray, max_places: int = 6) -> tuple[np.ndarray, list[int]] | None:

@@ -190,7 +190,7 @@ def chunk_blocks(blocks: Iterable[Block], max_lines: int) -> Iterator[Block]:
                 pieces.append(body)
             else:
                 if ends is None:
-                    ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10) + 1
+                    ends = _line_ends(body, count)
                 begin = int(ends[line - 1]) if line else 0
                 pieces.append(body[begin:int(ends[line + take - 1])])
             line += take
@@ -200,6 +200,19 @@ def chunk_blocks(blocks: Iterable[Block], max_lines: int) -> Iterator[Block]:
                 pieces, have = [], 0
     if have:
         yield b"".join(pieces), have
+
+
+def _line_ends(body: bytes, count: int) -> np.ndarray:
+    """Byte offset after each of the ``count`` lines of ``body``, shape (count,).
+
+    Bursts and operating blocks are written with lines of one width (``textmatrix``): when every
+    width-th byte is a newline, those are the block's ``count`` newlines and nothing is scanned.
+    """
+    data = np.frombuffer(body, dtype=np.uint8)
+    width, rest = divmod(len(body), count)
+    if not rest and width and np.all(data[width - 1::width] == 10):
+        return np.arange(width, len(body) + 1, width)
+    return np.flatnonzero(data == 10) + 1
 
 
 def stored_event(upload: Upload) -> StoredEvent:

@@ -6,9 +6,9 @@ is 72,000 values). Here a line is a template row whose number slots are filled c
 column: each group of three digits is one vectorised division and three table lookups for all
 rows at once, so the cost is per column, not per value.
 
-Fixed-width numbers are written zero-padded. Variable-width numbers are right-aligned in a slot
-as wide as the column's widest value, with NUL bytes before them; :func:`squeeze` removes the
-NULs at the end (a template must therefore hold no NUL of its own).
+Numbers are written zero-padded to their slot's width; the encoders choose number forms of one
+width per column (see ``schema.encode_vibration_block`` and ``operating_lines``), so every line of
+a block has the same width and the matrix is the text.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def template_rows(n: int, template: bytes) -> np.ndarray:
     return rows
 
 
-def put_digits(rows: np.ndarray, column: int, numbers: np.ndarray, count: int, blank_leading: bool = False) -> None:
+def put_digits(rows: np.ndarray, column: int, numbers: np.ndarray, count: int) -> None:
     """Write ``count`` decimal digits of each number into ``rows[i, column:column + count]``.
 
     Parameters
@@ -35,8 +35,6 @@ def put_digits(rows: np.ndarray, column: int, numbers: np.ndarray, count: int, b
     numbers : non-negative integers below ``10**count``, shape (n,). Digits are split off nine at
         a time so that the three-digit groups are computed in uint32, the cheap kind.
     count : slot width in characters (up to 19 for int64/uint64)
-    blank_leading : write leading zeros as NUL (for :func:`squeeze`) instead of ``0``; a number's
-        last digit is always written
     """
     if count > 9:
         upper, lower = np.divmod(numbers, 10**9)
@@ -54,34 +52,3 @@ def put_digits(rows: np.ndarray, column: int, numbers: np.ndarray, count: int, b
             for j in range(width):
                 rows[:, end - width + j] = np.take(_DIGIT_TABLES[3 - width + j], group)
             end -= width
-    if blank_leading:
-        for j in range(count - 1):  # the character of 10**power is a leading zero below it
-            power = count - 1 - j
-            rows[numbers < 10**power, column + j] = 0
-
-
-def put_signed(rows: np.ndarray, column: int, numbers: np.ndarray, width: int) -> None:
-    """Each integer right-aligned in ``rows[:, column:column + width]``, NUL-padded on the left,
-    with ``-`` before a negative one. ``width`` must hold the longest value with its sign
-    (see :func:`text_width`)."""
-    magnitude = np.abs(numbers).astype(np.uint64)
-    put_digits(rows, column, magnitude, width, blank_leading=True)
-    negative = np.flatnonzero(numbers < 0)
-    if len(negative):
-        digits = np.ones(len(negative), dtype=np.int64)
-        for power in range(1, width):
-            digits += magnitude[negative] >= 10**power
-        rows[negative, column + width - 1 - digits] = ord("-")
-
-
-def text_width(numbers: np.ndarray) -> int:
-    """Characters of the longest decimal form among ``numbers`` (int64), sign included."""
-    if not len(numbers):
-        return 1
-    return max(len(str(int(numbers.max()))), len(str(int(numbers.min()))))
-
-
-def squeeze(rows: np.ndarray) -> bytes:
-    """The matrix as bytes, row after row, without its NUL bytes."""
-    flat = rows.reshape(-1)
-    return flat[flat != 0].tobytes()

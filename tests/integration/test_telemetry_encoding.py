@@ -43,9 +43,12 @@ def test_operating_decimals_round_trip_through_influxdb(influx):
          {"engine_speed_rpm": round(float(rng.uniform(0, 5000)), 1), "coolant_temp_c": round(float(rng.uniform(-60, 200)), 3),
           "lat": round(float(rng.uniform(-90, 90)), 6), "hour_meter_h": float(rng.integers(0, 10**6))})
         for i in range(200))
+    # zeros (written 0.000...) and a column's narrowest and widest values next to each other
+    samples += ((T0 + 200 * 1_000_000_000,
+                 {"engine_speed_rpm": 0.0, "coolant_temp_c": -0.001, "lat": 0.0, "hour_meter_h": 0.0}),)
     batch = OperatingBatch.from_samples("u-enc", "EX-ENC", samples)
     (body, count), = records_blocks([to_record(batch)])[schema.RP_LIFE]
-    assert count == 200 and b"e-" in body  # the exact-decimal path, not repr
+    assert count == 201 and b"e-" in body and b"=0.0" in body  # the exact-decimal path, not repr
     influx.write(body, rp=schema.RP_LIFE)
     names = sorted(samples[0][1])
     series = influx.query(f"SELECT {', '.join(names)} FROM {schema.RP_LIFE}.{schema.M_OPERATING} "

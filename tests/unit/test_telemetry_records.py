@@ -31,9 +31,9 @@ def test_operating_records_of_one_machine_are_encoded_as_one_block():
     b = OperatingBatch.from_samples("b", "GS-1", ((20, {"power_kw": 2.5, "lat": 53.9}),))
     other = OperatingBatch.from_samples("c", "GS-2", ((30, {"power_kw": 3.5, "lat": 54.0}),))
     blocks = records_blocks([to_record(a), to_record(b), to_record(other)])[RP_LIFE]
-    assert blocks == [(b"operating,machine=GS-1 lat=538e-1,power_kw=15e-1 10\n"
-                       b"operating,machine=GS-1 lat=539e-1,power_kw=25e-1 20\n", 2),
-                      (b"operating,machine=GS-2 lat=54e0,power_kw=35e-1 30\n", 1)]
+    assert blocks == [(b"operating,machine=GS-1 lat=538e-01,power_kw=15e-01 10\n"
+                       b"operating,machine=GS-1 lat=539e-01,power_kw=25e-01 20\n", 2),
+                      (b"operating,machine=GS-2 lat=54e-00,power_kw=35e-01 30\n", 1)]
 
 
 def test_burst_record_round_trip_and_lines():
@@ -82,6 +82,18 @@ def test_chunk_blocks_keeps_every_line_in_order_in_even_chunks():
         assert len(set(sizes[:-1])) <= 1 and sizes[-1] <= sizes[0]
 
 
+def test_chunk_blocks_splits_fixed_width_and_uneven_blocks_at_their_newlines():
+    from telemetry.records import chunk_blocks
+
+    fixed = (b"".join(b"F%05d\n" % k for k in range(1000)), 1000)  # one width: offsets computed
+    uneven = (b"a\nbb\nccc\n" * 300, 900)  # total a multiple of the line count, widths differ
+    for blocks in ([fixed], [uneven], [fixed, uneven, fixed]):
+        expected = b"".join(body for body, _ in blocks).splitlines()
+        chunks = list(chunk_blocks(blocks, 333))
+        assert b"".join(body for body, _ in chunks).splitlines() == expected
+        assert all(body.count(b"\n") == count <= 333 and body.endswith(b"\n") for body, count in chunks)
+
+
 def test_blocks_and_lines_agree_for_a_burst():
     from telemetry.records import blocks_by_rp
 
@@ -123,7 +135,8 @@ def test_operating_values_written_as_exact_decimals():
     batch = OperatingBatch.from_samples("u7", "GS-1", tuple((10 + i, fields) for i, fields in enumerate(values)))
     (body, count), = records_blocks([to_record(batch)])[RP_LIFE]
     first = body.decode().splitlines()[0]
-    assert first == "operating,machine=GS-1 coolant_temp_c=-1225e-2,hour_meter_h=100e0,lat=53801234e-6,power_kw=15e-1 10"
+    assert first == ("operating,machine=GS-1 coolant_temp_c=-1225e-02,hour_meter_h=100e-00,lat=53801234e-06,"
+                     "power_kw=15e-01 10")
     for line, fields in zip(body.decode().splitlines(), values):
         parsed = dict(pair.split("=") for pair in line.split(" ")[1].split(","))
         assert {name: float(text) for name, text in parsed.items()} == fields

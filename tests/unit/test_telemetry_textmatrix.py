@@ -2,21 +2,7 @@
 import numpy as np
 
 from telemetry.operating_lines import operating_block
-from telemetry.textmatrix import put_digits, put_signed, squeeze, template_rows, text_width
-
-
-def test_signed_integers_of_every_width_match_python():
-    rng = np.random.default_rng(1)
-    numbers = np.concatenate([
-        [0, 1, -1, 9, -9, 10, -10, 999, 1000, -1000, 10**9 - 1, 10**9, -(10**9), 10**18 + 7, -(10**18) - 7,
-         2**63 - 1, -(2**63) + 1],
-        rng.integers(-(10**12), 10**12, 500),
-        rng.integers(-50, 50, 100),
-    ]).astype(np.int64)
-    width = text_width(numbers)
-    rows = template_rows(len(numbers), b"[" + b"\0" * width + b"]\n")
-    put_signed(rows, 1, numbers, width)
-    assert squeeze(rows).decode() == "".join(f"[{int(n)}]\n" for n in numbers)
+from telemetry.textmatrix import put_digits, template_rows
 
 
 def test_fixed_width_digits_are_zero_padded():
@@ -43,3 +29,24 @@ def test_operating_block_matches_percent_formatting_for_short_decimals():
         assert list(fields) == list(names)
         assert [float(text) for text in fields.values()] == row.tolist()  # exact, bit for bit
         assert line.startswith("operating,machine=EX-1 ") and line.endswith(f" {t}")
+
+
+def test_operating_lines_have_one_width_and_exact_values_for_zeros_signs_and_magnitudes():
+    names = ("coolant_temp_c", "engine_speed_rpm", "hour_meter_h", "lat")
+    values = np.array([
+        [0.0, 0.0, 0.0, 0.0],
+        [-40.25, 1.5, 123456.0, -89.123456],
+        [120.0, 2999.9, 7.0, 0.000001],
+        [-0.5, 10.0, 1.0, 45.0],
+        [5.0, 0.1, 999999.9, -0.000001],
+    ])
+    times = 1_764_000_000_000_000_000 + np.arange(len(values), dtype=np.int64) * 10**9
+    body, count = operating_block("EX-1", names, times, values)
+    lines = body.decode().splitlines()
+    assert count == len(lines) == len(values)
+    assert len({len(line) for line in lines}) == 1  # fixed width: the byte matrix is the text
+    for line, row in zip(lines, values):
+        texts = [pair.split("=")[1] for pair in line.split(" ")[1].split(",")]
+        assert [float(text) for text in texts] == row.tolist()
+        # no leading zero before other digits (InfluxDB's number syntax), one sign at most
+        assert all(not (t.lstrip("-").startswith("0") and t.lstrip("-")[1:2].isdigit()) for t in texts)
