@@ -1,0 +1,30 @@
+"""The C-MAPSS bench: its subset pool and its table."""
+from pathlib import Path
+
+import numpy as np
+
+from diagnostics.rul_bench import SubsetResult, format_table, map_subsets
+
+
+def test_subsets_come_back_in_the_asked_order_from_parallel_jobs(tmp_path: Path):
+    # sizes make FD001 the largest, so it starts first in the pool but is asked for last
+    for subset, size in {"FD001": 300, "FD002": 100, "FD003": 200}.items():
+        (tmp_path / f"train_{subset}.txt").write_text("x" * size)
+    asked = ["FD002", "FD003", "FD001"]
+    assert map_subsets(str.lower, asked, tmp_path, jobs=2) == ["fd002", "fd003", "fd001"]
+    assert map_subsets(str.lower, asked, tmp_path, jobs=1) == ["fd002", "fd003", "fd001"]
+
+
+def _result(name: str, inside: int, units: int) -> SubsetResult:
+    """A subset whose first ``inside`` units have true RUL 50 inside [40, 70], the rest outside."""
+    p10 = np.r_[np.full(inside, 40.0), np.full(units - inside, 60.0)]
+    return SubsetResult(name, units, 10.0, 100.0, inside / units, 20.0, 11.0, 1.0,
+                        true=np.full(units, 50.0), point=np.full(units, 50.0), p10=p10, p90=np.full(units, 70.0))
+
+
+def test_table_pools_the_coverage_over_every_test_unit():
+    table = format_table([_result("FD001", 74, 100), _result("FD002", 212, 259)])
+    assert "| FD001 | 100 |" in table and "74.0%" in table and "81.9%" in table
+    # (74 + 212) / 359 units: inside the goal band, although FD001 alone is not
+    assert "all subsets: 359 test units, P10-P90 coverage 79.7% (inside 75%-85%); subsets inside: 1 of 2" in table
+    assert "all subsets" not in format_table([_result("FD001", 74, 100)])
