@@ -131,11 +131,11 @@ def format_table(results: list[SubsetResult]) -> str:
     if len(results) > 1:
         # one test set of 100 units gives coverage a standard error of about 4 points: the pooled
         # share says more about calibration than any one subset's
-        true = np.concatenate([r.true for r in results])
-        inside = (true >= np.concatenate([r.p10 for r in results])) & (true <= np.concatenate([r.p90 for r in results]))
+        pooled = {name: np.concatenate([getattr(r, name) for r in results]) for name in ("p10", "p90", "true")}
+        coverage = interval_coverage(pooled["p10"], pooled["p90"], pooled["true"])
         low, high = COVERAGE_GOAL
-        verdict = "inside" if low <= inside.mean() <= high else "OUTSIDE"
-        lines.append(f"\nall subsets: {true.size} test units, P10-P90 coverage {inside.mean():.1%} "
+        verdict = "inside" if low <= coverage <= high else "OUTSIDE"
+        lines.append(f"\nall subsets: {pooled['true'].size} test units, P10-P90 coverage {coverage:.1%} "
                      f"({verdict} {low:.0%}-{high:.0%}); subsets inside: "
                      f"{sum(low <= r.coverage <= high for r in results)} of {len(results)}")
     return "\n".join(lines)

@@ -303,18 +303,21 @@ class _StatusProbe:
         self._connection = None
 
     def __call__(self) -> dict:
-        for attempt in (1, 2):  # the server may have closed an idle connection
-            if self._connection is None:
-                self._connection = self._connect()
-            try:
-                self._connection.request("GET", "/bench/status")
-                return json.loads(self._connection.getresponse().read())
-            except OSError:
-                self._connection.close()
-                self._connection = None
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return self._get()
+        except OSError:  # the server may have closed an idle connection: once more on a new one
+            return self._get()
+
+    def _get(self) -> dict:
+        if self._connection is None:
+            self._connection = self._connect()
+        try:
+            self._connection.request("GET", "/bench/status")
+            return json.loads(self._connection.getresponse().read())
+        except OSError:
+            self._connection.close()
+            self._connection = None
+            raise
 
     def wait_until_up(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

@@ -3,7 +3,6 @@ on the test's own InfluxDB database and SQLite file, with the demo fleet seeded.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,14 +12,9 @@ import pytest
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from app_helpers import seed_demo_fleet  # noqa: E402
+from app_helpers import free_port, seed_demo_fleet  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

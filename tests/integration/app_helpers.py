@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -12,6 +13,13 @@ DEMO_PASSWORD = "ironwatch-demo"
 ENGINEER = "engineer@ironwatch.example"
 CUSTOMER = "customer@graniteridge.example"  # Granite Ridge Quarries: does not own GS-2001
 FAULTY_GENSET = "GS-2001"  # Northbridge's genset, seeded with an outer-race defect on alternator_de
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def seed_demo_fleet(sql_url: str, var: Path) -> dict:

@@ -8,14 +8,10 @@ import pytest
 
 from app import server as app_server
 
+from app_helpers import free_port
+
 # wider than the server's default, so that a loaded test machine cannot miss it
 FOLLOW_UP_S = 0.5
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _serve(port: int) -> None:
@@ -41,7 +37,7 @@ def _serve(port: int) -> None:
 
 @pytest.fixture()
 def server_port():
-    port = _free_port()
+    port = free_port()
     process = multiprocessing.get_context("fork").Process(target=_serve, args=(port,), daemon=True)
     process.start()
     deadline = time.monotonic() + 30

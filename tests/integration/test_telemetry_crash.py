@@ -4,7 +4,6 @@ still known (a resend is answered as a duplicate)."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,14 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from app_helpers import free_port
+
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start_app(env, port, log_path, own_process_group=False):
@@ -61,7 +56,7 @@ def test_sigkill_mid_stream_loses_nothing_acknowledged(influx, sql_url, session_
     provisioning = json.loads((var / "provisioning.json").read_text())
     machine = provisioning["machines"][0]
     uid, token = machine["uid"], machine["token"]
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "IRONWATCH_VAR": str(var), "IRONWATCH_DATABASE_URL": sql_url,
            "IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database, "IRONWATCH_PORT": str(port)}
     url = f"http://127.0.0.1:{port}/api/v1/ingest/operating"
@@ -126,7 +121,7 @@ def test_ctrl_c_stops_the_server_and_its_worker_promptly(influx, sql_url, sessio
 
     var = tmp_path / "var"
     seed(session_factory, var)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "IRONWATCH_VAR": str(var), "IRONWATCH_DATABASE_URL": sql_url,
            "IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database, "IRONWATCH_PORT": str(port)}
     log_path = tmp_path / "app.log"

@@ -1,24 +1,18 @@
 """A throwaway private influxd (own directory and ports): start is idempotent, stop is clean and
 data survives a restart. The shared instance on 8186 is never touched here."""
-import socket
-
 import pytest
 
 from telemetry import influxd
 from telemetry.influx import InfluxClient, InfluxUnavailable
 
+from app_helpers import free_port
+
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def instance(tmp_path):
-    inst = influxd.InfluxdInstance(tmp_path / "influxdb", _free_port(), _free_port())
+    inst = influxd.InfluxdInstance(tmp_path / "influxdb", free_port(), free_port())
     yield inst
     influxd.stop(inst)
 

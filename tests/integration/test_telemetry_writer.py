@@ -2,7 +2,6 @@
 an InfluxDB stopped and restarted during uploads loses nothing (a throwaway influxd, never the
 shared one)."""
 import json
-import socket
 import threading
 import time
 import uuid
@@ -17,6 +16,8 @@ from telemetry.ingest import IngestService
 from telemetry.spool import Spool
 from telemetry.store import TelemetryStore
 from telemetry.writer import SpoolWriter
+
+from app_helpers import free_port
 
 pytestmark = pytest.mark.integration
 JSON = {"Content-Type": "application/json"}
@@ -77,14 +78,8 @@ def test_everything_accepted_arrives_once_and_reads_back_exactly(influx, tmp_pat
     assert TelemetryStore(influx).fault_history("EX-9", t0, t0 + 1)[0]["active"] == [{"spn": 190, "fmi": 2, "occurrence_count": 1}]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_influxdb_stopped_and_restarted_during_uploads_loses_nothing(tmp_path):
-    instance = influxd.InfluxdInstance(tmp_path / "influxdb", _free_port(), _free_port())
+    instance = influxd.InfluxdInstance(tmp_path / "influxdb", free_port(), free_port())
     influx = InfluxClient(influxd.start(instance), "outage", timeout=(1.0, 10.0))
     try:
         influxd.prepare_database(influx)
