@@ -2,7 +2,8 @@
 
 ``create_app(config)`` resolves the settings (environment, then ``config``), builds the real
 adapters and services (:func:`app.runtime.build_runtime`), stores them on
-``app.extensions["ironwatch"]``, binds Socket.IO and Flask-Login, and registers the blueprints.
+``app.extensions["ironwatch"]``, binds Socket.IO and Flask-Login, registers the blueprints and puts
+the device ingest endpoints (plain WSGI, :mod:`app.ingest`) in front of it all.
 With ``START_BACKGROUND=False`` (tests) the spool writer, the diagnosis worker and the scheduler
 are left stopped, so a test drives them by hand.
 """
@@ -30,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         Settings overriding the environment: the ``IRONWATCH_*`` keys of docs/contracts.md,
         ``TESTING``, ``SECRET_KEY`` and ``START_BACKGROUND`` (default True).
     """
+    from .ingest import DeviceIngestApp
     from .notifier import SocketIONotifier
     from .runtime import build_runtime
 
@@ -54,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_template_helpers(app)
     _register_error_handlers(app)
     app.after_request(_security_headers)
+    app.wsgi_app = DeviceIngestApp(app.wsgi_app, runtime.ingest)
     if settings["START_BACKGROUND"]:
         runtime.start()
     return app
@@ -74,9 +77,9 @@ def _security_headers(response):
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import api, auth, console, ingest, openapi, portal, tech
+    from . import api, auth, console, openapi, portal, tech
 
-    for blueprint in (auth.bp, console.bp, portal.bp, tech.bp, api.bp, openapi.bp, ingest.bp):
+    for blueprint in (auth.bp, console.bp, portal.bp, tech.bp, api.bp, openapi.bp):
         app.register_blueprint(blueprint)
 
 
@@ -114,7 +117,7 @@ def nav_items(app: Flask) -> list[dict[str, Any]]:
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        # The JSON API (and device ingest) always answers JSON naming what was wrong.
+        # The JSON API always answers JSON naming what was wrong (device ingest does too, app.ingest).
         if request.path.startswith("/api/"):
             body = {"error": (error.name or "error").lower().replace(" ", "_"),
                     "message": error.description}

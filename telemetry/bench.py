@@ -1,13 +1,14 @@
 """Ingest benchmark: the ingest API against InfluxDB's own ``/write`` rate, in one run.
 
-``python -m telemetry.bench [--machine-hours 8] [--concurrency 2] [--clients 4]``
+``python -m telemetry.bench [--machine-hours 8] [--concurrency 2] [--clients 4] [--operating-layout columns|rows]``
 
 1. Builds a workload at the reference cadence (per machine-hour: four 1 s bursts at 25.6 kHz,
-   sixty one-minute batches of 1 Hz operating data with 20 fields, one DM1 report).
+   sixty one-minute batches of 1 Hz operating data with 20 fields as the simulator's gateway
+   builds them, one DM1 report).
 2. **raw**: posts the workload's line protocol, pre-built, straight to ``/write`` (10,000 lines per
    request, ``--concurrency`` requests in flight) into a fresh database.
 3. **ingest**: a separate client process uploads the same workload through the HTTP ingest API
-   (the real ``app.ingest`` blueprint and :class:`IngestService`: authentication, validation,
+   (the real ``app.ingest`` endpoints and :class:`IngestService`: authentication, validation,
    fsync'd spool), served by the production server (:mod:`app.server`, gunicorn) in its own
    process, while the :class:`SpoolWriter` in that process drains to another fresh database with
    the same batch size and concurrency; timed from the first upload until InfluxDB acknowledged
@@ -18,7 +19,6 @@
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import multiprocessing
 import os
@@ -32,7 +32,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -40,7 +39,9 @@ from telemetry import influxd
 from telemetry.devices import DeviceIdentity, SensorSpec, StaticDeviceDirectory
 from telemetry.influx import InfluxClient
 from telemetry.ingest import IngestService
-from telemetry.payloads import Limits, parse_burst, parse_faults, parse_operating
+from telemetry.operating_payloads import parse_operating
+from telemetry.gateway_payloads import operating_upload
+from telemetry.payloads import Limits, decode_body, parse_burst, parse_faults
 from telemetry.records import chunk_blocks, records_blocks, to_record
 from telemetry.schema import OPERATING_FIELDS
 from telemetry.spool import Spool
@@ -73,8 +74,11 @@ def points_per_machine_second() -> float:
 # --------------------------------------------------------------------------- workload
 
 
-def build_workload(machine_hours: int, seed: int = 0) -> tuple[list[Request], str, DeviceIdentity]:
-    """HTTP requests for ``machine_hours`` hours of one machine's data, ending an hour ago."""
+def build_workload(machine_hours: int, seed: int = 0,
+                   operating_layout: str = "columns") -> tuple[list[Request], str, DeviceIdentity]:
+    """HTTP requests for ``machine_hours`` hours of one machine's data, ending an hour ago; the
+    operating batches as the simulator's gateway builds them (``telemetry.gateway_payloads``), in
+    ``operating_layout`` ("columns", the gateway's default, or "rows")."""
     from diagnostics.synthesis import synthesize_burst
 
     rng = np.random.default_rng(seed)
@@ -97,12 +101,10 @@ def build_workload(machine_hours: int, seed: int = 0) -> tuple[list[Request], st
                 for name in OPERATING_FIELD_NAMES}
         for minute in range(60):
             t_min = t_hour + minute * 60 * 10**9
-            samples = [{"time": t_min + s * 10**9,
-                        "fields": {n: round(v + float(rng.normal(0, 0.01)) * abs(v), 3) for n, v in base.items()}}
+            samples = [(t_min + s * 10**9, {n: round(v + float(rng.normal(0, 0.01)) * abs(v), 3) for n, v in base.items()})
                        for s in range(60)]
-            body = gzip.compress(json.dumps({"upload_id": str(uuid.uuid4()), "machine": machine, "samples": samples}).encode(), 1)
-            requests_.append(Request("/api/v1/ingest/operating", body,
-                                     {"Content-Type": "application/json", "Content-Encoding": "gzip"}, 60))
+            upload = operating_upload(machine, samples, str(uuid.uuid4()), layout=operating_layout)
+            requests_.append(Request(upload.path, upload.body, upload.headers, 60))
         faults = {"upload_id": str(uuid.uuid4()), "machine": machine, "time": t_hour,
                   "lamps": {"amber_warning": 1}, "active": [{"spn": 110, "fmi": 0, "occurrence_count": 1}]}
         requests_.append(Request("/api/v1/ingest/faults", json.dumps(faults).encode(), {"Content-Type": "application/json"}, 2))
@@ -121,7 +123,8 @@ def prebuilt_bodies(requests_: list[Request], identity: DeviceIdentity, batch_li
                         start=int(meta["start"]))
             upload = parse_burst(meta, request.body, identity, BENCH_LIMITS, now)
         elif request.path.endswith("operating"):
-            upload = parse_operating(json.loads(gzip.decompress(request.body)), identity, BENCH_LIMITS, now)
+            upload = parse_operating(json.loads(decode_body(request.body, request.headers, BENCH_LIMITS)), identity,
+                                     BENCH_LIMITS, now)
         else:
             upload = parse_faults(json.loads(request.body), identity, BENCH_LIMITS, now)
         records.append(to_record(upload))
@@ -270,16 +273,15 @@ def run_ingest(client: InfluxClient, requests_: list[Request], identity: DeviceI
 
 def _ingest_app(spool_dir: Path, devices: StaticDeviceDirectory, influx: InfluxClient, concurrency: int,
                 batch_lines: int):
-    """The ingest blueprint over the real service, spool and writer, plus a status route for the bench."""
+    """The device ingest endpoints over the real service, spool and writer, in front of a Flask app
+    with a status route for the bench, as ``create_app`` mounts them (``app.ingest``)."""
     from flask import Flask
 
-    from app.ingest import bp
+    from app.ingest import DeviceIngestApp
 
     spool = Spool(spool_dir)
     writer = SpoolWriter(spool, influx, batch_lines=batch_lines, concurrency=concurrency).start()
     web = Flask("ironwatch-bench")
-    web.register_blueprint(bp)
-    web.extensions["ironwatch"] = SimpleNamespace(ingest=IngestService(spool, devices, BENCH_LIMITS))
 
     @web.get("/bench/status")
     def status():
@@ -287,6 +289,7 @@ def _ingest_app(spool_dir: Path, devices: StaticDeviceDirectory, influx: InfluxC
                 "posts": writer.stats.posts, "retries": writer.stats.retries,
                 "backlog_mb": spool.backlog()["undrained_bytes"] / 1e6}
 
+    web.wsgi_app = DeviceIngestApp(web.wsgi_app, IngestService(spool, devices, BENCH_LIMITS))
     return web
 
 
@@ -382,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4,
                         help="concurrent HTTP uploaders in the ingest phase (more share fsyncs: group commit)")
     parser.add_argument("--batch-lines", type=int, default=10_000)
+    parser.add_argument("--operating-layout", choices=("columns", "rows"), default="columns",
+                        help="JSON layout of the operating batches (the gateway's default: columns)")
     parser.add_argument("--rounds", type=int, default=3, help="raw/ingest pairs; each side's best round is reported")
     parser.add_argument("--plot", type=Path, default=influxd.var_dir() / "bench" / "telemetry_bench.png")
     parser.add_argument("--dedicated", action="store_true",
@@ -416,12 +421,13 @@ def _run(args: argparse.Namespace, url: str, dedicated: bool) -> int:
     print(f"InfluxDB at {url} ({InfluxClient(url, '_').ping()}, {'dedicated' if dedicated else 'shared'}); "
           f"{os.cpu_count()} CPUs on this node", flush=True)
     print(f"building {args.machine_hours} machine-hours of uploads at the reference cadence ...", flush=True)
-    requests_, _machine, identity = build_workload(args.machine_hours)
+    requests_, _machine, identity = build_workload(args.machine_hours, operating_layout=args.operating_layout)
     bodies = prebuilt_bodies(requests_, identity, args.batch_lines)
     points = sum(r.points for r in requests_)
     assert points == sum(lines for _, _, lines in bodies)
     print(f"workload: {len(requests_)} uploads, {points:,} points, "
-          f"{sum(len(b) for _, b, _ in bodies) / 1e6:.0f} MB of line protocol", flush=True)
+          f"{sum(len(b) for _, b, _ in bodies) / 1e6:.0f} MB of line protocol; operating data as "
+          f"{args.operating_layout}", flush=True)
 
     rounds = []
     for round_no in range(1, args.rounds + 1):

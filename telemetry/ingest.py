@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
 from telemetry.devices import DeviceDirectory, DeviceIdentity
+from telemetry.operating_payloads import parse_operating
 from telemetry.payloads import (
     IngestError,
     Limits,
@@ -21,7 +22,6 @@ from telemetry.payloads import (
     parse_burst,
     parse_faults,
     parse_json_object,
-    parse_operating,
     require_json,
 )
 from telemetry.records import to_record

@@ -73,7 +73,30 @@ SCHEMAS = {
                        "message": {"type": "string"}},
     },
     "OperatingUpload": {
+        "oneOf": [{"$ref": "#/components/schemas/OperatingColumns"}, {"$ref": "#/components/schemas/OperatingRows"}],
+        "description": "one batch in either layout; both are stored the same",
+    },
+    "OperatingColumns": {
+        "type": "object", "required": ["upload_id", "machine", "times", "fields"],
+        "description": "one array per field (recommended: each name once, about a third less data than rows)",
+        "properties": {
+            "upload_id": _UPLOAD_ID,
+            "machine": {"type": "string", "example": "GS-2001"},
+            "times": {"type": "array", "minItems": 1, "maxItems": _LIMITS.max_operating_samples, "items": _TIME},
+            "fields": {
+                "type": "object", "minProperties": 1, "additionalProperties": False,
+                "description": "each array as long as times; null where the field was not sampled at that time "
+                               "(every time needs at least one value)",
+                "properties": {name: {"type": "array", "items": {
+                                   "type": "number", "nullable": True, "minimum": spec.minimum, "maximum": spec.maximum,
+                                   "description": f"{spec.description}, {spec.unit}"}}
+                               for name, spec in OPERATING_FIELDS.items()},
+            },
+        },
+    },
+    "OperatingRows": {
         "type": "object", "required": ["upload_id", "machine", "samples"],
+        "description": "one object per time",
         "properties": {
             "upload_id": _UPLOAD_ID,
             "machine": {"type": "string", "example": "GS-2001"},
@@ -139,7 +162,8 @@ SPEC = {
     "paths": {
         "/api/v1/ingest/operating": _operation(
             "Upload a batch of operating data",
-            "Many timestamped samples per request (typically a minute at 1 Hz).", "OperatingUpload"),
+            "Many timestamped samples per request (typically a minute at 1 Hz), as one array per field "
+            "(times + fields) or one object per time (samples).", "OperatingUpload"),
         "/api/v1/ingest/bursts": _operation(
             "Upload a vibration burst",
             "JSON with base64 samples, or the raw little-endian samples as application/octet-stream with "

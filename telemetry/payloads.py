@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import itertools
 import json
 import math
-import operator
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -21,7 +19,6 @@ import numpy as np
 import orjson
 
 from telemetry.devices import DeviceIdentity
-from telemetry.schema import OPERATING_FIELDS
 
 KINDS = ("operating", "burst", "faults")
 UNITS = ("m/s2", "g")
@@ -236,7 +233,7 @@ def parse_json_object(data: bytes) -> dict:
 # --------------------------------------------------------------------------- scalar rules
 
 
-def _require(obj: Mapping[str, Any], key: str, path: str = "") -> Any:
+def require(obj: Mapping[str, Any], key: str, path: str = "") -> Any:
     if key not in obj or obj[key] is None:
         raise invalid(path + key, "required", f"{path + key} is required")
     return obj[key]
@@ -312,99 +309,13 @@ def check_time_window(t_ns: int, path: str, now_ns: int, limits: Limits) -> int:
     return t_ns
 
 
-# --------------------------------------------------------------------------- operating data
-
-
-def parse_operating(obj: Mapping[str, Any], identity: DeviceIdentity, limits: Limits, now_ns: int) -> OperatingBatch:
-    upload_id = check_upload_id(_require(obj, "upload_id"))
-    machine = check_machine(_require(obj, "machine"), identity)
-    samples = _require(obj, "samples")
-    if not isinstance(samples, list) or not samples:
-        raise invalid("samples", "non_empty_list", "samples must be a non-empty list")
-    if len(samples) > limits.max_operating_samples:
-        raise IngestError(413, "too_large", "samples", "max_operating_samples",
-                          f"{len(samples)} samples; at most {limits.max_operating_samples} per upload")
-    dense = _dense_operating_columns(samples, time_window(now_ns, limits))
-    if dense is not None:
-        return OperatingBatch(upload_id, machine, *dense)
-    # the per-sample checks: anything the vectorised check did not pass (RFC 3339 times, ints to
-    # convert, sparse fields), or a refusal to word with the path of the offending value
-    parsed = []
-    for i, sample in enumerate(samples):
-        path = f"samples[{i}]"
-        if not isinstance(sample, dict):
-            raise invalid(path, "object", f"{path} must be an object with time and fields")
-        t_ns = check_time_window(parse_time_ns(_require(sample, "time", path + "."), path + ".time"),
-                                 path + ".time", now_ns, limits)
-        fields = _require(sample, "fields", path + ".")
-        if not isinstance(fields, dict) or not fields:
-            raise invalid(path + ".fields", "non_empty_object", f"{path}.fields must be a non-empty object")
-        values = {}
-        for name, raw in fields.items():
-            spec = OPERATING_FIELDS.get(name)
-            kind = type(raw)
-            value = raw if kind is float else float(raw) if kind is int and -1e300 < raw < 1e300 else None
-            if spec is None or value is None or not spec.minimum <= value <= spec.maximum:
-                fpath = f"{path}.fields.{name}"
-                if spec is None:
-                    raise invalid(fpath, "known_field", f"unknown operating field {name!r}; see telemetry.schema.OPERATING_FIELDS")
-                value = number(raw, fpath)  # raises for non-numbers and non-finite numbers
-                raise invalid(fpath, "range", f"{fpath}={value} {spec.unit} is outside [{spec.minimum}, {spec.maximum}]")
-            values[name] = value
-        parsed.append((t_ns, values))
-    return OperatingBatch.from_samples(upload_id, machine, parsed)
-
-
-def _dense_operating_columns(samples: list, window: tuple[int, int]) -> tuple[tuple, np.ndarray, np.ndarray] | None:
-    """``(names, times_ns, values)`` of the usual upload, checked per upload with NumPy.
-
-    The usual upload: every sample an object with an integer ``time`` inside ``window`` and the
-    same two or more known fields, every value a float (JSON number with a fraction or exponent)
-    within its field's range. None for anything else, which then takes the per-sample checks
-    (NaN and infinities fail the range comparison, so they always do).
-    """
-    try:
-        times = [sample["time"] for sample in samples]
-        rows = [sample["fields"] for sample in samples]
-    except (TypeError, KeyError):  # a sample that is no object, or lacks a key
-        return None
-    first = rows[0]
-    if set(map(type, times)) != {int} or type(first) is not dict or len(first) < 2:
-        return None
-    if not first.keys() <= OPERATING_FIELDS.keys():
-        return None
-    names = tuple(sorted(first))
-    row_of = operator.itemgetter(*names)
-    try:  # every name in every row (KeyError otherwise) and nothing else (same length)
-        cells = [row_of(row) for row in rows]
-    except (KeyError, TypeError):
-        return None
-    width = len(names)
-    if any(type(row) is not dict or len(row) != width for row in rows):
-        return None
-    if set(map(type, itertools.chain.from_iterable(cells))) != {float}:
-        return None
-    values = np.array(cells, dtype=np.float64)
-    low = np.array([OPERATING_FIELDS[name].minimum for name in names])
-    high = np.array([OPERATING_FIELDS[name].maximum for name in names])
-    if not np.all((values >= low) & (values <= high)):
-        return None
-    try:
-        times_ns = np.array(times, dtype=np.int64)
-    except OverflowError:
-        return None
-    if times_ns.min() < window[0] or times_ns.max() > window[1]:
-        return None
-    return names, times_ns, values
-
-
 # --------------------------------------------------------------------------- faults
 
 
 def parse_faults(obj: Mapping[str, Any], identity: DeviceIdentity, limits: Limits, now_ns: int) -> FaultReport:
-    upload_id = check_upload_id(_require(obj, "upload_id"))
-    machine = check_machine(_require(obj, "machine"), identity)
-    t_ns = check_time_window(parse_time_ns(_require(obj, "time"), "time"), "time", now_ns, limits)
+    upload_id = check_upload_id(require(obj, "upload_id"))
+    machine = check_machine(require(obj, "machine"), identity)
+    t_ns = check_time_window(parse_time_ns(require(obj, "time"), "time"), "time", now_ns, limits)
     lamps_raw = obj.get("lamps", {})
     if not isinstance(lamps_raw, dict):
         raise invalid("lamps", "object", "lamps must be an object")
@@ -424,8 +335,8 @@ def parse_faults(obj: Mapping[str, Any], identity: DeviceIdentity, limits: Limit
         if not isinstance(code, dict):
             raise invalid(path, "object", f"{path} must be an object")
         active.append({
-            "spn": integer(_require(code, "spn", path + "."), path + ".spn", 0, 524_287),  # 19-bit SPN
-            "fmi": integer(_require(code, "fmi", path + "."), path + ".fmi", 0, 31),
+            "spn": integer(require(code, "spn", path + "."), path + ".spn", 0, 524_287),  # 19-bit SPN
+            "fmi": integer(require(code, "fmi", path + "."), path + ".fmi", 0, 31),
             "occurrence_count": integer(code.get("occurrence_count", 0), path + ".occurrence_count", 0, 126),
         })
     return FaultReport(upload_id, machine, t_ns, lamps, tuple(active))
@@ -466,25 +377,25 @@ def parse_burst(
 ) -> BurstUpload:
     """Validate a burst. ``raw`` is the binary body (octet-stream); for JSON it is None and the
     samples come base64-encoded in ``meta["samples"]``."""
-    upload_id = check_upload_id(_require(meta, "upload_id"))
-    machine = check_machine(_require(meta, "machine"), identity)
-    sensor_name = _require(meta, "sensor")
+    upload_id = check_upload_id(require(meta, "upload_id"))
+    machine = check_machine(require(meta, "machine"), identity)
+    sensor_name = require(meta, "sensor")
     sensor = identity.sensors.get(sensor_name) if isinstance(sensor_name, str) else None
     if sensor is None:
         raise IngestError(404, "not_found", "sensor", "known_sensor",
                           f"machine {machine!r} has no sensor {sensor_name!r}")
-    axis = _require(meta, "axis")
+    axis = require(meta, "axis")
     if axis not in AXES:
         raise invalid("axis", "known_axis", f"axis must be one of {', '.join(AXES)}")
-    fs = number(_require(meta, "sample_rate_hz"), "sample_rate_hz")
+    fs = number(require(meta, "sample_rate_hz"), "sample_rate_hz")
     if not limits.min_sample_rate_hz <= fs <= limits.max_sample_rate_hz:
         raise invalid("sample_rate_hz", "range",
                       f"sample_rate_hz={fs} is outside [{limits.min_sample_rate_hz}, {limits.max_sample_rate_hz}] Hz")
-    start_ns = check_time_window(parse_time_ns(_require(meta, "start"), "start"), "start", now_ns, limits)
-    units = _require(meta, "units")
+    start_ns = check_time_window(parse_time_ns(require(meta, "start"), "start"), "start", now_ns, limits)
+    units = require(meta, "units")
     if units not in UNITS:
         raise invalid("units", "known_units", f"units must be one of {', '.join(UNITS)}")
-    shaft_rpm = number(_require(meta, "shaft_rpm"), "shaft_rpm")
+    shaft_rpm = number(require(meta, "shaft_rpm"), "shaft_rpm")
     if not 0.0 <= shaft_rpm <= limits.max_shaft_rpm:
         raise invalid("shaft_rpm", "range", f"shaft_rpm={shaft_rpm} is outside [0, {limits.max_shaft_rpm}]")
     encoding = meta.get("encoding") or "float32le"
@@ -492,11 +403,11 @@ def parse_burst(
         raise invalid("encoding", "known_encoding", f"encoding must be one of {', '.join(ENCODINGS)}")
     scale = None
     if encoding == "int16le":
-        scale = number(_require(meta, "scale"), "scale")
+        scale = number(require(meta, "scale"), "scale")
         if scale <= 0:
             raise invalid("scale", "positive", "scale (physical units per count) must be positive")
     if raw is None:
-        text = _require(meta, "samples")
+        text = require(meta, "samples")
         if not isinstance(text, str):
             raise invalid("samples", "base64", "samples must be a base64 string")
         try:

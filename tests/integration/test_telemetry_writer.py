@@ -11,6 +11,7 @@ import pytest
 
 from telemetry import influxd
 from telemetry.devices import DeviceIdentity, SensorSpec, StaticDeviceDirectory
+from telemetry.gateway_payloads import operating_payload
 from telemetry.influx import InfluxClient
 from telemetry.ingest import IngestService
 from telemetry.spool import Spool
@@ -76,6 +77,33 @@ def test_everything_accepted_arrives_once_and_reads_back_exactly(influx, tmp_pat
     assert count(influx, "SELECT count(burst_id) FROM bursts") == 1
     assert count(influx, "SELECT count(engine_speed_rpm) FROM operating") == 60
     assert TelemetryStore(influx).fault_history("EX-9", t0, t0 + 1)[0]["active"] == [{"spn": 190, "fmi": 2, "occurrence_count": 1}]
+
+
+def test_both_operating_layouts_store_the_same_points(influx, tmp_path):
+    service, token, spool = make_service(tmp_path)
+    writer = SpoolWriter(spool, influx, batch_lines=5000).start()
+    t0 = (time.time_ns() // 10**9 - 7200) * 10**9
+    hour = 3600 * 10**9
+
+    def samples(start):  # every third second without the coolant temperature
+        return [(start + i * 10**9, {"engine_speed_rpm": 1000.5 + i, **({"coolant_temp_c": 80.25 - i} if i % 3 else {})})
+                for i in range(30)]
+
+    for layout, start in (("rows", t0), ("columns", t0 + hour)):
+        body = json.dumps(operating_payload(f"op-{layout}", "EX-9", samples(start), layout)).encode()
+        assert service.accept_operating(token, body, JSON).points == 30
+    assert writer.wait_drained(60)
+    writer.stop()
+    spool.close()
+
+    def stored(start):
+        [series] = influx.query(f"SELECT engine_speed_rpm, coolant_temp_c FROM operating "
+                                f"WHERE time >= {start} AND time < {start + 60 * 10**9}")
+        return [(t - start, *values) for t, *values in series["values"]]
+
+    expected = [(t - t0, fields["engine_speed_rpm"], fields.get("coolant_temp_c")) for t, fields in samples(t0)]
+    assert stored(t0) == expected
+    assert stored(t0 + hour) == expected
 
 
 def test_influxdb_stopped_and_restarted_during_uploads_loses_nothing(tmp_path):

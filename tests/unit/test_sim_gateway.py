@@ -21,7 +21,9 @@ from telemetry.gateway_payloads import (
     operating_upload,
     to_ns,
 )
-from telemetry.schema import OPERATING_FIELDS
+from telemetry.devices import DeviceIdentity
+from telemetry.operating_payloads import parse_operating
+from telemetry.payloads import Limits
 
 T0 = 1_764_028_800 * 10**9   # 2025-11-25T00:00:00Z
 
@@ -56,8 +58,22 @@ def test_operating_upload_follows_the_contract():
     body = json.loads(upload.body)
     assert upload.path == PATH_OPERATING and upload.headers["Content-Type"] == "application/json"
     assert body["upload_id"] == upload.upload_id and body["machine"] == "GS-2001"
-    assert body["samples"][1] == {"time": T0 + 10**9, "fields": {"engine_speed_rpm": 1501.0, "coolant_temp_c": 85.5}}
-    assert all(name in OPERATING_FIELDS for s in body["samples"] for name in s["fields"])
+    assert body["times"] == [T0, T0 + 10**9, T0 + 2 * 10**9]
+    assert body["fields"] == {"engine_speed_rpm": [1500.0, 1501.0, 1502.0], "coolant_temp_c": [85.5, 85.5, 85.5]}
+    rows = json.loads(operating_upload("GS-2001", _samples(), gzip_min_bytes=10**9, layout="rows").body)
+    assert rows["samples"][1] == {"time": T0 + 10**9, "fields": {"engine_speed_rpm": 1501.0, "coolant_temp_c": 85.5}}
+    # both layouts are the same batch to the server
+    identity = DeviceIdentity("gw-1", "GS-2001", {})
+    assert parse_operating(body, identity, Limits(), T0) == parse_operating({**rows, "upload_id": body["upload_id"]},
+                                                                              identity, Limits(), T0)
+
+
+def test_operating_columns_hold_null_where_a_sample_lacks_a_field():
+    samples = [(T0, {"engine_speed_rpm": 1500.0}), (T0 + 10**9, {"lat": 53.8, "engine_speed_rpm": 1501.0})]
+    body = json.loads(operating_upload("GS-2001", samples, gzip_min_bytes=10**9).body)
+    assert body["fields"] == {"engine_speed_rpm": [1500.0, 1501.0], "lat": [None, 53.8]}
+    with pytest.raises(ValueError, match="no fields"):
+        operating_upload("GS-2001", [(T0, {})])
 
 
 def test_operating_upload_refuses_a_field_the_schema_does_not_know():
@@ -81,8 +97,8 @@ def test_upload_ids_and_bytes_are_stable_for_the_same_content():
 def test_large_bodies_are_gzipped_and_small_ones_are_not():
     big = operating_upload("EX-1001", _samples(60), gzip_min_bytes=1024)
     small = operating_upload("EX-1001", _samples(1), gzip_min_bytes=1024)
-    assert big.headers["Content-Encoding"] == "gzip" and len(json.loads(gzip.decompress(big.body))["samples"]) == 60
-    assert "Content-Encoding" not in small.headers and json.loads(small.body)["samples"]
+    assert big.headers["Content-Encoding"] == "gzip" and len(json.loads(gzip.decompress(big.body))["times"]) == 60
+    assert "Content-Encoding" not in small.headers and json.loads(small.body)["times"]
 
 
 def test_json_burst_round_trips_float32_samples():
@@ -174,7 +190,7 @@ def test_connection_errors_are_buffered_until_the_server_answers(double):
     gw.base_url = double.url
     clock.now += 120.0
     assert gw.drain(timeout_s=10.0) and gw.backlog == 0
-    sent = [json.loads(b)["samples"].__len__() for _, _, b in double.requests]
+    sent = [len(json.loads(b)["times"]) for _, _, b in double.requests]
     assert sent == [1, 2], "the backlog went out in order"
 
 
@@ -210,7 +226,7 @@ def test_coverage_gap_queues_without_transmitting_then_flushes_in_order(double):
     assert double.requests == []
     gw.online = True
     assert gw.flush() == 3
-    assert [len(json.loads(b)["samples"]) for _, _, b in double.requests] == [1, 2, 3]
+    assert [len(json.loads(b)["times"]) for _, _, b in double.requests] == [1, 2, 3]
 
 
 def test_binary_burst_transport_is_accepted_by_the_peer(double):

@@ -4,7 +4,8 @@ import math
 import pytest
 
 from telemetry.devices import DeviceIdentity
-from telemetry.payloads import IngestError, Limits, parse_operating
+from telemetry.operating_payloads import parse_operating
+from telemetry.payloads import IngestError, Limits
 
 NOW = 1_764_000_000_000_000_000
 IDENTITY = DeviceIdentity("gw-1", "EX-1", {})
@@ -77,3 +78,75 @@ def _utc(seconds: int) -> str:
     from datetime import datetime, timezone
 
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+# --------------------------------------------------------------------------- the column layout
+
+
+def columns(rows: list[dict]) -> dict:
+    """The column layout of ``batch(rows)``: one array per field, null where a row lacks it."""
+    names = sorted({name for row in rows for name in row})
+    return {"upload_id": "u-1", "machine": "EX-1",
+            "times": [NOW - (len(rows) - i) * 10**9 for i in range(len(rows))],
+            "fields": {name: [row.get(name) for row in rows] for name in names}}
+
+
+def test_columns_and_rows_give_the_same_batch():
+    assert parse_operating(columns(dense()), IDENTITY, Limits(), NOW) == parse_operating(batch(dense()), IDENTITY, Limits(), NOW)
+
+
+def test_null_in_a_column_is_a_field_not_sampled_at_that_time():
+    sparse = [{"engine_speed_rpm": 1500.5, "lat": 53.8}, {"engine_speed_rpm": 1501.5}, {"lat": 53.9}]
+    result = parse_operating(columns(sparse), IDENTITY, Limits(), NOW)
+    assert [fields for _, fields in result.samples] == sparse
+    assert result == parse_operating(batch(sparse), IDENTITY, Limits(), NOW)
+
+
+def test_columns_with_rfc3339_times_and_ints_take_the_per_value_path_to_the_same_batch():
+    fast = parse_operating(columns(dense()), IDENTITY, Limits(), NOW)
+    upload = columns(dense())
+    upload["times"] = [f"{_utc(t // 10**9)}.{t % 10**9:09d}Z" for t in upload["times"]]
+    assert parse_operating(upload, IDENTITY, Limits(), NOW) == fast
+    rounded = columns(dense(engine_speed_rpm=1500))
+    assert parse_operating(rounded, IDENTITY, Limits(), NOW).values[-1, 1] == 1500.0
+
+
+@pytest.mark.parametrize("override, rule", [
+    ({"engine_speed_rpm": 5000.5}, "range"),
+    ({"lat": math.nan}, "finite"),
+    ({"lat": math.inf}, "finite"),
+    ({"lat": 10**400}, "finite"),
+    ({"lat": True}, "number"),
+    ({"lat": "53.8"}, "number"),
+])
+def test_each_bad_value_in_a_column_is_refused_by_its_path(override, rule):
+    with pytest.raises(IngestError) as caught:
+        parse_operating(columns(dense(**override)), IDENTITY, Limits(), NOW)
+    assert (caught.value.field, caught.value.rule) == (f"fields.{next(iter(override))}[4]", rule)
+
+
+def _refusal(upload: dict) -> tuple[int, str, str]:
+    with pytest.raises(IngestError) as caught:
+        parse_operating(upload, IDENTITY, Limits(max_operating_samples=10), NOW)
+    return caught.value.status, caught.value.field, caught.value.rule
+
+
+def test_each_column_layout_rule_is_named():
+    upload = columns(dense())
+    cases = [
+        ({"fields": {**upload["fields"], "no_such_field": [1.0] * 5}}, (422, "fields.no_such_field", "known_field")),
+        ({"fields": {**upload["fields"], "lat": [53.8] * 4}}, (422, "fields.lat", "same_length")),
+        ({"fields": {**upload["fields"], "lat": 53.8}}, (422, "fields.lat", "same_length")),
+        ({"fields": {}}, (422, "fields", "non_empty_object")),
+        ({"times": []}, (422, "times", "non_empty_list")),
+        ({"times": upload["times"][:4] + [NOW + 10**12]}, (422, "times[4]", "time_window")),
+        ({"times": upload["times"][:4] + ["yesterday"]}, (422, "times[4]", "time")),
+        ({"times": list(range(NOW - 11, NOW)), "fields": {"lat": [1.5] * 11}}, (413, "times", "max_operating_samples")),
+        ({"fields": {"lat": [1.5, 1.5, 1.5, 1.5, None], "lon": [2.5, 2.5, 2.5, 2.5, None]}}, (422, "times[4]", "some_field")),
+        ({"samples": batch(dense())["samples"]}, (422, "samples", "one_layout")),
+    ]
+    for change, expected in cases:
+        assert _refusal({**upload, **change}) == expected, change
+    neither = {key: value for key, value in upload.items() if key not in ("times", "fields")}
+    assert _refusal(neither) == (422, "samples", "required")
+    assert _refusal({key: value for key, value in upload.items() if key != "fields"}) == (422, "fields", "required")

@@ -1,13 +1,13 @@
-"""The ingest blueprint maps the service's answers to HTTP: 202/200, error JSON, Retry-After."""
+"""The device ingest endpoints map the service's answers to HTTP: 202/200, error JSON, Retry-After;
+other paths go on to the app behind them."""
 import gzip
+import io
 import json
 import time
-from types import SimpleNamespace
-
 import pytest
 from flask import Flask
 
-from app.ingest import bp
+from app.ingest import DeviceIngestApp
 from telemetry.devices import DeviceIdentity, StaticDeviceDirectory
 from telemetry.ingest import IngestService, Limits
 from telemetry.spool import Spool
@@ -19,8 +19,8 @@ def client(tmp_path):
     token = devices.add(DeviceIdentity("gw", "GS-1", {}))
     spool = Spool(tmp_path, max_bytes=4000, retry_after_s=12)
     web = Flask(__name__)
-    web.register_blueprint(bp)
-    web.extensions["ironwatch"] = SimpleNamespace(ingest=IngestService(spool, devices, Limits(max_request_bytes=100_000)))
+    web.get("/behind")(lambda: {"served_by": "flask"})
+    web.wsgi_app = DeviceIngestApp(web.wsgi_app, IngestService(spool, devices, Limits(max_request_bytes=100_000)))
     yield web.test_client(), {"Authorization": f"Bearer {token}"}
     spool.close()
 
@@ -55,3 +55,29 @@ def test_spool_full_answers_503_with_retry_after(client):
     full = http.post("/api/v1/ingest/operating", json=body("late", 20), headers=auth)
     assert full.status_code == 503 and full.headers["Retry-After"] == "12"
     assert full.json["error"] == "spool_full" and "retry" in full.json["message"]
+
+
+def test_only_post_to_the_three_kinds_is_served_and_every_other_path_goes_on(client):
+    http, auth = client
+    assert http.get("/behind").json == {"served_by": "flask"}
+    unknown = http.post("/api/v1/ingest/telemetry", json=body("c"), headers=auth)
+    assert unknown.status_code == 404 and unknown.json["error"] == "not_found"
+    wrong_method = http.get("/api/v1/ingest/operating", headers=auth)
+    assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "POST"
+    assert wrong_method.json["error"] == "method_not_allowed"
+
+
+def test_a_chunked_body_over_the_limit_is_refused_and_one_within_is_accepted(client):
+    http, auth = client
+    headers = {**auth, "Content-Type": "application/json", "Transfer-Encoding": "chunked"}  # no Content-Length
+    small = http.post("/api/v1/ingest/operating", input_stream=io.BytesIO(json.dumps(body("d")).encode()), headers=headers)
+    assert small.status_code == 202
+    big = http.post("/api/v1/ingest/operating", input_stream=io.BytesIO(b" " * 120_000), headers=headers)
+    assert big.status_code == 413 and big.json["rule"] == "max_request_bytes"
+
+
+def test_burst_metadata_is_read_from_the_query_string(client):
+    http, auth = client
+    refused = http.post("/api/v1/ingest/bursts?machine=GS-1&sensor=nope&upload_id=e", data=b"\0" * 4096,
+                        headers={**auth, "Content-Type": "application/octet-stream"})
+    assert refused.status_code == 404 and (refused.json["field"], refused.json["rule"]) == ("sensor", "known_sensor")
