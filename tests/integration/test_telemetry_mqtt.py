@@ -61,6 +61,10 @@ def test_mqtt_uploads_land_in_influxdb(bridge_env, influx):
     assert acks.get(timeout=10) == {"code": 202, "status": "accepted", "upload_id": "mq-op-1", "points": 30}
     publish(gateway, upload_topic(machine, "operating"), json.dumps({"token": token, "payload": operating}).encode())
     assert acks.get(timeout=10)["status"] == "duplicate"
+    columns = {"upload_id": "mq-op-2", "machine": machine, "times": [t0 + (30 + i) * 10**9 for i in range(30)],
+               "fields": {"coolant_temp_c": [110.0 + i for i in range(30)]}}
+    publish(gateway, upload_topic(machine, "operating"), json.dumps({"token": token, "payload": columns}).encode())
+    assert acks.get(timeout=10) == {"code": 202, "status": "accepted", "upload_id": "mq-op-2", "points": 30}
 
     samples = np.linspace(-1, 1, 2048, dtype=np.float32)
     burst = {"upload_id": "mq-b-1", "machine": machine, "sensor": "engine.acc", "axis": "radial",
@@ -74,9 +78,9 @@ def test_mqtt_uploads_land_in_influxdb(bridge_env, influx):
 
     assert writer.wait_drained(30)
     store = TelemetryStore(influx)
-    assert store.latest(machine)["fields"] == {"coolant_temp_c": 109.0}
+    assert store.latest(machine)["fields"] == {"coolant_temp_c": 139.0}
     series = influx.query("SELECT count(coolant_temp_c) FROM operating")
-    assert series[0]["values"][0][1] == 30
+    assert series[0]["values"][0][1] == 60
     read = store.read_burst(f"{machine}:engine.acc:radial:{t0}")
     assert np.array_equal(read.samples, samples) and read.meta.units == "g"
     assert store.fault_history(machine, t0, t0 + 1)[0]["active"] == [{"spn": 97, "fmi": 3, "occurrence_count": 0}]
