@@ -81,3 +81,17 @@ def test_burst_metadata_is_read_from_the_query_string(client):
     refused = http.post("/api/v1/ingest/bursts?machine=GS-1&sensor=nope&upload_id=e", data=b"\0" * 4096,
                         headers={**auth, "Content-Type": "application/octet-stream"})
     assert refused.status_code == 404 and (refused.json["field"], refused.json["rule"]) == ("sensor", "known_sensor")
+
+
+def test_a_bug_behind_the_endpoint_answers_500_json_and_is_logged(caplog):
+    class Broken:
+        limits = Limits()
+
+        def accept_faults(self, *args):
+            raise RuntimeError("boom")
+
+    web = Flask(__name__)
+    web.wsgi_app = DeviceIngestApp(web.wsgi_app, Broken())
+    answer = web.test_client().post("/api/v1/ingest/faults", json={}, headers={"Authorization": "Bearer x.y"})
+    assert answer.status_code == 500 and answer.json["error"] == "internal_server_error"
+    assert "device upload to /api/v1/ingest/faults failed" in caplog.text and "boom" in caplog.text
