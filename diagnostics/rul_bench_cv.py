@@ -3,11 +3,14 @@
     python -m diagnostics.rul_bench cmapss-cv --data ../shared/data/cmapss --folds 3 \\
         --variants single,cf5,cf5r100,cf5b8,cf5avg,cf3
 
-Only ``train_FD00x.txt`` is read, so no test label can steer a choice. Each training set is split
-into outer folds by unit; every held-out unit is scored the way the official test set scores its
-units (at ``draws`` truncation points uniform over its life, once each at the truncated history's
-last cycle) and also at every cycle. Interval calibration variants are compared on the same outer
-folds; a variant is named
+Only ``train_FD00x.txt`` is read for training and scoring, so no test label can steer a choice.
+Each training set is split into outer folds by unit; every held-out unit is scored the way the
+official test set scores its units (at ``draws`` truncation points uniform over its life, once
+each at the truncated history's last cycle) and also at every cycle. The every-cycle scores are
+also re-weighted to the history lengths of the official test units (``test_FD00x.txt``, its
+inputs: how many cycles each test unit shows, never its RUL), which predicts the test coverage
+where test histories are cut differently from uniform (:func:`length_matched_weights`).
+Interval calibration variants are compared on the same outer folds; a variant is named
 
 * ``single`` - one 20 % calibration split of the fit units (the method before cross-fitting);
 * ``cf<K>`` - cross-fitted over K folds by unit, fold models trained like the final ones;
@@ -157,6 +160,45 @@ def fold_estimates(train: CmapssTable, fit_mask: np.ndarray, config: TrainConfig
     return out
 
 
+RUL_BANDS = (0.0, 25.0, 50.0, 100.0, 125.0)  # true RUL bands of the conditional coverage; the last is [125, cap]
+
+
+def unit_even_weights(units: np.ndarray) -> np.ndarray:
+    """Row weights, shape (n,), under which each unit weighs 1 in all, spread evenly over its rows."""
+    _, unit_index, unit_rows = np.unique(units, return_inverse=True, return_counts=True)
+    return 1.0 / unit_rows[unit_index]
+
+
+def length_matched_weights(units: np.ndarray, cycles: np.ndarray, target_lengths: np.ndarray,
+                           bin_cycles: int = 20) -> tuple[np.ndarray, float]:
+    """Row weights that give scored rows the history-length distribution of ``target_lengths``.
+
+    A row at cycle ``c`` of a full history is what a history cut after ``c`` cycles shows at its
+    end, so its history length is ``c``. Each unit first weighs 1 in all, spread evenly over its
+    rows (what truncation points uniform over its life give in expectation); every row is then
+    multiplied by the target's share of its length bin (``bin_cycles`` wide) over the rows' own
+    share: importance weighting for a shift in one observed covariate (Tibshirani, Foygel Barber,
+    Candes and Ramdas 2019, *Conformal prediction under covariate shift*).
+
+    Parameters
+    ----------
+    units, cycles : shape (n,), unit and cycle of each scored row.
+    target_lengths : shape (m,), cycles observed per target unit (a test file's inputs).
+
+    Returns
+    -------
+    ``(weights (n,), unmatched)``: ``unmatched`` is the target's share in length bins no scored
+    row reaches (those targets cannot be represented).
+    """
+    even = unit_even_weights(units)
+    edges = np.arange(0, max(cycles.max(), target_lengths.max()) + 2 * bin_cycles, bin_cycles)
+    target = np.histogram(target_lengths, edges)[0] / target_lengths.size
+    scored = np.histogram(cycles, edges, weights=even)[0] / even.sum()
+    ratio = np.divide(target, scored, out=np.zeros_like(target), where=scored > 0)
+    weights = even * ratio[np.clip(np.digitize(cycles, edges) - 1, 0, len(ratio) - 1)]
+    return weights, float(target[scored == 0].sum())
+
+
 def _scores(parts: list[tuple[RulEstimate, np.ndarray]]) -> dict:
     fields = ("point", "p10", "p50", "p90")
     est = RulEstimate(*(np.concatenate([getattr(e, f) for e, _ in parts]) for f in fields))
@@ -179,12 +221,17 @@ def cross_validate(data_dir: Path, subset: str, config: TrainConfig, variants: l
     Returns
     -------
     ``{"subset", "seconds", (evaluation, variant name): {"rmse", "rmse_p50", "coverage", "width",
-    "points", "fold_coverage"}}``
+    "points", "fold_coverage"}, ("test_lengths", variant name): {"coverage", "coverage_unit_even",
+    "unmatched", "by_true_rul"}}``: ``test_lengths`` is the every-cycle coverage with each unit
+    weighing the same, re-weighted to the official test histories' lengths
+    (:func:`length_matched_weights`) and not (``coverage_unit_even``); ``by_true_rul`` the
+    every-cycle coverage per band of true RUL (``RUL_BANDS``).
     """
     started = time.perf_counter()
     train = read_table(Path(data_dir) / f"train_{subset}.txt")
     true_all = np.minimum(train.rul_to_failure(), rul_cap)
     collected: dict[tuple[str, str], list] = {}
+    every_cycle_rows: list[np.ndarray] = []
     folds = truncated_unit_folds(train.units, n_folds, draws, seed=config.seed, min_rows=min_cycles)
     for k, (fit_mask, test_rows) in enumerate(folds, start=1):
         log(f"[{subset} CV] outer fold {k}/{n_folds}: {np.unique(train.units[test_rows]).size} held-out units, "
@@ -194,13 +241,34 @@ def cross_validate(data_dir: Path, subset: str, config: TrainConfig, variants: l
         position = np.full(len(train.units), -1)
         position[held] = np.arange(held.size)
         rows = {"test_like": position[test_rows], "every_cycle": np.flatnonzero(train.cycles[held] >= min_cycles)}
+        every_cycle_rows.append(held[rows["every_cycle"]])
         for name, est in estimates.items():
             for evaluation, at in rows.items():
                 picked = RulEstimate(est.point[at], est.p10[at], est.p50[at], est.p90[at])
                 collected.setdefault((evaluation, name), []).append((picked, true_all[held][at]))
     result = {"subset": subset, "seconds": time.perf_counter() - started}
     result.update({key: _scores(parts) for key, parts in collected.items()})
+    # every-cycle rows of all outer folds, re-weighted to the official test histories' lengths
+    scored = np.concatenate([held_rows for held_rows in every_cycle_rows])
+    even = unit_even_weights(train.units[scored])
+    weights, unmatched = length_matched_weights(train.units[scored], train.cycles[scored],
+                                                history_lengths(read_table(Path(data_dir) / f"test_{subset}.txt")))
+    for name in estimates:
+        parts = collected[("every_cycle", name)]
+        true = np.concatenate([t for _, t in parts])
+        inside = (true >= np.concatenate([e.p10 for e, _ in parts])) & (true <= np.concatenate([e.p90 for e, _ in parts]))
+        band = np.digitize(true, RUL_BANDS) - 1
+        result[("test_lengths", name)] = {
+            "coverage": float(np.sum(weights * inside) / np.sum(weights)), "unmatched": unmatched,
+            "coverage_unit_even": float(np.sum(even * inside) / np.sum(even)),
+            "by_true_rul": [float(inside[band == b].mean()) if np.any(band == b) else float("nan")
+                            for b in range(len(RUL_BANDS))]}
     return result
+
+
+def history_lengths(table: CmapssTable) -> np.ndarray:
+    """Cycles observed per unit, shape (units,): for a test file, its inputs only (no RUL)."""
+    return np.unique(table.units, return_counts=True)[1]
 
 
 def format_cv(results: list[dict], variants: list[Variant], n_folds: int, draws: int) -> str:
@@ -208,14 +276,22 @@ def format_cv(results: list[dict], variants: list[Variant], n_folds: int, draws:
     lines = [f"unit-wise CV on the training sets ({n_folds} outer folds by unit; test-like = {draws} truncation "
              "points per held-out unit, uniform over its life, scored at the last cycle)",
              "| subset | variant | test-like points | RMSE | coverage | by outer fold | width | RMSE of P50 | "
-             "every-cycle coverage | every-cycle width |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "every-cycle coverage | every-cycle width | units even | units even, at the test set's history lengths |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         for v in variants:
-            t, e = r[("test_like", v.name)], r[("every_cycle", v.name)]
+            t, e, n = r[("test_like", v.name)], r[("every_cycle", v.name)], r[("test_lengths", v.name)]
             by_fold = " / ".join(f"{c:.1%}" for c in t["fold_coverage"])
             lines.append(f"| {r['subset']} | {v.name} | {t['points']} | {t['rmse']:.2f} | {t['coverage']:.1%} | "
                          f"{by_fold} | {t['width']:.1f} | {t['rmse_p50']:.2f} | {e['coverage']:.1%} | "
-                         f"{e['width']:.1f} |")
+                         f"{e['width']:.1f} | {n['coverage_unit_even']:.1%} | {n['coverage']:.1%} |")
+    bands = [f"[{lo:.0f}, {hi:.0f})" for lo, hi in zip(RUL_BANDS, RUL_BANDS[1:])] + [f"{RUL_BANDS[-1]:.0f} (cap)"]
+    lines += ["", "every-cycle coverage by true RUL (cycles)", "| subset | variant | " + " | ".join(bands) + " |",
+              "|---|---|" + "---|" * len(bands)]
+    for r in results:
+        for v in variants:
+            lines.append(f"| {r['subset']} | {v.name} | "
+                         + " | ".join(f"{c:.1%}" for c in r[("test_lengths", v.name)]["by_true_rul"]) + " |")
     lines += ["", "| variant | mean abs(coverage - 80 %), subsets | mean abs(coverage - 80 %), outer folds | "
               "mean width |", "|---|---|---|---|"]
     for v in variants:

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from diagnostics.rul_bench import SubsetResult, format_table, map_subsets
 
@@ -28,3 +29,20 @@ def test_table_pools_the_coverage_over_every_test_unit():
     # (74 + 212) / 359 units: inside the goal band, although FD001 alone is not
     assert "all subsets: 359 test units, P10-P90 coverage 79.7% (inside 75%-85%); subsets inside: 1 of 2" in table
     assert "all subsets" not in format_table([_result("FD001", 74, 100)])
+
+
+def test_length_matched_weights_give_scored_rows_the_target_length_distribution():
+    from diagnostics.rul_bench_cv import length_matched_weights
+
+    # two units of 100 and 300 rows (cycles 1..n); target histories: half 50 cycles long, half 250
+    units = np.repeat([1, 2], [100, 300])
+    cycles = np.concatenate([np.arange(1, 101), np.arange(1, 301)]).astype(float)
+    target = np.array([50, 50, 250, 250])
+    weights, unmatched = length_matched_weights(units, cycles, target, bin_cycles=20)
+    share = lambda lo, hi: weights[(cycles >= lo) & (cycles < hi)].sum() / weights.sum()  # noqa: E731
+    assert share(40, 60) == pytest.approx(0.5) and share(240, 260) == pytest.approx(0.5)
+    assert share(0, 40) == 0 and unmatched == 0
+    # within a bin, rows keep the unit-even weights: unit 1 (100 rows) weighs 3x unit 2 (300 rows) per row
+    assert weights[(units == 1) & (cycles == 50)][0] == pytest.approx(3 * weights[(units == 2) & (cycles == 50)][0])
+    _, unmatched = length_matched_weights(units, cycles, np.array([50, 400]), bin_cycles=20)
+    assert unmatched == pytest.approx(0.5), "no scored row is 400 cycles long"
