@@ -148,7 +148,7 @@ def record_line_count(header: dict, body: bytes) -> int:
 
 
 def record_event(header: dict, body: bytes) -> StoredEvent:
-    """:func:`stored_event` of a spool record, from its header alone (the writer has already
+    """What a spool record becomes once stored, from its header alone (the writer has already
     decoded the body once to encode it)."""
     burst_id = None
     if header["kind"] == "burst":
@@ -213,8 +213,3 @@ def _line_ends(body: bytes, count: int) -> np.ndarray:
     if not rest and width and np.all(data[width - 1::width] == 10):
         return np.arange(width, len(body) + 1, width)
     return np.flatnonzero(data == 10) + 1
-
-
-def stored_event(upload: Upload) -> StoredEvent:
-    burst_id = burst_meta(upload).burst_id if isinstance(upload, BurstUpload) else None
-    return StoredEvent(upload.kind, upload.machine, upload.upload_id, burst_id)

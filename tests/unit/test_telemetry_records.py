@@ -2,7 +2,7 @@
 import numpy as np
 
 from telemetry.payloads import BurstUpload, FaultReport, OperatingBatch
-from telemetry.records import blocks_by_rp, from_record, lines_by_rp, records_blocks, stored_event, to_record
+from telemetry.records import blocks_by_rp, from_record, lines_by_rp, record_event, records_blocks, to_record
 from telemetry.schema import RP_LIFE, RP_RAW
 
 
@@ -46,7 +46,7 @@ def test_burst_record_round_trip_and_lines():
     assert lines[RP_RAW][1] == "vibration,axis=radial,component=engine,machine=EX-1,sensor=engine.acc a=-125000000e-08 40062\n"
     assert lines[RP_LIFE][0].startswith("bursts,axis=radial,component=engine,machine=EX-1,sensor=engine.acc burst_id=")
     assert 'units="g"' in lines[RP_LIFE][0] and "scale=0.001" in lines[RP_LIFE][0] and "n_samples=3i" in lines[RP_LIFE][0]
-    event = stored_event(burst)
+    event = record_event(header, body)
     assert (event.kind, event.burst_id) == ("burst", "EX-1:engine.acc:radial:1000")
 
 
