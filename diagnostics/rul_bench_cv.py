@@ -17,6 +17,9 @@ Interval calibration variants are compared on the same outer folds; a variant is
 * ``cf<K>r<R>`` - the same with R boosting rounds per fold model (learning rate raised in
   proportion, ``training.fold_model_config``);
 * suffix ``b<B>`` - B bands of the predicted P50 with their own offset instead of 4;
+* suffix ``t`` - two one-sided offsets per band (P10 lowered until 10 % of the calibration points
+  fall below it, P90 raised until 10 % fall above it) instead of one symmetric offset for 20 %
+  misses in all; tried here only, the estimator has no such option;
 * suffix ``avg`` - the average of the K fold models as the predictor instead of the final models
   fitted on all units, with the same pooled offsets.
 
@@ -43,7 +46,7 @@ from diagnostics.prognostics.cmapss import SENSOR_NAMES, CmapssTable, read_table
 from diagnostics.prognostics.estimator import RulEstimate, RulEstimator, fit_estimator
 from diagnostics.prognostics.metrics import interval_coverage, mean_interval_width, rmse
 from diagnostics.prognostics.splits import truncated_unit_folds
-from diagnostics.prognostics.training import TrainConfig, fold_fitter, order_quantiles, predict_quantiles
+from diagnostics.prognostics.training import TrainConfig, fold_fitter, order_quantiles, predict_quantiles, predict_raw
 
 TARGET_COVERAGE = 0.8
 
@@ -56,6 +59,7 @@ class Variant:
     folds: int = 1
     fold_rounds: int | None = None
     bands: int = 4
+    separate_tails: bool = False
     average_folds: bool = False
 
     @property
@@ -65,15 +69,16 @@ class Variant:
 
 
 def parse_variant(text: str) -> Variant:
-    """``single`` or ``cf<K>[r<R>][b<B>][avg]`` as a Variant; ValueError otherwise."""
+    """``single`` or ``cf<K>[r<R>][b<B>][t][avg]`` as a Variant; ValueError otherwise."""
     text = text.strip()
     if text == "single":
         return Variant(text)
-    match = re.fullmatch(r"cf(\d+)(?:r(\d+))?(?:b(\d+))?(avg)?", text)
-    if not match or int(match[1]) < 2:
-        raise ValueError(f"unknown calibration variant {text!r}: use single or cf<K>[r<R>][b<B>][avg], K >= 2")
+    match = re.fullmatch(r"cf(\d+)(?:r(\d+))?(?:b(\d+))?(t)?(avg)?", text)
+    if not match or int(match[1]) < 2 or (match[4] and match[5]):
+        raise ValueError(f"unknown calibration variant {text!r}: use single or cf<K>[r<R>][b<B>][t|avg], K >= 2")
     return Variant(text, folds=int(match[1]), fold_rounds=int(match[2]) if match[2] else None,
-                   bands=int(match[3]) if match[3] else 4, average_folds=bool(match[4]))
+                   bands=int(match[3]) if match[3] else 4, separate_tails=bool(match[4]),
+                   average_folds=bool(match[5]))
 
 
 def log(message: str) -> None:
@@ -93,6 +98,35 @@ def averaged_estimate(fold_models: list[dict], point: np.ndarray, X: np.ndarray,
     widen = row_offsets(raw["p50"], edges, offsets)
     p10, p50, p90 = order_quantiles(raw["p10"] - widen, raw["p50"], raw["p90"] + widen)
     return RulEstimate(point=point, p10=p10, p50=p50, p90=p90)
+
+
+def separate_tail_offsets(raw: dict[str, np.ndarray], truth: np.ndarray, coverage: float,
+                          n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per band of the predicted P50, how far to lower P10 and raise P90 so that each misses
+    ``(1 - coverage) / 2`` of the calibration points: ``(edges (b - 1,), lower (b,), upper (b,))``.
+    Bands with fewer than 30 points use the offsets of all points (as ``binned_offsets``)."""
+    edges = np.unique(np.quantile(raw["p50"], np.linspace(0.0, 1.0, n_bins + 1)[1:-1]))
+    band = np.searchsorted(edges, raw["p50"], side="right")
+    tail = 1.0 - (1.0 - coverage) / 2.0
+
+    def one_sided(scores: np.ndarray) -> float:
+        level = min(1.0, np.ceil((scores.size + 1) * tail) / scores.size)
+        return float(np.quantile(scores, level, method="higher"))
+
+    offsets = []
+    for b in range(edges.size + 1):
+        at = band == b if np.sum(band == b) >= 30 else np.ones(band.size, dtype=bool)
+        offsets.append((one_sided(raw["p10"][at] - truth[at]), one_sided(truth[at] - raw["p90"][at])))
+    lower, upper = np.array(offsets).T
+    return edges, lower, upper
+
+
+def separate_tail_estimate(est: RulEstimator, X: np.ndarray, edges: np.ndarray, lower: np.ndarray,
+                           upper: np.ndarray, num_threads: int) -> RulEstimate:
+    raw = predict_raw(est.boosters, X, num_threads)
+    band = np.searchsorted(edges, raw["p50"], side="right")
+    p10, p50, p90 = order_quantiles(raw["p10"] - lower[band], raw["p50"], raw["p90"] + upper[band])
+    return RulEstimate(point=np.maximum(raw["point"], 0.0), p10=p10, p50=p50, p90=p90)
 
 
 def cross_fitted_estimates(est: RulEstimator, kept: list[dict], X_fit: np.ndarray, y_fit: np.ndarray,
@@ -120,6 +154,10 @@ def cross_fitted_estimates(est: RulEstimator, kept: list[dict], X_fit: np.ndarra
                                       fold_fitter(X_fit, y_fit, fit_units, est.feature_names, cfg, keep=models))
             log(f"    fold models {key}: {time.perf_counter() - started:.0f} s")
         for variant in (v for v in variants if v.fold_models_key == key):
+            if variant.separate_tails:
+                edges, lower, upper = separate_tail_offsets(raw, y_fit[rows], cfg.coverage, variant.bands)
+                out[variant.name] = separate_tail_estimate(est, X_held, edges, lower, upper, config.num_threads)
+                continue
             edges, offsets, _ = offsets_from_scores(raw, y_fit[rows], cfg.coverage, variant.bands)
             if variant == variants[0] and not np.allclose(offsets, est.interval_offsets):
                 raise AssertionError("recomputed pooled offsets differ from the estimator's own")

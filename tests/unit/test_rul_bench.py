@@ -46,3 +46,22 @@ def test_length_matched_weights_give_scored_rows_the_target_length_distribution(
     assert weights[(units == 1) & (cycles == 50)][0] == pytest.approx(3 * weights[(units == 2) & (cycles == 50)][0])
     _, unmatched = length_matched_weights(units, cycles, np.array([50, 400]), bin_cycles=20)
     assert unmatched == pytest.approx(0.5), "no scored row is 400 cycles long"
+
+
+def test_separate_tail_offsets_put_a_tenth_of_the_points_beyond_each_end():
+    from diagnostics.rul_bench_cv import parse_variant, separate_tail_offsets
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(0.0, 1.0, 4000) - 0.5  # errors lean low: a symmetric offset would miss mostly below
+    raw = {"p10": np.full(4000, -1.0), "p50": np.linspace(0, 1, 4000), "p90": np.full(4000, 1.0)}
+    edges, lower, upper = separate_tail_offsets(raw, truth, 0.8, n_bins=4)
+    assert edges.size == 3 and lower.size == upper.size == 4
+    for b in range(4):
+        at = np.searchsorted(edges, raw["p50"], side="right") == b
+        below = np.mean(truth[at] < -1.0 - lower[b])
+        above = np.mean(truth[at] > 1.0 + upper[b])
+        assert below == pytest.approx(0.1, abs=0.01) and above == pytest.approx(0.1, abs=0.01)
+    assert np.all(lower > upper), "the low tail needs the wider offset"
+    assert parse_variant("cf5t").separate_tails and not parse_variant("cf5").separate_tails
+    with pytest.raises(ValueError):
+        parse_variant("cf5tavg")
