@@ -38,8 +38,10 @@ import numpy as np
 
 from diagnostics.prognostics.calibration import (
     calibration_points,
+    conformal_quantile,
     cross_fitted_raw,
     offsets_from_scores,
+    p50_band_edges,
     row_offsets,
 )
 from diagnostics.prognostics.cmapss import SENSOR_NAMES, CmapssTable, read_table
@@ -101,22 +103,18 @@ def averaged_estimate(fold_models: list[dict], point: np.ndarray, X: np.ndarray,
 
 
 def separate_tail_offsets(raw: dict[str, np.ndarray], truth: np.ndarray, coverage: float,
-                          n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                          n_bins: int, min_rows: int = 30) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per band of the predicted P50, how far to lower P10 and raise P90 so that each misses
     ``(1 - coverage) / 2`` of the calibration points: ``(edges (b - 1,), lower (b,), upper (b,))``.
-    Bands with fewer than 30 points use the offsets of all points (as ``binned_offsets``)."""
-    edges = np.unique(np.quantile(raw["p50"], np.linspace(0.0, 1.0, n_bins + 1)[1:-1]))
+    Bands with fewer than ``min_rows`` points use the offsets of all points (as ``binned_offsets``)."""
+    edges = p50_band_edges(raw["p50"], n_bins)
     band = np.searchsorted(edges, raw["p50"], side="right")
     tail = 1.0 - (1.0 - coverage) / 2.0
-
-    def one_sided(scores: np.ndarray) -> float:
-        level = min(1.0, np.ceil((scores.size + 1) * tail) / scores.size)
-        return float(np.quantile(scores, level, method="higher"))
-
     offsets = []
     for b in range(edges.size + 1):
-        at = band == b if np.sum(band == b) >= 30 else np.ones(band.size, dtype=bool)
-        offsets.append((one_sided(raw["p10"][at] - truth[at]), one_sided(truth[at] - raw["p90"][at])))
+        at = band == b if np.sum(band == b) >= min_rows else np.ones(band.size, dtype=bool)
+        offsets.append((conformal_quantile(raw["p10"][at] - truth[at], tail),
+                        conformal_quantile(truth[at] - raw["p90"][at], tail)))
     lower, upper = np.array(offsets).T
     return edges, lower, upper
 
@@ -124,8 +122,8 @@ def separate_tail_offsets(raw: dict[str, np.ndarray], truth: np.ndarray, coverag
 def separate_tail_estimate(est: RulEstimator, X: np.ndarray, edges: np.ndarray, lower: np.ndarray,
                            upper: np.ndarray, num_threads: int) -> RulEstimate:
     raw = predict_raw(est.boosters, X, num_threads)
-    band = np.searchsorted(edges, raw["p50"], side="right")
-    p10, p50, p90 = order_quantiles(raw["p10"] - lower[band], raw["p50"], raw["p90"] + upper[band])
+    p10, p50, p90 = order_quantiles(raw["p10"] - row_offsets(raw["p50"], edges, lower), raw["p50"],
+                                    raw["p90"] + row_offsets(raw["p50"], edges, upper))
     return RulEstimate(point=np.maximum(raw["point"], 0.0), p10=p10, p50=p50, p90=p90)
 
 
@@ -287,7 +285,7 @@ def cross_validate(data_dir: Path, subset: str, config: TrainConfig, variants: l
     result = {"subset": subset, "seconds": time.perf_counter() - started}
     result.update({key: _scores(parts) for key, parts in collected.items()})
     # every-cycle rows of all outer folds, re-weighted to the official test histories' lengths
-    scored = np.concatenate([held_rows for held_rows in every_cycle_rows])
+    scored = np.concatenate(every_cycle_rows)
     even = unit_even_weights(train.units[scored])
     weights, unmatched = length_matched_weights(train.units[scored], train.cycles[scored],
                                                 history_lengths(read_table(Path(data_dir) / f"test_{subset}.txt")))

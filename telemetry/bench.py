@@ -39,8 +39,8 @@ from telemetry import influxd
 from telemetry.devices import DeviceIdentity, SensorSpec, StaticDeviceDirectory
 from telemetry.influx import InfluxClient
 from telemetry.ingest import IngestService
-from telemetry.operating_payloads import parse_operating
 from telemetry.gateway_payloads import operating_upload
+from telemetry.operating_payloads import parse_operating
 from telemetry.payloads import Limits, decode_body, parse_burst, parse_faults
 from telemetry.records import chunk_blocks, records_blocks, to_record
 from telemetry.schema import OPERATING_FIELDS

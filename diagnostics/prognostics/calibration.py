@@ -46,10 +46,20 @@ def conformal_offset(p_low: np.ndarray, p_high: np.ndarray, y: np.ndarray, cover
     p_low, p_high, y : shape (n,), raw quantile predictions and true targets of held-out units.
     coverage : wanted share of y inside the interval, e.g. 0.8 for P10-P90.
     """
-    scores = np.maximum(p_low - y, y - p_high)
+    return conformal_quantile(np.maximum(p_low - y, y - p_high), coverage)
+
+
+def conformal_quantile(scores: np.ndarray, coverage: float) -> float:
+    """The split-conformal quantile of conformity ``scores`` (n,): the ``ceil((n + 1) coverage)``-th
+    smallest, so that a new exchangeable score is at most it with probability >= ``coverage``."""
     n = scores.size
     level = min(1.0, np.ceil((n + 1) * coverage) / n)
     return float(np.quantile(scores, level, method="higher"))
+
+
+def p50_band_edges(p_mid: np.ndarray, n_bins: int) -> np.ndarray:
+    """Edges (b - 1,) of ``n_bins`` bands of equal count of the predicted median (fewer when tied)."""
+    return np.unique(np.quantile(p_mid, np.linspace(0.0, 1.0, n_bins + 1)[1:-1]))
 
 
 def binned_offsets(p_mid: np.ndarray, p_low: np.ndarray, p_high: np.ndarray, y: np.ndarray, coverage: float,
@@ -66,7 +76,7 @@ def binned_offsets(p_mid: np.ndarray, p_low: np.ndarray, p_high: np.ndarray, y: 
     edges : shape (b - 1,), band edges on the P50 scale (increasing).
     offsets : shape (b,), widening per band (see ``conformal_offset``).
     """
-    edges = np.unique(np.quantile(p_mid, np.linspace(0.0, 1.0, n_bins + 1)[1:-1]))
+    edges = p50_band_edges(p_mid, n_bins)
     band = np.searchsorted(edges, p_mid, side="right")
     overall = conformal_offset(p_low, p_high, y, coverage)
     offsets = np.array([
