@@ -202,7 +202,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     cv.add_argument("--folds", type=int, default=3, help="outer folds by unit")
     cv.add_argument("--draws", type=int, default=10, help="test-like truncation points per held-out unit")
     cv.add_argument("--variants", default=DEFAULT_CV_VARIANTS,
-                    help="calibration variants (single, cf<K>[r<R>][b<B>][avg]; diagnostics/rul_bench_cv.py)")
+                    help="calibration variants (single, cf<K>[r<R>][b<B>][t|s|avg]; diagnostics/rul_bench_cv.py)")
     return parser.parse_args(argv)
 
 

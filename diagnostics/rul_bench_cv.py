@@ -20,6 +20,9 @@ Interval calibration variants are compared on the same outer folds; a variant is
 * suffix ``t`` - two one-sided offsets per band (P10 lowered until 10 % of the calibration points
   fall below it, P90 raised until 10 % fall above it) instead of one symmetric offset for 20 %
   misses in all; tried here only, the estimator has no such option;
+* suffix ``s`` - scaled conformity scores: each calibration point's miss is measured in units of
+  its raw P10-P90 width, so each band's offset widens an interval in proportion to its raw width
+  (locally adaptive CQR); tried here only, the estimator has no such option;
 * suffix ``avg`` - the average of the K fold models as the predictor instead of the final models
   fitted on all units, with the same pooled offsets.
 
@@ -37,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from diagnostics.prognostics.calibration import (
+    binned_offsets,
     calibration_points,
     conformal_quantile,
     cross_fitted_raw,
@@ -62,6 +66,7 @@ class Variant:
     fold_rounds: int | None = None
     bands: int = 4
     separate_tails: bool = False
+    scaled: bool = False
     average_folds: bool = False
 
     @property
@@ -71,16 +76,16 @@ class Variant:
 
 
 def parse_variant(text: str) -> Variant:
-    """``single`` or ``cf<K>[r<R>][b<B>][t][avg]`` as a Variant; ValueError otherwise."""
+    """``single`` or ``cf<K>[r<R>][b<B>][t|s|avg]`` as a Variant; ValueError otherwise."""
     text = text.strip()
     if text == "single":
         return Variant(text)
-    match = re.fullmatch(r"cf(\d+)(?:r(\d+))?(?:b(\d+))?(t)?(avg)?", text)
-    if not match or int(match[1]) < 2 or (match[4] and match[5]):
-        raise ValueError(f"unknown calibration variant {text!r}: use single or cf<K>[r<R>][b<B>][t|avg], K >= 2")
+    match = re.fullmatch(r"cf(\d+)(?:r(\d+))?(?:b(\d+))?(t|s|avg)?", text)
+    if not match or int(match[1]) < 2:
+        raise ValueError(f"unknown calibration variant {text!r}: use single or cf<K>[r<R>][b<B>][t|s|avg], K >= 2")
     return Variant(text, folds=int(match[1]), fold_rounds=int(match[2]) if match[2] else None,
-                   bands=int(match[3]) if match[3] else 4, separate_tails=bool(match[4]),
-                   average_folds=bool(match[5]))
+                   bands=int(match[3]) if match[3] else 4, separate_tails=match[4] == "t",
+                   scaled=match[4] == "s", average_folds=match[4] == "avg")
 
 
 def log(message: str) -> None:
@@ -127,6 +132,35 @@ def separate_tail_estimate(est: RulEstimator, X: np.ndarray, edges: np.ndarray, 
     return RulEstimate(point=np.maximum(raw["point"], 0.0), p10=p10, p50=p50, p90=p90)
 
 
+def raw_width(raw: dict[str, np.ndarray], floor: float) -> np.ndarray:
+    """Raw P10-P90 width (n,), at least ``floor`` (quantile models trained apart may cross)."""
+    return np.maximum(raw["p90"] - raw["p10"], floor)
+
+
+def scaled_offsets(raw: dict[str, np.ndarray], truth: np.ndarray, coverage: float,
+                   n_bins: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Banded CQR offsets in units of each point's raw P10-P90 width: ``(edges, offsets, floor)``.
+
+    A miss of 5 cycles counts as 0.5 where the raw interval is 10 cycles wide and as 0.1 where it
+    is 50 wide, so one band's offset widens confident (narrow) intervals little and uncertain
+    (wide) ones much. ``floor`` (a tenth of the median raw width) keeps crossed or collapsed raw
+    intervals from dividing by zero; the estimate must use the same floor.
+    """
+    floor = 0.1 * float(np.median(np.maximum(raw["p90"] - raw["p10"], 0.0)))
+    width = raw_width(raw, floor)
+    edges, offsets = binned_offsets(raw["p50"], raw["p10"] / width, raw["p90"] / width, truth / width, coverage,
+                                    n_bins=n_bins)
+    return edges, offsets, floor
+
+
+def scaled_estimate(est: RulEstimator, X: np.ndarray, edges: np.ndarray, offsets: np.ndarray, floor: float,
+                    num_threads: int) -> RulEstimate:
+    raw = predict_raw(est.boosters, X, num_threads)
+    widen = row_offsets(raw["p50"], edges, offsets) * raw_width(raw, floor)
+    p10, p50, p90 = order_quantiles(raw["p10"] - widen, raw["p50"], raw["p90"] + widen)
+    return RulEstimate(point=np.maximum(raw["point"], 0.0), p10=p10, p50=p50, p90=p90)
+
+
 def cross_fitted_estimates(est: RulEstimator, kept: list[dict], X_fit: np.ndarray, y_fit: np.ndarray,
                            fit_units: np.ndarray, X_held: np.ndarray, config: TrainConfig,
                            variants: list[Variant]) -> dict[str, RulEstimate]:
@@ -155,6 +189,10 @@ def cross_fitted_estimates(est: RulEstimator, kept: list[dict], X_fit: np.ndarra
             if variant.separate_tails:
                 edges, lower, upper = separate_tail_offsets(raw, y_fit[rows], cfg.coverage, variant.bands)
                 out[variant.name] = separate_tail_estimate(est, X_held, edges, lower, upper, config.num_threads)
+                continue
+            if variant.scaled:
+                edges, offsets, floor = scaled_offsets(raw, y_fit[rows], cfg.coverage, variant.bands)
+                out[variant.name] = scaled_estimate(est, X_held, edges, offsets, floor, config.num_threads)
                 continue
             edges, offsets, _ = offsets_from_scores(raw, y_fit[rows], cfg.coverage, variant.bands)
             if variant == variants[0] and not np.allclose(offsets, est.interval_offsets):
@@ -322,12 +360,15 @@ def format_cv(results: list[dict], variants: list[Variant], n_folds: int, draws:
                          f"{by_fold} | {t['width']:.1f} | {t['rmse_p50']:.2f} | {e['coverage']:.1%} | "
                          f"{e['width']:.1f} | {n['coverage_unit_even']:.1%} | {n['coverage']:.1%} |")
     bands = [f"[{lo:.0f}, {hi:.0f})" for lo, hi in zip(RUL_BANDS, RUL_BANDS[1:])] + [f"{RUL_BANDS[-1]:.0f} (cap)"]
-    lines += ["", "every-cycle coverage by true RUL (cycles)", "| subset | variant | " + " | ".join(bands) + " |",
-              "|---|---|" + "---|" * len(bands)]
+    lines += ["", "every-cycle coverage by true RUL (cycles)",
+              "| subset | variant | " + " | ".join(bands) + " | mean abs(coverage - 80 %) over the bands |",
+              "|---|---|" + "---|" * (len(bands) + 1)]
     for r in results:
         for v in variants:
-            lines.append(f"| {r['subset']} | {v.name} | "
-                         + " | ".join(f"{c:.1%}" for c in r[("test_lengths", v.name)]["by_true_rul"]) + " |")
+            by_band = r[("test_lengths", v.name)]["by_true_rul"]
+            spread = np.nanmean([abs(c - TARGET_COVERAGE) for c in by_band])
+            lines.append(f"| {r['subset']} | {v.name} | " + " | ".join(f"{c:.1%}" for c in by_band)
+                         + f" | {spread:.1%} |")
     lines += ["", "| variant | mean abs(coverage - 80 %), subsets | mean abs(coverage - 80 %), outer folds | "
               "mean width |", "|---|---|---|---|"]
     for v in variants:

@@ -65,3 +65,24 @@ def test_separate_tail_offsets_put_a_tenth_of_the_points_beyond_each_end():
     assert parse_variant("cf5t").separate_tails and not parse_variant("cf5").separate_tails
     with pytest.raises(ValueError):
         parse_variant("cf5tavg")
+
+
+def test_scaled_offsets_widen_each_interval_in_proportion_to_its_raw_width():
+    from diagnostics.rul_bench_cv import parse_variant, raw_width, scaled_offsets
+
+    rng = np.random.default_rng(1)
+    n = 8000
+    spread = np.where(np.arange(n) % 2 == 0, 1.0, 5.0)  # half the points five times as uncertain
+    truth = rng.normal(0.0, 1.0, n) * spread
+    # raw intervals know the spread but are too narrow by a third
+    raw = {"p10": -0.85 * spread, "p50": rng.uniform(0, 1, n), "p90": 0.85 * spread}
+    edges, offsets, floor = scaled_offsets(raw, truth, 0.8, n_bins=4)
+    widen = offsets[np.searchsorted(edges, raw["p50"], side="right")] * raw_width(raw, floor)
+    inside = (truth >= raw["p10"] - widen) & (truth <= raw["p90"] + widen)
+    # an absolute offset would over-cover the narrow half and under-cover the wide one
+    for half in (spread == 1.0, spread == 5.0):
+        assert np.mean(inside[half]) == pytest.approx(0.8, abs=0.025)
+    assert floor == pytest.approx(0.1 * (1.7 + 8.5) / 2), "a tenth of the median raw width"
+    assert parse_variant("cf5s").scaled and not parse_variant("cf5t").scaled
+    with pytest.raises(ValueError):
+        parse_variant("cf5ts")
