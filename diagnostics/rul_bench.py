@@ -25,8 +25,10 @@ threads that synchronise at every split.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -60,6 +62,7 @@ DEFAULT_FOLD_ROUNDS = None
 # 63 histogram bins train about 2x faster than 255 and did as well in cmapss-cv (docs/prognostics.md).
 DEFAULT_MAX_BIN = 63
 DEFAULT_CV_VARIANTS = "single,cf5,cf5r100,cf5b8,cf5avg,cf3"  # the comparison in docs/prognostics.md
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 @dataclass
@@ -111,10 +114,27 @@ def map_subsets(work: Callable[[str], object], subsets: list[str], data_dir: Pat
     if jobs <= 1 or len(subsets) <= 1:
         return [work(s) for s in subsets]
     by_size = sorted(subsets, key=lambda s: -(data_dir / f"train_{s}.txt").stat().st_size)
-    # spawn, not fork: the children start LightGBM's OpenMP runtime from scratch.
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with subset_pool(jobs) as pool:
         futures = {s: pool.submit(work, s) for s in by_size}
         return [futures[s].result() for s in subsets]
+
+
+def subset_pool(jobs: int) -> ProcessPoolExecutor:
+    """Worker processes for whole subsets: spawned, so each starts LightGBM's OpenMP runtime from
+    scratch, and ended by the kernel when the bench process dies (``die_with_parent``)."""
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=die_with_parent)
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGTERM this process when its parent dies (``PR_SET_PDEATHSIG``).
+
+    A worker busy with one subset notices a dead parent only when it hands back its result, up to
+    25 minutes later on a CV; a bench stopped with ``kill`` would leave it burning both cores.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        log(f"prctl(PR_SET_PDEATHSIG) failed (errno {ctypes.get_errno()}): a worker may outlive the bench")
 
 
 def format_table(results: list[SubsetResult]) -> str:

@@ -86,3 +86,53 @@ def test_scaled_offsets_widen_each_interval_in_proportion_to_its_raw_width():
     assert parse_variant("cf5s").scaled and not parse_variant("cf5t").scaled
     with pytest.raises(ValueError):
         parse_variant("cf5ts")
+
+
+def test_subset_workers_die_with_the_bench(tmp_path):
+    """A bench stopped with SIGKILL must not leave its LightGBM workers running."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "bench_parent.py"
+    script.write_text(
+        "import os, time\n"
+        "from diagnostics.rul_bench import subset_pool\n"
+        "if __name__ == '__main__':\n"
+        "    pool = subset_pool(1)\n"
+        "    print(pool.submit(os.getpid).result(), flush=True)\n"
+        "    pool.submit(time.sleep, 120)\n"
+        "    time.sleep(120)\n")
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                              cwd=os.getcwd(), env={**os.environ, "PYTHONPATH": os.getcwd()})
+    try:
+        worker = int(parent.stdout.readline())
+        os.kill(worker, 0)  # running
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                break
+            # a dead worker stays a zombie until init reaps it; count that as gone
+            if _process_state(worker) in ("Z", None):
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(worker, signal.SIGKILL)
+            raise AssertionError("the worker outlived the killed bench by 10 s")
+    finally:
+        parent.kill()
+
+
+def _process_state(pid: int) -> str | None:
+    """The state letter of /proc/<pid>/stat (``Z`` for a zombie), None when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return None
