@@ -79,13 +79,14 @@ def _validate(samples: Any, fs: float, shaft_rpm: float) -> np.ndarray:
     x = np.asarray(samples, dtype=float).ravel()
     if x.size < MIN_SAMPLES:
         raise ValueError(f"samples: need at least {MIN_SAMPLES} samples, got {x.size}")
-    if not np.isfinite(x.sum()):  # NaN and inf propagate into the sum: one pass, no mask
+    total = x.sum()
+    if not np.isfinite(total):  # NaN and inf propagate into the sum: one pass, no mask
         raise ValueError("samples: contain NaN or infinite values")
     if not (np.isfinite(fs) and fs > 0):
         raise ValueError(f"fs: must be a positive sample rate in Hz, got {fs!r}")
     if not (np.isfinite(shaft_rpm) and shaft_rpm > 0):
         raise ValueError(f"shaft_rpm: must be a positive speed in rpm, got {shaft_rpm!r}")
-    return x - x.mean()
+    return x - total / x.size  # the sum is x.mean()'s own, so this is exactly x - x.mean()
 
 
 def _kinematics(kinematics: ComponentKinematics | Mapping[str, Any] | None) -> ComponentKinematics:
