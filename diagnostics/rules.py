@@ -41,6 +41,7 @@ _GEAR_SIDEBAND_RATIO = 0.1    # mean of the four first-order sidebands / mesh li
 _GEAR_2X_RATIO = 0.6         # 2 x mesh / 1 x mesh
 _ELECTRICAL_MIN_ACC = 0.5      # m/s^2 peak at 2 x line frequency
 _ELECTRICAL_RATIO = 4.0        # 2 x line must exceed 4 x its healthy-typical share of 1x line
+_SINE_PEAK_OVER_RMS = np.sqrt(2.0)  # spectra read peak amplitudes; the ISO zone limits are RMS
 
 
 def order_levels(amplitude: np.ndarray, norm: np.ndarray, resolution_hz: float, shaft_hz: float,
@@ -78,7 +79,7 @@ def shaft_findings(vel_amp: np.ndarray, norm: np.ndarray, resolution_hz: float, 
     orders = order_levels(vel_amp, norm, resolution_hz, fr, (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0,
                                                              7.0, 8.0, 9.0, 10.0))
     amp = {k: (m.amplitude if m is not None and m.snr_db >= _LINE_SNR_DB else 0.0) for k, m in orders.items()}
-    rms = {k: v / np.sqrt(2.0) for k, v in amp.items()}
+    rms = {k: v / _SINE_PEAK_OVER_RMS for k, v in amp.items()}
     out = []
     threshold = _ROTOR_FRACTION_OF_AB * limits[0]
     one, two, three = rms[1.0], rms[2.0], rms[3.0]
@@ -152,9 +153,9 @@ def electrical_findings(acc_amp: np.ndarray, norm: np.ndarray, resolution_hz: fl
         return []
     line = freqs.line_hz
     two = match_line(acc_amp, norm, resolution_hz, 2 * line, max(0.003 * line, 1.5 * resolution_hz))
-    one = match_line(acc_amp, norm, resolution_hz, line, max(0.003 * line, 1.5 * resolution_hz))
     if two is None or two.snr_db < _LINE_SNR_DB or two.amplitude < _ELECTRICAL_MIN_ACC:
         return []
+    one = match_line(acc_amp, norm, resolution_hz, line, max(0.003 * line, 1.5 * resolution_hz))
     ratio = two.amplitude / _ELECTRICAL_MIN_ACC
     severity = "alarm" if ratio >= 4 else "warning" if ratio >= 2 else "watch"
     ev = [_ev("2x line", two)] + ([_ev("1x line", one)] if one is not None and one.snr_db >= _LINE_SNR_DB else [])

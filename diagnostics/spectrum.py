@@ -5,6 +5,7 @@ All functions take a 1-D acceleration signal in m/s^2 sampled at ``fs`` Hz, shap
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.fft as sfft
@@ -103,17 +104,47 @@ def velocity_rms_mm_s(x: np.ndarray, fs: float, band_hz: tuple[float, float] = (
         acc_rfft = sfft.rfft(xx - xx.mean())
     # Only the bins inside the band are non-zero: integrate that slice (the full-length velocity
     # spectrum of _velocity_spectrum gives the same sum at several times the cost).
-    res = fs / n
-    lo = max(int(np.ceil(band_hz[0] / res)), 1)
-    hi = min(int(np.floor(band_hz[1] / res)), acc_rfft.size - 1)
-    if hi < lo:
+    lo, omega_sq = _band_omega_squared(n, float(fs), float(band_hz[0]), float(band_hz[1]), acc_rfft.size)
+    if omega_sq.size == 0:
         return 0.0
-    band = acc_rfft[lo:hi + 1]
-    omega = 2.0 * np.pi * res * np.arange(lo, hi + 1)
-    power = (band.real ** 2 + band.imag ** 2) / omega ** 2 * 1e6
+    band = acc_rfft[lo:lo + omega_sq.size]
+    power = (band.real ** 2 + band.imag ** 2) / omega_sq * 1e6
     # One-sided Parseval: interior bins count twice, the Nyquist bin once (DC is never in the band).
-    total = 2.0 * power.sum() - (power[-1] if (n % 2 == 0 and hi == acc_rfft.size - 1) else 0.0)
+    at_nyquist = n % 2 == 0 and lo + omega_sq.size == acc_rfft.size
+    total = 2.0 * power.sum() - (power[-1] if at_nyquist else 0.0)
     return float(np.sqrt(total) / n)
+
+
+@lru_cache(maxsize=32)
+def _band_omega_squared(n: int, fs: float, low_hz: float, high_hz: float, bins: int) -> tuple[int, np.ndarray]:
+    """The rfft bins inside [low_hz, high_hz] (never DC) and their squared angular frequencies.
+
+    Cached: a pipeline sees the same length, rate and band burst after burst.
+
+    Parameters
+    ----------
+    n : int
+        Signal length (samples).
+    fs : float
+        Sample rate (Hz).
+    low_hz, high_hz : float
+        Band limits (Hz).
+    bins : int
+        Length of the rfft (n // 2 + 1 for a full one).
+
+    Returns
+    -------
+    lo : int
+        First bin in the band.
+    omega_sq : np.ndarray, shape (m,), read-only
+        (2 pi f)^2 in (rad/s)^2 of bins lo .. lo + m - 1; empty when no bin is in the band.
+    """
+    res = fs / n
+    lo = max(int(np.ceil(low_hz / res)), 1)
+    hi = min(int(np.floor(high_hz / res)), bins - 1)
+    omega_sq = (2.0 * np.pi * res * np.arange(lo, hi + 1)) ** 2
+    omega_sq.flags.writeable = False  # shared by every later call
+    return lo, omega_sq
 
 
 def velocity_signal_mm_s(x: np.ndarray, fs: float, band_hz: tuple[float, float] = (10.0, 1000.0)) -> np.ndarray:
@@ -132,12 +163,17 @@ def time_statistics(x: np.ndarray) -> dict[str, float]:
     ``crest_factor`` (peak / RMS), ``kurtosis`` (non-excess: 3 for Gaussian noise, 1.5 for a sine).
     """
     xx = np.asarray(x, dtype=float)
-    centred = xx - xx.mean()
+    n = xx.size
+    # sum / n is what ndarray.mean computes, without its Python-level overhead (same bits).
+    centred = xx - xx.sum() / n
+    # Largest |x| from max and min: two reads, no |x| temporary.
+    peak = float(max(centred.max(), -centred.min()))
+    # Square in place, twice: the centred copy is ours and one buffer serves x^2 and then x^4.
     # Plain ufunc sums, not np.dot: BLAS threads on a shared, busy machine cost milliseconds here.
-    sq = centred * centred
-    var = float(sq.mean())
+    powers = np.square(centred, out=centred)
+    var = float(powers.sum() / n)
     rms = np.sqrt(var)
-    peak = float(np.max(np.abs(centred)))
-    kurt = float((sq * sq).mean() / var ** 2) if var > 0 else 0.0
+    np.square(powers, out=powers)
+    kurt = float(powers.sum() / n / var ** 2) if var > 0 else 0.0
     return {"acc_rms_m_s2": float(rms), "peak_m_s2": peak,
             "crest_factor": peak / rms if rms > 0 else 0.0, "kurtosis": kurt}

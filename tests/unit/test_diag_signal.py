@@ -46,6 +46,17 @@ def test_velocity_rms_of_known_sine():
     assert velocity_rms_mm_s(acc_hi, FS) < 0.01
 
 
+def test_velocity_rms_agrees_with_velocity_waveform_across_bands_and_lengths():
+    # Parseval in the band equals the RMS of the integrated waveform; each case runs twice, so a
+    # cached band (bins and (2 pi f)^2 per length, rate and band) is checked against a fresh one.
+    rng = np.random.default_rng(3)
+    for n, fs, band in ((25600, FS, (10.0, 1000.0)), (25601, FS, (2.0, 1000.0)), (4096, 4096.0, (10.0, 1500.0))):
+        x = rng.standard_normal(n)
+        for _ in range(2):
+            vel = velocity_signal_mm_s(x, fs, band)
+            assert velocity_rms_mm_s(x, fs, band) == pytest.approx(np.sqrt(np.mean(vel ** 2)), rel=1e-9)
+
+
 def test_iso_zones_and_limits():
     limits = zone_limits(None, "iso20816-3/group2/rigid")
     assert limits == (1.4, 2.8, 4.5)
