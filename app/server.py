@@ -18,7 +18,6 @@ holds the spool.
 """
 from __future__ import annotations
 
-import ctypes
 import logging
 import select
 import signal
@@ -28,10 +27,10 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import ThreadWorker
 
+from diagnostics.process_settings import die_with_parent, keep_large_buffers
+
 log = logging.getLogger(__name__)
 
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc <malloc.h> mallopt parameters
 # How long a request thread waits for the next request on a kept-alive connection before handing
 # the connection back to the poller (see IronwatchThreadWorker.handle).
 FOLLOW_UP_S = 0.002
@@ -138,31 +137,5 @@ def _leave_ctrl_c_to_master(_worker) -> None:
 
 def _worker_process_settings(_arbiter, _worker) -> None:
     """gunicorn ``post_fork`` hook (in the worker): die with the master, keep large buffers."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    _die_with_master(libc)
-    _keep_large_buffers(libc)
-
-
-def _die_with_master(libc) -> None:
-    """Ask Linux for SIGKILL when the master dies."""
-    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
-        log.warning("prctl(PR_SET_PDEATHSIG) failed (errno %d): the worker may outlive its master",
-                    ctypes.get_errno())
-
-
-def _keep_large_buffers(libc) -> None:
-    """Let glibc reuse freed large buffers instead of returning them to the kernel at once.
-
-    By default glibc serves allocations above 128 kB (rising with use) with fresh ``mmap``
-    pages and gives them back on free, so every burst's 2.8 MB byte matrix, every 1 MB
-    ``/write`` body and every request body paid page faults and kernel zeroing again: encoding a
-    25,600-sample burst took 4.3 ms, 1.8 ms with the buffers kept; cutting four encoded bursts
-    into ``/write`` bodies 2.9 ms, 0.4 ms. Up to 32 MB per allocation now comes from the heap,
-    and up to 256 MB of free heap top is kept for reuse (the worker's resident memory stays that
-    much above its working set at most). No-op where the C library has no ``mallopt`` (musl).
-    """
-    mallopt = getattr(libc, "mallopt", None)
-    if mallopt is None:
-        return
-    if not (mallopt(M_MMAP_THRESHOLD, 32 * 1024**2) and mallopt(M_TRIM_THRESHOLD, 256 * 1024**2)):
-        log.warning("mallopt refused the large-buffer settings: large allocations stay mmap'd")
+    die_with_parent(signal.SIGKILL)
+    keep_large_buffers()

@@ -8,6 +8,9 @@ shaft rules all run). The baseline is ``scipy.fft.rfft`` of the same 25,600 samp
 the same run and interleaved with the pipeline so machine load affects both alike. Each figure is
 the best of ``--repeats`` rounds (the least disturbed); the per-stage split is printed too, and a
 PNG bar chart of the stages is written. Goal: pipeline <= 40 x rfft.
+
+Diagnoses run in the app's worker process, which keeps freed large buffers for reuse
+(``process_settings.keep_large_buffers``); the bench does the same unless ``--glibc-defaults``.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from .evaluate import SIM_KINEMATICS
 from .kinematics import ComponentKinematics
 from .comb import comb_top_hz, floor_block_bins
 from .pipeline import _hann_amplitude, _low_cut_hz, _outer_race_combs, analyze_burst
+from .process_settings import keep_large_buffers
 from .rules import spectrum_max_hz
 from .spectrum import time_statistics, velocity_rms_mm_s
 from .synthesis import synthesize_burst
@@ -111,8 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=40, help="rounds; the best is kept")
     parser.add_argument("--bursts", type=int, default=5, help="pipeline calls per round")
     parser.add_argument("--out", type=Path, default=Path("var/bench"), help="where the PNG goes")
+    parser.add_argument("--glibc-defaults", action="store_true",
+                        help="keep glibc's default allocator settings instead of the serving worker's")
     args = parser.parse_args(argv)
-    print(f"burst: 1 s at 25.6 kHz, single axis; best of {args.repeats} rounds of {args.bursts} bursts")
+    if not args.glibc_defaults:
+        keep_large_buffers()  # as the app's worker, where diagnoses run (app/server.py)
+    print(f"burst: 1 s at 25.6 kHz, single axis; best of {args.repeats} rounds of {args.bursts} bursts; "
+          f"allocator: {'glibc defaults' if args.glibc_defaults else 'large buffers kept, as in the serving worker'}")
     result = measure(args.repeats, args.bursts)
     base = result["rfft"]
     print(f"{'stage':<30} {'ms/burst':>9} {'x rfft':>8}")

@@ -25,7 +25,6 @@ threads that synchronise at every split.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import multiprocessing
 import os
 import signal
@@ -44,6 +43,7 @@ from typing import Callable
 
 import numpy as np
 
+from diagnostics.process_settings import die_with_parent
 from diagnostics.prognostics.calibration import CALIBRATION_PROTOCOLS
 from diagnostics.prognostics.cmapss import SENSOR_NAMES, SETTING_NAMES, SUBSETS, load_subset
 from diagnostics.prognostics.estimator import fit_estimator
@@ -62,7 +62,6 @@ DEFAULT_FOLD_ROUNDS = None
 # 63 histogram bins train about 2x faster than 255 and did as well in cmapss-cv (docs/prognostics.md).
 DEFAULT_MAX_BIN = 63
 DEFAULT_CV_VARIANTS = "single,cf5,cf5r100,cf5b8,cf5avg,cf3"  # the comparison in docs/prognostics.md
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 @dataclass
@@ -121,20 +120,10 @@ def map_subsets(work: Callable[[str], object], subsets: list[str], data_dir: Pat
 
 def subset_pool(jobs: int) -> ProcessPoolExecutor:
     """Worker processes for whole subsets: spawned, so each starts LightGBM's OpenMP runtime from
-    scratch, and ended by the kernel when the bench process dies (``die_with_parent``)."""
+    scratch, and ended by the kernel when the bench process dies (a worker busy with a subset
+    would otherwise notice only when it hands back its result, up to 25 minutes later on a CV)."""
     return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=die_with_parent)
-
-
-def die_with_parent() -> None:
-    """Ask Linux to SIGTERM this process when its parent dies (``PR_SET_PDEATHSIG``).
-
-    A worker busy with one subset notices a dead parent only when it hands back its result, up to
-    25 minutes later on a CV; a bench stopped with ``kill`` would leave it burning both cores.
-    """
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
-        log(f"prctl(PR_SET_PDEATHSIG) failed (errno {ctypes.get_errno()}): a worker may outlive the bench")
+                               initializer=die_with_parent, initargs=(signal.SIGTERM,))
 
 
 def format_table(results: list[SubsetResult]) -> str:

@@ -40,7 +40,6 @@ _LINE_SNR_DB = 20.0           # a line counts when 10 x (amplitude) above the lo
 _GEAR_SIDEBAND_RATIO = 0.1    # mean of the four first-order sidebands / mesh line: -20 dB
 _GEAR_2X_RATIO = 0.6         # 2 x mesh / 1 x mesh
 _ELECTRICAL_MIN_ACC = 0.5      # m/s^2 peak at 2 x line frequency
-_ELECTRICAL_RATIO = 4.0        # 2 x line must exceed 4 x its healthy-typical share of 1x line
 _SINE_PEAK_OVER_RMS = np.sqrt(2.0)  # spectra read peak amplitudes; the ISO zone limits are RMS
 
 
