@@ -138,7 +138,8 @@ def _net_evidence(level_db: np.ndarray, stack: EnvelopeStack, f0: np.ndarray, sb
     # 90th percentile of the usable decoys per (view, spacing): unusable ones sort last.
     scores = np.sort(np.where(usable, ev["excess_db"][:, c:].reshape(v, specs.size, decoys.size), np.inf), axis=2)
     null = scores[:, np.arange(specs.size), (0.9 * (count - 1)).astype(int)]
-    spec = np.searchsorted(specs, sb)
+    spec = np.searchsorted(specs, sb)  # each family's sideband spacing
+    # A family is judged when its own lines fit and at least six decoys measure its null.
     members = (f0 * (n_harmonics + 0.5) + sb < top) & (count[spec] >= 6)
     net = np.where(members, np.maximum(ev["excess_db"][:, :c] - null[:, spec], 0.0), 0.0)
     return net, {key: val[:, :c] for key, val in ev.items()}

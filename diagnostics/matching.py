@@ -139,14 +139,17 @@ def _window_peaks(level_db: np.ndarray, centres: np.ndarray, half: np.ndarray) -
     width = m + 2 * pad + 1
     padded = np.full((v, width), -np.inf, dtype=level_db.dtype)
     padded[:, pad + 1:pad + m] = level_db[:, 1:]
-    # A centre far outside the spectrum moves to just outside it, so its window stays empty.
-    rows = (np.arange(v) * width).reshape((v,) + (1,) * (centres.ndim - 1))
-    first = np.minimum(np.maximum(centres, -wmax), m + wmax) - half + pad + rows
+    lowest = centres - half
+    # Position of each window's first bin in the flat padded spectra; a window far outside the
+    # spectrum moves to just outside it, so it stays empty.
+    rows = (np.arange(v) * width + pad).reshape((v,) + (1,) * (centres.ndim - 1))
+    first = np.minimum(np.maximum(lowest, -pad), m) + rows
     # Every window is read as 2 wmax + 1 bins; a narrower one repeats its last bin, which moves
-    # neither its maximum nor where that first occurs.
-    steps = np.minimum(np.arange(2 * wmax + 1), 2 * half[..., None])
-    j = np.argmax(padded.ravel()[first[..., None] + steps], axis=-1)
-    return padded.ravel()[first + j], centres - half + j
+    # neither its maximum nor where that first occurs. The steps come from a table per half-width:
+    # broadcasting against the short last axis would cost several times more.
+    steps = np.minimum(np.arange(2 * wmax + 1), 2 * np.arange(wmax + 1)[:, None])
+    j = np.argmax(padded.ravel()[first[..., None] + np.take(steps, half, axis=0)], axis=-1)
+    return padded.ravel()[first + j], lowest + j
 
 
 def stack_family_evidence(level_db: np.ndarray, resolution_hz: float, averages: float,
@@ -179,21 +182,21 @@ def stack_family_evidence(level_db: np.ndarray, resolution_hz: float, averages: 
     half0 = np.maximum(np.ceil(tolerance * f0 / resolution_hz), 1).astype(int)
     lv1, bin1 = _window_peaks(level_db, np.rint(f0 / resolution_hz).astype(int)[None, :], half0[None, :])
     f1 = bin1 * resolution_hz
-    # 2. Harmonics at exact multiples of it, and sidebands, all in one gather.
-    mult = np.arange(2, n_harmonics + 1, dtype=float)
-    sb_h = np.array([1.0, 1.0, 2.0, 2.0])
-    sb_sign = np.array([-1.0, 1.0, -1.0, 1.0])
-    targets = np.concatenate([f1[..., None] * mult, f1[..., None] * sb_h + sb_sign * sb[None, :, None]], axis=2)
-    halves = np.concatenate([np.maximum(np.rint(line_width * f1[..., None] * mult / resolution_hz), 1),
-                             np.ones((v, c, 4))], axis=2).astype(int)
+    # 2. Harmonics at exact multiples of it, and sidebands, all in one gather: line k of a family
+    #    lies at order[k] x f1 + sign[k] x its sideband spacing.
+    order = np.concatenate([np.arange(2, n_harmonics + 1), [1, 1, 2, 2]]).astype(float)
+    sign = np.concatenate([np.zeros(n_harmonics - 1), [-1.0, 1.0, -1.0, 1.0]])
+    targets = f1[..., None] * order + sign * sb[:, None]
+    halves = np.maximum(np.rint(line_width * f1[..., None] * order / resolution_hz), 1).astype(int)
+    halves[..., n_harmonics - 1:] = 1  # a sideband is read within +-1 bin
     lv_rest, bin_rest = _window_peaks(level_db, np.rint(targets / resolution_hz).astype(int), halves)
     lv_rest[..., n_harmonics - 1:] = np.where(sb[None, :, None] > 0, lv_rest[..., n_harmonics - 1:], -np.inf)
     levels = np.concatenate([lv1[..., None], lv_rest], axis=2)
     bins = np.concatenate([bin1[..., None], bin_rest], axis=2)
     windows = np.concatenate([np.broadcast_to(2 * half0[None, :, None] + 1, (v, c, 1)), 2 * halves + 1], axis=2)
     thr = _thresholds_db(averages, windows, p_false)
-    weights = np.concatenate([np.ones(n_harmonics), np.full(4, 0.5)])
-    excess = np.maximum(levels - thr, 0.0) * weights
+    excess = np.maximum(levels - thr, 0.0)
+    excess[..., n_harmonics:] *= 0.5  # sidebands count half
     excess = np.where(np.isfinite(excess), excess, 0.0)
     return {"fundamental_hz": f1, "excess_db": excess.sum(axis=2), "line_hz": bins * resolution_hz,
             "line_level_db": levels, "line_excess_db": excess}
