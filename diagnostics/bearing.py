@@ -97,49 +97,51 @@ def machine_line_hz(freqs: DefectFrequencies, top_hz: float) -> np.ndarray:
 
 def _notch_machine_lines(level_db: np.ndarray, resolution_hz: float, freqs: DefectFrequencies) -> np.ndarray:
     """Levels with the machine's known discrete lines (+-0.3 % or 1 bin) set to the floor (0 dB)."""
-    out = level_db.copy()
     m = level_db.shape[1]
     lines = machine_line_hz(freqs, m * resolution_hz)
-    if lines.size:
-        half = np.maximum(np.rint(0.003 * lines / resolution_hz), 1).astype(int)
-        offsets = np.arange(-int(half.max()), int(half.max()) + 1)
-        idx = np.rint(lines / resolution_hz).astype(int)[:, None] + offsets
-        ok = (np.abs(offsets) <= half[:, None]) & (idx >= 0) & (idx < m)
-        mask = np.zeros(m, dtype=bool)
-        mask[idx[ok]] = True
-        out[:, mask] = 0.0  # one boolean column selection: cheaper than a long repeated index list
-    return out
+    if not lines.size:
+        return level_db.copy()
+    half = np.maximum(np.rint(0.003 * lines / resolution_hz), 1).astype(int)
+    offsets = np.arange(-int(half.max()), int(half.max()) + 1)
+    idx = np.rint(lines / resolution_hz).astype(int)[:, None] + offsets
+    ok = (np.abs(offsets) <= half[:, None]) & (idx >= 0) & (idx < m)
+    mask = np.zeros(m, dtype=bool)
+    mask[idx[ok]] = True
+    return np.where(mask, 0.0, level_db)
 
 
 def _decoys(freqs: DefectFrequencies, f0: np.ndarray, sb: np.ndarray, n_harmonics: int) -> np.ndarray:
     # Clear of every line any candidate can produce (harmonics and sidebands): a decoy on another
-    # real family's line would inflate the null.
-    lines = [h * f + s * b for f, b in zip(f0, sb) for h in range(1, n_harmonics + 1) for s in ((-1, 0, 1) if b else (0,))]
+    # real family's line would inflate the null. (A family without sidebands repeats its harmonics.)
+    orders = np.arange(1, n_harmonics + 1)[:, None, None]
+    lines = (orders * f0 + np.array([-1.0, 0.0, 1.0])[:, None] * sb).ravel()
     fr = freqs.shaft_hz
-    return decoy_fundamentals(_DECOY_RANGE[0] * fr, _DECOY_RANGE[1] * fr, np.array(lines) if lines else np.array([fr]),
+    return decoy_fundamentals(_DECOY_RANGE[0] * fr, _DECOY_RANGE[1] * fr, lines if lines.size else np.array([fr]),
                               fr, count=_DECOY_COUNT, margin=0.02)
 
 
 def _net_evidence(level_db: np.ndarray, stack: EnvelopeStack, f0: np.ndarray, sb: np.ndarray, decoys: np.ndarray,
                   n_harmonics: int) -> tuple[np.ndarray, dict]:
     """Evidence per (view, family) net of the decoys' 90th percentile scored with the same sidebands."""
+    v, m = level_db.shape
     specs = np.unique(sb)
-    all_f0 = np.concatenate([f0] + [decoys] * specs.size)
-    all_sb = np.concatenate([sb] + [np.full(decoys.size, s) for s in specs])
-    ev = stack_family_evidence(level_db, stack.resolution_hz, stack.averages, all_f0, all_sb, n_harmonics,
-                               _TOLERANCE, _LINE_WIDTH)
+    # The candidates, then the decoys once per sideband spacing.
+    ev = stack_family_evidence(level_db, stack.resolution_hz, stack.averages,
+                               np.concatenate([f0, np.tile(decoys, specs.size)]),
+                               np.concatenate([sb, np.repeat(specs, decoys.size)]),
+                               n_harmonics, _TOLERANCE, _LINE_WIDTH)
     c = f0.size
-    net = np.zeros((level_db.shape[0], c))
-    top = level_db.shape[1] * stack.resolution_hz
-    for k, s in enumerate(specs):
-        cols = slice(c + k * decoys.size, c + (k + 1) * decoys.size)
-        usable = decoys * (n_harmonics + 0.5) + s < top
-        if usable.sum() < 6:
-            continue
-        scores = np.sort(ev["excess_db"][:, cols][:, usable], axis=1)
-        null = scores[:, int(0.9 * (scores.shape[1] - 1))]  # 90th percentile of the decoys
-        members = (sb == s) & (f0 * (n_harmonics + 0.5) + s < top)
-        net[:, members] = np.maximum(ev["excess_db"][:, :c][:, members] - null[:, None], 0.0)
+    top = m * stack.resolution_hz
+    # Per sideband spacing (specs, decoys): decoys whose lines all lie inside the spectrum.
+    usable = decoys * (n_harmonics + 0.5) + specs[:, None] < top
+    count = usable.sum(axis=1)
+    # 90th percentile of the usable decoys per (view, spacing): unusable ones sort last.
+    scores = np.sort(np.where(usable, ev["excess_db"][:, c:].reshape(v, specs.size, decoys.size), np.inf), axis=2)
+    null = scores[:, np.arange(specs.size), (0.9 * (count - 1)).astype(int)]
+    spec = np.searchsorted(specs, sb)  # each family's sideband spacing
+    # A family is judged when its own lines fit and at least six decoys measure its null.
+    members = (f0 * (n_harmonics + 0.5) + sb < top) & (count[spec] >= 6)
+    net = np.where(members, np.maximum(ev["excess_db"][:, :c] - null[:, spec], 0.0), 0.0)
     return net, {key: val[:, :c] for key, val in ev.items()}
 
 
