@@ -13,13 +13,12 @@ export OMP_WAIT_POLICY ?= PASSIVE
 .PHONY: run test setup venv assets influx database models browser stop clean
 
 ## run: set everything up, seed the demo fleet, start the simulator and the app
+# The app is exec'd so that make is its parent: it stops with make, however make is stopped, and
+# takes the simulator with it (`python -m app demo`).
 run: setup models
-	@bash -c 'set -m; trap "kill %1 2>/dev/null" EXIT; \
-	  mkdir -p var; \
-	  ( sleep 3; exec $(BIN)/python -m telemetry.simulate --speedup 60 ) > var/simulator.log 2>&1 & \
-	  echo; echo "Ironwatch is starting at http://127.0.0.1:$(PORT)/  (simulator log: var/simulator.log)"; \
-	  $(BIN)/python -m fleet.seed --print-logins; echo; \
-	  $(BIN)/python -m app serve --port $(PORT)'
+	@echo; echo "Ironwatch is starting at http://127.0.0.1:$(PORT)/"
+	@$(BIN)/python -m fleet.seed --print-logins; echo
+	@exec $(BIN)/python -m app demo --port $(PORT)
 
 ## test: the same set-up, then the whole suite (unit, integration, browser)
 test: setup models browser

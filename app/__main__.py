@@ -1,28 +1,35 @@
-"""Command line: ``python -m app serve [--host HOST] [--port PORT]``.
+"""Command line: ``python -m app serve|demo [--host HOST] [--port PORT]``.
 
 Runs the app with Socket.IO (``async_mode="threading"``, WebSocket through simple-websocket) on
 gunicorn's threaded worker (:mod:`app.server`), and the background services (spool writer,
 diagnosis worker, scheduler) in that worker. Settings come from the ``IRONWATCH_*`` environment
 variables (docs/contracts.md); ``IRONWATCH_THREADS`` sets the request threads (default 100).
+``demo`` (what ``make run`` starts) serves the same way with the fleet simulator beside it.
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import signal
 import socket
+import subprocess
 import sys
+from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the web app, Socket.IO and background services")
-    serve.add_argument("--host", default=os.environ.get("IRONWATCH_HOST", "127.0.0.1"),
-                       help="interface to listen on (default 127.0.0.1, env IRONWATCH_HOST)")
-    serve.add_argument("--port", type=int, default=int(os.environ.get("IRONWATCH_PORT", "8000")),
-                       help="TCP port (default 8000, env IRONWATCH_PORT)")
-    serve.add_argument("--log-level", default=os.environ.get("IRONWATCH_LOG_LEVEL", "INFO"))
+    demo = commands.add_parser("demo", help="serve, with the simulated demo fleet sending to it (make run)")
+    demo.add_argument("--speedup", type=float, default=60.0, help="simulated seconds per wall second")
+    for command in (serve, demo):
+        command.add_argument("--host", default=os.environ.get("IRONWATCH_HOST", "127.0.0.1"),
+                             help="interface to listen on (default 127.0.0.1, env IRONWATCH_HOST)")
+        command.add_argument("--port", type=int, default=int(os.environ.get("IRONWATCH_PORT", "8000")),
+                             help="TCP port (default 8000, env IRONWATCH_PORT)")
+        command.add_argument("--log-level", default=os.environ.get("IRONWATCH_LOG_LEVEL", "INFO"))
     return parser
 
 
@@ -70,6 +77,45 @@ def serve(host: str, port: int) -> int:
     return 0
 
 
+def demo(host: str, port: int, speedup: float) -> int:
+    """``serve`` with the fleet simulator (``telemetry.simulate``) as a child process.
+
+    However ``make run`` is stopped, nothing is left behind: Ctrl-C reaches all three processes;
+    this process gets SIGTERM when its parent (make) dies, e.g. under ``timeout``, and stops the
+    server as on Ctrl-C; the simulator is stopped when the server has stopped, and gets SIGTERM
+    from the kernel should this process be killed outright. The simulator waits for the server
+    to answer before it sends, and its log goes to ``$IRONWATCH_VAR/simulator.log``.
+    """
+    from diagnostics.process_settings import die_with_parent
+
+    die_with_parent(signal.SIGTERM)
+    if not port_is_free(host, port):  # before the simulator starts sending to whoever holds it
+        print(f"Port {port} on {host} is in use (another Ironwatch?); choose another with --port.",
+              file=sys.stderr)
+        return 1
+    from .config import load_config
+
+    log_path = Path(load_config()["IRONWATCH_VAR"]) / "simulator.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    with open(log_path, "ab") as log:
+        simulator = subprocess.Popen(
+            [sys.executable, "-m", "telemetry.simulate", "--speedup", f"{speedup:g}",
+             "--url", f"http://{shown_host}:{port}"],
+            stdout=log, stderr=subprocess.STDOUT,
+            # No threads exist yet in this process, so running Python between fork and exec is safe.
+            preexec_fn=lambda: die_with_parent(signal.SIGTERM))
+    print(f"simulator: x{speedup:g}, log {log_path}", flush=True)
+    try:
+        return serve(host, port)
+    finally:
+        simulator.terminate()  # it drains what it can, and its disk buffer keeps the rest
+        try:
+            simulator.wait(30)
+        except subprocess.TimeoutExpired:
+            simulator.kill()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
@@ -78,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command == "serve":
         return serve(args.host, args.port)
+    if args.command == "demo":
+        return demo(args.host, args.port, args.speedup)
     return 2
 
 

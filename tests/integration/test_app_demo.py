@@ -1,0 +1,85 @@
+"""`python -m app demo` (what `make run` starts): the simulator sends to the server, and when the
+parent that started it dies (make killed by `timeout`, a closed session), nothing is left behind."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from app_helpers import free_port, seed_demo_fleet
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def _running(pid: int) -> bool:
+    """True while the process exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
+
+
+def test_demo_runs_the_simulator_and_leaves_nothing_when_its_parent_dies(influx, sql_url, tmp_path):
+    var = tmp_path / "var"
+    seed_demo_fleet(sql_url, var)
+    port = free_port()
+    env = {**os.environ, "IRONWATCH_VAR": str(var), "IRONWATCH_DATABASE_URL": sql_url,
+           "IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database}
+    log_path = tmp_path / "make.log"
+    # Stands in for make: a parent that starts the demo and waits for it.
+    with open(log_path, "wb") as log:
+        parent = subprocess.Popen(
+            [sys.executable, "-c", "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))",
+             sys.executable, "-m", "app", "demo", "--port", str(port)],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        accepted = False
+        while time.monotonic() < deadline and not accepted:
+            time.sleep(0.5)
+            assert parent.poll() is None, log_path.read_text()[-3000:]
+            simulator_log = var / "simulator.log"
+            # the simulator prints a progress line with its counts every 10 s
+            accepted = simulator_log.exists() and any(
+                "accepted" in line and " accepted 0 " not in line for line in simulator_log.read_text().splitlines())
+        assert accepted, f"no upload accepted within 90 s:\n{(var / 'simulator.log').read_text()[-2000:]}"
+        assert requests.get(f"http://127.0.0.1:{port}/login", timeout=5).status_code == 200
+
+        [demo] = _children(parent.pid)
+        processes = {demo: "demo (gunicorn master)"}
+        for child in _children(demo):
+            processes[child] = "simulator" if "telemetry.simulate" in _cmdline(child) else "gunicorn worker"
+        assert sorted(processes.values()) == ["demo (gunicorn master)", "gunicorn worker", "simulator"]
+
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 45  # the server stops gracefully; the simulator drains first
+        while time.monotonic() < deadline and any(_running(pid) for pid in processes):
+            time.sleep(0.2)
+        left = [name for pid, name in processes.items() if _running(pid)]
+        assert not left, f"still running after the parent died: {left}\n{log_path.read_text()[-2000:]}"
+    finally:
+        try:
+            os.killpg(parent.pid, signal.SIGKILL)  # whatever is left of the group, on any failure
+        except ProcessLookupError:
+            pass
