@@ -44,15 +44,25 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+def _port_taken(host: str, port: int) -> bool:
+    """True, after saying so on stderr, when ``host:port`` is in use."""
+    if port_is_free(host, port):
+        return False
+    print(f"Port {port} on {host} is in use (another Ironwatch?); choose another with --port.", file=sys.stderr)
+    return True
+
+
+def _base_url(host: str, port: int) -> str:
+    """The URL a local browser or the simulator reaches the server at (a wildcard host as loopback)."""
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+
+
 def serve(host: str, port: int) -> int:
     from .server import SingleWorkerServer
 
     # A second instance must not start a second writer on the same spool and then fail to bind.
-    if not port_is_free(host, port):
-        print(f"Port {port} on {host} is in use (another Ironwatch?); choose another with --port.",
-              file=sys.stderr)
+    if _port_taken(host, port):
         return 1
-    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     apps = []
 
     def load_app():
@@ -71,7 +81,7 @@ def serve(host: str, port: int) -> int:
         load_app, host, port,
         threads=int(os.environ.get("IRONWATCH_THREADS", "100")),
         access_log=bool(os.environ.get("IRONWATCH_ACCESS_LOG")),
-        on_ready=lambda: print(f"Ironwatch console: http://{shown_host}:{port}/", flush=True),
+        on_ready=lambda: print(f"Ironwatch console: {_base_url(host, port)}/", flush=True),
         on_worker_exit=stop_background,
     ).run()
     return 0
@@ -89,19 +99,15 @@ def demo(host: str, port: int, speedup: float) -> int:
     from diagnostics.process_settings import die_with_parent
 
     die_with_parent(signal.SIGTERM)
-    if not port_is_free(host, port):  # before the simulator starts sending to whoever holds it
-        print(f"Port {port} on {host} is in use (another Ironwatch?); choose another with --port.",
-              file=sys.stderr)
+    if _port_taken(host, port):  # before the simulator starts sending to whoever holds it
         return 1
     from .config import load_config
 
     log_path = Path(load_config()["IRONWATCH_VAR"]) / "simulator.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     with open(log_path, "ab") as log:
         simulator = subprocess.Popen(
-            [sys.executable, "-m", "telemetry.simulate", "--speedup", f"{speedup:g}",
-             "--url", f"http://{shown_host}:{port}"],
+            [sys.executable, "-m", "telemetry.simulate", "--speedup", f"{speedup:g}", "--url", _base_url(host, port)],
             stdout=log, stderr=subprocess.STDOUT,
             # No threads exist yet in this process, so running Python between fork and exec is safe.
             preexec_fn=lambda: die_with_parent(signal.SIGTERM))

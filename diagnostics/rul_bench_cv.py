@@ -97,14 +97,21 @@ def variant_config(config: TrainConfig, variant: Variant) -> TrainConfig:
                    calibration_bands=variant.bands)
 
 
+def widened_estimate(raw: dict[str, np.ndarray], point: np.ndarray, lower_by: np.ndarray,
+                     raise_by: np.ndarray) -> RulEstimate:
+    """Raw quantiles (n,) with P10 lowered by ``lower_by`` and P90 raised by ``raise_by`` (n,),
+    ordered and floored as the estimator's own; the given point estimate."""
+    p10, p50, p90 = order_quantiles(raw["p10"] - lower_by, raw["p50"], raw["p90"] + raise_by)
+    return RulEstimate(point=point, p10=p10, p50=p50, p90=p90)
+
+
 def averaged_estimate(fold_models: list[dict], point: np.ndarray, X: np.ndarray, edges: np.ndarray,
                       offsets: np.ndarray, num_threads: int) -> RulEstimate:
     """P10/P50/P90 of the fold models' average, widened by the pooled offsets; the given point."""
     parts = [predict_quantiles(models, X, num_threads) for models in fold_models]
     raw = {name: np.mean([p[name] for p in parts], axis=0) for name in parts[0]}
     widen = row_offsets(raw["p50"], edges, offsets)
-    p10, p50, p90 = order_quantiles(raw["p10"] - widen, raw["p50"], raw["p90"] + widen)
-    return RulEstimate(point=point, p10=p10, p50=p50, p90=p90)
+    return widened_estimate(raw, point, widen, widen)
 
 
 def separate_tail_offsets(raw: dict[str, np.ndarray], truth: np.ndarray, coverage: float,
@@ -127,9 +134,8 @@ def separate_tail_offsets(raw: dict[str, np.ndarray], truth: np.ndarray, coverag
 def separate_tail_estimate(est: RulEstimator, X: np.ndarray, edges: np.ndarray, lower: np.ndarray,
                            upper: np.ndarray, num_threads: int) -> RulEstimate:
     raw = predict_raw(est.boosters, X, num_threads)
-    p10, p50, p90 = order_quantiles(raw["p10"] - row_offsets(raw["p50"], edges, lower), raw["p50"],
-                                    raw["p90"] + row_offsets(raw["p50"], edges, upper))
-    return RulEstimate(point=np.maximum(raw["point"], 0.0), p10=p10, p50=p50, p90=p90)
+    return widened_estimate(raw, np.maximum(raw["point"], 0.0), row_offsets(raw["p50"], edges, lower),
+                            row_offsets(raw["p50"], edges, upper))
 
 
 def raw_width(raw: dict[str, np.ndarray], floor: float) -> np.ndarray:
@@ -146,7 +152,7 @@ def scaled_offsets(raw: dict[str, np.ndarray], truth: np.ndarray, coverage: floa
     (wide) ones much. ``floor`` (a tenth of the median raw width) keeps crossed or collapsed raw
     intervals from dividing by zero; the estimate must use the same floor.
     """
-    floor = 0.1 * float(np.median(np.maximum(raw["p90"] - raw["p10"], 0.0)))
+    floor = 0.1 * float(np.median(raw_width(raw, 0.0)))
     width = raw_width(raw, floor)
     edges, offsets = binned_offsets(raw["p50"], raw["p10"] / width, raw["p90"] / width, truth / width, coverage,
                                     n_bins=n_bins)
@@ -157,8 +163,7 @@ def scaled_estimate(est: RulEstimator, X: np.ndarray, edges: np.ndarray, offsets
                     num_threads: int) -> RulEstimate:
     raw = predict_raw(est.boosters, X, num_threads)
     widen = row_offsets(raw["p50"], edges, offsets) * raw_width(raw, floor)
-    p10, p50, p90 = order_quantiles(raw["p10"] - widen, raw["p50"], raw["p90"] + widen)
-    return RulEstimate(point=np.maximum(raw["point"], 0.0), p10=p10, p50=p50, p90=p90)
+    return widened_estimate(raw, np.maximum(raw["point"], 0.0), widen, widen)
 
 
 def cross_fitted_estimates(est: RulEstimator, kept: list[dict], X_fit: np.ndarray, y_fit: np.ndarray,

@@ -11,32 +11,10 @@ import pytest
 import requests
 
 from app_helpers import free_port, seed_demo_fleet
+from process_helpers import child_processes, command_line, process_running
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except FileNotFoundError:
-        return []
-
-
-def _running(pid: int) -> bool:
-    """True while the process exists and is not a zombie waiting to be reaped."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except FileNotFoundError:
-        return ""
 
 
 def test_demo_runs_the_simulator_and_leaves_nothing_when_its_parent_dies(influx, sql_url, tmp_path):
@@ -65,18 +43,18 @@ def test_demo_runs_the_simulator_and_leaves_nothing_when_its_parent_dies(influx,
         assert accepted, f"no upload accepted within 90 s:\n{(var / 'simulator.log').read_text()[-2000:]}"
         assert requests.get(f"http://127.0.0.1:{port}/login", timeout=5).status_code == 200
 
-        [demo] = _children(parent.pid)
+        [demo] = child_processes(parent.pid)
         processes = {demo: "demo (gunicorn master)"}
-        for child in _children(demo):
-            processes[child] = "simulator" if "telemetry.simulate" in _cmdline(child) else "gunicorn worker"
+        for child in child_processes(demo):
+            processes[child] = "simulator" if "telemetry.simulate" in command_line(child) else "gunicorn worker"
         assert sorted(processes.values()) == ["demo (gunicorn master)", "gunicorn worker", "simulator"]
 
         parent.send_signal(signal.SIGKILL)
         parent.wait()
         deadline = time.monotonic() + 45  # the server stops gracefully; the simulator drains first
-        while time.monotonic() < deadline and any(_running(pid) for pid in processes):
+        while time.monotonic() < deadline and any(process_running(pid) for pid in processes):
             time.sleep(0.2)
-        left = [name for pid, name in processes.items() if _running(pid)]
+        left = [name for pid, name in processes.items() if process_running(pid)]
         assert not left, f"still running after the parent died: {left}\n{log_path.read_text()[-2000:]}"
     finally:
         try:

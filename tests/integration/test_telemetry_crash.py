@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from app_helpers import free_port
+from process_helpers import child_processes
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -126,7 +127,7 @@ def test_ctrl_c_stops_the_server_and_its_worker_promptly(influx, sql_url, sessio
            "IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database, "IRONWATCH_PORT": str(port)}
     log_path = tmp_path / "app.log"
     app = _start_app(env, port, log_path, own_process_group=True)
-    worker = int(Path(f"/proc/{app.pid}/task/{app.pid}/children").read_text().split()[0])
+    worker = child_processes(app.pid)[0]
     started = time.monotonic()
     os.killpg(app.pid, signal.SIGINT)
     try:

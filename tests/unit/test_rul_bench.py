@@ -6,6 +6,8 @@ import pytest
 
 from diagnostics.rul_bench import SubsetResult, format_table, map_subsets
 
+from process_helpers import process_running
+
 
 def test_subsets_come_back_in_the_asked_order_from_parallel_jobs(tmp_path: Path):
     # sizes make FD001 the largest, so it starts first in the pool but is asked for last
@@ -113,26 +115,10 @@ def test_subset_workers_die_with_the_bench(tmp_path):
         parent.send_signal(signal.SIGKILL)
         parent.wait(10)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.kill(worker, 0)
-            except ProcessLookupError:
-                break
-            # a dead worker stays a zombie until init reaps it; count that as gone
-            if _process_state(worker) in ("Z", None):
-                break
+        while process_running(worker) and time.monotonic() < deadline:
             time.sleep(0.1)
-        else:
+        if process_running(worker):
             os.kill(worker, signal.SIGKILL)
             raise AssertionError("the worker outlived the killed bench by 10 s")
     finally:
         parent.kill()
-
-
-def _process_state(pid: int) -> str | None:
-    """The state letter of /proc/<pid>/stat (``Z`` for a zombie), None when the process is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return None
