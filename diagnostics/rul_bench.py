@@ -7,6 +7,7 @@
                                            [--max-bin B] [--jobs J] [--threads T]
     python -m diagnostics.rul_bench cmapss-cv --data ../shared/data/cmapss [--folds 3] [--draws 10]
                                               [--variants single,cf5,cf5r100,cf5b8,cf5avg,cf3]
+    python -m diagnostics.rul_bench cmapss-shift --data ../shared/data/cmapss [--subsets ...] [--seed 0]
 
 ``cmapss`` trains on each training set and scores the official test set at the last cycle of
 every test unit (true RUL capped at 125, as the models' piecewise-linear target), printing RMSE,
@@ -15,7 +16,9 @@ predicted against true RUL with the intervals. ``cmapss-cv`` is the tuning groun
 cross-validation on the *training* set only, so no test label ever steers a choice. It scores
 held-out units the way the test set does (once per truncation point, drawn uniformly over each
 unit's life) and also at every cycle, and compares interval calibration variants on the same
-outer folds (``diagnostics/rul_bench_cv.py``).
+outer folds (``diagnostics/rul_bench_cv.py``). ``cmapss-shift`` asks, without test labels, whether
+the test sets' inputs differ from the points the interval is calibrated on
+(``diagnostics/rul_bench_shift.py``).
 
 Subsets train in ``--jobs`` processes at once (default: one per core), each with ``--threads``
 LightGBM threads (default: the cores left per job). Results do not depend on either: LightGBM
@@ -50,6 +53,7 @@ from diagnostics.prognostics.estimator import fit_estimator
 from diagnostics.prognostics.metrics import interval_coverage, mean_interval_width, phm08_score, rmse
 from diagnostics.prognostics.training import TrainConfig
 from diagnostics.rul_bench_cv import cross_validate, format_cv, parse_variant
+from diagnostics.rul_bench_shift import format_shift, subset_shift
 
 RUL_CAP = 125.0
 GOALS_RMSE = {"FD001": 12.0, "FD002": 13.0, "FD003": 12.0, "FD004": 14.0}
@@ -212,6 +216,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     cv.add_argument("--draws", type=int, default=10, help="test-like truncation points per held-out unit")
     cv.add_argument("--variants", default=DEFAULT_CV_VARIANTS,
                     help="calibration variants (single, cf<K>[r<R>][b<B>][t|s|avg]; diagnostics/rul_bench_cv.py)")
+    shift = sub.add_parser("cmapss-shift")
+    shift.add_argument("--data", required=True, type=Path, help="folder with train_/test_FD00x.txt")
+    shift.add_argument("--subsets", default=",".join(SUBSETS), help="comma-separated, e.g. FD001,FD003")
+    shift.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
 
@@ -225,6 +233,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.is_dir():
         print(f"--data {args.data}: not a folder", file=sys.stderr)
         return 2
+    if args.command == "cmapss-shift":
+        started = time.perf_counter()
+        results = []
+        for subset in subsets:
+            log(f"[{subset}] features, classifier and its null")
+            results.append(subset_shift(args.data, subset, seed=args.seed))
+        print(format_shift(results))
+        print(f"\nwall time {time.perf_counter() - started:.0f} s")
+        return 0
     cores = os.cpu_count() or 1
     jobs = max(1, args.jobs if args.jobs is not None else min(cores, len(subsets)))
     threads = max(1, args.threads if args.threads is not None else cores // jobs)

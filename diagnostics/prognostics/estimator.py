@@ -20,6 +20,66 @@ from .regimes import RegimeNormalizer
 from .calibration import row_offsets
 from .training import Progress, TrainConfig, order_quantiles, predict_raw, train_models
 
+
+@dataclass
+class FeatureMap:
+    """Raw history to feature rows: regime normalisation, the fused indicator, windowed statistics.
+
+    Attributes
+    ----------
+    channels : names of the value channels it reads (informative ones only).
+    normalizer : per-regime statistics for ``channels``.
+    spec : window lengths of the features.
+    feature_names : feature column order.
+    fusion : weights (c + 1,) of the fused health indicator channel, or None without one.
+    """
+
+    channels: list[str]
+    normalizer: RegimeNormalizer
+    spec: WindowSpec
+    feature_names: list[str]
+    fusion: np.ndarray | None = None
+
+    def features(self, units: np.ndarray, age: np.ndarray, values: np.ndarray,
+                 settings: np.ndarray | None = None) -> np.ndarray:
+        """Feature matrix (n, f) for rows grouped by unit and sorted by age.
+
+        ``values`` has one column per name in ``channels`` (shape (n, c)); ``settings`` one per
+        operating setting the normalizer was fitted on (shape (n, d)), or None when there are none.
+        """
+        values = np.asarray(values, dtype=float)
+        settings = np.zeros((len(values), 0)) if settings is None else np.asarray(settings, dtype=float)
+        X, names = build_features(units, age, *self._channels(self.normalizer.transform(settings, values)),
+                                  self.spec)
+        if names != self.feature_names:
+            raise ValueError("feature layout differs from the one the model was trained on")
+        return X
+
+    def _channels(self, normalised: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        if self.fusion is None:
+            return normalised, list(self.channels)
+        return apply_fusion(normalised, self.fusion), list(self.channels) + [FUSED_CHANNEL]
+
+    @classmethod
+    def fit(cls, units: np.ndarray, age: np.ndarray, values: np.ndarray, target: np.ndarray,
+            channels: list[str], settings: np.ndarray, spec: WindowSpec, rul_cap: float | None,
+            n_regimes: int | None = None, seed: int = 0, fuse: bool = True,
+            progress: Progress | None = None, label: str = "") -> tuple["FeatureMap", np.ndarray]:
+        """Fit the normalisation and the fused indicator on training histories; return the map and
+        the training rows' features (n, f). Shapes as ``fit_estimator``; ``target`` is the capped RUL."""
+        normalizer = RegimeNormalizer.fit(settings, values, n_regimes=n_regimes, seed=seed)
+        keep = normalizer.informative_channels()
+        kept = [c for c, k in zip(channels, keep) if k]
+        normalizer = normalizer.select(keep)
+        if progress:
+            progress(f"[{label}] {normalizer.n_regimes} operating regime(s); {len(kept)} of "
+                     f"{len(channels)} channels vary, dropped: {sorted(set(channels) - set(kept)) or 'none'}")
+        normalised = normalizer.transform(settings, values[:, keep])
+        fusion = fit_fusion(normalised, target, rul_cap) if fuse else None
+        feature_map = cls(channels=kept, normalizer=normalizer, spec=spec, feature_names=[], fusion=fusion)
+        X, feature_map.feature_names = build_features(units, age, *feature_map._channels(normalised), spec)
+        return feature_map, X
+
 FORMAT = "ironwatch-rul-estimator/1"
 
 
@@ -77,25 +137,16 @@ class RulEstimator:
     fusion: np.ndarray | None = None
 
     # ----- scoring -------------------------------------------------------------------------
+    @property
+    def feature_map(self) -> FeatureMap:
+        return FeatureMap(channels=self.channels, normalizer=self.normalizer, spec=self.spec,
+                          feature_names=self.feature_names, fusion=self.fusion)
+
     def features(self, units: np.ndarray, age: np.ndarray, values: np.ndarray,
                  settings: np.ndarray | None = None) -> np.ndarray:
-        """Feature matrix (n, f) for rows grouped by unit and sorted by age.
-
-        ``values`` has one column per name in ``channels`` (shape (n, c)); ``settings`` one per
-        name in ``self.settings`` (shape (n, d)), or None when there are none.
-        """
-        values = np.asarray(values, dtype=float)
-        settings = np.zeros((len(values), 0)) if settings is None else np.asarray(settings, dtype=float)
-        normalised = self.normalizer.transform(settings, values)
-        X, names = build_features(units, age, *self._with_fusion(normalised), self.spec)
-        if names != self.feature_names:
-            raise ValueError("feature layout differs from the one the model was trained on")
-        return X
-
-    def _with_fusion(self, normalised: np.ndarray) -> tuple[np.ndarray, list[str]]:
-        if self.fusion is None:
-            return normalised, list(self.channels)
-        return apply_fusion(normalised, self.fusion), list(self.channels) + [FUSED_CHANNEL]
+        """Feature matrix (n, f) for rows grouped by unit and sorted by age (``FeatureMap.features``;
+        ``settings`` has one column per name in ``self.settings``)."""
+        return self.feature_map.features(units, age, values, settings)
 
     def predict_features(self, X: np.ndarray, num_threads: int = 2) -> RulEstimate:
         """Point and ordered P10/P50/P90 for feature rows X (n, f); never below zero."""
@@ -204,46 +255,37 @@ def fit_estimator(
     if rul_cap is not None:
         target = np.minimum(target, rul_cap)
 
-    normalizer = RegimeNormalizer.fit(settings_arr, values, n_regimes=n_regimes, seed=config.seed)
-    keep = normalizer.informative_channels()
-    kept = [c for c, k in zip(channels, keep) if k]
-    normalizer = normalizer.select(keep)
-    if progress:
-        progress(f"[{label}] {normalizer.n_regimes} operating regime(s); {len(kept)} of "
-                 f"{len(channels)} channels vary, dropped: {sorted(set(channels) - set(kept)) or 'none'}")
-    normalised = normalizer.transform(settings_arr, values[:, keep])
-    fusion = fit_fusion(normalised, target, rul_cap) if fuse else None
-    channels_out = kept + ([FUSED_CHANNEL] if fuse else [])
-    X, names = build_features(units, age, apply_fusion(normalised, fusion) if fuse else normalised,
-                              channels_out, spec)
+    feature_map, X = FeatureMap.fit(units, age, values, target, channels, settings_arr, spec, rul_cap,
+                                    n_regimes=n_regimes, seed=config.seed, fuse=fuse, progress=progress,
+                                    label=label)
     if monotone_age:
         # Older means less life left when all else is equal. Physically sound, but LightGBM's
         # constrained trees pay for it (C-MAPSS FD001, unit-wise CV fold: RMSE 11.8 with, 10.0
         # without; docs/prognostics.md), so it is a choice, not a default.
         config = TrainConfig(**{**config.to_dict(), "monotone": {"age": -1, "rows_seen": -1, **config.monotone}})
-    trained = train_models(X, target, np.asarray(units), names, config, progress=progress, label=label,
-                           groups=None if groups is None else np.asarray(groups), min_rows=min_history,
-                           keep_fold_models=keep_fold_models)
+    trained = train_models(X, target, np.asarray(units), feature_map.feature_names, config, progress=progress,
+                           label=label, groups=None if groups is None else np.asarray(groups),
+                           min_rows=min_history, keep_fold_models=keep_fold_models)
     metadata = {
         "data_hash": data_fingerprint(np.asarray(units), np.asarray(age, dtype=float), values, settings_arr, target),
         "data_rows": int(len(values)),
         "data_units": int(np.unique(units).size),
         "config": config.to_dict(),
         "calibration": trained.calibration,
-        "n_regimes": normalizer.n_regimes,
+        "n_regimes": feature_map.normalizer.n_regimes,
         "training_seconds": round(time.perf_counter() - started, 3),
     }
     return RulEstimator(
-        channels=kept,
+        channels=feature_map.channels,
         settings=list(setting_names or []),
-        normalizer=normalizer,
+        normalizer=feature_map.normalizer,
         spec=spec,
-        feature_names=names,
+        feature_names=feature_map.feature_names,
         rul_cap=rul_cap,
         min_history=min_history,
         boosters=trained.boosters,
         interval_edges=trained.interval_edges,
         interval_offsets=trained.interval_offsets,
         metadata=metadata,
-        fusion=fusion,
+        fusion=feature_map.fusion,
     )

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from diagnostics.rul_bench import SubsetResult, format_table, map_subsets
+from diagnostics.rul_bench import SubsetResult, format_table, main, map_subsets
 
 from process_helpers import process_running
 
@@ -31,6 +31,14 @@ def test_table_pools_the_coverage_over_every_test_unit():
     # (74 + 212) / 359 units: inside the goal band, although FD001 alone is not
     assert "all subsets: 359 test units, P10-P90 coverage 79.7% (inside 75%-85%); subsets inside: 1 of 2" in table
     assert "all subsets" not in format_table([_result("FD001", 74, 100)])
+
+
+@pytest.mark.parametrize("command", ["cmapss", "cmapss-cv", "cmapss-shift"])
+def test_every_command_refuses_an_unknown_subset_or_a_missing_folder(command, tmp_path, capsys):
+    assert main([command, "--data", str(tmp_path), "--subsets", "FD009"]) == 2
+    assert "unknown subset(s) FD009" in capsys.readouterr().err
+    assert main([command, "--data", str(tmp_path / "nowhere"), "--subsets", "FD001"]) == 2
+    assert "not a folder" in capsys.readouterr().err
 
 
 def test_length_matched_weights_give_scored_rows_the_target_length_distribution():
