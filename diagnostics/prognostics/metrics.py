@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import binomtest
 
 
 def rmse(predicted: np.ndarray, true: np.ndarray) -> float:
@@ -24,6 +25,17 @@ def interval_coverage(low: np.ndarray, high: np.ndarray, true: np.ndarray) -> fl
     """Share of true values inside [low, high], in [0, 1]."""
     true = np.asarray(true, dtype=float)
     return float(np.mean((true >= low) & (true <= high)))
+
+
+def coverage_interval(inside: int, units: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval (low, high) of a coverage share measured on ``units`` independent
+    units, ``inside`` of which fell inside their interval; shares in [0, 1].
+
+    One C-MAPSS test set of 100 units measures a true 80 % coverage to within about 8 points
+    either way, so the measured share alone says little about calibration.
+    """
+    ci = binomtest(int(inside), int(units)).proportion_ci(confidence_level=confidence, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 def mean_interval_width(low: np.ndarray, high: np.ndarray) -> float:

@@ -27,9 +27,11 @@ def _result(name: str, inside: int, units: int) -> SubsetResult:
 
 def test_table_pools_the_coverage_over_every_test_unit():
     table = format_table([_result("FD001", 74, 100), _result("FD002", 212, 259)])
-    assert "| FD001 | 100 |" in table and "74.0%" in table and "81.9%" in table
+    # each share with its 95 % Wilson interval: 74 of 100 is 64.6-81.6 %
+    assert "| FD001 | 100 |" in table and "| 74.0% (65%-82%) |" in table and "| 81.9% (77%-86%) |" in table
     # (74 + 212) / 359 units: inside the goal band, although FD001 alone is not
-    assert "all subsets: 359 test units, P10-P90 coverage 79.7% (inside 75%-85%); subsets inside: 1 of 2" in table
+    assert ("all subsets: 359 test units, P10-P90 coverage 79.7% (95 % interval 75%-84%; inside 75%-85%); "
+            "subsets inside: 1 of 2") in table
     assert "all subsets" not in format_table([_result("FD001", 74, 100)])
 
 

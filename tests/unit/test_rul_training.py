@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from diagnostics.prognostics import RegimeNormalizer, RulEstimator, unit_folds, unit_split
-from diagnostics.prognostics.metrics import phm08_score, rmse
+from diagnostics.prognostics.metrics import coverage_interval, phm08_score, rmse
 from diagnostics.prognostics.regimes import choose_regime_count
 from diagnostics.prognostics.calibration import binned_offsets, conformal_offset
 from diagnostics.prognostics.training import order_quantiles
@@ -117,6 +117,14 @@ def test_phm08_score_penalises_late_more_than_early():
     early = phm08_score(np.array([0.0]), np.array([10.0]))
     assert late == pytest.approx(np.e - 1) and early == pytest.approx(np.exp(10 / 13) - 1)
     assert late > early
+
+
+def test_coverage_interval_narrows_with_more_units():
+    low, high = coverage_interval(80, 100)
+    assert low < 0.8 < high and high - low == pytest.approx(0.16, abs=0.01)  # Wilson, 95 %
+    wide, narrow = coverage_interval(8, 10), coverage_interval(800, 1000)
+    assert wide[1] - wide[0] > 4 * (narrow[1] - narrow[0])
+    assert coverage_interval(0, 10)[0] == 0.0 and coverage_interval(10, 10)[1] == 1.0
 
 
 def test_fused_indicator_recovers_the_linear_wear_signal_below_the_cap():
