@@ -7,6 +7,7 @@
                                            [--max-bin B] [--jobs J] [--threads T]
     python -m diagnostics.rul_bench cmapss-cv --data ../shared/data/cmapss [--folds 3] [--draws 10]
                                               [--variants single,cf5,cf5r100,cf5b8,cf5avg,cf3]
+                                              [--calibration-bootstrap B]
     python -m diagnostics.rul_bench cmapss-shift --data ../shared/data/cmapss [--subsets ...] [--seed 0]
 
 ``cmapss`` trains on each training set and scores the official test set at the last cycle of
@@ -58,7 +59,7 @@ from diagnostics.prognostics.metrics import (
     rmse,
 )
 from diagnostics.prognostics.training import TrainConfig
-from diagnostics.rul_bench_cv import cross_validate, format_cv, parse_variant
+from diagnostics.rul_bench_cv import cross_validate, format_bootstrap, format_cv, parse_variant
 from diagnostics.rul_bench_shift import format_shift, subset_shift
 
 RUL_CAP = 125.0
@@ -231,6 +232,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     cv.add_argument("--draws", type=int, default=10, help="test-like truncation points per held-out unit")
     cv.add_argument("--variants", default=DEFAULT_CV_VARIANTS,
                     help="calibration variants (single, cf<K>[r<R>][b<B>][t|s|avg]; diagnostics/rul_bench_cv.py)")
+    cv.add_argument("--calibration-bootstrap", type=int, default=0, metavar="B",
+                    help="also recompute the first cross-fitted variant's offsets on B resamples of its "
+                         "calibration units and show how far held-out coverage moves")
     shift = sub.add_parser("cmapss-shift")
     shift.add_argument("--data", required=True, type=Path, help="folder with train_/test_FD00x.txt")
     shift.add_argument("--subsets", default=",".join(SUBSETS), help="comma-separated, e.g. FD001,FD003")
@@ -270,10 +274,18 @@ def main(argv: list[str] | None = None) -> int:
             print(exc, file=sys.stderr)
             return 2
         started = time.perf_counter()
+        crossed = [v for v in variants if v.folds > 1]
+        if args.calibration_bootstrap and not (crossed and crossed[0].plain):
+            print("--calibration-bootstrap needs a plain cross-fitted variant (cf<K>[r<R>][b<B>]) "
+                  "as the first cross-fitted one", file=sys.stderr)
+            return 2
         work = partial(cross_validate, args.data, config=config, variants=variants, n_folds=args.folds,
-                       draws=args.draws, rul_cap=RUL_CAP, monotone_age=args.monotone_age)
+                       draws=args.draws, rul_cap=RUL_CAP, monotone_age=args.monotone_age,
+                       calibration_bootstrap=args.calibration_bootstrap)
         results = map_subsets(work, subsets, args.data, jobs)
         print(format_cv(results, variants, args.folds, args.draws))
+        if args.calibration_bootstrap:
+            print("\n" + format_bootstrap(results, crossed[0], args.calibration_bootstrap))
         print(f"\ncalibration protocol: {args.calibration}; max_bin {args.max_bin}; {jobs} job(s) x {threads} "
               f"thread(s); wall time {time.perf_counter() - started:.0f} s")
         return 0

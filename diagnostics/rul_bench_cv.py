@@ -28,6 +28,11 @@ Interval calibration variants are compared on the same outer folds; a variant is
 
 All cross-fitted variants share the final models of an outer fold (they are fitted on all its
 units whatever K is), so they differ only in their offsets (and ``avg`` in its predictor).
+
+With ``calibration_bootstrap`` = B > 0, the first cross-fitted variant's offsets are also
+recomputed on B resamples of its calibration units (with replacement, each unit with all its
+points) and applied to the same final models: how far the held-out coverage of one trained
+model moves with the draw of units it was calibrated on (``format_bootstrap``).
 """
 from __future__ import annotations
 
@@ -40,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from diagnostics.prognostics.calibration import (
+    QUANTILE_NAMES,
     binned_offsets,
     calibration_points,
     conformal_quantile,
@@ -55,6 +61,7 @@ from diagnostics.prognostics.splits import truncated_unit_folds
 from diagnostics.prognostics.training import TrainConfig, fold_fitter, order_quantiles, predict_quantiles, predict_raw
 
 TARGET_COVERAGE = 0.8
+BOOTSTRAP_MARK = "~boot"  # estimate names of calibration-bootstrap replicates: <variant>~boot<b>
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,11 @@ class Variant:
     separate_tails: bool = False
     scaled: bool = False
     average_folds: bool = False
+
+    @property
+    def plain(self) -> bool:
+        """Cross-fitted with symmetric offsets on the final models (the estimator's own method)."""
+        return self.folds > 1 and not (self.separate_tails or self.scaled or self.average_folds)
 
     @property
     def fold_models_key(self) -> tuple[int, int | None]:
@@ -166,13 +178,30 @@ def scaled_estimate(est: RulEstimator, X: np.ndarray, edges: np.ndarray, offsets
     return widened_estimate(raw, np.maximum(raw["point"], 0.0), widen, widen)
 
 
+def bootstrap_offsets(raw: dict[str, np.ndarray], truth: np.ndarray, units: np.ndarray, coverage: float,
+                      n_bins: int, repeats: int, seed: int):
+    """Banded offsets ``(edges, offsets)`` recomputed on ``repeats`` resamples of the calibration
+    units: drawn with replacement, each drawn unit with all its points (raw and truth (m,), units
+    (m,) of the calibration points), so the resample keeps the points' grouping by unit."""
+    rng = np.random.default_rng(seed)
+    _, index = np.unique(units, return_inverse=True)
+    points_of = [np.flatnonzero(index == i) for i in range(index.max() + 1)]
+    for _ in range(repeats):
+        pick = np.concatenate([points_of[i] for i in rng.integers(0, len(points_of), len(points_of))])
+        edges, offsets, _ = offsets_from_scores({name: raw[name][pick] for name in QUANTILE_NAMES}, truth[pick],
+                                                coverage, n_bins)
+        yield edges, offsets
+
+
 def cross_fitted_estimates(est: RulEstimator, kept: list[dict], X_fit: np.ndarray, y_fit: np.ndarray,
                            fit_units: np.ndarray, X_held: np.ndarray, config: TrainConfig,
-                           variants: list[Variant]) -> dict[str, RulEstimate]:
+                           variants: list[Variant], calibration_bootstrap: int = 0) -> dict[str, RulEstimate]:
     """Held-out estimates of every cross-fitted variant on the final models of one outer fold.
 
     ``kept`` holds the fold models ``fit_estimator`` trained for the first variant's key; other
-    keys get their own fold models here. Pooled raw scores are computed once per key.
+    keys get their own fold models here. Pooled raw scores are computed once per key. With
+    ``calibration_bootstrap`` = B, B more estimates of the first variant, named
+    ``<variant>~boot<b>``, use offsets from resampled calibration units (``bootstrap_offsets``).
     """
     out = {}
     point = est.predict_features(X_held, config.num_threads).point
@@ -202,6 +231,13 @@ def cross_fitted_estimates(est: RulEstimator, kept: list[dict], X_fit: np.ndarra
             edges, offsets, _ = offsets_from_scores(raw, y_fit[rows], cfg.coverage, variant.bands)
             if variant == variants[0] and not np.allclose(offsets, est.interval_offsets):
                 raise AssertionError("recomputed pooled offsets differ from the estimator's own")
+            if variant == variants[0] and variant.plain and calibration_bootstrap:
+                held_raw = predict_raw(est.boosters, X_held, config.num_threads)
+                resampled = bootstrap_offsets(raw, y_fit[rows], fit_units[rows], cfg.coverage, variant.bands,
+                                              calibration_bootstrap, cfg.seed)
+                for b, (edges_b, offsets_b) in enumerate(resampled):
+                    widen = row_offsets(held_raw["p50"], edges_b, offsets_b)
+                    out[f"{variant.name}{BOOTSTRAP_MARK}{b}"] = widened_estimate(held_raw, point, widen, widen)
             out[variant.name] = (averaged_estimate(models, point, X_held, edges, offsets, config.num_threads)
                                  if variant.average_folds else
                                  replace(est, interval_edges=edges, interval_offsets=offsets)
@@ -210,7 +246,7 @@ def cross_fitted_estimates(est: RulEstimator, kept: list[dict], X_fit: np.ndarra
 
 
 def fold_estimates(train: CmapssTable, fit_mask: np.ndarray, config: TrainConfig, variants: list[Variant],
-                   rul_cap: float, monotone_age: bool) -> dict[str, RulEstimate]:
+                   rul_cap: float, monotone_age: bool, calibration_bootstrap: int = 0) -> dict[str, RulEstimate]:
     """Estimates at every held-out row (``~fit_mask``) of every variant, trained on ``fit_mask`` rows."""
     units, cycles, settings = train.units[fit_mask], train.cycles[fit_mask], train.settings[fit_mask]
     rul = train.rul_to_failure()[fit_mask]
@@ -235,7 +271,7 @@ def fold_estimates(train: CmapssTable, fit_mask: np.ndarray, config: TrainConfig
         est, X_held = fit(crossed[0], kept)
         X_fit = est.features(units, cycles, train.columns(est.channels)[fit_mask], settings)
         out.update(cross_fitted_estimates(est, kept, X_fit, np.minimum(rul, rul_cap), units, X_held,
-                                          variant_config(config, crossed[0]), crossed))
+                                          variant_config(config, crossed[0]), crossed, calibration_bootstrap))
     return out
 
 
@@ -290,7 +326,7 @@ def _scores(parts: list[tuple[RulEstimate, np.ndarray]]) -> dict:
 
 def cross_validate(data_dir: Path, subset: str, config: TrainConfig, variants: list[Variant], n_folds: int = 3,
                    min_cycles: int = 31, draws: int = 10, rul_cap: float = 125.0,
-                   monotone_age: bool = False) -> dict:
+                   monotone_age: bool = False, calibration_bootstrap: int = 0) -> dict:
     """Unit-wise k-fold CV of one training set, every variant scored on the same outer folds.
 
     ``test_like``: each held-out unit at ``draws`` truncation points drawn uniformly over its life
@@ -311,11 +347,13 @@ def cross_validate(data_dir: Path, subset: str, config: TrainConfig, variants: l
     true_all = np.minimum(train.rul_to_failure(), rul_cap)
     collected: dict[tuple[str, str], list] = {}
     every_cycle_rows: list[np.ndarray] = []
+    fit_units: list[int] = []
     folds = truncated_unit_folds(train.units, n_folds, draws, seed=config.seed, min_rows=min_cycles)
     for k, (fit_mask, test_rows) in enumerate(folds, start=1):
         log(f"[{subset} CV] outer fold {k}/{n_folds}: {np.unique(train.units[test_rows]).size} held-out units, "
             f"{test_rows.size} test-like points")
-        estimates = fold_estimates(train, fit_mask, config, variants, rul_cap, monotone_age)
+        fit_units.append(int(np.unique(train.units[fit_mask]).size))
+        estimates = fold_estimates(train, fit_mask, config, variants, rul_cap, monotone_age, calibration_bootstrap)
         held = np.flatnonzero(~fit_mask)
         position = np.full(len(train.units), -1)
         position[held] = np.arange(held.size)
@@ -325,14 +363,15 @@ def cross_validate(data_dir: Path, subset: str, config: TrainConfig, variants: l
             for evaluation, at in rows.items():
                 picked = RulEstimate(est.point[at], est.p10[at], est.p50[at], est.p90[at])
                 collected.setdefault((evaluation, name), []).append((picked, true_all[held][at]))
-    result = {"subset": subset, "seconds": time.perf_counter() - started}
+    result = {"subset": subset, "seconds": time.perf_counter() - started, "fit_units": fit_units,
+              "units": int(np.unique(train.units).size)}
     result.update({key: _scores(parts) for key, parts in collected.items()})
     # every-cycle rows of all outer folds, re-weighted to the official test histories' lengths
     scored = np.concatenate(every_cycle_rows)
     even = unit_even_weights(train.units[scored])
     weights, unmatched = length_matched_weights(train.units[scored], train.cycles[scored],
                                                 history_lengths(read_table(Path(data_dir) / f"test_{subset}.txt")))
-    for name in estimates:
+    for name in (n for n in estimates if BOOTSTRAP_MARK not in n):
         parts = collected[("every_cycle", name)]
         true = np.concatenate([t for _, t in parts])
         inside = (true >= np.concatenate([e.p10 for e, _ in parts])) & (true <= np.concatenate([e.p90 for e, _ in parts]))
@@ -383,4 +422,28 @@ def format_cv(results: list[dict], variants: list[Variant], n_folds: int, draws:
         lines.append(f"| {v.name} | {by_subset:.1%} | {by_fold:.1%} | {np.mean([s['width'] for s in scores]):.1f} |")
     lines.append("")
     lines.append("seconds per subset: " + ", ".join(f"{r['subset']} {r['seconds']:.0f}" for r in results))
+    return "\n".join(lines)
+
+
+def format_bootstrap(results: list[dict], variant: Variant, repeats: int) -> str:
+    """How far one trained model's held-out test-like coverage moves with its calibration units.
+
+    Per outer fold, the spread over the bootstrap replicates of the coverage of that fold's held-out
+    points (models and points fixed, only the calibration units resampled); the last column scales
+    it to calibration on all of the subset's units, as the bench calibrates (spread ~ 1 / sqrt(units)).
+    """
+    lines = [f"calibration bootstrap of {variant.name}: {repeats} resamples of the calibration units per outer fold, "
+             "same final models, same held-out test-like points",
+             "| subset | calibration units per outer fold | test-like coverage by outer fold | "
+             "replicates, 5-95 % by outer fold | sd, mean over outer folds | sd at all of the subset's units |",
+             "|---|---|---|---|---|---|"]
+    for r in results:
+        own = r[("test_like", variant.name)]["fold_coverage"]
+        reps = np.array([r[("test_like", f"{variant.name}{BOOTSTRAP_MARK}{b}")]["fold_coverage"]
+                         for b in range(repeats)])  # (repeats, folds)
+        ranges = " / ".join(f"{lo:.1%}-{hi:.1%}" for lo, hi in np.percentile(reps, [5, 95], axis=0).T)
+        sd = float(np.mean(np.std(reps, axis=0, ddof=1)))
+        at_all = sd * np.sqrt(np.mean(r["fit_units"]) / r["units"])
+        lines.append(f"| {r['subset']} | {' / '.join(map(str, r['fit_units']))} | "
+                     f"{' / '.join(f'{c:.1%}' for c in own)} | {ranges} | {sd:.1%} | {at_all:.1%} |")
     return "\n".join(lines)

@@ -100,6 +100,49 @@ def test_scaled_offsets_widen_each_interval_in_proportion_to_its_raw_width():
         parse_variant("cf5ts")
 
 
+def test_calibration_bootstrap_resamples_whole_units_and_spreads_like_their_count():
+    from diagnostics.rul_bench_cv import bootstrap_offsets
+
+    rng = np.random.default_rng(2)
+
+    def offsets_spread(n_units: int) -> float:
+        units = np.repeat(np.arange(n_units), 20)
+        # each unit's errors share a unit-level part: points of one unit are not independent
+        truth = np.repeat(rng.normal(0, 1, n_units), 20) + rng.normal(0, 0.5, units.size)
+        raw = {"p10": np.full(units.size, -0.5), "p50": np.zeros(units.size), "p90": np.full(units.size, 0.5)}
+        resampled = list(bootstrap_offsets(raw, truth, units, 0.8, n_bins=1, repeats=200, seed=0))
+        assert len(resampled) == 200 and all(edges.size == 0 for edges, _ in resampled)
+        return float(np.std([offsets[0] for _, offsets in resampled]))
+
+    small, large = offsets_spread(50), offsets_spread(800)
+    assert small > 2.5 * large  # 1 / sqrt(units): 4x at 16x the units
+
+
+def test_calibration_bootstrap_needs_identical_units_to_give_identical_offsets():
+    from diagnostics.rul_bench_cv import bootstrap_offsets
+
+    units = np.repeat(np.arange(30), 10)
+    truth = np.tile(np.linspace(-1, 1, 10), 30)  # every unit the same
+    raw = {"p10": np.full(300, -0.2), "p50": np.zeros(300), "p90": np.full(300, 0.2)}
+    offsets = [o[0] for _, o in bootstrap_offsets(raw, truth, units, 0.8, n_bins=1, repeats=20, seed=1)]
+    assert np.ptp(offsets) == 0.0
+
+
+def test_bootstrap_table_reports_the_spread_per_outer_fold_and_scales_it_to_all_units():
+    from diagnostics.rul_bench_cv import BOOTSTRAP_MARK, format_bootstrap, parse_variant
+
+    cf5 = parse_variant("cf5")
+    result = {"subset": "FD001", "fit_units": [66, 67, 67], "units": 100,
+              ("test_like", "cf5"): {"fold_coverage": [0.80, 0.82, 0.84]}}
+    for b, shift in enumerate([-0.02, 0.0, 0.02, 0.0]):
+        result[("test_like", f"cf5{BOOTSTRAP_MARK}{b}")] = {"fold_coverage": [0.80 + shift, 0.82 + shift, 0.84 + shift]}
+    table = format_bootstrap([result], cf5, repeats=4)
+    sd = np.std([-0.02, 0.0, 0.02, 0.0], ddof=1)
+    assert f"| FD001 | 66 / 67 / 67 | 80.0% / 82.0% / 84.0% |" in table
+    assert f"| {sd:.1%} | {sd * np.sqrt(200 / 3 / 100):.1%} |" in table
+    assert parse_variant("cf5").plain and not parse_variant("cf5avg").plain and not parse_variant("single").plain
+
+
 def test_subset_workers_die_with_the_bench(tmp_path):
     """A bench stopped with SIGKILL must not leave its LightGBM workers running."""
     import os
