@@ -55,8 +55,8 @@ LOW_HZ = 300.0               # below: shaft, mesh and line harmonics dominate
 MAX_HARMONICS = 48
 _TOP_FRACTION = 0.45         # of fs: below the anti-alias roll-off
 _FLOOR_BLOCK_HZ = 8.0        # as the pipeline's spectrum rules: one floor serves both
-_NULL_OFFSETS = np.arange(0.80, 1.201, 0.02)  # candidate off-BPFO spacings (relative), at least 3 % off
-_NULL_OFFSETS = _NULL_OFFSETS[np.abs(_NULL_OFFSETS - 1.0) >= 0.03]
+# candidate off-BPFO comb spacings (relative): 0.80-1.20 in steps of 0.02, at least 3 % off BPFO
+_NULL_OFFSETS = np.array([o for o in np.arange(0.80, 1.201, 0.02) if abs(o - 1.0) >= 0.03])
 _NULL_COUNT = 6
 _COARSE_ORDERS = 16   # orders ranking the spacings on the coarse grid
 _REFINED = 4          # coarse candidates refined with all orders

@@ -143,11 +143,9 @@ def separate_tail_offsets(raw: dict[str, np.ndarray], truth: np.ndarray, coverag
     return edges, lower, upper
 
 
-def separate_tail_estimate(est: RulEstimator, X: np.ndarray, edges: np.ndarray, lower: np.ndarray,
-                           upper: np.ndarray, num_threads: int) -> RulEstimate:
-    raw = predict_raw(est.boosters, X, num_threads)
-    return widened_estimate(raw, np.maximum(raw["point"], 0.0), row_offsets(raw["p50"], edges, lower),
-                            row_offsets(raw["p50"], edges, upper))
+def separate_tail_estimate(raw: dict[str, np.ndarray], point: np.ndarray, edges: np.ndarray, lower: np.ndarray,
+                           upper: np.ndarray) -> RulEstimate:
+    return widened_estimate(raw, point, row_offsets(raw["p50"], edges, lower), row_offsets(raw["p50"], edges, upper))
 
 
 def raw_width(raw: dict[str, np.ndarray], floor: float) -> np.ndarray:
@@ -171,11 +169,10 @@ def scaled_offsets(raw: dict[str, np.ndarray], truth: np.ndarray, coverage: floa
     return edges, offsets, floor
 
 
-def scaled_estimate(est: RulEstimator, X: np.ndarray, edges: np.ndarray, offsets: np.ndarray, floor: float,
-                    num_threads: int) -> RulEstimate:
-    raw = predict_raw(est.boosters, X, num_threads)
+def scaled_estimate(raw: dict[str, np.ndarray], point: np.ndarray, edges: np.ndarray, offsets: np.ndarray,
+                    floor: float) -> RulEstimate:
     widen = row_offsets(raw["p50"], edges, offsets) * raw_width(raw, floor)
-    return widened_estimate(raw, np.maximum(raw["point"], 0.0), widen, widen)
+    return widened_estimate(raw, point, widen, widen)
 
 
 def bootstrap_offsets(raw: dict[str, np.ndarray], truth: np.ndarray, units: np.ndarray, coverage: float,
@@ -204,7 +201,9 @@ def cross_fitted_estimates(est: RulEstimator, kept: list[dict], X_fit: np.ndarra
     ``<variant>~boot<b>``, use offsets from resampled calibration units (``bootstrap_offsets``).
     """
     out = {}
-    point = est.predict_features(X_held, config.num_threads).point
+    # The final models' raw predictions serve every variant; they differ only in their offsets.
+    held_raw = predict_raw(est.boosters, X_held, config.num_threads)
+    point = np.maximum(held_raw["point"], 0.0)  # as RulEstimator.predict_features
     fold_models = {variants[0].fold_models_key: kept}
     for key in dict.fromkeys(v.fold_models_key for v in variants):
         cfg = variant_config(config, next(v for v in variants if v.fold_models_key == key))
@@ -222,26 +221,26 @@ def cross_fitted_estimates(est: RulEstimator, kept: list[dict], X_fit: np.ndarra
         for variant in (v for v in variants if v.fold_models_key == key):
             if variant.separate_tails:
                 edges, lower, upper = separate_tail_offsets(raw, y_fit[rows], cfg.coverage, variant.bands)
-                out[variant.name] = separate_tail_estimate(est, X_held, edges, lower, upper, config.num_threads)
+                out[variant.name] = separate_tail_estimate(held_raw, point, edges, lower, upper)
                 continue
             if variant.scaled:
                 edges, offsets, floor = scaled_offsets(raw, y_fit[rows], cfg.coverage, variant.bands)
-                out[variant.name] = scaled_estimate(est, X_held, edges, offsets, floor, config.num_threads)
+                out[variant.name] = scaled_estimate(held_raw, point, edges, offsets, floor)
                 continue
             edges, offsets, _ = offsets_from_scores(raw, y_fit[rows], cfg.coverage, variant.bands)
             if variant == variants[0] and not np.allclose(offsets, est.interval_offsets):
                 raise AssertionError("recomputed pooled offsets differ from the estimator's own")
             if variant == variants[0] and variant.plain and calibration_bootstrap:
-                held_raw = predict_raw(est.boosters, X_held, config.num_threads)
                 resampled = bootstrap_offsets(raw, y_fit[rows], fit_units[rows], cfg.coverage, variant.bands,
                                               calibration_bootstrap, cfg.seed)
                 for b, (edges_b, offsets_b) in enumerate(resampled):
                     widen = row_offsets(held_raw["p50"], edges_b, offsets_b)
                     out[f"{variant.name}{BOOTSTRAP_MARK}{b}"] = widened_estimate(held_raw, point, widen, widen)
-            out[variant.name] = (averaged_estimate(models, point, X_held, edges, offsets, config.num_threads)
-                                 if variant.average_folds else
-                                 replace(est, interval_edges=edges, interval_offsets=offsets)
-                                 .predict_features(X_held, config.num_threads))
+            if variant.average_folds:
+                out[variant.name] = averaged_estimate(models, point, X_held, edges, offsets, config.num_threads)
+            else:  # the estimator's own method: RulEstimator.predict_features with these offsets
+                widen = row_offsets(held_raw["p50"], edges, offsets)
+                out[variant.name] = widened_estimate(held_raw, point, widen, widen)
     return out
 
 
@@ -361,6 +360,8 @@ def cross_validate(data_dir: Path, subset: str, config: TrainConfig, variants: l
         every_cycle_rows.append(held[rows["every_cycle"]])
         for name, est in estimates.items():
             for evaluation, at in rows.items():
+                if evaluation == "every_cycle" and BOOTSTRAP_MARK in name:
+                    continue  # format_bootstrap reads the replicates' test-like coverage only
                 picked = RulEstimate(est.point[at], est.p10[at], est.p50[at], est.p90[at])
                 collected.setdefault((evaluation, name), []).append((picked, true_all[held][at]))
     result = {"subset": subset, "seconds": time.perf_counter() - started, "fit_units": fit_units,

@@ -26,7 +26,7 @@ from scipy.stats import rankdata
 
 from diagnostics.prognostics.cmapss import SENSOR_NAMES, SETTING_NAMES, load_subset
 from diagnostics.prognostics.estimator import FeatureMap
-from diagnostics.prognostics.features import WindowSpec, unit_boundaries
+from diagnostics.prognostics.features import WindowSpec, last_rows
 from diagnostics.prognostics.splits import truncation_rows, unit_folds
 from diagnostics.prognostics.training import TrainConfig
 
@@ -104,9 +104,9 @@ def null_aucs(X: np.ndarray, units: np.ndarray, points: np.ndarray, repeats: int
     rng = np.random.default_rng(seed)
     ids = np.unique(units)
     out = np.empty(repeats)
+    point_units = units[points]
     for r in range(repeats):
         pseudo = rng.permutation(ids)[: ids.size // 2]
-        point_units = units[points]
         source = points[~np.isin(point_units, pseudo)]
         target = np.array([rng.choice(points[point_units == u]) for u in pseudo])
         rows = np.concatenate([source, target])
@@ -128,7 +128,7 @@ def subset_shift(data_dir: Path, subset: str, seed: int = 0, min_history: int = 
         train.units, train.cycles, train.sensors, np.minimum(train.rul_to_failure(), rul_cap), SENSOR_NAMES,
         train.settings, WindowSpec(), rul_cap, seed=seed)
     X_test = feature_map.features(test.units, test.cycles, test.columns(feature_map.channels), test.settings)
-    last = np.array([stop - 1 for _, stop in unit_boundaries(test.units)], dtype=int)
+    last = last_rows(test.units)
     points = truncation_rows(train.units, TrainConfig().calibration_draws, seed=seed, min_rows=min_history)
 
     X = np.vstack([X_train[points], X_test[last]])

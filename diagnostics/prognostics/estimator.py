@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import lightgbm as lgb
 import numpy as np
 
-from .features import WindowSpec, build_features, unit_boundaries
+from .features import WindowSpec, build_features, last_rows
 from .fusion import FUSED_CHANNEL, apply_fusion, fit_fusion
 from .regimes import RegimeNormalizer
 from .calibration import row_offsets
@@ -79,6 +79,7 @@ class FeatureMap:
         feature_map = cls(channels=kept, normalizer=normalizer, spec=spec, feature_names=[], fusion=fusion)
         X, feature_map.feature_names = build_features(units, age, *feature_map._channels(normalised), spec)
         return feature_map, X
+
 
 FORMAT = "ironwatch-rul-estimator/1"
 
@@ -159,7 +160,7 @@ class RulEstimator:
                      settings: np.ndarray | None = None) -> tuple[np.ndarray, RulEstimate]:
         """Estimates at the last row of each unit: (unit ids (u,), RulEstimate of shape (u,))."""
         X = self.features(units, age, values, settings)
-        last = np.array([stop - 1 for _, stop in unit_boundaries(units)], dtype=int)
+        last = last_rows(units)
         return np.asarray(units)[last], self.predict_features(X[last])
 
     # ----- serialisation -------------------------------------------------------------------

@@ -80,6 +80,11 @@ def unit_boundaries(units: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), stops.tolist()))
 
 
+def last_rows(units: np.ndarray) -> np.ndarray:
+    """Index (u,) of each unit's last row, in unit order (rows grouped by unit)."""
+    return np.array([stop - 1 for _, stop in unit_boundaries(units)], dtype=int)
+
+
 def rolling_mean(x: np.ndarray, window: int) -> np.ndarray:
     """Trailing mean over up to ``window`` rows (fewer at the start), per column.
 
