@@ -1,10 +1,11 @@
-"""Command line: ``python -m app serve|demo [--host HOST] [--port PORT]``.
+"""Command line: ``python -m app serve|demo|mqtt [--host HOST] [--port PORT]``.
 
 Runs the app with Socket.IO (``async_mode="threading"``, WebSocket through simple-websocket) on
 gunicorn's threaded worker (:mod:`app.server`), and the background services (spool writer,
 diagnosis worker, scheduler) in that worker. Settings come from the ``IRONWATCH_*`` environment
 variables (docs/contracts.md); ``IRONWATCH_THREADS`` sets the request threads (default 100).
 ``demo`` (what ``make run`` starts) serves the same way with the fleet simulator beside it.
+``mqtt`` runs the MQTT ingest bridge (:mod:`telemetry.mqtt`) as a process of its own.
 """
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web app, Socket.IO and background services")
     demo = commands.add_parser("demo", help="serve, with the simulated demo fleet sending to it (make run)")
     demo.add_argument("--speedup", type=float, default=60.0, help="simulated seconds per wall second")
+    mqtt = commands.add_parser("mqtt", help="run the MQTT ingest bridge with its own spool and writer")
+    mqtt.add_argument("--host", default="127.0.0.1", help="broker host")
+    mqtt.add_argument("--port", type=int, default=1883, help="broker port")
+    mqtt.add_argument("--spool", type=Path, help="spool directory (default <IRONWATCH_VAR>/spool-mqtt)")
+    mqtt.add_argument("--log-level", default=os.environ.get("IRONWATCH_LOG_LEVEL", "INFO"))
     for command in (serve, demo):
         command.add_argument("--host", default=os.environ.get("IRONWATCH_HOST", "127.0.0.1"),
                              help="interface to listen on (default 127.0.0.1, env IRONWATCH_HOST)")
@@ -88,7 +94,7 @@ def serve(host: str, port: int) -> int:
 
 
 def demo(host: str, port: int, speedup: float) -> int:
-    """``serve`` with the fleet simulator (``telemetry.simulate``) as a child process.
+    """``serve`` with the fleet simulator (``telemetry.simulator``) as a child process.
 
     However ``make run`` is stopped, nothing is left behind: Ctrl-C reaches all three processes;
     this process gets SIGTERM when its parent (make) dies, e.g. under ``timeout``, and stops the
@@ -107,7 +113,7 @@ def demo(host: str, port: int, speedup: float) -> int:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         simulator = subprocess.Popen(
-            [sys.executable, "-m", "telemetry.simulate", "--speedup", f"{speedup:g}", "--url", _base_url(host, port)],
+            [sys.executable, "-m", "telemetry.simulator", "--speedup", f"{speedup:g}", "--url", _base_url(host, port)],
             stdout=log, stderr=subprocess.STDOUT,
             # No threads exist yet in this process, so running Python between fork and exec is safe.
             preexec_fn=lambda: die_with_parent(signal.SIGTERM))
@@ -122,6 +128,47 @@ def demo(host: str, port: int, speedup: float) -> int:
             simulator.kill()
 
 
+def mqtt_bridge(host: str, port: int, spool_dir: Path | None) -> int:
+    """The MQTT bridge over the SQL device directory, with its own spool and writer.
+
+    Its own spool because a spool has one writer process: the app drains ``var/spool``, the
+    bridge this one.
+    """
+    import time
+
+    from fleet import db
+    from fleet.devices import SqlDeviceDirectory
+    from telemetry import influxd
+    from telemetry.influx import InfluxClient
+    from telemetry.ingest import IngestService
+    from telemetry.mqtt import KINDS, TOPIC_ROOT, MqttBridge
+    from telemetry.spool import Spool
+    from telemetry.writer import SpoolWriter
+
+    spool = Spool(spool_dir or influxd.var_dir() / "spool-mqtt")
+    sessions = db.session_factory(db.make_engine(db.database_url()))
+    service = IngestService(spool, SqlDeviceDirectory(sessions))
+    influx = InfluxClient(influxd.ensure_running(), influxd.influx_database())
+    writer = SpoolWriter(spool, influx).start()
+    bridge = MqttBridge(service, host, port).start()
+    print(f"MQTT bridge on {host}:{port}, topics {TOPIC_ROOT}/<machine>/{{{','.join(KINDS)}}}", flush=True)
+
+    def stop_on_signal(signum, _frame):
+        raise SystemExit(128 + signum)  # through the finally below: writer stopped, spool closed
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bridge.stop()
+        writer.stop()
+        spool.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
@@ -132,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve(args.host, args.port)
     if args.command == "demo":
         return demo(args.host, args.port, args.speedup)
+    if args.command == "mqtt":
+        return mqtt_bridge(args.host, args.port, args.spool)
     return 2
 
 

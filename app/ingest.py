@@ -10,7 +10,7 @@ Plain WSGI in front of the Flask app rather than a blueprint. Device uploads are
 service gets most of (every gateway, every minute), machine to machine, and they use nothing
 Flask gives pages and the JSON API: no session, login, CSRF, templates or Socket.IO. Flask's
 request context, URL matching and response object cost about 100 µs of CPU per upload in the
-server, 0.06 CPU-seconds per million points of ``python -m telemetry.bench`` (docs/telemetry.md).
+server, 0.06 CPU-seconds per million points of ``python -m app.ingest_bench`` (docs/telemetry.md).
 Every other path goes on to Flask.
 """
 from __future__ import annotations

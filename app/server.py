@@ -4,7 +4,7 @@ Why gunicorn's ``gthread`` worker rather than Werkzeug's development server:
 
 * HTTP/1.1 keep-alive. A gateway sends its uploads over one connection; Werkzeug closes the
   connection after every response, so each upload paid a TCP handshake and a new thread, and
-  the ingest API cost 1.85 CPU-s per million bench points instead of 1.34 (``python -m telemetry.bench``).
+  the ingest API cost 1.85 CPU-s per million bench points instead of 1.34 (``python -m app.ingest_bench``).
 * A fixed pool of threads, and WebSocket for Socket.IO in threading mode (simple-websocket
   supports gunicorn's socket; a WebSocket client holds one thread while connected).
 * One worker process, because Socket.IO sessions live in the process and gunicorn's balancer

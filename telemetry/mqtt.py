@@ -17,15 +17,13 @@ status): ``{"code": 202, "status": "accepted", "upload_id", "points"}``, ``{"cod
 Subscriptions are QoS 1: the broker redelivers what we did not acknowledge, and upload ids make a
 redelivery harmless.
 
-``python -m telemetry.mqtt --host 127.0.0.1 --port 1883`` runs the bridge as its own process
-(needs the SQL device directory: ``IRONWATCH_DATABASE_URL``).
+``python -m app mqtt --host 127.0.0.1 --port 1883`` runs the bridge as its own process (the caller
+gives it its device directory and spool, so this module knows nothing of the SQL store).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import signal
 import threading
 import zlib
 from typing import Any
@@ -151,49 +149,3 @@ class MqttBridge:
         if answer is not None:
             topic, body = answer
             client.publish(topic, json.dumps(body), qos=1)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m telemetry.mqtt", description="MQTT ingest bridge")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=1883)
-    parser.add_argument("--spool", help="spool directory (default <IRONWATCH_VAR>/spool-mqtt)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    import time
-    from pathlib import Path
-
-    from fleet import db
-    from fleet.devices import SqlDeviceDirectory
-    from telemetry import influxd
-    from telemetry.influx import InfluxClient
-    from telemetry.spool import Spool
-    from telemetry.writer import SpoolWriter
-
-    # its own spool: a spool has one writer process; the app drains var/spool, the bridge this one
-    spool = Spool(Path(args.spool) if args.spool else influxd.var_dir() / "spool-mqtt")
-    sessions = db.session_factory(db.make_engine(db.database_url()))
-    service = IngestService(spool, SqlDeviceDirectory(sessions))
-    influx = InfluxClient(influxd.ensure_running(), influxd.influx_database())
-    writer = SpoolWriter(spool, influx).start()
-    bridge = MqttBridge(service, args.host, args.port).start()
-    print(f"MQTT bridge on {args.host}:{args.port}, topics {TOPIC_ROOT}/<machine>/{{{','.join(KINDS)}}}", flush=True)
-
-    def stop_on_signal(signum, _frame):
-        raise SystemExit(128 + signum)  # through the finally below: writer stopped, spool closed
-
-    signal.signal(signal.SIGTERM, stop_on_signal)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        bridge.stop()
-        writer.stop()
-        spool.close()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -41,7 +41,7 @@ MIN_HISTORY = 3    # observations (bins of CADENCE_H): 24 h of data before the f
 RECIPE_VERSION = 3  # bump when the simulation or training code changes what a recipe produces
 
 # Shaft speed ranges (rpm): excavator engines idle near 1000 rpm and work near 1850 rpm
-# (telemetry.machine_models); gensets hold 1500 rpm synchronous speed within the governor's droop.
+# (telemetry.simulator.machine_models); gensets hold 1500 rpm synchronous speed within the governor's droop.
 EXCAVATOR_RPM = (1000.0, 1900.0)
 GENSET_RPM = (1485.0, 1515.0)
 

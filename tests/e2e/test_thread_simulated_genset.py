@@ -66,7 +66,7 @@ def test_simulated_genset_outer_race_becomes_a_work_order_seen_live(served_app, 
     try:
         # Ten simulated minutes of this genset at 120x: its first bursts go out at once.
         simulator = subprocess.run(
-            [sys.executable, "-m", "telemetry.simulate", "--url", base_url, "--provisioning", str(only_genset),
+            [sys.executable, "-m", "telemetry.simulator", "--url", base_url, "--provisioning", str(only_genset),
              "--speedup", "120", "--history", "10m", "--duration", "10m", "--no-gaps", "--memory-buffer",
              "--progress-every", "5", "--seed", "3"],
             cwd=REPO, capture_output=True, text=True, timeout=240)

@@ -46,7 +46,7 @@ def test_demo_runs_the_simulator_and_leaves_nothing_when_its_parent_dies(influx,
         [demo] = child_processes(parent.pid)
         processes = {demo: "demo (gunicorn master)"}
         for child in child_processes(demo):
-            processes[child] = "simulator" if "telemetry.simulate" in command_line(child) else "gunicorn worker"
+            processes[child] = "simulator" if "telemetry.simulator" in command_line(child) else "gunicorn worker"
         assert sorted(processes.values()) == ["demo (gunicorn master)", "gunicorn worker", "simulator"]
 
         parent.send_signal(signal.SIGKILL)

@@ -16,10 +16,10 @@ from werkzeug.serving import make_server
 
 from app_helpers import app_config, seed_demo_fleet
 from diagnostics.synthesis import synthesize_burst
-from telemetry.gateway import Gateway
-from telemetry.gateway_payloads import PATH_OPERATING, Upload
-from telemetry.sim_fleet import SimulatedMachine, burst_offsets_s, load_provisioning
-from telemetry.simulate import FleetSimulator
+from telemetry.gateway.client import Gateway
+from telemetry.gateway.payloads import PATH_OPERATING, Upload
+from telemetry.simulator.fleet import SimulatedMachine, burst_offsets_s, load_provisioning
+from telemetry.simulator.run import FleetSimulator
 
 pytestmark = pytest.mark.integration
 

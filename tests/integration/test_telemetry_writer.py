@@ -11,7 +11,7 @@ import pytest
 
 from telemetry import influxd
 from telemetry.devices import DeviceIdentity, SensorSpec, StaticDeviceDirectory
-from telemetry.gateway_payloads import operating_payload
+from telemetry.gateway.payloads import operating_payload
 from telemetry.influx import InfluxClient
 from telemetry.ingest import IngestService
 from telemetry.spool import Spool

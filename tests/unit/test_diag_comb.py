@@ -4,7 +4,7 @@ import pytest
 import scipy.fft as sfft
 
 from diagnostics.comb import comb_level_db, outer_race_comb, shaft_locked
-from diagnostics.evaluate import CWRU_BEARINGS
+from diagnostics.benchmarks.evaluate import CWRU_BEARINGS
 from diagnostics.kinematics import ComponentKinematics
 from diagnostics.pipeline import analyze_burst
 

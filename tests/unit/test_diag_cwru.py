@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from diagnostics.evaluate import CWRU_BEARINGS, load_cwru_record
+from diagnostics.benchmarks.evaluate import CWRU_BEARINGS, load_cwru_record
 from diagnostics.kinematics import ComponentKinematics
 from diagnostics.pipeline import analyze_burst
 

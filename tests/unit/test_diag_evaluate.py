@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from diagnostics import bench, evaluate
+from diagnostics.benchmarks import evaluate, pipeline_speed as bench
 
 
 def test_simulated_confusion_matrix_small(tmp_path):

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from diagnostics.rul_bench import SubsetResult, format_table, main, map_subsets
+from diagnostics.benchmarks.rul import SubsetResult, format_table, main, map_subsets
 
 from process_helpers import process_running
 
@@ -44,7 +44,7 @@ def test_every_command_refuses_an_unknown_subset_or_a_missing_folder(command, tm
 
 
 def test_length_matched_weights_give_scored_rows_the_target_length_distribution():
-    from diagnostics.rul_bench_cv import length_matched_weights
+    from diagnostics.benchmarks.rul_cv import length_matched_weights
 
     # two units of 100 and 300 rows (cycles 1..n); target histories: half 50 cycles long, half 250
     units = np.repeat([1, 2], [100, 300])
@@ -61,7 +61,7 @@ def test_length_matched_weights_give_scored_rows_the_target_length_distribution(
 
 
 def test_separate_tail_offsets_put_a_tenth_of_the_points_beyond_each_end():
-    from diagnostics.rul_bench_cv import parse_variant, separate_tail_offsets
+    from diagnostics.benchmarks.rul_cv import parse_variant, separate_tail_offsets
 
     rng = np.random.default_rng(0)
     truth = rng.normal(0.0, 1.0, 4000) - 0.5  # errors lean low: a symmetric offset would miss mostly below
@@ -80,7 +80,7 @@ def test_separate_tail_offsets_put_a_tenth_of_the_points_beyond_each_end():
 
 
 def test_scaled_offsets_widen_each_interval_in_proportion_to_its_raw_width():
-    from diagnostics.rul_bench_cv import parse_variant, raw_width, scaled_offsets
+    from diagnostics.benchmarks.rul_cv import parse_variant, raw_width, scaled_offsets
 
     rng = np.random.default_rng(1)
     n = 8000
@@ -101,7 +101,7 @@ def test_scaled_offsets_widen_each_interval_in_proportion_to_its_raw_width():
 
 
 def test_calibration_bootstrap_resamples_whole_units_and_spreads_like_their_count():
-    from diagnostics.rul_bench_cv import bootstrap_offsets
+    from diagnostics.benchmarks.rul_cv import bootstrap_offsets
 
     rng = np.random.default_rng(2)
 
@@ -119,7 +119,7 @@ def test_calibration_bootstrap_resamples_whole_units_and_spreads_like_their_coun
 
 
 def test_calibration_bootstrap_needs_identical_units_to_give_identical_offsets():
-    from diagnostics.rul_bench_cv import bootstrap_offsets
+    from diagnostics.benchmarks.rul_cv import bootstrap_offsets
 
     units = np.repeat(np.arange(30), 10)
     truth = np.tile(np.linspace(-1, 1, 10), 30)  # every unit the same
@@ -129,7 +129,7 @@ def test_calibration_bootstrap_needs_identical_units_to_give_identical_offsets()
 
 
 def test_bootstrap_table_reports_the_spread_per_outer_fold_and_scales_it_to_all_units():
-    from diagnostics.rul_bench_cv import BOOTSTRAP_MARK, format_bootstrap, parse_variant
+    from diagnostics.benchmarks.rul_cv import BOOTSTRAP_MARK, format_bootstrap, parse_variant
 
     cf5 = parse_variant("cf5")
     result = {"subset": "FD001", "fit_units": [66, 67, 67], "units": 100,
@@ -154,7 +154,7 @@ def test_subset_workers_die_with_the_bench(tmp_path):
     script = tmp_path / "bench_parent.py"
     script.write_text(
         "import os, time\n"
-        "from diagnostics.rul_bench import subset_pool\n"
+        "from diagnostics.benchmarks.rul import subset_pool\n"
         "if __name__ == '__main__':\n"
         "    pool = subset_pool(1)\n"
         "    print(pool.submit(os.getpid).result(), flush=True)\n"

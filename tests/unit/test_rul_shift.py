@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from diagnostics.rul_bench_shift import domain_scores, null_aucs, rank_auc
+from diagnostics.benchmarks.rul_shift import domain_scores, null_aucs, rank_auc
 
 
 def test_rank_auc_orders_and_ties():
@@ -57,7 +57,7 @@ def test_null_draws_target_rows_from_units_left_out_of_the_source():
 
 
 def test_stratified_folds_hold_each_group_once_and_spread_both_kinds():
-    from diagnostics.rul_bench_shift import stratified_unit_folds
+    from diagnostics.benchmarks.rul_shift import stratified_unit_folds
 
     X, is_target, groups = synthetic_rows(shift=0.0)
     folds = stratified_unit_folds(groups, is_target, 5, seed=3)

@@ -11,8 +11,8 @@ import pytest
 
 from diagnostics.synthesis import synthesize_burst
 from sim_http_double import IngestDouble
-from telemetry.gateway import Gateway
-from telemetry.sim_fleet import (
+from telemetry.gateway.client import Gateway
+from telemetry.simulator.fleet import (
     CoverageSchedule,
     FaultPlan,
     SimulatedMachine,
@@ -20,7 +20,7 @@ from telemetry.sim_fleet import (
     expand_fleet,
     load_provisioning,
 )
-from telemetry.simulate import FleetSimulator, main, parse_duration_s, parse_start_ns
+from telemetry.simulator.run import FleetSimulator, main, parse_duration_s, parse_start_ns
 
 NS = 10**9
 BEARING = {"name": "DE", "n_rolling": 8, "ball_diameter_mm": 22.23, "pitch_diameter_mm": 95.0}
@@ -208,7 +208,7 @@ def test_sigterm_stops_cleanly_after_sending_the_partial_batch(tmp_path):
     import sys
 
     double = IngestDouble()
-    proc = subprocess.Popen([sys.executable, "-m", "telemetry.simulate", "--url", double.url,
+    proc = subprocess.Popen([sys.executable, "-m", "telemetry.simulator", "--url", double.url,
                              "--provisioning", str(_provisioning(tmp_path)), "--speedup", "30", "--history", "0",
                              "--buffer-dir", str(tmp_path / "buf"), "--progress-every", "0.5"],
                             stdout=subprocess.PIPE, text=True)
@@ -268,7 +268,7 @@ def test_an_unknown_fault_mode_is_refused_at_load(tmp_path):
 def test_waiting_for_the_server_gives_up_and_says_so(capsys):
     import requests
 
-    from telemetry.simulate import wait_for_server
+    from telemetry.simulator.run import wait_for_server
 
     double = IngestDouble()
     try:

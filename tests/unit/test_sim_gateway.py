@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from sim_http_double import IngestDouble
-from telemetry.gateway import DiskBuffer, Gateway, MemoryBuffer, RetryPolicy, parse_retry_after
-from telemetry.gateway_payloads import (
+from telemetry.gateway.client import DiskBuffer, Gateway, MemoryBuffer, RetryPolicy, parse_retry_after
+from telemetry.gateway.payloads import (
     PATH_BURSTS,
     PATH_OPERATING,
     burst_binary_upload,

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from telemetry.machine_dm1 import EXCAVATOR_RULES, FaultCodeMonitor, LimitRule
-from telemetry.machine_models import ExcavatorModel, GensetModel, make_model
+from telemetry.simulator.dm1 import EXCAVATOR_RULES, FaultCodeMonitor, LimitRule
+from telemetry.simulator.machine_models import ExcavatorModel, GensetModel, make_model
 from telemetry.schema import OPERATING_FIELDS
 
 T0 = 1_764_028_800 * 10**9   # 2025-11-25T00:00:00Z

@@ -1,6 +1,6 @@
 """Test-like unit-wise cross-validation on the C-MAPSS *training* sets: where the interval is decided.
 
-    python -m diagnostics.rul_bench cmapss-cv --data ../shared/data/cmapss --folds 3 \\
+    python -m diagnostics.benchmarks.rul cmapss-cv --data ../shared/data/cmapss --folds 3 \\
         --variants single,cf5,cf5r100,cf5b8,cf5avg,cf3
 
 Only ``train_FD00x.txt`` is read for training and scoring, so no test label can steer a choice.

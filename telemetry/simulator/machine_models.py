@@ -2,7 +2,7 @@
 
 Pure and deterministic: each model owns a seeded :class:`random.Random`, advances in steps of one
 simulated second and never reads the wall clock, so the same seed and start time always give the
-same sequence of samples. No I/O here; :mod:`telemetry.simulate` turns the samples into uploads.
+same sequence of samples. No I/O here; :mod:`telemetry.simulator` turns the samples into uploads.
 
 Two machine kinds:
 
@@ -28,8 +28,8 @@ from __future__ import annotations
 import math
 import random
 
-from .machine_dm1 import EXCAVATOR_RULES, GENSET_RULES, Dm1State, FaultCodeMonitor, LimitRule
-from .machine_thermals import EngineThermals, SiteWeather, first_order
+from .dm1 import EXCAVATOR_RULES, GENSET_RULES, Dm1State, FaultCodeMonitor, LimitRule
+from .thermals import EngineThermals, SiteWeather, first_order
 
 __all__ = [
     "ExcavatorModel",

@@ -1,6 +1,6 @@
 """Label-free check of the C-MAPSS test sets: do their inputs differ from the training units'?
 
-    python -m diagnostics.rul_bench cmapss-shift --data ../shared/data/cmapss
+    python -m diagnostics.benchmarks.rul cmapss-shift --data ../shared/data/cmapss
 
 Adversarial validation. A small LightGBM classifier learns to tell the feature rows the bench
 scores on a test set (each test unit's last cycle) from the points the interval is calibrated on

@@ -1,6 +1,6 @@
 """Ingest benchmark: the ingest API against InfluxDB's own ``/write`` rate, in one run.
 
-``python -m telemetry.bench [--machine-hours 8] [--concurrency 2] [--clients 4] [--operating-layout columns|rows]``
+``python -m app.ingest_bench [--machine-hours 8] [--concurrency 2] [--clients 4] [--operating-layout columns|rows]``
 
 1. Builds a workload at the reference cadence (per machine-hour: four 1 s bursts at 25.6 kHz,
    sixty one-minute batches of 1 Hz operating data with 20 fields as the simulator's gateway
@@ -39,7 +39,7 @@ from telemetry import influxd
 from telemetry.devices import DeviceIdentity, SensorSpec, StaticDeviceDirectory
 from telemetry.influx import InfluxClient
 from telemetry.ingest import IngestService
-from telemetry.gateway_payloads import operating_upload
+from telemetry.gateway.payloads import operating_upload
 from telemetry.operating_payloads import parse_operating
 from telemetry.payloads import Limits, decode_body, parse_burst, parse_faults
 from telemetry.records import chunk_blocks, records_blocks, to_record
@@ -77,7 +77,7 @@ def points_per_machine_second() -> float:
 def build_workload(machine_hours: int, seed: int = 0,
                    operating_layout: str = "columns") -> tuple[list[Request], str, DeviceIdentity]:
     """HTTP requests for ``machine_hours`` hours of one machine's data, ending an hour ago; the
-    operating batches as the simulator's gateway builds them (``telemetry.gateway_payloads``), in
+    operating batches as the simulator's gateway builds them (``telemetry.gateway.payloads``), in
     ``operating_layout`` ("columns", the gateway's default, or "rows")."""
     from diagnostics.synthesis import synthesize_burst
 
@@ -379,7 +379,7 @@ def plot(points: int, rounds: list[dict], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m telemetry.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m app.ingest_bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--machine-hours", type=int, default=8, help="workload size (each ≈ 106,000 points)")
     parser.add_argument("--concurrency", type=int, default=2, help="/write requests in flight, both phases")
     parser.add_argument("--clients", type=int, default=4,

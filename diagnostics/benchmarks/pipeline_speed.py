@@ -1,6 +1,6 @@
 """Time the whole diagnosis of one burst against a bare FFT of the same burst.
 
-    python -m diagnostics.bench [--repeats 40] [--bursts 5] [--out var/bench]
+    python -m diagnostics.benchmarks.pipeline_speed [--repeats 40] [--bursts 5] [--out var/bench]
 
 The burst is the reference cadence (ARCHITECTURE.md): 1 s at 25.6 kHz, one axis, from
 ``diagnostics.synthesis`` (a gearbox bearing with an outer-race defect, so the bearing, gear and
@@ -22,18 +22,18 @@ from typing import Callable
 import numpy as np
 import scipy.fft as sfft
 
-from .bearing import bearing_findings, envelope_max_hz, tooth_findings
-from .envelope import prewhiten
+from ..bearing import bearing_findings, envelope_max_hz, tooth_findings
+from ..envelope import prewhiten
 from .evaluate import SIM_KINEMATICS
-from .kinematics import ComponentKinematics
-from .comb import comb_top_hz, floor_block_bins
-from .pipeline import _hann_amplitude, _low_cut_hz, _outer_race_combs, analyze_burst
-from .process_settings import keep_large_buffers
-from .rules import spectrum_max_hz
-from .spectrum import time_statistics, velocity_rms_mm_s
-from .synthesis import synthesize_burst
-from .views import envelope_stack, floor_normalise
-from .wavelets import packet_energies
+from ..kinematics import ComponentKinematics
+from ..comb import comb_top_hz, floor_block_bins
+from ..pipeline import _hann_amplitude, _low_cut_hz, _outer_race_combs, analyze_burst
+from ..process_settings import keep_large_buffers
+from ..rules import spectrum_max_hz
+from ..spectrum import time_statistics, velocity_rms_mm_s
+from ..synthesis import synthesize_burst
+from ..views import envelope_stack, floor_normalise
+from ..wavelets import packet_energies
 
 GOAL_RATIO = 40.0
 
@@ -111,7 +111,7 @@ def _plot(result: dict[str, float], out_dir: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m diagnostics.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m diagnostics.benchmarks.pipeline_speed", description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=40, help="rounds; the best is kept")
     parser.add_argument("--bursts", type=int, default=5, help="pipeline calls per round")
     parser.add_argument("--out", type=Path, default=Path("var/bench"), help="where the PNG goes")

@@ -1,7 +1,7 @@
 """Evaluate the diagnosis on real and simulated data.
 
-    python -m diagnostics.evaluate cwru --data ../shared/data/cwru [--out var/evaluation] [--segments]
-    python -m diagnostics.evaluate simulated [--seeds 4] [--out var/evaluation]
+    python -m diagnostics.benchmarks.evaluate cwru --data ../shared/data/cwru [--out var/evaluation] [--segments]
+    python -m diagnostics.benchmarks.evaluate simulated [--seeds 4] [--out var/evaluation]
 
 ``cwru`` diagnoses every record listed in the directory's ``manifest.csv`` with the geometry of the
 bearing at the record's faulted end (drive end SKF 6205, fan end SKF 6203; normal records: drive end)
@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from .kinematics import ComponentKinematics
-from .pipeline import analyze_burst
-from .synthesis import FAULT_MODES, synthesize_burst
+from ..kinematics import ComponentKinematics
+from ..pipeline import analyze_burst
+from ..synthesis import FAULT_MODES, synthesize_burst
 
 __all__ = ["CWRU_BEARINGS", "load_cwru_record", "evaluate_cwru", "evaluate_simulated", "main"]
 
@@ -177,7 +177,7 @@ def _plot_cwru(results: list[dict], out_dir: Path, channel: str = "") -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .bearing import DETECTION_DB
+    from ..bearing import DETECTION_DB
 
     out_dir.mkdir(parents=True, exist_ok=True)
     modes = ["outer_race", "inner_race", "rolling_element", "cage"]
@@ -316,7 +316,7 @@ def print_confusion(summary: dict[str, Any], out=print) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m diagnostics.evaluate", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m diagnostics.benchmarks.evaluate", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="which", required=True)
     p_cwru = sub.add_parser("cwru", help="diagnose the CWRU bearing records")
     p_cwru.add_argument("--data", required=True, type=Path, help="directory holding manifest.csv and the .mat files")

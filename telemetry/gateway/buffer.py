@@ -1,6 +1,6 @@
 """Where a gateway keeps uploads it could not deliver yet: in memory, or as files on disk.
 
-Both buffers are FIFO queues of :class:`~telemetry.gateway_payloads.Upload` with a byte budget. When
+Both buffers are FIFO queues of :class:`~telemetry.gateway.payloads.Upload` with a byte budget. When
 the budget is exceeded the oldest uploads are dropped (and counted): a gateway with bounded flash
 must lose something during a very long outage, and the oldest data is the least useful to a live
 service. :class:`DiskBuffer` writes each upload to its own file (written to a temporary name,
@@ -14,8 +14,8 @@ import os
 from collections import deque
 from pathlib import Path
 
-from .files import replace_atomically
-from .gateway_payloads import Upload
+from ..files import replace_atomically
+from .payloads import Upload
 
 __all__ = ["MemoryBuffer", "DiskBuffer"]
 

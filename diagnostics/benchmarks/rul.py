@@ -1,14 +1,14 @@
 """Public RUL benchmark on NASA C-MAPSS.
 
-    python -m diagnostics.rul_bench cmapss --data ../shared/data/cmapss [--subsets FD001,FD002]
+    python -m diagnostics.benchmarks.rul cmapss --data ../shared/data/cmapss [--subsets FD001,FD002]
                                            [--out var/rul_bench] [--rounds 400] [--seed 0]
                                            [--calibration truncated|all_rows]
                                            [--calibration-folds K] [--fold-rounds R]
                                            [--max-bin B] [--jobs J] [--threads T]
-    python -m diagnostics.rul_bench cmapss-cv --data ../shared/data/cmapss [--folds 3] [--draws 10]
+    python -m diagnostics.benchmarks.rul cmapss-cv --data ../shared/data/cmapss [--folds 3] [--draws 10]
                                               [--variants single,cf5,cf5r100,cf5b8,cf5avg,cf3]
                                               [--calibration-bootstrap B]
-    python -m diagnostics.rul_bench cmapss-shift --data ../shared/data/cmapss [--subsets ...] [--seed 0]
+    python -m diagnostics.benchmarks.rul cmapss-shift --data ../shared/data/cmapss [--subsets ...] [--seed 0]
 
 ``cmapss`` trains on each training set and scores the official test set at the last cycle of
 every test unit (true RUL capped at 125, as the models' piecewise-linear target), printing RMSE,
@@ -17,9 +17,9 @@ predicted against true RUL with the intervals. ``cmapss-cv`` is the tuning groun
 cross-validation on the *training* set only, so no test label ever steers a choice. It scores
 held-out units the way the test set does (once per truncation point, drawn uniformly over each
 unit's life) and also at every cycle, and compares interval calibration variants on the same
-outer folds (``diagnostics/rul_bench_cv.py``). ``cmapss-shift`` asks, without test labels, whether
+outer folds (``diagnostics/benchmarks/rul_cv.py``). ``cmapss-shift`` asks, without test labels, whether
 the test sets' inputs differ from the points the interval is calibrated on
-(``diagnostics/rul_bench_shift.py``).
+(``diagnostics/benchmarks/rul_shift.py``).
 
 Subsets train in ``--jobs`` processes at once (default: one per core), each with ``--threads``
 LightGBM threads (default: the cores left per job). Results do not depend on either: LightGBM
@@ -59,8 +59,8 @@ from diagnostics.prognostics.metrics import (
     rmse,
 )
 from diagnostics.prognostics.training import TrainConfig
-from diagnostics.rul_bench_cv import cross_validate, format_bootstrap, format_cv, parse_variant
-from diagnostics.rul_bench_shift import format_shift, subset_shift
+from diagnostics.benchmarks.rul_cv import cross_validate, format_bootstrap, format_cv, parse_variant
+from diagnostics.benchmarks.rul_shift import format_shift, subset_shift
 
 RUL_CAP = 125.0
 GOALS_RMSE = {"FD001": 12.0, "FD002": 13.0, "FD003": 12.0, "FD004": 14.0}
@@ -204,7 +204,7 @@ def plot_results(results: list[SubsetResult], path: Path) -> Path:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m diagnostics.rul_bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m diagnostics.benchmarks.rul", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("cmapss", "cmapss-cv"):
         p = sub.add_parser(name)
@@ -231,7 +231,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     cv.add_argument("--folds", type=int, default=3, help="outer folds by unit")
     cv.add_argument("--draws", type=int, default=10, help="test-like truncation points per held-out unit")
     cv.add_argument("--variants", default=DEFAULT_CV_VARIANTS,
-                    help="calibration variants (single, cf<K>[r<R>][b<B>][t|s|avg]; diagnostics/rul_bench_cv.py)")
+                    help="calibration variants (single, cf<K>[r<R>][b<B>][t|s|avg]; diagnostics/benchmarks/rul_cv.py)")
     cv.add_argument("--calibration-bootstrap", type=int, default=0, metavar="B",
                     help="also recompute the first cross-fitted variant's offsets on B resamples of its "
                          "calibration units and show how far held-out coverage moves")

@@ -1,13 +1,13 @@
 """The simulated fleet: provisioning, per-machine schedules, and what each machine uploads when.
 
-:class:`SimulatedMachine` couples a duty-cycle model (:mod:`telemetry.machine_models`), a DM1
+:class:`SimulatedMachine` couples a duty-cycle model (:mod:`telemetry.simulator.machine_models`), a DM1
 monitor, a vibration-burst schedule and a coverage schedule to one :class:`~telemetry.gateway.Gateway`.
 :meth:`SimulatedMachine.advance_to` steps the model one simulated second at a time and hands the
 gateway operating batches (every ``batch_s`` seconds), bursts (per sensor, the first staggered over
 the first moments of the run, then hourly) and DM1 changes. Everything it produces is a function of
 the seed, the provisioning and the simulated start time only, never of the wall clock, so payload
 content is reproducible; the wall clock only decides *when* uploads go out (see
-:mod:`telemetry.simulate`).
+:mod:`telemetry.simulator`).
 
 Provisioning file (``var/provisioning.json``, written by ``python -m fleet.seed``)::
 
@@ -32,7 +32,7 @@ import numpy as np
 from diagnostics.kinematics import ComponentKinematics
 from diagnostics.synthesis import FAULT_MODES
 
-from .gateway import Gateway
+from ..gateway.client import Gateway
 from .machine_models import FaultCodeMonitor, make_model
 
 __all__ = ["COOLING_DEGRADATION", "FaultPlan", "SensorPlan", "MachinePlan", "load_provisioning", "expand_fleet", "derive_seed",
@@ -42,7 +42,7 @@ _NS = 1_000_000_000
 BURST_INTERVAL_S = 3600
 #: A provisioning fault that is not a vibration fault: a fouled radiator or slipping fan drive. Its
 #: severity (0..1, grown like the others) raises the coolant temperature under load, so DM1 SPN 110
-#: comes and goes with the work (see telemetry.machine_dm1).
+#: comes and goes with the work (see telemetry.simulator.dm1).
 COOLING_DEGRADATION = "cooling_degradation"
 
 

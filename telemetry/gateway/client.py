@@ -28,7 +28,7 @@ from typing import Callable, Mapping, Sequence
 
 import requests
 
-from .gateway_payloads import (
+from .payloads import (
     Upload,
     burst_binary_upload,
     burst_json_upload,
@@ -36,7 +36,7 @@ from .gateway_payloads import (
     operating_upload,
     to_ns,
 )
-from .gateway_buffer import DiskBuffer, MemoryBuffer
+from .buffer import DiskBuffer, MemoryBuffer
 
 __all__ = ["Gateway", "SendResult", "GatewayStats", "RetryPolicy", "MemoryBuffer", "DiskBuffer"]
 

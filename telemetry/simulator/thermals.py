@@ -1,6 +1,6 @@
 """Engine heat, lubrication and site weather for the simulated machines (pure, deterministic).
 
-Split from :mod:`telemetry.machine_models` because both the excavator and the generator-set models
+Split from :mod:`telemetry.simulator.machine_models` because both the excavator and the generator-set models
 share them. Every temperature is a first-order lag towards an equilibrium that depends on whether
 the engine runs and how hard: a thermostat holds the coolant in the mid 80s °C when warm, the oil
 runs a little hotter and lags more, and the hydraulic oil (excavators) heats with the hydraulic

@@ -1,9 +1,9 @@
 """Fleet simulator: N machines uploading through the real ingest API, K times faster than life.
 
-``python -m telemetry.simulate [--machines N] [--speedup K] [--seed S] [--start 2026-11-25T00:00:00Z]
+``python -m telemetry.simulator [--machines N] [--speedup K] [--seed S] [--start 2026-11-25T00:00:00Z]
 [--duration 6h] [--url URL] [--provisioning var/provisioning.json]``
 
-Each machine (:mod:`telemetry.sim_fleet`) sends one operating sample per simulated second in
+Each machine (:mod:`telemetry.simulator.fleet`) sends one operating sample per simulated second in
 batches of a minute, one vibration burst per sensor per simulated hour (the first ones straight
 away, staggered over the first ~30 wall seconds), and its DM1 fault codes when they change, through
 its own edge :class:`~telemetry.gateway.Gateway`: coverage gaps and server trouble are buffered (on
@@ -35,8 +35,8 @@ from typing import Callable, Sequence
 
 import requests
 
-from .gateway import DiskBuffer, Gateway, GatewayStats, MemoryBuffer
-from .sim_fleet import MachinePlan, SimulatedMachine, burst_offsets_s, derive_seed, expand_fleet, load_provisioning
+from ..gateway.client import DiskBuffer, Gateway, GatewayStats, MemoryBuffer
+from .fleet import MachinePlan, SimulatedMachine, burst_offsets_s, derive_seed, expand_fleet, load_provisioning
 
 __all__ = ["FleetSimulator", "parse_duration_s", "parse_start_ns", "main"]
 
@@ -238,7 +238,7 @@ def run(sim: FleetSimulator, speedup: float, duration_s: float | None, progress_
 def _arg_parser() -> argparse.ArgumentParser:
     var = Path(os.environ.get("IRONWATCH_VAR") or _REPO / "var")
     port = os.environ.get("IRONWATCH_PORT", "8000")
-    p = argparse.ArgumentParser(prog="python -m telemetry.simulate", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m telemetry.simulator", description=__doc__.split("\n\n")[0])
     p.add_argument("--url", default=f"http://127.0.0.1:{port}", help="ingest API base URL")
     p.add_argument("--provisioning", default=str(var / "provisioning.json"),
                    help="gateway provisioning file written by `python -m fleet.seed`")

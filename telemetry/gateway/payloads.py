@@ -22,7 +22,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .schema import OPERATING_FIELDS
+from ..schema import OPERATING_FIELDS
 
 __all__ = [
     "Upload",

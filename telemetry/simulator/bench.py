@@ -1,6 +1,6 @@
 """Simulator benchmark: CPU cost per simulated machine-hour and the load it puts on this machine.
 
-``python -m telemetry.sim_bench [--hours 1] [--out var/bench/sim_bench.png] [--url URL --provisioning P]``
+``python -m telemetry.simulator.bench [--hours 1] [--out var/bench/sim_bench.png] [--url URL --provisioning P]``
 
 Measures, in one run and with process CPU time (``time.process_time``):
 
@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import requests
 
-from .gateway import Gateway, MemoryBuffer
-from .gateway_payloads import burst_binary_upload, burst_json_upload, operating_upload
+from ..gateway.client import Gateway, MemoryBuffer
+from ..gateway.payloads import burst_binary_upload, burst_json_upload, operating_upload
 from .machine_models import make_model
 
 _NS = 1_000_000_000
@@ -155,7 +155,7 @@ def _plot(parts: dict[str, dict[str, float]], out: Path) -> None:
 def _end_to_end(url: str, provisioning: str, wall_seconds: float) -> None:
     """Run the real simulator at x60 against ``url`` and print the CPU it used."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cmd = [sys.executable, "-m", "telemetry.simulate", "--url", url, "--provisioning", provisioning,
+    cmd = [sys.executable, "-m", "telemetry.simulator", "--url", url, "--provisioning", provisioning,
            "--speedup", "60", "--memory-buffer", "--progress-every", str(max(5.0, wall_seconds / 3))]
     proc = subprocess.Popen(cmd)
     t0 = time.monotonic()
@@ -173,7 +173,7 @@ def _end_to_end(url: str, provisioning: str, wall_seconds: float) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m telemetry.sim_bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m telemetry.simulator.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--hours", type=float, default=1.0, help="simulated hours per model measurement")
     p.add_argument("--out", default=str(Path(os.environ.get("IRONWATCH_VAR", "var")) / "bench" / "sim_bench.png"))
     p.add_argument("--url", help="also run the simulator end to end against this ingest server")

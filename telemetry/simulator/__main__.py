@@ -1,0 +1,4 @@
+"""``python -m telemetry.simulator``: see :mod:`telemetry.simulator.run`."""
+from .run import main
+
+raise SystemExit(main())
