@@ -118,14 +118,34 @@ def demo(host: str, port: int, speedup: float) -> int:
             # No threads exist yet in this process, so running Python between fork and exec is safe.
             preexec_fn=lambda: die_with_parent(signal.SIGTERM))
     print(f"simulator: x{speedup:g}, log {log_path}", flush=True)
+    mail_sink = _start_mail_sink(log_path.parent)
     try:
         return serve(host, port)
     finally:
+        if mail_sink is not None:
+            mail_sink.terminate()
         simulator.terminate()  # it drains what it can, and its disk buffer keeps the rest
         try:
             simulator.wait(30)
         except subprocess.TimeoutExpired:
             simulator.kill()
+
+
+def _start_mail_sink(var_dir: Path):
+    """Unless SMTP is configured, a local sink (``app.mailsink``) so alarm e-mails land in
+    ``<var>/mail``; the app reaches it through ``IRONWATCH_SMTP_HOST``/``_PORT``."""
+    if os.environ.get("IRONWATCH_SMTP_HOST"):
+        return None
+    sink_port = int(os.environ.get("IRONWATCH_MAIL_SINK_PORT", "8025"))
+    if not port_is_free("127.0.0.1", sink_port):
+        print(f"mail sink: port {sink_port} is taken; set IRONWATCH_MAIL_SINK_PORT", flush=True)
+        return None
+    sink = subprocess.Popen([sys.executable, "-m", "app.mailsink", "--port", str(sink_port),
+                             "--dir", str(var_dir / "mail")],
+                            preexec_fn=lambda: die_with_parent(signal.SIGTERM))
+    os.environ["IRONWATCH_SMTP_HOST"], os.environ["IRONWATCH_SMTP_PORT"] = "127.0.0.1", str(sink_port)
+    print(f"mail sink: alarm e-mails go to {var_dir / 'mail'} (also the console's Outbox page)", flush=True)
+    return sink
 
 
 def mqtt_bridge(host: str, port: int, spool_dir: Path | None) -> int:

@@ -24,6 +24,15 @@ ENV_DEFAULTS: dict[str, Any] = {
     "IRONWATCH_HOST": "127.0.0.1",
     "IRONWATCH_RAW_RETENTION_DAYS": 30,
     "IRONWATCH_SECRET_KEY": None,
+    # Links in alarm e-mails and pushes; default http://<host>:<port>.
+    "IRONWATCH_PUBLIC_URL": None,
+    # E-mail (fleet.delivery.mailer_from_env): no host = e-mail off.
+    "IRONWATCH_SMTP_HOST": None,
+    "IRONWATCH_SMTP_PORT": 25,
+    "IRONWATCH_SMTP_SECURITY": "none",
+    "IRONWATCH_SMTP_USER": None,
+    "IRONWATCH_SMTP_PASSWORD": None,
+    "IRONWATCH_SMTP_FROM": None,
 }
 
 _INTEGER_KEYS = ("IRONWATCH_PORT", "IRONWATCH_RAW_RETENTION_DAYS", "IRONWATCH_INFLUX_PORT")
@@ -73,6 +82,8 @@ def load_config(overrides: Mapping[str, Any] | None = None,
         config["IRONWATCH_INFLUX_URL"] = f"http://127.0.0.1:{config['IRONWATCH_INFLUX_PORT']}"
     if not config["IRONWATCH_DATABASE_URL"]:
         config["IRONWATCH_DATABASE_URL"] = f"sqlite:///{var_dir / 'ironwatch.db'}"
+    if not config["IRONWATCH_PUBLIC_URL"]:
+        config["IRONWATCH_PUBLIC_URL"] = f"http://{config['IRONWATCH_HOST']}:{config['IRONWATCH_PORT']}"
     config["START_BACKGROUND"] = as_bool(overrides.pop("START_BACKGROUND", True))
     config.update(overrides)
     if not config.get("SECRET_KEY"):

@@ -33,7 +33,14 @@ class Runtime:
     ingest : telemetry.ingest.IngestService
     engine : sqlalchemy.Engine
     sessions : sqlalchemy.orm.sessionmaker
-    notifier : app.notifier.SocketIONotifier
+    notifier : fleet.handlers.MessageBus
+        The message bus (Socket.IO, push, e-mail, delivery and audit logs subscribe); it also
+        implements ``fleet.notify.Notifier`` for services that publish by name.
+    delivery : fleet.delivery.DeliveryService
+    background : concurrent.futures.Executor
+        Delivery and fault-code work off the ingest and diagnosis threads.
+    vapid_public_key : str
+        The VAPID key browsers subscribe to Web Push with.
     diagnosis : fleet.diagnosis_service.DiagnosisService
     diagnosis_queue : app.worker.DiagnosisQueue
     scheduler : apscheduler BackgroundScheduler or None
@@ -51,6 +58,9 @@ class Runtime:
     notifier: Any
     diagnosis: Any
     diagnosis_queue: DiagnosisQueue
+    delivery: Any = None
+    background: Any = None
+    vapid_public_key: str = ""
     scheduler: Any = None
     worker: DiagnosisWorker | None = None
     started: bool = field(default=False)
@@ -98,6 +108,8 @@ class Runtime:
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
+        if self.background is not None:
+            self.background.shutdown(wait=False, cancel_futures=True)
         close = getattr(self.spool, "close", None)
         if close is not None:
             close()
@@ -116,8 +128,12 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     notifier : fleet.notify.Notifier
         Where diagnoses, work orders and status changes are published.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from fleet import db
+    from fleet.delivery import DeliveryService, WebPushSender, ensure_vapid_keys, mailer_from_env
     from fleet.devices import SqlDeviceDirectory
+    from fleet.handlers import Dependencies, MessageBus
     from fleet.diagnosis_service import DiagnosisService
     from telemetry.influx import InfluxClient
     from telemetry.ingest import IngestService
@@ -132,19 +148,47 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     devices = SqlDeviceDirectory(sessions)
     spool = Spool(Path(config["IRONWATCH_VAR"]) / "spool")
     ingest = IngestService(spool, devices)
-    diagnosis = DiagnosisService(store, sessions, notifier)
+    background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ironwatch-background")
+    vapid = ensure_vapid_keys(Path(config["IRONWATCH_VAR"]))
+    delivery = DeliveryService(sessions, background, WebPushSender(vapid), mailer_from_env(config),
+                               base_url=config["IRONWATCH_PUBLIC_URL"])
+    bus = MessageBus(Dependencies(notifier=notifier, sessions=sessions, delivery=delivery))
+    diagnosis = DiagnosisService(store, sessions, bus)
     diagnosis_queue = DiagnosisQueue(diagnosis.process_burst)
-    writer = SpoolWriter(spool, influx, on_stored=diagnosis_queue.on_stored)
-    scheduler = _build_scheduler(store, sessions, notifier, diagnosis_queue)
+    fault_codes = FaultCodeFollowUp(store, sessions, bus, background)
+    writer = SpoolWriter(spool, influx, on_stored=lambda events: (diagnosis_queue.on_stored(events),
+                                                                  fault_codes.on_stored(events)))
+    scheduler = _build_scheduler(store, sessions, bus, diagnosis_queue)
     return Runtime(config=config, influx=influx, store=store, spool=spool, writer=writer,
                    devices=devices, ingest=ingest, engine=engine, sessions=sessions,
-                   notifier=notifier, diagnosis=diagnosis, diagnosis_queue=diagnosis_queue,
+                   notifier=bus, diagnosis=diagnosis, diagnosis_queue=diagnosis_queue,
+                   delivery=delivery, background=background, vapid_public_key=vapid.public_key,
                    scheduler=scheduler)
+
+
+class FaultCodeFollowUp:
+    """After the writer stored a DM1 upload, bring that machine's fault-code alarms up to date on
+    the background executor (the writer's thread only enqueues)."""
+
+    def __init__(self, store, sessions, bus, executor):
+        self.store, self.sessions, self.bus, self.executor = store, sessions, bus, executor
+
+    def on_stored(self, events) -> None:
+        from fleet.alarm_sources import sweep_fault_codes
+
+        from .j1939 import describe_code
+
+        machines = sorted({e.machine for e in events if getattr(e, "kind", None) == "faults"})
+        if machines:
+            self.executor.submit(sweep_fault_codes, self.store, self.sessions, self.bus, describe=describe_code,
+                                 machine_uids=machines)
 
 
 def _build_scheduler(store, sessions, notifier, diagnosis_queue):
     """The fleet engineer's APScheduler set-up (sweeps, RUL scoring, escalation)."""
     from fleet import jobs
 
+    from .j1939 import describe_code
+
     return jobs.build_scheduler(store=store, session_factory=sessions, notifier=notifier,
-                                submit_burst=diagnosis_queue.submit)
+                                submit_burst=diagnosis_queue.submit, describe_code=describe_code)

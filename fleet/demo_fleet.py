@@ -271,3 +271,39 @@ def sensor_name(component_name: str) -> str:
 def site_index() -> dict[str, tuple[str, SiteSpec]]:
     """``site key → (customer name, SiteSpec)``."""
     return {site.key: (customer.name, site) for customer in CUSTOMERS for site in customer.sites}
+
+
+# --- who is told about alarms ------------------------------------------------------------------
+
+#: The technician on call for each site (the one whose depot is nearest).
+ON_CALL = {"blackstone": "Helen Marsh", "holloway": "Helen Marsh", "quays": "Priya Raman", "m62": "Priya Raman",
+           "hospital": "Sam Okafor", "dc1": "Sam Okafor"}
+
+
+@dataclass(frozen=True)
+class EscalationStepSpec:
+    after_minutes: int
+    target_kind: str  # role | user | on_call
+    channels: tuple[str, ...]
+    target_role: str | None = None
+    target_email: str | None = None
+
+
+#: The OEM's chain for alarms of warning and above: the site's on-call technician by push at once,
+#: the service engineers by push and e-mail after 15 min, the service manager by e-mail after 60 min.
+ESCALATION_MIN_SEVERITY = "warning"
+ESCALATION_STEPS = (
+    EscalationStepSpec(0, "on_call", ("push",)),
+    EscalationStepSpec(15, "role", ("push", "email"), target_role="engineer"),
+    EscalationStepSpec(60, "user", ("email",), target_email="admin@ironwatch.example"),
+)
+
+#: A standby genset's gateway sends a heartbeat daily and reports every minute during its weekly
+#: exercise run (Wednesday 10:00 site time, 30 min); fleet.alarms.ReportingPolicy reads this.
+STANDBY_REPORTING = {"standby": True, "window_min": 26 * 60,
+                     "exercise": {"weekday": 2, "start": "10:00", "minutes": 30}}
+
+
+def is_standby(spec: MachineSpec) -> bool:
+    """The simulator's rule (telemetry.simulator.fleet): a genset with few hours is a standby set."""
+    return spec.kind == "genset" and spec.hours < 5000.0

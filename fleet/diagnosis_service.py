@@ -27,7 +27,10 @@ from sqlalchemy.orm import selectinload, sessionmaker
 from diagnostics.pipeline import analyze_burst
 from diagnostics.trend import trend_alarms
 
+from . import alarm_service
+from .alarms import AlarmCondition
 from .db import transaction
+from .events import LiveUpdate
 from .maintenance import TREND_FAULT_MODE, MaintenanceSignal, worst_severity
 from .models import BurstDiagnosis, Component, Machine, from_ns, utcnow
 from .notify import NullNotifier, Notifier
@@ -104,6 +107,28 @@ def signals_from_trends(machine: Machine, component: Component, alarms: list[dic
         component_kind=component.kind, fault_mode=TREND_FAULT_MODE, location="",
         severity=TREND_SEVERITY.get(a["kind"], "watch"), confidence=TREND_CONFIDENCE, source="trend",
         summary=a["summary"], observed_at=observed_at, burst_id=burst_id, trend=a) for a in alarms]
+
+
+def alarm_conditions(machine: Machine, component: Component, signals: list[MaintenanceSignal]) -> list[AlarmCondition]:
+    """One alarm condition per finding or trend signal of a burst: the cause is the fault mode and
+    location (a finding) or the feature and kind of change (a trend), so repeats of the same
+    defect update one alarm."""
+    conditions = []
+    for signal in signals:
+        if signal.source == "trend":
+            cause = f"{signal.trend.get('feature', '')}:{signal.trend.get('kind', '')}"
+        else:
+            cause = f"{signal.fault_mode}:{signal.location}" if signal.location else signal.fault_mode
+        detail = {"burst_id": signal.burst_id, "confidence": round(signal.confidence, 3)}
+        if signal.finding:
+            detail["finding"] = signal.finding
+        if signal.trend:
+            detail["trend"] = signal.trend
+        conditions.append(AlarmCondition(
+            machine_id=machine.id, component=component.name, component_id=component.id, source=signal.source,
+            cause=cause[:120], severity=signal.severity, title=f"{component.name}: {signal.summary}",
+            observed_at=signal.observed_at, detail=detail))
+    return conditions
 
 
 class DiagnosisService:
@@ -211,6 +236,9 @@ class DiagnosisService:
             signals += signals_from_trends(machine, component, trends, burst_at, meta.burst_id)
             changes = apply_signals(session, machine, signals, now)
             record.work_order_ids = [c.order.id for c in changes]
+            alarms = alarm_service.record_conditions(session, machine, alarm_conditions(machine, component, signals),
+                                                     now)
+            _link_work_orders(alarms, changes)
             # Bursts may be diagnosed out of order (sweep catching up): only newer ones set "latest".
             if component.last_burst_at is None or burst_at >= component.last_burst_at:
                 component.iso_zone, component.last_burst_at = analysis.iso_zone, burst_at
@@ -221,10 +249,22 @@ class DiagnosisService:
             session.flush()
             refresh_machine_status(session, machine, now)
             open_count = active_order_counts(session, [machine.id]).get(machine.id, 0)
-            events = [("diagnosis", diagnosis_view(record), machine.tenant.audience())]
+            events = [LiveUpdate(tenant_ids=tuple(machine.tenant.audience()), name="diagnosis",
+                                 payload=diagnosis_view(record))]
             events += change_events(machine, changes, open_count)
+            events += alarm_service.take_events(alarms)
         publish(self.notifier, events)
         return DiagnosisOutcome(
             meta.burst_id, meta.machine, meta.component, False, analysis.iso_zone, findings,
             opened=[c.order.id for c in changes if c.change == "opened"],
             updated=[c.order.id for c in changes if c.change == "updated"], trends=trends)
+
+
+def _link_work_orders(alarms: list, changes: list) -> None:
+    """Remember on each alarm the work order opened or updated for the same component and fault."""
+    for alarm in alarms:
+        for change in changes:
+            order = change.order
+            if alarm.work_order_id is None and order.component_id == alarm.component_id and (
+                    alarm.cause.split(":")[0] == order.fault_mode or alarm.source == order.source == "trend"):
+                alarm.work_order_id = order.id

@@ -10,6 +10,13 @@ job                    every      what
 ``rul_scoring``        15 min     ``fleet.rul_scoring.score_fleet`` (the prognostics package), then
                                   each estimate through the work-order rules
 ``overdue_escalation`` 10 min     overdue active work orders go up one priority level
+``alarm_escalation``   30 s       the next step of each unacknowledged alarm's escalation chain
+                                  (``fleet.escalation``)
+``reporting_check``    60 s       "not reporting" alarms for silent machines, cleared when data
+                                  resumes (``fleet.alarm_sources``)
+``fault_code_alarms``  60 s       DM1 fault-code alarms from each machine's latest DM1 message
+``delivery_retry``     30 s       push and e-mail deliveries whose back-off has passed
+``delivery_digest``    5 min      one e-mail per person for alarms held back by the rate limit
 =====================  =========  ==================================================================
 
 Each job is also a plain function, so tests and the CLI call them directly.
@@ -26,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from .db import transaction
+from .handlers import as_bus
 from .models import BurstDiagnosis, Component, Machine, from_ns, utcnow
 from .notify import NullNotifier, Notifier, safe_publish
 from .queries import active_order_counts, machine_status_view
@@ -44,6 +52,8 @@ SWEEP_MAX_ATTEMPTS = 3
 OPERATING_SYNC_INTERVAL_S = 60
 RUL_SCORING_INTERVAL_S = 15 * 60
 ESCALATION_INTERVAL_S = 10 * 60
+DELIVERY_RETRY_INTERVAL_S = 30
+DIGEST_INTERVAL_S = 5 * 60
 
 
 class BurstSweep:
@@ -187,7 +197,8 @@ def record_rul_notes(session_factory: sessionmaker, results: Sequence) -> None:
 
 
 def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | None = None,
-                    submit_burst: Callable[[str], object] | None = None, start_delay_s: float = 5.0):
+                    submit_burst: Callable[[str], object] | None = None, start_delay_s: float = 5.0,
+                    clock: Callable[[], datetime] = utcnow, describe_code: Callable[[int, int], str] | None = None):
     """A configured, not yet started ``BackgroundScheduler`` with the fleet's jobs.
 
     Parameters
@@ -200,6 +211,10 @@ def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | N
         a :class:`fleet.diagnosis_service.DiagnosisService`.
     start_delay_s : float
         Seconds before the first run of each job (lets the app finish starting).
+    clock : callable
+        Aware UTC now for the alarm jobs (escalation, stale data, deliveries).
+    describe_code : callable, optional
+        ``describe_code(spn, fmi)``: the fault-code alarms' titles.
     """
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -220,4 +235,28 @@ def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | N
                       args=(store, session_factory, notifier), next_run_time=first + timedelta(seconds=60))
     scheduler.add_job(escalate_overdue, "interval", seconds=ESCALATION_INTERVAL_S, id="overdue_escalation",
                       args=(session_factory, notifier), next_run_time=first)
+    add_alarm_jobs(scheduler, store, session_factory, as_bus(notifier, session_factory), clock, first, describe_code)
     return scheduler
+
+
+def add_alarm_jobs(scheduler, store, session_factory: sessionmaker, bus, clock: Callable[[], datetime],
+                   first: datetime, describe_code: Callable[[int, int], str] | None = None) -> None:
+    """The alarm jobs of the table above; the delivery jobs only when the bus has a delivery service."""
+    from .alarm_sources import (FAULT_SWEEP_INTERVAL_S, REPORTING_CHECK_INTERVAL_S, check_reporting,
+                                sweep_fault_codes)
+    from .escalation import ESCALATION_INTERVAL_S as ALARM_ESCALATION_INTERVAL_S
+    from .escalation import run_escalation
+
+    scheduler.add_job(run_escalation, "interval", seconds=ALARM_ESCALATION_INTERVAL_S, id="alarm_escalation",
+                      args=(session_factory, bus, clock), next_run_time=first)
+    scheduler.add_job(check_reporting, "interval", seconds=REPORTING_CHECK_INTERVAL_S, id="reporting_check",
+                      args=(session_factory, bus, clock), next_run_time=first + timedelta(seconds=30))
+    kwargs = {"describe": describe_code} if describe_code else {}
+    scheduler.add_job(sweep_fault_codes, "interval", seconds=FAULT_SWEEP_INTERVAL_S, id="fault_code_alarms",
+                      args=(store, session_factory, bus, clock), kwargs=kwargs, next_run_time=first)
+    delivery = bus.deps.delivery
+    if delivery is not None:
+        scheduler.add_job(delivery.retry_due, "interval", seconds=DELIVERY_RETRY_INTERVAL_S, id="delivery_retry",
+                          next_run_time=first)
+        scheduler.add_job(delivery.send_digests, "interval", seconds=DIGEST_INTERVAL_S, id="delivery_digest",
+                          next_run_time=first + timedelta(seconds=DIGEST_INTERVAL_S))

@@ -296,3 +296,86 @@ def focus_diagnosis(session: Session, uid: str, visible_tenant_ids: Iterable[int
         if record is not None:
             return record
     return recent[0] if recent else None
+
+
+# --- alarms -----------------------------------------------------------------------------------------------
+
+def alarm_view(alarm) -> dict:
+    """An alarm as the API, the alarm list and the ``alarm`` live event show it."""
+    from .alarms import SOURCE_LABELS
+
+    return {
+        "id": alarm.id, "number": alarm.number,
+        "machine": alarm.machine.uid if alarm.machine is not None else None,
+        "machine_id": alarm.machine_id, "tenant_id": alarm.tenant_id,
+        "customer": alarm.tenant.name if alarm.tenant is not None else None,
+        "component": alarm.component or None, "source": alarm.source,
+        "source_label": SOURCE_LABELS.get(alarm.source, alarm.source), "cause": alarm.cause,
+        "severity": alarm.severity, "title": alarm.title, "detail": alarm.detail or {}, "state": alarm.state,
+        "first_seen_at": iso(alarm.first_seen_at), "last_seen_at": iso(alarm.last_seen_at), "count": alarm.count,
+        "acknowledged_at": iso(alarm.acknowledged_at), "acknowledged_by": alarm.acknowledged_by,
+        "ack_comment": alarm.ack_comment or "",
+        "cleared_at": iso(alarm.cleared_at), "cleared_by": alarm.cleared_by,
+        "clear_comment": alarm.clear_comment or "", "clear_reason": alarm.clear_reason or "",
+        "escalation_step": alarm.escalation_step, "next_escalation_at": iso(alarm.next_escalation_at),
+        "work_order_id": alarm.work_order_id, "history": alarm.history or [],
+    }
+
+
+#: The alarm list's state filters: "open" is active + acknowledged.
+ALARM_STATE_FILTERS = ("open", "active", "acknowledged", "cleared", "all")
+
+
+def alarms(session: Session, visible_tenant_ids: Iterable[int], state: str = "open", machine_uid: str | None = None,
+           source: str | None = None, severity: str | None = None, limit: int = 200) -> list[dict]:
+    """Visible alarms, most serious and newest first: unacknowledged before acknowledged before
+    cleared, then severity, then last seen."""
+    from .alarms import OPEN_STATES, severity_rank
+    from .models import Alarm
+
+    stmt = (select(Alarm).where(Alarm.tenant_id.in_(_visible(visible_tenant_ids)))
+            .options(selectinload(Alarm.machine), selectinload(Alarm.tenant)))
+    if state == "open":
+        stmt = stmt.where(Alarm.state.in_(OPEN_STATES))
+    elif state and state != "all":
+        stmt = stmt.where(Alarm.state == state)
+    if machine_uid:
+        stmt = stmt.join(Machine, Alarm.machine_id == Machine.id).where(Machine.uid == machine_uid)
+    if source:
+        stmt = stmt.where(Alarm.source == source)
+    if severity:
+        stmt = stmt.where(Alarm.severity == severity)
+    rows = session.scalars(stmt.order_by(Alarm.last_seen_at.desc()).limit(limit)).all()
+    order = {"active": 0, "acknowledged": 1, "cleared": 2}
+    views = [alarm_view(a) for a in rows]
+    # The query gave newest first; a stable sort keeps that inside each (state, severity) group.
+    views.sort(key=lambda v: (order.get(v["state"], 3), -severity_rank(v["severity"])))
+    return views
+
+
+def alarm(session: Session, alarm_id: int, visible_tenant_ids: Iterable[int]) -> dict | None:
+    """One visible alarm with its delivery log, or None."""
+    from .models import Alarm, Delivery, User
+
+    row = session.scalar(select(Alarm).where(Alarm.id == alarm_id, Alarm.tenant_id.in_(_visible(visible_tenant_ids)))
+                         .options(selectinload(Alarm.machine), selectinload(Alarm.tenant)))
+    if row is None:
+        return None
+    view = alarm_view(row)
+    deliveries = session.execute(select(Delivery, User.name).join(User, Delivery.user_id == User.id)
+                                 .where(Delivery.alarm_id == row.id).order_by(Delivery.created_at, Delivery.id)).all()
+    view["deliveries"] = [{"id": d.id, "channel": d.channel, "recipient": name, "address": d.address, "kind": d.kind,
+                           "step": d.step, "status": d.status, "attempts": d.attempts, "error": d.last_error,
+                           "created_at": iso(d.created_at), "sent_at": iso(d.sent_at)} for d, name in deliveries]
+    return view
+
+
+def open_alarm_counts(session: Session, machine_ids: Iterable[int] | None = None) -> Counter:
+    """``machine_id → number of active or acknowledged alarms``."""
+    from .alarms import OPEN_STATES
+    from .models import Alarm
+
+    stmt = select(Alarm.machine_id, func.count()).where(Alarm.state.in_(OPEN_STATES)).group_by(Alarm.machine_id)
+    if machine_ids is not None:
+        stmt = stmt.where(Alarm.machine_id.in_(list(machine_ids)))
+    return Counter(dict(session.execute(stmt).all()))

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,8 @@ from telemetry.files import replace_atomically
 
 from . import db, demo_fleet
 from .devices import issue_credential_in, token_is_valid_in
-from .models import (Base, Component, DeviceCredential, Machine, RulModel, Sensor, Site, Technician, Tenant,
-                     User, utcnow)
+from .models import (Base, Component, DeviceCredential, EscalationPolicy, EscalationStep, Machine, OnCallShift,
+                     RulModel, Sensor, Site, Technician, Tenant, User, utcnow)
 
 DEFAULT_PASSWORD = "ironwatch-demo"
 PROVISIONING_FILE = "provisioning.json"
@@ -178,6 +179,33 @@ def provisioning_entry(machine: Machine, token: str, faults: list[demo_fleet.Fau
 
 
 
+def _seed_alarm_routing(session: Session, report: SeedReport, oem: Tenant) -> None:
+    """The OEM's escalation chain (created once; later edits by an admin are kept) and a year of
+    on-call shifts for each site from now (renewed when the current one has run out)."""
+    if session.scalar(select(EscalationPolicy).where(EscalationPolicy.tenant_id == oem.id)) is None:
+        policy = EscalationPolicy(tenant_id=oem.id, name="Service escalation",
+                                  min_severity=demo_fleet.ESCALATION_MIN_SEVERITY)
+        for position, step in enumerate(demo_fleet.ESCALATION_STEPS):
+            user_id = (session.scalar(select(User.id).where(User.email == step.target_email))
+                       if step.target_email else None)
+            policy.steps.append(EscalationStep(position=position, after_minutes=step.after_minutes,
+                                               target_kind=step.target_kind, target_role=step.target_role,
+                                               target_user_id=user_id, channels=list(step.channels)))
+        session.add(policy)
+        report.count("EscalationPolicy")
+    now = utcnow()
+    for key, (customer_name, site_spec) in demo_fleet.site_index().items():
+        site = session.scalar(select(Site).join(Tenant).where(Tenant.name == customer_name, Site.name == site_spec.name))
+        current = session.scalar(select(OnCallShift.id).where(OnCallShift.site_id == site.id,
+                                                              OnCallShift.starts_at <= now, OnCallShift.ends_at > now))
+        if current is None:
+            technician = session.scalar(select(Technician).where(Technician.name == demo_fleet.ON_CALL[key]))
+            session.add(OnCallShift(site_id=site.id, technician_id=technician.id, starts_at=now - timedelta(days=1),
+                                    ends_at=now + timedelta(days=365)))
+            report.count("OnCallShift")
+    session.flush()
+
+
 def reset(session_factory: sessionmaker) -> None:
     """Delete every fleet row except the RUL model registry, children first."""
     with db.transaction(session_factory) as session:
@@ -216,7 +244,10 @@ def seed(session_factory: sessionmaker, var: Path, password: str = DEFAULT_PASSW
             session.refresh(machine)
             token = _ensure_token(session, report, machine, previous_tokens.get(spec.uid))
             entries.append(provisioning_entry(machine, token, faults_by_machine.get(spec.uid, [])))
+            if machine.reporting is None and demo_fleet.is_standby(spec):
+                machine.reporting = dict(demo_fleet.STANDBY_REPORTING)
         report.machines = len(entries)
+        _seed_alarm_routing(session, report, tenants[demo_fleet.OEM_NAME])
     document = {"version": PROVISIONING_VERSION, "oem": demo_fleet.OEM_NAME, "machines": entries}
     # 0600: the file holds the devices' secrets
     replace_atomically(path, json.dumps(document, indent=2) + "\n", mode=0o600)

@@ -15,12 +15,14 @@ from typing import Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import maintenance
+from . import alarm_service, maintenance
+from .alarms import AlarmCondition
 from .db import transaction
 from .maintenance import (ActiveOrder, MaintenanceSignal, TechnicianCandidate, WorkOrderDraft, WorkOrderUpdate,
                           worst_severity)
 from .models import Component, Machine, Technician, WorkOrder, utcnow
-from .notify import Notifier, safe_publish
+from .events import Event, LiveUpdate, WorkOrderChanged
+from .notify import Notifier
 from .queries import active_order_counts, iso, machine_status_view, work_order_view
 from .workorders import ACTIVE_STATUSES, DomainError
 
@@ -130,10 +132,14 @@ def apply_signals(session: Session, machine: Machine, signals: Sequence[Maintena
 
 
 def refresh_machine_status(session: Session, machine: Machine, now: datetime) -> None:
-    """Recompute the machine's status (worst active order severity, ``ok`` when none and the
-    machine has been diagnosed), ISO zone (worst component zone) and health (lowest component)."""
+    """Recompute the machine's status (worst severity of its active orders and open alarms, so a
+    red stop lamp or a silent machine shows; ``ok`` when none and the machine has been diagnosed),
+    ISO zone (worst component zone) and health (lowest component)."""
+    from .alarm_service import open_alarm_severities
+
     severities = session.scalars(select(WorkOrder.severity).where(WorkOrder.machine_id == machine.id,
                                                                   WorkOrder.status.in_(ACTIVE_STATUSES))).all()
+    severities = [*severities, *open_alarm_severities(session, machine.id)]
     components = session.scalars(select(Component).where(Component.machine_id == machine.id)).all()
     zones = [c.iso_zone for c in components if c.iso_zone]
     healths = [c.health_index for c in components if c.health_index is not None]
@@ -145,24 +151,25 @@ def refresh_machine_status(session: Session, machine: Machine, now: datetime) ->
     machine.status, machine.iso_zone, machine.health_index = status, iso_zone, health
 
 
-Event = tuple[str, dict, list[int]]
-
-
-def change_events(machine: Machine, changes: Iterable[OrderChange], open_work_orders: int) -> list[Event]:
-    """``work_order`` events for ``changes`` and a ``machine_status`` event, addressed to the
-    machine's customer and its OEM. Build them inside the session (they read relationships) and
+def change_events(machine: Machine, changes: Iterable[OrderChange], open_work_orders: int,
+                  actor: str | None = None) -> list[Event]:
+    """``WorkOrderChanged`` events for ``changes`` and a ``machine_status`` update, addressed to
+    the machine's customer and its OEM. Build them inside the session (they read relationships) and
     publish them with :func:`publish` after the commit (never announce what may roll back)."""
-    audience = machine.tenant.audience()
-    events: list[Event] = [("work_order", {**work_order_view(c.order), "change": c.change}, audience)
-                           for c in changes]
-    events.append(("machine_status", machine_status_view(machine, open_work_orders), audience))
+    audience = tuple(machine.tenant.audience())
+    events: list[Event] = [WorkOrderChanged(tenant_ids=audience, order=work_order_view(c.order), change=c.change,
+                                            actor=actor) for c in changes]
+    events.append(LiveUpdate(tenant_ids=audience, name="machine_status",
+                             payload=machine_status_view(machine, open_work_orders)))
     return events
 
 
 def publish(notifier: Notifier, events: Iterable[Event]) -> None:
-    """Send prepared events; a failing notifier is logged, never raised (the data is committed)."""
-    for name, payload, audience in events:
-        safe_publish(notifier, name, payload, audience)
+    """Hand committed events to the message bus (``fleet.handlers``; a bare notifier is wrapped
+    in one). Failing subscribers are logged, never raised: the data is committed."""
+    from .handlers import as_bus
+
+    as_bus(notifier).handle(list(events))
 
 
 # --- RUL, escalation, life-cycle actions ---------------------------------------------------------------
@@ -191,12 +198,37 @@ def apply_rul_estimate(session_factory: sessionmaker, notifier: Notifier, machin
         open_count = active_order_counts(session, [machine.id]).get(machine.id, 0)
         events: list[Event] = []
         if publish_rul:
-            events.append(("rul", {"machine": machine_uid, "component": component_name, **rul,
-                                   "time": iso(now)}, machine.tenant.audience()))
-        if changes:
+            events.append(LiveUpdate(tenant_ids=tuple(machine.tenant.audience()), name="rul",
+                                     payload={"machine": machine_uid, "component": component_name, **rul,
+                                              "time": iso(now)}))
+        alarms = rul_alarm(session, machine, component, float(p10_h), p50_h, p90_h, model_version, now)
+        if changes or alarms:
+            refresh_machine_status(session, machine, now)
             events += change_events(machine, changes, open_count)
+            events += alarm_service.take_events(alarms)
     publish(notifier, events)
     return changes
+
+
+#: RUL P10 below this many operating hours raises an alarm: the planning horizon (a part ordered and
+#: a visit booked in two weeks of 12 h days). The work-order rules decide the priority separately.
+RUL_PLANNING_HORIZON_H = 168.0
+
+
+def rul_alarm(session: Session, machine: Machine, component: Component, p10_h: float, p50_h, p90_h,
+              model_version: str, now: datetime, horizon_h: float = RUL_PLANNING_HORIZON_H) -> list:
+    """Raise or update the component's "RUL below horizon" alarm when P10 < ``horizon_h``; clear it
+    once an estimate is back above (``condition_gone``). Returns the alarms touched."""
+    if p10_h >= horizon_h:
+        return alarm_service.clear_gone(session, machine, "rul", [], now, component=component.name)
+    condition = AlarmCondition(
+        machine_id=machine.id, component=component.name, component_id=component.id, source="rul",
+        cause="p10_below_horizon", severity=maintenance.rul_severity(p10_h), observed_at=now,
+        title=(f"{component.name}: 10 % chance of failure within {p10_h:.0f} h, inside the {horizon_h:.0f} h "
+               f"planning horizon"),
+        detail={"p10_h": p10_h, "p50_h": p50_h, "p90_h": p90_h, "model_version": model_version,
+                "horizon_h": horizon_h})
+    return alarm_service.record_conditions(session, machine, [condition], now)
 
 
 def escalate_overdue(session_factory: sessionmaker, notifier: Notifier, now: datetime | None = None) -> int:
@@ -215,8 +247,8 @@ def escalate_overdue(session_factory: sessionmaker, notifier: Notifier, now: dat
                                                               f"priority {order.priority} → {raised}"}]
             # (an urgent order stays urgent: "urgent → urgent" in the history is the reminder)
             order.priority, order.escalated_at, order.updated_at = raised, now, now
-            events.append(("work_order", {**work_order_view(order), "change": "escalated"},
-                           order.machine.tenant.audience()))
+            events.append(WorkOrderChanged(tenant_ids=tuple(order.machine.tenant.audience()),
+                                           order=work_order_view(order), change="escalated", actor="escalation"))
     publish(notifier, events)
     return len(events)
 
@@ -255,9 +287,24 @@ def perform(session_factory: sessionmaker, notifier: Notifier, order_id: int, ac
             order.cancel(arguments.get("reason", ""), actor=actor, when=now)
         machine = order.machine
         session.flush()
+        closed_alarms = _clear_order_alarms(session, order, actor, now) if not order.is_active else []
         refresh_machine_status(session, machine, now)
         open_count = active_order_counts(session, [machine.id]).get(machine.id, 0)
-        events = change_events(machine, [OrderChange(order, PAST_TENSE[action])], open_count)
+        events = change_events(machine, [OrderChange(order, PAST_TENSE[action])], open_count, actor=actor)
+        events += alarm_service.take_events(closed_alarms)
         view = work_order_view(order)
     publish(notifier, events)
     return view
+
+
+def _clear_order_alarms(session: Session, order: WorkOrder, actor: str | None, now: datetime) -> list:
+    """A completed (or cancelled) order closes the alarms it was opened for: the fault was fixed
+    (or judged a false alarm) by the person who closed the order."""
+    from .alarms import OPEN_STATES
+    from .models import Alarm
+
+    alarms = list(session.scalars(select(Alarm).where(Alarm.work_order_id == order.id, Alarm.state.in_(OPEN_STATES))))
+    for alarm in alarms:
+        alarm.clear(actor, comment=f"{order.number} {order.status}", when=now, reason=f"work_order_{order.status}")
+    session.flush()
+    return alarms

@@ -2,8 +2,10 @@
 
 Split by responsibility: :mod:`.org` (tenants, sites, users, technicians), :mod:`.assets`
 (machines, components, sensors, device credentials), :mod:`.work` (work orders, burst
-diagnoses, RUL models, job state). Import from here: ``from fleet.models import Machine``.
+diagnoses, RUL models, job state), :mod:`.alarms` (alarms, escalation, deliveries). Import from here: ``from fleet.models import Machine``.
 """
+from .alarms import (Alarm, AuditEntry, Delivery, EscalationPolicy, EscalationStep, FaultCodeRule, OnCallShift,
+                     PushSubscription, UserPreference)
 from .assets import MACHINE_KINDS, MACHINE_STATUSES, Component, DeviceCredential, Machine, Sensor
 from .base import Base, UTCDateTime, from_ns, utcnow
 from .org import ROLES, TENANT_KINDS, Site, Technician, Tenant, User
@@ -14,4 +16,6 @@ __all__ = [
     "Tenant", "Site", "User", "Technician", "ROLES", "TENANT_KINDS",
     "Machine", "Component", "Sensor", "DeviceCredential", "MACHINE_KINDS", "MACHINE_STATUSES",
     "WorkOrder", "BurstDiagnosis", "RulModel", "JobState",
+    "Alarm", "EscalationPolicy", "EscalationStep", "FaultCodeRule", "OnCallShift", "PushSubscription",
+    "UserPreference", "Delivery", "AuditEntry",
 ]

@@ -38,6 +38,8 @@ class Machine(Base):
     health_index: Mapped[float | None] = mapped_column(Float)  # lowest component health, 0..1
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How long it may stay silent (``fleet.alarms.ReportingPolicy.from_settings``); None = the default.
+    reporting: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     tenant: Mapped[Tenant] = relationship()

@@ -32,6 +32,22 @@ class EventLog:
         return [e for e in self.events if e[0] == name]
 
 
+class Clock:
+    """An injectable clock the test moves forward: ``clock()`` is aware UTC now."""
+
+    def __init__(self, start):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta):
+        from datetime import timedelta
+
+        self.now += timedelta(**delta)
+        return self.now
+
+
 def kinematics_of(machine_uid: str, component: str) -> dict:
     kind = next(m.kind for m in demo_fleet.MACHINES if m.uid == machine_uid)
     return next(c.kinematics for c in demo_fleet.COMPONENTS_BY_KIND[kind] if c.name == component)

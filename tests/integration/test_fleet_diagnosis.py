@@ -70,7 +70,7 @@ def test_outer_race_burst_opens_one_work_order_and_tells_the_right_tenants(influ
         assert machine.last_seen_at == datetime.fromtimestamp(T0 / 1e9, tz=timezone.utc)
 
     audience = sorted([tenants["customer"], tenants["oem"]])
-    assert [e[0] for e in events.events] == ["diagnosis", "work_order", "machine_status"]
+    assert [e[0] for e in events.events] == ["diagnosis", "work_order", "machine_status", "alarm"]
     assert all(sorted(e[2]) == audience for e in events.events)
     assert events.named("work_order")[0][1]["change"] == "opened"
     assert events.named("machine_status")[0][1]["open_work_orders"] == 1

@@ -76,8 +76,10 @@ def test_operating_sync_copies_hours_position_and_last_seen(influx, fleet_db):
 
 def test_scheduler_has_the_fleet_jobs(influx, fleet_db):
     scheduler = jobs.build_scheduler(TelemetryStore(influx), fleet_db, EventLog(), submit_burst=lambda b: None)
+    # (the delivery jobs join when the bus has a delivery service, as in the app)
     assert {j.id for j in scheduler.get_jobs()} == {"burst_sweep", "operating_sync", "rul_scoring",
-                                                   "overdue_escalation"}
+                                                   "overdue_escalation", "alarm_escalation", "reporting_check",
+                                                   "fault_code_alarms"}
     assert not scheduler.running
 
 
@@ -164,7 +166,8 @@ def test_rul_estimate_updates_the_components_order_and_publishes(influx, fleet_d
         assert order.due_at == now + timedelta(hours=20)
         assert order.evidence["rul"]["model_version"] == "alternator_bearing-v3"
         assert order.severity == "alarm"
-    assert [e[0] for e in events.events] == ["rul", "work_order", "machine_status"]
+    # P10 = 20 h is inside the planning horizon: an alarm too
+    assert [e[0] for e in events.events] == ["rul", "work_order", "machine_status", "alarm"]
     # A long RUL on a healthy component opens nothing.
     assert work_order_service.apply_rul_estimate(fleet_db, events, "EX-1004", "engine", 5000, 8000, 12000, "v1") == []
 
