@@ -7,10 +7,10 @@ survived so far: the estimate is the population's life distribution conditioned 
 few lives it is fitted on). After the alarm the indicator (nepers over the own baseline,
 ``diagnostics.prognostics.health_indicator``) grows about linearly in time while the vibration grows
 exponentially, so :class:`ExponentialDegradation` fits ``z(tau) = theta + beta tau`` from the alarm
-on, with a Gaussian prior on (theta, beta) from the training bearings updated by each snapshot
-(conjugate Bayesian linear regression, Gebraeel et al. 2005), and a failure level drawn from the
-levels the training bearings failed at. RUL quantiles come from a fixed set of posterior draws
-(quasi-random normal scores), so the same history always gives the same estimate.
+on, with a prior on (theta, ln beta) from the training bearings updated by each snapshot (Bayesian
+regression in the spirit of Gebraeel et al. 2005, the posterior evaluated on a fixed grid), and a
+failure level spread like the levels the training bearings failed at. Both distributions are
+evaluated on fixed nodes, not random draws, so the same history always gives the same estimate.
 
 The point estimate for planning is the value that maximises the expected PHM 2012 challenge score
 under the predictive distribution (an early estimate costs less than a late one, so it sits below
@@ -22,14 +22,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
-from scipy.stats import qmc
 
 from .health_indicator import IndicatorConfig, Onset, baseline_rms, detect_onset, health_indicator
 
 __all__ = ["challenge_accuracy", "PopulationLife", "ExponentialDegradation", "BearingTrack",
            "RulEstimate", "BearingLifeModel", "track_bearing"]
 
-_DRAWS = 4096
+# Quantile nodes of the population distribution (equal probability each).
+QUANTILE_NODES = 400
 _LOG_HALF = float(np.log(0.5))
 
 
@@ -45,23 +45,30 @@ def challenge_accuracy(true_rul: np.ndarray, predicted_rul: np.ndarray) -> np.nd
     return np.where(er <= 0, np.exp(-_LOG_HALF * late / 5.0), np.exp(_LOG_HALF * early / 20.0))
 
 
-def score_optimal_point(draws: np.ndarray) -> float:
-    """The RUL estimate that maximises the mean challenge accuracy over ``draws`` of the true RUL."""
-    draws = np.asarray(draws, dtype=float)
-    draws = draws[draws > 0]
-    if draws.size == 0:
-        return 0.0
-    candidates = np.quantile(draws, np.linspace(0.01, 0.99, 99))
-    sample = np.quantile(draws, np.linspace(0.0025, 0.9975, 400))
+def weighted_quantiles(values: np.ndarray, weights: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Quantiles ``q`` (in [0, 1]) of a discrete distribution: ``values`` with probabilities ``weights``."""
+    order = np.argsort(values, kind="stable")
+    v, cum = np.asarray(values, float)[order], np.cumsum(np.asarray(weights, float)[order])
+    cum /= cum[-1]
+    return v[np.minimum(np.searchsorted(cum, np.asarray(q, float), side="left"), v.size - 1)]
+
+
+def score_optimal_point(values: np.ndarray, weights: np.ndarray | None = None, floor_s: float = 10.0) -> float:
+    """The RUL estimate that maximises the expected challenge accuracy when the true RUL has the
+    discrete distribution ``values`` / ``weights`` (equal weights when None).
+
+    True values below ``floor_s`` (one snapshot period) count as ``floor_s``: the accuracy of a
+    zero RUL is undefined.
+    """
+    values = np.maximum(np.asarray(values, dtype=float), floor_s)
+    weights = np.ones(values.size) if weights is None else np.asarray(weights, dtype=float)
+    sample = weighted_quantiles(values, weights, (np.arange(400) + 0.5) / 400)
+    # Early estimates cost less than late ones, so the optimum of any unimodal distribution lies
+    # at or below its median; searching only there keeps a lump of probability far out (a path
+    # that barely rises) from pulling the estimate to it.
+    candidates = weighted_quantiles(values, weights, np.linspace(0.01, 0.5, 50))
     expected = challenge_accuracy(sample[None, :], candidates[:, None]).mean(axis=1)
     return float(candidates[int(np.argmax(expected))])
-
-
-def _normal_scores(n: int, dims: int) -> np.ndarray:
-    """Fixed, well-spread standard normal draws of shape (n, dims) (scrambled Sobol, seed 0): the
-    estimate is deterministic and its Monte-Carlo error small (docs/prognostics.md, stability)."""
-    u = qmc.Sobol(d=dims, scramble=True, seed=0).random(n)
-    return stats.norm.ppf(np.clip(u, 1e-6, 1 - 1e-6))
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,7 @@ class PopulationLife:
         return stats.t(df=self.n - 1, loc=self.log_mean, scale=self.log_std * np.sqrt(1 + 1 / self.n))
 
     def remaining_draws(self, elapsed_s: float, u: np.ndarray) -> np.ndarray:
-        """RUL draws (s) of a unit that has survived ``elapsed_s``, from uniforms ``u`` in (0, 1)."""
+        """RUL (s) at probabilities ``u`` in (0, 1) of a unit that has survived ``elapsed_s``."""
         dist = self._dist()
         f = float(dist.cdf(np.log(max(elapsed_s, 1.0))))
         life = np.exp(dist.ppf(f + np.asarray(u) * (1.0 - f)))
@@ -101,84 +108,99 @@ class PopulationLife:
 @dataclass(frozen=True)
 class ExponentialDegradation:
     """Prior of the post-alarm indicator path ``z = theta + beta tau`` (tau in s since the alarm),
-    noise level and failure level, from training bearings.
+    its noise and the failure level, from training bearings; posterior on a grid.
+
+    The vibration grows exponentially, so the indicator (its logarithm) grows linearly with a rate
+    ``beta > 0``; the rate spans more than a decade between bearings (a spall that grows for an hour,
+    one that breaks out in two minutes), so its prior is log-normal: ``ln beta ~ N``, ``theta ~ N``.
+    The posterior over a fixed (theta, ln beta) grid is exact up to the grid and needs no random
+    draws: the same history always gives the same quantiles.
 
     Attributes
     ----------
-    prior_mean : np.ndarray, shape (2,)
-        (theta in nepers, beta in nepers/s).
-    prior_cov : np.ndarray, shape (2, 2)
+    theta_mean, theta_std : float
+        Prior of the level at the alarm (nepers).
+    log_rate_mean, log_rate_std : float
+        Prior of ln(beta / (nepers/s)).
     noise_std : float
         Scatter of the indicator about a bearing's own line (nepers).
     failure_mean, failure_std : float
         Indicator level at failure over the training bearings (nepers).
     """
 
-    prior_mean: np.ndarray
-    prior_cov: np.ndarray
+    theta_mean: float
+    theta_std: float
+    log_rate_mean: float
+    log_rate_std: float
     noise_std: float
     failure_mean: float
     failure_std: float
-    lead: "PopulationLife"
 
     @classmethod
     def fit(cls, paths: list[tuple[np.ndarray, np.ndarray]]) -> "ExponentialDegradation":
         """From post-alarm paths ``(tau_s, z)`` of bearings run to failure (each ending at failure)."""
-        coefs, residuals, failures, leads = [], [], [], []
+        thetas, log_rates, residuals, failures = [], [], [], []
         for tau, z in paths:
-            leads.append(max(float(tau[-1]), 10.0))
             tau, z = np.asarray(tau, float), np.asarray(z, float)
+            failures.append(z[-1])
             if tau.size >= 3 and np.ptp(tau) > 0:
                 beta, theta = np.polyfit(tau, z, 1)
-                coefs.append((theta, max(beta, 0.0)))
+                # A path that levelled off still failed: its rate is at least the mean rise to failure.
+                beta = max(beta, (z[-1] - z[0]) / max(tau[-1], 1.0), 1e-6)
+                thetas.append(theta)
+                log_rates.append(np.log(beta))
                 residuals.append(z - (theta + beta * tau))
-            failures.append(z[-1])
-        if len(coefs) < 2:
+        if len(thetas) < 2:
             raise ValueError("paths: need two post-alarm paths of three snapshots or more")
-        coefs = np.array(coefs)
-        mean = coefs.mean(axis=0)
-        # Diagonal prior: five bearings do not pin down a correlation; the spread of beta is wide.
-        cov = np.diag(np.maximum(coefs.var(axis=0, ddof=1), [1e-4, (0.1 * mean[1]) ** 2 + 1e-12]))
         noise = float(np.sqrt(np.mean(np.concatenate(residuals) ** 2)))
-        failures = np.array(failures)
-        return cls(mean, cov, max(noise, 1e-3), float(failures.mean()), float(max(failures.std(ddof=1), 0.05)),
-                   PopulationLife.fit(np.array(leads)))
+        return cls(float(np.mean(thetas)), float(max(np.std(thetas, ddof=1), 0.05)),
+                   float(np.mean(log_rates)), float(max(np.std(log_rates, ddof=1), 0.1)),
+                   max(noise, 1e-3), float(np.mean(failures)), float(max(np.std(failures, ddof=1), 0.05)))
 
-    def posterior(self, tau: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean (2,) and covariance (2, 2) of (theta, beta) after observing ``z`` at ``tau``.
+    def posterior(self, tau: np.ndarray, z: np.ndarray, size: int = 81) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Grid posterior of (theta, beta) after observing ``z`` at ``tau``.
 
         The points are a bearing's own indicator, smoothed over a window, so neighbours are not
         independent: each counts as ``1 / window`` of an observation (the effective sample size).
+
+        Returns
+        -------
+        theta, beta, weight : np.ndarray, shape (size * size,)
+            Grid nodes and their posterior probabilities (sum 1).
         """
         tau, z = np.asarray(tau, float), np.asarray(z, float)
-        design = np.column_stack([np.ones_like(tau), tau])
-        weight = 1.0 / (self.noise_std ** 2 * IndicatorConfig().smooth_snapshots)
-        prior_precision = np.linalg.inv(self.prior_cov)
-        precision = prior_precision + weight * design.T @ design
-        cov = np.linalg.inv(precision)
-        mean = cov @ (prior_precision @ self.prior_mean + weight * design.T @ z)
-        return mean, cov
+        g = np.linspace(-4.0, 4.0, size)
+        theta, log_rate = np.meshgrid(self.theta_mean + self.theta_std * g,
+                                      self.log_rate_mean + self.log_rate_std * g, indexing="ij")
+        theta, beta = theta.ravel(), np.exp(log_rate.ravel())
+        # Sum of squared residuals for every node from the data's moments: no (nodes x points) array.
+        n, st, stt = tau.size, tau.sum(), (tau * tau).sum()
+        sz, szz, stz = z.sum(), (z * z).sum(), (tau * z).sum()
+        sse = szz - 2 * theta * sz - 2 * beta * stz + n * theta ** 2 + 2 * theta * beta * st + beta ** 2 * stt
+        weight = 1.0 / (IndicatorConfig().smooth_snapshots * self.noise_std ** 2)
+        log_post = -0.5 * (np.repeat(g, size) ** 2 + np.tile(g, size) ** 2) - 0.5 * weight * sse
+        post = np.exp(log_post - log_post.max())
+        return theta, beta, post / post.sum()
 
-    def remaining_draws(self, tau: np.ndarray, z: np.ndarray, scores: np.ndarray, cap_s: float) -> np.ndarray:
-        """RUL draws (s) after the last observation, from normal scores of shape (n, 3).
-
-        A draw whose path does not rise (beta <= 0: the indicator jumped and levelled off) takes its
-        RUL from how long the training bearings lasted after their alarm, given the time already
-        survived since this one's.
-        """
-        mean, cov = self.posterior(tau, z)
-        chol = np.linalg.cholesky(cov + 1e-18 * np.eye(2))
-        theta_beta = mean[None, :] + scores[:, :2] @ chol.T
-        fail = self.failure_mean + self.failure_std * scores[:, 2]
+    def remaining_distribution(self, tau: np.ndarray, z: np.ndarray, cap_s: float,
+                               levels: int = 21) -> tuple[np.ndarray, np.ndarray]:
+        """RUL values (s) after the last observation and their probabilities (same shape, sum 1):
+        every posterior node crossed with ``levels`` quantiles of the failure level."""
+        theta, beta, w = self.posterior(tau, z)
+        keep = w > 1e-9 * w.max()
+        theta, beta, w = theta[keep], beta[keep], w[keep]
+        fail = self.failure_mean + self.failure_std * stats.norm.ppf((np.arange(levels) + 0.5) / levels)
         now = float(np.asarray(tau)[-1])
-        # Failure cannot lie below where the bearing already is (it has not failed yet).
-        level_now = theta_beta[:, 0] + theta_beta[:, 1] * now
-        fail = np.maximum(fail, level_now)
-        beta = theta_beta[:, 1]
-        flat = self.lead.remaining_draws(now, stats.norm.cdf(scores[:, 0]))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rul = np.where(beta > 0, (fail - level_now) / beta, flat)
-        return np.clip(rul, 0.0, cap_s)
+        level_now = (theta + beta * now)[:, None]
+        # The bearing has not failed yet: its failure level lies above where its path is now.
+        rul = ((np.maximum(fail[None, :], level_now) - level_now) / beta[:, None]).ravel()
+        weight = np.repeat(w / levels, levels)
+        # A path so flat that it would outlast the longest life ever seen is no evidence of a
+        # long life, only of a slope the data cannot tell from zero: condition on RUL <= cap_s.
+        inside = rul <= cap_s
+        if not inside.any():
+            return np.array([cap_s]), np.array([1.0])
+        return rul[inside], weight[inside] / weight[inside].sum()
 
 
 @dataclass(frozen=True)
@@ -250,21 +272,41 @@ class RulEstimate:
                 "state": self.state, "onset_s": self.onset_s, "alarm_s": self.alarm_s}
 
 
+POST_ALARM_MODELS = ("trajectory", "lead", "mixture")
+
+
 @dataclass
 class BearingLifeModel:
-    """The population and degradation models fitted on run-to-failure bearings.
+    """The population, after-alarm and degradation models fitted on run-to-failure bearings.
 
     ``fit(histories)`` takes ``(times_s, rms)`` pairs, each a whole life ending at failure.
+
+    Attributes
+    ----------
+    population : PopulationLife
+        Whole lives: the estimate before the alarm.
+    after_alarm : PopulationLife
+        Time from the alarm to failure (the lead time).
+    degradation : ExponentialDegradation
+        The indicator's path after the alarm.
+    post_alarm : str
+        After the alarm, ``"trajectory"`` (the degradation model alone), ``"lead"`` (the lead-time
+        distribution given the time survived since the alarm) or ``"mixture"`` (the two predictive
+        distributions with equal weight): docs/prognostics.md compares them.
     """
 
     population: PopulationLife
+    after_alarm: PopulationLife
     degradation: ExponentialDegradation
     config: IndicatorConfig = field(default_factory=IndicatorConfig)
     cap_s: float = 0.0
+    post_alarm: str = "lead"
 
     @classmethod
-    def fit(cls, histories: list[tuple[np.ndarray, np.ndarray]],
-            config: IndicatorConfig = IndicatorConfig()) -> "BearingLifeModel":
+    def fit(cls, histories: list[tuple[np.ndarray, np.ndarray]], config: IndicatorConfig = IndicatorConfig(),
+            post_alarm: str = "lead") -> "BearingLifeModel":
+        if post_alarm not in POST_ALARM_MODELS:
+            raise ValueError(f"post_alarm: one of {POST_ALARM_MODELS}, got {post_alarm!r}")
         lives, paths = [], []
         for times, rms in histories:
             track = track_bearing(times, rms, config)
@@ -272,21 +314,31 @@ class BearingLifeModel:
             tau, z = track.post_alarm()
             if tau.size:
                 paths.append((tau, z))
-        return cls(PopulationLife.fit(np.array(lives)), ExponentialDegradation.fit(paths), config,
-                   cap_s=float(max(lives)))
+        leads = np.array([max(float(tau[-1]), 10.0) for tau, _ in paths])
+        return cls(PopulationLife.fit(np.array(lives)), PopulationLife.fit(leads), ExponentialDegradation.fit(paths),
+                   config, cap_s=float(max(lives)), post_alarm=post_alarm)
+
+    def _after_alarm(self, tau: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        u = (np.arange(QUANTILE_NODES) + 0.5) / QUANTILE_NODES
+        lead = self.after_alarm.remaining_draws(float(tau[-1]), u), np.full(QUANTILE_NODES, 1.0 / QUANTILE_NODES)
+        if self.post_alarm == "lead":
+            return lead
+        path = self.degradation.remaining_distribution(tau, z, self.cap_s)
+        if self.post_alarm == "trajectory":
+            return path
+        return np.concatenate([lead[0], path[0]]), np.concatenate([0.5 * lead[1], 0.5 * path[1]])
 
     def predict(self, times_s: np.ndarray, rms: np.ndarray) -> RulEstimate:
         """RUL after the last snapshot of a (truncated) history."""
         track = track_bearing(times_s, rms, self.config)
         elapsed = float(track.times_s[-1] - track.times_s[0])
-        scores = _normal_scores(_DRAWS, 3)
         if track.onset.alarmed:
-            tau, z = track.post_alarm()
-            draws = self.degradation.remaining_draws(tau, z, scores, self.cap_s)
+            values, weights = self._after_alarm(*track.post_alarm())
             state = "degrading"
         else:
-            draws = self.population.remaining_draws(elapsed, stats.norm.cdf(scores[:, 0]))
+            values = self.population.remaining_draws(elapsed, (np.arange(QUANTILE_NODES) + 0.5) / QUANTILE_NODES)
+            weights = np.full(values.size, 1.0 / values.size)
             state = "healthy" if track.onset.ready else "baseline"
-        p10, p50, p90 = np.quantile(draws, [0.1, 0.5, 0.9])
-        return RulEstimate(float(p10), float(p50), float(p90), score_optimal_point(draws), state,
+        p10, p50, p90 = weighted_quantiles(values, weights, [0.1, 0.5, 0.9])
+        return RulEstimate(float(p10), float(p50), float(p90), score_optimal_point(values, weights), state,
                            track.onset_s, track.alarm_s)

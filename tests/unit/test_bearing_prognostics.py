@@ -10,6 +10,7 @@ from diagnostics.prognostics.bearing_life import (
     PopulationLife,
     challenge_accuracy,
     score_optimal_point,
+    weighted_quantiles,
 )
 from diagnostics.prognostics.health_indicator import (
     IndicatorConfig,
@@ -115,11 +116,16 @@ def test_degradation_model_recovers_a_known_line():
         tau = np.arange(0.0, 1500.0, 10.0)
         paths.append((tau, np.log(2) + beta * tau + rng.normal(0, 0.02, tau.size)))
     model = ExponentialDegradation.fit(paths)
-    assert model.prior_mean[1] == pytest.approx(1.025e-3, rel=0.1)
+    assert np.exp(model.log_rate_mean) == pytest.approx(1.0e-3, rel=0.15)
+    assert model.failure_mean == pytest.approx(np.log(2) + 1.5e-3 * 1.0 * 1000, rel=0.15)
     tau = np.arange(0.0, 400.0, 10.0)
     z = np.log(2) + 2e-3 * tau  # faster than the prior: the posterior follows the data
-    mean, _ = model.posterior(tau, z)
-    assert mean[1] > 1.4e-3
+    theta, beta, w = model.posterior(tau, z)
+    assert np.sum(beta * w) > 1.4e-3
+    # Remaining life along the known line: (failure level - level now) / rate.
+    values, weights = model.remaining_distribution(tau, z, cap_s=1e5)
+    expected = (model.failure_mean - z[-1]) / 2e-3
+    assert weighted_quantiles(values, weights, [0.5])[0] == pytest.approx(expected, rel=0.35)
 
 
 def test_life_model_estimates_a_known_failure():
@@ -136,3 +142,19 @@ def test_life_model_estimates_a_known_failure():
     assert healthy.p10_s < healthy.p50_s < healthy.p90_s
     again = model.predict(t[keep], rms[keep])
     assert again == est  # deterministic: no seed
+
+
+@pytest.mark.parametrize("post_alarm", ["trajectory", "lead", "mixture"])
+def test_every_post_alarm_model_brackets_a_known_failure(post_alarm):
+    lives = [10000.0, 12000.0, 9000.0, 11000.0, 10500.0]
+    histories = [run_to_failure(L, 0.8, np.log(6) / (0.2 * L), seed=i) for i, L in enumerate(lives)]
+    model = BearingLifeModel.fit(histories, post_alarm=post_alarm)
+    t, rms = run_to_failure(10000.0, 0.8, np.log(6) / 2000.0, seed=9)
+    est = model.predict(t[t <= 9000.0], rms[t <= 9000.0])
+    assert est.state == "degrading" and est.p10_s <= 1000.0 <= est.p90_s
+
+
+def test_unknown_post_alarm_model_is_refused():
+    histories = [run_to_failure(L, 0.8, 1e-3, seed=i) for i, L in enumerate([9000.0, 10000.0, 11000.0])]
+    with pytest.raises(ValueError, match="post_alarm"):
+        BearingLifeModel.fit(histories, post_alarm="magic")
