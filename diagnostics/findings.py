@@ -19,6 +19,7 @@ FAULT_MODE_NAMES = {
     "misalignment": "misalignment",
     "looseness": "mechanical looseness",
     "electrical": "electrical (magnetic) fault",
+    "sensor_fault": "sensor fault (the measurement, not the machine)",
 }
 
 

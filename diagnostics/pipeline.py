@@ -36,9 +36,22 @@ from .spectrum import hann_window, time_statistics, velocity_rms_mm_s
 from .views import envelope_stack, floor_normalise
 from .wavelets import packet_energies, scalogram
 
-__all__ = ["BurstAnalysis", "analyze_burst", "display_data", "MIN_SAMPLES"]
+__all__ = ["BurstAnalysis", "analyze_burst", "display_data", "sensor_fault_reason", "MIN_SAMPLES",
+           "ENVELOPE_MIN_REVOLUTIONS", "ABSURD_PEAK_M_S2"]
 
-MIN_SAMPLES = 1024
+# The ingest contract accepts bursts of 256 samples and up; every one of them gets a verdict.
+MIN_SAMPLES = 256
+# Envelope (bearing, tooth) analysis needs bins at most a quarter of the shaft rate wide, i.e. a burst
+# of 4 shaft revolutions: the defect families are told from chance by decoy families placed between
+# the shaft's half orders, and with coarser bins the decoys share the defect lines' own bins, so a
+# real defect scores no evidence at all (0.1 s FEMTO snapshots, docs/diagnostics.md "Short bursts").
+ENVELOPE_MIN_REVOLUTIONS = 4.0
+# No industrial accelerometer reads 500 g (about 4,900 m/s^2) on a running machine; a burst that does
+# is a unit or scaling error, or a broken sensor.
+ABSURD_PEAK_M_S2 = 5000.0
+# Below this standard deviation (m/s^2) there is no vibration signal at all: an unplugged sensor reads
+# its bias, a stuck converter a constant.
+FLAT_STD_M_S2 = 1e-6
 _SEVERITY_RANK = {"alarm": 3, "warning": 2, "watch": 1}
 
 
@@ -87,6 +100,43 @@ def _validate(samples: Any, fs: float, shaft_rpm: float) -> np.ndarray:
     if not (np.isfinite(shaft_rpm) and shaft_rpm > 0):
         raise ValueError(f"shaft_rpm: must be a positive speed in rpm, got {shaft_rpm!r}")
     return x - total / x.size  # the sum is x.mean()'s own, so this is exactly x - x.mean()
+
+
+def sensor_fault_reason(samples: np.ndarray) -> str | None:
+    """Why a burst cannot come from a working sensor on a running machine, or None.
+
+    Parameters
+    ----------
+    samples : np.ndarray, shape (n,)
+        Acceleration (m/s^2), finite.
+    """
+    x = np.asarray(samples, dtype=float)
+    peak = float(np.max(np.abs(x)))
+    if float(np.std(x)) < FLAT_STD_M_S2:
+        if peak == 0.0:
+            return "every sample is 0: no signal (sensor unplugged or its channel dead)"
+        return f"every sample is {float(x[0]):.6g} m/s^2: a constant, no vibration signal (sensor or converter stuck)"
+    if peak > ABSURD_PEAK_M_S2:
+        return (f"peak {peak:.4g} m/s^2 is beyond any accelerometer on a running machine "
+                f"(> {ABSURD_PEAK_M_S2:.0f} m/s^2): wrong units or scale, or a broken sensor")
+    return None
+
+
+def _sensor_fault_analysis(x: np.ndarray, fs: float, shaft_rpm: float, kin: ComponentKinematics,
+                           component: str, reason: str) -> BurstAnalysis:
+    """The verdict for a burst no working sensor produces: a sensor-fault finding, the raw
+    statistics, and no component health (it cannot be judged from this burst)."""
+    limits = zone_limits(kin.zone_limits_mm_s, kin.iso_class)
+    features: dict[str, float] = dict(time_statistics(x - x.mean()))
+    band = iso_band_hz(kin.frequencies(shaft_rpm).shaft_hz * 60.0, fs)
+    features["velocity_rms_mm_s"] = velocity_rms_mm_s(x - x.mean(), fs, band)
+    features["sensor_fault"] = 1.0
+    finding = Finding(component, "sensor_fault", "", "warning", 1.0, [],
+                      f"Sensor fault, not a machine condition: {reason}. Check the sensor, its cable and "
+                      f"its configured units before trusting this channel.", 1.0, {"reason": reason})
+    return BurstAnalysis(features, iso_zone(features["velocity_rms_mm_s"], limits), [finding], limits,
+                         float(shaft_rpm), {"sensor_fault": reason, "not_analysed": {
+                             "component condition": "the burst does not come from a working sensor"}})
 
 
 def _kinematics(kinematics: ComponentKinematics | Mapping[str, Any] | None) -> ComponentKinematics:
@@ -157,7 +207,9 @@ def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
     Parameters
     ----------
     samples : array-like, shape (n,)
-        Acceleration (m/s^2); n >= 1024.
+        Acceleration (m/s^2); n >= 256. Bursts shorter than ``ENVELOPE_MIN_REVOLUTIONS`` shaft
+        revolutions get every analysis but the envelope ones, and ``detail["not_analysed"]`` says
+        which were left out and why (their evidence features are absent, not 0).
     fs : float
         Sample rate (Hz).
     shaft_rpm : float
@@ -170,6 +222,8 @@ def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
     Returns
     -------
     BurstAnalysis
+        A burst no working sensor produces (all zeros, a constant, an absurd amplitude) gets a
+        single ``sensor_fault`` finding and no ``health_index`` instead of a healthy verdict.
 
     Raises
     ------
@@ -178,10 +232,22 @@ def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
     """
     x = _validate(samples, fs, shaft_rpm)
     kin = _kinematics(kinematics)
+    fault = sensor_fault_reason(np.asarray(samples, dtype=float).ravel())
+    if fault is not None:
+        return _sensor_fault_analysis(np.asarray(samples, dtype=float).ravel(), fs, shaft_rpm, kin, component, fault)
     freqs = kin.frequencies(shaft_rpm)
     limits = zone_limits(kin.zone_limits_mm_s, kin.iso_class)
     n = x.size
     res = fs / n
+    revolutions = n / fs * freqs.shaft_hz
+    envelope_ok = revolutions >= ENVELOPE_MIN_REVOLUTIONS
+    not_analysed: dict[str, str] = {}
+    if not envelope_ok and (freqs.bearings or freqs.gears):
+        need_s = ENVELOPE_MIN_REVOLUTIONS / freqs.shaft_hz
+        not_analysed["bearing and tooth envelope analysis"] = (
+            f"burst of {n / fs:.3f} s is {revolutions:.1f} shaft revolutions; envelope bins of {res:.1f} Hz "
+            f"cannot separate defect lines from the shaft's half orders ({freqs.shaft_hz / 2:.1f} Hz apart): "
+            f"needs {need_s:.3f} s ({int(np.ceil(need_s * fs))} samples) or more")
 
     features: dict[str, float] = dict(time_statistics(x))
     raw = sfft.rfft(x)
@@ -198,18 +264,24 @@ def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
     vel_amp = np.zeros_like(acc_amp)
     vel_amp[1:] = acc_amp[1:] / (2 * np.pi * res * np.arange(1, acc_amp.size)) * 1e3
 
-    white = prewhiten(raw)
     low_cut = _low_cut_hz(freqs, fs)
-    stack = envelope_stack(raw, white, n, fs, low_cut, envelope_max_hz(freqs), x)
-    combs = _outer_race_combs(spec_norm, res, fs, freqs)
-    findings, bearing_evidence = bearing_findings(stack, freqs, component, combs, (spec_amp, res))
-    findings += _unexplained_teeth(tooth_findings(stack, freqs, component), findings)
+    findings: list[Finding] = []
+    bearing_evidence: dict[str, float] = {}
+    combs: dict = {}
+    stack = None
+    if envelope_ok:
+        white = prewhiten(raw)
+        stack = envelope_stack(raw, white, n, fs, low_cut, envelope_max_hz(freqs), x)
+        combs = _outer_race_combs(spec_norm, res, fs, freqs)
+        findings, bearing_evidence = bearing_findings(stack, freqs, component, combs, (spec_amp, res))
+        findings += _unexplained_teeth(tooth_findings(stack, freqs, component), findings)
     findings += shaft_findings(vel_amp, norm, res, freqs, limits, component)
     findings += gear_findings(acc_amp, norm, res, freqs, component)
     findings += electrical_findings(acc_amp, norm, res, freqs, component)
     findings = _rank(findings)
 
-    features["kurtogram_max_sk"] = float(stack.kurtogram_max_sk)
+    if stack is not None:
+        features["kurtogram_max_sk"] = float(stack.kurtogram_max_sk)
     for i, e in enumerate(packet_energies(x)):
         features[f"wp_energy_{i}"] = float(e)
     for key, db in bearing_evidence.items():
@@ -218,8 +290,11 @@ def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
         # Comb excess (dB over chance) even when rejected: trended against the machine's own baseline.
         features[f"bearing_{name}_outer_race_comb_excess_db"] = round(float(comb.excess_db), 3)
     features["health_index"] = health_index(features["velocity_rms_mm_s"], limits, findings)
-    detail = {"kurtogram_band_hz": [round(b, 1) for b in stack.kurtogram_band_hz],
-              "defect_frequencies_hz": freqs.to_dict(), "low_cut_hz": low_cut}
+    detail = {"defect_frequencies_hz": freqs.to_dict(), "low_cut_hz": low_cut}
+    if stack is not None:
+        detail["kurtogram_band_hz"] = [round(b, 1) for b in stack.kurtogram_band_hz]
+    if not_analysed:
+        detail["not_analysed"] = not_analysed
     return BurstAnalysis(features, zone, findings, limits, float(shaft_rpm), detail)
 
 

@@ -9,6 +9,8 @@
                                               [--variants single,cf5,cf5r100,cf5b8,cf5avg,cf3]
                                               [--calibration-bootstrap B]
     python -m diagnostics.benchmarks.rul cmapss-shift --data ../shared/data/cmapss [--subsets ...] [--seed 0]
+    python -m diagnostics.benchmarks.rul femto --data ../shared/data/femto [--out var/femto]
+                                         [--predict DIR --out FILE]
 
 ``cmapss`` trains on each training set and scores the official test set at the last cycle of
 every test unit (true RUL capped at 125, as the models' piecewise-linear target), printing RMSE,
@@ -17,7 +19,8 @@ predicted against true RUL with the intervals. ``cmapss-cv`` is the tuning groun
 cross-validation on the *training* set only, so no test label ever steers a choice. It scores
 held-out units the way the test set does (once per truncation point, drawn uniformly over each
 unit's life) and also at every cycle, and compares interval calibration variants on the same
-outer folds (``diagnostics/benchmarks/rul_cv.py``). ``cmapss-shift`` asks, without test labels, whether
+outer folds (``diagnostics/benchmarks/rul_cv.py``). ``femto`` is the real run-to-failure bearing
+benchmark (onset detection and life, leave one bearing out; ``diagnostics/benchmarks/femto.py``). ``cmapss-shift`` asks, without test labels, whether
 the test sets' inputs differ from the points the interval is calibrated on
 (``diagnostics/benchmarks/rul_shift.py``).
 
@@ -239,11 +242,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     shift.add_argument("--data", required=True, type=Path, help="folder with train_/test_FD00x.txt")
     shift.add_argument("--subsets", default=",".join(SUBSETS), help="comma-separated, e.g. FD001,FD003")
     shift.add_argument("--seed", type=int, default=0)
+    femto = sub.add_parser("femto")
+    femto.add_argument("--data", required=True, type=Path, help="folder with Learning_set.tar.xz (or Learning_set/)")
+    femto.add_argument("--out", type=Path, default=None,
+                       help="folder for the PNGs (default var/femto); with --predict, the CSV file to write")
+    femto.add_argument("--predict", type=Path, default=None, metavar="DIR",
+                       help="fit on the whole learning set and estimate DIR/BearingX_Y/acc_*.csv histories")
+    femto.add_argument("--cache", type=Path, default=Path("var/femto_cache"), help="per-snapshot feature cache")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.command == "femto":
+        from diagnostics.benchmarks.femto import run as run_femto
+        return run_femto(args.data, args.out, args.predict, args.cache)
     subsets = [s.strip().upper() for s in args.subsets.split(",") if s.strip()]
     unknown = [s for s in subsets if s not in SUBSETS]
     if unknown:
