@@ -40,6 +40,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    from . import input_bounds
+
+    input_bounds.init_app(app)  # bounded JSON, body size and route ids (issue 20)
     app.json.sort_keys = False  # keep the order the read models chose
 
     socketio.init_app(app, async_mode="threading")

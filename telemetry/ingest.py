@@ -133,7 +133,10 @@ class IngestService:
     def _spool(self, upload: Upload) -> Receipt:
         header, body = to_record(upload)
         try:
-            fresh = self.spool.append(upload.upload_id, header, body)
+            # idempotency per device: ids are the gateway's own, so they are only unique within what
+            # it may write (its machine; scoped by machine rather than device id so that a gateway
+            # re-sending its buffer after a credential rotation is still recognised)
+            fresh = self.spool.append(upload.upload_id, header, body, scope=upload.machine)
         except SpoolFull as exc:
             raise IngestError(503, "spool_full", "upload", "spool_capacity",
                               f"{exc}; nothing was stored, retry later", retry_after=exc.retry_after) from exc

@@ -39,6 +39,12 @@ FRAME = struct.Struct("<4sIII")
 SEGMENT_GLOB = "seg-*.log"
 
 
+def id_key(upload_id: str, scope: str = "") -> str:
+    """The key duplicates are recognised by: ``"<scope>/<upload_id>"`` (upload ids never hold
+    ``/``), the bare id without a scope (and for records spooled before scopes existed)."""
+    return f"{scope}/{upload_id}" if scope else upload_id
+
+
 class SpoolFull(Exception):
     """The spool holds its maximum of undrained bytes; retry after ``retry_after`` seconds."""
 
@@ -188,8 +194,9 @@ class Spool:
                 record = _read_record(handle, verify)
                 if record is None:
                     break
-                self._ids[record[0]["upload_id"]] = 0
-                ids.append(record[0]["upload_id"])
+                key = id_key(record[0]["upload_id"], record[0].get("scope", ""))
+                self._ids[key] = 0
+                ids.append(key)
                 valid += record[2]
         size = path.stat().st_size
         if size > valid:
@@ -229,13 +236,16 @@ class Spool:
 
     # ------------------------------------------------------------------ appending
 
-    def append(self, upload_id: str, header: dict, body: bytes = b"") -> bool:
-        """Append a record durably; False (and nothing written) when ``upload_id`` was seen before.
+    def append(self, upload_id: str, header: dict, body: bytes = b"", scope: str = "") -> bool:
+        """Append a record durably; False (and nothing written) when ``upload_id`` was seen before
+        in the same ``scope`` (the ingest service passes the uploading device's machine, so one
+        device cannot make another's upload a "duplicate").
 
         Blocks until the record (or, for a duplicate, the original) is fsync'd.
         Raises SpoolFull when the bound would be exceeded.
         """
-        data = frame({**header, "upload_id": upload_id}, body)
+        data = frame({**header, "upload_id": upload_id, **({"scope": scope} if scope else {})}, body)
+        upload_id = id_key(upload_id, scope)
         with self._lock:
             known_end = self._ids.get(upload_id)
             if known_end is None:
