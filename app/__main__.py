@@ -138,6 +138,7 @@ def mqtt_bridge(host: str, port: int, spool_dir: Path | None) -> int:
 
     from fleet import db
     from fleet.devices import SqlDeviceDirectory
+    from fleet.fault_codes import SqlFaultCodeRegister
     from telemetry import influxd
     from telemetry.influx import InfluxClient
     from telemetry.ingest import IngestService
@@ -145,9 +146,12 @@ def mqtt_bridge(host: str, port: int, spool_dir: Path | None) -> int:
     from telemetry.spool import Spool
     from telemetry.writer import SpoolWriter
 
+    from .runtime import max_spns_per_machine
+
     spool = Spool(spool_dir or influxd.var_dir() / "spool-mqtt")
     sessions = db.session_factory(db.make_engine(db.database_url()))
-    service = IngestService(spool, SqlDeviceDirectory(sessions))
+    service = IngestService(spool, SqlDeviceDirectory(sessions),
+                            fault_codes=SqlFaultCodeRegister(sessions, max_spns_per_machine()))
     influx = InfluxClient(influxd.ensure_running(), influxd.influx_database())
     writer = SpoolWriter(spool, influx).start()
     bridge = MqttBridge(service, host, port).start()

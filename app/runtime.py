@@ -119,6 +119,7 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     from fleet import db
     from fleet.devices import SqlDeviceDirectory
     from fleet.diagnosis_service import DiagnosisService
+    from fleet.fault_codes import SqlFaultCodeRegister
     from telemetry.influx import InfluxClient
     from telemetry.ingest import IngestService
     from telemetry.spool import Spool
@@ -131,7 +132,7 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     sessions = db.session_factory(engine)
     devices = SqlDeviceDirectory(sessions)
     spool = Spool(Path(config["IRONWATCH_VAR"]) / "spool")
-    ingest = IngestService(spool, devices)
+    ingest = IngestService(spool, devices, fault_codes=SqlFaultCodeRegister(sessions, max_spns_per_machine()))
     diagnosis = DiagnosisService(store, sessions, notifier)
     diagnosis_queue = DiagnosisQueue(diagnosis.process_burst)
     writer = SpoolWriter(spool, influx, on_stored=diagnosis_queue.on_stored)
@@ -148,3 +149,12 @@ def _build_scheduler(store, sessions, notifier, diagnosis_queue):
 
     return jobs.build_scheduler(store=store, session_factory=sessions, notifier=notifier,
                                 submit_burst=diagnosis_queue.submit)
+
+
+def max_spns_per_machine() -> int:
+    """``IRONWATCH_MAX_SPNS_PER_MACHINE``: distinct J1939 SPNs one machine may report (default 128)."""
+    import os
+
+    from telemetry.fault_codes import DEFAULT_MAX_SPNS_PER_MACHINE
+
+    return int(os.environ.get("IRONWATCH_MAX_SPNS_PER_MACHINE") or DEFAULT_MAX_SPNS_PER_MACHINE)

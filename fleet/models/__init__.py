@@ -6,6 +6,7 @@ diagnoses, RUL models, job state). Import from here: ``from fleet.models import 
 """
 from .assets import MACHINE_KINDS, MACHINE_STATUSES, Component, DeviceCredential, Machine, Sensor
 from .base import Base, UTCDateTime, from_ns, utcnow
+from .fault_codes import ReportedFaultCode
 from .org import ROLES, TENANT_KINDS, Site, Technician, Tenant, User
 from .work import BurstDiagnosis, JobState, RulModel, WorkOrder
 
@@ -14,4 +15,5 @@ __all__ = [
     "Tenant", "Site", "User", "Technician", "ROLES", "TENANT_KINDS",
     "Machine", "Component", "Sensor", "DeviceCredential", "MACHINE_KINDS", "MACHINE_STATUSES",
     "WorkOrder", "BurstDiagnosis", "RulModel", "JobState",
+    "ReportedFaultCode",
 ]
