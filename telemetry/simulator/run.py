@@ -136,6 +136,7 @@ class FleetSimulator:
         pace = "live" if live else f"x{speedup:g} lag {max(0.0, lag):.1f}s"
         line = (f"[{wall_elapsed_s:7.1f}s] sim {_iso(self.t_ns)} {pace} | "
                 f"uploads sent {s.attempts} accepted {s.accepted} duplicate {s.duplicate} refused {s.refused} "
+                f"(set aside {s.set_aside}, given up after server errors {s.gave_up}) "
                 f"retried {s.retried} dropped {s.dropped} | backlog {backlog} ({backlog_mb:.1f} MB) "
                 f"offline {offline}/{len(self.machines)} | bursts {bursts} (deferred {deferred}) dm1 {dm1}")
         if s.last_error:
