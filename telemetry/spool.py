@@ -280,8 +280,12 @@ class Spool:
             raise
 
     def _rotate(self) -> None:
-        """Start a new segment (caller holds ``_lock``): the old one is fsync'd first, whole."""
+        """Start a new segment (caller holds ``_lock``): the old one is fsync'd first, whole.
+
+        The new file is created before any state changes, so a full disk (ENOSPC on create)
+        leaves the spool appending to the old segment, as if no rotation had been due."""
         os.fsync(self._fd)
+        new_fd = os.open(_segment_path(self.directory, self._seq + 1), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._retired_fds.append(self._fd)
         with self._sync_cond:
             self._synced_total = max(self._synced_total, self._appended_total)
@@ -290,7 +294,7 @@ class Spool:
         self._seq += 1
         self._segment_sizes[self._seq] = 0
         self._segment_ids[self._seq] = []
-        self._fd = os.open(_segment_path(self.directory, self._seq), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = new_fd
         _fsync_dir(self.directory)
 
     def _wait_durable(self, end: int) -> None:
