@@ -13,15 +13,22 @@ behind it go on (``set_aside``/``set_aside_items``).
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import time
 from collections import deque
 from pathlib import Path
 
 from ..files import replace_atomically
 from .payloads import Upload
 
-__all__ = ["MemoryBuffer", "DiskBuffer"]
+__all__ = ["MemoryBuffer", "DiskBuffer", "BufferInUse"]
+
+
+class BufferInUse(RuntimeError):
+    """Another process (or another DiskBuffer here) owns the folder: two owners would send and
+    delete each other's files."""
 
 _DEFAULT_BUDGET = 256 * 1024 * 1024
 #: Uploads set aside that are kept (newest); older ones are deleted.
@@ -71,13 +78,20 @@ class DiskBuffer:
     """FIFO of uploads, one file each under ``directory``; survives a restart of the gateway.
 
     File format: one line of JSON (upload_id, kind, path, headers), then the body bytes.
+
+    One owner per folder: an exclusive ``flock`` on ``<directory>/.lock``, held until
+    :meth:`close` or the process ends (the kernel releases it, so a crash leaves no stale lock).
+    ``lock_wait_s`` is how long to wait for a previous owner, say a simulator still draining
+    after being told to stop, before :class:`BufferInUse` is raised.
     """
 
-    def __init__(self, directory: str | os.PathLike, max_bytes: int = _DEFAULT_BUDGET, fsync: bool = True):
+    def __init__(self, directory: str | os.PathLike, max_bytes: int = _DEFAULT_BUDGET, fsync: bool = True,
+                 lock_wait_s: float = 0.0):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self.fsync = fsync
+        self._lock_file = _take_folder(self.directory, lock_wait_s)
         for leftover in self.directory.glob("*.tmp"):   # a write cut short by a crash
             leftover.unlink()
         self._files: deque[tuple[Path, int]] = deque(
@@ -110,6 +124,11 @@ class DiskBuffer:
 
     def __len__(self) -> int:
         return len(self._files)
+
+    def close(self) -> None:
+        """Give up ownership of the folder (its files stay for the next owner)."""
+        if not self._lock_file.closed:
+            self._lock_file.close()
 
     def append(self, upload: Upload) -> int:
         """Write ``upload`` durably; return how many of the oldest uploads were dropped."""
@@ -151,3 +170,19 @@ class DiskBuffer:
         self.bytes -= size
         self._head = None
         return upload
+
+
+def _take_folder(directory: Path, wait_s: float):
+    """An open file holding an exclusive flock on ``directory/.lock``; waits up to ``wait_s``."""
+    handle = open(directory / ".lock", "w")
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                handle.close()
+                raise BufferInUse(f"gateway buffer {directory} is in use by another process (another "
+                                  f"simulator or gateway still running?); one owner per folder") from None
+            time.sleep(0.1)

@@ -241,6 +241,7 @@ def test_a_poison_upload_is_set_aside_and_the_queue_moves_on(double, tmp_path, p
     [(upload_id, reason)] = gw.set_aside
     assert upload_id == poison.upload_id and str(poison_status) in reason
     if disk:  # still there after a restart of the gateway, out of the queue
+        buffer.close()
         again = DiskBuffer(tmp_path / "buffer")
         assert len(again) == 0 and [u for u, _ in again.set_aside_items()] == [poison.upload_id]
 
@@ -283,6 +284,7 @@ def test_disk_buffer_survives_a_restart_in_order(tmp_path):
     for u in uploads:
         buf.append(u)
     (tmp_path / "999999999999.tmp").write_bytes(b"half a write")
+    buf.close()  # the gateway restarts: one owner per folder
     again = DiskBuffer(tmp_path)
     assert len(again) == 3 and not list(tmp_path.glob("*.tmp"))
     assert [again.pop() for _ in range(3)] == uploads
@@ -300,3 +302,18 @@ def test_buffers_drop_the_oldest_when_over_budget(tmp_path):
                 DiskBuffer(tmp_path / "disk", max_bytes=int(2.5 * per_file), fsync=False)):
         dropped = sum(buf.append(u) for u in uploads)
         assert dropped == 1 and len(buf) == 2 and buf.peek().upload_id == uploads[1].upload_id
+
+
+def test_one_owner_per_disk_buffer_folder(tmp_path):
+    """Issue 20, defect 9: a second owner of a buffer folder is refused, or waits for the first."""
+    import threading
+
+    from telemetry.gateway.buffer import BufferInUse
+
+    first = DiskBuffer(tmp_path / "gw")
+    with pytest.raises(BufferInUse):
+        DiskBuffer(tmp_path / "gw")
+    threading.Timer(0.3, first.close).start()  # the previous owner finishes draining
+    second = DiskBuffer(tmp_path / "gw", lock_wait_s=5.0)
+    assert len(second) == 0
+    second.close()
