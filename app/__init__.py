@@ -40,6 +40,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    from . import input_bounds
+
+    input_bounds.init_app(app)  # bounded JSON, body size and route ids (issue 20)
     app.json.sort_keys = False  # keep the order the read models chose
 
     socketio.init_app(app, async_mode="threading")
@@ -77,9 +80,9 @@ def _security_headers(response):
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import api, auth, console, openapi, portal, tech
+    from . import api, auth, console, health, openapi, portal, tech
 
-    for blueprint in (auth.bp, console.bp, portal.bp, tech.bp, api.bp, openapi.bp):
+    for blueprint in (auth.bp, console.bp, portal.bp, tech.bp, api.bp, openapi.bp, health.bp):
         app.register_blueprint(blueprint)
 
 
@@ -107,6 +110,8 @@ def nav_items(app: Flask) -> list[dict[str, Any]]:
         entries += [("tech.orders", "My work orders")]
     if role == "customer":
         entries += [("portal.index", "My machines")]
+    if role == "admin":
+        entries += [("health.console_page", "Health")]
     entries.append(("openapi.docs", "API"))
     current = request.endpoint or ""
     current = _NAV_PARENT.get(current, current)

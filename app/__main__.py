@@ -93,16 +93,56 @@ def serve(host: str, port: int) -> int:
     return 0
 
 
+class DemoSimulator:
+    """The demo's fleet simulator as a child process that can be started again when it dies.
+
+    Its log is appended to ``log_path``; it asks the kernel for SIGTERM should this process die
+    (``--exit-with-parent``, set in the child, so a restart from a thread needs no ``preexec_fn``).
+    """
+
+    def __init__(self, command: list[str], log_path: Path):
+        self.command = command
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        # Linux sends the parent-death signal when the *thread* that started the child ends: a
+        # restart happens on the supervisor's thread, which lives until the demo stops it, just
+        # before it stops the simulator itself.
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+
+    def alive(self) -> bool:
+        # gunicorn's master reaps every child (waitpid(-1)); poll() then reports 0, still "ended"
+        return self.process is not None and self.process.poll() is None
+
+    def why_down(self) -> str:
+        code = self.process.returncode if self.process is not None else None
+        return f"exited with status {code}; see {self.log_path}" if code is not None else ""
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()  # it drains what it can, and its disk buffer keeps the rest
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
 def demo(host: str, port: int, speedup: float) -> int:
-    """``serve`` with the fleet simulator (``telemetry.simulator``) as a child process.
+    """``serve`` with the fleet simulator (``telemetry.simulator``) as a child process, supervised.
 
     However ``make run`` is stopped, nothing is left behind: Ctrl-C reaches all three processes;
     this process gets SIGTERM when its parent (make) dies, e.g. under ``timeout``, and stops the
     server as on Ctrl-C; the simulator is stopped when the server has stopped, and gets SIGTERM
     from the kernel should this process be killed outright. The simulator waits for the server
-    to answer before it sends, and its log goes to ``$IRONWATCH_VAR/simulator.log``.
+    to answer before it sends, and its log goes to ``$IRONWATCH_VAR/simulator.log``. Should it
+    die, it is started again with back-off (``telemetry.supervisor``); a simulator of an earlier
+    run still draining its gateway buffers is waited for (one owner per buffer folder).
     """
     from diagnostics.process_settings import die_with_parent
+    from telemetry.supervisor import Supervisor
 
     die_with_parent(signal.SIGTERM)
     if _port_taken(host, port):  # before the simulator starts sending to whoever holds it
@@ -111,24 +151,21 @@ def demo(host: str, port: int, speedup: float) -> int:
 
     log_path = Path(load_config()["IRONWATCH_VAR"]) / "simulator.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
-        simulator = subprocess.Popen(
-            [sys.executable, "-m", "telemetry.simulator", "--speedup", f"{speedup:g}", "--url", _base_url(host, port)],
-            stdout=log, stderr=subprocess.STDOUT,
-            # No threads exist yet in this process, so running Python between fork and exec is safe.
-            preexec_fn=lambda: die_with_parent(signal.SIGTERM))
+    mail_sink = _start_mail_sink(log_path.parent)  # before any thread: it forks with a preexec_fn
+    simulator = DemoSimulator([sys.executable, "-m", "telemetry.simulator", "--speedup", f"{speedup:g}",
+                               "--url", _base_url(host, port), "--exit-with-parent"], log_path)
+    simulator.start()
+    supervisor = Supervisor(check_interval_s=2.0, initial_backoff_s=2.0, max_backoff_s=60.0)
+    supervisor.watch("demo simulator", simulator.alive, simulator.start, simulator.why_down)
+    supervisor.start()
     print(f"simulator: x{speedup:g}, log {log_path}", flush=True)
-    mail_sink = _start_mail_sink(log_path.parent)
     try:
         return serve(host, port)
     finally:
         if mail_sink is not None:
             mail_sink.terminate()
-        simulator.terminate()  # it drains what it can, and its disk buffer keeps the rest
-        try:
-            simulator.wait(30)
-        except subprocess.TimeoutExpired:
-            simulator.kill()
+        supervisor.stop()
+        simulator.stop()
 
 
 def _start_mail_sink(var_dir: Path):
@@ -158,6 +195,7 @@ def mqtt_bridge(host: str, port: int, spool_dir: Path | None) -> int:
 
     from fleet import db
     from fleet.devices import SqlDeviceDirectory
+    from fleet.fault_codes import SqlFaultCodeRegister
     from telemetry import influxd
     from telemetry.influx import InfluxClient
     from telemetry.ingest import IngestService
@@ -165,9 +203,12 @@ def mqtt_bridge(host: str, port: int, spool_dir: Path | None) -> int:
     from telemetry.spool import Spool
     from telemetry.writer import SpoolWriter
 
+    from .runtime import max_spns_per_machine
+
     spool = Spool(spool_dir or influxd.var_dir() / "spool-mqtt")
     sessions = db.session_factory(db.make_engine(db.database_url()))
-    service = IngestService(spool, SqlDeviceDirectory(sessions))
+    service = IngestService(spool, SqlDeviceDirectory(sessions),
+                            fault_codes=SqlFaultCodeRegister(sessions, max_spns_per_machine()))
     influx = InfluxClient(influxd.ensure_running(), influxd.influx_database())
     writer = SpoolWriter(spool, influx).start()
     bridge = MqttBridge(service, host, port).start()

@@ -17,6 +17,7 @@ ACTION_ROLES = {
     "start": ("admin", "engineer", "technician"),
     "complete": ("admin", "engineer", "technician"),
 }
+MAX_ID = 2**63 - 1  # ids are SQL BIGINTs
 REQUIRED_FIELDS = {"assign": ("technician_id",), "complete": ("findings",), "cancel": ("reason",)}
 
 
@@ -52,10 +53,13 @@ def check_arguments(action: str, arguments: Mapping[str, Any]) -> dict[str, Any]
             raise ActionRefused(400, "missing_field", f"{action} needs {field}.", field)
         cleaned[field] = value.strip() if isinstance(value, str) else value
     if "technician_id" in cleaned:
-        try:
-            cleaned["technician_id"] = int(cleaned["technician_id"])
-        except (TypeError, ValueError):
-            raise ActionRefused(400, "bad_field", "technician_id must be a whole number.", "technician_id") from None
+        value = cleaned["technician_id"]
+        text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+        # ASCII digits only ("²".isdigit() is true, int() refuses it) and within a SQL BIGINT
+        if not (text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID):
+            raise ActionRefused(400, "bad_field", f"technician_id must be a whole number from 1 to {MAX_ID}.",
+                                "technician_id")
+        cleaned["technician_id"] = int(text)
     parts = arguments.get("parts")
     if action == "complete" and parts:
         if not isinstance(parts, list) or not all(isinstance(p, Mapping) for p in parts):

@@ -166,11 +166,15 @@ def work_order(order_id: int):
 def work_order_action(order_id: int):
     """Body ``{"action": "assign"|"start"|"complete"|"cancel", "technician_id"?, "findings"?,
     "parts"?, "reason"?}``; answers the order's new view, or an error naming what was wrong."""
+    from telemetry.json_input import MAX_DEPTH
+
     from .actions import ActionRefused, run_action
 
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return jsonify(error="bad_body", message="Send a JSON object such as {\"action\": \"start\"}."), 415
+        # not JSON, not an object, or beyond the JSON bounds (app.input_bounds: silent gives None)
+        return jsonify(error="bad_body", message=f"Send a JSON object (application/json, at most {MAX_DEPTH} "
+                                                 f"levels deep) such as {{\"action\": \"start\"}}."), 415
     try:
         order = run_action(_runtime(), current_user, order_id, str(body.get("action", "")), body)
     except ActionRefused as refused:

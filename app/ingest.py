@@ -15,6 +15,7 @@ Every other path goes on to Flask.
 """
 from __future__ import annotations
 
+import json
 import logging
 from http import HTTPStatus
 from typing import Callable, Iterable
@@ -108,7 +109,10 @@ def _error_headers(error: IngestError) -> list[tuple[str, str]]:
 
 def _respond(start_response: Callable, status: int, payload: dict,
              headers: list[tuple[str, str]] = ()) -> list[bytes]:
-    body = orjson.dumps(payload)
+    try:
+        body = orjson.dumps(payload)
+    except orjson.JSONEncodeError:  # a refusal quoting text with lone surrogates (valid JSON escapes)
+        body = json.dumps(payload).encode()  # ASCII with \u escapes: always encodable
     start_response(f"{status} {HTTPStatus(status).phrase}",
                    [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
                     ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"), *headers])

@@ -44,6 +44,8 @@ class Runtime:
     diagnosis : fleet.diagnosis_service.DiagnosisService
     diagnosis_queue : app.worker.DiagnosisQueue
     scheduler : apscheduler BackgroundScheduler or None
+    supervisor : telemetry.supervisor.Supervisor
+        Restarts the background threads above when they die (with back-off) and reports them.
     """
 
     config: dict[str, Any]
@@ -63,21 +65,40 @@ class Runtime:
     vapid_public_key: str = ""
     scheduler: Any = None
     worker: DiagnosisWorker | None = None
+    supervisor: Any = None
     started: bool = field(default=False)
 
     def start(self) -> None:
-        """Start the spool writer, the diagnosis worker and the scheduler (once)."""
+        """Start the spool writer, the diagnosis worker and the scheduler (once), supervised."""
         if self.started:
             return
         self.prepare_influx()
         self.writer.start()
-        self.worker = DiagnosisWorker(self.diagnosis_queue)
-        self.worker.start()
+        self._start_worker()
         if self.scheduler is not None:
             self.scheduler.start()
+        self._supervise()
         self.started = True
         log.info("background started: spool writer, diagnosis worker%s",
                  ", scheduler" if self.scheduler is not None else "")
+
+    def _start_worker(self) -> None:
+        self.worker = DiagnosisWorker(self.diagnosis_queue)
+        self.worker.start()
+
+    def _supervise(self) -> None:
+        """Watch the background threads (restart with back-off; :mod:`telemetry.supervisor`)."""
+        from telemetry.supervisor import Supervisor
+
+        self.supervisor = self.supervisor or Supervisor()
+        self.supervisor.watch("spool writer", self.writer.is_alive, self.writer.restart,
+                              lambda: self.writer.crashed)
+        self.supervisor.watch("diagnosis worker", lambda: self.worker is not None and self.worker.is_alive(),
+                              self._start_worker)
+        if self.scheduler is not None:
+            self.supervisor.watch("scheduler", lambda: scheduler_alive(self.scheduler),
+                                  lambda: restart_scheduler(self.scheduler))
+        self.supervisor.start()
 
     def prepare_influx(self) -> bool:
         """Create the InfluxDB database and retention policies if missing (idempotent).
@@ -98,6 +119,8 @@ class Runtime:
 
     def stop(self) -> None:
         """Stop the background threads in dependency order and release the stores."""
+        if self.supervisor is not None:
+            self.supervisor.stop()  # first, so that nothing stopped below is restarted
         if self.scheduler is not None and self.started:
             try:
                 self.scheduler.shutdown(wait=False)
@@ -135,6 +158,7 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     from fleet.devices import SqlDeviceDirectory
     from fleet.handlers import Dependencies, MessageBus
     from fleet.diagnosis_service import DiagnosisService
+    from fleet.fault_codes import SqlFaultCodeRegister
     from telemetry.influx import InfluxClient
     from telemetry.ingest import IngestService
     from telemetry.spool import Spool
@@ -147,7 +171,7 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     sessions = db.session_factory(engine)
     devices = SqlDeviceDirectory(sessions)
     spool = Spool(Path(config["IRONWATCH_VAR"]) / "spool")
-    ingest = IngestService(spool, devices)
+    ingest = IngestService(spool, devices, fault_codes=SqlFaultCodeRegister(sessions, max_spns_per_machine()))
     background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ironwatch-background")
     vapid = ensure_vapid_keys(Path(config["IRONWATCH_VAR"]))
     delivery = DeliveryService(sessions, background, WebPushSender(vapid), mailer_from_env(config),
@@ -192,3 +216,26 @@ def _build_scheduler(store, sessions, notifier, diagnosis_queue):
 
     return jobs.build_scheduler(store=store, session_factory=sessions, notifier=notifier,
                                 submit_burst=diagnosis_queue.submit, describe_code=describe_code)
+
+
+def max_spns_per_machine() -> int:
+    """``IRONWATCH_MAX_SPNS_PER_MACHINE``: distinct J1939 SPNs one machine may report (default 128)."""
+    import os
+
+    from telemetry.fault_codes import DEFAULT_MAX_SPNS_PER_MACHINE
+
+    return int(os.environ.get("IRONWATCH_MAX_SPNS_PER_MACHINE") or DEFAULT_MAX_SPNS_PER_MACHINE)
+
+
+def scheduler_alive(scheduler) -> bool:
+    """True while an APScheduler ``BackgroundScheduler`` runs and its thread lives (APScheduler 3
+    has no public accessor for the thread; ``_thread`` is where BackgroundScheduler keeps it)."""
+    thread = getattr(scheduler, "_thread", None)
+    return bool(scheduler.running and thread is not None and thread.is_alive())
+
+
+def restart_scheduler(scheduler) -> None:
+    """Start a scheduler whose thread died again, with the jobs it had (memory job store)."""
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
+    scheduler.start()

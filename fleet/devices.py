@@ -4,7 +4,8 @@ A token is ``"<device_id>.<secret>"``; the secret is 32 random bytes (URL-safe b
 its SHA-256 is stored, so a stolen database does not hand out working tokens. Authentication
 compares digests in constant time. Look-ups are cached for ``ttl_s`` seconds (default 5 s) so the
 ingest path does not hit SQL for every upload, yet a revocation made by another process bites
-within that time (and at once in this process).
+within that time (and at once in this process). The cache holds at most ``max_entries`` device
+ids, least recently used out first: junk tokens with made-up device ids cannot grow it.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable
 
@@ -75,14 +77,18 @@ class SqlDeviceDirectory:
         elsewhere takes effect.
     clock : callable
         Monotonic seconds; injectable for tests of the cache.
+    max_entries : int
+        Most device ids cached (known and unknown); beyond it the least recently used go.
+        The default covers a fleet of 10,000 gateways at a few hundred bytes each.
     """
 
     def __init__(self, session_factory: sessionmaker, ttl_s: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, max_entries: int = 10_000):
         self._sessions = session_factory
         self._ttl_s = float(ttl_s)
         self._clock = clock
-        self._cache: dict[str, _CacheEntry] = {}
+        self.max_entries = max_entries
+        self._cache: OrderedDict[str, _CacheEntry] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- authentication ----------------------------------------------------------------------
@@ -105,9 +111,13 @@ class SqlDeviceDirectory:
     def _cached(self, device_id: str) -> _CacheEntry | None:
         with self._lock:
             entry = self._cache.get(device_id)
-            if entry is not None and entry.expires > self._clock():
-                return entry
-            return None
+            if entry is None:
+                return None
+            if entry.expires <= self._clock():
+                del self._cache[device_id]
+                return None
+            self._cache.move_to_end(device_id)
+            return entry
 
     def _load(self, device_id: str) -> _CacheEntry:
         with self._sessions() as session:
@@ -128,7 +138,15 @@ class SqlDeviceDirectory:
                 entry = _CacheEntry(credential.secret_sha256, identity, self._clock() + self._ttl_s)
         with self._lock:
             self._cache[device_id] = entry
+            self._cache.move_to_end(device_id)
+            while len(self._cache) > self.max_entries:
+                self._cache.popitem(last=False)
         return entry
+
+    @property
+    def cached(self) -> int:
+        """How many device ids the cache holds now."""
+        return len(self._cache)
 
     def invalidate(self, device_id: str | None = None) -> None:
         """Forget cached look-ups (one device id, or all)."""

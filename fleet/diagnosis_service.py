@@ -40,6 +40,10 @@ from .work_order_service import apply_signals, change_events, publish, refresh_m
 log = logging.getLogger(__name__)
 
 
+#: ``fault_mode`` of the final verdict on a burst the pipeline cannot analyse.
+NOT_DIAGNOSABLE = "not_diagnosable"
+
+
 class DiagnosisError(Exception):
     """A burst that cannot be diagnosed (unknown machine or component, unusable samples)."""
 
@@ -187,7 +191,11 @@ class DiagnosisService:
         telemetry.store.BurstNotFound
             The burst is not (yet, or no longer) in InfluxDB.
         DiagnosisError
-            Unknown machine/component, or samples the pipeline refuses.
+            Unknown machine/component.
+
+        A burst the pipeline refuses (``ValueError``: too short for its analysis, say; ingest
+        accepts what the contract allows) gets a final "not diagnosable" record instead, saying
+        why, so that the sweep does not submit it again and again.
         """
         previous = self._previous(burst_id)
         if previous is not None:
@@ -199,7 +207,7 @@ class DiagnosisService:
             analysis = analyze_burst(burst.samples_m_s2(), meta.sample_rate_hz, meta.shaft_rpm, kinematics,
                                      component=meta.component)
         except ValueError as exc:
-            raise DiagnosisError(f"burst {burst_id}: {exc}") from exc
+            return self._record_not_diagnosable(meta, str(exc))
         findings = [f.to_dict() for f in analysis.findings]
         self.store.write_features(meta, {**analysis.features, "iso_zone": analysis.iso_zone})
         for finding in findings:
@@ -214,6 +222,29 @@ class DiagnosisService:
                 # Another worker committed this burst between our check and our commit.
                 log.info("burst %s was diagnosed concurrently; keeping the first result", burst_id)
                 return self._previous(burst_id)
+
+    def _record_not_diagnosable(self, meta, reason: str) -> DiagnosisOutcome:
+        """The final verdict on a burst the pipeline cannot analyse: one ``not_diagnosable``
+        finding naming the reason (shown with the burst's diagnoses), no work order, no status."""
+        finding = {"component": meta.component, "fault_mode": NOT_DIAGNOSABLE, "location": "", "severity": "watch",
+                   "confidence": 1.0, "evidence": [], "score": 0.0,
+                   "summary": f"Not diagnosed: {reason}. Check the gateway's burst settings.",
+                   "detail": {"reason": reason, "n_samples": meta.n_samples, "sample_rate_hz": meta.sample_rate_hz}}
+        log.warning("burst %s is not diagnosable: %s", meta.burst_id, reason)
+        with self._lock:
+            try:
+                with transaction(self.sessions) as session:
+                    if session.scalar(select(BurstDiagnosis.id).where(BurstDiagnosis.burst_id == meta.burst_id)):
+                        return self._previous(meta.burst_id)
+                    machine = session.scalar(select(Machine).where(Machine.uid == meta.machine))
+                    component = machine.component(meta.component)
+                    session.add(BurstDiagnosis(
+                        burst_id=meta.burst_id, machine_id=machine.id, component_id=component.id,
+                        sensor=meta.sensor, burst_at=from_ns(meta.start_ns), processed_at=self.clock(),
+                        iso_zone=None, worst_severity="", features={}, findings=[finding], work_order_ids=[]))
+            except IntegrityError:
+                return self._previous(meta.burst_id)
+        return DiagnosisOutcome(meta.burst_id, meta.machine, meta.component, False, None, [finding])
 
     def _record(self, meta, analysis, findings: list[dict], trends: list[dict]) -> DiagnosisOutcome:
         now = self.clock()

@@ -11,8 +11,10 @@ from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
 from telemetry.devices import DeviceDirectory, DeviceIdentity
+from telemetry.fault_codes import FaultCodeRegister, MemoryFaultCodeRegister
 from telemetry.operating_payloads import parse_operating
 from telemetry.payloads import (
+    FaultReport,
     IngestError,
     Limits,
     Upload,
@@ -53,6 +55,8 @@ class IngestService:
     devices : the device directory (token → identity)
     limits : validation bounds
     clock : UTC ns now (for the timestamp window)
+    fault_codes : the register bounding distinct SPNs per machine (default: in this process's
+        memory; the app passes ``fleet.fault_codes.SqlFaultCodeRegister``)
     """
 
     def __init__(
@@ -61,6 +65,7 @@ class IngestService:
         devices: DeviceDirectory,
         limits: Limits | None = None,
         clock: Callable[[], int] = time.time_ns,
+        fault_codes: FaultCodeRegister | None = None,
     ):
         self.spool = spool
         self.devices = devices
@@ -69,6 +74,7 @@ class IngestService:
         raw_window_s = raw_retention_days() * 86400.0 - 3600.0
         self.burst_limits = replace(self.limits, max_past_s=min(self.limits.max_past_s, raw_window_s))
         self.clock = clock
+        self.fault_codes = fault_codes if fault_codes is not None else MemoryFaultCodeRegister()
 
     # ------------------------------------------------------------------ the three kinds
 
@@ -130,10 +136,26 @@ class IngestService:
         require_json(headers)
         return parse_json_object(decode_body(body, headers, self.limits))
 
+    def _admit_fault_codes(self, upload: FaultReport) -> None:
+        """Refuse an upload whose new SPNs would take its machine past the register's bound
+        (each distinct SPN is an InfluxDB series). Checked last, so only valid uploads count."""
+        refused = self.fault_codes.admit(upload.machine, (code["spn"] for code in upload.active))
+        if refused:
+            limit = self.fault_codes.limit
+            raise IngestError(422, "invalid", "active", "max_spns_per_machine",
+                              f"machine {upload.machine!r} may report at most {limit} distinct SPNs; this upload "
+                              f"adds {len(refused)} new ones (first: {refused[0]}) beyond that bound. Nothing was "
+                              f"stored; an administrator can raise IRONWATCH_MAX_SPNS_PER_MACHINE.")
+
     def _spool(self, upload: Upload) -> Receipt:
+        if isinstance(upload, FaultReport):
+            self._admit_fault_codes(upload)
         header, body = to_record(upload)
         try:
-            fresh = self.spool.append(upload.upload_id, header, body)
+            # idempotency per device: ids are the gateway's own, so they are only unique within what
+            # it may write (its machine; scoped by machine rather than device id so that a gateway
+            # re-sending its buffer after a credential rotation is still recognised)
+            fresh = self.spool.append(upload.upload_id, header, body, scope=upload.machine)
         except SpoolFull as exc:
             raise IngestError(503, "spool_full", "upload", "spool_capacity",
                               f"{exc}; nothing was stored, retry later", retry_after=exc.retry_after) from exc

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import re
 import zlib
@@ -16,9 +15,9 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
 import numpy as np
-import orjson
 
 from telemetry.devices import DeviceIdentity
+from telemetry.json_input import JsonRefused, loads_untrusted
 
 KINDS = ("operating", "burst", "faults")
 UNITS = ("m/s2", "g")
@@ -26,10 +25,14 @@ ENCODINGS = {"float32le": np.dtype("<f4"), "int16le": np.dtype("<i2")}
 AXES = ("radial", "axial", "tangential", "vertical", "horizontal", "x", "y", "z")
 LAMP_NAMES = ("mil", "red_stop", "amber_warning", "protect")
 BURST_KEYS = ("upload_id", "machine", "sensor", "axis", "sample_rate_hz", "start", "units", "shaft_rpm", "encoding", "scale")
-_UPLOAD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+# Patterns are matched whole (fullmatch: ``$`` would accept a final newline) and in ASCII only
+# (``\d`` and ``str.isdigit`` accept "²" and "٣", which ``int`` then refuses or reads differently).
+_UPLOAD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}", re.ASCII)
 _RFC3339 = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$"
+    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
 )
+_INTEGER_TEXT = re.compile(r"-?[0-9]{1,25}", re.ASCII)
+_DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
 
 
 class IngestError(Exception):
@@ -214,17 +217,11 @@ def require_json(headers: Mapping[str, str]) -> None:
 
 
 def parse_json_object(data: bytes) -> dict:
-    """A JSON object from bytes. orjson parses the usual upload several times faster than the
-    standard library; what it refuses is parsed again by the standard library, which accepts
-    ``NaN``, ``Infinity`` and integers of any size, so validation can name the field that holds
-    one instead of refusing the whole body as "not JSON"."""
+    """A JSON object from bytes, through the bounded parser (:mod:`telemetry.json_input`)."""
     try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        try:
-            value = json.loads(data)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise invalid("body", "json", f"body is not valid JSON: {exc}") from exc
+        value = loads_untrusted(data)
+    except JsonRefused as refused:
+        raise invalid("body", refused.rule, refused.message) from None
     if not isinstance(value, dict):
         raise invalid("body", "json_object", "body must be a JSON object")
     return value
@@ -240,7 +237,7 @@ def require(obj: Mapping[str, Any], key: str, path: str = "") -> Any:
 
 
 def check_upload_id(value: Any) -> str:
-    if not isinstance(value, str) or not _UPLOAD_ID.match(value):
+    if not isinstance(value, str) or not _UPLOAD_ID.fullmatch(value):
         raise invalid("upload_id", "format",
                       "upload_id must be 1-64 characters of letters, digits and . _ : - (a UUID is typical)")
     return value
@@ -281,9 +278,9 @@ def parse_time_ns(value: Any, path: str) -> int:
     if not isinstance(value, str):
         raise invalid(path, "time", f"{path} must be an RFC 3339 string or integer nanoseconds")
     text = value.strip()
-    if text.isdigit():
+    if _INTEGER_TEXT.fullmatch(text):
         return int(text)
-    match = _RFC3339.match(text)
+    match = _RFC3339.fullmatch(text)
     if not match:
         raise invalid(path, "time", f"{path} {value!r} is not RFC 3339 with a time zone (e.g. 2026-11-25T10:00:00Z)")
     date, clock, fraction, zone = match.groups()
@@ -361,11 +358,11 @@ def binary_burst_metadata(headers: Mapping[str, str], query: Mapping[str, str]) 
         if not text:
             continue
         if key in ("sample_rate_hz", "shaft_rpm", "scale"):
-            try:
-                meta[key] = float(text)
-            except ValueError:
-                raise invalid(key, "number", f"{key} {text!r} is not a number") from None
-        elif key == "start" and text.strip().lstrip("-").isdigit():
+            # a decimal number as ASCII text: float() alone would take "nan", "1_0" and "١٢"
+            if not _DECIMAL_TEXT.fullmatch(text.strip()):
+                raise invalid(key, "number", f"{key} {text!r} is not a decimal number")
+            meta[key] = float(text)
+        elif key == "start" and _INTEGER_TEXT.fullmatch(text.strip()):
             meta[key] = int(text)
         else:
             meta[key] = text
@@ -399,7 +396,7 @@ def parse_burst(
     if not 0.0 <= shaft_rpm <= limits.max_shaft_rpm:
         raise invalid("shaft_rpm", "range", f"shaft_rpm={shaft_rpm} is outside [0, {limits.max_shaft_rpm}]")
     encoding = meta.get("encoding") or "float32le"
-    if encoding not in ENCODINGS:
+    if not isinstance(encoding, str) or encoding not in ENCODINGS:
         raise invalid("encoding", "known_encoding", f"encoding must be one of {', '.join(ENCODINGS)}")
     scale = None
     if encoding == "int16le":

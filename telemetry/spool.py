@@ -39,6 +39,12 @@ FRAME = struct.Struct("<4sIII")
 SEGMENT_GLOB = "seg-*.log"
 
 
+def id_key(upload_id: str, scope: str = "") -> str:
+    """The key duplicates are recognised by: ``"<scope>/<upload_id>"`` (upload ids never hold
+    ``/``), the bare id without a scope (and for records spooled before scopes existed)."""
+    return f"{scope}/{upload_id}" if scope else upload_id
+
+
 class SpoolFull(Exception):
     """The spool holds its maximum of undrained bytes; retry after ``retry_after`` seconds."""
 
@@ -188,8 +194,9 @@ class Spool:
                 record = _read_record(handle, verify)
                 if record is None:
                     break
-                self._ids[record[0]["upload_id"]] = 0
-                ids.append(record[0]["upload_id"])
+                key = id_key(record[0]["upload_id"], record[0].get("scope", ""))
+                self._ids[key] = 0
+                ids.append(key)
                 valid += record[2]
         size = path.stat().st_size
         if size > valid:
@@ -229,13 +236,16 @@ class Spool:
 
     # ------------------------------------------------------------------ appending
 
-    def append(self, upload_id: str, header: dict, body: bytes = b"") -> bool:
-        """Append a record durably; False (and nothing written) when ``upload_id`` was seen before.
+    def append(self, upload_id: str, header: dict, body: bytes = b"", scope: str = "") -> bool:
+        """Append a record durably; False (and nothing written) when ``upload_id`` was seen before
+        in the same ``scope`` (the ingest service passes the uploading device's machine, so one
+        device cannot make another's upload a "duplicate").
 
         Blocks until the record (or, for a duplicate, the original) is fsync'd.
         Raises SpoolFull when the bound would be exceeded.
         """
-        data = frame({**header, "upload_id": upload_id}, body)
+        data = frame({**header, "upload_id": upload_id, **({"scope": scope} if scope else {})}, body)
+        upload_id = id_key(upload_id, scope)
         with self._lock:
             known_end = self._ids.get(upload_id)
             if known_end is None:
@@ -270,8 +280,12 @@ class Spool:
             raise
 
     def _rotate(self) -> None:
-        """Start a new segment (caller holds ``_lock``): the old one is fsync'd first, whole."""
+        """Start a new segment (caller holds ``_lock``): the old one is fsync'd first, whole.
+
+        The new file is created before any state changes, so a full disk (ENOSPC on create)
+        leaves the spool appending to the old segment, as if no rotation had been due."""
         os.fsync(self._fd)
+        new_fd = os.open(_segment_path(self.directory, self._seq + 1), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._retired_fds.append(self._fd)
         with self._sync_cond:
             self._synced_total = max(self._synced_total, self._appended_total)
@@ -280,7 +294,7 @@ class Spool:
         self._seq += 1
         self._segment_sizes[self._seq] = 0
         self._segment_ids[self._seq] = []
-        self._fd = os.open(_segment_path(self.directory, self._seq), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = new_fd
         _fsync_dir(self.directory)
 
     def _wait_durable(self, end: int) -> None:

@@ -5,6 +5,11 @@ One thread reads durable records and encodes line protocol; a small pool posts c
 encodes the next chunk). Progress is committed to the spool, and ``on_stored`` is called, only
 for a prefix of records whose every chunk InfluxDB acknowledged: a crash or an outage at any point
 re-sends, never skips (re-sent points overwrite themselves: same series, same timestamp).
+
+A commit that fails (the spool's disk full while the cursor is saved) is retried with back-off
+until it succeeds, without reading further: the drain pauses and resumes by itself once there is
+space again. Anything else that ends the thread is recorded (``crashed``) for the supervisor
+(``telemetry.supervisor``), which restarts it; a restart re-sends from the committed cursor.
 """
 from __future__ import annotations
 
@@ -43,6 +48,7 @@ class WriterStats:
     posts: int = 0
     retries: int = 0
     rejected_posts: int = 0
+    commit_failures: int = 0
     last_error: str = ""
 
 
@@ -87,14 +93,34 @@ class SpoolWriter:
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._idle = threading.Event()
+        self._commit_delay = 0.0  # > 0 while commits fail: the back-off before the next try
+        self.crashed = ""  # why the thread last ended other than by stop(), for health reports
 
     # ------------------------------------------------------------------ lifecycle
+
+    def is_alive(self) -> bool:
+        """True while the drain thread runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def committing(self) -> bool:
+        """False while progress cannot be saved (the spool's disk is full): the drain is paused."""
+        return self._commit_delay == 0.0
+
+    def restart(self) -> None:
+        """Start again after the thread ended (the supervisor's call); resumes from the cursor."""
+        if self.is_alive():
+            return
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._thread = self._pool = None
+        self.start()
 
     def start(self) -> "SpoolWriter":
         if self._thread is None:
             self._stop.clear()
             self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="influx-write")
-            self._thread = threading.Thread(target=self._run, name="spool-writer", daemon=True)
+            self._thread = threading.Thread(target=self._run_recording_crash, name="spool-writer", daemon=True)
             self._thread.start()
             # At interpreter exit the executor joins its workers, and a worker backing off from an
             # unreachable InfluxDB would hold the process for ever. Stopping is safe at any time
@@ -124,11 +150,22 @@ class SpoolWriter:
 
     # ------------------------------------------------------------------ the loop
 
+    def _run_recording_crash(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:  # noqa: BLE001 - recorded for the supervisor, then the thread ends
+            self.crashed = f"{type(exc).__name__}: {exc}"
+            self.stats.last_error = self.crashed
+            log.exception("spool writer stopped by an error; the supervisor restarts it")
+
     def _run(self) -> None:
         pending: deque[_Batch] = deque()
         position = self.spool.cursor
         while not self._stop.is_set():
             self._complete(pending, block=len(pending) >= 2)
+            if self._commit_delay:  # progress cannot be saved: read nothing more until it can
+                self._stop.wait(self._commit_delay)
+                continue
             entries = self.spool.read(position, max_records=self.batch_lines)
             if not entries:
                 if pending:
@@ -227,10 +264,26 @@ class SpoolWriter:
             os.fsync(handle.fileno())
         return path
 
+    def _commit(self, end: Position) -> bool:
+        """Save progress; on an OS error (disk full) back off, doubling, and say False."""
+        try:
+            self.spool.commit(end)
+        except OSError as exc:
+            self.stats.commit_failures += 1
+            self._commit_delay = min(max(self._commit_delay * 2, self.initial_backoff_s), self.max_backoff_s)
+            self.stats.last_error = f"saving spool progress failed ({exc}); retry in {self._commit_delay:.1f} s"
+            log.warning("spool writer: %s", self.stats.last_error)
+            return False
+        if self._commit_delay:
+            log.info("spool writer: progress saved again, draining resumes")
+        self._commit_delay = 0.0
+        return True
+
     def _complete(self, pending: deque[_Batch], block: bool, timeout: float | None = None) -> None:
         """Commit the acknowledged prefix of ``pending`` and report it to ``on_stored``."""
         events: list[StoredEvent] = []
         end: Position | None = None
+        done: list[_Batch] = []
         while pending:
             head = pending[0]
             if block and not all(f.done() for f in head.futures):
@@ -243,13 +296,15 @@ class SpoolWriter:
             if not all(f.done() for f in head.futures):
                 break
             if any(f.cancelled() or f.exception() is not None for f in head.futures):
-                return  # stopping: leave it in the spool
-            pending.popleft()
+                break  # stopping: leave it in the spool
+            done.append(pending.popleft())
             events.extend(head.events)
             end = head.end
         if end is None:
             return
-        self.spool.commit(end)
+        if not self._commit(end):
+            pending.extendleft(reversed(done))  # acknowledged, not yet committed: try again later
+            return
         if self.on_stored is not None and events:
             try:
                 self.on_stored(events)

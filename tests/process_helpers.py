@@ -13,11 +13,15 @@ def process_running(pid: int) -> bool:
 
 
 def child_processes(pid: int) -> list[int]:
-    """The process ids of ``pid``'s children ([] once it is gone)."""
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except FileNotFoundError:
-        return []
+    """The process ids of ``pid``'s children ([] once it is gone), started by any of its threads
+    (Linux lists children per thread)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return children
 
 
 def command_line(pid: int) -> str:

@@ -8,6 +8,7 @@ from .alarms import (Alarm, AuditEntry, Delivery, EscalationPolicy, EscalationSt
                      PushSubscription, UserPreference)
 from .assets import MACHINE_KINDS, MACHINE_STATUSES, Component, DeviceCredential, Machine, Sensor
 from .base import Base, UTCDateTime, from_ns, utcnow
+from .fault_codes import ReportedFaultCode
 from .org import ROLES, TENANT_KINDS, Site, Technician, Tenant, User
 from .work import BurstDiagnosis, JobState, RulModel, WorkOrder
 
@@ -18,4 +19,5 @@ __all__ = [
     "WorkOrder", "BurstDiagnosis", "RulModel", "JobState",
     "Alarm", "EscalationPolicy", "EscalationStep", "FaultCodeRule", "OnCallShift", "PushSubscription",
     "UserPreference", "Delivery", "AuditEntry",
+    "ReportedFaultCode",
 ]

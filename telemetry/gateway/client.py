@@ -7,8 +7,11 @@ fails, the server answers 5xx, 503 or 429 - it stays in a backlog (memory, or fi
 survive a restart) and is retried later with exponential back-off and full jitter, never earlier than
 the server's ``Retry-After``. A retry re-sends the very same bytes with the same ``upload_id``, so
 the server stores it once even if an earlier attempt did arrive. Bodies above a size threshold are
-gzip-compressed (``Content-Encoding: gzip``). Any other 4xx is final: the upload is dropped and
-counted as refused, with the server's JSON error kept for the log.
+gzip-compressed (``Content-Encoding: gzip``). Any other 4xx is final: the upload is set aside with
+the server's JSON error as its reason (the buffer keeps it for inspection), counted as refused,
+and the queue moves on. A server error that names this upload (500, 501, 505 and up, as opposed
+to 502/503/504, which say the service is away) is retried at most ``RetryPolicy.max_server_errors``
+times, then set aside the same way: one poison upload cannot hold back the ones queued behind it.
 
 Library use (tests, notebooks)::
 
@@ -42,11 +45,15 @@ __all__ = ["Gateway", "SendResult", "GatewayStats", "RetryPolicy", "MemoryBuffer
 
 # Answers after which trying again later can succeed; any other 4xx is final.
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+# ... of which these say the service is away or busy (retried without a cap: giving up would lose
+# data in every outage); other 5xx are the server failing on this upload (retried with a cap).
+_SERVICE_AWAY_STATUS = frozenset({408, 425, 429, 502, 503, 504})
 
 
 @dataclass(frozen=True)
 class SendResult:
-    """Outcome of one upload: ``status`` is accepted, duplicate, refused or queued (in the backlog)."""
+    """Outcome of one upload: ``status`` is accepted, duplicate, refused (set aside: a 4xx, or server
+    errors past the retry cap) or queued (in the backlog)."""
 
     upload_id: str
     status: str
@@ -65,10 +72,13 @@ class GatewayStats:
     retried: int = 0
     dropped: int = 0
     bytes_sent: int = 0
+    set_aside: int = 0      # of the refused: kept in the buffer's set-aside area with their reason
+    gave_up: int = 0        # of the refused: server errors past RetryPolicy.max_server_errors
     last_error: str = ""
 
     def add(self, other: "GatewayStats") -> None:
-        for name in ("attempts", "accepted", "duplicate", "refused", "retried", "dropped", "bytes_sent"):
+        for name in ("attempts", "accepted", "duplicate", "refused", "retried", "dropped", "bytes_sent",
+                     "set_aside", "gave_up"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.last_error = other.last_error or self.last_error
 
@@ -84,6 +94,7 @@ class RetryPolicy:
     base_s: float = 0.5
     cap_s: float = 60.0
     retry_after_jitter_s: float = 1.0
+    max_server_errors: int = 5  # attempts of one upload answered 500/501/505+ before it is set aside
 
     def delay_s(self, failures: int, retry_after_s: float | None, rng: random.Random) -> float:
         backoff = rng.uniform(0.0, min(self.cap_s, self.base_s * 2.0 ** max(0, failures - 1)))
@@ -164,6 +175,7 @@ class Gateway:
         self.online = True     # False during a (simulated) coverage gap: queue, do not transmit
         self._backoff = _Backoff()
         self._last_failed_id = ""   # an attempt of this upload again counts as a retry
+        self._server_errors = 0     # consecutive server errors of the upload _last_failed_id
         self.recent_refusals: deque[tuple[str, int, Mapping]] = deque(maxlen=20)
 
     # ------------------------------------------------------------------ building and submitting
@@ -256,8 +268,16 @@ class Gateway:
         self.stats.bytes_sent += len(upload.body)
         status = response.status_code
         if status in _RETRYABLE_STATUS or status >= 500:
-            self._schedule_retry(upload, parse_retry_after(response.headers.get("Retry-After")),
-                                 f"HTTP {status} {response.text[:200]}")
+            error = f"HTTP {status} {response.text[:200]}"
+            if status not in _SERVICE_AWAY_STATUS:
+                same = upload.upload_id == self._last_failed_id
+                self._server_errors = self._server_errors + 1 if same else 1
+                if self._server_errors >= self.retry.max_server_errors:
+                    self._backoff = _Backoff()
+                    self.stats.gave_up += 1
+                    return self._refuse(upload, status, _json_or_none(response),
+                                        f"{error} on {self._server_errors} attempts: given up")
+            self._schedule_retry(upload, parse_retry_after(response.headers.get("Retry-After")), error)
             return None
         self._backoff = _Backoff()
         self.stats.last_error = ""    # the link works again: the progress line shows current trouble only
@@ -269,10 +289,22 @@ class Gateway:
             else:
                 self.stats.accepted += 1
             return SendResult(upload.upload_id, "duplicate" if duplicate else "accepted", status, detail)
+        return self._refuse(upload, status, detail, f"HTTP {status} {detail or response.text[:200]}")
+
+    def _refuse(self, upload: Upload, status: int, detail, reason: str) -> SendResult:
+        """Final: set ``upload`` aside with ``reason`` and count it; the caller moves the queue on."""
+        self._last_failed_id, self._server_errors = "", 0
         self.stats.refused += 1
-        self.stats.last_error = f"{upload.kind} refused: HTTP {status} {detail or response.text[:200]}"
+        self.stats.set_aside += 1
+        self.stats.last_error = f"{upload.kind} refused: {reason}"
         self.recent_refusals.append((upload.upload_id, status, detail or {}))
+        self.buffer.set_aside(upload, reason)
         return SendResult(upload.upload_id, "refused", status, detail)
+
+    @property
+    def set_aside(self) -> list[tuple[str, str]]:
+        """``[(upload_id, reason)]`` of uploads that will not be delivered, oldest first."""
+        return self.buffer.set_aside_items()
 
     def _schedule_retry(self, upload: Upload, retry_after_s: float | None, error: str) -> None:
         self._last_failed_id = upload.upload_id

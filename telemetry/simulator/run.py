@@ -35,6 +35,7 @@ from typing import Callable, Sequence
 
 import requests
 
+from ..gateway.buffer import BufferInUse
 from ..gateway.client import DiskBuffer, Gateway, GatewayStats, MemoryBuffer
 from .fleet import MachinePlan, SimulatedMachine, burst_offsets_s, derive_seed, expand_fleet, load_provisioning
 
@@ -136,6 +137,7 @@ class FleetSimulator:
         pace = "live" if live else f"x{speedup:g} lag {max(0.0, lag):.1f}s"
         line = (f"[{wall_elapsed_s:7.1f}s] sim {_iso(self.t_ns)} {pace} | "
                 f"uploads sent {s.attempts} accepted {s.accepted} duplicate {s.duplicate} refused {s.refused} "
+                f"(set aside {s.set_aside}, given up after server errors {s.gave_up}) "
                 f"retried {s.retried} dropped {s.dropped} | backlog {backlog} ({backlog_mb:.1f} MB) "
                 f"offline {offline}/{len(self.machines)} | bursts {bursts} (deferred {deferred}) dm1 {dm1}")
         if s.last_error:
@@ -185,7 +187,9 @@ def build_fleet(args: argparse.Namespace, plans: Sequence[MachinePlan], start_ns
     buffer_root = Path(args.buffer_dir)
     machines = []
     for plan in plans:
-        buffer = MemoryBuffer() if args.memory_buffer else DiskBuffer(buffer_root / plan.label)
+        # a previous simulator told to stop may still be draining this folder: wait for it
+        buffer = MemoryBuffer() if args.memory_buffer else DiskBuffer(buffer_root / plan.label,
+                                                                      lock_wait_s=args.buffer_wait)
         gateway = Gateway(args.url, plan.token, plan.uid, session=session, buffer=buffer,
                           burst_transport=args.burst_transport, seed=derive_seed(args.seed, plan.label, "jitter"))
         first = [next(offsets) for _ in plan.sensors]
@@ -256,6 +260,10 @@ def _arg_parser() -> argparse.ArgumentParser:
                                                     "default until stopped")
     p.add_argument("--buffer-dir", default=str(var / "gateway"), help="gateway disk buffers (one folder each)")
     p.add_argument("--memory-buffer", action="store_true", help="buffer in memory instead of on disk")
+    p.add_argument("--buffer-wait", type=float, default=60.0,
+                   help="seconds to wait for another process to release a buffer folder (one owner each)")
+    p.add_argument("--exit-with-parent", action="store_true",
+                   help="stop (SIGTERM) when the parent process dies (set by 'python -m app demo')")
     p.add_argument("--burst-transport", choices=("json", "binary"), default="json",
                    help="bursts as JSON with base64 samples, or octet-stream with X-Ironwatch headers")
     p.add_argument("--gap-mean-hours", type=float, default=6.0,
@@ -280,6 +288,13 @@ def _check_start(start_ns: int) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _arg_parser().parse_args(argv)
+    if args.exit_with_parent:  # asked for here, in the child: the parent may have threads by now
+        from diagnostics.process_settings import die_with_parent
+
+        parent = os.getppid()
+        die_with_parent(signal.SIGTERM)
+        if os.getppid() != parent:  # it died before the request took effect
+            return 0
     if args.speedup <= 0:
         print("error: --speedup must be positive", file=sys.stderr)
         return 2
@@ -304,7 +319,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         wait_for_server(session, args.url, args.wait_for_server)
     # Without --start the replay is placed after any waiting, so that it still ends now.
     start_ns = parse_start_ns(args.start, time.time(), history_s)
-    sim = build_fleet(args, plans, start_ns, session, synthesize_burst)
+    try:
+        sim = build_fleet(args, plans, start_ns, session, synthesize_burst)
+    except BufferInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
 
     stopping = {"flag": False}
 

@@ -1,5 +1,6 @@
-"""`python -m app demo` (what `make run` starts): the simulator sends to the server, and when the
-parent that started it dies (make killed by `timeout`, a closed session), nothing is left behind."""
+"""`python -m app demo` (what `make run` starts): the simulator sends to the server, is started
+again when it dies, and when the parent that started it dies (make killed by `timeout`, a closed
+session), nothing is left behind."""
 import os
 import signal
 import subprocess
@@ -48,6 +49,18 @@ def test_demo_runs_the_simulator_and_leaves_nothing_when_its_parent_dies(influx,
         for child in child_processes(demo):
             processes[child] = "simulator" if "telemetry.simulator" in command_line(child) else "gunicorn worker"
         assert sorted(processes.values()) == ["demo (gunicorn master)", "gunicorn worker", "simulator"]
+
+        # Issue 20, defect 9: a simulator that dies is started again by the demo.
+        [first_simulator] = [pid for pid, name in processes.items() if name == "simulator"]
+        os.kill(first_simulator, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        restarted = []
+        while time.monotonic() < deadline and not restarted:
+            time.sleep(0.3)
+            restarted = [child for child in child_processes(demo) if child != first_simulator
+                         and "telemetry.simulator" in command_line(child)]
+        assert restarted, f"the simulator was not restarted:\n{log_path.read_text()[-2000:]}"
+        processes[restarted[0]] = "restarted simulator"
 
         parent.send_signal(signal.SIGKILL)
         parent.wait()

@@ -21,6 +21,7 @@ class IngestDouble:
         self.raw_bodies: list[bytes] = []
         self.seen: set[str] = set()
         self.failures: list[tuple[int, dict, dict]] = []   # (status, headers, json) for next requests
+        self.poison: dict[str, int] = {}   # upload id -> the status it always gets (a server bug, say)
         self.lock = threading.Lock()
         double = self
 
@@ -37,13 +38,16 @@ class IngestDouble:
                 with double.lock:
                     double.requests.append((self.path, dict(self.headers), body))
                     double.raw_bodies.append(raw)
+                    if self.headers.get("Content-Type") == "application/json":
+                        upload_id = json.loads(body)["upload_id"]
+                    else:
+                        upload_id = self.headers["X-Ironwatch-Upload-Id"]
                     if double.failures:
                         status, headers, payload = double.failures.pop(0)
+                    elif upload_id in double.poison:
+                        status, headers = double.poison[upload_id], {}
+                        payload = {"error": "internal_server_error", "message": "poison"}
                     else:
-                        if self.headers.get("Content-Type") == "application/json":
-                            upload_id = json.loads(body)["upload_id"]
-                        else:
-                            upload_id = self.headers["X-Ironwatch-Upload-Id"]
                         duplicate = upload_id in double.seen
                         double.seen.add(upload_id)
                         status, headers = (200 if duplicate else 202), {}

@@ -216,6 +216,43 @@ def test_refused_uploads_are_dropped_not_retried(double):
     assert result.status == "refused" and result.http_status == 422 and result.detail["rule"] == "known_field"
     assert gw.backlog == 0 and gw.stats.refused == 1 and "known_field" in gw.stats.last_error
     assert gw.send_operating(_samples(2)).status == "accepted"
+    [(upload_id, reason)] = gw.set_aside
+    assert upload_id == result.upload_id and "422" in reason and "known_field" in reason
+
+
+@pytest.mark.parametrize("poison_status", [500, 422])
+@pytest.mark.parametrize("disk", [False, True])
+def test_a_poison_upload_is_set_aside_and_the_queue_moves_on(double, tmp_path, poison_status, disk):
+    """Issue 20, defect 2: one upload the server keeps failing on ahead of five good ones."""
+    clock = FakeClock()
+    buffer = DiskBuffer(tmp_path / "buffer") if disk else MemoryBuffer()
+    gw = Gateway(double.url, "t", "EX-1001", clock=clock, sleep=clock.sleep, buffer=buffer,
+                 retry=RetryPolicy(base_s=1.0, cap_s=8.0, max_server_errors=4))
+    gw.online = False
+    poison = gw.send_operating(_samples(1))
+    good = [gw.send_operating(_samples(n)) for n in range(2, 7)]
+    double.poison[poison.upload_id] = poison_status
+    gw.online = True
+    assert gw.drain(timeout_s=45.0), "the good uploads behind the poison one were delivered"
+    assert double.seen == {g.upload_id for g in good}
+    attempts_of_poison = sum(json.loads(b)["upload_id"] == poison.upload_id for _, _, b in double.requests)
+    assert attempts_of_poison == (4 if poison_status == 500 else 1)
+    assert gw.stats.refused == gw.stats.set_aside == 1 and gw.stats.gave_up == (poison_status == 500)
+    [(upload_id, reason)] = gw.set_aside
+    assert upload_id == poison.upload_id and str(poison_status) in reason
+    if disk:  # still there after a restart of the gateway, out of the queue
+        buffer.close()
+        again = DiskBuffer(tmp_path / "buffer")
+        assert len(again) == 0 and [u for u, _ in again.set_aside_items()] == [poison.upload_id]
+
+
+def test_service_away_answers_are_retried_without_a_cap(double):
+    clock = FakeClock()
+    gw = Gateway(double.url, "t", "EX-1001", clock=clock, sleep=clock.sleep,
+                 retry=RetryPolicy(base_s=0.1, cap_s=0.5, max_server_errors=2))
+    double.fail_next(503, times=10)
+    gw.send_operating(_samples(1))
+    assert gw.drain(timeout_s=60.0) and gw.stats.accepted == 1 and gw.stats.set_aside == 0
 
 
 def test_coverage_gap_queues_without_transmitting_then_flushes_in_order(double):
@@ -247,6 +284,7 @@ def test_disk_buffer_survives_a_restart_in_order(tmp_path):
     for u in uploads:
         buf.append(u)
     (tmp_path / "999999999999.tmp").write_bytes(b"half a write")
+    buf.close()  # the gateway restarts: one owner per folder
     again = DiskBuffer(tmp_path)
     assert len(again) == 3 and not list(tmp_path.glob("*.tmp"))
     assert [again.pop() for _ in range(3)] == uploads
@@ -264,3 +302,18 @@ def test_buffers_drop_the_oldest_when_over_budget(tmp_path):
                 DiskBuffer(tmp_path / "disk", max_bytes=int(2.5 * per_file), fsync=False)):
         dropped = sum(buf.append(u) for u in uploads)
         assert dropped == 1 and len(buf) == 2 and buf.peek().upload_id == uploads[1].upload_id
+
+
+def test_one_owner_per_disk_buffer_folder(tmp_path):
+    """Issue 20, defect 9: a second owner of a buffer folder is refused, or waits for the first."""
+    import threading
+
+    from telemetry.gateway.buffer import BufferInUse
+
+    first = DiskBuffer(tmp_path / "gw")
+    with pytest.raises(BufferInUse):
+        DiskBuffer(tmp_path / "gw")
+    threading.Timer(0.3, first.close).start()  # the previous owner finishes draining
+    second = DiskBuffer(tmp_path / "gw", lock_wait_s=5.0)
+    assert len(second) == 0
+    second.close()
