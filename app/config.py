@@ -24,9 +24,11 @@ ENV_DEFAULTS: dict[str, Any] = {
     "IRONWATCH_HOST": "127.0.0.1",
     "IRONWATCH_RAW_RETENTION_DAYS": 30,
     "IRONWATCH_SECRET_KEY": None,
+    "IRONWATCH_BEHIND_TLS": False,  # a TLS proxy is in front: Secure cookies, HSTS (app.security)
+    "IRONWATCH_PROXY_HOPS": 0,  # proxies trusted for X-Forwarded-For/-Proto (0: none)
 }
 
-_INTEGER_KEYS = ("IRONWATCH_PORT", "IRONWATCH_RAW_RETENTION_DAYS", "IRONWATCH_INFLUX_PORT")
+_INTEGER_KEYS = ("IRONWATCH_PORT", "IRONWATCH_RAW_RETENTION_DAYS", "IRONWATCH_INFLUX_PORT", "IRONWATCH_PROXY_HOPS")
 _TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
@@ -73,6 +75,7 @@ def load_config(overrides: Mapping[str, Any] | None = None,
         config["IRONWATCH_INFLUX_URL"] = f"http://127.0.0.1:{config['IRONWATCH_INFLUX_PORT']}"
     if not config["IRONWATCH_DATABASE_URL"]:
         config["IRONWATCH_DATABASE_URL"] = f"sqlite:///{var_dir / 'ironwatch.db'}"
+    config["IRONWATCH_BEHIND_TLS"] = as_bool(config["IRONWATCH_BEHIND_TLS"])
     config["START_BACKGROUND"] = as_bool(overrides.pop("START_BACKGROUND", True))
     config.update(overrides)
     if not config.get("SECRET_KEY"):

@@ -19,11 +19,10 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from telemetry.files import replace_atomically
 
-from . import db, demo_fleet
+from . import db, demo_fleet, passwords
 from .devices import issue_credential_in, token_is_valid_in
 from .models import (Base, Component, DeviceCredential, Machine, RulModel, Sensor, Site, Technician, Tenant,
                      User, utcnow)
@@ -67,12 +66,15 @@ def _ensure_user(session: Session, report: SeedReport, email: str, name: str, ro
                  tenant: Tenant, password: str) -> User:
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
-        user = User(email=email, password_hash=generate_password_hash(password))
+        user = User(email=email, password_hash=passwords.hash_password(password))
         session.add(user)
         report.count("User")
-    elif not check_password_hash(user.password_hash, password):
-        # Hashing is deliberately slow: only re-hash when the demo password actually changed.
-        user.password_hash = generate_password_hash(password)
+    else:
+        # Hashing is deliberately slow: only re-hash when the demo password changed (or the
+        # stored hash is of an older scheme, which verify() answers with a fresh Argon2id one).
+        checked = passwords.verify(user.password_hash, password)
+        if not checked.ok or checked.new_hash:
+            user.password_hash = checked.new_hash or passwords.hash_password(password)
     user.name, user.role, user.tenant_id, user.active = name, role, tenant.id, True
     session.flush()
     return user

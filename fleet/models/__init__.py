@@ -2,11 +2,12 @@
 
 Split by responsibility: :mod:`.org` (tenants, sites, users, technicians), :mod:`.assets`
 (machines, components, sensors, device credentials), :mod:`.work` (work orders, burst
-diagnoses, RUL models, job state). Import from here: ``from fleet.models import Machine``.
+diagnoses, RUL models, job state), :mod:`.security` (sign-in throttles, server-side sessions). Import from here: ``from fleet.models import Machine``.
 """
 from .assets import MACHINE_KINDS, MACHINE_STATUSES, Component, DeviceCredential, Machine, Sensor
 from .base import Base, UTCDateTime, from_ns, utcnow
 from .org import ROLES, TENANT_KINDS, Site, Technician, Tenant, User
+from .security import SignInThrottle, UserSession
 from .work import BurstDiagnosis, JobState, RulModel, WorkOrder
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "Tenant", "Site", "User", "Technician", "ROLES", "TENANT_KINDS",
     "Machine", "Component", "Sensor", "DeviceCredential", "MACHINE_KINDS", "MACHINE_STATUSES",
     "WorkOrder", "BurstDiagnosis", "RulModel", "JobState",
+    "SignInThrottle", "UserSession",
 ]
