@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from telemetry.files import replace_atomically
 
 from . import db, demo_fleet, passwords
-from .devices import issue_credential_in, token_is_valid_in
+from .devices import add_broker_hash_in, issue_credential_in, token_is_valid_in
 from .models import (Base, Component, DeviceCredential, Machine, RulModel, Sensor, Site, Technician, Tenant,
                      User, utcnow)
 
@@ -141,6 +141,7 @@ def _load_provisioning(path: Path) -> dict[str, str]:
 def _ensure_token(session: Session, report: SeedReport, machine: Machine, previous: str | None) -> str:
     if previous and token_is_valid_in(session, machine, previous):
         report.tokens_kept += 1
+        add_broker_hash_in(session, previous)  # a credential from before broker hashes existed
         return previous
     # The old token is lost (only its hash is stored): retire it and issue a new one.
     for credential in session.scalars(select(DeviceCredential).where(DeviceCredential.machine_id == machine.id,
