@@ -135,16 +135,19 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     diagnosis = DiagnosisService(store, sessions, notifier)
     diagnosis_queue = DiagnosisQueue(diagnosis.process_burst)
     writer = SpoolWriter(spool, influx, on_stored=diagnosis_queue.on_stored)
-    scheduler = _build_scheduler(store, sessions, notifier, diagnosis_queue)
+    scheduler = _build_scheduler(store, sessions, notifier, diagnosis_queue, config)
     return Runtime(config=config, influx=influx, store=store, spool=spool, writer=writer,
                    devices=devices, ingest=ingest, engine=engine, sessions=sessions,
                    notifier=notifier, diagnosis=diagnosis, diagnosis_queue=diagnosis_queue,
                    scheduler=scheduler)
 
 
-def _build_scheduler(store, sessions, notifier, diagnosis_queue):
-    """The fleet engineer's APScheduler set-up (sweeps, RUL scoring, escalation)."""
+def _build_scheduler(store, sessions, notifier, diagnosis_queue, config):
+    """The fleet engineer's APScheduler set-up (sweeps, RUL scoring, escalation, nightly backup)."""
     from fleet import jobs
+    from fleet.backup import NightlyBackup, Sources
 
+    backup = NightlyBackup(Sources.from_settings(config["IRONWATCH_VAR"], config["IRONWATCH_DATABASE_URL"],
+                                                 config["IRONWATCH_INFLUX_URL"], config["IRONWATCH_INFLUX_DB"]))
     return jobs.build_scheduler(store=store, session_factory=sessions, notifier=notifier,
-                                submit_burst=diagnosis_queue.submit)
+                                submit_burst=diagnosis_queue.submit, backup=backup)

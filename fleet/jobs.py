@@ -10,6 +10,8 @@ job                    every      what
 ``rul_scoring``        15 min     ``fleet.rul_scoring.score_fleet`` (the prognostics package), then
                                   each estimate through the work-order rules
 ``overdue_escalation`` 10 min     overdue active work orders go up one priority level
+``nightly_backup``     02:30 UTC  ``fleet.backup.NightlyBackup``: InfluxDB, SQL, instance files;
+                                  then the retention in days (when the caller passes ``backup``)
 =====================  =========  ==================================================================
 
 Each job is also a plain function, so tests and the CLI call them directly.
@@ -44,6 +46,7 @@ SWEEP_MAX_ATTEMPTS = 3
 OPERATING_SYNC_INTERVAL_S = 60
 RUL_SCORING_INTERVAL_S = 15 * 60
 ESCALATION_INTERVAL_S = 10 * 60
+BACKUP_HOUR_UTC, BACKUP_MINUTE_UTC = 2, 30
 
 
 class BurstSweep:
@@ -187,7 +190,8 @@ def record_rul_notes(session_factory: sessionmaker, results: Sequence) -> None:
 
 
 def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | None = None,
-                    submit_burst: Callable[[str], object] | None = None, start_delay_s: float = 5.0):
+                    submit_burst: Callable[[str], object] | None = None, start_delay_s: float = 5.0,
+                    backup: Callable[[], object] | None = None):
     """A configured, not yet started ``BackgroundScheduler`` with the fleet's jobs.
 
     Parameters
@@ -200,6 +204,8 @@ def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | N
         a :class:`fleet.diagnosis_service.DiagnosisService`.
     start_delay_s : float
         Seconds before the first run of each job (lets the app finish starting).
+    backup : callable, optional
+        The nightly backup (``fleet.backup.NightlyBackup``); none scheduled when omitted.
     """
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -220,4 +226,8 @@ def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | N
                       args=(store, session_factory, notifier), next_run_time=first + timedelta(seconds=60))
     scheduler.add_job(escalate_overdue, "interval", seconds=ESCALATION_INTERVAL_S, id="overdue_escalation",
                       args=(session_factory, notifier), next_run_time=first)
+    if backup is not None:
+        # A night missed while the app was down is made up within the hour, not skipped or doubled.
+        scheduler.add_job(backup, "cron", hour=BACKUP_HOUR_UTC, minute=BACKUP_MINUTE_UTC, id="nightly_backup",
+                          misfire_grace_time=3600)
     return scheduler
