@@ -233,7 +233,11 @@ def login():
 @bp.post("/logout")
 def logout():
     check_csrf()
+    from .extensions import socketio
+    from .notifier import disconnect_session
+
     sign_in_service().end_session(session.get("_sid"))
+    disconnect_session(socketio, session.get("_sid"))
     logout_user()
     session.clear()
     flash("Signed out.", "info")

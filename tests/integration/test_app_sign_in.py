@@ -108,6 +108,8 @@ def test_a_copied_session_cookie_stops_working_at_sign_out(app):
     thief.set_cookie("session", stolen)
     assert thief.get("/console/").status_code == 200
     assert client.get("/console/").status_code == 200  # the page's sign-out form makes the token
+    live = socketio.test_client(app, flask_test_client=thief)
+    assert live.is_connected()
     with client.session_transaction() as session:
         token = session["_csrf"]
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
@@ -117,6 +119,7 @@ def test_a_copied_session_cookie_stops_working_at_sign_out(app):
     assert replay.get("/console/").status_code == 302
     assert replay.get("/api/v1/machines").status_code == 401
     assert not socketio.test_client(app, flask_test_client=replay).is_connected()
+    assert not live.is_connected()  # the socket opened before sign-out was closed by it
 
 
 def test_passwords_are_argon2id_and_older_hashes_are_upgraded_at_sign_in(app):
