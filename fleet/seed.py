@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import functools
 import os
 import sys
 from dataclasses import dataclass, field
@@ -62,19 +63,26 @@ def _get_or_create(session: Session, report: SeedReport, model, lookup: dict[str
     return row
 
 
+@functools.lru_cache(maxsize=4)
+def _demo_password_hash(password: str) -> str:
+    # The demo users share one (printed) password, so one Argon2id hash serves them all: seeding
+    # costs one deliberately slow hash instead of one per user.
+    return passwords.hash_password(password)
+
+
 def _ensure_user(session: Session, report: SeedReport, email: str, name: str, role: str,
                  tenant: Tenant, password: str) -> User:
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
-        user = User(email=email, password_hash=passwords.hash_password(password))
+        user = User(email=email, password_hash=_demo_password_hash(password))
         session.add(user)
         report.count("User")
-    else:
+    elif user.password_hash != _demo_password_hash(password):
         # Hashing is deliberately slow: only re-hash when the demo password changed (or the
         # stored hash is of an older scheme, which verify() answers with a fresh Argon2id one).
         checked = passwords.verify(user.password_hash, password)
         if not checked.ok or checked.new_hash:
-            user.password_hash = checked.new_hash or passwords.hash_password(password)
+            user.password_hash = _demo_password_hash(password)
     user.name, user.role, user.tenant_id, user.active = name, role, tenant.id, True
     session.flush()
     return user
