@@ -10,7 +10,7 @@ export IRONWATCH_PORT := $(PORT)
 # LightGBM threads spin-wait by default; on a small shared machine that costs more than it saves.
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: run test setup venv assets influx database models browser stop clean
+.PHONY: run test setup venv assets influx database models browser mosquitto stop clean
 
 ## run: set everything up, seed the demo fleet, start the simulator and the app
 # The app is exec'd so that make is its parent: it stops with make, however make is stopped, and
@@ -21,7 +21,7 @@ run: setup models
 	@exec $(BIN)/python -m app demo --port $(PORT)
 
 ## test: the same set-up, then the whole suite (unit, integration, browser)
-test: setup models browser
+test: setup models browser mosquitto
 	$(BIN)/python -m pytest -q -ra
 
 setup: venv assets influx database
@@ -60,6 +60,11 @@ models: database
 browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && $(APT) update -qq && $(APT) install -y -qq chromium; } \
 	  || { echo "Chromium is missing: apt-get install chromium"; exit 1; }
+
+## mosquitto: the MQTT broker the MQTT tests start on a free port (they skip without it; not needed by run)
+mosquitto:
+	@command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || { [ "$$(id -u)" = 0 ] && $(APT) update -qq && $(APT) install -y -qq mosquitto; } \
+	  || echo "mosquitto is missing: the MQTT tests will be skipped (apt-get install mosquitto)"
 
 stop:
 	-$(BIN)/python -m telemetry.influxd stop

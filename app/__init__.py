@@ -37,9 +37,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     settings = load_config(config)
     app = Flask(__name__)
+    from .security import cookie_settings
+
+    # Flask's defaults already hold these keys (SameSite None), so set them, unless the caller did.
+    app.config.update({key: value for key, value in cookie_settings(settings["IRONWATCH_BEHIND_TLS"]).items()
+                       if key not in settings})
     app.config.update(settings)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     from . import input_bounds
 
     input_bounds.init_app(app)  # bounded JSON, body size and route ids (issue 20)
@@ -58,25 +61,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _register_template_helpers(app)
     _register_error_handlers(app)
-    app.after_request(_security_headers)
     app.wsgi_app = DeviceIngestApp(app.wsgi_app, runtime.ingest)
+    from .security import wrap
+
+    app.wsgi_app = wrap(app.wsgi_app, settings["IRONWATCH_BEHIND_TLS"], settings["IRONWATCH_PROXY_HOPS"])
     if settings["START_BACKGROUND"]:
         runtime.start()
     return app
-
-
-#: Everything the pages load comes from this origin (npm assets are vendored, no CDN); inline
-#: style attributes are allowed (templates and uPlot use them), inline scripts are not.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                           "img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
-                           "form-action 'self'; base-uri 'none'")
-
-
-def _security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
 
 
 def _register_blueprints(app: Flask) -> None:

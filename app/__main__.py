@@ -5,7 +5,9 @@ gunicorn's threaded worker (:mod:`app.server`), and the background services (spo
 diagnosis worker, scheduler) in that worker. Settings come from the ``IRONWATCH_*`` environment
 variables (docs/contracts.md); ``IRONWATCH_THREADS`` sets the request threads (default 100).
 ``demo`` (what ``make run`` starts) serves the same way with the fleet simulator beside it.
-``mqtt`` runs the MQTT ingest bridge (:mod:`telemetry.mqtt`) as a process of its own.
+``mqtt`` runs the MQTT ingest bridge (:mod:`telemetry.mqtt`) as a process of its own;
+``mqtt-broker`` writes the Mosquitto configuration from the device registry (per-device passwords
+and ACLs, :mod:`telemetry.mqtt_broker`) and runs Mosquitto on it, rewriting it as devices change.
 """
 from __future__ import annotations
 
@@ -29,7 +31,19 @@ def build_parser() -> argparse.ArgumentParser:
     mqtt.add_argument("--host", default="127.0.0.1", help="broker host")
     mqtt.add_argument("--port", type=int, default=1883, help="broker port")
     mqtt.add_argument("--spool", type=Path, help="spool directory (default <IRONWATCH_VAR>/spool-mqtt)")
+    mqtt.add_argument("--username", help="broker account (default: ironwatch-bridge, with the password "
+                                         "mqtt-broker wrote to <IRONWATCH_VAR>/mosquitto/bridge.secret)")
+    mqtt.add_argument("--password", help="broker password (default: the bridge.secret file)")
     mqtt.add_argument("--log-level", default=os.environ.get("IRONWATCH_LOG_LEVEL", "INFO"))
+    broker = commands.add_parser("mqtt-broker", help="write the Mosquitto config from the device registry and run it")
+    broker.add_argument("--bind", default="127.0.0.1", help="interface Mosquitto listens on")
+    broker.add_argument("--port", type=int, default=1883, help="broker port")
+    broker.add_argument("--dir", type=Path, help="config folder (default <IRONWATCH_VAR>/mosquitto)")
+    broker.add_argument("--write-only", action="store_true",
+                        help="write the files and exit (for a Mosquitto run by the system)")
+    broker.add_argument("--refresh", type=float, default=15.0,
+                        help="seconds between re-reading the registry (new, rotated, revoked devices)")
+    broker.add_argument("--log-level", default=os.environ.get("IRONWATCH_LOG_LEVEL", "INFO"))
     for command in (serve, demo):
         command.add_argument("--host", default=os.environ.get("IRONWATCH_HOST", "127.0.0.1"),
                              help="interface to listen on (default 127.0.0.1, env IRONWATCH_HOST)")
@@ -185,7 +199,52 @@ def _start_mail_sink(var_dir: Path):
     return sink
 
 
-def mqtt_bridge(host: str, port: int, spool_dir: Path | None) -> int:
+def broker_config(directory: Path | None, port: int, bind: str = "127.0.0.1"):
+    from telemetry import influxd
+    from telemetry.mqtt_broker import BrokerConfig
+
+    return BrokerConfig(directory or influxd.var_dir() / "mosquitto", port, bind)
+
+
+def mqtt_broker(directory: Path | None, bind: str, port: int, write_only: bool, refresh_s: float) -> int:
+    """Write the broker files from the SQL device registry; unless ``write_only``, run Mosquitto
+    on them and rewrite them every ``refresh_s`` (SIGHUP when the accounts changed)."""
+    import time
+
+    from fleet import db
+    from fleet.devices import broker_accounts
+    from telemetry.mqtt_broker import MosquittoProcess
+
+    config = broker_config(directory, port, bind)
+    sessions = db.session_factory(db.make_engine(db.database_url()))
+    accounts = broker_accounts(sessions)
+    config.write(accounts)
+    print(f"broker config for {len(accounts)} devices in {config.directory}", flush=True)
+    if write_only:
+        return 0
+    if _port_taken(bind, port):
+        return 1
+    broker = MosquittoProcess(config).start()
+    print(f"Mosquitto on {bind}:{port} (log {config.directory / 'mosquitto.log'})", flush=True)
+
+    def stop_on_signal(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    try:
+        while broker.process.poll() is None:
+            time.sleep(refresh_s)
+            if config.write(broker_accounts(sessions)):
+                broker.reload()
+        return broker.process.returncode or 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        broker.stop()
+
+
+def mqtt_bridge(host: str, port: int, spool_dir: Path | None, username: str | None = None,
+                password: str | None = None) -> int:
     """The MQTT bridge over the SQL device directory, with its own spool and writer.
 
     Its own spool because a spool has one writer process: the app drains ``var/spool``, the
@@ -211,7 +270,13 @@ def mqtt_bridge(host: str, port: int, spool_dir: Path | None) -> int:
                             fault_codes=SqlFaultCodeRegister(sessions, max_spns_per_machine()))
     influx = InfluxClient(influxd.ensure_running(), influxd.influx_database())
     writer = SpoolWriter(spool, influx).start()
-    bridge = MqttBridge(service, host, port).start()
+    if username is None:
+        from telemetry.mqtt_broker import BRIDGE_USERNAME
+
+        config = broker_config(None, port)
+        if password is None and config.bridge_secret_path.exists():
+            username, password = BRIDGE_USERNAME, config.bridge_password()
+    bridge = MqttBridge(service, host, port, username=username, password=password).start()
     print(f"MQTT bridge on {host}:{port}, topics {TOPIC_ROOT}/<machine>/{{{','.join(KINDS)}}}", flush=True)
 
     def stop_on_signal(signum, _frame):
@@ -241,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         return demo(args.host, args.port, args.speedup)
     if args.command == "mqtt":
-        return mqtt_bridge(args.host, args.port, args.spool)
+        return mqtt_bridge(args.host, args.port, args.spool, args.username, args.password)
+    if args.command == "mqtt-broker":
+        return mqtt_broker(args.dir, args.bind, args.port, args.write_only, args.refresh)
     return 2
 
 

@@ -17,7 +17,6 @@ from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, r
                    request, session, url_for)
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
 
 from .extensions import login_manager
 
@@ -104,20 +103,11 @@ def load_principal(session_factory, user_id: int) -> Principal | None:
         return principal_from_user(user, tenant, list(customer_ids))
 
 
-def authenticate(session_factory, email: str, password: str) -> Principal | None:
-    """Check ``email`` / ``password`` against the stored hash; the principal on success."""
-    from fleet.models import User
+def sign_in_service():
+    """The SQL-backed sign-in service (throttles, sessions) of the running app."""
+    from fleet.accounts import SignInService
 
-    with session_factory() as db:
-        user = db.scalars(select(User).where(User.email == email.strip().lower())).first()
-        if user is None or not user.active or not check_password_hash(user.password_hash, password):
-            return None
-        from fleet.models.base import utcnow
-
-        user.last_login_at = utcnow()
-        db.commit()
-        user_id = user.id
-    return load_principal(session_factory, user_id)
+    return SignInService(current_app.extensions["ironwatch"].sessions)
 
 
 @login_manager.user_loader
@@ -126,6 +116,9 @@ def _load_user(user_id: str) -> Principal | None:
     cached = getattr(g, "_ironwatch_principal", None)
     if cached is not None and cached.get_id() == user_id:
         return cached
+    # The cookie is only as good as its server-side session: revoked at sign-out, or expired.
+    if sign_in_service().session_user(session.get("_sid")) != int(user_id):
+        return None
     principal = load_principal(current_app.extensions["ironwatch"].sessions, int(user_id))
     g._ironwatch_principal = principal
     return principal
@@ -218,19 +211,33 @@ def login():
         return render_template("auth/login.html", next_url=next_url, email="")
     check_csrf()
     email = request.form.get("email", "")
-    principal = authenticate(current_app.extensions["ironwatch"].sessions, email,
-                             request.form.get("password", ""))
+    result = sign_in_service().sign_in(email, request.form.get("password", ""), request.remote_addr)
+    if result.status == "locked":
+        minutes = max(1, -(-result.retry_after_s // 60))
+        flash(f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}.", "error")
+        response = current_app.make_response(
+            (render_template("auth/login.html", next_url=next_url, email=email), 429))
+        response.headers["Retry-After"] = str(result.retry_after_s)
+        return response
+    principal = None if result.user_id is None else load_principal(
+        current_app.extensions["ironwatch"].sessions, result.user_id)
     if principal is None:
         flash("E-mail or password is not right.", "error")
         return render_template("auth/login.html", next_url=next_url, email=email), 401
+    session.clear()  # nothing of the anonymous session survives the privilege change (new CSRF token too)
+    session["_sid"] = result.session_token
     login_user(principal)
-    session.pop("_csrf", None)  # a fresh token after the privilege change
     return redirect(next_url or home_url_for(principal))
 
 
 @bp.post("/logout")
 def logout():
     check_csrf()
+    from .extensions import socketio
+    from .notifier import disconnect_session
+
+    sign_in_service().end_session(session.get("_sid"))
+    disconnect_session(socketio, session.get("_sid"))
     logout_user()
     session.clear()
     flash("Signed out.", "info")

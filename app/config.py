@@ -33,9 +33,11 @@ ENV_DEFAULTS: dict[str, Any] = {
     "IRONWATCH_SMTP_USER": None,
     "IRONWATCH_SMTP_PASSWORD": None,
     "IRONWATCH_SMTP_FROM": None,
+    "IRONWATCH_BEHIND_TLS": False,  # a TLS proxy is in front: Secure cookies, HSTS (app.security)
+    "IRONWATCH_PROXY_HOPS": 0,  # proxies trusted for X-Forwarded-For/-Proto (0: none)
 }
 
-_INTEGER_KEYS = ("IRONWATCH_PORT", "IRONWATCH_RAW_RETENTION_DAYS", "IRONWATCH_INFLUX_PORT")
+_INTEGER_KEYS = ("IRONWATCH_PORT", "IRONWATCH_RAW_RETENTION_DAYS", "IRONWATCH_INFLUX_PORT", "IRONWATCH_PROXY_HOPS")
 _TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
@@ -84,6 +86,7 @@ def load_config(overrides: Mapping[str, Any] | None = None,
         config["IRONWATCH_DATABASE_URL"] = f"sqlite:///{var_dir / 'ironwatch.db'}"
     if not config["IRONWATCH_PUBLIC_URL"]:
         config["IRONWATCH_PUBLIC_URL"] = f"http://{config['IRONWATCH_HOST']}:{config['IRONWATCH_PORT']}"
+    config["IRONWATCH_BEHIND_TLS"] = as_bool(config["IRONWATCH_BEHIND_TLS"])
     config["START_BACKGROUND"] = as_bool(overrides.pop("START_BACKGROUND", True))
     config.update(overrides)
     if not config.get("SECRET_KEY"):

@@ -7,9 +7,11 @@ machines, on every page, API route and live channel").
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any, Iterable
 
+from flask import session
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room
 
@@ -24,6 +26,23 @@ def tenant_room(tenant_id: int) -> str:
 def user_room(user_id: int) -> str:
     """Name of the room for events addressed to one user (e.g. a technician's assignment)."""
     return f"user:{int(user_id)}"
+
+
+def session_room(session_token: str) -> str:
+    """Name of the room of one signed-in browser session's sockets (closed at its sign-out)."""
+    return "session:" + hashlib.sha256(session_token.encode()).hexdigest()[:32]
+
+
+def disconnect_session(socketio: SocketIO, session_token: str | None) -> int:
+    """Disconnect every socket opened under ``session_token`` (at sign-out: a revoked session must
+    not keep hearing live events on a socket it opened before); returns how many."""
+    if not session_token:
+        return 0
+    server = socketio.server
+    sids = [sid for sid, _eio_sid in server.manager.get_participants("/", session_room(session_token))]
+    for sid in sids:
+        server.disconnect(sid, namespace="/")
+    return len(sids)
 
 
 def rooms_for_user(user_id: int, visible_tenant_ids: Iterable[int]) -> list[str]:
@@ -79,4 +98,6 @@ def register_socket_handlers(socketio: SocketIO) -> None:
             raise ConnectionRefusedError("sign in first")
         for room in rooms_for_user(current_user.id, current_user.visible_tenant_ids):
             join_room(room)
+        if session.get("_sid"):
+            join_room(session_room(session["_sid"]))
         return True

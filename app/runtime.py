@@ -182,7 +182,7 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     fault_codes = FaultCodeFollowUp(store, sessions, bus, background)
     writer = SpoolWriter(spool, influx, on_stored=lambda events: (diagnosis_queue.on_stored(events),
                                                                   fault_codes.on_stored(events)))
-    scheduler = _build_scheduler(store, sessions, bus, diagnosis_queue)
+    scheduler = _build_scheduler(store, sessions, bus, diagnosis_queue, config)
     return Runtime(config=config, influx=influx, store=store, spool=spool, writer=writer,
                    devices=devices, ingest=ingest, engine=engine, sessions=sessions,
                    notifier=bus, diagnosis=diagnosis, diagnosis_queue=diagnosis_queue,
@@ -208,14 +208,18 @@ class FaultCodeFollowUp:
                                  machine_uids=machines)
 
 
-def _build_scheduler(store, sessions, notifier, diagnosis_queue):
-    """The fleet engineer's APScheduler set-up (sweeps, RUL scoring, escalation)."""
+def _build_scheduler(store, sessions, notifier, diagnosis_queue, config):
+    """The fleet engineer's APScheduler set-up (sweeps, RUL scoring, escalation, nightly backup)."""
     from fleet import jobs
+    from fleet.backup import NightlyBackup, Sources
 
     from .j1939 import describe_code
 
+    backup = NightlyBackup(Sources.from_settings(config["IRONWATCH_VAR"], config["IRONWATCH_DATABASE_URL"],
+                                                 config["IRONWATCH_INFLUX_URL"], config["IRONWATCH_INFLUX_DB"]))
     return jobs.build_scheduler(store=store, session_factory=sessions, notifier=notifier,
-                                submit_burst=diagnosis_queue.submit, describe_code=describe_code)
+                                submit_burst=diagnosis_queue.submit, describe_code=describe_code,
+                                backup=backup)
 
 
 def max_spns_per_machine() -> int:

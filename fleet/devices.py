@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from telemetry.devices import DeviceIdentity, SensorSpec, hash_secret, new_token, split_token
+from telemetry.mqtt_broker import BrokerAccount, password_hash
 
 from .db import transaction
 from .models import DeviceCredential, Machine, Sensor, utcnow
@@ -40,8 +41,32 @@ def issue_credential_in(session: Session, machine: Machine, label: str = "gatewa
     """Add a credential for ``machine`` inside an open session; returns the token (shown once)."""
     device_id = DEVICE_ID_PREFIX + secrets.token_hex(8)  # hex: never contains the '.' separator
     token, digest = new_token(device_id)
-    session.add(DeviceCredential(machine=machine, device_id=device_id, secret_sha256=digest, label=label))
+    # The broker's hash of the same secret, made now: the secret is never stored, and the broker's
+    # password file is rewritten from these rows (broker_accounts).
+    session.add(DeviceCredential(machine=machine, device_id=device_id, secret_sha256=digest, label=label,
+                                 mqtt_password_hash=password_hash(split_token(token)[1])))
     return token
+
+
+def add_broker_hash_in(session: Session, token: str) -> None:
+    """Give a valid token's credential its broker hash when it has none (issued before 0006)."""
+    parts = _parse(token)
+    credential = parts and session.scalar(select(DeviceCredential).where(DeviceCredential.device_id == parts[0]))
+    if credential and credential.mqtt_password_hash is None:
+        credential.mqtt_password_hash = password_hash(parts[1])
+
+
+def broker_accounts(session_factory: sessionmaker) -> list[BrokerAccount]:
+    """Every active credential that has a broker hash, as an MQTT account for its machine.
+
+    Credentials issued before broker hashes existed have none: rotate them to use MQTT.
+    """
+    with session_factory() as session:
+        rows = session.execute(select(DeviceCredential.device_id, DeviceCredential.mqtt_password_hash, Machine.uid)
+                               .join(Machine, DeviceCredential.machine_id == Machine.id)
+                               .where(DeviceCredential.revoked_at.is_(None),
+                                      DeviceCredential.mqtt_password_hash.is_not(None))).all()
+    return [BrokerAccount(device_id, hash_, uid) for device_id, hash_, uid in rows]
 
 
 def token_is_valid_in(session: Session, machine: Machine, token: str) -> bool:
@@ -128,14 +153,7 @@ class SqlDeviceDirectory:
             if credential is None or credential.revoked_at is not None:
                 entry = _CacheEntry(None, None, self._clock() + self._ttl_s)
             else:
-                machine = credential.machine
-                sensors = {
-                    s.name: SensorSpec(name=s.name, component=s.component.name, axis=s.axis,
-                                       sample_rate_hz=float(s.sample_rate_hz), position=s.position)
-                    for s in machine.sensors
-                }
-                identity = DeviceIdentity(device_id=device_id, machine=machine.uid, sensors=sensors)
-                entry = _CacheEntry(credential.secret_sha256, identity, self._clock() + self._ttl_s)
+                entry = _CacheEntry(credential.secret_sha256, _identity(credential), self._clock() + self._ttl_s)
         with self._lock:
             self._cache[device_id] = entry
             self._cache.move_to_end(device_id)
@@ -147,6 +165,26 @@ class SqlDeviceDirectory:
     def cached(self) -> int:
         """How many device ids the cache holds now."""
         return len(self._cache)
+
+    def machine_identity(self, machine_uid: str) -> DeviceIdentity | None:
+        """The identity of ``machine_uid``'s newest active credential, for a transport that
+        authenticated the device itself (the MQTT broker, whose ACL ties a device to its
+        machine's topics); None when the machine has no active credential."""
+        key = "machine:" + machine_uid
+        entry = self._cached(key)
+        if entry is None:
+            with self._sessions() as session:
+                credential = session.scalar(
+                    select(DeviceCredential).join(Machine, DeviceCredential.machine_id == Machine.id)
+                    .where(Machine.uid == machine_uid, DeviceCredential.revoked_at.is_(None))
+                    .order_by(DeviceCredential.created_at.desc(), DeviceCredential.id.desc()).limit(1)
+                    .options(selectinload(DeviceCredential.machine).selectinload(Machine.sensors)
+                             .selectinload(Sensor.component)))
+                identity = _identity(credential) if credential is not None else None
+            entry = _CacheEntry(None, identity, self._clock() + self._ttl_s)
+            with self._lock:
+                self._cache[key] = entry
+        return entry.identity
 
     def invalidate(self, device_id: str | None = None) -> None:
         """Forget cached look-ups (one device id, or all)."""
@@ -173,6 +211,7 @@ class SqlDeviceDirectory:
             changed = credential is not None and credential.revoked_at is None
             if changed:
                 credential.revoked_at = utcnow()
+                self.invalidate("machine:" + credential.machine.uid)
         self.invalidate(device_id)
         return changed
 
@@ -181,7 +220,7 @@ class SqlDeviceDirectory:
         with transaction(self._sessions) as session:
             machine = self._machine(session, machine_uid)
             revoked = _revoke_all_in(machine)
-        for device_id in revoked:
+        for device_id in revoked + ["machine:" + machine_uid]:
             self.invalidate(device_id)
         return len(revoked)
 
@@ -191,7 +230,7 @@ class SqlDeviceDirectory:
             machine = self._machine(session, machine_uid)
             revoked = _revoke_all_in(machine)
             token = issue_credential_in(session, machine, label)
-        for device_id in revoked:
+        for device_id in revoked + ["machine:" + machine_uid]:
             self.invalidate(device_id)
         return token
 
@@ -202,6 +241,14 @@ class SqlDeviceDirectory:
         if machine is None:
             raise UnknownMachine(f"no machine with uid {machine_uid!r}")
         return machine
+
+
+def _identity(credential: DeviceCredential) -> DeviceIdentity:
+    machine = credential.machine
+    sensors = {s.name: SensorSpec(name=s.name, component=s.component.name, axis=s.axis,
+                                  sample_rate_hz=float(s.sample_rate_hz), position=s.position)
+               for s in machine.sensors}
+    return DeviceIdentity(device_id=credential.device_id, machine=machine.uid, sensors=sensors)
 
 
 def _revoke_all_in(machine: Machine) -> list[str]:

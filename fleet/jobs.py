@@ -17,6 +17,8 @@ job                    every      what
 ``fault_code_alarms``  60 s       DM1 fault-code alarms from each machine's latest DM1 message
 ``delivery_retry``     30 s       push and e-mail deliveries whose back-off has passed
 ``delivery_digest``    5 min      one e-mail per person for alarms held back by the rate limit
+``nightly_backup``     02:30 UTC  ``fleet.backup.NightlyBackup``: InfluxDB, SQL, instance files;
+                                  then the retention in days (when the caller passes ``backup``)
 =====================  =========  ==================================================================
 
 Each job is also a plain function, so tests and the CLI call them directly.
@@ -54,6 +56,7 @@ RUL_SCORING_INTERVAL_S = 15 * 60
 ESCALATION_INTERVAL_S = 10 * 60
 DELIVERY_RETRY_INTERVAL_S = 30
 DIGEST_INTERVAL_S = 5 * 60
+BACKUP_HOUR_UTC, BACKUP_MINUTE_UTC = 2, 30
 
 
 class BurstSweep:
@@ -198,7 +201,8 @@ def record_rul_notes(session_factory: sessionmaker, results: Sequence) -> None:
 
 def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | None = None,
                     submit_burst: Callable[[str], object] | None = None, start_delay_s: float = 5.0,
-                    clock: Callable[[], datetime] = utcnow, describe_code: Callable[[int, int], str] | None = None):
+                    clock: Callable[[], datetime] = utcnow, describe_code: Callable[[int, int], str] | None = None,
+                    backup: Callable[[], object] | None = None):
     """A configured, not yet started ``BackgroundScheduler`` with the fleet's jobs.
 
     Parameters
@@ -215,6 +219,8 @@ def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | N
         Aware UTC now for the alarm jobs (escalation, stale data, deliveries).
     describe_code : callable, optional
         ``describe_code(spn, fmi)``: the fault-code alarms' titles.
+    backup : callable, optional
+        The nightly backup (``fleet.backup.NightlyBackup``); none scheduled when omitted.
     """
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -236,6 +242,10 @@ def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | N
     scheduler.add_job(escalate_overdue, "interval", seconds=ESCALATION_INTERVAL_S, id="overdue_escalation",
                       args=(session_factory, notifier), next_run_time=first)
     add_alarm_jobs(scheduler, store, session_factory, as_bus(notifier, session_factory), clock, first, describe_code)
+    if backup is not None:
+        # A night missed while the app was down is made up within the hour, not skipped or doubled.
+        scheduler.add_job(backup, "cron", hour=BACKUP_HOUR_UTC, minute=BACKUP_MINUTE_UTC, id="nightly_backup",
+                          misfire_grace_time=3600)
     return scheduler
 
 

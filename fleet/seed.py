@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import functools
 import os
 import sys
 from dataclasses import dataclass, field
@@ -20,12 +21,11 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from telemetry.files import replace_atomically
 
-from . import db, demo_fleet
-from .devices import issue_credential_in, token_is_valid_in
+from . import db, demo_fleet, passwords
+from .devices import add_broker_hash_in, issue_credential_in, token_is_valid_in
 from .models import (Base, Component, DeviceCredential, EscalationPolicy, EscalationStep, Machine, OnCallShift,
                      RulModel, Sensor, Site, Technician, Tenant, User, utcnow)
 
@@ -64,16 +64,26 @@ def _get_or_create(session: Session, report: SeedReport, model, lookup: dict[str
     return row
 
 
+@functools.lru_cache(maxsize=4)
+def _demo_password_hash(password: str) -> str:
+    # The demo users share one (printed) password, so one Argon2id hash serves them all: seeding
+    # costs one deliberately slow hash instead of one per user.
+    return passwords.hash_password(password)
+
+
 def _ensure_user(session: Session, report: SeedReport, email: str, name: str, role: str,
                  tenant: Tenant, password: str) -> User:
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
-        user = User(email=email, password_hash=generate_password_hash(password))
+        user = User(email=email, password_hash=_demo_password_hash(password))
         session.add(user)
         report.count("User")
-    elif not check_password_hash(user.password_hash, password):
-        # Hashing is deliberately slow: only re-hash when the demo password actually changed.
-        user.password_hash = generate_password_hash(password)
+    elif user.password_hash != _demo_password_hash(password):
+        # Hashing is deliberately slow: only re-hash when the demo password changed (or the
+        # stored hash is of an older scheme, which verify() answers with a fresh Argon2id one).
+        checked = passwords.verify(user.password_hash, password)
+        if not checked.ok or checked.new_hash:
+            user.password_hash = _demo_password_hash(password)
     user.name, user.role, user.tenant_id, user.active = name, role, tenant.id, True
     session.flush()
     return user
@@ -140,6 +150,7 @@ def _load_provisioning(path: Path) -> dict[str, str]:
 def _ensure_token(session: Session, report: SeedReport, machine: Machine, previous: str | None) -> str:
     if previous and token_is_valid_in(session, machine, previous):
         report.tokens_kept += 1
+        add_broker_hash_in(session, previous)  # a credential from before broker hashes existed
         return previous
     # The old token is lost (only its hash is stored): retire it and issue a new one.
     for credential in session.scalars(select(DeviceCredential).where(DeviceCredential.machine_id == machine.id,

@@ -39,6 +39,10 @@ class DeviceDirectory(Protocol):
     def authenticate(self, token: str) -> DeviceIdentity | None:
         """The identity of a valid, unrevoked token; None otherwise."""
 
+    def machine_identity(self, machine: str) -> DeviceIdentity | None:
+        """The identity of a machine's active device, for a transport that authenticated the
+        device itself (the MQTT broker); None when it has none."""
+
 
 def split_token(token: str) -> tuple[str, str] | None:
     """``"<device_id>.<secret>"`` → ``(device_id, secret)``; None when malformed."""
@@ -75,6 +79,10 @@ class StaticDeviceDirectory:
 
     def revoke(self, device_id: str) -> None:
         self._by_device.pop(device_id, None)
+
+    def machine_identity(self, machine: str) -> DeviceIdentity | None:
+        return next((identity for _, identity in reversed(self._by_device.values())
+                     if identity.machine == machine), None)
 
     def authenticate(self, token: str) -> DeviceIdentity | None:
         parts = split_token(token)

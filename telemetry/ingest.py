@@ -105,8 +105,12 @@ class IngestService:
         return self._spool(upload)
 
     def accept_object(self, kind: str, token: str | None, obj: Mapping) -> Receipt:
-        """An already-decoded JSON upload (the MQTT bridge): ``kind`` is operating|bursts|faults."""
-        identity = self._authenticate(token)
+        """An already-decoded JSON upload with its device token: ``kind`` is operating|bursts|faults."""
+        return self.accept_object_as(self._authenticate(token), kind, obj)
+
+    def accept_object_as(self, identity: DeviceIdentity, kind: str, obj: Mapping) -> Receipt:
+        """An already-decoded JSON upload from a device the transport authenticated (the MQTT
+        broker checked its credential and ACL): ``kind`` is operating|bursts|faults."""
         if not isinstance(obj, Mapping):
             raise IngestError(422, "invalid", "payload", "json_object", "payload must be a JSON object")
         now = self.clock()

@@ -2,7 +2,8 @@
 
 Split by responsibility: :mod:`.org` (tenants, sites, users, technicians), :mod:`.assets`
 (machines, components, sensors, device credentials), :mod:`.work` (work orders, burst
-diagnoses, RUL models, job state), :mod:`.alarms` (alarms, escalation, deliveries). Import from here: ``from fleet.models import Machine``.
+diagnoses, RUL models, job state), :mod:`.alarms` (alarms, escalation, deliveries), :mod:`.security`
+(sign-in throttles, server-side sessions). Import from here: ``from fleet.models import Machine``.
 """
 from .alarms import (Alarm, AuditEntry, Delivery, EscalationPolicy, EscalationStep, FaultCodeRule, OnCallShift,
                      PushSubscription, UserPreference)
@@ -10,6 +11,7 @@ from .assets import MACHINE_KINDS, MACHINE_STATUSES, Component, DeviceCredential
 from .base import Base, UTCDateTime, from_ns, utcnow
 from .fault_codes import ReportedFaultCode
 from .org import ROLES, TENANT_KINDS, Site, Technician, Tenant, User
+from .security import SignInThrottle, UserSession
 from .work import BurstDiagnosis, JobState, RulModel, WorkOrder
 
 __all__ = [
@@ -20,4 +22,5 @@ __all__ = [
     "Alarm", "EscalationPolicy", "EscalationStep", "FaultCodeRule", "OnCallShift", "PushSubscription",
     "UserPreference", "Delivery", "AuditEntry",
     "ReportedFaultCode",
+    "SignInThrottle", "UserSession",
 ]

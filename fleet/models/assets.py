@@ -116,6 +116,9 @@ class DeviceCredential(Base):
     machine_id: Mapped[int] = mapped_column(ForeignKey("machine.id", ondelete="CASCADE"), index=True)
     device_id: Mapped[str] = mapped_column(String(64), unique=True)
     secret_sha256: Mapped[str] = mapped_column(String(64))  # hex digest
+    # Mosquitto password-file hash of the same secret (telemetry.mqtt_broker), made at issue time
+    # so the broker's password file can be written from the registry; None for older credentials.
+    mqtt_password_hash: Mapped[str | None] = mapped_column(String(200))
     label: Mapped[str] = mapped_column(String(80), default="gateway")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

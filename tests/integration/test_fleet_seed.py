@@ -7,10 +7,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
-from werkzeug.security import check_password_hash
 
 from diagnostics.kinematics import ComponentKinematics
-from fleet import db, seed
+from fleet import db, passwords, seed
 from fleet.devices import token_is_valid_in
 from fleet.models import Base, Component, DeviceCredential, Machine, Sensor, Technician, Tenant, User
 from fleet_helpers import throwaway_pg_database
@@ -95,7 +94,8 @@ def test_demo_fleet_contents(session_factory, tmp_path):
         assert roles == {"admin", "engineer", "technician", "customer"}
         customer_user = session.scalar(select(User).where(User.role == "customer"))
         assert customer_user.tenant.kind == "customer"
-        assert check_password_hash(customer_user.password_hash, "pw-for-test")
+        assert passwords.verify(customer_user.password_hash, "pw-for-test").ok
+        assert customer_user.password_hash.startswith("$argon2id$")
         assert "pw-for-test" not in customer_user.password_hash
         assert all(t.skills and t.home_lat for t in session.scalars(select(Technician)))
 

@@ -1,0 +1,236 @@
+"""The access matrix: every route of the Flask URL map, every operation of the OpenAPI document and
+every Socket.IO event, tried as every principal, against an expected table (issue 20's guard).
+
+Principals: ``anonymous``; ``device`` (a gateway's bearer token, nothing else); the OEM's
+``admin``, ``engineer`` and ``technician``; ``customer`` (a user of Northbridge, which owns the
+machine, order and burst the routes are tried on); ``foreign`` (a user of another customer,
+Granite Ridge). Each answer is put in one class:
+
+* ``ok``: passed access control (2xx, a redirect that is not to sign-in, or a 4xx about the input,
+  such as the missing CSRF token or a transition the order's state forbids; what the route does
+  with allowed input is tested elsewhere)
+* ``login``: redirected to the sign-in page; ``401``, ``403``, ``404`` (hidden: answered as if
+  the object did not exist)
+
+A 5xx is always a failure. A route, operation or event without a row in :data:`EXPECTED` fails
+the test with its name, so a new route cannot ship without someone deciding who may use it.
+"""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from app_helpers import DEMO_PASSWORD, FAULTY_GENSET, app_config, outer_race_burst, seed_demo_fleet
+
+pytestmark = pytest.mark.integration
+
+PRINCIPALS = ("anonymous", "device", "admin", "engineer", "technician", "customer", "foreign")
+USERS = {"admin": "admin@ironwatch.example", "engineer": "engineer@ironwatch.example",
+         "technician": "technician@ironwatch.example", "customer": "owner@northbridge.example",
+         "foreign": "customer@graniteridge.example"}
+
+
+def row(anonymous, device, admin, engineer, technician, customer, foreign) -> dict[str, str]:
+    return dict(zip(PRINCIPALS, (anonymous, device, admin, engineer, technician, customer, foreign)))
+
+
+PUBLIC = row("ok", "ok", "ok", "ok", "ok", "ok", "ok")
+CONSOLE_PAGE = row("login", "login", "ok", "ok", "403", "403", "403")
+API_LIST = row("401", "401", "ok", "ok", "ok", "ok", "ok")
+API_OBJECT = row("401", "401", "ok", "ok", "ok", "ok", "404")
+
+#: (endpoint or "METHOD /openapi/path" or "socket:<event>") → expected class per principal.
+EXPECTED: dict[str, dict[str, str]] = {
+    # Flask URL map
+    "GET static": PUBLIC,
+    "GET auth.home": row("login", "login", "ok", "ok", "ok", "ok", "ok"),
+    "GET auth.login": PUBLIC,
+    "POST auth.login": PUBLIC,  # sent without the CSRF token: 400 for everyone
+    "POST auth.logout": PUBLIC,  # likewise
+    "GET console.fleet": CONSOLE_PAGE,
+    "GET console.machine": CONSOLE_PAGE,
+    "GET console.work_orders": CONSOLE_PAGE,
+    "GET console.work_order": CONSOLE_PAGE,
+    "GET console.evidence_png": CONSOLE_PAGE,
+    "POST console.work_order_action": CONSOLE_PAGE,
+    "GET portal.index": row("login", "login", "403", "403", "403", "ok", "ok"),
+    "GET tech.orders": row("login", "login", "403", "403", "ok", "403", "403"),
+    "POST tech.order_action": row("login", "login", "403", "403", "ok", "403", "403"),
+    "GET api.machines": API_LIST,
+    "GET api.machine": API_OBJECT,
+    "GET api.machine_diagnoses": API_OBJECT,
+    "GET api.machine_trend": API_OBJECT,
+    "GET api.work_orders": API_LIST,
+    "GET api.work_order": API_OBJECT,
+    # complete on an open order: 409 for staff; technicians only act on their own orders; customers never
+    "POST api.work_order_action": row("401", "401", "ok", "ok", "403", "403", "403"),
+    "GET openapi.openapi_json": PUBLIC,
+    "GET openapi.docs": PUBLIC,
+    # OpenAPI operations outside the URL map (device ingest is WSGI in front of Flask)
+    "POST /api/v1/ingest/operating": row("401", "ok", "401", "401", "401", "401", "401"),
+    "POST /api/v1/ingest/bursts": row("401", "ok", "401", "401", "401", "401", "401"),
+    "POST /api/v1/ingest/faults": row("401", "ok", "401", "401", "401", "401", "401"),
+    # Socket.IO
+    "socket:connect": row("refused", "refused", "ok", "ok", "ok", "ok", "ok"),
+}
+
+
+def classify(response) -> str:
+    status = response.status_code
+    assert status < 500, f"{response.request.method} {response.request.path}: {status} {response.data[:300]!r}"
+    if status in (401, 403, 404):
+        return str(status)
+    if status in (301, 302, 303) and "/login" in response.headers.get("Location", ""):
+        return "login"
+    return "ok"
+
+
+@pytest.fixture
+def world(influx, sql_url, tmp_path):
+    """The demo fleet plus a Northbridge customer user, one diagnosed burst of GS-2001 and the
+    open work order it raised; yields (app, {placeholder: value}, device token)."""
+    from app import create_app
+    from fleet import passwords
+    from fleet.db import transaction
+    from fleet.models import Machine, Tenant, User
+    from sqlalchemy import select
+
+    provisioning = seed_demo_fleet(sql_url, tmp_path)
+    app = create_app(app_config(influx, sql_url, tmp_path))
+    runtime = app.extensions["ironwatch"]
+    with transaction(runtime.sessions) as db:
+        owner = db.scalar(select(Tenant).join(Machine, Machine.tenant_id == Tenant.id)
+                          .where(Machine.uid == FAULTY_GENSET))
+        db.add(User(email=USERS["customer"], name="Nadia Owen", role="customer", tenant_id=owner.id,
+                    password_hash=passwords.hash_password(DEMO_PASSWORD)))
+    token, body = outer_race_burst(provisioning)
+    assert app.test_client().post("/api/v1/ingest/bursts", json=body,
+                                  headers={"Authorization": f"Bearer {token}"}).status_code == 202
+    runtime.writer.start()
+    assert runtime.writer.wait_drained(timeout=60)
+    runtime.writer.stop()
+    assert runtime.diagnosis_queue.run_pending() == 1
+    with runtime.sessions() as db:
+        from fleet.models import BurstDiagnosis, WorkOrder
+
+        burst_id = db.scalar(select(BurstDiagnosis.burst_id))
+        order_id = db.scalar(select(WorkOrder.id).where(WorkOrder.status == "open"))
+    assert burst_id and order_id
+    values = {"uid": FAULTY_GENSET, "order_id": order_id, "burst_id": burst_id, "filename": "css/ironwatch.css",
+              "id": order_id}
+    yield app, values, token
+    runtime.stop()
+
+
+def signed_in(app, principal: str, token: str):
+    client = app.test_client()
+    if principal in USERS:
+        client.get("/login")
+        with client.session_transaction() as session:
+            csrf = session["_csrf"]
+        response = client.post("/login", data={"email": USERS[principal], "password": DEMO_PASSWORD,
+                                               "csrf_token": csrf})
+        assert response.status_code == 302, f"{principal} could not sign in"
+    headers = {"Authorization": f"Bearer {token}"} if principal == "device" else {}
+    return client, headers
+
+
+def fill(path: str, values: dict) -> str:
+    """``/x/<int:order_id>`` or ``/x/{id}`` with the test's objects put in."""
+    path = re.sub(r"<(?:[a-z]+:)?(\w+)>", lambda m: str(values[m.group(1)]), path)
+    return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
+
+
+def operations(app) -> dict[str, tuple[str, str]]:
+    """Every route and OpenAPI operation: name → (method, concrete path)."""
+    found = {}
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            found[f"{method} {rule.endpoint}"] = (method, rule.rule)
+    url_map_paths = {re.sub(r"<(?:[a-z]+:)?\w+>", "{}", rule.rule) for rule in app.url_map.iter_rules()}
+    spec = app.test_client().get("/api/openapi.json").get_json()
+    for path, item in spec["paths"].items():
+        if re.sub(r"\{\w+\}", "{}", path) in url_map_paths:
+            continue  # the same route, already listed under its endpoint
+        for method in item:
+            if method in ("get", "post", "put", "patch", "delete"):
+                found[f"{method.upper()} {path}"] = (method.upper(), path)
+    return found
+
+
+BODIES = {"POST api.work_order_action": {"action": "complete", "findings": "access matrix probe"}}
+
+
+def test_every_route_operation_and_event_answers_each_principal_as_the_table_says(world):
+    from app.extensions import socketio
+    from app.notifier import SocketIONotifier
+
+    app, values, token = world
+    notifier = SocketIONotifier(socketio)
+    routes = operations(app)
+    events = [f"socket:{name}" for namespace in socketio.server.handlers.values() for name in namespace]
+    missing = missing_entries(app)
+    assert not missing, ("no entry in EXPECTED (tests/integration/test_access_matrix.py) for: "
+                         + ", ".join(missing) + "; add a row saying what each principal may do")
+    stale = [name for name in EXPECTED if name not in routes and name not in events]
+    assert not stale, f"EXPECTED lists what the app no longer has: {stale}"
+
+    wrong = []
+    for principal in PRINCIPALS:
+        client, headers = signed_in(app, principal, token)
+        for name, (method, path) in routes.items():
+            url = fill(path, values)
+            if method == "GET":
+                response = client.get(url, headers=headers)
+            elif name in BODIES:
+                response = client.post(url, headers=headers, json=BODIES[name])
+            elif path.startswith("/api/v1/ingest/"):
+                response = client.post(url, headers=headers, json={})
+            else:
+                response = client.post(url, headers=headers, data={})  # no CSRF token
+            got, want = classify(response), EXPECTED[name][principal]
+            if got != want:
+                wrong.append(f"{name} ({method} {url}) as {principal}: expected {want}, got {got} "
+                             f"({response.status_code})")
+        sock = socketio.test_client(app, flask_test_client=client, headers=headers)
+        got = "ok" if sock.is_connected() else "refused"
+        if got != EXPECTED["socket:connect"][principal]:
+            wrong.append(f"socket:connect as {principal}: expected {EXPECTED['socket:connect'][principal]}, got {got}")
+        if sock.is_connected():
+            # A live event for the machine's owner reaches the owner and the OEM, never another customer.
+            sock.get_received()
+            notifier.publish("access_probe", {"principal": principal}, [_tenant_of(app, values["uid"])])
+            heard = [e for e in sock.get_received() if e["name"] == "access_probe"]
+            if bool(heard) != (principal != "foreign"):
+                wrong.append(f"socket event for the owner's tenant heard by {principal}: {bool(heard)}")
+            sock.disconnect()
+    assert not wrong, "\n".join(wrong)
+
+
+def _tenant_of(app, uid: str) -> int:
+    from fleet.models import Machine
+    from sqlalchemy import select
+
+    with app.extensions["ironwatch"].sessions() as db:
+        return db.scalar(select(Machine.tenant_id).where(Machine.uid == uid))
+
+
+def missing_entries(app) -> list[str]:
+    from app.extensions import socketio
+
+    events = [f"socket:{name}" for namespace in socketio.server.handlers.values() for name in namespace]
+    return [name for name in list(operations(app)) + events if name not in EXPECTED]
+
+
+def test_a_route_added_without_an_entry_is_named(influx, sql_url, tmp_path):
+    from app import create_app
+
+    app = create_app(app_config(influx, sql_url, tmp_path))
+    try:
+        app.add_url_rule("/console/new-report/<int:year>", "console_new_report", lambda year: "x",
+                         methods=["GET", "POST"])
+        assert missing_entries(app) == ["GET console_new_report", "POST console_new_report"]
+    finally:
+        app.extensions["ironwatch"].stop()

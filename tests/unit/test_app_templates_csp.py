@@ -1,0 +1,32 @@
+"""The Content-Security-Policy forbids inline script, so no template may carry any: every
+<script> has a src, no element has an on* event-handler attribute or a javascript: URL."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+TEMPLATES = sorted((Path(__file__).resolve().parents[2] / "app" / "templates").rglob("*.html"))
+
+
+def inline_script_findings(text: str) -> list[str]:
+    """Inline code a strict ``script-src 'self'`` would block, as short descriptions."""
+    findings = []
+    for match in re.finditer(r"<script\b([^>]*)>(.*?)</script\s*>", text, flags=re.S | re.I):
+        if "src=" not in match.group(1).lower() or match.group(2).strip():
+            findings.append("inline <script>: " + match.group(0)[:60])
+    findings += ["event handler: " + m.group(0) for m in re.finditer(r"\son[a-z]+\s*=", text, flags=re.I)]
+    findings += ["javascript: URL" for _ in re.finditer(r"javascript:", text, flags=re.I)]
+    return findings
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
+def test_templates_have_no_inline_script(template):
+    assert inline_script_findings(template.read_text(encoding="utf-8")) == []
+
+
+def test_the_scan_finds_inline_script():
+    page = '<script>alert(1)</script><button onclick="x()">'
+    assert len(inline_script_findings(page)) == 2
+    assert inline_script_findings('<script src="/static/js/live.js"></script>') == []
