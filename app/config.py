@@ -24,6 +24,10 @@ ENV_DEFAULTS: dict[str, Any] = {
     "IRONWATCH_HOST": "127.0.0.1",
     "IRONWATCH_RAW_RETENTION_DAYS": 30,
     "IRONWATCH_SECRET_KEY": None,
+    # Street detail on the fleet map: an XYZ tiles URL such as https://tile.example/{z}/{x}/{y}.png
+    # (off by default: the map's offline basemap is Natural Earth land and borders served by the app).
+    "IRONWATCH_MAP_TILES_URL": "",
+    "IRONWATCH_MAP_TILES_ATTRIBUTION": "",
 }
 
 _INTEGER_KEYS = ("IRONWATCH_PORT", "IRONWATCH_RAW_RETENTION_DAYS", "IRONWATCH_INFLUX_PORT")
