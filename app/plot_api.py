@@ -21,12 +21,14 @@ from flask_login import current_user
 from .api import ALL_ROLES, BadParameter, bp, int_param, not_found
 from .auth import roles_required
 from .cache import LruCache
-from .wording import component_words, part_words
+from fleet.wording import component_words, part_words
 
 CONSOLE_ROLES = ("admin", "engineer")
 _spectra_cache = LruCache(48)
 _row_cache = LruCache(256)
-WATERFALL_MAX_HZ = 1000.0  # where shaft orders, gear mesh and bearing tones of these machines sit
+WATERFALL_MAX_HZ = 1000.0
+SPECTRUM_MIN_HZ = 2000.0  # the zoomable spectrum reaches at least this far, Hz
+SPECTRUM_POINTS = 6000  # ... at the burst's resolution (1 Hz for a 1 s burst) up to 6 kHz  # where shaft orders, gear mesh and bearing tones of these machines sit
 
 
 def _runtime():
@@ -127,7 +129,7 @@ def burst_spectra(burst_id: str):
         return not_found(f"Burst {burst_id}")
     cached = _spectra_cache.get(burst_id)
     if cached is None:
-        from diagnostics.pipeline import display_data
+        from diagnostics.pipeline import display_data, spectrum_row
         from telemetry.store import BurstNotFound
 
         try:
@@ -137,10 +139,16 @@ def burst_spectra(burst_id: str):
                            f"available: {missing}"), 404
         meta = burst.meta
         kinematics = component_kinematics(_runtime().sessions, meta.machine, meta.component)
-        display = display_data(burst.samples_m_s2(), meta.sample_rate_hz, meta.shaft_rpm, kinematics)
+        samples = burst.samples_m_s2()
+        display = display_data(samples, meta.sample_rate_hz, meta.shaft_rpm, kinematics)
+        # The zoomable spectrum at the burst's own resolution up to where the defect lines are
+        # (display_data's full-band spectrum is pooled to ~6 Hz per point, too coarse to zoom into).
+        highest_hz = max((m["hz"] for m in display["markers"]), default=0.0)
+        spectrum = spectrum_row(samples, meta.sample_rate_hz, max(SPECTRUM_MIN_HZ, 1.25 * highest_hz),
+                                max_points=SPECTRUM_POINTS)
         cached = {"burst_id": burst_id, "machine": meta.machine, "component": meta.component,
                   "component_label": component_words(meta.component), "shaft_rpm": meta.shaft_rpm,
-                  "sample_rate_hz": meta.sample_rate_hz, "spectrum": display["spectrum"],
+                  "sample_rate_hz": meta.sample_rate_hz, "spectrum": spectrum,
                   "envelope": display["envelope"], "families": marker_families(display["markers"]),
                   "kurtogram": display["kurtogram"]}
         _spectra_cache.put(burst_id, cached)

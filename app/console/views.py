@@ -93,8 +93,8 @@ def _fault_codes(uid: str, days: int = 7) -> dict | None:
 
 
 def _register_wording_filters(state) -> None:
-    # Names in words on every page (console, portal, tech): app-wide filters from app.wording.
-    from .. import wording
+    # Names in words on every page (console, portal, tech): app-wide filters from fleet.wording.
+    from fleet import wording
 
     state.app.jinja_env.filters.update(component_words=wording.component_words, fault_words=wording.fault_words,
                                        confidence_level=wording.confidence_level, words=wording.words)

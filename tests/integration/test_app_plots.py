@@ -137,3 +137,21 @@ def test_trend_ranges_pick_the_bucket_and_refuse_bad_ranges(app):
                          (f"&start={now}&end={now + 30 * 86400}", "end")):
         response = client.get(base + query)
         assert response.status_code == 400 and response.get_json()["field"] == field, query
+
+
+def test_a_user_chooses_the_time_zone_pages_show(app):
+    client = app.test_client()
+    login(client, ENGINEER)
+    page = client.get("/account/time-zone").get_data(as_text=True)
+    assert "zone (default)" in page and "data-user-timezone" not in page
+    with client.session_transaction() as session:
+        csrf = session["_csrf"]
+    refused = client.post("/account/time-zone", data={"timezone": "Mars/Olympus_Mons", "csrf_token": csrf})
+    assert refused.status_code == 400 and "not a time zone" in refused.get_data(as_text=True)
+    assert client.post("/account/time-zone", data={"timezone": "America/Chicago"}).status_code == 400  # no token
+    response = client.post("/account/time-zone", data={"timezone": "America/Chicago", "csrf_token": csrf})
+    assert response.status_code == 302
+    assert 'data-user-timezone="America/Chicago"' in client.get("/console/").get_data(as_text=True)
+    client.post("/account/time-zone", data={"timezone": "", "csrf_token": csrf})
+    assert "data-user-timezone" not in client.get("/console/").get_data(as_text=True)
+    assert app.test_client().get("/account/time-zone").status_code == 302  # signed out: to the login

@@ -68,7 +68,7 @@
       drawRul(tab.dataset.rulComponent);
     });
   });
-  var firstRul = document.querySelector("[data-rul-component]");
+  var firstRul = document.querySelector("[data-rul-component].active") || document.querySelector("[data-rul-component]");
   if (firstRul) { drawRul(firstRul.dataset.rulComponent); }
 
   // ---- spectra with defect-line cursors --------------------------------------------------------
@@ -81,6 +81,7 @@
       ctx.save();
       ctx.lineWidth = devicePixelRatio;
       ctx.font = (10 * devicePixelRatio) + "px system-ui";
+      var labelledUpTo = -Infinity;  // labels only where they do not overlap the previous one
       families.forEach(function (family, i) {
         if (!shownFamilies[family.key]) { return; }
         ctx.strokeStyle = ctx.fillStyle = COLOURS[i % COLOURS.length];
@@ -92,7 +93,10 @@
             ctx.globalAlpha = h === 1 ? 0.9 : 0.45;
             ctx.setLineDash(h === 1 ? [] : [4, 3]);
             ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke();
-            if (h === 1) { ctx.fillText(line.label, x + 3 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio); }
+            if (h === 1 && x > labelledUpTo) {
+              ctx.fillText(line.label, x + 3 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+              labelledUpTo = x + ctx.measureText(line.label).width + 8 * devicePixelRatio;
+            }
           }
         });
       });

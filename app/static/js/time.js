@@ -51,6 +51,9 @@
     (root || document).querySelectorAll("[data-zone-name]").forEach(function (node) {
       node.textContent = zoneFor(node);
     });
+    (root || document).querySelectorAll("[data-browser-zone]").forEach(function (node) {
+      node.textContent = browserZone();
+    });
   }
   window.ironwatchTime = { format: format, zoneFor: zoneFor, localise: localise };
   localise(document);

@@ -1,12 +1,15 @@
 """Words for people: component and fault names, confidence levels and ISO 20816 zones explained.
 
-Identifiers such as ``alternator_de`` or ``bearing_outer_race`` are for machines; every page a
-person reads goes through these functions (registered as template filters by the console
-blueprint). Pure functions, no Flask.
+Identifiers such as ``alternator_de`` or ``bearing_outer_race`` are for machines; every title,
+page and message a person reads goes through these functions (work-order titles here in the
+domain, pages through the template filters the console blueprint registers). Pure functions.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
+
+from diagnostics.findings import FAULT_MODE_NAMES
 
 #: Component identifiers of the demo fleet and of OEM templates, in words.
 COMPONENT_WORDS = {
@@ -18,20 +21,9 @@ COMPONENT_WORDS = {
     "alternator_nde": "alternator non-drive end",
 }
 
-#: ``Finding.fault_mode`` values in words.
-FAULT_WORDS = {
-    "bearing_outer_race": "bearing outer-race defect",
-    "bearing_inner_race": "bearing inner-race defect",
-    "bearing_rolling_element": "bearing rolling-element defect",
-    "bearing_cage": "bearing cage defect",
-    "gear_broken_tooth": "broken or cracked gear tooth",
-    "gear_wear": "gear wear",
-    "unbalance": "unbalance",
-    "misalignment": "misalignment",
-    "looseness": "mechanical looseness",
-    "electrical": "electrical fault",
-    "low_remaining_life": "low remaining life",
-}
+#: ``Finding.fault_mode`` values in words: the diagnosis's own names, plus the domain's signals.
+FAULT_WORDS = {**FAULT_MODE_NAMES, "low_remaining_life": "low remaining useful life",
+               "vibration_trend": "rising vibration trend"}
 
 #: Defect-line families and where they sit, in words (labels of ``display_data`` markers).
 LOCATION_WORDS = {"DE": "drive end", "NDE": "non-drive end"}
@@ -60,8 +52,6 @@ def component_words(name: str | None) -> str:
 
 def part_words(name: str | None) -> str:
     """A bearing or gear name inside a component in words (``DE`` → ``drive end``, ``stage1`` → ``stage 1``)."""
-    import re
-
     text = LOCATION_WORDS.get(name or "", words(name))
     return re.sub(r"([a-z])(\d)", r"\1 \2", text)
 
