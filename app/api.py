@@ -114,6 +114,8 @@ def machine_diagnoses(uid: str):
 @bp.get("/machines/<uid>/trend")
 @roles_required(*ALL_ROLES)
 def machine_trend(uid: str):
+    """``?field=<operating field>`` and either ``hours=<1..8784>`` (up to now) or ``start`` and
+    ``end`` (epoch seconds or RFC 3339): about 600 bucket means, whatever the range."""
     from fleet import queries
     from telemetry.schema import OPERATING_FIELDS
 
@@ -121,19 +123,69 @@ def machine_trend(uid: str):
     if field not in OPERATING_FIELDS:
         raise BadParameter("field", "enum", f"field must be an operating field such as coolant_temp_c; "
                                             f"{field!r} is not one.")
-    hours = int_param("hours", 24, 1, 720)
+    start_s, end_s = time_range_params(default_hours=int_param("hours", 24, 1, MAX_TREND_DAYS * 24))
     if _read(queries.machine_detail, uid, current_user.visible_tenant_ids) is None:
         return not_found(f"Machine {uid}")
-    return jsonify(trend_series(uid, field, hours))
+    return jsonify(trend_series(uid, field, start_s, end_s))
 
 
-def trend_series(uid: str, field: str, hours: int) -> dict[str, Any]:
-    """Mean of ``field`` per bucket over the last ``hours``, about 240 buckets whatever the range."""
-    every_s = max(60, (hours * 3600 // 240) // 60 * 60)  # whole minutes: reads the 1-min CQ series
-    end_ns = time.time_ns()
-    start_ns = end_ns - hours * 3600 * 10**9
+MAX_TREND_DAYS = 366
+#: Bucket widths the trend may use (s): whole minutes read the 1-minute CQ series, whole hours the
+#: hourly one, so a year is 8,784 hourly rows read, not 31 million samples.
+TREND_BUCKETS_S = (60, 120, 300, 600, 900, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400)
+TREND_POINTS = 600
+
+
+def time_param(name: str) -> float | None:
+    """Optional time query parameter: epoch seconds or RFC 3339 (``2026-11-25T06:00:00Z``)."""
+    from datetime import datetime, timezone
+
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadParameter(name, "time", f"{name} must be epoch seconds or an RFC 3339 time, got {raw!r}.") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
+def time_range_params(default_hours: int) -> tuple[float, float]:
+    """``(start_s, end_s)`` from ``start``/``end`` (both or neither), else the last ``default_hours``."""
+    start, end = time_param("start"), time_param("end")
+    now = time.time()
+    if start is None and end is None:
+        return now - default_hours * 3600, now
+    if start is None or end is None:
+        missing = "start" if start is None else "end"
+        raise BadParameter(missing, "required", "Give both start and end, or neither (then hours applies).")
+    if end <= start:
+        raise BadParameter("end", "range", "end must be after start.")
+    if end - start > MAX_TREND_DAYS * 86400:
+        raise BadParameter("start", "range", f"A trend spans at most {MAX_TREND_DAYS} days.")
+    if end > now + 86400 or start < 946684800:  # 2000-01-01: no machine reported before
+        raise BadParameter("end" if end > now + 86400 else "start", "range",
+                           "The range must lie between 2000-01-01 and tomorrow.")
+    return start, end
+
+
+def trend_bucket_s(span_s: float, points: int = TREND_POINTS) -> int:
+    """The smallest bucket of :data:`TREND_BUCKETS_S` that keeps ``span_s`` within ``points``."""
+    return next((b for b in TREND_BUCKETS_S if span_s / b <= points), TREND_BUCKETS_S[-1])
+
+
+def trend_series(uid: str, field: str, start_s: float, end_s: float) -> dict[str, Any]:
+    """Mean of ``field`` per bucket over ``[start_s, end_s)``, at most about 600 buckets."""
+    every_s = trend_bucket_s(end_s - start_s)
+    start_ns, end_ns = int(start_s * 1e9), int(end_s * 1e9)
     series = _runtime().store.trend(uid, field, start_ns, end_ns, every=f"{every_s}s")
-    return {"machine": uid, "field": field, "every_s": every_s,
+    return {"machine": uid, "field": field, "every_s": every_s, "start": int(start_s), "end": int(end_s),
             "times": [t // 10**9 for t in series["time"]], "values": series["value"]}
 
 
@@ -180,3 +232,5 @@ def work_order_action(order_id: int):
     except ActionRefused as refused:
         return jsonify(refused.to_dict()), refused.status
     return jsonify(order)
+
+from . import plot_api  # noqa: E402,F401  (the plot-data routes register on bp)

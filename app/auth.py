@@ -49,6 +49,7 @@ class Principal:
     tenant_kind: str
     visible_tenant_ids: tuple[int, ...] = field(default_factory=tuple)
     active: bool = True
+    timezone: str | None = None  # IANA zone the user reads times in; None: the browser's
 
     # Flask-Login's user interface.
     is_anonymous = False
@@ -87,7 +88,8 @@ def principal_from_user(user, tenant, customer_ids: list[int]) -> Principal:
     visible = [tenant.id] + (list(customer_ids) if tenant.kind == "oem" else [])
     return Principal(id=user.id, email=user.email, name=user.name, role=user.role,
                      tenant_id=tenant.id, tenant_name=tenant.name, tenant_kind=tenant.kind,
-                     visible_tenant_ids=tuple(sorted(visible)), active=bool(user.active))
+                     visible_tenant_ids=tuple(sorted(visible)), active=bool(user.active),
+                     timezone=user.timezone or None)
 
 
 def load_principal(session_factory, user_id: int) -> Principal | None:
@@ -242,3 +244,34 @@ def logout():
     session.clear()
     flash("Signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+# --- the signed-in user's own settings ----------------------------------------------------------
+
+def known_time_zones() -> list[str]:
+    """IANA zone names a user may choose (the Python zone database's, region/city ones)."""
+    from zoneinfo import available_timezones
+
+    return sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/", "posix/", "right/"))) + ["UTC"]
+
+
+@bp.route("/account/time-zone", methods=["GET", "POST"])
+def time_zone():
+    """Which zone this user reads times in: a zone of their choice, or their browser's (empty)."""
+    from fleet.models import User
+
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    zones = known_time_zones()
+    if request.method == "POST":
+        check_csrf()
+        chosen = request.form.get("timezone", "").strip()
+        if chosen and chosen not in zones:
+            flash(f"{chosen!r} is not a time zone this server knows; choose one from the list.", "error")
+            return render_template("auth/time_zone.html", zones=zones, chosen=current_user.timezone or ""), 400
+        with current_app.extensions["ironwatch"].sessions() as db:
+            db.get(User, current_user.id).timezone = chosen or None
+            db.commit()
+        flash(f"Times are now shown in {chosen}." if chosen else "Times are now shown in your browser's zone.", "info")
+        return redirect(url_for("auth.time_zone"))
+    return render_template("auth/time_zone.html", zones=zones, chosen=current_user.timezone or "")

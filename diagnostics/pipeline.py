@@ -32,8 +32,9 @@ from .health import health_index
 from .iso20816 import iso_band_hz, iso_zone, zone_limits
 from .kinematics import ComponentKinematics
 from .rules import electrical_findings, gear_findings, shaft_findings, spectrum_max_hz
-from .spectrum import hann_window, time_statistics, velocity_rms_mm_s
-from .views import envelope_stack, floor_normalise
+from .spectrum import amplitude_spectrum, hann_window, time_statistics, velocity_rms_mm_s
+from .kurtogram import spectral_kurtosis
+from .views import envelope_stack, floor_normalise, kurtogram_window
 from .wavelets import packet_energies, scalogram
 
 __all__ = ["BurstAnalysis", "analyze_burst", "display_data", "sensor_fault_reason", "MIN_SAMPLES",
@@ -318,6 +319,7 @@ def display_data(samples: Any, fs: float, shaft_rpm: float,
       (normalised, dimensionless) of the view that carries the top envelope finding (else the
       pre-whitened kurtogram band), up to about 6 x the highest defect frequency;
       ``markers``: ``[{"label", "hz"}]`` expected defect frequencies;
+      ``kurtogram``: :func:`kurtogram_display` of the burst, with the band the envelope views used;
       ``scalogram``: ``{"times_s", "freqs_hz", "magnitude"}`` (Morlet CWT of the first 0.25 s);
       ``analysis``: ``analyze_burst(...).to_dict()``.
     """
@@ -356,6 +358,71 @@ def display_data(samples: Any, fs: float, shaft_rpm: float,
         "envelope": {"freqs_hz": (np.arange(env_amp.size) * env_block * stack.resolution_hz).tolist(),
                      "amplitude": env_amp.tolist(), "band_hz": [float(b) for b in band], "view": stack.labels[row]},
         "markers": markers,
+        "kurtogram": kurtogram_display(x, fs, stack.kurtogram_band_hz, stack.kurtogram_max_sk),
         "scalogram": scalogram(x, fs),
         "analysis": analysis.to_dict(),
     }
+
+
+def kurtogram_display(x: np.ndarray, fs: float, band_hz: tuple[float, float], max_sk: float,
+                      levels: int = 5, max_cells: int = 256) -> dict[str, Any]:
+    """Spectral kurtosis over several STFT lengths around the one that chose the demodulation band.
+
+    Parameters
+    ----------
+    x : np.ndarray, shape (n,)
+        The burst, m/s².
+    fs : float
+        Sample rate, Hz.
+    band_hz : (float, float)
+        The band the envelope views demodulated (``EnvelopeStack.kurtogram_band_hz``), Hz.
+    max_sk : float
+        Its spectral kurtosis (dimensionless).
+    levels : int
+        Window lengths shown: the choosing one in the middle, halved and doubled around it.
+    max_cells : int
+        Frequency cells per level at most (block maxima beyond).
+
+    Returns
+    -------
+    dict
+        ``windows`` (samples, rising), ``freqs_hz`` and ``sk`` (one list per window, cell centres in
+        Hz and kurtosis), ``chosen_window``, ``band_hz``, ``max_sk``.
+    """
+    chosen = kurtogram_window(fs, float(band_hz[1] - band_hz[0]))
+    windows = [w for w in (int(chosen * 2.0 ** k) for k in range(-(levels // 2), levels - levels // 2))
+               if 16 <= w <= x.size // 8]
+    freqs_all, sk_all = [], []
+    for window in windows:
+        freqs, sk = spectral_kurtosis(x, fs, window, overlap=False)
+        pooled, block = _pool_max(sk, max_cells)
+        freqs_all.append([float(f) for f in freqs[::block][:pooled.size]])
+        sk_all.append([float(v) for v in pooled])
+    return {"windows": windows, "freqs_hz": freqs_all, "sk": sk_all, "chosen_window": chosen,
+            "band_hz": [float(band_hz[0]), float(band_hz[1])], "max_sk": float(max_sk)}
+
+
+def spectrum_row(samples: Any, fs: float, max_hz: float, max_points: int = 600) -> dict[str, list]:
+    """One row of a waterfall: the Hann amplitude spectrum up to ``max_hz``, block maxima.
+
+    Parameters
+    ----------
+    samples : array-like, shape (n,)
+        Acceleration, m/s².
+    fs : float
+        Sample rate, Hz.
+    max_hz : float
+        Highest frequency kept, Hz (clipped to Nyquist).
+    max_points : int
+        Points at most (block maxima keep every peak visible).
+
+    Returns
+    -------
+    dict
+        ``freqs_hz`` (bin starts, Hz) and ``amplitude_m_s2`` (peak amplitude per block, m/s²).
+    """
+    spectrum = amplitude_spectrum(np.asarray(samples, dtype=float), fs)
+    keep = spectrum.freqs_hz <= min(max_hz, fs / 2.0)
+    pooled, block = _pool_max(spectrum.amplitude[keep], max_points)
+    freqs = spectrum.freqs_hz[keep][::block][:pooled.size]
+    return {"freqs_hz": [float(f) for f in freqs], "amplitude_m_s2": [float(a) for a in pooled]}

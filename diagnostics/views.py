@@ -24,7 +24,7 @@ import scipy.fft as sfft
 from .kurtogram import spectral_kurtosis
 from .spectrum import hann_window
 
-__all__ = ["EnvelopeStack", "envelope_stack", "BAND_COUNT", "floor_normalise"]
+__all__ = ["EnvelopeStack", "envelope_stack", "BAND_COUNT", "floor_normalise", "kurtogram_window"]
 
 BAND_COUNT = 4
 _SEGMENT_S = 1.0
@@ -109,12 +109,19 @@ def squared_magnitude(z: np.ndarray) -> np.ndarray:
     return parts[..., 0] + parts[..., 1]
 
 
+def kurtogram_window(fs: float, width_hz: float) -> int:
+    """STFT length (samples, a power of two) whose cells are about half of ``width_hz`` (Hz) wide.
+
+    One STFT at this resolution chooses the demodulation band: finer cells would cost another STFT,
+    and the band is widened to ``width_hz`` anyway.
+    """
+    return int(2 ** np.round(np.log2(max(32.0, 2.0 * fs / width_hz))))
+
+
 def _sk_band(x: np.ndarray, fs: float, lo_hz: float, hi_hz: float, width_hz: float) -> tuple[tuple[float, float], float]:
     """Band of ``width_hz`` centred on the largest spectral kurtosis between lo and hi (Hz)."""
     best_sk, best_f = -np.inf, 0.5 * (lo_hz + hi_hz)
-    # One STFT whose cells are about half the band wide: finer resolution would cost another STFT
-    # and the band is widened to width_hz anyway.
-    base = int(2 ** np.round(np.log2(max(32.0, 2.0 * fs / width_hz))))
+    base = kurtogram_window(fs, width_hz)
     for window in (base,):
         if window > x.size // 8:
             continue

@@ -27,8 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from diagnostics.findings import FAULT_MODE_NAMES
-
+from .wording import component_words, fault_words, part_words
 from .workorders import PRIORITIES, max_priority, priority_rank, raise_priority
 
 SEVERITY_RANK = {"": 0, "watch": 1, "warning": 2, "alarm": 3}
@@ -262,14 +261,16 @@ def merge_evidence(evidence: dict | None, signal: MaintenanceSignal) -> dict:
 
 
 def title_for(signal: MaintenanceSignal) -> str:
-    """One line for lists: fault, component, location."""
+    """One line for lists, in words: fault, component, and the part when the component has several."""
+    component = component_words(signal.component_name)
     if signal.fault_mode == RUL_FAULT_MODE:
-        return f"Low remaining useful life: {signal.component_name}"
+        return f"Low remaining useful life: {component}"
     if signal.fault_mode == TREND_FAULT_MODE:
-        return f"Vibration trend alarm on {signal.component_name}"
-    what = FAULT_MODE_NAMES.get(signal.fault_mode, signal.fault_mode.replace("_", " "))
-    where = f" ({signal.location})" if signal.location else ""
-    return f"{what[0].upper()}{what[1:]} on {signal.component_name}{where}"[:200]
+        return f"Vibration trend alarm on {component}"
+    what = fault_words(signal.fault_mode)
+    part = part_words(signal.location) if signal.location else ""
+    where = f" ({part}{' bearing' if is_bearing_fault(signal.fault_mode) else ''})" if part and part not in component else ""
+    return f"{what[0].upper()}{what[1:]} on {component}{where}"[:200]
 
 
 def description_for(signal: MaintenanceSignal) -> str:

@@ -170,7 +170,8 @@ def machine_detail(session: Session, uid: str, visible_tenant_ids: Iterable[int]
         "customer": machine.tenant.name, "lat": machine.lat, "lon": machine.lon,
         "nominal_shaft_rpm": machine.nominal_shaft_rpm, "rated_power_kw": machine.rated_power_kw,
         "site": None if machine.site is None else {"name": machine.site.name, "address": machine.site.address,
-                                                   "lat": machine.site.lat, "lon": machine.site.lon},
+                                                   "lat": machine.site.lat, "lon": machine.site.lon,
+                                                   "timezone": machine.site.timezone},
         "components": [{
             "name": c.name, "kind": c.kind, "description": c.description, "kinematics": c.kinematics,
             "sensors": [{"name": s.name, "axis": s.axis, "sample_rate_hz": s.sample_rate_hz,

@@ -2,8 +2,6 @@
 and the evidence image ``/console/bursts/<burst_id>/evidence.png``."""
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any
 
@@ -11,6 +9,7 @@ from flask import Response, abort, current_app, render_template, request
 from flask_login import current_user
 
 from ..auth import roles_required
+from ..cache import LruCache
 from . import bp
 
 CONSOLE_ROLES = ("admin", "engineer")
@@ -93,6 +92,18 @@ def _fault_codes(uid: str, days: int = 7) -> dict | None:
     return fault_code_view(history)
 
 
+def _register_wording_filters(state) -> None:
+    # Names in words on every page (console, portal, tech): app-wide filters from fleet.wording.
+    from fleet import wording
+
+    state.app.jinja_env.filters.update(component_words=wording.component_words, fault_words=wording.fault_words,
+                                       confidence_level=wording.confidence_level, words=wording.words)
+    state.app.jinja_env.globals.update(zone_explanation=wording.zone_explanation)
+
+
+bp.record_once(_register_wording_filters)
+
+
 @bp.app_template_filter("reading")
 def format_reading(value: float) -> str:
     """A reading for people: whole numbers from 1000 up (hour meters), else 4 significant digits."""
@@ -168,30 +179,7 @@ def work_orders():
 
 # --- evidence image -------------------------------------------------------------------------------
 
-class _PngCache:
-    """A small LRU of rendered evidence images: a stored burst never changes, drawing takes ~0.5 s."""
-
-    def __init__(self, capacity: int = 64):
-        self._items: OrderedDict[str, bytes] = OrderedDict()
-        self._capacity = capacity
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> bytes | None:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        return None
-
-    def put(self, key: str, png: bytes) -> None:
-        with self._lock:
-            self._items[key] = png
-            self._items.move_to_end(key)
-            while len(self._items) > self._capacity:
-                self._items.popitem(last=False)
-
-
-_png_cache = _PngCache()
+_png_cache = LruCache()  # evidence PNGs: drawing one takes ~0.5 s
 
 
 @bp.get("/bursts/<burst_id>/evidence.png")

@@ -68,6 +68,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    timezone: Mapped[str | None] = mapped_column(String(64))  # IANA zone for times shown; None: the browser's
 
     tenant: Mapped[Tenant] = relationship()
     technician: Mapped["Technician | None"] = relationship(back_populates="user")

@@ -59,7 +59,7 @@ def test_engineer_sees_the_whole_fleet(app, provisioning):
     gensets = client.get("/api/v1/machines?kind=genset").get_json()["machines"]
     assert gensets and all(m["kind"] == "genset" for m in gensets)
     page = client.get(f"/console/machines/{FAULTY_GENSET}").get_data(as_text=True)
-    assert "alternator de" in page and "No vibration burst of this machine has been diagnosed yet" in page
+    assert "Alternator drive end" in page and "No vibration burst of this machine has been diagnosed yet" in page
     missing = client.get("/console/machines/NO-SUCH-MACHINE")
     assert missing.status_code == 404 and b"does not exist or is not visible to you" in missing.data
 

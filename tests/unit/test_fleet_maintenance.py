@@ -62,7 +62,7 @@ def test_new_finding_opens_a_draft_with_the_nearest_skilled_technician():
     draft = m.plan(finding_signal(), [], candidates, *HOSPITAL, NOW)
     assert isinstance(draft, m.WorkOrderDraft)
     assert (draft.priority, draft.severity, draft.due_at) == ("high", "warning", NOW + timedelta(days=7))
-    assert draft.title == "Bearing outer-race defect on alternator_de (DE)"
+    assert draft.title == "Bearing outer-race defect on alternator drive end"
     assert "BPFO x1: 76.5 Hz (expected 76.6 Hz)" in draft.description
     # Sam has both needed skills (bearings + electrical) although Helen lives next door.
     assert draft.proposal.technician_id == 2 and "bearings, electrical skills" in draft.proposal.reason

@@ -29,7 +29,9 @@
     var raw = payload.time || payload.created_at || payload.updated_at;
     var when = raw ? new Date(raw) : new Date();
     if (isNaN(when.getTime())) { when = new Date(); }
-    return when.toISOString().slice(11, 19) + " UTC";
+    // Date, time and zone name (the viewer's zone, js/time.js), so an overnight event reads right.
+    if (window.ironwatchTime) { return window.ironwatchTime.format(when, window.ironwatchTime.zoneFor(feed)); }
+    return when.toISOString().slice(0, 16).replace("T", " ") + " UTC";
   }
 
   // Pages whose users may open machine pages set <body data-machine-link="/console/machines/">.
@@ -90,7 +92,12 @@
       if (p.iso_zone !== undefined) { setCell(row, "iso_zone", p.iso_zone || "–", "zone " + (p.iso_zone || "none")); }
       if (p.health_index !== undefined && p.health_index !== null) { setCell(row, "health_index", Number(p.health_index).toFixed(2)); }
       if (p.open_work_orders !== undefined) { setCell(row, "open_work_orders", p.open_work_orders); }
-      if (p.last_seen_at) { setCell(row, "last_seen_at", String(p.last_seen_at).replace("T", " ").slice(0, 16) + " UTC"); }
+      if (p.last_seen_at) {
+        var seen = new Date(p.last_seen_at);
+        setCell(row, "last_seen_at", window.ironwatchTime && !isNaN(seen.getTime())
+          ? window.ironwatchTime.format(seen, window.ironwatchTime.zoneFor(row))
+          : String(p.last_seen_at).replace("T", " ").slice(0, 16) + " UTC");
+      }
       row.classList.remove("flash"); void row.offsetWidth; row.classList.add("flash");
     });
   }

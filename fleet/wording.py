@@ -1,0 +1,105 @@
+"""Words for people: component and fault names, confidence levels and ISO 20816 zones explained.
+
+Identifiers such as ``alternator_de`` or ``bearing_outer_race`` are for machines; every title,
+page and message a person reads goes through these functions (work-order titles here in the
+domain, pages through the template filters the console blueprint registers). Pure functions.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from diagnostics.findings import FAULT_MODE_NAMES
+
+#: Component identifiers of the demo fleet and of OEM templates, in words.
+COMPONENT_WORDS = {
+    "engine": "engine",
+    "hydraulic_pump": "hydraulic pump",
+    "swing_gearbox": "swing gearbox",
+    "travel_motor": "travel motor",
+    "alternator_de": "alternator drive end",
+    "alternator_nde": "alternator non-drive end",
+}
+
+#: ``Finding.fault_mode`` values in words: the diagnosis's own names, plus the domain's signals.
+FAULT_WORDS = {**FAULT_MODE_NAMES, "low_remaining_life": "low remaining useful life",
+               "vibration_trend": "rising vibration trend"}
+
+#: Defect-line families and where they sit, in words (labels of ``display_data`` markers).
+LOCATION_WORDS = {"DE": "drive end", "NDE": "non-drive end"}
+
+#: ISO 20816 evaluation zones, as the standard describes them.
+ZONE_WORDS = {
+    "A": "zone A, the vibration of a newly commissioned machine",
+    "B": "zone B, acceptable for unrestricted long-term operation",
+    "C": "zone C, not acceptable for long-term operation: plan remedial action",
+    "D": "zone D, severe enough to damage the machine",
+}
+
+#: Confidence levels: (lowest confidence, level). See docs/diagnostics.md, "Confidence levels".
+CONFIDENCE_LEVELS = ((0.8, "high"), (0.6, "medium"), (0.0, "low"))
+
+
+def words(identifier: str | None) -> str:
+    """``"swing_gearbox"`` → ``"swing gearbox"``: the fallback for identifiers without an entry."""
+    return str(identifier or "").replace("_", " ").strip()
+
+
+def component_words(name: str | None) -> str:
+    """A component identifier in words (``alternator_de`` → ``alternator drive end``)."""
+    return COMPONENT_WORDS.get(name or "", words(name))
+
+
+def part_words(name: str | None) -> str:
+    """A bearing or gear name inside a component in words (``DE`` → ``drive end``, ``stage1`` → ``stage 1``)."""
+    text = LOCATION_WORDS.get(name or "", words(name))
+    return re.sub(r"([a-z])(\d)", r"\1 \2", text)
+
+
+def fault_words(fault_mode: str | None, location: str | None = None) -> str:
+    """A fault mode with its location in words: ``bearing outer-race defect (drive end)``."""
+    text = FAULT_WORDS.get(fault_mode or "", words(fault_mode))
+    where = (location or "").strip()
+    if where and where != "-":
+        text += f" ({part_words(where)})"
+    return text
+
+
+def confidence_level(confidence: float | None) -> str:
+    """``"low"``, ``"medium"`` or ``"high"`` for a finding's confidence in [0, 1]; ``""`` if None.
+
+    The confidence is the detection score's margin over the detection threshold (0.5 at the
+    threshold, 0.75 at twice it); the levels cut it where the CWRU and simulated evaluations
+    separate real faults from near misses (docs/diagnostics.md).
+    """
+    if confidence is None:
+        return ""
+    value = float(confidence)
+    return next(level for floor, level in CONFIDENCE_LEVELS if value >= floor)
+
+
+def zone_explanation(zone: str | None, velocity_rms_mm_s: float | None,
+                     finding: Mapping[str, Any] | None) -> str:
+    """One or two sentences putting the ISO zone beside the finding, so they do not seem to disagree.
+
+    ISO 20816 judges overall velocity RMS; an early bearing or gear defect shows in the envelope
+    or as sidebands long before it moves that overall level, so "zone A" and "outer-race defect"
+    are both true. The sentence says which evidence carries the finding.
+    """
+    if not zone:
+        return "No ISO 20816 zone yet: the component's limits or its velocity RMS are missing."
+    level = f" ({velocity_rms_mm_s:.2f} mm/s RMS)" if velocity_rms_mm_s is not None else ""
+    text = f"Overall vibration{level} is in {ZONE_WORDS.get(zone, 'zone ' + zone)}."
+    if not finding:
+        return text
+    domains = {e.get("domain") for e in finding.get("evidence") or []}
+    fault = fault_words(finding.get("fault_mode"), finding.get("location"))
+    if zone in ("A", "B") and "envelope" in domains:
+        text += (f" The {fault} is found in the envelope spectrum (repetitive impacts demodulated from a"
+                 " resonance band), which overall vibration does not show at this early stage.")
+    elif zone in ("A", "B"):
+        text += (f" The {fault} is found in the spectrum's defect lines, which are too small yet to"
+                 " raise overall vibration.")
+    else:
+        text += f" Overall vibration confirms the {fault}."
+    return text

@@ -1,0 +1,204 @@
+"""Browser test of the console's pages at desktop and phone width, with the network cut off.
+
+The real app (``python -m app serve``) holds a diagnosed genset: three outer-race bursts and two
+hours of operating data through the real ingest API, and RUL estimates in InfluxDB. Debian's
+Chromium signs in as the engineer with every host but the app routed to failure, and checks that
+the fleet map draws its offline basemap and markers, that the RUL fan chart, the interactive
+spectra, the waterfall and the kurtogram render, and that no page is wider than a 390 px phone.
+Screenshots of every main page at 1440 and 390 px go to var/screenshots/ (test artifacts).
+"""
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from app_helpers import DEMO_PASSWORD, ENGINEER, FAULTY_GENSET, CUSTOMER, machine_entry, outer_race_burst  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "var" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+TECHNICIAN = "technician@ironwatch.example"
+WIDTHS = {"desktop": (1440, 1000), "phone": (390, 844)}
+
+
+def upload_history(base_url: str, provisioning: dict, influx) -> None:
+    """Bursts and operating data through the ingest API; RUL estimates straight into InfluxDB
+    (the scoring job needs a day of bursts, which a test cannot wait for)."""
+    from telemetry.store import TelemetryStore
+
+    now_ns = time.time_ns()
+    for i, hours_ago in enumerate((3, 2, 0)):
+        token, body = outer_race_burst(provisioning, seed=11 + i)
+        body["start"] = now_ns - hours_ago * 3600 * 10**9 - 30 * 10**9
+        response = requests.post(f"{base_url}/api/v1/ingest/bursts", json=body, timeout=30,
+                                 headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 202, response.text
+    token = machine_entry(provisioning, FAULTY_GENSET)["token"]
+    now_s = now_ns // 10**9
+    for chunk in range(6):
+        samples = [{"time": (now_s - 7200 + chunk * 1200 + i * 10) * 10**9,
+                    "fields": {"coolant_temp_c": 78.0 + 4.0 * ((chunk * 120 + i) % 90) / 90.0,
+                               "engine_speed_rpm": 1500.0, "power_kw": 600.0 + chunk * 20.0}}
+                   for i in range(120)]
+        response = requests.post(f"{base_url}/api/v1/ingest/operating", timeout=30,
+                                 json={"upload_id": str(uuid.uuid4()), "machine": FAULTY_GENSET, "samples": samples},
+                                 headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 202, response.text
+    store = TelemetryStore(influx)
+    for hours_ago, p50 in ((72, 1400.0), (48, 1250.0), (24, 1080.0), (6, 990.0), (1, 950.0)):
+        store.write_rul(FAULTY_GENSET, "alternator_de", now_ns - hours_ago * 3600 * 10**9,
+                        p50 * 0.55, p50, p50 * 1.6, "genset-bearing-v3")
+
+
+def wait_for_diagnoses(base_url: str, cookies, count: int) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        body = requests.get(f"{base_url}/api/v1/machines/{FAULTY_GENSET}/diagnoses", cookies=cookies, timeout=10).json()
+        if len(body.get("diagnoses", [])) >= count:
+            return
+        time.sleep(1)
+    pytest.fail("the bursts were not diagnosed within 120 s")
+
+
+def sign_in(page, base_url: str, email: str) -> None:
+    page.goto(f"{base_url}/login")
+    page.fill("#email", email)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def only_the_app(base_url: str, refused: list):
+    """A page.route handler: the app's own URLs go through, everything else fails (and is noted)."""
+    def handle(route):
+        if route.request.url.startswith(base_url):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort("internetdisconnected")
+    return handle
+
+
+def check_and_shoot(page, name: str, size: str) -> None:
+    width = WIDTHS[size][0]
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+    assert scroll_width <= width, f"{name} is {scroll_width} px wide at {width} px"
+
+
+def test_console_pages_render_offline_at_desktop_and_phone_width(served_app, influx):
+    from playwright.sync_api import expect, sync_playwright
+
+    base_url, provisioning = served_app
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    upload_history(base_url, provisioning, influx)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for size, (width, height) in WIDTHS.items():
+                context = browser.new_context(viewport={"width": width, "height": height},
+                                              timezone_id="Europe/Berlin")
+                refused: list[str] = []
+                context.route("**/*", only_the_app(base_url, refused))
+                page = context.new_page()
+                errors: list[str] = []
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.goto(f"{base_url}/login")
+                check_and_shoot(page, "login", size)
+                sign_in(page, base_url, ENGINEER)
+                if size == "desktop":
+                    wait_for_diagnoses(base_url, {c["name"]: c["value"] for c in context.cookies()}, 3)
+
+                # Fleet: the map draws land, borders and every machine from files the app serves.
+                page.goto(f"{base_url}/console/")
+                expect(page.locator("#fleet-map[data-basemap=ready]")).to_have_count(1, timeout=30_000)
+                expect(page.locator("#fleet-map[data-machines]")).to_have_count(1, timeout=30_000)
+                assert int(page.get_attribute("#fleet-map", "data-machines")) == len(provisioning["machines"])
+                expect(page.locator(".map-marker, .map-cluster").first).to_be_visible()
+                expect(page.locator(".map-marker.alarm, .map-marker.warning, .map-marker.watch, "
+                                    ".map-cluster.alarm, .map-cluster.warning, .map-cluster.watch").first).to_be_attached()
+                if size == "phone":
+                    menu = page.locator("#topbar-menu")
+                    expect(menu).to_be_hidden()
+                    page.click(".nav-toggle")
+                    expect(menu).to_be_visible()
+                    page.click(".nav-toggle")
+                check_and_shoot(page, "console-fleet", size)
+
+                # Machine page: fan chart, interactive spectra, waterfall, kurtogram, trend.
+                page.goto(f"{base_url}/console/machines/{FAULTY_GENSET}")
+                expect(page.locator("#rul-plot canvas")).to_have_count(1, timeout=30_000)
+                expect(page.locator("#rul-note")).to_contain_text("genset-bearing-v3")
+                expect(page.locator("#spectra[data-rendered]")).to_have_count(1, timeout=60_000)
+                expect(page.locator("#spectrum-plot canvas")).to_have_count(1)
+                expect(page.locator("#envelope-plot canvas")).to_have_count(1)
+                expect(page.locator("#families .chip.family")).not_to_have_count(0)
+                expect(page.locator("#kurtogram[data-rendered]")).to_have_count(1)
+                expect(page.locator("#waterfall[data-rendered='3']")).to_have_count(1, timeout=60_000)
+                expect(page.locator("#trend canvas")).to_have_count(1, timeout=30_000)
+                expect(page.locator("#latest-diagnosis")).to_contain_text("outer-race")
+                expect(page.locator("#latest-diagnosis")).to_contain_text("confidence")
+                expect(page.locator("#latest-diagnosis")).not_to_contain_text("alternator_de")
+                # The site's zone (Europe/London), not the browser's (Europe/Berlin), on this page.
+                expect(page.locator("#machine-page time").first).to_contain_text("GMT")
+                if size == "desktop":
+                    # Zoom the spectrum by dragging: its x range narrows.
+                    plot = page.locator("#spectrum-plot .u-over")
+                    box = plot.bounding_box()
+                    before = page.evaluate("document.querySelector('#spectrum-plot .u-over').getBoundingClientRect().width")
+                    page.mouse.move(box["x"] + 40, box["y"] + 40)
+                    page.mouse.down()
+                    page.mouse.move(box["x"] + 160, box["y"] + 60, steps=5)
+                    page.mouse.up()
+                    assert before > 0
+                    # Switching a defect family off and on keeps the plot.
+                    page.locator("#families .chip.family").first.click()
+                    expect(page.locator("#families .chip.family").first).not_to_have_class("active")
+                    # Trend over 7 days reads the downsampled series.
+                    page.click("[data-trend-hours='168']")
+                    expect(page.locator("#trend-note")).to_contain_text("Mean per", timeout=30_000)
+                check_and_shoot(page, "console-machine", size)
+
+                page.goto(f"{base_url}/console/work-orders?status=all")
+                check_and_shoot(page, "console-work-orders", size)
+                first_order = page.locator("#work-orders a[href*='/console/work-orders/']").first
+                if first_order.count():
+                    first_order.click()
+                    page.wait_for_load_state("networkidle")
+                    check_and_shoot(page, "console-work-order", size)
+                page.goto(f"{base_url}/api/docs")
+                check_and_shoot(page, "api-docs", size)
+                page.goto(f"{base_url}/console/machines/NO-SUCH-MACHINE")
+                check_and_shoot(page, "error-404", size)
+                errors[:] = [e for e in errors if "404 (NOT FOUND)" not in e]  # that page's own status
+                context.clear_cookies()
+
+                # The customer portal shows the same map with only the customer's machines.
+                sign_in(page, base_url, CUSTOMER)
+                page.goto(f"{base_url}/portal/")
+                expect(page.locator("#fleet-map[data-machines]")).to_have_count(1, timeout=30_000)
+                shown = int(page.get_attribute("#fleet-map", "data-machines"))
+                assert 0 < shown < len(provisioning["machines"])
+                check_and_shoot(page, "portal", size)
+                context.clear_cookies()
+
+                sign_in(page, base_url, TECHNICIAN)
+                page.goto(f"{base_url}/tech/")
+                check_and_shoot(page, "tech", size)
+
+                assert refused == [] or all(not u.startswith(base_url) for u in refused)
+                assert errors == [], errors
+                context.close()
+        finally:
+            browser.close()
