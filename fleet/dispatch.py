@@ -9,7 +9,8 @@ fast enough to re-plan on every change (see ``python -m fleet.dispatch_bench``).
 
 The steps:
 
-1. **Bundle.** Jobs at the same site whose windows ``[earliest, due]`` overlap, whose combined
+1. **Bundle.** Jobs at the same site whose windows ``[earliest, due]`` overlap, whose due dates
+   lie within :data:`BUNDLE_WINDOW` of each other, whose combined
    work fits one working day and whose combined skills some technician has (who declined none of them), become one
    :class:`Visit` (a technician drives there once). Locked jobs bundle only with jobs locked the
    same way.
@@ -45,6 +46,9 @@ SPEED_KM_H = 60.0  # average road speed of a service van
 LATE_PENALTY_H = 8.0  # one day late costs as much as a day's driving (× priority weight)
 DAY_PREFERENCE_H = 0.25  # each day's delay costs this much (× priority weight): urgent goes first
 LOAD_BALANCE_H = 0.1  # per hour already planned that day: spreads work when travel ties
+#: Jobs at one site bundle when their due dates are this close: a job may be done up to this much
+#: early to save a second trip, never later than its own due date.
+BUNDLE_WINDOW = timedelta(days=2)
 PRIORITY_WEIGHT = {"low": 1.0, "medium": 2.0, "high": 4.0, "urgent": 8.0}
 
 
@@ -182,7 +186,8 @@ class Assignment:
     job_ids: tuple[int, ...]
     site: str
     travel_km: float  # from the previous stop (home or the previous visit)
-    late_days: int
+    late_days: int  # days after the earliest due date of its jobs (0 when on time)
+    late_job_ids: tuple[int, ...]
     locked: bool
     reason: str
 
@@ -203,7 +208,7 @@ class Plan:
 
     @property
     def late_jobs(self) -> int:
-        return sum(len(a.job_ids) for a in self.assignments if a.late_days > 0)
+        return sum(len(a.late_job_ids) for a in self.assignments)
 
     @property
     def utilization(self) -> float:
@@ -244,7 +249,9 @@ def bundle(jobs: Sequence[Job], technicians: Sequence[Technician], locks: dict[i
         for job in members:
             candidate = current + [job]
             window_open = max((j.earliest for j in candidate if j.earliest), default=None)
-            fits = (current and (window_open is None or window_open <= min(j.due for j in candidate))
+            first_due = min(j.due for j in candidate)
+            fits = (current and (window_open is None or window_open <= first_due)
+                    and max(j.due for j in candidate) - first_due <= BUNDLE_WINDOW
                     and sum(j.duration_h for j in candidate) <= longest_day
                     and _someone_can_do(candidate, technicians))
             if fits:
@@ -396,8 +403,14 @@ def plan(jobs: Sequence[Job], technicians: Sequence[Technician], settings: Setti
     days: dict[tuple[int, date], _Day] = {}
     decisions: dict[int, tuple[_Option, _Option | None, int]] = {}  # id(visit) -> (chosen, runner-up, qualified)
     unplanned: list[Unplanned] = []
-    for visit in visits:
+    queue = list(reversed(visits))  # popped from the end: first visit first
+    while queue:
+        visit = queue.pop()
         options = _options(visit, technicians, days, distances, settings)
+        if not options and len(visit.jobs) > 1:
+            # No room for the whole bundle anywhere: its jobs try on their own, in the same order.
+            queue.extend(Visit((job,), visit.lock) for job in reversed(visit.jobs))
+            continue
         if not options:
             unplanned.append(Unplanned(tuple(j.id for j in visit.jobs), _no_option_reason(visit, technicians, settings)))
             continue
@@ -430,7 +443,8 @@ def _finish(days, decisions, unplanned, technicians, distances, settings) -> Pla
             assignments.append(Assignment(
                 technician_id=tech.id, technician_name=tech.name, day=day, start_minute=round(start),
                 end_minute=round(minute), job_ids=tuple(j.id for j in visit.jobs), site=visit.site,
-                travel_km=round(km, 1), late_days=chosen.late_days, locked=visit.lock is not None,
+                travel_km=round(km, 1), late_days=chosen.late_days,
+                late_job_ids=tuple(j.id for j in visit.jobs if day > j.due), locked=visit.lock is not None,
                 reason=explain(visit, tech, day, km, previous_name, chosen, runner_up, qualified, settings)))
             previous, previous_name = (visit.lat, visit.lon), f"the previous job at {visit.site_name}"
     available = sum(t.day_hours for t in technicians for d in settings.horizon if t.works_on(d))
