@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from fleet import preventive_service
-from fleet.models import (Machine, MachinePmState, PmPlan, PmWorkOrder, Site, Technician, Tenant, WorkOrder)
+from fleet.models import (Machine, MachinePmState, Part, PmPlan, PmWorkOrder, Site, Technician, Tenant,
+                          WorkOrder)
 from telemetry.operating_lines import operating_lines
 from telemetry.store import TelemetryStore
 
@@ -146,3 +147,23 @@ def test_a_machine_without_hour_meter_data_uses_the_model_default(influx, fleet)
         use = preventive_service.machine_utilization(TelemetryStore(influx), ex2, NOW)
     assert (use.h_per_day, use.current_hours, use.measured) == (8.0, 100.0, False)
     assert "no hour-meter readings" in use.note
+
+
+def test_the_seeded_demo_fleet_has_services_due_soon(influx, session_factory, tmp_path):
+    from fleet import seed
+
+    seed.seed(session_factory, tmp_path)
+    now = datetime.now(timezone.utc)
+    report = preventive_service.run_pm(session_factory, TelemetryStore(influx), EventLog(), now=now)
+    opened = {(uid, code) for uid, code, _ in report.opened}
+    assert {("EX-1001", "PM-500"), ("EX-1010", "PM-1000"), ("GS-2001", "LOADBANK-1Y"),
+            ("GS-2004", "LOADBANK-1Y"), ("GS-2009", "PM-250")} <= opened
+    assert report.machines == 22 and len(opened) < report.projections / 3  # most services are not due yet
+    with session_factory() as session:
+        overdue = session.scalar(select(WorkOrder).where(WorkOrder.title.like("yearly load-bank%"),
+                                                         WorkOrder.machine.has(uid="GS-2004")))
+        assert overdue.priority == "high" and overdue.proposed_technician.skills and \
+            "electrical" in overdue.proposed_technician.skills
+        kits = {p.code: p.kit for p in session.scalars(select(PmPlan).where(PmPlan.machine_model == "IW-500"))}
+        catalogue = {p.part_number for p in session.scalars(select(Part).where(Part.machine_model == "IW-500"))}
+        assert all(item["part_number"] in catalogue for kit in kits.values() for item in kit)
