@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import db
@@ -204,10 +205,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=None, help="default: IRONWATCH_DATABASE_URL or var/ironwatch.db")
     parser.add_argument("--labels", type=Path, default=None, help="also write the labels as CSV to this file")
     args = parser.parse_args(argv)
-    engine = db.make_engine(args.database_url or db.database_url())
+    url = args.database_url or db.database_url()
+    engine = db.make_engine(url)
     try:
         with db.session_factory(engine)() as session:
             outcomes = load_outcomes(session)
+    except SQLAlchemyError as exc:  # no schema yet, an older schema, an unreachable server
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"cannot read work orders from {url}: {first_line} (run `python -m fleet.seed` to migrate)",
+              file=sys.stderr)
+        return 1
     finally:
         engine.dispose()
     print(format_report(summarize(outcomes)))

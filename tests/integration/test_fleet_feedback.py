@@ -101,3 +101,8 @@ def test_cli_prints_the_report_and_writes_labels(outcomes_db, sql_url, tmp_path,
 def test_empty_database_says_so(sql_url, capsys):
     assert feedback.main(["--database-url", sql_url]) == 0
     assert "no completed corrective orders" in capsys.readouterr().out
+
+
+def test_unmigrated_database_is_a_clear_error(tmp_path, capsys):
+    assert feedback.main(["--database-url", f"sqlite:///{tmp_path / 'empty.db'}"]) == 1
+    assert "run `python -m fleet.seed` to migrate" in capsys.readouterr().err
