@@ -1,4 +1,5 @@
-"""The demo fleet's catalogue: one OEM, three customers, their sites, 22 machines, technicians.
+"""The demo fleet's catalogue: one OEM, three customers, their sites, 22 machines, technicians,
+and for planning: parts per machine model, PM plans with their kits, technicians' hours.
 
 Pure data plus small builders; :mod:`fleet.seed` writes it to SQL. Bearing geometries are the
 catalogue dimensions of common SKF deep-groove ball bearings (number of balls, ball diameter;
@@ -307,3 +308,129 @@ STANDBY_REPORTING = {"standby": True, "window_min": 26 * 60,
 def is_standby(spec: MachineSpec) -> bool:
     """The simulator's rule (telemetry.simulator.fleet): a genset with few hours is a standby set."""
     return spec.kind == "genset" and spec.hours < 5000.0
+
+
+# --- planning: parts catalogue, PM plans, technicians' hours ----------------------------------
+
+@dataclass(frozen=True)
+class PartSpec:
+    part_number: str
+    description: str
+
+
+@dataclass(frozen=True)
+class PmPlanSpec:
+    """A preventive-maintenance plan of a machine model (see :mod:`fleet.preventive`)."""
+
+    code: str
+    name: str
+    kind: str  # hours | calendar
+    interval_h: float | None
+    interval_days: int | None
+    duration_h: float
+    skills: tuple[str, ...]
+    tasks: tuple[str, ...]
+    kit: tuple[tuple[str, float], ...]  # (part number, quantity)
+    lead_days: int = 14
+
+
+def _excavator_parts(prefix: str) -> tuple[PartSpec, ...]:
+    return (
+        PartSpec(f"{prefix}-EOF", "engine oil filter, spin-on"),
+        PartSpec(f"{prefix}-FF1", "fuel filter, primary (water separator)"),
+        PartSpec(f"{prefix}-FF2", "fuel filter, secondary"),
+        PartSpec(f"{prefix}-AFO", "air filter element, outer"),
+        PartSpec(f"{prefix}-AFI", "air filter element, inner (safety)"),
+        PartSpec(f"{prefix}-HRF", "hydraulic return filter element"),
+        PartSpec(f"{prefix}-HPF", "hydraulic pilot filter element"),
+        PartSpec(f"{prefix}-BRB", "hydraulic tank breather element"),
+        PartSpec("OIL-15W40", "engine oil SAE 15W-40, litre"),
+        PartSpec("OIL-HV46", "hydraulic oil ISO VG 46, litre"),
+        PartSpec("OIL-GO90", "gear oil SAE 80W-90 (swing and final drives), litre"),
+        PartSpec("COOL-ELC", "extended-life coolant, litre"),
+        PartSpec("GRS-EP2", "EP2 lithium grease, 400 g cartridge"),
+        PartSpec("6309-2RS1", "deep-groove ball bearing 6309 (pump drive shaft, swing input)"),
+        PartSpec("6205-2RS1", "deep-groove ball bearing 6205 (travel motor shaft)"),
+    )
+
+
+def _genset_parts(prefix: str) -> tuple[PartSpec, ...]:
+    return (
+        PartSpec(f"{prefix}-EOF", "engine oil filter, spin-on"),
+        PartSpec(f"{prefix}-FF", "fuel filter"),
+        PartSpec(f"{prefix}-AF", "air filter element"),
+        PartSpec(f"{prefix}-BELT", "fan / alternator drive belt"),
+        PartSpec("OIL-15W40", "engine oil SAE 15W-40, litre"),
+        PartSpec("COOL-ELC", "extended-life coolant, litre"),
+        PartSpec("GRS-POLYREX", "electric-motor bearing grease, 400 g cartridge"),
+        PartSpec("6312-2Z-C3", "deep-groove ball bearing 6312 C3 (alternator drive end)"),
+        PartSpec("6309-2Z-C3", "deep-groove ball bearing 6309 C3 (alternator non-drive end)"),
+    )
+
+
+def _excavator_plans(prefix: str, oil_l: float) -> tuple[PmPlanSpec, ...]:
+    service_250 = ("grease front attachment and swing bearing", "check track tension and undercarriage",
+                   "take engine and hydraulic oil samples")
+    service_500 = service_250 + ("change engine oil and filter", "change fuel filters", "drain water separator")
+    service_1000 = service_500 + ("change hydraulic return and pilot filters", "change swing drive oil",
+                                  "replace tank breather", "check valve clearances")
+    service_2000 = service_1000 + ("change hydraulic oil", "change final drive oil", "replace air filter elements",
+                                   "change coolant")
+    kit_500 = ((f"{prefix}-EOF", 1), ("OIL-15W40", oil_l), (f"{prefix}-FF1", 1), (f"{prefix}-FF2", 1))
+    kit_1000 = kit_500 + ((f"{prefix}-HRF", 1), (f"{prefix}-HPF", 1), (f"{prefix}-BRB", 1), ("OIL-GO90", 8))
+    return (
+        PmPlanSpec("PM-250", "250-hour service", "hours", 250.0, None, 1.5, ("engine",), service_250,
+                   (("GRS-EP2", 2),), lead_days=7),
+        PmPlanSpec("PM-500", "500-hour service", "hours", 500.0, None, 3.0, ("engine",), service_500, kit_500),
+        PmPlanSpec("PM-1000", "1000-hour service", "hours", 1000.0, None, 5.0, ("engine", "hydraulics"),
+                   service_1000, kit_1000),
+        PmPlanSpec("PM-2000", "2000-hour service", "hours", 2000.0, None, 8.0, ("engine", "hydraulics"),
+                   service_2000, kit_1000 + (("OIL-HV46", 4 * oil_l), (f"{prefix}-AFO", 1), (f"{prefix}-AFI", 1),
+                                             ("COOL-ELC", 30))),
+    )
+
+
+def _genset_plans(prefix: str, oil_l: float) -> tuple[PmPlanSpec, ...]:
+    return (
+        PmPlanSpec("PM-250", "250-hour service", "hours", 250.0, None, 2.0, ("engine",),
+                   ("change engine oil and filter", "change fuel filter", "check belts and hoses",
+                    "check battery and charger"), ((f"{prefix}-EOF", 1), ("OIL-15W40", oil_l), (f"{prefix}-FF", 1))),
+        PmPlanSpec("PM-1000", "1000-hour service", "hours", 1000.0, None, 5.0, ("engine", "electrical"),
+                   ("all 250-hour tasks", "replace air filter", "replace drive belt", "regrease alternator bearings",
+                    "insulation resistance test of the stator"),
+                   ((f"{prefix}-EOF", 1), ("OIL-15W40", oil_l), (f"{prefix}-FF", 1), (f"{prefix}-AF", 1),
+                    (f"{prefix}-BELT", 1), ("GRS-POLYREX", 1))),
+        PmPlanSpec("LOADBANK-1Y", "yearly load-bank test", "calendar", None, 365, 4.0, ("electrical",),
+                   ("run 4 h on a resistive load bank at 30/50/75/100 % of rating", "record voltage, frequency and "
+                    "exhaust temperatures at each step", "check transfer switch operation"), (), lead_days=21),
+    )
+
+
+PARTS_BY_MODEL: dict[str, tuple[PartSpec, ...]] = {
+    "IW-220": _excavator_parts("IW220"), "IW-350LC": _excavator_parts("IW350"), "IW-500": _excavator_parts("IW500"),
+    "IWG-800": _genset_parts("IWG800"), "IWG-1250": _genset_parts("IWG1250"), "IWG-2000": _genset_parts("IWG2000"),
+}
+PM_PLANS_BY_MODEL: dict[str, tuple[PmPlanSpec, ...]] = {
+    "IW-220": _excavator_plans("IW220", 20.0), "IW-350LC": _excavator_plans("IW350", 32.0),
+    "IW-500": _excavator_plans("IW500", 45.0), "IWG-800": _genset_plans("IWG800", 90.0),
+    "IWG-1250": _genset_plans("IWG1250", 150.0), "IWG-2000": _genset_plans("IWG2000", 230.0),
+}
+#: Service history that makes the demo show PM orders soon: (machine, plan) → hour meter at the
+#: last service (hours plans) or days since it (calendar plans). Every other counter starts at the
+#: last interval boundary of the machine's hour meter, as if each service had been done on time.
+PM_HISTORY: dict[tuple[str, str], float] = {
+    ("EX-1001", "PM-500"): 8700.0,  # due at 9200 h, 80 h to go
+    ("EX-1005", "PM-2000"): 12300.0,  # due at 14300 h, 90 h to go
+    ("EX-1010", "PM-1000"): 9500.0,  # due at 10500 h, 40 h to go
+    ("GS-2009", "PM-250"): 16080.0,  # quarry prime power: due at 16330 h, 10 h to go
+    ("GS-2001", "LOADBANK-1Y"): 355.0,  # hospital standby set: load-bank test due in 10 days
+    ("GS-2004", "LOADBANK-1Y"): 372.0,  # data-centre set: a week overdue
+}
+#: Days since the last load-bank test for calendar plans not in PM_HISTORY.
+DEFAULT_CALENDAR_AGE_DAYS = 180
+
+#: Working hours (minutes after local midnight, ISO weekdays); technicians not listed work 08:00-17:00, Mon-Fri.
+TECHNICIAN_HOURS: dict[str, tuple[int, int, tuple[int, ...]]] = {
+    "Helen Marsh": (7 * 60, 15 * 60 + 30, (1, 2, 3, 4)),  # four-day week
+    "Diego Alvarez": (10 * 60, 19 * 60, (2, 3, 4, 5, 6)),  # covers Saturdays
+}

@@ -26,8 +26,10 @@ from telemetry.files import replace_atomically
 
 from . import db, demo_fleet, passwords
 from .devices import add_broker_hash_in, issue_credential_in, token_is_valid_in
-from .models import (Base, Component, DeviceCredential, EscalationPolicy, EscalationStep, Machine, OnCallShift,
-                     RulModel, Sensor, Site, Technician, Tenant, User, utcnow)
+from .models import (Base, Component, DeviceCredential, EscalationPolicy, EscalationStep, Machine, MachinePmState,
+                     OnCallShift, Part, PmPlan, RulModel, Sensor, Site, Technician, TechnicianWorkweek, Tenant, User,
+                     utcnow)
+from .preventive import PlanRule, initial_counter
 
 DEFAULT_PASSWORD = "ironwatch-demo"
 PROVISIONING_FILE = "provisioning.json"
@@ -136,6 +138,48 @@ def _seed_machine(session: Session, report: SeedReport, spec: demo_fleet.Machine
                        component_id=component.id, kind="accelerometer", axis=template.axis,
                        sample_rate_hz=25600.0, units="m/s2", position=template.sensor_position)
     return machine
+
+
+def _seed_planning(session: Session, report: SeedReport) -> None:
+    """Parts, PM plans and their counters, technicians' working weeks. Counters and hours are
+    created once and then left alone: completed services and engineers' edits own them."""
+    now = utcnow()
+    for model, parts in demo_fleet.PARTS_BY_MODEL.items():
+        for part in parts:
+            _get_or_create(session, report, Part, {"machine_model": model, "part_number": part.part_number},
+                           description=part.description)
+    plans: dict[str, list[PmPlan]] = {}
+    for model, specs in demo_fleet.PM_PLANS_BY_MODEL.items():
+        for spec in specs:
+            plans.setdefault(model, []).append(_get_or_create(
+                session, report, PmPlan, {"machine_model": model, "code": spec.code}, name=spec.name, kind=spec.kind,
+                interval_h=spec.interval_h, interval_days=spec.interval_days, lead_days=spec.lead_days,
+                duration_h=spec.duration_h, skills=list(spec.skills), tasks=list(spec.tasks),
+                kit=[{"part_number": n, "quantity": q} for n, q in spec.kit]))
+    for machine in session.scalars(select(Machine)):
+        for plan in plans.get(machine.model, []):
+            if session.scalar(select(MachinePmState.id).where(MachinePmState.machine_id == machine.id,
+                                                              MachinePmState.plan_id == plan.id)) is not None:
+                continue
+            history = demo_fleet.PM_HISTORY.get((machine.uid, plan.code))
+            if plan.kind == "calendar":
+                age = history if history is not None else demo_fleet.DEFAULT_CALENDAR_AGE_DAYS
+                hours, done_at = machine.hours, now - timedelta(days=age)
+            elif history is not None:
+                hours, done_at = history, None
+            else:
+                rule = PlanRule(plan.id, plan.code, plan.name, plan.kind, plan.interval_h, plan.interval_days)
+                hours, done_at = initial_counter(rule, machine.hours, now).last_done_hours, None
+            session.add(MachinePmState(machine_id=machine.id, plan_id=plan.id, last_done_hours=hours,
+                                       last_done_at=done_at))
+            report.count("MachinePmState")
+    for technician in session.scalars(select(Technician)):
+        if session.get(TechnicianWorkweek, technician.id) is None:
+            start, end, weekdays = demo_fleet.TECHNICIAN_HOURS.get(technician.name, (8 * 60, 17 * 60, (1, 2, 3, 4, 5)))
+            session.add(TechnicianWorkweek(technician_id=technician.id, start_minute=start, end_minute=end,
+                                           weekdays=list(weekdays)))
+            report.count("TechnicianWorkweek")
+    session.flush()
 
 
 def _load_provisioning(path: Path) -> dict[str, str]:
@@ -259,6 +303,7 @@ def seed(session_factory: sessionmaker, var: Path, password: str = DEFAULT_PASSW
                 machine.reporting = dict(demo_fleet.STANDBY_REPORTING)
         report.machines = len(entries)
         _seed_alarm_routing(session, report, tenants[demo_fleet.OEM_NAME])
+        _seed_planning(session, report)
     document = {"version": PROVISIONING_VERSION, "oem": demo_fleet.OEM_NAME, "machines": entries}
     # 0600: the file holds the devices' secrets
     replace_atomically(path, json.dumps(document, indent=2) + "\n", mode=0o600)

@@ -242,6 +242,27 @@ class TelemetryStore:
             fields = {k[len("last_"):]: v for k, v in row.items() if k.startswith("last_") and v is not None}
         return {"time": t_ns, "fields": fields}
 
+    def first_and_last(self, machine: str, field: str, start: TimeLike, end: TimeLike
+                       ) -> tuple[tuple[int, float], tuple[int, float]] | None:
+        """The first and the last reading ``(t_ns, value)`` of an operating field in ``[start, end)``,
+        or None when there is none (e.g. the hour meter at both ends of a utilization window).
+
+        Reads the 1 Hz data with ``LIMIT 1`` from each end, which InfluxDB answers from the index
+        without scanning the window.
+        """
+        if field not in OPERATING_FIELDS:
+            raise ValueError(f"unknown operating field {field!r}")
+        base = (f"SELECT {quote_ident(field)} FROM {quote_ident(RP_LIFE)}.{M_OPERATING} "
+                f"WHERE machine = {quote_literal(machine)} AND time >= {to_ns(start)} AND time < {to_ns(end)}")
+        ends = []
+        for order in ("ASC", "DESC"):
+            series = self.influx.query(f"{base} ORDER BY time {order} LIMIT 1")
+            if not series or not series[0]["values"]:
+                return None
+            t_ns, value = series[0]["values"][0][:2]
+            ends.append((int(t_ns), float(value)))
+        return ends[0], ends[1]
+
     # ------------------------------------------------------------------ fault codes
 
     def fault_history(self, machine: str, start: TimeLike, end: TimeLike) -> list[dict]:

@@ -3,7 +3,8 @@
 Split by responsibility: :mod:`.org` (tenants, sites, users, technicians), :mod:`.assets`
 (machines, components, sensors, device credentials), :mod:`.work` (work orders, burst
 diagnoses, RUL models, job state), :mod:`.alarms` (alarms, escalation, deliveries), :mod:`.security`
-(sign-in throttles, server-side sessions). Import from here: ``from fleet.models import Machine``.
+(sign-in throttles, server-side sessions), :mod:`.planning` (parts, PM plans, technicians' calendars,
+dispatch locks, repair findings). Import from here: ``from fleet.models import Machine``.
 """
 from .alarms import (Alarm, AuditEntry, Delivery, EscalationPolicy, EscalationStep, FaultCodeRule, OnCallShift,
                      PushSubscription, UserPreference)
@@ -13,6 +14,8 @@ from .fault_codes import ReportedFaultCode
 from .org import ROLES, TENANT_KINDS, Site, Technician, Tenant, User
 from .security import SignInThrottle, UserSession
 from .work import BurstDiagnosis, JobState, RulModel, WorkOrder
+from .planning import (DispatchLock, MachinePmState, Part, PmPlan, PmWorkOrder, TechnicianDayOff,
+                       TechnicianWorkweek, WorkOrderFinding)
 
 __all__ = [
     "Base", "UTCDateTime", "utcnow", "from_ns",
@@ -23,4 +26,6 @@ __all__ = [
     "UserPreference", "Delivery", "AuditEntry",
     "ReportedFaultCode",
     "SignInThrottle", "UserSession",
+    "Part", "PmPlan", "MachinePmState", "PmWorkOrder", "TechnicianWorkweek", "TechnicianDayOff", "DispatchLock",
+    "WorkOrderFinding",
 ]

@@ -1,0 +1,98 @@
+"""How long the dispatch planner takes for a 500-job, 30-technician week, and how good the plan is.
+
+``python -m fleet.dispatch_bench [--jobs 500] [--technicians 30] [--sites 120] [--repeat 3] [--seed 7]``
+
+A synthetic but plausible week in the north of England: service depots in the cities, sites
+spread over the region, clustered (several jobs at a quarry or a data centre), skills and job
+lengths drawn from the demo fleet's mix. Three planners run on the same input in the same
+process: the planner as used (bundling on), the planner with bundling off, and the round-robin
+a dispatcher without a planner would use. Printed per planner: median wall time over
+``--repeat`` runs and its ratio to the round-robin, then the plan's travel km, late and
+unplanned jobs, visits and utilization (on-site hours / working hours).
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+
+from . import dispatch
+from .dispatch import Job, Settings, Technician
+
+DEPOTS = (("Leeds", 53.7997, -1.5492), ("Manchester", 53.4808, -2.2426), ("Sheffield", 53.3811, -1.4701),
+          ("Buxton", 53.2587, -1.9110), ("York", 53.9590, -1.0815), ("Preston", 53.7632, -2.7031),
+          ("Hull", 53.7457, -0.3367), ("Bradford", 53.7960, -1.7594))
+SKILLS = ("bearings", "engine", "hydraulics", "gearbox", "electrical", "vibration")
+PRIORITIES = (("low", 0.35), ("medium", 0.35), ("high", 0.2), ("urgent", 0.1))
+
+
+def synthetic_week(n_jobs: int, n_technicians: int, n_sites: int, seed: int, start: date):
+    """Jobs and technicians for one week (deterministic for a seed)."""
+    rng = random.Random(seed)
+    sites = [(f"site-{i}", 53.2 + rng.random() * 0.9, -2.8 + rng.random() * 2.4) for i in range(n_sites)]
+    # A few busy sites (quarries, data centres) get most of the jobs, as in a real fleet.
+    weights = [rng.paretovariate(1.2) for _ in sites]
+    technicians = []
+    for i in range(n_technicians):
+        name, lat, lon = DEPOTS[i % len(DEPOTS)]
+        skills = frozenset(rng.sample(SKILLS, rng.choice((2, 3, 3, 4))))
+        days_off = frozenset({start + timedelta(days=rng.randrange(5))}) if rng.random() < 0.2 else frozenset()
+        technicians.append(Technician(i + 1, f"Technician {i + 1}", skills, name, lat, lon, days_off=days_off))
+    jobs = []
+    for i in range(n_jobs):
+        key, lat, lon = rng.choices(sites, weights)[0]
+        skills = frozenset(rng.sample(SKILLS, 1 if rng.random() < 0.8 else 2))
+        priority = rng.choices([p for p, _ in PRIORITIES], [w for _, w in PRIORITIES])[0]
+        due = start + timedelta(days=rng.randrange(7))
+        jobs.append(Job(1000 + i, key, key, lat, lon, skills, rng.choice((0.5, 1.0, 1.5, 2.0, 2.0, 3.0)), priority,
+                        due, title=f"job {i}"))
+    return jobs, technicians
+
+
+def _timed(function, repeat: int):
+    times, result = [], None
+    for _ in range(repeat):
+        began = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times), result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fleet.dispatch_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=500)
+    parser.add_argument("--technicians", type=int, default=30)
+    parser.add_argument("--sites", type=int, default=120)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    start = dispatch.week_start(date(2026, 12, 7))
+    jobs, technicians = synthetic_week(args.jobs, args.technicians, args.sites, args.seed, start)
+    week = Settings(start=start, days=5)
+    runs = [
+        ("round-robin (baseline)", lambda: dispatch.round_robin(jobs, technicians, week)),
+        ("greedy, bundling off", lambda: dispatch.plan(jobs, technicians, Settings(start=start, days=5, bundling=False))),
+        ("greedy, bundling on", lambda: dispatch.plan(jobs, technicians, week)),
+    ]
+    work = sum(j.duration_h for j in jobs)
+    print(f"dispatch bench: {len(jobs)} jobs ({work:.0f} h of work), {len(technicians)} technicians, "
+          f"{args.sites} sites, week of {start:%d %b %Y} (5 working days), median of {args.repeat} runs")
+    print(f"{'planner':<24} {'time':>9} {'x base':>7} {'travel km':>10} {'km/job':>7} {'late':>5} "
+          f"{'unplanned':>9} {'visits':>7} {'util.':>6}")
+    baseline = None
+    for name, run in runs:
+        seconds, result = _timed(run, args.repeat)
+        baseline = baseline or seconds
+        planned = sum(len(a.job_ids) for a in result.assignments)
+        unplanned = sum(len(u.job_ids) for u in result.unplanned)
+        print(f"{name:<24} {seconds * 1000:>7.0f} ms {seconds / baseline:>6.1f}x {result.travel_km:>10.0f} "
+              f"{result.travel_km / max(planned, 1):>7.1f} {result.late_jobs:>5} {unplanned:>9} "
+              f"{len(result.assignments):>7} {result.utilization:>6.0%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

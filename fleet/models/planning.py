@@ -1,0 +1,158 @@
+"""Planning records: parts catalogue, preventive-maintenance plans and their per-machine counters,
+technicians' working weeks and days off, dispatch locks, and the structured findings of a repair.
+
+Kept in their own tables (rather than new columns on ``work_order`` or ``technician``) so the
+planning core can grow without touching the rows other features write; each rule that must hold
+across processes is a unique constraint here.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .assets import Machine
+from .base import Base, UTCDateTime, utcnow
+from .org import Technician
+from .work import WorkOrder
+
+
+class Part(Base):
+    """One catalogue part of a machine model (``IW-350LC``, ``IWG-2000``)."""
+
+    __tablename__ = "part"
+    __table_args__ = (UniqueConstraint("machine_model", "part_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    machine_model: Mapped[str] = mapped_column(String(80), index=True)
+    part_number: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(String(200))
+
+
+class PmPlan(Base):
+    """A preventive-maintenance plan of a machine model: every ``interval_h`` engine hours
+    (``kind='hours'``) or every ``interval_days`` days (``kind='calendar'``), with its task list
+    and parts kit (``[{"part_number", "quantity"}]``, numbers from :class:`Part`)."""
+
+    __tablename__ = "pm_plan"
+    __table_args__ = (
+        UniqueConstraint("machine_model", "code"),
+        CheckConstraint("kind IN ('hours', 'calendar')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    machine_model: Mapped[str] = mapped_column(String(80), index=True)
+    code: Mapped[str] = mapped_column(String(40))  # e.g. "PM-500", "LOADBANK-1Y"
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16))
+    interval_h: Mapped[float | None] = mapped_column(Float)
+    interval_days: Mapped[int | None] = mapped_column(Integer)
+    lead_days: Mapped[int] = mapped_column(Integer, default=14)  # order opens this long before due
+    duration_h: Mapped[float] = mapped_column(Float, default=4.0)  # labour on site
+    skills: Mapped[list] = mapped_column(JSON, default=list)
+    tasks: Mapped[list] = mapped_column(JSON, default=list)
+    kit: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class MachinePmState(Base):
+    """Where one machine stands on one plan: when it was last done (hour meter and date)."""
+
+    __tablename__ = "machine_pm_state"
+    __table_args__ = (UniqueConstraint("machine_id", "plan_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    machine_id: Mapped[int] = mapped_column(ForeignKey("machine.id", ondelete="CASCADE"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("pm_plan.id", ondelete="CASCADE"), index=True)
+    last_done_hours: Mapped[float] = mapped_column(Float, default=0.0)
+    last_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The latest projection, for the console (recomputed by every PM run).
+    projected_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    utilization_h_per_day: Mapped[float | None] = mapped_column(Float)
+    projection_note: Mapped[str] = mapped_column(String(240), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    machine: Mapped[Machine] = relationship()
+    plan: Mapped[PmPlan] = relationship()
+
+
+class PmWorkOrder(Base):
+    """The work order opened for one due point of one plan on one machine.
+
+    ``due_point`` is ``"h:<hours>"`` or ``"d:<YYYY-MM-DD>"``; the unique constraint makes a second
+    PM run (or a second process) unable to open the same service twice.
+    """
+
+    __tablename__ = "pm_work_order"
+    __table_args__ = (UniqueConstraint("machine_id", "plan_id", "due_point"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    machine_id: Mapped[int] = mapped_column(ForeignKey("machine.id", ondelete="CASCADE"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("pm_plan.id", ondelete="CASCADE"))
+    due_point: Mapped[str] = mapped_column(String(40))
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id", ondelete="CASCADE"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    plan: Mapped[PmPlan] = relationship()
+    work_order: Mapped[WorkOrder] = relationship()
+
+
+class TechnicianWorkweek(Base):
+    """A technician's regular hours: minutes after local midnight, on ISO weekdays (1 = Monday)."""
+
+    __tablename__ = "technician_workweek"
+
+    technician_id: Mapped[int] = mapped_column(ForeignKey("technician.id", ondelete="CASCADE"), primary_key=True)
+    start_minute: Mapped[int] = mapped_column(Integer, default=8 * 60)
+    end_minute: Mapped[int] = mapped_column(Integer, default=17 * 60)
+    weekdays: Mapped[list] = mapped_column(JSON, default=lambda: [1, 2, 3, 4, 5])
+
+    technician: Mapped[Technician] = relationship()
+
+
+class TechnicianDayOff(Base):
+    """A day a technician does not work (leave, training, public holiday)."""
+
+    __tablename__ = "technician_day_off"
+    __table_args__ = (UniqueConstraint("technician_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    technician_id: Mapped[int] = mapped_column(ForeignKey("technician.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(120), default="")
+
+
+class DispatchLock(Base):
+    """An engineer's decision the planner must keep: this order, this technician (and day)."""
+
+    __tablename__ = "dispatch_lock"
+
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id", ondelete="CASCADE"), primary_key=True)
+    technician_id: Mapped[int] = mapped_column(ForeignKey("technician.id", ondelete="CASCADE"))
+    day: Mapped[date | None] = mapped_column(Date)
+    locked_by: Mapped[str] = mapped_column(String(120), default="")
+    locked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WorkOrderFinding(Base):
+    """What the repair found, in codes the feedback loop can count (see :mod:`fleet.lifecycle`)."""
+
+    __tablename__ = "work_order_finding"
+    __table_args__ = (
+        CheckConstraint("fault_confirmed IN ('yes', 'no', 'other')", name="fault_confirmed"),
+    )
+
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id", ondelete="CASCADE"), primary_key=True)
+    problem_code: Mapped[str] = mapped_column(String(60))
+    cause_code: Mapped[str] = mapped_column(String(60))
+    remedy_code: Mapped[str] = mapped_column(String(60))
+    fault_confirmed: Mapped[str] = mapped_column(String(8))
+    found_fault_mode: Mapped[str] = mapped_column(String(40), default="")  # when "other"
+    component_replaced: Mapped[bool] = mapped_column(Boolean, default=False)
+    labour_h: Mapped[float] = mapped_column(Float, default=0.0)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(120), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    work_order: Mapped[WorkOrder] = relationship()

@@ -1,0 +1,114 @@
+"""The full work-order life cycle: every step recorded, illegal steps refused with a clear error."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from fleet import lifecycle
+from fleet.lifecycle import Actor, Completion, IllegalTransition, OrderLife, PartUse, apply
+from fleet.workorders import DomainError
+
+T0 = datetime(2026, 12, 7, 8, 0, tzinfo=timezone.utc)
+ENGINEER = Actor("Elena Fischer", "engineer")
+SAM = Actor("Sam Okafor", "technician", technician_id=2)
+PRIYA = Actor("Priya Raman", "technician", technician_id=3)
+SPALL = Completion("outer_race_spalled", "lubrication", "bearing_replaced", "yes", component_replaced=True,
+                   parts_used=(PartUse("6312-C3", 1),), labour_h=3.5)
+
+
+def order(status="open", **kw) -> OrderLife:
+    return OrderLife(1, status, "bearing_outer_race", **kw)
+
+
+def test_whole_story_with_who_when_why():
+    life = order()
+    steps = [("assign", ENGINEER, {"technician_id": 2}), ("accept", SAM, {}), ("start", SAM, {}),
+             ("hold", SAM, {"reason": "parts: 6312-C3 not on the van"}), ("resume", SAM, {}),
+             ("complete", SAM, {"completion": SPALL, "catalogue": ["6312-C3"]}), ("close", ENGINEER, {})]
+    for minutes, (action, actor, kw) in enumerate(steps):
+        life = apply(life, action, actor, T0 + timedelta(minutes=10 * minutes), **kw)
+    assert life.status == "closed" and life.completion == SPALL
+    assert [(t.from_status, t.to_status) for t in life.history] == [
+        ("open", "assigned"), ("assigned", "accepted"), ("accepted", "in_progress"), ("in_progress", "on_hold"),
+        ("on_hold", "in_progress"), ("in_progress", "completed"), ("completed", "closed")]
+    hold = life.history[3]
+    assert (hold.by, hold.at, hold.why) == ("Sam Okafor", T0 + timedelta(minutes=30), "parts: 6312-C3 not on the van")
+    assert life.history[5].why == "outer_race_spalled / lubrication / bearing_replaced; fault confirmed: yes"
+    assert life.history[0].to_dict()["technician_id"] == 2
+
+
+@pytest.mark.parametrize("status, action", [
+    ("open", "accept"), ("open", "start"), ("open", "complete"), ("assigned", "start"), ("accepted", "close"),
+    ("in_progress", "accept"), ("on_hold", "complete"), ("completed", "cancel"), ("closed", "reopen"),
+    ("cancelled", "assign"),
+])
+def test_illegal_transitions_are_refused(status, action):
+    life = order(status, technician_id=2)
+    with pytest.raises(IllegalTransition) as caught:
+        apply(life, action, SAM if action in lifecycle.TECHNICIAN_ACTIONS else ENGINEER, T0, technician_id=2,
+              reason="parts", completion=SPALL)
+    message = str(caught.value)
+    assert f"cannot {action} a work order that is {status.replace('_', ' ')}" in message
+    assert "allowed:" in message
+    assert life.status == status and life.history == ()  # unchanged
+
+
+def test_final_states_say_so():
+    with pytest.raises(IllegalTransition, match=r"allowed: nothing \(final state\)"):
+        apply(order("closed"), "cancel", ENGINEER, T0, reason="x")
+
+
+def test_who_may_do_what():
+    assigned = order("assigned", technician_id=2)
+    with pytest.raises(DomainError, match="only the assigned technician may accept"):
+        apply(assigned, "accept", PRIYA, T0)
+    with pytest.raises(DomainError, match="only a service engineer may close"):
+        apply(order("completed", technician_id=2), "close", SAM, T0)
+
+
+def test_decline_needs_a_reason_and_the_decliner_is_not_assigned_again():
+    assigned = order("assigned", technician_id=2)
+    with pytest.raises(DomainError, match="reason is required to decline"):
+        apply(assigned, "decline", SAM, T0, reason="  ")
+    back = apply(assigned, "decline", SAM, T0, reason="van in the garage")
+    assert back.status == "open" and back.declined_by == {2}
+    with pytest.raises(DomainError, match="technician 2 declined this order"):
+        apply(back, "assign", ENGINEER, T0, technician_id=2)
+    assert apply(back, "assign", ENGINEER, T0, technician_id=3).technician_id == 3
+
+
+def test_hold_reason_must_be_parts_access_or_customer():
+    started = order("in_progress", technician_id=2)
+    with pytest.raises(DomainError, match="hold reason must start with one of parts, access, customer"):
+        apply(started, "hold", SAM, T0, reason="lunch")
+    assert apply(started, "hold", SAM, T0, reason="access: site gate locked").hold_reason == "access: site gate locked"
+
+
+@pytest.mark.parametrize("completion, message", [
+    (Completion("outer_race_spalled", "lubrication", "bearing_replaced", "maybe"), "fault_confirmed must be one of"),
+    (Completion("tooth_broken", "wear", "bearing_replaced", "yes"), "problem_code 'tooth_broken' is not in the code list"),
+    (Completion("outer_race_spalled", "bad luck", "bearing_replaced", "yes"), "cause_code 'bad luck'"),
+    (Completion("no_fault_found", "unknown", "inspected_no_action", "yes"), "confirmed fault cannot"),
+    (Completion("tooth_broken", "wear", "gear_set_replaced", "other"), "found_fault_mode is required"),
+    (Completion("outer_race_spalled", "wear", "bearing_replaced", "yes", parts_used=(PartUse("X-1", 1),)),
+     "part X-1 is not in this machine model's catalogue"),
+])
+def test_completion_codes_are_checked_against_the_fault_modes_list(completion, message):
+    with pytest.raises(DomainError, match=message):
+        apply(order("in_progress", technician_id=2), "complete", SAM, T0, completion=completion,
+              catalogue=["6312-C3"])
+
+
+def test_other_fault_found_uses_that_faults_codes_and_generic_orders_take_any():
+    other = Completion("shaft_misaligned", "installation", "realigned", "other", found_fault_mode="misalignment")
+    assert apply(order("in_progress", technician_id=2), "complete", SAM, T0, completion=other).status == "completed"
+    rul_order = OrderLife(5, "in_progress", "low_remaining_life", technician_id=2)
+    assert apply(rul_order, "complete", SAM, T0, completion=SPALL).completion == SPALL
+    assert "bearing_replaced" in lifecycle.code_list("vibration_trend").remedies
+
+
+def test_dedup_update_is_recorded_without_a_status_change():
+    life = lifecycle.record_update(order("assigned", technician_id=2), Actor("rules", "rules"), T0,
+                                   "new evidence from burst GS-2001:alternator_de.acc:radial:1 raised priority to high")
+    assert life.status == "assigned" and life.history[-1].action == "update"
