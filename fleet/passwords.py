@@ -7,12 +7,17 @@ replaced by an Argon2id hash at the user's next successful sign-in (:func:`verif
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
+#: Each hash holds 64 MiB while it runs; with 100 request threads a burst of sign-ins could ask
+#: for gigabytes. At most this many run at once in a process, the rest wait their turn.
+MAX_CONCURRENT_HASHES = 4
+_hashing = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 
 #: Verified against when the e-mail is unknown, so an unknown address costs the same Argon2 work
 #: as a wrong password for a real one (the response time must not tell which e-mails exist).
@@ -30,7 +35,8 @@ class Verification:
 
 def hash_password(password: str) -> str:
     """An Argon2id hash of ``password`` (PHC string format, ``$argon2id$v=19$...``)."""
-    return _hasher.hash(password)
+    with _hashing:
+        return _hasher.hash(password)
 
 
 def verify(stored_hash: str | None, password: str) -> Verification:
@@ -60,6 +66,7 @@ def verify(stored_hash: str | None, password: str) -> Verification:
 
 def _verify_argon2(stored_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(stored_hash, password)
+        with _hashing:
+            return _hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False

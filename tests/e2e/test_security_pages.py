@@ -49,6 +49,8 @@ def test_pages_work_under_the_policy_and_lock_out_is_explained(served_app):
                 sign_in(page, base_url, ENGINEER, DEMO_PASSWORD)
                 page.wait_for_url(f"{base_url}/console/")
                 expect(page.locator("#live-status.on")).to_have_count(1, timeout=30_000)  # Socket.IO up
+                # ... over a WebSocket, which connect-src 'self' must allow (not a polling fallback)
+                assert page.evaluate("window.ironwatchSocket.io.engine.transport.name") == "websocket"
                 page.click('[data-status-filter="all"]')  # the fleet script runs
                 page.goto(f"{base_url}/console/machines/{FAULTY_GENSET}")
                 expect(page.locator("#trend canvas")).to_have_count(1, timeout=30_000)  # uPlot drew
