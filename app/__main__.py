@@ -165,7 +165,7 @@ def demo(host: str, port: int, speedup: float) -> int:
 
     log_path = Path(load_config()["IRONWATCH_VAR"]) / "simulator.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    mail_sink = _start_mail_sink(log_path.parent)  # before any thread: it forks with a preexec_fn
+    mail_sink = _start_mail_sink(log_path.parent)
     simulator = DemoSimulator([sys.executable, "-m", "telemetry.simulator", "--speedup", f"{speedup:g}",
                                "--url", _base_url(host, port), "--exit-with-parent"], log_path)
     simulator.start()
@@ -192,8 +192,7 @@ def _start_mail_sink(var_dir: Path):
         print(f"mail sink: port {sink_port} is taken; set IRONWATCH_MAIL_SINK_PORT", flush=True)
         return None
     sink = subprocess.Popen([sys.executable, "-m", "app.mailsink", "--port", str(sink_port),
-                             "--dir", str(var_dir / "mail")],
-                            preexec_fn=lambda: die_with_parent(signal.SIGTERM))
+                             "--dir", str(var_dir / "mail"), "--exit-with-parent"])
     os.environ["IRONWATCH_SMTP_HOST"], os.environ["IRONWATCH_SMTP_PORT"] = "127.0.0.1", str(sink_port)
     print(f"mail sink: alarm e-mails go to {var_dir / 'mail'} (also the console's Outbox page)", flush=True)
     return sink

@@ -46,7 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8025)
     parser.add_argument("--dir", type=Path, default=None, help="default: <IRONWATCH_VAR>/mail")
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="stop (SIGTERM) when the parent process dies (set by 'python -m app demo')")
     args = parser.parse_args(argv)
+    if args.exit_with_parent:
+        from diagnostics.process_settings import parent_death_requested
+
+        if not parent_death_requested(signal.SIGTERM):
+            return 0
     folder = args.dir or Path(load_config()["IRONWATCH_VAR"]) / "mail"
     controller = start(folder, args.host, args.port)
     print(f"mail sink on {args.host}:{args.port}, messages in {folder}", flush=True)

@@ -7,6 +7,7 @@ imports, because ``diagnostics`` may not import the web layer.
 from __future__ import annotations
 
 import ctypes
+import os
 import logging
 import signal
 
@@ -27,6 +28,15 @@ def die_with_parent(sig: int = signal.SIGTERM) -> None:
     if libc.prctl(PR_SET_PDEATHSIG, sig) != 0:
         log.warning("prctl(PR_SET_PDEATHSIG) failed (errno %d): this process may outlive its parent",
                     ctypes.get_errno())
+
+
+def parent_death_requested(sig: int = signal.SIGTERM) -> bool:
+    """:func:`die_with_parent`, asked for by a child process itself (its parent may have threads,
+    so it cannot be done between fork and exec); False when the parent already died before the
+    request took effect, so the caller should exit at once."""
+    parent = os.getppid()
+    die_with_parent(sig)
+    return os.getppid() == parent
 
 
 def keep_large_buffers() -> None:

@@ -289,11 +289,9 @@ def _check_start(start_ns: int) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _arg_parser().parse_args(argv)
     if args.exit_with_parent:  # asked for here, in the child: the parent may have threads by now
-        from diagnostics.process_settings import die_with_parent
+        from diagnostics.process_settings import parent_death_requested
 
-        parent = os.getppid()
-        die_with_parent(signal.SIGTERM)
-        if os.getppid() != parent:  # it died before the request took effect
+        if not parent_death_requested(signal.SIGTERM):  # it died before the request took effect
             return 0
     if args.speedup <= 0:
         print("error: --speedup must be positive", file=sys.stderr)

@@ -59,6 +59,8 @@ def test_pages_work_under_the_policy_and_lock_out_is_explained(served_app):
                 for path in ("/console/", f"/console/machines/{FAULTY_GENSET}", "/console/work-orders", "/api/docs"):
                     page.goto(base_url + path)
                     assert page.evaluate("window.__cspViolations") == [], path
+                if page.locator(".nav-toggle").is_visible():  # on a phone the menu is folded
+                    page.click(".nav-toggle")
                 page.click("text=Sign out")
                 page.wait_for_url(f"{base_url}/login")
                 page.goto(f"{base_url}/console/")

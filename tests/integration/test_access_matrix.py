@@ -38,6 +38,7 @@ def row(anonymous, device, admin, engineer, technician, customer, foreign) -> di
 
 PUBLIC = row("ok", "ok", "ok", "ok", "ok", "ok", "ok")
 CONSOLE_PAGE = row("login", "login", "ok", "ok", "403", "403", "403")
+SIGNED_IN = row("login", "login", "ok", "ok", "ok", "ok", "ok")
 API_LIST = row("401", "401", "ok", "ok", "ok", "ok", "ok")
 API_OBJECT = row("401", "401", "ok", "ok", "ok", "ok", "404")
 
@@ -45,7 +46,7 @@ API_OBJECT = row("401", "401", "ok", "ok", "ok", "ok", "404")
 EXPECTED: dict[str, dict[str, str]] = {
     # Flask URL map
     "GET static": PUBLIC,
-    "GET auth.home": row("login", "login", "ok", "ok", "ok", "ok", "ok"),
+    "GET auth.home": SIGNED_IN,
     "GET auth.login": PUBLIC,
     "POST auth.login": PUBLIC,  # sent without the CSRF token: 400 for everyone
     "POST auth.logout": PUBLIC,  # likewise
@@ -66,6 +67,15 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET api.work_order": API_OBJECT,
     # complete on an open order: 409 for staff; technicians only act on their own orders; customers never
     "POST api.work_order_action": row("401", "401", "ok", "ok", "403", "403", "403"),
+    "GET auth.time_zone": SIGNED_IN,
+    "POST auth.time_zone": SIGNED_IN,  # sent without the CSRF token: 400 for everyone signed in
+    "GET api.machine_rul": API_OBJECT,
+    # raw vibration evidence is for the OEM's analysts: refused before any look-up, so 403 for all others
+    "GET api.burst_spectra": row("401", "401", "ok", "ok", "403", "403", "403"),
+    "GET api.machine_waterfall": row("401", "401", "ok", "ok", "403", "403", "403"),
+    "GET health.healthz": PUBLIC,
+    "GET health.readyz": PUBLIC,
+    "GET health.console_page": row("login", "login", "ok", "403", "403", "403", "403"),
     "GET openapi.openapi_json": PUBLIC,
     "GET openapi.docs": PUBLIC,
     # OpenAPI operations outside the URL map (device ingest is WSGI in front of Flask)

@@ -23,7 +23,9 @@ def test_demo_runs_the_simulator_and_leaves_nothing_when_its_parent_dies(influx,
     seed_demo_fleet(sql_url, var)
     port = free_port()
     env = {**os.environ, "IRONWATCH_VAR": str(var), "IRONWATCH_DATABASE_URL": sql_url,
-           "IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database}
+           "IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database,
+           "IRONWATCH_MAIL_SINK_PORT": str(free_port())}
+    env.pop("IRONWATCH_SMTP_HOST", None)  # so that the demo starts its own mail sink
     log_path = tmp_path / "make.log"
     # Stands in for make: a parent that starts the demo and waits for it.
     with open(log_path, "wb") as log:
@@ -47,8 +49,10 @@ def test_demo_runs_the_simulator_and_leaves_nothing_when_its_parent_dies(influx,
         [demo] = child_processes(parent.pid)
         processes = {demo: "demo (gunicorn master)"}
         for child in child_processes(demo):
-            processes[child] = "simulator" if "telemetry.simulator" in command_line(child) else "gunicorn worker"
-        assert sorted(processes.values()) == ["demo (gunicorn master)", "gunicorn worker", "simulator"]
+            command = command_line(child)
+            processes[child] = ("simulator" if "telemetry.simulator" in command
+                                else "mail sink" if "app.mailsink" in command else "gunicorn worker")
+        assert sorted(processes.values()) == ["demo (gunicorn master)", "gunicorn worker", "mail sink", "simulator"]
 
         # Issue 20, defect 9: a simulator that dies is started again by the demo.
         [first_simulator] = [pid for pid, name in processes.items() if name == "simulator"]

@@ -37,7 +37,7 @@ def test_openapi_merge_refuses_a_schema_or_path_defined_twice():
 
 
 def _rows(kind="oem"):
-    user = SimpleNamespace(id=5, email="e@x", name="E", role="engineer", active=True)
+    user = SimpleNamespace(id=5, email="e@x", name="E", role="engineer", active=True, timezone=None)
     tenant = SimpleNamespace(id=1, name="OEM", kind=kind)
     return user, tenant
 
