@@ -267,12 +267,13 @@ def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
     low_cut = _low_cut_hz(freqs, fs)
     findings: list[Finding] = []
     bearing_evidence: dict[str, float] = {}
-    combs: dict = {}
     stack = None
+    # The comb reads the acceleration spectrum and judges its own resolution (a short burst's comb
+    # is simply not accepted), so its trend feature exists for every burst.
+    combs = _outer_race_combs(spec_norm, res, fs, freqs)
     if envelope_ok:
         white = prewhiten(raw)
         stack = envelope_stack(raw, white, n, fs, low_cut, envelope_max_hz(freqs), x)
-        combs = _outer_race_combs(spec_norm, res, fs, freqs)
         findings, bearing_evidence = bearing_findings(stack, freqs, component, combs, (spec_amp, res))
         findings += _unexplained_teeth(tooth_findings(stack, freqs, component), findings)
     findings += shaft_findings(vel_amp, norm, res, freqs, limits, component)

@@ -339,6 +339,8 @@ class BearingLifeModel:
             values = self.population.remaining_draws(elapsed, (np.arange(QUANTILE_NODES) + 0.5) / QUANTILE_NODES)
             weights = np.full(values.size, 1.0 / values.size)
             state = "healthy" if track.onset.ready else "baseline"
+        # No estimate beyond the longest life the model has seen: a log-normal's tail is a guess there.
+        values = np.minimum(values, self.cap_s)
         p10, p50, p90 = weighted_quantiles(values, weights, [0.1, 0.5, 0.9])
         return RulEstimate(float(p10), float(p50), float(p90), score_optimal_point(values, weights), state,
                            track.onset_s, track.alarm_s)
