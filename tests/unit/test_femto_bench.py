@@ -60,3 +60,8 @@ def test_predict_writes_one_row_per_truncated_history(tmp_path):
 def test_predict_refuses_a_missing_folder(tmp_path, capsys):
     assert femto.run(tmp_path, tmp_path / "x.csv", tmp_path / "nope", tmp_path / "cache") == 2
     assert "--predict" in capsys.readouterr().err
+
+
+def test_a_folder_without_the_learning_set_is_refused_cleanly(tmp_path, capsys):
+    assert femto.run(tmp_path, None, None, tmp_path / "cache") == 2
+    assert "no FEMTO learning set" in capsys.readouterr().err
