@@ -45,3 +45,17 @@ def test_dead_stuck_or_absurd_sensor_is_a_sensor_fault_not_healthy(samples, word
     assert words in a.findings[0].summary
     assert "health_index" not in a.features and a.features["sensor_fault"] == 1.0
     assert a.to_dict()["findings"][0]["component"] == "alternator_de"
+
+
+@pytest.mark.parametrize("samples", [np.zeros(4096), np.random.default_rng(1).normal(0, 1, 512)])
+def test_display_data_shows_an_empty_envelope_that_says_why(samples):
+    import json
+    import warnings
+
+    from diagnostics.pipeline import display_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division by zero on a flat burst
+        d = display_data(samples, 25600.0, 1500.0, KIN)
+    assert d["envelope"]["amplitude"] == [] and d["envelope"]["view"].startswith("not analysed: ")
+    assert d["spectrum"]["freqs_hz"] and any(m["label"] == "DE BPFO" for m in d["markers"])
+    json.dumps(d, allow_nan=False)
