@@ -137,7 +137,7 @@ def _sensor_fault_analysis(x: np.ndarray, fs: float, shaft_rpm: float, kin: Comp
                       f"its configured units before trusting this channel.", 1.0, {"reason": reason})
     return BurstAnalysis(features, iso_zone(features["velocity_rms_mm_s"], limits), [finding], limits,
                          float(shaft_rpm), {"sensor_fault": reason, "not_analysed": {
-                             "component condition": "the burst does not come from a working sensor"}})
+                             "component condition": f"sensor fault, {reason}"}})
 
 
 def _kinematics(kinematics: ComponentKinematics | Mapping[str, Any] | None) -> ComponentKinematics:
@@ -233,9 +233,10 @@ def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
     """
     x = _validate(samples, fs, shaft_rpm)
     kin = _kinematics(kinematics)
-    fault = sensor_fault_reason(np.asarray(samples, dtype=float).ravel())
+    as_sent = np.asarray(samples, dtype=float).ravel()  # with its offset: a stuck sensor's constant
+    fault = sensor_fault_reason(as_sent)
     if fault is not None:
-        return _sensor_fault_analysis(np.asarray(samples, dtype=float).ravel(), fs, shaft_rpm, kin, component, fault)
+        return _sensor_fault_analysis(as_sent, fs, shaft_rpm, kin, component, fault)
     freqs = kin.frequencies(shaft_rpm)
     limits = zone_limits(kin.zone_limits_mm_s, kin.iso_class)
     n = x.size
@@ -268,12 +269,13 @@ def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
     low_cut = _low_cut_hz(freqs, fs)
     findings: list[Finding] = []
     bearing_evidence: dict[str, float] = {}
-    combs: dict = {}
     stack = None
+    # The comb reads the acceleration spectrum and judges its own resolution (a short burst's comb
+    # is simply not accepted), so its trend feature exists for every burst.
+    combs = _outer_race_combs(spec_norm, res, fs, freqs)
     if envelope_ok:
         white = prewhiten(raw)
         stack = envelope_stack(raw, white, n, fs, low_cut, envelope_max_hz(freqs), x)
-        combs = _outer_race_combs(spec_norm, res, fs, freqs)
         findings, bearing_evidence = bearing_findings(stack, freqs, component, combs, (spec_amp, res))
         findings += _unexplained_teeth(tooth_findings(stack, freqs, component), findings)
     findings += shaft_findings(vel_amp, norm, res, freqs, limits, component)
@@ -305,6 +307,21 @@ def _pool_max(values: np.ndarray, max_points: int) -> tuple[np.ndarray, int]:
     return values[:usable].reshape(-1, block).max(axis=1), block
 
 
+def _markers(freqs) -> list[dict]:
+    """Expected lines to mark on the evidence plots: shaft, bearing defects, mesh, pistons, line."""
+    markers = [{"label": "1x", "hz": freqs.shaft_hz}]
+    for name, b in freqs.bearings.items():
+        markers += [{"label": f"{name} BPFO", "hz": b["bpfo"]}, {"label": f"{name} BPFI", "hz": b["bpfi"]},
+                    {"label": f"{name} 2xBSF", "hz": 2 * b["bsf"]}, {"label": f"{name} FTF", "hz": b["ftf"]}]
+    for name, g in freqs.gears.items():
+        markers.append({"label": f"{name} GMF", "hz": g["gmf"]})
+    if freqs.piston_pass_hz:
+        markers.append({"label": "piston pass", "hz": freqs.piston_pass_hz})
+    if freqs.line_hz:
+        markers += [{"label": "line", "hz": freqs.line_hz}, {"label": "2x line", "hz": 2 * freqs.line_hz}]
+    return markers
+
+
 def display_data(samples: Any, fs: float, shaft_rpm: float,
                  kinematics: ComponentKinematics | Mapping[str, Any] | None,
                  max_points: int = 2000) -> dict[str, Any]:
@@ -317,7 +334,9 @@ def display_data(samples: Any, fs: float, shaft_rpm: float,
       most ``max_points`` points);
       ``envelope``: ``{"freqs_hz", "amplitude", "band_hz", "view"}``: the squared envelope spectrum
       (normalised, dimensionless) of the view that carries the top envelope finding (else the
-      pre-whitened kurtogram band), up to about 6 x the highest defect frequency;
+      pre-whitened kurtogram band), up to about 6 x the highest defect frequency; empty lists and
+      ``view = "not analysed: <why>"`` when the diagnosis ran no envelope analysis (a sensor fault,
+      a burst too short);
       ``markers``: ``[{"label", "hz"}]`` expected defect frequencies;
       ``kurtogram``: :func:`kurtogram_display` of the burst, with the band the envelope views used;
       ``scalogram``: ``{"times_s", "freqs_hz", "magnitude"}`` (Morlet CWT of the first 0.25 s);
@@ -325,12 +344,22 @@ def display_data(samples: Any, fs: float, shaft_rpm: float,
     """
     x = _validate(samples, fs, shaft_rpm)
     kin = _kinematics(kinematics)
-    analysis = analyze_burst(x, fs, shaft_rpm, kin)
+    analysis = analyze_burst(samples, fs, shaft_rpm, kin)
     freqs = kin.frequencies(shaft_rpm)
     n = x.size
     window = hann_window(n)
     acc_amp = np.abs(sfft.rfft(x * window)) * (2.0 / window.sum())
     pooled, block = _pool_max(acc_amp, max_points)
+    markers = _markers(freqs)
+    spectrum = {"freqs_hz": (np.arange(pooled.size) * block * fs / n).tolist(), "amplitude_m_s2": pooled.tolist()}
+    skipped = analysis.detail.get("not_analysed")
+    if skipped:
+        # No envelope was scored (sensor fault, or too short): an empty panel that says why, not
+        # an envelope of nothing (a flat burst's would be NaN).
+        reason = next(iter(skipped.values()))
+        envelope = {"freqs_hz": [], "amplitude": [], "band_hz": [], "view": f"not analysed: {reason}"}
+        return {"spectrum": spectrum, "envelope": envelope, "markers": markers, "scalogram": scalogram(x, fs),
+                "analysis": analysis.to_dict()}
     raw = sfft.rfft(x)
     # The same envelope views the diagnosis scored, so the plotted lines are the matched ones.
     stack = envelope_stack(raw, prewhiten(raw), n, fs, _low_cut_hz(freqs, fs), envelope_max_hz(freqs), x)
@@ -338,23 +367,12 @@ def display_data(samples: Any, fs: float, shaft_rpm: float,
     view = top_finding.detail["view"] if top_finding is not None else "whitened kurtogram band"
     row = stack.labels.index(view) if view in stack.labels else stack.labels.index("whitened kurtogram band")
     band = stack.bands_hz[row]
-    markers = [{"label": "1x", "hz": freqs.shaft_hz}]
-    for name, b in freqs.bearings.items():
-        markers += [{"label": f"{name} BPFO", "hz": b["bpfo"]}, {"label": f"{name} BPFI", "hz": b["bpfi"]},
-                    {"label": f"{name} 2xBSF", "hz": 2 * b["bsf"]}, {"label": f"{name} FTF", "hz": b["ftf"]}]
-    for name, g in freqs.gears.items():
-        markers.append({"label": f"{name} GMF", "hz": g["gmf"]})
-    if freqs.piston_pass_hz:
-        markers.append({"label": "piston pass", "hz": freqs.piston_pass_hz})
-    if freqs.line_hz:
-        markers += [{"label": "line", "hz": freqs.line_hz}, {"label": "2x line", "hz": 2 * freqs.line_hz}]
     # Mesh frequencies are far above the envelope range worth showing.
     top = 6.0 * max(m["hz"] for m in markers if "GMF" not in m["label"])
     keep = stack.freqs_hz <= top
     env_amp, env_block = _pool_max(stack.amplitude[row][keep], max_points)
     return {
-        "spectrum": {"freqs_hz": (np.arange(pooled.size) * block * fs / n).tolist(),
-                     "amplitude_m_s2": pooled.tolist()},
+        "spectrum": spectrum,
         "envelope": {"freqs_hz": (np.arange(env_amp.size) * env_block * stack.resolution_hz).tolist(),
                      "amplitude": env_amp.tolist(), "band_hz": [float(b) for b in band], "view": stack.labels[row]},
         "markers": markers,

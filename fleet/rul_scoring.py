@@ -5,6 +5,11 @@ kind's active model was trained on, scores the newest state, writes the estimate
 version to InfluxDB (``TelemetryStore.write_rul``), publishes a ``rul`` event and returns the
 results so maintenance planning can set due dates. A component that cannot be scored (no active
 model for its kind, too little history) gets a result without numbers and the reason.
+
+Components with rolling bearings also get their onset state (``bearing_onset``): the bearing's
+RMS against its own healthy baseline, alarmed at +6 dB (``diagnostics.prognostics.health_indicator``,
+the detector measured on the FEMTO run-to-failure bearings, docs/prognostics.md). It is an alarm
+source for the alarms service and travels with the result and the ``rul`` event.
 """
 from __future__ import annotations
 
@@ -14,6 +19,9 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+import numpy as np
+
+from diagnostics.prognostics.health_indicator import OnsetState, onset_state
 from diagnostics.prognostics.history import bin_history, history_matrix
 from fleet.model_registry import ModelRegistry, RegistryError
 from fleet.models import Component, Machine
@@ -23,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # The estimate is "at least this long" when the P50 is this close to the training cap.
 AT_CAP_SHARE = 0.95
+# The feature the bearing onset detector trends (every BurstAnalysis carries it).
+ONSET_FEATURE = "acc_rms_m_s2"
 
 
 @dataclass
@@ -32,6 +42,9 @@ class RulResult:
     ``p10_h``/``p50_h``/``p90_h``/``point_h`` are None exactly when ``reason`` is set.
     ``at_cap`` means the component looks healthy: its RUL is *at least* ``rul_cap_h`` and a
     planner should not schedule from P10. ``time_ns`` is the newest observation scored.
+    ``onset`` (components with rolling bearings; None otherwise): ``{"state": "baseline" |
+    "healthy" | "degrading", "level_nepers", "alarm_ns", "onset_ns", "bursts"}`` from
+    :func:`bearing_onset`, set whether or not the RUL was scored.
     """
 
     machine: str
@@ -50,6 +63,7 @@ class RulResult:
     history_h: float = 0.0
     observations: int = 0
     reason: str | None = None
+    onset: dict | None = None
 
     @property
     def scored(self) -> bool:
@@ -61,6 +75,34 @@ class RulResult:
 
 def _round(value: float) -> float:
     return round(float(value), 1)
+
+
+def bearing_onset(history: dict) -> OnsetState:
+    """Onset state of a bearing component from its feature history.
+
+    Parameters
+    ----------
+    history : dict
+        ``TelemetryStore.feature_history(machine, component)``: ``{"time": [ns], "acc_rms_m_s2":
+        [float | None], ...}``. Points without the RMS, and bursts diagnosed as a sensor fault
+        (``sensor_fault == 1``), are left out: they say nothing about the bearing.
+
+    Returns
+    -------
+    diagnostics.prognostics.health_indicator.OnsetState
+        Times in ns since the epoch.
+    """
+    times = history.get("time") or []
+    rms = history.get(ONSET_FEATURE) or [None] * len(times)
+    faults = history.get("sensor_fault") or [None] * len(times)
+    values = np.array([np.nan if v is None or f == 1 else float(v) for v, f in zip(rms, faults)], dtype=float)
+    return onset_state(np.asarray(times, dtype=np.int64), values)
+
+
+def onset_summary(state: OnsetState) -> dict:
+    """The JSON-friendly form of an onset state that results and events carry (times in int ns)."""
+    return {"state": state.state, "level_nepers": round(state.level_nepers, 3), "alarm_ns": state.alarm_time,
+            "onset_ns": state.onset_time, "bursts": state.points}
 
 
 def score_component(history: dict, estimator, version: str, base: RulResult) -> RulResult:
@@ -119,12 +161,17 @@ def score_fleet(store, session_factory: sessionmaker[Session], registry: ModelRe
             select(Component).join(Machine).options(selectinload(Component.machine).selectinload(Machine.tenant))
             .order_by(Machine.uid, Component.name)
         ).all()
-        targets = [(c.machine.uid, c.name, c.kind, c.machine.id, c.machine.tenant.audience()) for c in components]
+        targets = [(c.machine.uid, c.name, c.kind, c.machine.id, c.machine.tenant.audience(),
+                    bool((c.kinematics or {}).get("bearings"))) for c in components]
 
     models: dict[str, tuple] = {}
     results = []
-    for machine, component, kind, machine_id, audience in targets:
+    for machine, component, kind, machine_id, audience, has_bearings in targets:
         base = RulResult(machine, component, kind, machine_id, list(audience))
+        history = None
+        if has_bearings:
+            history = store.feature_history(machine, component)
+            base.onset = onset_summary(bearing_onset(history))
         if kind not in models:
             try:
                 record, estimator = registry.load(kind)
@@ -136,13 +183,15 @@ def score_fleet(store, session_factory: sessionmaker[Session], registry: ModelRe
             base.reason = f"no usable RUL model for component kind {kind}: {estimator}"
             results.append(base)
             continue
-        result = score_component(store.feature_history(machine, component), estimator, version, base)
+        if history is None:
+            history = store.feature_history(machine, component)
+        result = score_component(history, estimator, version, base)
         if result.scored:
             store.write_rul(machine, component, result.time_ns, result.p10_h, result.p50_h, result.p90_h, version)
             if notifier is not None:
                 payload = {"machine": machine, "component": component, "p10_h": result.p10_h,
                            "p50_h": result.p50_h, "p90_h": result.p90_h, "model_version": version,
-                           "time": result.time_ns, "at_cap": result.at_cap}
+                           "time": result.time_ns, "at_cap": result.at_cap, "onset": result.onset}
                 safe_publish(notifier, "rul", payload, audience)
         else:
             log.debug("RUL of %s/%s not scored: %s", machine, component, result.reason)

@@ -227,15 +227,12 @@ def stability(histories: list[BearingHistory]) -> str:
     quantile nodes of the population and a finer posterior grid (nothing here is random)."""
     from diagnostics.prognostics import bearing_life
     base = leave_one_out(histories, quiet=True)
-    saved = bearing_life.QUANTILE_NODES
-    grid = bearing_life.ExponentialDegradation.posterior.__defaults__
+    saved = bearing_life.QUANTILE_NODES, bearing_life.POSTERIOR_GRID
     try:
-        bearing_life.QUANTILE_NODES = saved * 2
-        bearing_life.ExponentialDegradation.posterior.__defaults__ = (121,)
+        bearing_life.QUANTILE_NODES, bearing_life.POSTERIOR_GRID = 2 * saved[0], 121
         finer = leave_one_out(histories, quiet=True)
     finally:
-        bearing_life.QUANTILE_NODES = saved
-        bearing_life.ExponentialDegradation.posterior.__defaults__ = grid
+        bearing_life.QUANTILE_NODES, bearing_life.POSTERIOR_GRID = saved
     rel = [abs(a.estimate.p50_s - b.estimate.p50_s) / max(b.estimate.p50_s, 1.0) for a, b in zip(base, finer)]
     return (f"Stability: no random seed anywhere (fixed quantile nodes and posterior grid); P50 against twice "
             f"the nodes and a 121x121 grid: largest relative change {max(rel):.2%} over the {len(rel)} cuts")
@@ -286,10 +283,25 @@ def plot(histories: list[BearingHistory], cuts: list[Cut], out_dir: Path) -> lis
     return [trajectories, fans]
 
 
+def learning_set_or_none(data_dir: Path, cache_dir: Path) -> list[BearingHistory] | None:
+    """The learning set, or None (and the reason on stderr) when ``data_dir`` does not hold it."""
+    try:
+        return load_learning_set(data_dir, cache_dir, log)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"--data {data_dir}: no FEMTO learning set ({exc})", file=sys.stderr)
+        return None
+
+
 def run_predict(data_dir: Path, predict_dir: Path, out_file: Path, cache_dir: Path) -> int:
-    histories = load_learning_set(data_dir, cache_dir, log)
+    histories = learning_set_or_none(data_dir, cache_dir)
+    if histories is None:
+        return 2
     model = fit_model(histories)
-    targets = load_folder(predict_dir, cache_dir, log)
+    try:
+        targets = load_folder(predict_dir, cache_dir, log)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"--predict {predict_dir}: {exc}", file=sys.stderr)
+        return 2
     out_file.parent.mkdir(parents=True, exist_ok=True)
     with out_file.open("w", newline="") as f:
         writer = csv.writer(f)
@@ -316,7 +328,9 @@ def run(data_dir: Path, out: Path | None, predict_dir: Path | None, cache_dir: P
             return 2
         return run_predict(data_dir, predict_dir, out, cache_dir)
     started = time.perf_counter()
-    histories = load_learning_set(data_dir, cache_dir, log)
+    histories = learning_set_or_none(data_dir, cache_dir)
+    if histories is None:
+        return 2
     cuts = leave_one_out(histories)
     variants = {f"after the alarm {name}": leave_one_out(histories, quiet=True, post_alarm=name) for name in POST_ALARM_MODELS
                 if name != POST_ALARM}

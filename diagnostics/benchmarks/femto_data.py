@@ -177,12 +177,7 @@ def load_learning_set(data_dir: Path, cache_dir: Path, progress: Progress = lamb
     if archive.is_file():
         stat = archive.stat()
         cache = _cache_path(cache_dir, archive, f"{stat.st_size}|{stat.st_mtime_ns}")
-        if cache.is_file():
-            return _load(cache)
-        progress(f"reading {archive} (about a minute; cached afterwards in {cache})")
-        histories = _collect(_archive_members(archive), progress)
-        _save(cache, histories)
-        return histories
+        return _cached(cache, lambda: _archive_members(archive), f"{archive} (about two minutes)", progress)
     folder = data_dir / "Learning_set" if (data_dir / "Learning_set").is_dir() else data_dir
     return load_folder(folder, cache_dir, progress)
 
@@ -199,9 +194,15 @@ def load_folder(folder: Path, cache_dir: Path, progress: Progress = lambda m: No
     if not found:
         raise FileNotFoundError(f"{folder}: no BearingX_Y/acc_*.csv files")
     cache = _cache_path(cache_dir, folder, listing.hexdigest())
+    return _cached(cache, lambda: _folder_members(folder), str(folder), progress)
+
+
+def _cached(cache: Path, members: Callable[[], Iterable[tuple[str, int, bytes]]], what: str,
+            progress: Progress) -> list[BearingHistory]:
+    """The histories from ``cache`` if it exists, else parsed from ``members()`` and saved there."""
     if cache.is_file():
         return _load(cache)
-    progress(f"reading {folder}")
-    histories = _collect(_folder_members(folder), progress)
+    progress(f"reading {what}; cached afterwards in {cache}")
+    histories = _collect(members(), progress)
     _save(cache, histories)
     return histories

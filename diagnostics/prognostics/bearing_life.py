@@ -28,8 +28,10 @@ from .health_indicator import IndicatorConfig, Onset, baseline_rms, detect_onset
 __all__ = ["challenge_accuracy", "PopulationLife", "ExponentialDegradation", "BearingTrack",
            "RulEstimate", "BearingLifeModel", "track_bearing"]
 
-# Quantile nodes of the population distribution (equal probability each).
+# Quantile nodes of the population distribution (equal probability each), and nodes per axis of
+# the degradation posterior's (theta, ln beta) grid: the estimate's only numerical resolution.
 QUANTILE_NODES = 400
+POSTERIOR_GRID = 81
 _LOG_HALF = float(np.log(0.5))
 
 
@@ -157,7 +159,7 @@ class ExponentialDegradation:
                    float(np.mean(log_rates)), float(max(np.std(log_rates, ddof=1), 0.1)),
                    max(noise, 1e-3), float(np.mean(failures)), float(max(np.std(failures, ddof=1), 0.05)))
 
-    def posterior(self, tau: np.ndarray, z: np.ndarray, size: int = 81) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def posterior(self, tau: np.ndarray, z: np.ndarray, size: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Grid posterior of (theta, beta) after observing ``z`` at ``tau``.
 
         The points are a bearing's own indicator, smoothed over a window, so neighbours are not
@@ -166,9 +168,11 @@ class ExponentialDegradation:
         Returns
         -------
         theta, beta, weight : np.ndarray, shape (size * size,)
-            Grid nodes and their posterior probabilities (sum 1).
+            Grid nodes (``size`` per axis, default ``POSTERIOR_GRID``, +-4 prior standard deviations)
+            and their posterior probabilities (sum 1).
         """
         tau, z = np.asarray(tau, float), np.asarray(z, float)
+        size = size or POSTERIOR_GRID
         g = np.linspace(-4.0, 4.0, size)
         theta, log_rate = np.meshgrid(self.theta_mean + self.theta_std * g,
                                       self.log_rate_mean + self.log_rate_std * g, indexing="ij")
@@ -339,6 +343,8 @@ class BearingLifeModel:
             values = self.population.remaining_draws(elapsed, (np.arange(QUANTILE_NODES) + 0.5) / QUANTILE_NODES)
             weights = np.full(values.size, 1.0 / values.size)
             state = "healthy" if track.onset.ready else "baseline"
+        # No estimate beyond the longest life the model has seen: a log-normal's tail is a guess there.
+        values = np.minimum(values, self.cap_s)
         p10, p50, p90 = weighted_quantiles(values, weights, [0.1, 0.5, 0.9])
         return RulEstimate(float(p10), float(p50), float(p90), score_optimal_point(values, weights), state,
                            track.onset_s, track.alarm_s)

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.stats import spearmanr
 
-__all__ = ["IndicatorConfig", "Onset", "causal_median", "health_indicator", "detect_onset",
+__all__ = ["IndicatorConfig", "Onset", "OnsetState", "causal_median", "health_indicator", "detect_onset", "onset_state",
            "monotonicity", "trendability", "prognosability"]
 
 
@@ -160,3 +160,69 @@ def prognosability(start_values: np.ndarray, failure_values: np.ndarray) -> floa
     fail = np.asarray(failure_values, dtype=float)
     span = np.mean(np.abs(fail - start))
     return float(np.exp(-np.std(fail) / span)) if span > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class OnsetState:
+    """Where a component stands against its own healthy baseline (:func:`onset_state`).
+
+    Attributes
+    ----------
+    state : str
+        ``"baseline"`` (too little history for a baseline: no alarm possible yet), ``"healthy"``
+        (below the alarm level since the baseline) or ``"degrading"`` (the onset alarm has fired).
+    level_nepers : float
+        The indicator at the newest point (nepers over the baseline; ln 2 = twice the baseline RMS).
+    baseline_rms : float
+        The healthy baseline (unit of the input RMS); NaN before one exists.
+    alarm_time, onset_time : int, float or None
+        Times of the alarm and of the start of the rise, the input's own values (int ns stay
+        exact); None unless ``state == "degrading"``.
+    points : int
+        Points in the history.
+    """
+
+    state: str
+    level_nepers: float
+    baseline_rms: float
+    alarm_time: int | float | None
+    onset_time: int | float | None
+    points: int
+
+    def to_dict(self) -> dict:
+        return {"state": self.state, "level_nepers": self.level_nepers, "baseline_rms": self.baseline_rms,
+                "alarm_time": self.alarm_time, "onset_time": self.onset_time, "points": self.points}
+
+
+def onset_state(times: np.ndarray, rms: np.ndarray, config: IndicatorConfig = IndicatorConfig()) -> OnsetState:
+    """The onset alarm of one component's RMS history, as an alarm source reads it.
+
+    Parameters
+    ----------
+    times : np.ndarray, shape (n,)
+        Time of each point, increasing (any unit, e.g. ns or s; returned times are in it).
+    rms : np.ndarray, shape (n,)
+        RMS acceleration of each burst (any unit). NaN points are dropped.
+    config : IndicatorConfig
+        Baseline, smoothing and alarm level (counted in points, not in time).
+
+    Returns
+    -------
+    OnsetState
+    """
+    times = np.asarray(times)  # its own dtype: int64 ns come back exact
+    rms = np.asarray(rms, dtype=float)
+    if times.shape != rms.shape:
+        raise ValueError(f"times and rms: shapes differ ({times.shape} against {rms.shape})")
+    keep = np.isfinite(rms) & np.isfinite(times.astype(float))
+    times, rms = times[keep], rms[keep]
+    base = baseline_rms(rms, config) if rms.size else float("nan")
+    z = health_indicator(rms, config)
+    onset = detect_onset(z, config, base)
+    level = float(z[-1]) if z.size else 0.0
+    if not onset.ready:
+        return OnsetState("baseline", level, base, None, None, int(rms.size))
+    if not onset.alarmed:
+        return OnsetState("healthy", level, base, None, None, int(rms.size))
+    return OnsetState("degrading", level, base, times[onset.alarm_index].item(), times[onset.onset_index].item(),
+                      int(rms.size))

@@ -158,3 +158,20 @@ def test_unknown_post_alarm_model_is_refused():
     histories = [run_to_failure(L, 0.8, 1e-3, seed=i) for i, L in enumerate([9000.0, 10000.0, 11000.0])]
     with pytest.raises(ValueError, match="post_alarm"):
         BearingLifeModel.fit(histories, post_alarm="magic")
+
+
+def test_onset_state_reports_baseline_healthy_then_degrading_with_times():
+    from diagnostics.prognostics.health_indicator import onset_state
+    t, rms = run_to_failure(20000, 0.7, 3e-4, noise=0.05, seed=5)
+    t_ns = t * 1e9
+    assert onset_state(t_ns[:10], rms[:10]).state == "baseline"
+    early = onset_state(t_ns[:1000], rms[:1000])
+    assert early.state == "healthy" and early.alarm_time is None and abs(early.level_nepers) < 0.2
+    late = onset_state(t_ns, rms)
+    assert late.state == "degrading" and late.onset_time < late.alarm_time <= t_ns[-1]
+    assert late.alarm_time / 1e9 == pytest.approx(0.7 * 20000 + np.log(2) / 3e-4, abs=150)
+    rms_gaps = rms.copy()
+    rms_gaps[::7] = np.nan  # missing features are skipped, not read as zeros
+    assert onset_state(t_ns, rms_gaps).state == "degrading"
+    with pytest.raises(ValueError, match="shapes"):
+        onset_state(t_ns[:5], rms[:4])
