@@ -77,9 +77,9 @@ def _security_headers(response):
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import api, auth, console, openapi, portal, tech
+    from . import api, auth, console, openapi, portal, profile, tech
 
-    for blueprint in (auth.bp, console.bp, portal.bp, tech.bp, api.bp, openapi.bp):
+    for blueprint in (auth.bp, console.bp, portal.bp, tech.bp, api.bp, openapi.bp, profile.bp):
         app.register_blueprint(blueprint)
 
 
@@ -102,11 +102,12 @@ def nav_items(app: Flask) -> list[dict[str, Any]]:
     role = current_user.role
     entries = []
     if role in ("admin", "engineer"):
-        entries += [("console.fleet", "Fleet"), ("console.work_orders", "Work orders")]
+        entries += [("console.fleet", "Fleet"), ("console.alarms", "Alarms"), ("console.work_orders", "Work orders")]
     if role == "technician":
         entries += [("tech.orders", "My work orders")]
     if role == "customer":
         entries += [("portal.index", "My machines")]
+    entries.append(("profile.index", "Notifications"))
     entries.append(("openapi.docs", "API"))
     current = request.endpoint or ""
     current = _NAV_PARENT.get(current, current)

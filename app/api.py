@@ -176,3 +176,6 @@ def work_order_action(order_id: int):
     except ActionRefused as refused:
         return jsonify(refused.to_dict()), refused.status
     return jsonify(order)
+
+
+from . import alarm_api  # noqa: E402,F401  (alarm, push-subscription and preference routes on bp)

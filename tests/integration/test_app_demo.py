@@ -22,7 +22,8 @@ def test_demo_runs_the_simulator_and_leaves_nothing_when_its_parent_dies(influx,
     seed_demo_fleet(sql_url, var)
     port = free_port()
     env = {**os.environ, "IRONWATCH_VAR": str(var), "IRONWATCH_DATABASE_URL": sql_url,
-           "IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database}
+           "IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database,
+           "IRONWATCH_MAIL_SINK_PORT": str(free_port())}
     log_path = tmp_path / "make.log"
     # Stands in for make: a parent that starts the demo and waits for it.
     with open(log_path, "wb") as log:
@@ -46,8 +47,10 @@ def test_demo_runs_the_simulator_and_leaves_nothing_when_its_parent_dies(influx,
         [demo] = child_processes(parent.pid)
         processes = {demo: "demo (gunicorn master)"}
         for child in child_processes(demo):
-            processes[child] = "simulator" if "telemetry.simulator" in command_line(child) else "gunicorn worker"
-        assert sorted(processes.values()) == ["demo (gunicorn master)", "gunicorn worker", "simulator"]
+            line = command_line(child)
+            processes[child] = ("simulator" if "telemetry.simulator" in line else
+                                "mail sink" if "app.mailsink" in line else "gunicorn worker")
+        assert sorted(processes.values()) == ["demo (gunicorn master)", "gunicorn worker", "mail sink", "simulator"]
 
         parent.send_signal(signal.SIGKILL)
         parent.wait()
