@@ -35,10 +35,10 @@
     cell.appendChild(el("span", "pill alarm-state " + a.state, a.state));
     if (a.state === "acknowledged") {
       cell.appendChild(el("br"));
-      cell.appendChild(el("span", "kind ack-by", "by " + a.acknowledged_by + (a.ack_comment ? ": “" + a.ack_comment + "”" : "")));
+      cell.appendChild(el("span", "note ack-by", "by " + a.acknowledged_by + (a.ack_comment ? ": “" + a.ack_comment + "”" : "")));
     } else if (a.state === "cleared") {
       cell.appendChild(el("br"));
-      cell.appendChild(el("span", "kind", humanise(a.clear_reason) + (a.cleared_by ? " by " + a.cleared_by : "")));
+      cell.appendChild(el("span", "note", humanise(a.clear_reason) + (a.cleared_by ? " by " + a.cleared_by : "")));
     }
     return cell;
   }
@@ -120,7 +120,7 @@
       button.type = "button"; button.dataset.alarmId = a.id;
       span.appendChild(button);
     } else {
-      span.appendChild(el("span", "kind ack-by", a.state === "acknowledged" ? "acknowledged by " + a.acknowledged_by : "cleared"));
+      span.appendChild(el("span", "note ack-by", a.state === "acknowledged" ? "acknowledged by " + a.acknowledged_by : "cleared"));
     }
     return span;
   }
