@@ -146,7 +146,7 @@ def _start_mail_sink(var_dir: Path):
                              "--dir", str(var_dir / "mail")],
                             preexec_fn=lambda: die_with_parent(signal.SIGTERM))
     os.environ["IRONWATCH_SMTP_HOST"], os.environ["IRONWATCH_SMTP_PORT"] = "127.0.0.1", str(sink_port)
-    print(f"mail sink: alarm e-mails go to {var_dir / 'mail'} (also the console's Outbox page)", flush=True)
+    print(f"mail sink: alarm e-mails go to {var_dir / 'mail'} (readable at /console/outbox)", flush=True)
     return sink
 
 

@@ -184,3 +184,23 @@ def test_push_subscriptions_and_preferences_refuse_malformed_input(app):
     assert worker.status_code == 200 and worker.headers["Service-Worker-Allowed"] == "/"
     spec = user.get("/api/openapi.json").get_json()
     assert "/api/v1/alarms/{id}/acknowledge" in spec["paths"] and "Alarm" in spec["components"]["schemas"]
+
+
+def test_the_demo_mail_sink_keeps_messages_the_outbox_page_shows(app, tmp_path):
+    from app import mailsink
+    from app_helpers import free_port
+    from fleet.delivery import SmtpMailer
+
+    port = free_port()
+    sink = mailsink.start(tmp_path / "mail", port=port)
+    try:
+        SmtpMailer("127.0.0.1", port, "alarms@ironwatch.example").send(
+            ENGINEER, "[Ironwatch] ALARM GS-2001: test", "plain text body\n", "<p>html body</p>")
+    finally:
+        sink.stop()
+    (stored,) = list((tmp_path / "mail").glob("*.eml"))
+    assert b"plain text body" in stored.read_bytes()
+    engineer = app.test_client()
+    login(engineer, ENGINEER)
+    page = engineer.get("/console/outbox").get_data(as_text=True)
+    assert "[Ironwatch] ALARM GS-2001: test" in page and "plain text body" in page
