@@ -117,6 +117,10 @@ def test_acknowledge_through_api_forms_and_bulk_and_the_bad_inputs(app, provisio
         assert response.get_json()["error"] == error and response.get_json()["message"]
     unchanged()
 
+    # the technician on call for the hospital sees GS-2001's alarms on his phone page
+    phone_page = technician.get("/tech/").get_data(as_text=True)
+    assert f'data-alarm-id="{first["id"]}"' in phone_page and f'data-alarm-id="{granite["id"]}"' not in phone_page
+
     # the technician's phone acknowledges through the API, with a comment
     view = technician.post(f"/api/v1/alarms/{first['id']}/acknowledge", json={"comment": "driving there"}).get_json()
     assert (view["state"], view["acknowledged_by"], view["ack_comment"]) == ("acknowledged", TECHNICIAN, "driving there")
