@@ -75,6 +75,7 @@ def test_alarm_arrives_live_is_acknowledged_and_the_ack_shows_in_another_session
             for page in (engineer, manager):
                 assert page.evaluate("window.__sameDocument === true"), "a page was reloaded"
             manager.screenshot(path=str(SCREENSHOTS / "alarm-list-1440.png"), full_page=True)
+            engineer.screenshot(path=str(SCREENSHOTS / "fleet-feed-acknowledged-1440.png"))
 
             # the same list on a phone: cards, nothing wider than the screen
             _, phone, phone_errors = sign_in(browser, base_url, MANAGER, 390, 844)

@@ -120,6 +120,10 @@ def test_acknowledge_through_api_forms_and_bulk_and_the_bad_inputs(app, provisio
     # the technician on call for the hospital sees GS-2001's alarms on his phone page
     phone_page = technician.get("/tech/").get_data(as_text=True)
     assert f'data-alarm-id="{first["id"]}"' in phone_page and f'data-alarm-id="{granite["id"]}"' not in phone_page
+    tech_csrf = login(technician, TECHNICIAN)
+    assert technician.post(f"/tech/alarms/{first['id']}/acknowledge", data={"comment": "x"}).status_code == 400
+    assert technician.post("/tech/alarms/999999/acknowledge", data={"csrf_token": tech_csrf}).status_code == 302
+    unchanged()  # neither the missing form token nor the unknown alarm changed anything
 
     # the technician's phone acknowledges through the API, with a comment
     view = technician.post(f"/api/v1/alarms/{first['id']}/acknowledge", json={"comment": "driving there"}).get_json()
