@@ -71,9 +71,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import api, auth, console, health, openapi, portal, tech
+    from . import api, auth, console, health, openapi, portal, profile, tech
 
-    for blueprint in (auth.bp, console.bp, portal.bp, tech.bp, api.bp, openapi.bp, health.bp):
+    for blueprint in (auth.bp, console.bp, portal.bp, tech.bp, api.bp, openapi.bp, health.bp, profile.bp):
         app.register_blueprint(blueprint)
 
 
@@ -96,11 +96,12 @@ def nav_items(app: Flask) -> list[dict[str, Any]]:
     role = current_user.role
     entries = []
     if role in ("admin", "engineer"):
-        entries += [("console.fleet", "Fleet"), ("console.work_orders", "Work orders")]
+        entries += [("console.fleet", "Fleet"), ("console.alarms", "Alarms"), ("console.work_orders", "Work orders")]
     if role == "technician":
         entries += [("tech.orders", "My work orders")]
     if role == "customer":
         entries += [("portal.index", "My machines")]
+    entries.append(("profile.index", "Notifications"))
     if role == "admin":
         entries += [("health.console_page", "Health")]
     entries.append(("openapi.docs", "API"))

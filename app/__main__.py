@@ -185,6 +185,8 @@ def demo(host: str, port: int, speedup: float) -> int:
 def _start_mail_sink(var_dir: Path):
     """Unless SMTP is configured, a local sink (``app.mailsink``) so alarm e-mails land in
     ``<var>/mail``; the app reaches it through ``IRONWATCH_SMTP_HOST``/``_PORT``."""
+    from diagnostics.process_settings import die_with_parent
+
     if os.environ.get("IRONWATCH_SMTP_HOST"):
         return None
     sink_port = int(os.environ.get("IRONWATCH_MAIL_SINK_PORT", "8025"))
@@ -194,7 +196,7 @@ def _start_mail_sink(var_dir: Path):
     sink = subprocess.Popen([sys.executable, "-m", "app.mailsink", "--port", str(sink_port),
                              "--dir", str(var_dir / "mail"), "--exit-with-parent"])
     os.environ["IRONWATCH_SMTP_HOST"], os.environ["IRONWATCH_SMTP_PORT"] = "127.0.0.1", str(sink_port)
-    print(f"mail sink: alarm e-mails go to {var_dir / 'mail'} (also the console's Outbox page)", flush=True)
+    print(f"mail sink: alarm e-mails go to {var_dir / 'mail'} (readable at /console/outbox)", flush=True)
     return sink
 
 

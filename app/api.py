@@ -234,3 +234,4 @@ def work_order_action(order_id: int):
     return jsonify(order)
 
 from . import plot_api  # noqa: E402,F401  (the plot-data routes register on bp)
+from . import alarm_api  # noqa: E402,F401  (alarm, push-subscription and preference routes on bp)

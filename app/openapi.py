@@ -186,6 +186,110 @@ APP_PATHS: dict[str, Any] = {
 }
 
 
+APP_SCHEMAS["Alarm"] = {
+    "type": "object", "description": "A condition someone must answer; one open alarm per machine, component and cause.",
+    "properties": {
+        "id": {"type": "integer"}, "number": {"type": "string", "example": "AL-000042"},
+        "machine": {"type": "string"}, "component": {"type": "string", "nullable": True},
+        "source": {"type": "string", "enum": ["diagnosis", "trend", "rul", "dm1", "stale"]},
+        "cause": {"type": "string", "example": "bearing_outer_race:DE"},
+        "severity": {"type": "string", "enum": SEVERITIES}, "title": {"type": "string"},
+        "state": {"type": "string", "enum": ["active", "acknowledged", "cleared"]},
+        "first_seen_at": {"type": "string", "format": "date-time"}, "last_seen_at": {"type": "string", "format": "date-time"},
+        "count": {"type": "integer", "description": "observations merged into this alarm"},
+        "acknowledged_at": {"type": "string", "format": "date-time", "nullable": True},
+        "acknowledged_by": {"type": "string", "nullable": True}, "ack_comment": {"type": "string"},
+        "cleared_at": {"type": "string", "format": "date-time", "nullable": True},
+        "cleared_by": {"type": "string", "nullable": True}, "clear_comment": {"type": "string"},
+        "clear_reason": {"type": "string", "description": "manual, condition_gone, work_order_done, ..."},
+        "escalation_step": {"type": "integer", "description": "steps of the escalation chain notified so far"},
+        "next_escalation_at": {"type": "string", "format": "date-time", "nullable": True},
+        "work_order_id": {"type": "integer", "nullable": True},
+        "deliveries": {"type": "array", "description": "the delivery log (GET of one alarm only)", "items": {
+            "type": "object", "properties": {"channel": {"type": "string", "enum": ["push", "email"]},
+                                             "recipient": {"type": "string"}, "status": {"type": "string"},
+                                             "attempts": {"type": "integer"}, "error": {"type": "string"},
+                                             "sent_at": {"type": "string", "format": "date-time", "nullable": True}}}},
+    },
+}
+APP_SCHEMAS["Preferences"] = {
+    "type": "object",
+    "properties": {"channels": {"type": "array", "items": {"type": "string", "enum": ["push", "email"]}},
+                   "quiet_start": {"type": "string", "example": "22:00", "nullable": True},
+                   "quiet_end": {"type": "string", "example": "07:00", "nullable": True},
+                   "timezone": {"type": "string", "example": "Europe/London"}},
+}
+_COMMENT_BODY = {"required": False, "content": {"application/json": {"schema": {
+    "type": "object", "properties": {"comment": {"type": "string", "maxLength": 500}}}}}}
+_ALARM = {"$ref": "#/components/schemas/Alarm"}
+APP_PATHS.update({
+    "/api/v1/alarms": {"get": {
+        "tags": ["alarms"], "summary": "Alarms you may see: unacknowledged first, then by severity and time",
+        "parameters": [_query("state", "open (default: active + acknowledged), active, acknowledged, cleared or all",
+                              {"type": "string", "enum": ["open", "active", "acknowledged", "cleared", "all"]}),
+                       _query("machine", "only this machine uid", {"type": "string"}),
+                       _query("source", "only this source", {"type": "string",
+                                                             "enum": ["diagnosis", "trend", "rul", "dm1", "stale"]}),
+                       _query("severity", "only this severity", {"type": "string", "enum": SEVERITIES}),
+                       _query("limit", "how many (1-500, default 100)", {"type": "integer", "minimum": 1, "maximum": 500})],
+        "responses": {"200": _json_response("The alarms", _array_of("Alarm", "alarms")), **_error_responses(400, 401)}}},
+    "/api/v1/alarms/{id}": {"get": {
+        "tags": ["alarms"], "summary": "One alarm with its history and delivery log",
+        "parameters": [_path("id", "alarm id", {"type": "integer"})],
+        "responses": {"200": _json_response("The alarm", _ALARM), **_error_responses(401, 404)}}},
+    "/api/v1/alarms/{id}/acknowledge": {"post": {
+        "tags": ["alarms"], "summary": "Acknowledge an active alarm (stops its escalation chain)",
+        "description": "Admins, engineers and technicians (the technician app uses this). Customers read only.",
+        "parameters": [_path("id", "alarm id", {"type": "integer"})], "requestBody": _COMMENT_BODY,
+        "responses": {"200": _json_response("The alarm, acknowledged", _ALARM),
+                      "409": _json_response("The alarm is not active (already acknowledged or cleared)", _ERROR),
+                      **_error_responses(400, 401, 403, 404)}}},
+    "/api/v1/alarms/{id}/clear": {"post": {
+        "tags": ["alarms"], "summary": "Clear an alarm by hand, saying why",
+        "parameters": [_path("id", "alarm id", {"type": "integer"})],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["comment"], "properties": {"comment": {"type": "string", "maxLength": 500}}}}}},
+        "responses": {"200": _json_response("The alarm, cleared", _ALARM),
+                      "409": _json_response("Already cleared", _ERROR), **_error_responses(400, 401, 403, 404)}}},
+    "/api/v1/machines/{uid}/alarms/acknowledge": {"post": {
+        "tags": ["alarms"], "summary": "Acknowledge every active alarm of a machine",
+        "parameters": [_path("uid", "machine uid")], "requestBody": _COMMENT_BODY,
+        "responses": {"200": _json_response("The alarms acknowledged", _array_of("Alarm", "acknowledged")),
+                      **_error_responses(400, 401, 403, 404)}}},
+    "/api/v1/push/key": {"get": {
+        "tags": ["notifications"], "summary": "The VAPID public key for PushManager.subscribe",
+        "responses": {"200": _json_response("The key", {"type": "object", "properties": {
+            "public_key": {"type": "string", "description": "base64url uncompressed P-256 point"}}}),
+            **_error_responses(401)}}},
+    "/api/v1/push-subscriptions": {
+        "get": {"tags": ["notifications"], "summary": "Your devices subscribed to Web Push",
+                "responses": {"200": _json_response("The devices", {"type": "object"}), **_error_responses(401)}},
+        "post": {"tags": ["notifications"], "summary": "Subscribe this device: the browser's PushSubscription JSON",
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["endpoint", "keys"],
+                     "properties": {"endpoint": {"type": "string", "format": "uri"},
+                                    "keys": {"type": "object", "required": ["p256dh", "auth"], "properties": {
+                                        "p256dh": {"type": "string", "description": "base64url, 65 bytes"},
+                                        "auth": {"type": "string", "description": "base64url, 16 bytes"}}}}}}}},
+                 "responses": {"201": _json_response("Subscribed", {"type": "object"}),
+                               "200": _json_response("Known endpoint, keys updated", {"type": "object"}),
+                               **_error_responses(400, 401)}}},
+    "/api/v1/push-subscriptions/{id}": {"delete": {
+        "tags": ["notifications"], "summary": "Unsubscribe one of your devices",
+        "parameters": [_path("id", "subscription id", {"type": "integer"})],
+        "responses": {"204": {"description": "Removed"}, **_error_responses(401, 404)}}},
+    "/api/v1/me/preferences": {
+        "get": {"tags": ["notifications"], "summary": "Your notification preferences",
+                "responses": {"200": _json_response("Preferences", {"$ref": "#/components/schemas/Preferences"}),
+                              **_error_responses(401)}},
+        "put": {"tags": ["notifications"], "summary": "Change channels, quiet hours or time zone",
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Preferences"}}}},
+                "responses": {"200": _json_response("Stored preferences", {"$ref": "#/components/schemas/Preferences"}),
+                              **_error_responses(400, 401)}}},
+})
+
+
 def build_spec(ingest_spec: dict[str, Any] | None = None) -> dict[str, Any]:
     """Merge the device-ingest part (``telemetry.openapi``) with the read API into one document.
 

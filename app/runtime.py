@@ -180,8 +180,12 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     diagnosis = DiagnosisService(store, sessions, bus)
     diagnosis_queue = DiagnosisQueue(diagnosis.process_burst)
     fault_codes = FaultCodeFollowUp(store, sessions, bus, background)
-    writer = SpoolWriter(spool, influx, on_stored=lambda events: (diagnosis_queue.on_stored(events),
-                                                                  fault_codes.on_stored(events)))
+
+    def on_stored(events) -> None:  # bursts to the diagnosis queue, DM1 uploads to their alarms
+        diagnosis_queue.on_stored(events)
+        fault_codes.on_stored(events)
+
+    writer = SpoolWriter(spool, influx, on_stored=on_stored)
     scheduler = _build_scheduler(store, sessions, bus, diagnosis_queue, config)
     return Runtime(config=config, influx=influx, store=store, spool=spool, writer=writer,
                    devices=devices, ingest=ingest, engine=engine, sessions=sessions,

@@ -4,8 +4,9 @@ The rules are in :mod:`fleet.alarms` (pure); this module applies them to rows in
 transaction and turns what the rows recorded into domain events (:mod:`fleet.events`) for the
 message bus, which the caller hands over after the commit.
 
-Dedup across processes: a new alarm is inserted inside a savepoint; if another process inserted
-the same open alarm first, the unique ``open_key`` refuses ours and the existing one is updated.
+Dedup across processes: a new alarm is inserted with ``ON CONFLICT (open_key) DO NOTHING``; if
+another process inserted the same open alarm first, the unique ``open_key`` keeps ours out and the
+existing one is updated instead.
 """
 from __future__ import annotations
 
@@ -14,11 +15,10 @@ from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from .alarms import ACTIVE, OPEN_STATES, AlarmCondition, AlarmNotFound, severity_rank
-from .db import transaction
+from .db import insert_unless_exists, transaction
 from .events import AlarmRaised, Event
 from .models import Alarm, EscalationPolicy, Machine, utcnow
 from .queries import alarm_view
@@ -81,23 +81,18 @@ def record_conditions(session: Session, machine: Machine, conditions: Sequence[A
 
 
 def _insert(session: Session, machine: Machine, condition: AlarmCondition, now: datetime) -> tuple[Alarm, bool]:
-    alarm = Alarm(tenant_id=machine.tenant_id, machine_id=machine.id, component_id=condition.component_id,
-                  component=condition.component, source=condition.source, cause=condition.cause,
-                  open_key=Alarm.key_text(machine.id, condition.component, condition.source, condition.cause),
-                  severity=condition.severity, title=condition.title[:240], detail=dict(condition.detail or {}),
-                  state=ACTIVE, raised_at=now, first_seen_at=condition.observed_at, last_seen_at=condition.observed_at, count=1,
-                  escalation_step=0, ack_comment="", clear_comment="", clear_reason="",
-                  history=[{"at": condition.observed_at.isoformat(), "note": f"raised ({condition.severity})"}])
-    try:
-        with session.begin_nested():
-            session.add(alarm)
-            session.flush()
-    except IntegrityError:
+    key = Alarm.key_text(machine.id, condition.component, condition.source, condition.cause)
+    alarm_id = insert_unless_exists(session, Alarm, dict(
+        tenant_id=machine.tenant_id, machine_id=machine.id, component_id=condition.component_id,
+        component=condition.component, source=condition.source, cause=condition.cause, open_key=key,
+        severity=condition.severity, title=condition.title[:240], detail=dict(condition.detail or {}), state=ACTIVE,
+        raised_at=now, first_seen_at=condition.observed_at, last_seen_at=condition.observed_at, count=1,
+        escalation_step=0, ack_comment="", clear_comment="", clear_reason="",
+        history=[{"at": condition.observed_at.isoformat(), "note": f"raised ({condition.severity})"}]), ["open_key"])
+    if alarm_id is None:
         # Another process raised the same alarm between our look-up and our insert: theirs stands.
-        existing = open_alarm(session, condition)
-        if existing is None:
-            raise
-        return existing, False
+        return open_alarm(session, condition), False
+    alarm = session.get(Alarm, alarm_id)
     alarm._record(AlarmRaised)
     schedule_escalation(session, alarm, machine)
     return alarm, True

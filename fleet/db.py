@@ -112,3 +112,19 @@ def downgrade(url: str | None = None, revision: str = "base") -> None:
 if __name__ == "__main__":  # python -m fleet.db  → migrate the configured database to head
     upgrade()
     print(f"database at head: {database_url()}")
+
+
+def insert_unless_exists(session: Session, model, values: dict, key_columns: list[str]) -> int | None:
+    """``INSERT … ON CONFLICT (key_columns) DO NOTHING RETURNING id``: the new row's id, or None
+    when a row with the same unique key exists (inserted by another process, say).
+
+    One statement inside the caller's transaction, on SQLite and PostgreSQL alike. (A SAVEPOINT
+    around a plain INSERT would do on PostgreSQL, but pysqlite commits a SAVEPOINT opened outside
+    a transaction when it is released, which would split the caller's transaction in two.)
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=key_columns)
+    return session.execute(statement.returning(model.id)).scalar()

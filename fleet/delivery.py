@@ -33,11 +33,10 @@ from typing import Callable, Mapping
 from urllib.parse import urlparse
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from .alarms import in_quiet_hours, is_urgent, local_time_text, parse_clock
-from .db import transaction
+from .db import insert_unless_exists, transaction
 from .models import Alarm, Delivery, PushSubscription, User, UserPreference, utcnow
 
 log = logging.getLogger(__name__)
@@ -298,17 +297,13 @@ class DeliveryService:
                         status, reason = "suppressed", "quiet hours (not urgent)"
                     elif channel == "email" and self._emails_recently(session, user_id, now) >= EMAIL_LIMIT:
                         status, reason = "held", f"more than {EMAIL_LIMIT} e-mails in {EMAIL_WINDOW}: next digest"
-                    row = Delivery(alarm_id=event.alarm_id, user_id=user_id, channel=channel, kind=kind,
-                                   step=event.step, address=user.email if channel == "email" else "",
-                                   status=status, last_error=reason, attempts=0, created_at=now)
-                    try:
-                        with session.begin_nested():
-                            session.add(row)
-                            session.flush()
-                    except IntegrityError:  # another process logged this message already
-                        continue
-                    if status == "queued":
-                        queued.append(row.id)
+                    delivery_id = insert_unless_exists(session, Delivery, dict(
+                        alarm_id=event.alarm_id, user_id=user_id, channel=channel, kind=kind, step=event.step,
+                        address=user.email if channel == "email" else "", status=status, last_error=reason,
+                        attempts=0, created_at=now), ["alarm_id", "step", "user_id", "channel", "kind"])
+                    # None: another process logged (and sends) this message already
+                    if delivery_id is not None and status == "queued":
+                        queued.append(delivery_id)
         for delivery_id in queued:
             self.executor.submit(self.attempt, delivery_id)
         return queued

@@ -130,7 +130,7 @@ def alarm_conditions(machine: Machine, component: Component, signals: list[Maint
             detail["trend"] = signal.trend
         conditions.append(AlarmCondition(
             machine_id=machine.id, component=component.name, component_id=component.id, source=signal.source,
-            cause=cause[:120], severity=signal.severity, title=f"{component.name}: {signal.summary}",
+            cause=cause[:120], severity=signal.severity, title=signal.summary,
             observed_at=signal.observed_at, detail=detail))
     return conditions
 

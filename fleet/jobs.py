@@ -39,7 +39,7 @@ from .handlers import as_bus
 from .models import BurstDiagnosis, Component, Machine, from_ns, utcnow
 from .notify import NullNotifier, Notifier, safe_publish
 from .queries import active_order_counts, machine_status_view
-from .work_order_service import apply_rul_estimate, escalate_overdue
+from .work_order_service import apply_rul_estimate, clear_rul_alarm, escalate_overdue
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +176,8 @@ def run_rul_scoring(store, session_factory: sessionmaker, notifier: Notifier) ->
     record_rul_notes(session_factory, results)
     planned = 0
     for result in results:
+        if result.scored and result.at_cap:
+            clear_rul_alarm(session_factory, notifier, result.machine, result.component)
         if not result.scored or result.at_cap:
             continue
         try:

@@ -380,3 +380,26 @@ def open_alarm_counts(session: Session, machine_ids: Iterable[int] | None = None
     if machine_ids is not None:
         stmt = stmt.where(Alarm.machine_id.in_(list(machine_ids)))
     return Counter(dict(session.execute(stmt).all()))
+
+
+def technician_alarms(session: Session, user_id: int, now: datetime, visible_tenant_ids: Iterable[int]) -> list[dict]:
+    """Open alarms a technician should see on their phone: those they were told about (the
+    delivery log) and those of machines at the sites where they are on call at ``now``."""
+    from .alarms import OPEN_STATES
+    from .models import Alarm, Delivery, OnCallShift
+
+    told = select(Delivery.alarm_id).where(Delivery.user_id == user_id)
+    on_call_sites = (select(OnCallShift.site_id).join(Technician, OnCallShift.technician_id == Technician.id)
+                     .where(Technician.user_id == user_id, OnCallShift.starts_at <= now, OnCallShift.ends_at > now))
+    rows = session.scalars(
+        select(Alarm).join(Machine, Alarm.machine_id == Machine.id)
+        .where(Alarm.state.in_(OPEN_STATES), Alarm.tenant_id.in_(_visible(visible_tenant_ids)),
+               (Alarm.id.in_(told)) | (Machine.site_id.in_(on_call_sites)))
+        .options(selectinload(Alarm.machine), selectinload(Alarm.tenant))
+        .order_by(Alarm.last_seen_at.desc()).limit(50)).all()
+    views = [alarm_view(a) for a in rows]
+    views.sort(key=lambda v: (v["state"] != "active", -SEVERITY_ORDER.index(v["severity"])))
+    return views
+
+
+SEVERITY_ORDER = ("watch", "warning", "alarm")

@@ -231,6 +231,23 @@ def rul_alarm(session: Session, machine: Machine, component: Component, p10_h: f
     return alarm_service.record_conditions(session, machine, [condition], now)
 
 
+def clear_rul_alarm(session_factory: sessionmaker, notifier: Notifier, machine_uid: str, component_name: str,
+                    now: datetime | None = None) -> int:
+    """An estimate at the model's cap says "healthy for at least that long": the component's
+    RUL alarm, if any, clears (``condition_gone``). Returns the number cleared."""
+    now = now or utcnow()
+    with transaction(session_factory) as session:
+        machine = session.scalar(select(Machine).where(Machine.uid == machine_uid))
+        if machine is None:
+            return 0
+        cleared = alarm_service.clear_gone(session, machine, "rul", [], now, component=component_name)
+        if not cleared:
+            return 0
+        events = alarm_service.take_events(cleared) + alarm_service.status_events(session, machine, now)
+    publish(notifier, events)
+    return len(cleared)
+
+
 def escalate_overdue(session_factory: sessionmaker, notifier: Notifier, now: datetime | None = None) -> int:
     """Raise the priority of overdue active orders (rules in :func:`fleet.maintenance.escalate`)."""
     now = now or utcnow()

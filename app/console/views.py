@@ -48,8 +48,9 @@ def fleet():
 
     rows = sort_by_urgency(_read(queries.fleet_overview, current_user.visible_tenant_ids))
     recent_orders = _read(queries.work_orders, current_user.visible_tenant_ids, status="active", limit=12)
+    open_alarms = _read(queries.alarms, current_user.visible_tenant_ids, state="open", limit=12)
     return render_template("console/fleet.html", machines=rows, counts=fleet_counts(rows),
-                           recent_orders=recent_orders, live=True)
+                           recent_orders=recent_orders, open_alarms=open_alarms, live=True)
 
 
 @bp.get("/machines/<uid>")
@@ -65,10 +66,11 @@ def machine(uid: str):
             abort(404, description=f"Machine {uid} does not exist or is not visible to you.")
         diagnoses = queries.recent_diagnoses(session, uid, tenants, limit=12)
         focus = queries.focus_diagnosis(session, uid, tenants, detail["recent_findings"], diagnoses)
+        alarms = queries.alarms(session, tenants, state="open", machine_uid=uid)
     latest = _latest_operating(uid)
     rul = latest_rul(_runtime().store, uid, [c["name"] for c in detail["components"]])
     return render_template("console/machine.html", machine=detail, diagnosis=focus,
-                           recent_diagnoses=diagnoses, latest=latest, rul=rul,
+                           recent_diagnoses=diagnoses, latest=latest, rul=rul, alarms=alarms,
                            fault_codes=_fault_codes(uid),
                            readings=operating_readings(latest.get("fields", {}), OPERATING_FIELDS),
                            trend_fields=trend_fields_for(detail.get("kind", ""), OPERATING_FIELDS),

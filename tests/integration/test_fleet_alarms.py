@@ -256,3 +256,7 @@ def test_rul_inside_the_planning_horizon_alarms_and_clears(fleet_db):
     work_order_service.apply_rul_estimate(fleet_db, events, "EX-1006", "engine", 400.0, 900.0, 1500.0, "engine-v1")
     (alarm,) = alarms_of(fleet_db, "EX-1006")
     assert alarm["state"] == "cleared"
+    # an estimate at the model's cap (healthy) clears it too
+    work_order_service.apply_rul_estimate(fleet_db, events, "EX-1006", "engine", 30.0, 90.0, 150.0, "engine-v1")
+    assert work_order_service.clear_rul_alarm(fleet_db, events, "EX-1006", "engine") == 1
+    assert {a["state"] for a in alarms_of(fleet_db, "EX-1006")} == {"cleared"}

@@ -108,7 +108,8 @@
   socket.on("disconnect", function () { if (dot) { dot.classList.remove("on"); dot.title = "Live: reconnecting…"; } });
   socket.on("connect_error", function () { if (dot) { dot.classList.remove("on"); dot.title = "Live: not connected"; } });
 
-  ["diagnosis", "work_order", "machine_status", "rul"].forEach(function (name) {
+  // "alarm" events are drawn by alarms.js (feed items with an acknowledge button, the alarm list).
+  ["diagnosis", "work_order", "machine_status", "rul", "alarm"].forEach(function (name) {
     socket.on(name, function (payload) {
       payload = payload || {};
       if (name === "diagnosis") {
