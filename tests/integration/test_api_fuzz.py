@@ -25,7 +25,7 @@ from drill_helpers import sign_in, start_server, stop_server
 schemathesis = pytest.importorskip("schemathesis")
 pytestmark = pytest.mark.integration
 
-CASES_PER_OPERATION = 25
+CASES_PER_OPERATION = 20
 
 
 @pytest.fixture
