@@ -158,7 +158,10 @@ def _merge_chunks(text: str, influxql: str) -> list[dict]:
     """Parse a chunked ``/query`` answer (one JSON document per line) into a flat series list."""
     series_out: list[dict] = []
     by_key: dict[tuple, dict] = {}
-    for raw_line in text.splitlines():
+    # split on "\n" only: str.splitlines() also breaks at U+0085 and other separators, which
+    # InfluxDB's JSON carries unescaped inside strings (a tag value with one, found by the
+    # line-protocol property test)
+    for raw_line in text.split("\n"):
         if not raw_line.strip():
             continue
         document = json.loads(raw_line)

@@ -13,6 +13,7 @@ space again. Anything else that ends the thread is recorded (``crashed``) for th
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -201,14 +202,36 @@ class SpoolWriter:
         Records are encoded as blocks of text (see :func:`records_blocks`), which
         :func:`chunk_blocks` concatenates or splits at line boundaries: no per-line objects.
         """
-        by_rp = records_blocks((entry.header, entry.body) for entry in entries)
-        batch = _Batch(entries[-1].end, [record_event(entry.header, entry.body) for entry in entries])
+        end = entries[-1].end
+        try:
+            by_rp = records_blocks((entry.header, entry.body) for entry in entries)
+        except (ValueError, TypeError, KeyError):  # a record that cannot become line protocol
+            entries, by_rp = self._without_unencodable(entries)
+        batch = _Batch(end, [record_event(entry.header, entry.body) for entry in entries])
         self.stats.records += len(entries)
         for rp in sorted(by_rp, key=lambda name: name != RP_RAW):
             for body, count in chunk_blocks(by_rp[rp], self.batch_lines):
                 batch.futures.append(self._post(rp, body, count))
         pending.append(batch)
         self._complete(pending, block=len(pending) >= 2)
+
+    def _without_unencodable(self, entries: list) -> tuple[list, dict]:
+        """Encode ``entries`` one by one; set aside (quarantine) those that fail, so one record
+        that validation let through but line protocol cannot carry does not stop the drain."""
+        kept, by_rp = [], {}
+        for entry in entries:
+            try:
+                blocks = records_blocks([(entry.header, entry.body)])
+            except (ValueError, TypeError, KeyError) as exc:
+                self.stats.rejected_posts += 1
+                self.stats.last_error = f"record {entry.header.get('upload_id')!r} cannot be encoded: {exc}"
+                kept_at = self._quarantine("record", json.dumps(entry.header).encode() + b"\n" + entry.body, str(exc))
+                log.error("spool record set aside in %s: %s", kept_at, exc)
+                continue
+            kept.append(entry)
+            for rp, rp_blocks in blocks.items():
+                by_rp.setdefault(rp, []).extend(rp_blocks)
+        return kept, by_rp
 
     def _post(self, rp: str, body: bytes, line_count: int) -> Future:
         self.stats.lines += line_count
@@ -259,7 +282,7 @@ class SpoolWriter:
         directory.mkdir(exist_ok=True)
         path = directory / f"{time.time_ns()}-{rp}.lp"
         with open(path, "wb") as handle:
-            handle.write(f"# InfluxDB refused this write (rp={rp}): {reason}\n".encode() + body)
+            handle.write(f"# not stored in InfluxDB (rp={rp}): {reason}\n".encode() + body)
             handle.flush()
             os.fsync(handle.fileno())
         return path

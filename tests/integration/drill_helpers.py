@@ -36,3 +36,57 @@ def fill(directory: Path) -> Path:
         except OSError:
             pass
     return filler
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def start_server(port: int, env: dict, log_path: Path, timeout_s: float = 60.0):
+    """``python -m app serve`` on ``port`` with ``env``; returns the process once ``/healthz``
+    answers (fails the test with the log if it does not)."""
+    import sys
+    import time
+
+    import requests
+
+    log = open(log_path, "ab")
+    process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=REPO,
+                               env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"the app exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return process
+        except (requests.ConnectionError, requests.Timeout):
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the app did not answer within {timeout_s:g} s:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+def stop_server(process, timeout_s: float = 20.0) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def sign_in(base_url: str, email: str, password: str):
+    """A requests session signed in through the login form (with its CSRF token)."""
+    import re
+
+    import requests
+
+    session = requests.Session()
+    page = session.get(f"{base_url}/login", timeout=10).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = session.post(f"{base_url}/login", data={"email": email, "password": password, "csrf_token": token},
+                            allow_redirects=False, timeout=10)
+    assert response.status_code == 302, response.text[:300]
+    return session
