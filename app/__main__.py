@@ -24,7 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the web app, Socket.IO and background services")
     demo = commands.add_parser("demo", help="serve, with the simulated demo fleet sending to it (make run)")
-    demo.add_argument("--speedup", type=float, default=60.0, help="simulated seconds per wall second")
+    demo.add_argument("--speedup", type=float, default=60.0,
+                      help="simulated seconds per wall second (with --history 0: the last 90 min at this pace)")
+    demo.add_argument("--history", default="2d",
+                      help="days of history to backfill first, as fast as the server takes them (0: none)")
     mqtt = commands.add_parser("mqtt", help="run the MQTT ingest bridge with its own spool and writer")
     mqtt.add_argument("--host", default="127.0.0.1", help="broker host")
     mqtt.add_argument("--port", type=int, default=1883, help="broker port")
@@ -93,7 +96,13 @@ def serve(host: str, port: int) -> int:
     return 0
 
 
-def demo(host: str, port: int, speedup: float) -> int:
+#: The demo's backfill: the replayed days carry one operating sample a minute and one burst per
+#: sensor per 12 h (the RUL models' cadence), the last two hours everything (telemetry.simulator).
+BACKFILL_SIMULATOR_ARGS = ["--speedup", "inf", "--thin-history", "--thin-sample-every", "60",
+                           "--thin-burst-every", "12h"]
+
+
+def demo(host: str, port: int, speedup: float, history: str = "0") -> int:
     """``serve`` with the fleet simulator (``telemetry.simulator``) as a child process.
 
     However ``make run`` is stopped, nothing is left behind: Ctrl-C reaches all three processes;
@@ -111,21 +120,31 @@ def demo(host: str, port: int, speedup: float) -> int:
 
     log_path = Path(load_config()["IRONWATCH_VAR"]) / "simulator.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    backfill = history not in ("", "0")
+    pace = ["--history", history, *BACKFILL_SIMULATOR_ARGS] if backfill else ["--speedup", f"{speedup:g}"]
+    children = []
     with open(log_path, "ab") as log:
-        simulator = subprocess.Popen(
-            [sys.executable, "-m", "telemetry.simulator", "--speedup", f"{speedup:g}", "--url", _base_url(host, port)],
+        children.append(subprocess.Popen(
+            [sys.executable, "-m", "telemetry.simulator", *pace, "--url", _base_url(host, port)],
             stdout=log, stderr=subprocess.STDOUT,
             # No threads exist yet in this process, so running Python between fork and exec is safe.
-            preexec_fn=lambda: die_with_parent(signal.SIGTERM))
-    print(f"simulator: x{speedup:g}, log {log_path}", flush=True)
+            preexec_fn=lambda: die_with_parent(signal.SIGTERM)))
+        if backfill:
+            # Once the replay has arrived: trends and RUL history of the replayed days (app.backfill).
+            children.append(subprocess.Popen([sys.executable, "-m", "app.backfill", "--history", history],
+                                             preexec_fn=lambda: die_with_parent(signal.SIGTERM)))
+    print(f"simulator: {'backfilling ' + history + ' of history, then live' if backfill else f'x{speedup:g}'}, "
+          f"log {log_path}", flush=True)
     try:
         return serve(host, port)
     finally:
-        simulator.terminate()  # it drains what it can, and its disk buffer keeps the rest
-        try:
-            simulator.wait(30)
-        except subprocess.TimeoutExpired:
-            simulator.kill()
+        for child in children:
+            child.terminate()  # the simulator drains what it can, and its disk buffer keeps the rest
+        for child in children:
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
 
 def mqtt_bridge(host: str, port: int, spool_dir: Path | None) -> int:
@@ -178,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return serve(args.host, args.port)
     if args.command == "demo":
-        return demo(args.host, args.port, args.speedup)
+        return demo(args.host, args.port, args.speedup, args.history)
     if args.command == "mqtt":
         return mqtt_bridge(args.host, args.port, args.spool)
     return 2

@@ -46,8 +46,10 @@ def test_demo_runs_the_simulator_and_leaves_nothing_when_its_parent_dies(influx,
         [demo] = child_processes(parent.pid)
         processes = {demo: "demo (gunicorn master)"}
         for child in child_processes(demo):
-            processes[child] = "simulator" if "telemetry.simulator" in command_line(child) else "gunicorn worker"
-        assert sorted(processes.values()) == ["demo (gunicorn master)", "gunicorn worker", "simulator"]
+            line = command_line(child)
+            processes[child] = ("simulator" if "telemetry.simulator" in line else
+                                "backfill" if "app.backfill" in line else "gunicorn worker")
+        assert sorted(processes.values()) == ["backfill", "demo (gunicorn master)", "gunicorn worker", "simulator"]
 
         parent.send_signal(signal.SIGKILL)
         parent.wait()

@@ -41,7 +41,7 @@
       var opts = {
         width: P.widthOf(rulBox), height: 260, tzDate: P.tzDate(rulBox),
         scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(max, horizon) * 1.1]; } } },
-        axes: [P.axis, Object.assign({ size: 60, label: "hours", values: function (u, v) { return v.map(function (x) { return x + " h"; }); } }, P.axis)],
+        axes: [P.timeAxis(rulBox), Object.assign({ size: 60, label: "hours", values: function (u, v) { return v.map(function (x) { return x + " h"; }); } }, P.axis)],
         series: [{},
           { label: "P90", stroke: "rgba(26,86,219,.35)", width: 1, points: { show: false } },
           { label: "P50 (median)", stroke: "#1a56db", width: 2, points: { show: true, size: 4 } },
@@ -231,7 +231,8 @@
     }
     document.getElementById("kurtogram-note").textContent = "Spectral kurtosis per STFT length (rows) and frequency. " +
       "The " + kg.chosen_window + "-point row chose the band " + Math.round(kg.band_hz[0]) + "–" + Math.round(kg.band_hz[1]) +
-      " Hz (outlined, kurtosis " + kg.max_sk.toFixed(1) + "), which the envelope spectrum is demodulated from.";
+      " Hz (outlined, kurtosis " + kg.max_sk.toFixed(1) + "), which the envelope spectrum is demodulated from. " +
+      "Only that row is searched, its cells about half the band wide; the other rows show the same burst finer and coarser.";
     canvas.dataset.rendered = "1";
   }
 
