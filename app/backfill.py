@@ -48,7 +48,8 @@ def undiagnosed(store, session_factory, since_ns: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     from fleet import db
     from fleet.model_registry import ModelRegistry
-    from fleet.rul_scoring import score_history
+    from fleet.jobs import record_rul_notes
+    from fleet.rul_scoring import score_fleet, score_history
     from telemetry.influx import InfluxClient, InfluxError
     from telemetry.simulator.run import parse_duration_s
     from telemetry.store import TelemetryStore
@@ -94,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     store.backfill_downsampled(since_ns, time.time_ns())
     print(f"backfill: 1-minute and hourly trends computed after {time.monotonic() - wall0:.0f} s", flush=True)
     written = score_history(store, sessions, ModelRegistry(sessions), since_ns=since_ns)
+    # The components' notes ("too little history: ...") as of now; the scheduled job plans from
+    # the estimates (work orders, due dates) on its next run.
+    record_rul_notes(sessions, score_fleet(store, sessions, ModelRegistry(sessions)))
     print(f"backfill: {written} RUL estimates of the replayed days written; done after "
           f"{time.monotonic() - wall0:.0f} s", flush=True)
     engine.dispose()

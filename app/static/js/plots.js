@@ -23,9 +23,10 @@
     var clock = new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
     var day = new Intl.DateTimeFormat("en-GB", { timeZone: zone, day: "numeric", month: "short" });
     var dayClock = new Intl.DateTimeFormat("en-GB", { timeZone: zone, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-    return Object.assign({}, AXIS, { values: function (u, splits) {
+    // Labels a good 100 px apart, so "4 Dec, 16:00" never runs into its neighbour.
+    return Object.assign({}, AXIS, { space: 100, values: function (u, splits) {
       var span = u.scales.x.max - u.scales.x.min;
-      var format = span <= 86400 ? clock : (span <= 4 * 86400 ? dayClock : day);
+      var format = span <= 86400 ? clock : (span <= 31 * 86400 ? dayClock : day);
       return splits.map(function (s) { return format.format(new Date(s * 1000)); });
     } });
   }
