@@ -102,6 +102,28 @@ BACKFILL_SIMULATOR_ARGS = ["--speedup", "inf", "--thin-history", "--thin-sample-
                            "--thin-burst-every", "12h"]
 
 
+def _history_to_replay(history: str) -> str:
+    """``history``, or just the gap since the newest stored sample when there is one (app.backfill)."""
+    import time
+
+    from telemetry.influx import InfluxClient, InfluxError
+    from telemetry.simulator.run import parse_duration_s
+    from telemetry.store import TelemetryStore
+
+    from .backfill import history_to_replay
+    from .config import load_config
+
+    if history in ("", "0"):
+        return "0"
+    config = load_config()
+    try:
+        newest = TelemetryStore(InfluxClient(config["IRONWATCH_INFLUX_URL"], config["IRONWATCH_INFLUX_DB"])).newest_operating_ns()
+    except InfluxError:  # not up yet: the replay waits for the server anyway
+        newest = None
+    seconds = history_to_replay(newest, parse_duration_s(history), time.time())
+    return f"{int(seconds)}s" if seconds >= 60 else "0"
+
+
 def demo(host: str, port: int, speedup: float, history: str = "0") -> int:
     """``serve`` with the fleet simulator (``telemetry.simulator``) as a child process.
 
@@ -120,6 +142,7 @@ def demo(host: str, port: int, speedup: float, history: str = "0") -> int:
 
     log_path = Path(load_config()["IRONWATCH_VAR"]) / "simulator.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    history = _history_to_replay(history)
     backfill = history not in ("", "0")
     pace = ["--history", history, *BACKFILL_SIMULATOR_ARGS] if backfill else ["--speedup", f"{speedup:g}"]
     children = []

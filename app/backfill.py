@@ -24,6 +24,15 @@ CAUGHT_UP_S = 15 * 60  # a machine whose newest sample is this recent has caught
 POLL_S = 10.0
 
 
+def history_to_replay(newest_ns: int | None, requested_s: float, now_s: float) -> float:
+    """Seconds of history a demo should replay: ``requested_s``, or only the gap since the newest
+    stored sample when the store already holds history (a second ``make run`` catches up on the
+    time it was stopped instead of replaying days on top of the first run's)."""
+    if newest_ns is None:
+        return requested_s
+    return max(0.0, min(requested_s, now_s - newest_ns / 1e9))
+
+
 def caught_up(store, machines: list[str], now_s: float) -> bool:
     """Whether every machine's newest operating sample is within CAUGHT_UP_S of ``now_s``."""
     for uid in machines:

@@ -223,6 +223,11 @@ class TelemetryStore:
         rows = series[0]["values"] if series else []
         return {"time": [row[0] for row in rows], "value": [row[1] for row in rows]}
 
+    def newest_operating_ns(self) -> int | None:
+        """Time of the newest operating sample of any machine (ns), None when there is none."""
+        series = self.influx.query(f"SELECT last(engine_speed_rpm) FROM {quote_ident(RP_LIFE)}.{M_OPERATING}")
+        return int(series[0]["values"][0][0]) if series and series[0]["values"] else None
+
     def backfill_downsampled(self, start: TimeLike, end: TimeLike, chunk_s: int = 6 * 3600) -> None:
         """Compute ``operating_1m`` and ``operating_1h`` over ``[start, end)`` as the continuous
         queries would have.

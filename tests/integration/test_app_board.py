@@ -9,7 +9,7 @@ import pytest
 
 from app_helpers import CUSTOMER, ENGINEER, FAULTY_GENSET
 from test_app_console import login
-from test_app_plots import app, diagnose_bursts, provisioning  # noqa: F401  (fixtures)
+from test_app_plot_api import app, diagnose_bursts, provisioning  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.integration
 

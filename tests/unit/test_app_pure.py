@@ -151,3 +151,14 @@ def test_defect_lines_group_into_families_with_names_in_words():
     assert [line["label"] for line in by_key["bearing:DE"]["lines"]] == ["outer race (BPFO)", "inner race (BPFI)"]
     assert by_key["gear:stage1"]["label"] == "stage 1 gear"
     assert set(by_key) == {"shaft", "bearing:DE", "gear:stage1", "electrical", "pistons"}
+
+
+def test_a_second_demo_replays_only_the_gap_since_the_newest_sample():
+    from app.backfill import history_to_replay
+
+    now = 1_800_000_000.0
+    two_days = 2 * 86400.0
+    assert history_to_replay(None, two_days, now) == two_days  # empty store: the whole history
+    assert history_to_replay(int((now - 3600) * 1e9), two_days, now) == 3600.0  # stopped an hour ago
+    assert history_to_replay(int((now - 30 * 86400) * 1e9), two_days, now) == two_days  # never more than asked
+    assert history_to_replay(int((now + 60) * 1e9), two_days, now) == 0.0  # a clock ahead: nothing
