@@ -26,7 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the web app, Socket.IO and background services")
     demo = commands.add_parser("demo", help="serve, with the simulated demo fleet sending to it (make run)")
-    demo.add_argument("--speedup", type=float, default=60.0, help="simulated seconds per wall second")
+    demo.add_argument("--speedup", type=float, default=60.0,
+                      help="simulated seconds per wall second (with --history 0: the last 90 min at this pace)")
+    demo.add_argument("--history", default="2d",
+                      help="days of history to backfill first, as fast as the server takes them (0: none)")
     mqtt = commands.add_parser("mqtt", help="run the MQTT ingest bridge with its own spool and writer")
     mqtt.add_argument("--host", default="127.0.0.1", help="broker host")
     mqtt.add_argument("--port", type=int, default=1883, help="broker port")
@@ -114,8 +117,9 @@ class DemoSimulator:
     (``--exit-with-parent``, set in the child, so a restart from a thread needs no ``preexec_fn``).
     """
 
-    def __init__(self, command: list[str], log_path: Path):
+    def __init__(self, command: list[str], log_path: Path, restart_command: list[str] | None = None):
         self.command = command
+        self.restart_command = restart_command or command  # a restart does not replay the backfill again
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
 
@@ -123,8 +127,9 @@ class DemoSimulator:
         # Linux sends the parent-death signal when the *thread* that started the child ends: a
         # restart happens on the supervisor's thread, which lives until the demo stops it, just
         # before it stops the simulator itself.
+        command = self.command if self.process is None else self.restart_command
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
     def alive(self) -> bool:
         # gunicorn's master reaps every child (waitpid(-1)); poll() then reports 0, still "ended"
@@ -144,7 +149,35 @@ class DemoSimulator:
             self.process.kill()
 
 
-def demo(host: str, port: int, speedup: float) -> int:
+#: The demo's backfill: the replayed days carry one operating sample a minute and one burst per
+#: sensor per 12 h (the RUL models' cadence), the last two hours everything (telemetry.simulator).
+BACKFILL_SIMULATOR_ARGS = ["--speedup", "inf", "--thin-history", "--thin-sample-every", "60",
+                           "--thin-burst-every", "12h"]
+
+
+def _history_to_replay(history: str) -> str:
+    """``history``, or just the gap since the newest stored sample when there is one (app.backfill)."""
+    import time
+
+    from telemetry.influx import InfluxClient, InfluxError
+    from telemetry.simulator.run import parse_duration_s
+    from telemetry.store import TelemetryStore
+
+    from .backfill import history_to_replay
+    from .config import load_config
+
+    if history in ("", "0"):
+        return "0"
+    config = load_config()
+    try:
+        newest = TelemetryStore(InfluxClient(config["IRONWATCH_INFLUX_URL"], config["IRONWATCH_INFLUX_DB"])).newest_operating_ns()
+    except InfluxError:  # not up yet: the replay waits for the server anyway
+        newest = None
+    seconds = history_to_replay(newest, parse_duration_s(history), time.time())
+    return f"{int(seconds)}s" if seconds >= 60 else "0"
+
+
+def demo(host: str, port: int, speedup: float, history: str = "0") -> int:
     """``serve`` with the fleet simulator (``telemetry.simulator``) as a child process, supervised.
 
     However ``make run`` is stopped, nothing is left behind: Ctrl-C reaches all three processes;
@@ -166,18 +199,27 @@ def demo(host: str, port: int, speedup: float) -> int:
     log_path = Path(load_config()["IRONWATCH_VAR"]) / "simulator.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     mail_sink = _start_mail_sink(log_path.parent)
-    simulator = DemoSimulator([sys.executable, "-m", "telemetry.simulator", "--speedup", f"{speedup:g}",
-                               "--url", _base_url(host, port), "--exit-with-parent"], log_path)
+    history = _history_to_replay(history)
+    backfill = history not in ("", "0")
+    live = ["--speedup", f"{speedup:g}"]
+    pace = ["--history", history, *BACKFILL_SIMULATOR_ARGS] if backfill else live
+    command = [sys.executable, "-m", "telemetry.simulator", "--url", _base_url(host, port), "--exit-with-parent"]
+    simulator = DemoSimulator(command + pace, log_path, restart_command=command + live)
     simulator.start()
+    # Once the replay has arrived: trends and RUL history of the replayed days (app.backfill).
+    backfiller = (subprocess.Popen([sys.executable, "-m", "app.backfill", "--history", history, "--exit-with-parent"])
+                  if backfill else None)
     supervisor = Supervisor(check_interval_s=2.0, initial_backoff_s=2.0, max_backoff_s=60.0)
     supervisor.watch("demo simulator", simulator.alive, simulator.start, simulator.why_down)
     supervisor.start()
-    print(f"simulator: x{speedup:g}, log {log_path}", flush=True)
+    print(f"simulator: {'backfilling ' + history + ' of history, then live' if backfill else f'x{speedup:g}'}, "
+          f"log {log_path}", flush=True)
     try:
         return serve(host, port)
     finally:
-        if mail_sink is not None:
-            mail_sink.terminate()
+        for child in (mail_sink, backfiller):
+            if child is not None:
+                child.terminate()
         supervisor.stop()
         simulator.stop()
 
@@ -305,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return serve(args.host, args.port)
     if args.command == "demo":
-        return demo(args.host, args.port, args.speedup)
+        return demo(args.host, args.port, args.speedup, args.history)
     if args.command == "mqtt":
         return mqtt_bridge(args.host, args.port, args.spool, args.username, args.password)
     if args.command == "mqtt-broker":

@@ -89,7 +89,7 @@ def principal_from_user(user, tenant, customer_ids: list[int]) -> Principal:
     return Principal(id=user.id, email=user.email, name=user.name, role=user.role,
                      tenant_id=tenant.id, tenant_name=tenant.name, tenant_kind=tenant.kind,
                      visible_tenant_ids=tuple(sorted(visible)), active=bool(user.active),
-                     timezone=user.timezone or None)
+                     timezone=getattr(user, "timezone", None) or None)
 
 
 def load_principal(session_factory, user_id: int) -> Principal | None:

@@ -197,3 +197,42 @@ def score_fleet(store, session_factory: sessionmaker[Session], registry: ModelRe
             log.debug("RUL of %s/%s not scored: %s", machine, component, result.reason)
         results.append(result)
     return results
+
+
+def score_history(store, session_factory: sessionmaker[Session], registry: ModelRegistry,
+                  since_ns: int | None = None) -> int:
+    """Write the RUL each component would have had at each of its past observations.
+
+    For a history that arrived at once (a demo's fast backfill, a gateway's buffer after weeks
+    offline), the scheduled job would only score "now". This scores the feature history as it
+    stood after each observation since ``since_ns`` (truncated, so nothing from the future leaks
+    in) and writes each estimate at that observation's time, so the fan chart shows how the
+    estimate developed. Rewriting an existing point (same component and time) replaces it with
+    the same numbers. Returns how many estimates were written.
+    """
+    with session_factory() as session:
+        targets = session.execute(select(Machine.uid, Component.name, Component.kind).join(Component.machine)
+                                  .order_by(Machine.uid, Component.name)).all()
+    models: dict[str, tuple] = {}
+    written = 0
+    for machine, component, kind in targets:
+        if kind not in models:
+            try:
+                record, estimator = registry.load(kind)
+                models[kind] = (record.version, estimator)
+            except RegistryError:
+                models[kind] = (None, None)
+        version, estimator = models[kind]
+        if version is None:
+            continue
+        history = store.feature_history(machine, component)
+        times = history.get("time") or []
+        for end in range(1, len(times) + 1):
+            if since_ns is not None and times[end - 1] < since_ns:
+                continue
+            truncated = {name: values[:end] for name, values in history.items()}
+            result = score_component(truncated, estimator, version, RulResult(machine, component, kind, 0, []))
+            if result.scored:
+                store.write_rul(machine, component, result.time_ns, result.p10_h, result.p50_h, result.p90_h, version)
+                written += 1
+    return written

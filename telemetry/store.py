@@ -223,6 +223,31 @@ class TelemetryStore:
         rows = series[0]["values"] if series else []
         return {"time": [row[0] for row in rows], "value": [row[1] for row in rows]}
 
+    def newest_operating_ns(self) -> int | None:
+        """Time of the newest operating sample of any machine (ns), None when there is none."""
+        series = self.influx.query(f"SELECT last(engine_speed_rpm) FROM {quote_ident(RP_LIFE)}.{M_OPERATING}")
+        return int(series[0]["values"][0][0]) if series and series[0]["values"] else None
+
+    def backfill_downsampled(self, start: TimeLike, end: TimeLike, chunk_s: int = 6 * 3600) -> None:
+        """Compute ``operating_1m`` and ``operating_1h`` over ``[start, end)`` as the continuous
+        queries would have.
+
+        The CQs resample only their recent window (2 h, 1 d), so data that arrives later than
+        that (a gateway's buffer after a long gap, a demo's backfill of days) never reaches the
+        1-minute series. Same statements as the CQs, bounded in time, in chunks of ``chunk_s``
+        seconds so no single query holds days of 1 Hz points; the ends are widened to whole hours.
+        """
+        life = quote_ident(RP_LIFE)
+        db = quote_ident(self.influx.database)
+        hour_ns = 3600 * 10**9
+        first, last = to_ns(start) // hour_ns * hour_ns, -(-to_ns(end) // hour_ns) * hour_ns
+        for t in range(first, last, chunk_s * 10**9):
+            upto = min(t + chunk_s * 10**9, last)
+            for target, every in ((M_OPERATING_1M, "1m"), (M_OPERATING_1H, "1h")):
+                self.influx.query(
+                    f"SELECT mean(*) INTO {db}.{life}.{target} FROM {db}.{life}.{M_OPERATING} "
+                    f"WHERE time >= {t} AND time < {upto} GROUP BY time({every}), *")
+
     def latest(self, machine: str) -> dict:
         """Latest operating values of a machine: ``{"time": ns | None, "fields": {name: value}}``.
 

@@ -179,6 +179,35 @@ def work_orders():
     return render_template("console/work_orders.html", orders=orders, status=status, live=True)
 
 
+@bp.get("/work-orders/board")
+@roles_required(*CONSOLE_ROLES)
+def work_order_board():
+    """Columns per state; filters (customer, site, technician, priority) and sort as query
+    parameters; ``?format=csv`` exports exactly what the board shows."""
+    from fleet import queries
+
+    from . import board
+
+    tenants = current_user.visible_tenant_ids
+    with _runtime().sessions() as session:
+        orders = board.with_places(queries.work_orders(session, tenants, status=None, limit=1000),
+                                   queries.fleet_overview(session, tenants))
+    choices = board.filter_choices(orders)
+    chosen = {key: (request.args.get(key) or "").strip() for key in board.FILTERS}
+    for key, value in chosen.items():
+        if value and value not in choices[key]:
+            abort(400, description=f"Unknown {key} {value!r}: choose one of the board's filter values.")
+    sort = request.args.get("sort") or "due"
+    if sort not in dict(board.SORTS):
+        abort(400, description=f"Unknown sort {sort!r}; sort by one of {', '.join(dict(board.SORTS))}.")
+    shown = board.sort_orders(board.apply_filters(orders, chosen), sort)
+    if request.args.get("format") == "csv":
+        return Response(board.to_csv(shown), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=work-orders.csv"})
+    return render_template("console/board.html", columns=board.columns(shown), choices=choices, chosen=chosen,
+                           sort=sort, sorts=board.SORTS, shown=len(shown), total=len(orders), live=True)
+
+
 # --- evidence image -------------------------------------------------------------------------------
 
 _png_cache = LruCache()  # evidence PNGs: drawing one takes ~0.5 s

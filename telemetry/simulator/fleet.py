@@ -213,6 +213,28 @@ def burst_offsets_s(n_sensors: int, speedup: float, stagger_wall_s: float = 30.0
     return [1 + int(span * k / max(1, n_sensors)) for k in range(n_sensors)]
 
 
+@dataclass(frozen=True)
+class HistoryThinning:
+    """How a fast backfill of days thins what the gateways send before ``until_ns``.
+
+    The machine models still step every simulated second (faults and hour meters develop exactly
+    as at full rate); only what is uploaded thins: one operating sample every ``sample_every_s``
+    seconds and one burst per sensor every ``burst_every_s``. Enough for trends, diagnoses and the
+    RUL models' 12-hour cadence, at a fraction of the ingest and diagnosis work. From ``until_ns``
+    on, everything is sent at full rate.
+    """
+
+    until_ns: int = 0
+    sample_every_s: int = 1
+    burst_every_s: int = BURST_INTERVAL_S
+
+    def keeps_sample(self, t_ns: int) -> bool:
+        return t_ns >= self.until_ns or (t_ns // _NS) % self.sample_every_s == 0
+
+    def burst_interval_s(self, t_ns: int) -> int:
+        return BURST_INTERVAL_S if t_ns >= self.until_ns else self.burst_every_s
+
+
 @dataclass
 class MachineCounters:
     bursts: int = 0
@@ -241,11 +263,13 @@ class SimulatedMachine:
         Operating samples per upload (one per second).
     gap_mean_h : float
         Mean hours between coverage gaps; 0 disables gaps.
+    thin : HistoryThinning, optional
+        Before ``thin.until_ns``, send fewer samples and bursts (a demo's fast backfill of days).
     """
 
     def __init__(self, plan: MachinePlan, gateway: Gateway, seed: int, start_ns: int,
                  first_burst_s: Sequence[int], synthesize: Callable[..., np.ndarray], batch_s: int = 60,
-                 gap_mean_h: float = 6.0):
+                 gap_mean_h: float = 6.0, thin: "HistoryThinning | None" = None):
         self.plan = plan
         self.gateway = gateway
         self.seed = derive_seed(seed, plan.uid, plan.clone)
@@ -271,6 +295,7 @@ class SimulatedMachine:
         self.batch: list[tuple[int, dict[str, float]]] = []
         self.counters = MachineCounters()
         self.last_fields: dict[str, float] = {}
+        self.thin = thin or HistoryThinning()
 
     @property
     def t_ns(self) -> int:
@@ -290,7 +315,8 @@ class SimulatedMachine:
             self.last_fields = fields
             gw.online = self.coverage.online(now)
             stamp = now + self.offset_ns
-            self.batch.append((stamp, fields))
+            if self.thin.keeps_sample(now):
+                self.batch.append((stamp, fields))
             change = self.monitor.update(fields, self.model.running)
             if change is not None:
                 lamps, active = change.to_payload()
@@ -327,8 +353,9 @@ class SimulatedMachine:
         self.gateway.send_burst(sensor.name, sensor.axis, sensor.sample_rate_hz, now + self.offset_ns, rpm, samples)
         self.burst_index[i] = k + 1
         self.counters.bursts += 1
-        nxt = self.next_burst_ns[i] + BURST_INTERVAL_S * _NS
-        self.next_burst_ns[i] = nxt if nxt > now else now + BURST_INTERVAL_S * _NS
+        interval_ns = self.thin.burst_interval_s(now) * _NS
+        nxt = self.next_burst_ns[i] + interval_ns
+        self.next_burst_ns[i] = nxt if nxt > now else now + interval_ns
 
     def flush_batch(self) -> None:
         """Send the partial operating batch (on shutdown)."""

@@ -37,7 +37,8 @@ import requests
 
 from ..gateway.buffer import BufferInUse
 from ..gateway.client import DiskBuffer, Gateway, GatewayStats, MemoryBuffer
-from .fleet import MachinePlan, SimulatedMachine, burst_offsets_s, derive_seed, expand_fleet, load_provisioning
+from .fleet import (HistoryThinning, MachinePlan, SimulatedMachine, burst_offsets_s, derive_seed, expand_fleet,
+                    load_provisioning)
 
 __all__ = ["FleetSimulator", "parse_duration_s", "parse_start_ns", "main"]
 
@@ -194,8 +195,23 @@ def build_fleet(args: argparse.Namespace, plans: Sequence[MachinePlan], start_ns
                           burst_transport=args.burst_transport, seed=derive_seed(args.seed, plan.label, "jitter"))
         first = [next(offsets) for _ in plan.sensors]
         machines.append(SimulatedMachine(plan, gateway, args.seed, start_ns, first, synthesize,
-                                         gap_mean_h=0.0 if args.no_gaps else args.gap_mean_hours))
+                                         gap_mean_h=0.0 if args.no_gaps else args.gap_mean_hours,
+                                         thin=thinning(args)))
     return FleetSimulator(machines, start_ns)
+
+
+#: Full-rate replay at the end of a thinned history: the 1-minute continuous query resamples 2 h.
+FULL_RATE_TAIL_S = 2 * 3600
+
+
+def thinning(args: argparse.Namespace) -> HistoryThinning | None:
+    """``--thin-history``: before the last two hours of the replay, one operating sample every
+    ``--thin-sample-every`` s and one burst per sensor every ``--thin-burst-every``."""
+    if not args.thin_history:
+        return None
+    return HistoryThinning(until_ns=(int(time.time()) - FULL_RATE_TAIL_S) * _NS,
+                           sample_every_s=max(1, int(args.thin_sample_every)),
+                           burst_every_s=int(parse_duration_s(args.thin_burst_every)))
 
 
 def run(sim: FleetSimulator, speedup: float, duration_s: float | None, progress_every_s: float,
@@ -271,6 +287,11 @@ def _arg_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-gaps", action="store_true", help="no simulated coverage gaps")
     p.add_argument("--wait-for-server", type=float, default=120.0,
                    help="wall seconds to wait for the server to answer before the simulated clock starts")
+    p.add_argument("--thin-history", action="store_true",
+                   help="backfill days fast: before the last 2 h, send one operating sample every "
+                        "--thin-sample-every s and one burst per sensor every --thin-burst-every")
+    p.add_argument("--thin-sample-every", type=int, default=10, help="seconds between kept samples (thinned part)")
+    p.add_argument("--thin-burst-every", default="6h", help="time between bursts per sensor (thinned part)")
     p.add_argument("--progress-every", type=float, default=10.0, help="wall seconds between progress lines")
     p.add_argument("--drain-timeout", type=float, default=10.0, help="wall seconds to deliver the backlog at exit")
     return p

@@ -51,8 +51,10 @@ def test_demo_runs_the_simulator_and_leaves_nothing_when_its_parent_dies(influx,
         for child in child_processes(demo):
             command = command_line(child)
             processes[child] = ("simulator" if "telemetry.simulator" in command
-                                else "mail sink" if "app.mailsink" in command else "gunicorn worker")
-        assert sorted(processes.values()) == ["demo (gunicorn master)", "gunicorn worker", "mail sink", "simulator"]
+                                else "mail sink" if "app.mailsink" in command
+                                else "backfill" if "app.backfill" in command else "gunicorn worker")
+        assert sorted(processes.values()) == ["backfill", "demo (gunicorn master)", "gunicorn worker", "mail sink",
+                                             "simulator"]
 
         # Issue 20, defect 9: a simulator that dies is started again by the demo.
         [first_simulator] = [pid for pid, name in processes.items() if name == "simulator"]

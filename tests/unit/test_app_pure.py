@@ -128,3 +128,37 @@ def test_dm1_codes_are_named_and_the_newest_message_is_current():
     assert view["changes"][1]["lamps"] == [("Red stop", "alarm")]
     assert view["changes"][1]["codes"][0]["text"].startswith("Engine coolant temperature")
     assert fault_code_view([]) == {"current": None, "changes": []}
+
+
+def test_trend_buckets_keep_any_range_near_600_points():
+    from app.api import TREND_POINTS, trend_bucket_s
+
+    assert trend_bucket_s(3600) == 60  # an hour: the 1-minute series
+    assert trend_bucket_s(7 * 86400) == 1800
+    assert trend_bucket_s(366 * 86400) == 86400 and 366 <= TREND_POINTS
+    for span in (3600, 86400, 30 * 86400, 366 * 86400):
+        assert span / trend_bucket_s(span) <= TREND_POINTS
+
+
+def test_defect_lines_group_into_families_with_names_in_words():
+    from app.plot_api import marker_families
+
+    families = marker_families([{"label": "1x", "hz": 25.0}, {"label": "DE BPFO", "hz": 76.6},
+                                {"label": "DE BPFI", "hz": 123.4}, {"label": "stage1 GMF", "hz": 425.0},
+                                {"label": "line", "hz": 50.0}, {"label": "piston pass", "hz": 225.0}])
+    by_key = {f["key"]: f for f in families}
+    assert by_key["bearing:DE"]["label"] == "drive end bearing"
+    assert [line["label"] for line in by_key["bearing:DE"]["lines"]] == ["outer race (BPFO)", "inner race (BPFI)"]
+    assert by_key["gear:stage1"]["label"] == "stage 1 gear"
+    assert set(by_key) == {"shaft", "bearing:DE", "gear:stage1", "electrical", "pistons"}
+
+
+def test_a_second_demo_replays_only_the_gap_since_the_newest_sample():
+    from app.backfill import history_to_replay
+
+    now = 1_800_000_000.0
+    two_days = 2 * 86400.0
+    assert history_to_replay(None, two_days, now) == two_days  # empty store: the whole history
+    assert history_to_replay(int((now - 3600) * 1e9), two_days, now) == 3600.0  # stopped an hour ago
+    assert history_to_replay(int((now - 30 * 86400) * 1e9), two_days, now) == two_days  # never more than asked
+    assert history_to_replay(int((now + 60) * 1e9), two_days, now) == 0.0  # a clock ahead: nothing

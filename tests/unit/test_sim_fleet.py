@@ -278,3 +278,14 @@ def test_waiting_for_the_server_gives_up_and_says_so(capsys):
     assert wait_for_server(requests.Session(), "http://127.0.0.1:9", 0.5) is False
     out = capsys.readouterr().out
     assert "waiting for the ingest API" in out and "starting anyway" in out
+
+
+def test_history_thinning_keeps_every_nth_sample_and_spaces_bursts_until_full_rate():
+    from telemetry.simulator.fleet import BURST_INTERVAL_S, HistoryThinning
+
+    ns = 10**9
+    thin = HistoryThinning(until_ns=1000 * ns, sample_every_s=60, burst_every_s=12 * 3600)
+    assert [t for t in range(0, 300) if thin.keeps_sample(t * ns)] == [0, 60, 120, 180, 240]
+    assert all(thin.keeps_sample(t * ns) for t in range(1000, 1010))  # full rate from until_ns on
+    assert thin.burst_interval_s(999 * ns) == 12 * 3600 and thin.burst_interval_s(1000 * ns) == BURST_INTERVAL_S
+    assert HistoryThinning().keeps_sample(7 * ns)  # the default thins nothing

@@ -33,7 +33,7 @@
       var opts = {
         width: P.widthOf(box), height: 240, tzDate: P.tzDate(box),
         scales: { x: { time: true, min: body.start, max: body.end } },
-        axes: [P.axis, Object.assign({ size: 60 }, P.axis)],
+        axes: [P.timeAxis(box), Object.assign({ size: 60 }, P.axis)],
         series: [{}, { label: state.label || state.field, stroke: "#14213d", width: 1.5, spanGaps: false, points: { show: false } }],
         cursor: { drag: { x: true, y: false, setScale: false } },
         hooks: { setSelect: [function (u) {

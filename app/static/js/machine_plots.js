@@ -41,7 +41,7 @@
       var opts = {
         width: P.widthOf(rulBox), height: 260, tzDate: P.tzDate(rulBox),
         scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(max, horizon) * 1.1]; } } },
-        axes: [P.axis, Object.assign({ size: 60, label: "hours", values: function (u, v) { return v.map(function (x) { return x + " h"; }); } }, P.axis)],
+        axes: [P.timeAxis(rulBox), Object.assign({ size: 60, label: "hours", values: function (u, v) { return v.map(function (x) { return x + " h"; }); } }, P.axis)],
         series: [{},
           { label: "P90", stroke: "rgba(26,86,219,.35)", width: 1, points: { show: false } },
           { label: "P50 (median)", stroke: "#1a56db", width: 2, points: { show: true, size: 4 } },
@@ -209,6 +209,12 @@
     var rowH = plotH / kg.windows.length;
     ctx.font = "11px system-ui"; ctx.fillStyle = "#667085";
     kg.windows.forEach(function (window, r) {
+      ctx.fillStyle = window === kg.chosen_window ? "#14213d" : "#667085";
+      ctx.fillText(window + " pts", 4, 8 + r * rowH + rowH / 2 + 4);
+    });
+    ctx.save();
+    ctx.beginPath(); ctx.rect(left, 0, plotW, c.height); ctx.clip();  // wide cells stop at the axis
+    kg.windows.forEach(function (window, r) {
       var freqs = kg.freqs_hz[r], sk = kg.sk[r];
       var cell = freqs.length > 1 ? (freqs[1] - freqs[0]) : fmax;
       var y = 8 + r * rowH;
@@ -217,21 +223,22 @@
         var x0 = left + (freqs[i] - cell / 2) / fmax * plotW;
         ctx.fillRect(Math.max(left, x0), y, Math.max(1, cell / fmax * plotW + 0.5), rowH - 1);
       }
-      ctx.fillStyle = window === kg.chosen_window ? "#14213d" : "#667085";
-      ctx.fillText(window + " pts", 4, y + rowH / 2 + 4);
     });
     var chosenRow = kg.windows.indexOf(kg.chosen_window);
     var bx0 = left + kg.band_hz[0] / fmax * plotW, bx1 = left + kg.band_hz[1] / fmax * plotW;
     ctx.strokeStyle = "#ffffff"; ctx.lineWidth = 2;
     ctx.strokeRect(bx0, 8 + Math.max(0, chosenRow) * rowH, bx1 - bx0, rowH - 1);
+    ctx.restore();
     ctx.fillStyle = "#667085";
     for (var k = 0; k <= 4; k++) {
       var hz = fmax * k / 4, x = left + plotW * k / 4;
-      ctx.fillText((hz / 1000).toFixed(1) + " kHz", Math.min(x - 14, c.width - 44), c.height - 10);
+      var text = (hz / 1000).toFixed(1) + " kHz";
+      ctx.fillText(text, Math.max(left - 4, Math.min(x - ctx.measureText(text).width / 2, c.width - ctx.measureText(text).width - 4)), c.height - 10);
     }
     document.getElementById("kurtogram-note").textContent = "Spectral kurtosis per STFT length (rows) and frequency. " +
       "The " + kg.chosen_window + "-point row chose the band " + Math.round(kg.band_hz[0]) + "–" + Math.round(kg.band_hz[1]) +
-      " Hz (outlined, kurtosis " + kg.max_sk.toFixed(1) + "), which the envelope spectrum is demodulated from.";
+      " Hz (outlined, kurtosis " + kg.max_sk.toFixed(1) + "), which the envelope spectrum is demodulated from. " +
+      "Only that row is searched, its cells about half the band wide; the other rows show the same burst finer and coarser.";
     canvas.dataset.rendered = "1";
   }
 

@@ -17,6 +17,19 @@
     return function (seconds) { return uPlot.tzDate(new Date(seconds * 1e3), zone); };
   }
   var AXIS = { stroke: "#667085", grid: { stroke: "#eef1f5" }, ticks: { stroke: "#eef1f5" } };
+  /** A time x axis in 24-hour clock, in the zone of `node`: times within a day, dates beyond. */
+  function timeAxis(node) {
+    var zone = window.ironwatchTime ? window.ironwatchTime.zoneFor(node) : "UTC";
+    var clock = new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    var day = new Intl.DateTimeFormat("en-GB", { timeZone: zone, day: "numeric", month: "short" });
+    var dayClock = new Intl.DateTimeFormat("en-GB", { timeZone: zone, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    // Labels a good 100 px apart, so "4 Dec, 16:00" never runs into its neighbour.
+    return Object.assign({}, AXIS, { space: 100, values: function (u, splits) {
+      var span = u.scales.x.max - u.scales.x.min;
+      var format = span <= 86400 ? clock : (span <= 31 * 86400 ? dayClock : day);
+      return splits.map(function (s) { return format.format(new Date(s * 1000)); });
+    } });
+  }
   /** Re-size a uPlot instance with its box (phones rotate, panels collapse). */
   function follow(plot, box, height) {
     var last = widthOf(box);
@@ -25,5 +38,5 @@
       if (now !== last && plot && plot.root && plot.root.isConnected) { last = now; plot.setSize({ width: now, height: height }); }
     });
   }
-  window.ironwatchPlots = { getJSON: getJSON, widthOf: widthOf, tzDate: tzDate, axis: AXIS, follow: follow };
+  window.ironwatchPlots = { getJSON: getJSON, widthOf: widthOf, tzDate: tzDate, axis: AXIS, timeAxis: timeAxis, follow: follow };
 })();
