@@ -462,8 +462,11 @@ def explain(visit: Visit, tech: Technician, day: date, km: float, came_from: str
         skills = ", ".join(sorted(visit.skills)) or "no special"
         who = f"{tech.name}: has the {skills} skills needed"
         if runner_up is not None:
-            who += (f"; cheapest of {qualified} qualified technicians with room "
-                    f"(next best {runner_up.technician.name}, {runner_up.cost - chosen.cost:+.1f} h)")
+            who += f"; best of {qualified} qualified technicians with room (next best {runner_up.technician.name}"
+            extra_km = (runner_up.added_km - chosen.added_km) * settings.road_factor
+            if runner_up.day != day:
+                who += f" on {runner_up.day:%a %d %b}"
+            who += f", {extra_km:.0f} km more driving)" if extra_km >= 1 else ")"
         else:
             who += "; the only qualified technician with room"
         declined = sorted(visit.declined_by)
@@ -472,7 +475,9 @@ def explain(visit: Visit, tech: Technician, day: date, km: float, came_from: str
     route = f"{km:.0f} km ({travel_hours(km / settings.road_factor, settings) * 60:.0f} min) from {came_from}"
     if chosen.late_days > 0:
         when = (f"{day:%a %d %b}: {chosen.late_days} day{'s' if chosen.late_days > 1 else ''} after the due date "
-                f"{visit.due:%a %d %b}, the first day a qualified technician had room")
+                f"{visit.due:%a %d %b}, ")
+        when += ("already overdue when this plan starts; the first day with room" if visit.due < settings.start
+                 else "the first day a qualified technician had room")
     elif visit.lock is not None and visit.lock.day is not None:
         when = f"{day:%a %d %b}: the locked day"
     else:
