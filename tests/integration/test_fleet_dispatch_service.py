@@ -62,3 +62,27 @@ def test_plan_decline_and_lock_round_trip(planned_fleet):
     assert (kept.technician_id, kept.day, kept.locked) == (other.id, thursday, True)
     with planned_fleet() as session:
         assert session.get(DispatchLock, loadbank.id).locked_by == "engineer@ironwatch.example"
+
+
+def test_bad_locks_and_declines_change_nothing(planned_fleet):
+    from fleet.work_order_service import OrderNotFound
+    from fleet.workorders import DomainError
+
+    with planned_fleet() as session:
+        order = session.scalar(select(WorkOrder).where(WorkOrder.status == "open"))
+        sam, priya = (session.scalar(select(Technician).where(Technician.name == n)) for n in ("Sam Okafor",
+                                                                                                "Priya Raman"))
+    with pytest.raises(OrderNotFound, match="work order 999999 not found"):
+        dispatch_service.lock(planned_fleet, 999999, sam.id, None, "engineer")
+    with pytest.raises(DomainError, match="technician 999999 does not exist"):
+        dispatch_service.lock(planned_fleet, order.id, 999999, None, "engineer")
+    with planned_fleet.begin() as session:
+        session.get(WorkOrder, order.id).assign(session.get(Technician, sam.id))
+    with pytest.raises(DomainError, match="only the assigned technician may decline"):
+        dispatch_service.decline(planned_fleet, order.id, priya, "not mine")
+    with pytest.raises(DomainError, match="a reason is required to decline"):
+        dispatch_service.decline(planned_fleet, order.id, sam, " ")
+    with planned_fleet() as session:
+        row = session.get(WorkOrder, order.id)
+        assert (row.status, row.technician_id) == ("assigned", sam.id)
+        assert session.scalar(select(DispatchLock)) is None
