@@ -227,8 +227,6 @@ def demo(host: str, port: int, speedup: float, history: str = "0") -> int:
 def _start_mail_sink(var_dir: Path):
     """Unless SMTP is configured, a local sink (``app.mailsink``) so alarm e-mails land in
     ``<var>/mail``; the app reaches it through ``IRONWATCH_SMTP_HOST``/``_PORT``."""
-    from diagnostics.process_settings import die_with_parent
-
     if os.environ.get("IRONWATCH_SMTP_HOST"):
         return None
     sink_port = int(os.environ.get("IRONWATCH_MAIL_SINK_PORT", "8025"))

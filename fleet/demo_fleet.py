@@ -384,7 +384,7 @@ def _excavator_plans(prefix: str, oil_l: float) -> tuple[PmPlanSpec, ...]:
         PmPlanSpec("PM-500", "500-hour service", "hours", 500.0, None, 3.0, ("engine",), service_500, kit_500),
         PmPlanSpec("PM-1000", "1000-hour service", "hours", 1000.0, None, 5.0, ("engine", "hydraulics"),
                    service_1000, kit_1000),
-        PmPlanSpec("PM-2000", "2000-hour service", "hours", 2000.0, None, 8.0, ("engine", "hydraulics"),
+        PmPlanSpec("PM-2000", "2000-hour service", "hours", 2000.0, None, 7.0, ("engine", "hydraulics"),
                    service_2000, kit_1000 + (("OIL-HV46", 4 * oil_l), (f"{prefix}-AFO", 1), (f"{prefix}-AFI", 1),
                                              ("COOL-ELC", 30))),
     )

@@ -226,11 +226,6 @@ def travel_hours(distance_km: float, settings: Settings) -> float:
     return distance_km * settings.road_factor / settings.speed_km_h
 
 
-def road_km(lat1: float, lon1: float, lat2: float, lon2: float, settings: Settings) -> float:
-    """Road distance (km) estimated from the great-circle distance."""
-    return haversine_km(lat1, lon1, lat2, lon2) * settings.road_factor
-
-
 # --- bundling --------------------------------------------------------------------------------------
 
 def bundle(jobs: Sequence[Job], technicians: Sequence[Technician], locks: dict[int, Lock],
@@ -462,8 +457,13 @@ def explain(visit: Visit, tech: Technician, day: date, km: float, came_from: str
         skills = ", ".join(sorted(visit.skills)) or "no special"
         who = f"{tech.name}: has the {skills} skills needed"
         if runner_up is not None:
-            who += (f"; cheapest of {qualified} qualified technicians with room "
-                    f"(next best {runner_up.technician.name}, {runner_up.cost - chosen.cost:+.1f} h)")
+            who += f"; best of {qualified} qualified technicians with room (next best {runner_up.technician.name}"
+            extra_km = (runner_up.added_km - chosen.added_km) * settings.road_factor
+            if runner_up.day != day:
+                who += f" on {runner_up.day:%a %d %b}"
+            who += f", {extra_km:.0f} km more driving)" if extra_km >= 1 else ")"
+        elif qualified > 1:  # the round-robin baseline, which weighs no alternatives
+            who += f"; next in turn among {qualified} qualified technicians"
         else:
             who += "; the only qualified technician with room"
         declined = sorted(visit.declined_by)
@@ -472,7 +472,9 @@ def explain(visit: Visit, tech: Technician, day: date, km: float, came_from: str
     route = f"{km:.0f} km ({travel_hours(km / settings.road_factor, settings) * 60:.0f} min) from {came_from}"
     if chosen.late_days > 0:
         when = (f"{day:%a %d %b}: {chosen.late_days} day{'s' if chosen.late_days > 1 else ''} after the due date "
-                f"{visit.due:%a %d %b}, the first day a qualified technician had room")
+                f"{visit.due:%a %d %b}, ")
+        when += ("already overdue when this plan starts; the first day with room" if visit.due < settings.start
+                 else "the first day a qualified technician had room")
     elif visit.lock is not None and visit.lock.day is not None:
         when = f"{day:%a %d %b}: the locked day"
     else:
@@ -504,7 +506,7 @@ def round_robin(jobs: Sequence[Job], technicians: Sequence[Technician], settings
                 if route.work_h() + visit.work_h + travel_hours(km, settings) <= tech.day_hours:
                     route.visits.append(visit)
                     decisions[id(visit)] = (_Option(0.0, tech, day, len(route.visits), 0.0,
-                                                    max(0, (day - job.due).days)), None, 1)
+                                                    max(0, (day - job.due).days)), None, len(qualified))
                     placed = True
                     break
             if placed:
@@ -521,4 +523,4 @@ def week_start(today: date) -> date:
 
 
 __all__ = ["Job", "Technician", "Lock", "Settings", "Visit", "Assignment", "Unplanned", "Plan", "plan", "bundle",
-           "round_robin", "travel_hours", "road_km", "explain", "week_start"]
+           "round_robin", "travel_hours", "explain", "week_start"]

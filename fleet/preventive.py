@@ -131,7 +131,7 @@ def project(rule: PlanRule, counter: Counter, use: Utilization) -> Projection:
     due_at = use.reading_at + timedelta(days=remaining / use.h_per_day)
     left = f"{remaining:.0f} h to go" if remaining > 0 else f"{-remaining:.0f} h overdue"
     return Projection(rule.id, rule.code, point, due_hours, due_at, due_at - lead,
-                      f"due at {due_hours:g} h: {left} at {use.note}")
+                      f"due at {due_hours:g} h: {left} ({use.note})")
 
 
 def _covers(larger: PlanRule, smaller: PlanRule) -> bool:

@@ -97,7 +97,8 @@ def _draft(machine: Machine, plan: PmPlan, projection: Projection, candidates, n
         title=f"{plan.name} at {label}"[:200], description=description, priority="high" if overdue else "medium",
         severity="watch", confidence=1.0, due_at=projection.due_at or now + timedelta(days=plan.lead_days),
         evidence={"pm": {"plan": plan.code, "due_point": projection.due_point, "due_hours": projection.due_hours,
-                         "note": projection.note, "kit": list(plan.kit or []), "duration_h": plan.duration_h}},
+                         "note": projection.note, "kit": list(plan.kit or []), "duration_h": plan.duration_h,
+                         "skills": list(plan.skills or [])}},
         proposal=proposal)
 
 

@@ -88,3 +88,19 @@ def throwaway_pg_database() -> Iterator[str]:
             yield base.set(database=name).render_as_string(hide_password=False)
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def add_customer_site(session, customer: str, site: str, lat: float, lon: float):
+    """An OEM, one customer of it and one site of that customer: ``(oem, customer, site)`` rows."""
+    from fleet.models import Site, Tenant
+
+    oem = Tenant(name="OEM", kind="oem")
+    session.add(oem)
+    session.flush()
+    owner = Tenant(name=customer, kind="customer", parent_id=oem.id)
+    session.add(owner)
+    session.flush()
+    place = Site(tenant_id=owner.id, name=site, lat=lat, lon=lon)
+    session.add(place)
+    session.flush()
+    return oem, owner, place

@@ -8,7 +8,9 @@ import pytest
 
 from fleet import feedback
 from fleet.lifecycle import Completion
-from fleet.models import Component, Machine, Site, Tenant, WorkOrder
+from fleet.models import Component, Machine, WorkOrder
+
+from fleet_helpers import add_customer_site
 
 pytestmark = pytest.mark.integration
 T = datetime(2026, 10, 1, 6, 0, tzinfo=timezone.utc)
@@ -40,15 +42,7 @@ def outcomes_db(session_factory):
         ("gear_wear", "diagnosis", "done", {}, 5, None),
     ]
     with session_factory.begin() as session:
-        oem = Tenant(name="OEM", kind="oem")
-        session.add(oem)
-        session.flush()
-        customer = Tenant(name="Hospital", kind="customer", parent_id=oem.id)
-        session.add(customer)
-        session.flush()
-        site = Site(tenant_id=customer.id, name="Plant room", lat=53.8, lon=-1.55)
-        session.add(site)
-        session.flush()
+        _, customer, site = add_customer_site(session, "Hospital", "Plant room", 53.8, -1.55)
         machine = Machine(uid="GS-1", tenant_id=customer.id, site_id=site.id, kind="genset", model="IWG-1250",
                           serial="S1", nominal_shaft_rpm=1500.0)
         session.add(machine)

@@ -8,12 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from fleet import preventive_service
-from fleet.models import (Machine, MachinePmState, Part, PmPlan, PmWorkOrder, Site, Technician, Tenant,
-                          WorkOrder)
+from fleet.models import Machine, MachinePmState, Part, PmPlan, PmWorkOrder, Technician, WorkOrder
 from telemetry.operating_lines import operating_lines
 from telemetry.store import TelemetryStore
 
-from fleet_helpers import EventLog
+from fleet_helpers import EventLog, add_customer_site
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)  # a Monday noon
@@ -44,15 +43,7 @@ def write_hour_meter(influx, uid: str, at_now: float, days: int = 28) -> None:
 @pytest.fixture
 def fleet(session_factory):
     with session_factory.begin() as session:
-        oem = Tenant(name="OEM", kind="oem")
-        session.add(oem)
-        session.flush()
-        customer = Tenant(name="Quarry Co", kind="customer", parent_id=oem.id)
-        session.add(customer)
-        session.flush()
-        site = Site(tenant_id=customer.id, name="Blackstone", lat=53.2391, lon=-1.907)
-        session.add(site)
-        session.flush()
+        oem, customer, site = add_customer_site(session, "Quarry Co", "Blackstone", 53.2391, -1.907)
         for uid, hours in (("EX-1", 400.0), ("EX-2", 100.0)):
             session.add(Machine(uid=uid, tenant_id=customer.id, site_id=site.id, kind="excavator", model="IW-350LC",
                                 serial=f"S-{uid}", hours=hours, nominal_shaft_rpm=1800.0, lat=site.lat, lon=site.lon))

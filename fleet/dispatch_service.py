@@ -1,0 +1,107 @@
+"""Dispatch against the SQL store: load open orders, technicians and locks, plan the week, record
+an engineer's lock and a technician's decline.
+
+The planning itself is :func:`fleet.dispatch.plan`; this module only translates rows. A declined
+order goes back to ``open`` through :func:`fleet.lifecycle.apply` (the history entry remembers
+who declined, so the next plan proposes somebody else) and loses a lock held by the decliner.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import dispatch, lifecycle, maintenance
+from .db import transaction
+from .models import (DispatchLock, Technician, TechnicianDayOff, TechnicianWorkweek, WorkOrder, utcnow)
+from .work_order_service import OrderNotFound, machine_position
+
+#: On-site hours by fault mode when the order does not say (a PM order carries its plan's).
+DURATION_H = {"bearing_outer_race": 4.0, "bearing_inner_race": 4.0, "bearing_rolling_element": 4.0,
+              "bearing_cage": 4.0, "gear_wear": 6.0, "gear_broken_tooth": 8.0, "unbalance": 3.0,
+              "misalignment": 3.0, "looseness": 2.0, "electrical": 4.0}
+DEFAULT_DURATION_H = 3.0
+#: Row statuses the planner may (re)plan: nobody has accepted them yet.
+DISPATCHABLE_ROW_STATUSES = ("open", "assigned")
+
+
+def job_of(order: WorkOrder, today: date) -> dispatch.Job | None:
+    """The order as the planner sees it (None when the machine has no known position)."""
+    lat, lon = machine_position(order.machine)
+    if lat is None or lon is None:
+        return None
+    pm = (order.evidence or {}).get("pm") or {}
+    skills = frozenset(pm.get("skills") or maintenance.required_skills(
+        order.fault_mode, order.component.kind if order.component else ""))
+    site = order.machine.site
+    return dispatch.Job(
+        id=order.id, site=f"site-{site.id}" if site else f"machine-{order.machine_id}",
+        site_name=site.name if site else order.machine.uid, lat=lat, lon=lon, skills=skills,
+        duration_h=float(pm.get("duration_h") or DURATION_H.get(order.fault_mode, DEFAULT_DURATION_H)),
+        priority=order.priority, due=order.due_at.date() if order.due_at else today + timedelta(days=7),
+        title=order.title, declined_by=lifecycle.from_row(order).declined_by)
+
+
+def planning_technicians(session: Session, start: date, days: int) -> list[dispatch.Technician]:
+    """Active technicians with their working week (default 08:00-17:00, Mon-Fri) and days off."""
+    weeks = {w.technician_id: w for w in session.scalars(select(TechnicianWorkweek))}
+    off: dict[int, set[date]] = {}
+    for row in session.scalars(select(TechnicianDayOff).where(TechnicianDayOff.day >= start,
+                                                              TechnicianDayOff.day < start + timedelta(days=days))):
+        off.setdefault(row.technician_id, set()).add(row.day)
+    technicians = []
+    for t in session.scalars(select(Technician).where(Technician.active.is_(True)).order_by(Technician.id)):
+        week = weeks.get(t.id)
+        technicians.append(dispatch.Technician(
+            t.id, t.name, frozenset(t.skills or []), t.home_base, t.home_lat, t.home_lon,
+            start_minute=week.start_minute if week else 8 * 60, end_minute=week.end_minute if week else 17 * 60,
+            weekdays=frozenset(week.weekdays) if week else frozenset({1, 2, 3, 4, 5}),
+            days_off=frozenset(off.get(t.id, ()))))
+    return technicians
+
+
+def plan_week(session_factory: sessionmaker, start: date | None = None, days: int = 5,
+              bundling: bool = True) -> dispatch.Plan:
+    """Propose the plan for ``days`` days from ``start`` (default: today) for every open order."""
+    start = start or utcnow().date()
+    with session_factory() as session:
+        orders = session.scalars(select(WorkOrder).where(WorkOrder.status.in_(DISPATCHABLE_ROW_STATUSES))
+                                 .order_by(WorkOrder.id)).all()
+        jobs = [job for job in (job_of(o, start) for o in orders) if job is not None]
+        locks = [dispatch.Lock(lock.work_order_id, lock.technician_id, lock.day)
+                 for lock in session.scalars(select(DispatchLock))]
+        technicians = planning_technicians(session, start, days)
+    return dispatch.plan(jobs, technicians, dispatch.Settings(start=start, days=days, bundling=bundling), locks)
+
+
+def lock(session_factory: sessionmaker, work_order_id: int, technician_id: int, day: date | None, by: str) -> None:
+    """Fix an order to a technician (and day) for every later plan."""
+    with transaction(session_factory) as session:
+        if session.get(WorkOrder, work_order_id) is None:
+            raise OrderNotFound(f"work order {work_order_id} not found")
+        technician = session.get(Technician, technician_id)
+        if technician is None or not technician.active:
+            raise lifecycle.DomainError(f"technician {technician_id!r} does not exist or is inactive")
+        row = session.get(DispatchLock, work_order_id) or DispatchLock(work_order_id=work_order_id)
+        row.technician_id, row.day, row.locked_by, row.locked_at = technician_id, day, by, utcnow()
+        session.add(row)
+
+
+def decline(session_factory: sessionmaker, work_order_id: int, technician: Technician, reason: str) -> WorkOrder:
+    """The assigned technician declines: the order goes back to ``open`` for the next plan."""
+    now = utcnow()
+    with transaction(session_factory) as session:
+        order = session.get(WorkOrder, work_order_id)
+        if order is None:
+            raise OrderNotFound(f"work order {work_order_id} not found")
+        actor = lifecycle.Actor(technician.name, "technician", technician.id)
+        life = lifecycle.apply(lifecycle.from_row(order), "decline", actor, now, reason=reason)
+        order.status, order.technician_id, order.updated_at = life.status, life.technician_id, now
+        order.history = [*(order.history or []), life.history[-1].to_dict()]
+        held = session.get(DispatchLock, work_order_id)
+        if held is not None and held.technician_id == technician.id:
+            session.delete(held)
+        session.flush()
+        session.expunge(order)
+    return order

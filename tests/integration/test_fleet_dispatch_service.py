@@ -1,0 +1,88 @@
+"""Dispatch on the seeded demo fleet in a real SQL database: plan, decline, lock."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from fleet import dispatch, dispatch_service, preventive_service, seed
+from fleet.lifecycle import IllegalTransition
+from fleet.models import DispatchLock, Technician, WorkOrder
+from telemetry.store import TelemetryStore
+
+from fleet_helpers import EventLog
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def planned_fleet(influx, session_factory, tmp_path):
+    seed.seed(session_factory, tmp_path)
+    preventive_service.run_pm(session_factory, TelemetryStore(influx), EventLog(), now=datetime.now(timezone.utc))
+    return session_factory
+
+
+def test_plan_decline_and_lock_round_trip(planned_fleet):
+    monday = dispatch.week_start(datetime.now(timezone.utc).date()) + timedelta(days=7)
+    first = dispatch_service.plan_week(planned_fleet, monday)
+    with planned_fleet() as session:
+        open_ids = set(session.scalars(select(WorkOrder.id).where(WorkOrder.status == "open")))
+        names = {t.id: t for t in session.scalars(select(Technician))}
+    planned = {j for a in first.assignments for j in a.job_ids}
+    assert open_ids and planned | {j for u in first.unplanned for j in u.job_ids} == open_ids
+    assert all(a.reason and a.technician_name in a.reason for a in first.assignments)
+
+    # The load-bank test at GS-2004 needs the electrical skill.
+    with planned_fleet() as session:
+        loadbank = session.scalar(select(WorkOrder).where(WorkOrder.title.like("yearly load-bank%"),
+                                                          WorkOrder.machine.has(uid="GS-2004")))
+    chosen = first.for_job(loadbank.id)
+    assert "electrical" in names[chosen.technician_id].skills
+    with planned_fleet.begin() as session:
+        session.get(WorkOrder, loadbank.id).assign(session.get(Technician, chosen.technician_id))
+
+    declined = dispatch_service.decline(planned_fleet, loadbank.id, names[chosen.technician_id], "van off the road")
+    assert declined.status == "open" and declined.technician_id is None
+    assert declined.history[-1]["declined_technician_id"] == chosen.technician_id
+    with pytest.raises(IllegalTransition, match="cannot decline a work order that is open"):
+        dispatch_service.decline(planned_fleet, loadbank.id, names[chosen.technician_id], "again")
+
+    second = dispatch_service.plan_week(planned_fleet, monday)
+    again = second.for_job(loadbank.id)
+    assert again is not None and again.technician_id != chosen.technician_id
+    assert f"declined earlier by technician {chosen.technician_id}" in again.reason
+
+    # Lock it to a technician on the Thursday: the next plan keeps it there.
+    thursday = monday + timedelta(days=3)
+    other = next(t for t in names.values() if t.id not in (chosen.technician_id, again.technician_id))
+    dispatch_service.lock(planned_fleet, loadbank.id, other.id, thursday, "engineer@ironwatch.example")
+    third = dispatch_service.plan_week(planned_fleet, monday)
+    kept = third.for_job(loadbank.id)
+    assert (kept.technician_id, kept.day, kept.locked) == (other.id, thursday, True)
+    with planned_fleet() as session:
+        assert session.get(DispatchLock, loadbank.id).locked_by == "engineer@ironwatch.example"
+
+
+def test_bad_locks_and_declines_change_nothing(planned_fleet):
+    from fleet.work_order_service import OrderNotFound
+    from fleet.workorders import DomainError
+
+    with planned_fleet() as session:
+        order = session.scalar(select(WorkOrder).where(WorkOrder.status == "open"))
+        sam, priya = (session.scalar(select(Technician).where(Technician.name == n)) for n in ("Sam Okafor",
+                                                                                                "Priya Raman"))
+    with pytest.raises(OrderNotFound, match="work order 999999 not found"):
+        dispatch_service.lock(planned_fleet, 999999, sam.id, None, "engineer")
+    with pytest.raises(DomainError, match="technician 999999 does not exist"):
+        dispatch_service.lock(planned_fleet, order.id, 999999, None, "engineer")
+    with planned_fleet.begin() as session:
+        session.get(WorkOrder, order.id).assign(session.get(Technician, sam.id))
+    with pytest.raises(DomainError, match="only the assigned technician may decline"):
+        dispatch_service.decline(planned_fleet, order.id, priya, "not mine")
+    with pytest.raises(DomainError, match="a reason is required to decline"):
+        dispatch_service.decline(planned_fleet, order.id, sam, " ")
+    with planned_fleet() as session:
+        row = session.get(WorkOrder, order.id)
+        assert (row.status, row.technician_id) == ("assigned", sam.id)
+        assert session.scalar(select(DispatchLock)) is None
