@@ -62,9 +62,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_template_helpers(app)
     _register_error_handlers(app)
     app.wsgi_app = DeviceIngestApp(app.wsgi_app, runtime.ingest)
-    from .security import wrap
+    from .security import tile_origin, wrap
 
-    app.wsgi_app = wrap(app.wsgi_app, settings["IRONWATCH_BEHIND_TLS"], settings["IRONWATCH_PROXY_HOPS"])
+    tiles = tile_origin(settings.get("IRONWATCH_MAP_TILES_URL", ""))
+    app.wsgi_app = wrap(app.wsgi_app, settings["IRONWATCH_BEHIND_TLS"], settings["IRONWATCH_PROXY_HOPS"],
+                        (tiles,) if tiles else ())
     if settings["START_BACKGROUND"]:
         runtime.start()
     return app

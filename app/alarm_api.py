@@ -65,11 +65,15 @@ def comment_of(body: dict) -> str:
     return comment.strip()
 
 
+def _require_alarm_role() -> None:
+    """Refuse, before the body is read or an alarm looked up, a role that never acts on alarms."""
+    if current_user.role not in ACK_ROLES:
+        raise Refused(403, "forbidden", f"A {current_user.role} may not acknowledge or clear alarms.")
+
+
 def _answer_alarm(action):
     from fleet.alarms import AlarmNotFound, InvalidAlarmTransition
 
-    if current_user.role not in ACK_ROLES:
-        raise Refused(403, "forbidden", f"A {current_user.role} may not acknowledge or clear alarms.")
     try:
         return action()
     except AlarmNotFound as missing:
@@ -114,6 +118,7 @@ def acknowledge(alarm_id: int):
     """Body ``{"comment"?}``; answers the alarm's new view."""
     from fleet import alarm_service
 
+    _require_alarm_role()
     comment = comment_of(json_body())
     runtime = _runtime()
     return jsonify(_answer_alarm(lambda: alarm_service.acknowledge(
@@ -127,6 +132,7 @@ def clear(alarm_id: int):
     """Body ``{"comment"}`` (why: fixed, false alarm); answers the alarm's new view."""
     from fleet import alarm_service
 
+    _require_alarm_role()
     comment = comment_of(json_body(required=True))
     if not comment:
         raise Refused(400, "missing_field", "Say why the alarm is cleared (comment).", "comment")
@@ -142,6 +148,7 @@ def acknowledge_machine(uid: str):
     """Bulk: every active alarm of the machine; answers ``{"acknowledged": [views]}``."""
     from fleet import alarm_service
 
+    _require_alarm_role()
     comment = comment_of(json_body())
     runtime = _runtime()
     views = _answer_alarm(lambda: alarm_service.acknowledge_machine(

@@ -30,18 +30,32 @@ BASE_HEADERS = (
 )
 
 
-def security_headers(behind_tls: bool) -> list[tuple[str, str]]:
+def tile_origin(tiles_url: str) -> str:
+    """The origin (``https://host[:port]``) of an XYZ tiles URL such as
+    ``https://tile.example/{z}/{x}/{y}.png``; empty for no URL."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(tiles_url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+def security_headers(behind_tls: bool, image_origins: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """The headers added to every response (HSTS only behind TLS: over plain HTTP it is ignored,
-    and on a loopback demo it would pin a browser to HTTPS for a year)."""
-    return list(BASE_HEADERS) + ([("Strict-Transport-Security", HSTS)] if behind_tls else [])
+    and on a loopback demo it would pin a browser to HTTPS for a year). ``image_origins`` are
+    added to ``img-src``: the street-tile server an operator configured for the fleet map."""
+    policy = CONTENT_SECURITY_POLICY
+    if image_origins:
+        policy = policy.replace("img-src 'self' data:;", "img-src 'self' data: " + " ".join(image_origins) + ";")
+    headers = [(name, policy if name == "Content-Security-Policy" else value) for name, value in BASE_HEADERS]
+    return headers + ([("Strict-Transport-Security", HSTS)] if behind_tls else [])
 
 
 class SecurityHeaders:
     """WSGI middleware: adds :func:`security_headers` to every response that lacks them."""
 
-    def __init__(self, app: Callable, behind_tls: bool = False):
+    def __init__(self, app: Callable, behind_tls: bool = False, image_origins: tuple[str, ...] = ()):
         self.app = app
-        self.headers = security_headers(behind_tls)
+        self.headers = security_headers(behind_tls, image_origins)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
@@ -62,10 +76,10 @@ def cookie_settings(behind_tls: bool) -> dict[str, Any]:
             "SESSION_COOKIE_SECURE": bool(behind_tls), "PREFERRED_URL_SCHEME": "https" if behind_tls else "http"}
 
 
-def wrap(wsgi_app: Callable, behind_tls: bool, proxy_hops: int) -> Callable:
+def wrap(wsgi_app: Callable, behind_tls: bool, proxy_hops: int, image_origins: tuple[str, ...] = ()) -> Callable:
     """``wsgi_app`` behind ProxyFix (when ``proxy_hops`` > 0) and :class:`SecurityHeaders`."""
     if proxy_hops > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         wsgi_app = ProxyFix(wsgi_app, x_for=proxy_hops, x_proto=proxy_hops, x_host=proxy_hops)
-    return SecurityHeaders(wsgi_app, behind_tls)
+    return SecurityHeaders(wsgi_app, behind_tls, image_origins)

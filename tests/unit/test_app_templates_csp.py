@@ -30,3 +30,15 @@ def test_the_scan_finds_inline_script():
     page = '<script>alert(1)</script><button onclick="x()">'
     assert len(inline_script_findings(page)) == 2
     assert inline_script_findings('<script src="/static/js/live.js"></script>') == []
+
+
+def test_a_configured_tile_server_is_the_only_image_host_added_to_the_policy():
+    from app.security import security_headers, tile_origin
+
+    assert tile_origin("https://tiles.example.org:8443/{z}/{x}/{y}.png") == "https://tiles.example.org:8443"
+    assert tile_origin("") == "" and tile_origin("javascript:alert(1)") == ""
+    default = dict(security_headers(False))["Content-Security-Policy"]
+    with_tiles = dict(security_headers(False, ("https://tiles.example.org",)))["Content-Security-Policy"]
+    assert "img-src 'self' data:;" in default
+    assert "img-src 'self' data: https://tiles.example.org;" in with_tiles
+    assert with_tiles.replace(" https://tiles.example.org", "") == default
