@@ -172,16 +172,16 @@ def test_console_pages_render_offline_at_desktop_and_phone_width(served_app, inf
 
                 page.goto(f"{base_url}/console/work-orders?status=all")
                 check_and_shoot(page, "console-work-orders", size)
+                first_order = page.locator("#work-orders a[href*='/console/work-orders/']").first
+                expect(first_order).to_be_attached()  # the diagnosed outer race opened one
+                first_order.click()
+                page.wait_for_load_state("networkidle")
+                check_and_shoot(page, "console-work-order", size)
                 page.goto(f"{base_url}/console/work-orders/board")
                 expect(page.locator(".board-card")).not_to_have_count(0)
                 check_and_shoot(page, "console-board", size)
                 page.goto(f"{base_url}/account/time-zone")
                 check_and_shoot(page, "account-time-zone", size)
-                first_order = page.locator("#work-orders a[href*='/console/work-orders/']").first
-                if first_order.count():
-                    first_order.click()
-                    page.wait_for_load_state("networkidle")
-                    check_and_shoot(page, "console-work-order", size)
                 page.goto(f"{base_url}/api/docs")
                 check_and_shoot(page, "api-docs", size)
                 page.goto(f"{base_url}/console/machines/NO-SUCH-MACHINE")
