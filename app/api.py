@@ -234,3 +234,4 @@ def work_order_action(order_id: int):
     return jsonify(order)
 
 from . import plot_api  # noqa: E402,F401  (the plot-data routes register on bp)
+from . import usage_api  # noqa: E402,F401  (the usage route registers on bp)
