@@ -238,6 +238,26 @@ class TelemetryStore:
             means[name] = [row[1 + i] for row in rows]
         return means
 
+    def operating_lasts(
+        self, machine: str, fields: list[str], start: TimeLike, end: TimeLike, every: int | float | str = "1h"
+    ) -> dict[str, list]:
+        """The last reading of each field per ``every`` bucket over ``[start, end)`` from the 1 Hz
+        data (counters such as the hour meter, and positions, are read, never averaged); buckets
+        without data are left out. Returns ``{"time": [ns, ...], field: [float | None, ...]}``."""
+        unknown = [name for name in fields if name not in OPERATING_FIELDS]
+        if unknown or not fields:
+            raise ValueError(f"unknown operating field(s) {unknown!r}" if unknown else "no fields asked for")
+        selected = ", ".join(f"last({quote_ident(name)})" for name in fields)
+        series = self.influx.query(
+            f"SELECT {selected} FROM {quote_ident(RP_LIFE)}.{M_OPERATING} "
+            f"WHERE machine = {quote_literal(machine)} AND time >= {to_ns(start)} AND time < {to_ns(end)} "
+            f"GROUP BY time({to_duration(every)}) fill(none)")
+        rows = series[0]["values"] if series else []
+        lasts = {"time": [row[0] for row in rows]}
+        for i, name in enumerate(fields):
+            lasts[name] = [row[1 + i] for row in rows]
+        return lasts
+
     def latest(self, machine: str) -> dict:
         """Latest operating values of a machine: ``{"time": ns | None, "fields": {name: value}}``.
 

@@ -89,7 +89,11 @@ def reports():
     zone = viewer_zone()
     today = today_in(zone)
     last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-    return render_template("portal/reports.html", today=today.isoformat(),
+    from fleet.models import User
+
+    with _runtime().sessions() as session:
+        subscribed = bool(session.get(User, current_user.id).monthly_report)
+    return render_template("portal/reports.html", today=today.isoformat(), subscribed=subscribed,
                            first=(today - timedelta(days=13)).isoformat(), last_month=last_month,
                            this_month=today.strftime("%Y-%m"), zone=zone.key)
 
@@ -146,3 +150,79 @@ def report_pdf():
     pdf = render_monthly_pdf(report, current_user.tenant_name, f"{first:%B %Y}")
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="ironwatch-fleet-report-{first:%Y-%m}.pdf"'})
+
+
+# --- monthly report subscription and the fleet software's API clients ------------------------------
+
+@bp.post("/reports/subscription")
+@roles_required(*PORTAL_ROLES)
+def report_subscription():
+    from flask import flash, redirect, request, url_for
+
+    from fleet.models import User
+
+    from ..auth import check_csrf
+
+    check_csrf()
+    wanted = request.form.get("monthly_report") == "on"
+    with _runtime().sessions() as session:
+        session.get(User, current_user.id).monthly_report = wanted
+        session.commit()
+    flash("The monthly fleet report will be e-mailed to you on the 1st." if wanted
+          else "You will no longer receive the monthly fleet report by e-mail.", "info")
+    return redirect(url_for("portal.reports"))
+
+
+@bp.get("/api-clients")
+@roles_required(*PORTAL_ROLES)
+def api_clients():
+    from fleet import api_clients as clients
+
+    with _runtime().sessions() as session:
+        rows = clients.clients_of(session, current_user.tenant_id)
+    return render_template("portal/api_clients.html", clients=rows, created=None)
+
+
+@bp.post("/api-clients")
+@roles_required(*PORTAL_ROLES)
+def create_api_client():
+    from flask import request
+
+    from fleet import api_clients as clients
+
+    from ..auth import check_csrf
+
+    check_csrf()
+    name = request.form.get("name", "").strip()
+    if not 1 <= len(name) <= 120:
+        with _runtime().sessions() as session:
+            rows = clients.clients_of(session, current_user.tenant_id)
+        from flask import flash
+        flash("Give the client a name of 1 to 120 characters (e.g. the fleet software it is for).", "error")
+        return render_template("portal/api_clients.html", clients=rows, created=None), 400
+    with _runtime().sessions() as session:
+        created = clients.create_client(session, current_user.tenant_id, name, current_user.email)
+        session.commit()
+        rows = clients.clients_of(session, current_user.tenant_id)
+    # The secret exists in clear only in this response; it is never stored or shown again.
+    response = current_app.make_response(render_template("portal/api_clients.html", clients=rows, created=created))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/api-clients/<int:client_id>/revoke")
+@roles_required(*PORTAL_ROLES)
+def revoke_api_client(client_id: int):
+    from flask import flash, redirect, url_for
+
+    from fleet import api_clients as clients
+
+    from ..auth import check_csrf
+
+    check_csrf()
+    with _runtime().sessions() as session:
+        if not clients.revoke_client(session, current_user.tenant_id, client_id, datetime.now(timezone.utc)):
+            abort(404, description="That API client does not exist or is not your company's.")
+        session.commit()
+    flash("The client is revoked; its tokens no longer work.", "info")
+    return redirect(url_for("portal.api_clients"))
