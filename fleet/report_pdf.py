@@ -76,6 +76,15 @@ def render_monthly_pdf(report: FleetUsage, customer: str, month_label: str) -> b
     def para(text: str, style: str = "BodyText"):
         return Paragraph(text, styles[style])
 
+    from reportlab.lib.styles import ParagraphStyle
+
+    head_style = ParagraphStyle("head", parent=styles["BodyText"], fontSize=7.5, leading=9,
+                                textColor=colors.HexColor("#475467"))
+
+    def heads(*labels: str) -> list:
+        # Header cells wrap inside their column instead of running into the next one.
+        return [Paragraph(label, head_style) for label in labels]
+
     working = sum(m["working_h"] for m in report.machines)
     idle = sum(m["idle_h"] for m in report.machines)
     fuel = sum(m["fuel_l"] for m in report.machines)
@@ -84,10 +93,12 @@ def render_monthly_pdf(report: FleetUsage, customer: str, month_label: str) -> b
         para(f"Fleet report {month_label}", "Title"),
         para(f"{customer} · {len(report.machines)} machines · days from {report.first} to {report.last} ({report.zone})"),
         Spacer(1, 0.3 * cm),
-        Table([["Working", "Idling", "Idle share", "Fuel used", "Fuel per working hour", "Alarms", "Maintenance done"],
+        Table([heads("Working", "Idling", "Idle share", "Fuel used", "Fuel per working hour", "Alarms raised",
+                     "Maintenance done"),
                [f"{working:,.1f} h", f"{idle:,.1f} h", f"{100 * idle / (working + idle):.1f} %" if working + idle else "0 %",
                 f"{fuel:,.0f} L", f"{fuel / working:.1f} L/h" if working else "–", str(len(report.alarms)), str(len(done))]],
-              colWidths=[width / 7] * 7, style=grid),
+              colWidths=[width / 7] * 7,
+              style=TableStyle(grid.getCommands() + [("ALIGN", (0, 1), (-1, -1), "LEFT"), ("FONTSIZE", (0, 1), (-1, -1), 11)])),
         Spacer(1, 0.4 * cm),
         para("Utilization per machine", "Heading2"),
         Image(_usage_chart(report), width=width, height=width / 7.0 * (0.5 + 0.28 * max(3, len(report.machines)))),
@@ -95,9 +106,10 @@ def render_monthly_pdf(report: FleetUsage, customer: str, month_label: str) -> b
         Image(_fuel_chart(report), width=width, height=width / 7.0 * (0.5 + 0.28 * max(3, len(report.machines)))),
         para("Machines", "Heading2"),
     ]
-    rows = [["Machine", "Model", "Site", "Working", "Idling", "Idle share", "Fuel", "Fuel / working h", "Hour meter"]]
+    rows = [heads("Machine", "Model", "Site", "Working", "Idling", "Idle share", "Fuel", "Fuel per working hour",
+                  "Hour meter")]
     for m in report.machines:
-        rows.append([m["machine"], m["model"], Paragraph(m["site"], styles["BodyText"]), f"{m['working_h']:.1f} h",
+        rows.append([m["machine"], m["model"], Paragraph(m["site"], head_style), f"{m['working_h']:.1f} h",
                      f"{m['idle_h']:.1f} h", f"{m['idle_pct']:.1f} %", f"{m['fuel_l']:.0f} L",
                      "–" if m["fuel_l_per_working_h"] is None else f"{m['fuel_l_per_working_h']:.1f} L/h",
                      f"{m['hour_meter_h']:,.0f} h"])

@@ -15,7 +15,7 @@ from . import PORTAL_ROLES, bp
 STATUS_WORDS = {
     "alarm": "Needs a technician now",
     "warning": "Needs maintenance soon",
-    "watch": "Running; a finding is being watched",
+    "watch": "Running; a service is due or a finding is followed up",
     "ok": "Running normally",
     "unknown": "Not checked yet",
 }
