@@ -12,6 +12,7 @@ from .assets import MACHINE_KINDS, MACHINE_STATUSES, Component, DeviceCredential
 from .base import Base, UTCDateTime, from_ns, utcnow
 from .fault_codes import ReportedFaultCode
 from .fleet_api import ApiClient, ApiRateWindow, ApiToken
+from .reports import ReportDelivery
 from .org import ROLES, TENANT_KINDS, Site, Technician, Tenant, User
 from .security import SignInThrottle, UserSession
 from .work import BurstDiagnosis, JobState, RulModel, WorkOrder
@@ -29,5 +30,5 @@ __all__ = [
     "SignInThrottle", "UserSession",
     "Part", "PmPlan", "MachinePmState", "PmWorkOrder", "TechnicianWorkweek", "TechnicianDayOff", "DispatchLock",
     "WorkOrderFinding",
-    "ApiClient", "ApiToken", "ApiRateWindow",
+    "ApiClient", "ApiToken", "ApiRateWindow", "ReportDelivery",
 ]

@@ -1,5 +1,6 @@
 """Dealers between the OEM and its customers; API clients, access tokens and rate-limit windows
-of the fleet owners' standard API (ISO 15143-3); the monthly-report subscription of a user.
+of the fleet owners' standard API (ISO 15143-3); the monthly-report subscription of a user and
+the log of those e-mails.
 
 Revision ID: 0010
 Revises: 0008
@@ -59,9 +60,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('api_rate_window', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_rate_window_api_client_id'), ['api_client_id'], unique=False)
+    op.create_table('report_delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.String(length=500), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_report_delivery_user_id_app_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_delivery')),
+    sa.UniqueConstraint('user_id', 'month', name=op.f('uq_report_delivery_user_id_month'))
+    )
+    with op.batch_alter_table('report_delivery', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_report_delivery_user_id'), ['user_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table('report_delivery')
     op.drop_table('api_rate_window')
     op.drop_table('api_token')
     op.drop_table('api_client')
