@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +17,7 @@ from sqlalchemy.orm import selectinload, sessionmaker
 from . import reports
 from .models import ReportDelivery, Tenant, User, utcnow
 from .report_pdf import render_monthly_pdf
+from .usage import zone_of
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -65,7 +65,8 @@ def send_monthly_reports(session_factory: sessionmaker, store, mailer, now: date
     rendered: dict[tuple[int, str, str], bytes] = {}
     sent = 0
     for person in people:
-        zone = ZoneInfo(person.timezone or "UTC")
+        with session_factory() as session:
+            zone = zone_of(session, person.timezone, person.tenant_id)
         month = reports.previous_month(now.astimezone(zone).date())
         if not _claim(session_factory, person.id, month):
             continue

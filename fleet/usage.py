@@ -194,3 +194,16 @@ def parse_day_range(first_text: str | None, last_text: str | None, today: date, 
     if first > today:
         raise RangeError("from", f"from ({first}) is in the future; there is no data yet.")
     return first, last
+
+
+def zone_of(session: Session, user_timezone: str | None, tenant_id: int) -> ZoneInfo:
+    """The zone a customer user's days are counted in: their own choice, else their company's
+    (its first site's zone), else UTC."""
+    from .models import Site
+
+    name = user_timezone or session.scalar(select(Site.timezone).where(Site.tenant_id == tenant_id)
+                                           .order_by(Site.id).limit(1)) or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")

@@ -26,11 +26,11 @@ def _runtime():
 
 
 def viewer_zone() -> ZoneInfo:
-    """The zone the signed-in user reads days and times in (their choice, else UTC)."""
-    try:
-        return ZoneInfo(current_user.timezone or "UTC")
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
+    """The zone the signed-in user's days are counted in (``fleet.usage.zone_of``)."""
+    from fleet.usage import zone_of
+
+    with _runtime().sessions() as session:
+        return zone_of(session, current_user.timezone, current_user.tenant_id)
 
 
 def today_in(zone: ZoneInfo):
