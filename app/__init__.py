@@ -73,9 +73,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import api, auth, console, health, openapi, portal, profile, tech
+    from . import aemp, api, auth, console, health, openapi, portal, profile, tech
 
-    for blueprint in (auth.bp, console.bp, portal.bp, tech.bp, api.bp, openapi.bp, health.bp, profile.bp):
+    for blueprint in (auth.bp, console.bp, portal.bp, tech.bp, api.bp, openapi.bp, health.bp, profile.bp, aemp.bp):
         app.register_blueprint(blueprint)
 
 
@@ -88,7 +88,8 @@ def _register_template_helpers(app: Flask) -> None:
 
 
 #: Pages highlighted under another page's top-bar link.
-_NAV_PARENT = {"console.machine": "console.fleet", "console.work_order": "console.work_orders"}
+_NAV_PARENT = {"console.machine": "console.fleet", "console.work_order": "console.work_orders",
+               "portal.machine": "portal.index"}
 
 
 def nav_items(app: Flask) -> list[dict[str, Any]]:
@@ -102,7 +103,7 @@ def nav_items(app: Flask) -> list[dict[str, Any]]:
     if role == "technician":
         entries += [("tech.orders", "My work orders")]
     if role == "customer":
-        entries += [("portal.index", "My machines")]
+        entries += [("portal.index", "My machines"), ("portal.reports", "Reports"), ("portal.api_clients", "Fleet API")]
     entries.append(("profile.index", "Notifications"))
     if role == "admin":
         entries += [("health.console_page", "Health")]

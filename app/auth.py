@@ -37,7 +37,8 @@ class Principal:
     """The logged-in user as the web layer needs it (no live SQL session attached).
 
     ``visible_tenant_ids`` holds the tenants whose machines this user may see: a customer user
-    only its own tenant; a user of the OEM the OEM and every customer of it.
+    only its own tenant; a dealer's user the dealer and its customers; a user of the OEM the OEM,
+    its dealers and every customer (:func:`descendant_tenant_ids`).
     """
 
     id: int
@@ -75,21 +76,37 @@ class Principal:
         return tenant_id is not None and int(tenant_id) in self.visible_tenant_ids
 
 
-def principal_from_user(user, tenant, customer_ids: list[int]) -> Principal:
+def principal_from_user(user, tenant, descendant_ids: list[int]) -> Principal:
     """Build a :class:`Principal` from SQL rows (``fleet.models.User`` and its ``Tenant``).
 
     Parameters
     ----------
     user, tenant
         The user row and its tenant row.
-    customer_ids : list of int
-        Ids of the tenant's customers (only used when the tenant is the OEM).
+    descendant_ids : list of int
+        Ids of the tenants below the user's (a dealer's customers; the OEM's dealers and all
+        their customers). A customer tenant has none.
     """
-    visible = [tenant.id] + (list(customer_ids) if tenant.kind == "oem" else [])
+    visible = [tenant.id] + list(descendant_ids)
     return Principal(id=user.id, email=user.email, name=user.name, role=user.role,
                      tenant_id=tenant.id, tenant_name=tenant.name, tenant_kind=tenant.kind,
-                     visible_tenant_ids=tuple(sorted(visible)), active=bool(user.active),
+                     visible_tenant_ids=tuple(sorted(set(visible))), active=bool(user.active),
                      timezone=getattr(user, "timezone", None) or None)
+
+
+def descendant_tenant_ids(db, tenant_id: int) -> list[int]:
+    """Every tenant below ``tenant_id`` (children, their children, ...): the one place where who
+    sees whose machines is worked out. OEM → dealer → customer; pages, the APIs and the Socket.IO
+    rooms all scope by the result (through :attr:`Principal.visible_tenant_ids`)."""
+    from fleet.models import Tenant
+
+    found: list[int] = []
+    frontier = [tenant_id]
+    while frontier:
+        children = db.scalars(select(Tenant.id).where(Tenant.parent_id.in_(frontier))).all()
+        frontier = [c for c in children if c not in found and c != tenant_id]
+        found.extend(frontier)
+    return found
 
 
 def load_principal(session_factory, user_id: int) -> Principal | None:
@@ -101,8 +118,7 @@ def load_principal(session_factory, user_id: int) -> Principal | None:
         if user is None or not user.active:
             return None
         tenant = db.get(Tenant, user.tenant_id)
-        customer_ids = db.scalars(select(Tenant.id).where(Tenant.parent_id == tenant.id)).all()
-        return principal_from_user(user, tenant, list(customer_ids))
+        return principal_from_user(user, tenant, descendant_tenant_ids(db, tenant.id))
 
 
 def sign_in_service():

@@ -37,11 +37,13 @@ ENV_DEFAULTS: dict[str, Any] = {
     "IRONWATCH_PROXY_HOPS": 0,  # proxies trusted for X-Forwarded-For/-Proto (0: none)
     # Street detail on the fleet map: an XYZ tiles URL such as https://tile.example/{z}/{x}/{y}.png
     # (off by default: the map's offline basemap is Natural Earth land and borders served by the app).
+    "IRONWATCH_AEMP_RATE_PER_MINUTE": 120,  # requests per API client per minute on /api/aemp (then 429)
     "IRONWATCH_MAP_TILES_URL": "",
     "IRONWATCH_MAP_TILES_ATTRIBUTION": "",
 }
 
-_INTEGER_KEYS = ("IRONWATCH_PORT", "IRONWATCH_RAW_RETENTION_DAYS", "IRONWATCH_INFLUX_PORT", "IRONWATCH_PROXY_HOPS")
+_INTEGER_KEYS = ("IRONWATCH_PORT", "IRONWATCH_RAW_RETENTION_DAYS", "IRONWATCH_INFLUX_PORT", "IRONWATCH_PROXY_HOPS",
+                 "IRONWATCH_AEMP_RATE_PER_MINUTE")
 _TRUE_WORDS = {"1", "true", "yes", "on"}
 
 

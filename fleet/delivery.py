@@ -142,12 +142,17 @@ class SmtpMailer:
         self.host, self.port, self.sender, self.security = host, int(port), sender, security
         self.username, self.password, self.timeout_s = username, password, timeout_s
 
-    def send(self, to: str, subject: str, text: str, html_body: str) -> None:
+    def send(self, to: str, subject: str, text: str, html_body: str,
+             attachments: tuple[tuple[str, str, bytes], ...] = ()) -> None:
+        """``attachments``: ``(filename, MIME type, bytes)`` each (the monthly report's PDF)."""
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, to, subject
         message["Message-ID"] = f"<{uuid.uuid4().hex}@{self.sender.split('@')[-1]}>"
         message.set_content(text)
         message.add_alternative(html_body, subtype="html")
+        for filename, mime, data in attachments:
+            maintype, subtype = mime.split("/", 1)
+            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
         try:
             if self.security == "ssl":
                 client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout_s,

@@ -112,6 +112,9 @@ COMPONENTS_BY_KIND = {"excavator": EXCAVATOR_COMPONENTS, "genset": GENSET_COMPON
 # --- organisations, places and people --------------------------------------------------------
 
 OEM_NAME = "Ironwatch OEM"
+#: Dealers (service partners) between the OEM and some of its customers: name -> customer names.
+#: Customers not listed here buy from and are served by the OEM directly.
+DEALERS = {"Pennine Plant Services": ("Granite Ridge Quarries", "Meridian Civil Engineering")}
 
 
 @dataclass(frozen=True)
@@ -256,6 +259,8 @@ DEMO_USERS = (
     UserSpec("admin@ironwatch.example", "Avery Lang", "admin", OEM_NAME),
     UserSpec("engineer@ironwatch.example", "Elena Fischer", "engineer", OEM_NAME),
     UserSpec("customer@graniteridge.example", "Callum Reid", "customer", "Granite Ridge Quarries"),
+    UserSpec("customer@meridiancivil.example", "Maya Okafor", "customer", "Meridian Civil Engineering"),
+    UserSpec("service@pennineplant.example", "Dan Whitaker", "engineer", "Pennine Plant Services"),
 )
 
 

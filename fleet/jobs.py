@@ -19,6 +19,8 @@ job                    every      what
 ``delivery_digest``    5 min      one e-mail per person for alarms held back by the rate limit
 ``nightly_backup``     02:30 UTC  ``fleet.backup.NightlyBackup``: InfluxDB, SQL, instance files;
                                   then the retention in days (when the caller passes ``backup``)
+``monthly_reports``    1st-3rd,   last month's fleet report (PDF) e-mailed to subscribed customer
+                       06:00 UTC  users (``fleet.report_mail``; a failed send retried the next day)
 =====================  =========  ==================================================================
 
 Each job is also a plain function, so tests and the CLI call them directly.
@@ -57,6 +59,7 @@ ESCALATION_INTERVAL_S = 10 * 60
 DELIVERY_RETRY_INTERVAL_S = 30
 DIGEST_INTERVAL_S = 5 * 60
 BACKUP_HOUR_UTC, BACKUP_MINUTE_UTC = 2, 30
+MONTHLY_REPORT_HOUR_UTC = 6
 
 
 class BurstSweep:
@@ -270,5 +273,10 @@ def add_alarm_jobs(scheduler, store, session_factory: sessionmaker, bus, clock: 
     if delivery is not None:
         scheduler.add_job(delivery.retry_due, "interval", seconds=DELIVERY_RETRY_INTERVAL_S, id="delivery_retry",
                           next_run_time=first)
+        from .report_mail import send_monthly_reports
+
+        scheduler.add_job(send_monthly_reports, "cron", day="1-3", hour=MONTHLY_REPORT_HOUR_UTC, id="monthly_reports",
+                          args=(session_factory, store, delivery.mailer), kwargs={"base_url": delivery.base_url},
+                          misfire_grace_time=6 * 3600)
         scheduler.add_job(delivery.send_digests, "interval", seconds=DIGEST_INTERVAL_S, id="delivery_digest",
                           next_run_time=first + timedelta(seconds=DIGEST_INTERVAL_S))

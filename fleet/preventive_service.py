@@ -145,7 +145,7 @@ def run_pm(session_factory: sessionmaker, store: TelemetryStore, notifier: Notif
                     continue
                 if candidates is None:
                     candidates = work_order_service.technician_candidates(
-                        session, machine.tenant.parent_id if machine.tenant else None)
+                        session, machine.tenant.audience() if machine.tenant else None)
                 order = open_due_order(session, machine, plan, projection, candidates, now)
                 if order is not None:
                     changes.append(work_order_service.OrderChange(order, "opened"))

@@ -94,9 +94,14 @@ def _ensure_user(session: Session, report: SeedReport, email: str, name: str, ro
 def _seed_organisations(session: Session, report: SeedReport, password: str) -> dict[str, Tenant]:
     oem = _get_or_create(session, report, Tenant, {"name": demo_fleet.OEM_NAME}, kind="oem", parent_id=None)
     tenants = {oem.name: oem}
+    dealer_of = {}
+    for dealer_name, customer_names in demo_fleet.DEALERS.items():
+        tenants[dealer_name] = _get_or_create(session, report, Tenant, {"name": dealer_name}, kind="dealer",
+                                              parent_id=oem.id)
+        dealer_of.update({name: tenants[dealer_name] for name in customer_names})
     for customer in demo_fleet.CUSTOMERS:
         tenant = _get_or_create(session, report, Tenant, {"name": customer.name}, kind="customer",
-                                parent_id=oem.id)
+                                parent_id=dealer_of.get(customer.name, oem).id)
         tenants[tenant.name] = tenant
         for spec in customer.sites:
             _get_or_create(session, report, Site, {"tenant_id": tenant.id, "name": spec.name},
@@ -266,7 +271,8 @@ def reset(session_factory: sessionmaker) -> None:
     with db.transaction(session_factory) as session:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name == Tenant.__tablename__:
-                # Self-referencing: customers before the OEM they point at.
+                # Self-referencing: customers before their dealer, dealers before the OEM.
+                session.execute(delete(Tenant).where(Tenant.kind == "customer"))
                 session.execute(delete(Tenant).where(Tenant.parent_id.is_not(None)))
             if table.name != RulModel.__tablename__:
                 session.execute(delete(table))

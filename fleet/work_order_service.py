@@ -58,15 +58,17 @@ def _as_active(order: WorkOrder) -> ActiveOrder:
                        location=order.location or "")
 
 
-def technician_candidates(session: Session, oem_tenant_id: int | None) -> list[TechnicianCandidate]:
-    """Active technicians of the OEM with the number of active orders assigned to each."""
+def technician_candidates(session: Session, tenant_ids) -> list[TechnicianCandidate]:
+    """Active technicians of the service tenants ``tenant_ids`` (a machine's dealer and OEM:
+    ``Tenant.audience()``; one id is taken too) with the number of active orders assigned to each."""
     load = dict(session.execute(
         select(WorkOrder.technician_id, func.count()).where(WorkOrder.status.in_(ACTIVE_STATUSES),
                                                             WorkOrder.technician_id.is_not(None))
         .group_by(WorkOrder.technician_id)).all())
     stmt = select(Technician).where(Technician.active.is_(True))
-    if oem_tenant_id is not None:
-        stmt = stmt.where(Technician.tenant_id == oem_tenant_id)
+    if tenant_ids is not None:
+        ids = [tenant_ids] if isinstance(tenant_ids, int) else list(tenant_ids)
+        stmt = stmt.where(Technician.tenant_id.in_(ids))
     return [TechnicianCandidate(t.id, t.name, frozenset(t.skills or []), t.home_base, t.home_lat, t.home_lon,
                                 load.get(t.id, 0)) for t in session.scalars(stmt)]
 
@@ -113,7 +115,7 @@ def apply_signals(session: Session, machine: Machine, signals: Sequence[Maintena
     if not signals:
         return []
     active = active_orders(session, machine.id)
-    candidates = technician_candidates(session, machine.tenant.parent_id if machine.tenant else None)
+    candidates = technician_candidates(session, machine.tenant.audience() if machine.tenant else None)
     lat, lon = machine_position(machine)
     changes: list[OrderChange] = []
     for signal in signals:

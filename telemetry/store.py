@@ -191,37 +191,72 @@ class TelemetryStore:
     ) -> dict[str, list]:
         """Mean of an operating field per ``every`` bucket over ``[start, end)``.
 
+        Returns ``{"time": [ns, ...], "value": [float | None, ...]}`` (see :meth:`operating_means`).
+        """
+        means = self.operating_means(machine, [field], start, end, every)
+        return {"time": means["time"], "value": means[field]}
+
+    def operating_means(
+        self, machine: str, fields: list[str], start: TimeLike, end: TimeLike, every: int | float | str = "1m"
+    ) -> dict[str, list]:
+        """Means of several operating fields per ``every`` bucket over ``[start, end)``, one query.
+
         Buckets of a whole number of hours read the CQ-downsampled ``operating_1h``, whole minutes
         ``operating_1m`` (both kept for the machine's life), anything finer the 1 Hz data; so a
         year-long trend reads 8,760 hourly means, not 31 million samples. Empty buckets are None.
 
-        Returns ``{"time": [ns, ...], "value": [float | None, ...]}``.
+        Returns ``{"time": [ns, ...], field: [float | None, ...], ...}``.
         """
-        if field not in OPERATING_FIELDS:
-            raise ValueError(f"unknown operating field {field!r}")
+        unknown = [name for name in fields if name not in OPERATING_FIELDS]
+        if unknown or not fields:
+            raise ValueError(f"unknown operating field(s) {unknown!r}" if unknown else "no fields asked for")
         every_literal = to_duration(every)
         seconds = _duration_seconds(every_literal)
         if seconds >= 3600 and seconds % 3600 == 0:
-            source, column = M_OPERATING_1H, f"mean_{field}"
+            source, prefix = M_OPERATING_1H, "mean_"
         elif seconds >= 60 and seconds % 60 == 0:
-            source, column = M_OPERATING_1M, f"mean_{field}"
+            source, prefix = M_OPERATING_1M, "mean_"
         else:
-            source, column = M_OPERATING, field
+            source, prefix = M_OPERATING, ""
         start_ns, end_ns = to_ns(start), to_ns(end)
 
-        def bucket_means(measurement: str, column_name: str) -> list[dict]:
+        def bucket_means(measurement: str, column_prefix: str) -> list[dict]:
+            selected = ", ".join(f"mean({quote_ident(column_prefix + name)})" for name in fields)
             return self.influx.query(
-                f"SELECT mean({quote_ident(column_name)}) FROM {quote_ident(RP_LIFE)}.{measurement} "
+                f"SELECT {selected} FROM {quote_ident(RP_LIFE)}.{measurement} "
                 f"WHERE machine = {quote_literal(machine)} AND time >= {start_ns} AND time < {end_ns} "
                 f"GROUP BY time({every_literal})"
             )
 
-        series = bucket_means(source, column)
+        series = bucket_means(source, prefix)
         if not series and source != M_OPERATING:
             # downsampled series not computed yet (fresh data, CQ not run): fall back to 1 Hz data
-            series = bucket_means(M_OPERATING, field)
+            series = bucket_means(M_OPERATING, "")
         rows = series[0]["values"] if series else []
-        return {"time": [row[0] for row in rows], "value": [row[1] for row in rows]}
+        means = {"time": [row[0] for row in rows]}
+        for i, name in enumerate(fields):
+            means[name] = [row[1 + i] for row in rows]
+        return means
+
+    def operating_lasts(
+        self, machine: str, fields: list[str], start: TimeLike, end: TimeLike, every: int | float | str = "1h"
+    ) -> dict[str, list]:
+        """The last reading of each field per ``every`` bucket over ``[start, end)`` from the 1 Hz
+        data (counters such as the hour meter, and positions, are read, never averaged); buckets
+        without data are left out. Returns ``{"time": [ns, ...], field: [float | None, ...]}``."""
+        unknown = [name for name in fields if name not in OPERATING_FIELDS]
+        if unknown or not fields:
+            raise ValueError(f"unknown operating field(s) {unknown!r}" if unknown else "no fields asked for")
+        selected = ", ".join(f"last({quote_ident(name)})" for name in fields)
+        series = self.influx.query(
+            f"SELECT {selected} FROM {quote_ident(RP_LIFE)}.{M_OPERATING} "
+            f"WHERE machine = {quote_literal(machine)} AND time >= {to_ns(start)} AND time < {to_ns(end)} "
+            f"GROUP BY time({to_duration(every)}) fill(none)")
+        rows = series[0]["values"] if series else []
+        lasts = {"time": [row[0] for row in rows]}
+        for i, name in enumerate(fields):
+            lasts[name] = [row[1 + i] for row in rows]
+        return lasts
 
     def newest_operating_ns(self) -> int | None:
         """Time of the newest operating sample of any machine (ns), None when there is none."""

@@ -1,25 +1,21 @@
-"""The customer portal: the signed-in customer's own machines, their status, hours and open
-maintenance, from the same read models as the console, scoped to the customer's tenant."""
-from __future__ import annotations
+"""The customer portal: the signed-in customer's own machines (map, status in words), a page per
+machine (location, hours, utilization, idle time and fuel per day, alarms, maintenance coming and
+done), reports (CSV, monthly PDF) and the API clients of their fleet software (ISO 15143-3).
 
-from flask import Blueprint, current_app, render_template
-from flask_login import current_user
-
-from ..auth import roles_required
+Views are thin: read models from :mod:`fleet.queries` and :mod:`fleet.usage`, always scoped to
+``current_user.visible_tenant_ids`` (:mod:`app.auth` works that out once per request).
+"""
+from flask import Blueprint
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
+#: Who uses the portal: the customer's own people.
+PORTAL_ROLES = ("customer",)
 
-@bp.get("/")
-@roles_required("customer")
-def index():
-    from fleet import queries
+from . import views  # noqa: E402,F401  (registers the routes on bp)
 
-    from ..console.views import fleet_counts, sort_by_urgency
 
-    tenants = current_user.visible_tenant_ids
-    with current_app.extensions["ironwatch"].sessions() as session:
-        machines = sort_by_urgency(queries.fleet_overview(session, tenants))
-        orders = queries.work_orders(session, tenants, status="active", limit=100)
-    return render_template("portal/index.html", machines=machines, orders=orders,
-                           counts=fleet_counts(machines), live=True)
+@bp.context_processor
+def _portal_links():
+    # live.js and the map link machine uids to the portal's machine page.
+    return {"machine_link_base": "/portal/machines/"}

@@ -11,6 +11,8 @@ from .alarms import (Alarm, AuditEntry, Delivery, EscalationPolicy, EscalationSt
 from .assets import MACHINE_KINDS, MACHINE_STATUSES, Component, DeviceCredential, Machine, Sensor
 from .base import Base, UTCDateTime, from_ns, utcnow
 from .fault_codes import ReportedFaultCode
+from .fleet_api import ApiClient, ApiRateWindow, ApiToken
+from .reports import ReportDelivery
 from .org import ROLES, TENANT_KINDS, Site, Technician, Tenant, User
 from .security import SignInThrottle, UserSession
 from .work import BurstDiagnosis, JobState, RulModel, WorkOrder
@@ -28,4 +30,5 @@ __all__ = [
     "SignInThrottle", "UserSession",
     "Part", "PmPlan", "MachinePmState", "PmWorkOrder", "TechnicianWorkweek", "TechnicianDayOff", "DispatchLock",
     "WorkOrderFinding",
+    "ApiClient", "ApiToken", "ApiRateWindow", "ReportDelivery",
 ]

@@ -8,15 +8,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
 
-TENANT_KINDS = ("oem", "customer")
+TENANT_KINDS = ("oem", "dealer", "customer")
 ROLES = ("admin", "engineer", "technician", "customer")
 
 
 class Tenant(Base):
-    """An organisation: the OEM (kind ``oem``) or one of its customers (``customer``, parent = OEM)."""
+    """An organisation: the OEM (kind ``oem``), a dealer (``dealer``, parent = OEM: a service partner
+    that sells to and serves its customers) or a customer (``customer``, parent = its dealer or the
+    OEM itself). Who may see a tenant's machines is the chain of its parents (:meth:`audience`)."""
 
     __tablename__ = "tenant"
-    __table_args__ = (CheckConstraint("kind IN ('oem', 'customer')", name="kind"),)
+    __table_args__ = (CheckConstraint("kind IN ('oem', 'dealer', 'customer')", name="kind"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
@@ -29,8 +31,12 @@ class Tenant(Base):
     sites: Mapped[list["Site"]] = relationship(back_populates="tenant")
 
     def audience(self) -> list[int]:
-        """Tenant ids that may see this tenant's machines: itself and its OEM."""
-        return [self.id] + ([self.parent_id] if self.parent_id is not None else [])
+        """Tenant ids that may see this tenant's machines: itself, its dealer (if any) and the OEM."""
+        ids, parent = [self.id], self.parent
+        while parent is not None and parent.id not in ids:
+            ids.append(parent.id)
+            parent = parent.parent
+        return ids
 
     def __repr__(self) -> str:
         return f"<Tenant {self.id} {self.name!r} {self.kind}>"
@@ -69,6 +75,7 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     timezone: Mapped[str | None] = mapped_column(String(64))  # IANA zone for times shown; None: the browser's
+    monthly_report: Mapped[bool] = mapped_column(Boolean, default=False)  # e-mail the monthly fleet report
 
     tenant: Mapped[Tenant] = relationship()
     technician: Mapped["Technician | None"] = relationship(back_populates="user")

@@ -4,7 +4,8 @@ every Socket.IO event, tried as every principal, against an expected table (issu
 Principals: ``anonymous``; ``device`` (a gateway's bearer token, nothing else); the OEM's
 ``admin``, ``engineer`` and ``technician``; ``customer`` (a user of Northbridge, which owns the
 machine, order and burst the routes are tried on); ``foreign`` (a user of another customer,
-Granite Ridge). Each answer is put in one class:
+Granite Ridge); ``dealer`` (an engineer of Pennine Plant Services, the dealer serving Granite Ridge and
+Meridian, not Northbridge). Each answer is put in one class:
 
 * ``ok``: passed access control (2xx, a redirect that is not to sign-in, or a 4xx about the input,
   such as the missing CSRF token or a transition the order's state forbids; what the route does
@@ -26,21 +27,24 @@ from app_helpers import DEMO_PASSWORD, FAULTY_GENSET, app_config, outer_race_bur
 
 pytestmark = pytest.mark.integration
 
-PRINCIPALS = ("anonymous", "device", "admin", "engineer", "technician", "customer", "foreign")
+PRINCIPALS = ("anonymous", "device", "admin", "engineer", "technician", "customer", "foreign", "dealer")
 USERS = {"admin": "admin@ironwatch.example", "engineer": "engineer@ironwatch.example",
          "technician": "technician@ironwatch.example", "customer": "owner@northbridge.example",
-         "foreign": "customer@graniteridge.example"}
+         "foreign": "customer@graniteridge.example", "dealer": "service@pennineplant.example"}
 
 
-def row(anonymous, device, admin, engineer, technician, customer, foreign) -> dict[str, str]:
-    return dict(zip(PRINCIPALS, (anonymous, device, admin, engineer, technician, customer, foreign)))
+def row(anonymous, device, admin, engineer, technician, customer, foreign, dealer) -> dict[str, str]:
+    return dict(zip(PRINCIPALS, (anonymous, device, admin, engineer, technician, customer, foreign, dealer)))
 
 
-PUBLIC = row("ok", "ok", "ok", "ok", "ok", "ok", "ok")
-CONSOLE_PAGE = row("login", "login", "ok", "ok", "403", "403", "403")
-SIGNED_IN = row("login", "login", "ok", "ok", "ok", "ok", "ok")
-API_LIST = row("401", "401", "ok", "ok", "ok", "ok", "ok")
-API_OBJECT = row("401", "401", "ok", "ok", "ok", "ok", "404")
+# ``dealer`` is an engineer of Pennine Plant Services, a dealer that serves two other customers:
+# the console and API open for them, and the owner's (Northbridge's) objects are hidden (404).
+PUBLIC = row("ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok")
+CONSOLE_PAGE = row("login", "login", "ok", "ok", "403", "403", "403", "ok")
+CONSOLE_OBJECT = row("login", "login", "ok", "ok", "403", "403", "403", "404")
+SIGNED_IN = row("login", "login", "ok", "ok", "ok", "ok", "ok", "ok")
+API_LIST = row("401", "401", "ok", "ok", "ok", "ok", "ok", "ok")
+API_OBJECT = row("401", "401", "ok", "ok", "ok", "ok", "404", "404")
 
 #: (endpoint or "METHOD /openapi/path" or "socket:<event>") → expected class per principal.
 EXPECTED: dict[str, dict[str, str]] = {
@@ -51,14 +55,14 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST auth.login": PUBLIC,  # sent without the CSRF token: 400 for everyone
     "POST auth.logout": PUBLIC,  # likewise
     "GET console.fleet": CONSOLE_PAGE,
-    "GET console.machine": CONSOLE_PAGE,
+    "GET console.machine": CONSOLE_OBJECT,
     "GET console.work_orders": CONSOLE_PAGE,
-    "GET console.work_order": CONSOLE_PAGE,
-    "GET console.evidence_png": CONSOLE_PAGE,
+    "GET console.work_order": CONSOLE_OBJECT,
+    "GET console.evidence_png": CONSOLE_OBJECT,
     "POST console.work_order_action": CONSOLE_PAGE,
-    "GET portal.index": row("login", "login", "403", "403", "403", "ok", "ok"),
-    "GET tech.orders": row("login", "login", "403", "403", "ok", "403", "403"),
-    "POST tech.order_action": row("login", "login", "403", "403", "ok", "403", "403"),
+    "GET portal.index": row("login", "login", "403", "403", "403", "ok", "ok", "403"),
+    "GET tech.orders": row("login", "login", "403", "403", "ok", "403", "403", "403"),
+    "POST tech.order_action": row("login", "login", "403", "403", "ok", "403", "403", "403"),
     "GET api.machines": API_LIST,
     "GET api.machine": API_OBJECT,
     "GET api.machine_diagnoses": API_OBJECT,
@@ -66,16 +70,16 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET api.work_orders": API_LIST,
     "GET api.work_order": API_OBJECT,
     # complete on an open order: 409 for staff; technicians only act on their own orders; customers never
-    "POST api.work_order_action": row("401", "401", "ok", "ok", "403", "403", "403"),
+    "POST api.work_order_action": row("401", "401", "ok", "ok", "403", "403", "403", "404"),
     "GET auth.time_zone": SIGNED_IN,
     "POST auth.time_zone": SIGNED_IN,  # sent without the CSRF token: 400 for everyone signed in
     "GET api.machine_rul": API_OBJECT,
     # raw vibration evidence is for the OEM's analysts: refused before any look-up, so 403 for all others
-    "GET api.burst_spectra": row("401", "401", "ok", "ok", "403", "403", "403"),
-    "GET api.machine_waterfall": row("401", "401", "ok", "ok", "403", "403", "403"),
+    "GET api.burst_spectra": row("401", "401", "ok", "ok", "403", "403", "403", "404"),
+    "GET api.machine_waterfall": row("401", "401", "ok", "ok", "403", "403", "403", "404"),
     "GET health.healthz": PUBLIC,
     "GET health.readyz": PUBLIC,
-    "GET health.console_page": row("login", "login", "ok", "403", "403", "403", "403"),
+    "GET health.console_page": row("login", "login", "ok", "403", "403", "403", "403", "403"),
     # alarms (issue 14): staff act on the fleet's alarms; a technician on the alarms sent to them
     "GET console.alarms": CONSOLE_PAGE,
     "POST console.acknowledge": CONSOLE_PAGE,
@@ -83,17 +87,17 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST console.acknowledge_machine": CONSOLE_PAGE,
     "GET console.outbox": CONSOLE_PAGE,
     "GET console.work_order_board": CONSOLE_PAGE,
-    "POST tech.acknowledge_alarm": row("login", "login", "403", "403", "ok", "403", "403"),
+    "POST tech.acknowledge_alarm": row("login", "login", "403", "403", "ok", "403", "403", "403"),
     "GET api.alarms": API_LIST,
     "GET api.alarm": API_OBJECT,
     # customers never act on alarms: refused before the body is read or the alarm looked up
-    "POST api.acknowledge": row("401", "401", "ok", "ok", "ok", "403", "403"),
-    "POST api.clear": row("401", "401", "ok", "ok", "ok", "403", "403"),
-    "POST api.acknowledge_machine": row("401", "401", "ok", "ok", "ok", "403", "403"),
+    "POST api.acknowledge": row("401", "401", "ok", "ok", "ok", "403", "403", "404"),
+    "POST api.clear": row("401", "401", "ok", "ok", "ok", "403", "403", "404"),
+    "POST api.acknowledge_machine": row("401", "401", "ok", "ok", "ok", "403", "403", "404"),
     "GET api.vapid_key": API_LIST,
     "GET api.push_subscriptions": API_LIST,
     "POST api.subscribe": API_LIST,
-    "DELETE api.unsubscribe": row("401", "401", "404", "404", "404", "404", "404"),  # not theirs: none is
+    "DELETE api.unsubscribe": row("401", "401", "404", "404", "404", "404", "404", "404"),  # not theirs: none is
     "GET api.preferences": API_LIST,
     "PUT api.update_preferences": API_LIST,
     "GET profile.index": SIGNED_IN,
@@ -102,11 +106,26 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET openapi.openapi_json": PUBLIC,
     "GET openapi.docs": PUBLIC,
     # OpenAPI operations outside the URL map (device ingest is WSGI in front of Flask)
-    "POST /api/v1/ingest/operating": row("401", "ok", "401", "401", "401", "401", "401"),
-    "POST /api/v1/ingest/bursts": row("401", "ok", "401", "401", "401", "401", "401"),
-    "POST /api/v1/ingest/faults": row("401", "ok", "401", "401", "401", "401", "401"),
+    "POST /api/v1/ingest/operating": row("401", "ok", "401", "401", "401", "401", "401", "401"),
+    "POST /api/v1/ingest/bursts": row("401", "ok", "401", "401", "401", "401", "401", "401"),
+    "POST /api/v1/ingest/faults": row("401", "ok", "401", "401", "401", "401", "401", "401"),
     # Socket.IO
-    "socket:connect": row("refused", "refused", "ok", "ok", "ok", "ok", "ok"),
+    "socket:connect": row("refused", "refused", "ok", "ok", "ok", "ok", "ok", "ok"),
+    # The customers' portal (issue 18): the customer's own people; a machine of another customer is hidden
+    "GET portal.machine": row("login", "login", "403", "403", "403", "ok", "404", "403"),
+    "GET portal.reports": row("login", "login", "403", "403", "403", "ok", "ok", "403"),
+    "GET portal.report_csv": row("login", "login", "403", "403", "403", "ok", "ok", "403"),
+    "GET portal.report_pdf": row("login", "login", "403", "403", "403", "ok", "ok", "403"),
+    "POST portal.report_subscription": row("login", "login", "403", "403", "403", "ok", "ok", "403"),  # no CSRF: 400
+    "GET portal.api_clients": row("login", "login", "403", "403", "403", "ok", "ok", "403"),
+    "POST portal.create_api_client": row("login", "login", "403", "403", "403", "ok", "ok", "403"),  # no CSRF: 400
+    "POST portal.revoke_api_client": row("login", "login", "403", "403", "403", "ok", "ok", "403"),  # no CSRF: 400
+    "GET api.machine_usage": API_OBJECT,
+    # ISO 15143-3: only an API client's bearer token opens it (a session cookie or device token does not)
+    "POST aemp.token": PUBLIC,  # no credentials: 400 invalid_request for everyone
+    "GET aemp.fleet": row("401", "401", "401", "401", "401", "401", "401", "401"),
+    "GET aemp.equipment": row("401", "401", "401", "401", "401", "401", "401", "401"),
+    "GET aemp.time_series": row("401", "401", "401", "401", "401", "401", "401", "401"),
 }
 
 
@@ -153,7 +172,8 @@ def world(influx, sql_url, tmp_path):
         alarm_id = db.scalar(select(Alarm.id))
     assert burst_id and order_id and alarm_id
     values = {"uid": FAULTY_GENSET, "order_id": order_id, "burst_id": burst_id, "filename": "css/ironwatch.css",
-              "id": order_id, "alarm_id": alarm_id, "subscription_id": 2**31 - 1}
+              "id": order_id, "alarm_id": alarm_id, "subscription_id": 2**31 - 1, "page": 1, "series": "CumulativeOperatingHours",
+              "start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z", "client_id": 1}
     yield app, values, token
     runtime.stop()
 
@@ -237,7 +257,7 @@ def test_every_route_operation_and_event_answers_each_principal_as_the_table_say
             sock.get_received()
             notifier.publish("access_probe", {"principal": principal}, [_tenant_of(app, values["uid"])])
             heard = [e for e in sock.get_received() if e["name"] == "access_probe"]
-            if bool(heard) != (principal != "foreign"):
+            if bool(heard) != (principal not in ("foreign", "dealer")):
                 wrong.append(f"socket event for the owner's tenant heard by {principal}: {bool(heard)}")
             sock.disconnect()
     assert not wrong, "\n".join(wrong)

@@ -78,7 +78,11 @@ def test_demo_fleet_contents(session_factory, tmp_path):
         oems = [t for t in tenants if t.kind == "oem"]
         customers = [t for t in tenants if t.kind == "customer"]
         assert len(oems) == 1 and len(customers) == 3
-        assert all(c.parent_id == oems[0].id for c in customers)
+        dealers = {t.id: t for t in tenants if t.kind == "dealer"}
+        assert dealers and all(d.parent_id == oems[0].id for d in dealers.values())
+        assert all(c.parent_id == oems[0].id or dealers[c.parent_id].parent_id == oems[0].id for c in customers)
+        assert sorted(c.name for c in customers if c.parent_id in dealers) == ["Granite Ridge Quarries",
+                                                                              "Meridian Civil Engineering"]
         machines = session.scalars(select(Machine)).all()
         kinds = {m.kind for m in machines}
         assert kinds == {"excavator", "genset"}

@@ -48,8 +48,11 @@ def test_oem_user_sees_oem_and_customers_customer_user_only_itself():
     assert oem_user.visible_tenant_ids == (1, 2, 3) and oem_user.is_oem_staff
     assert oem_user.may_see_tenant(3) and not oem_user.may_see_tenant(4) and not oem_user.may_see_tenant(None)
     user, tenant = _rows("customer")
-    customer = principal_from_user(user, tenant, [9])
+    customer = principal_from_user(user, tenant, [])
     assert customer.visible_tenant_ids == (1,) and not customer.is_oem_staff
+    user, tenant = _rows("dealer")
+    dealer = principal_from_user(user, tenant, [7, 4])
+    assert dealer.visible_tenant_ids == (1, 4, 7) and not dealer.is_oem_staff
 
 
 @pytest.mark.parametrize("target, expected", [("/console/", "/console/"), ("/console/machines/GS-2001?x=1", "/console/machines/GS-2001?x=1"),
