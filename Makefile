@@ -61,7 +61,7 @@ browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && $(APT) update -qq && $(APT) install -y -qq chromium; } \
 	  || { echo "Chromium is missing: apt-get install chromium"; exit 1; }
 	@# pdftoppm turns the monthly PDF report's first page into the screenshot the portal test keeps
-	@command -v pdftoppm >/dev/null || { [ "$$(id -u)" = 0 ] && $(APT) install -y -qq poppler-utils; } \
+	@command -v pdftoppm >/dev/null || { [ "$$(id -u)" = 0 ] && $(APT) update -qq && $(APT) install -y -qq poppler-utils; } \
 	  || echo "pdftoppm is missing: the PDF report's screenshot is skipped (apt-get install poppler-utils)"
 
 ## mosquitto: the MQTT broker the MQTT tests start on a free port (they skip without it; not needed by run)
