@@ -14,8 +14,8 @@ from .fault_codes import ReportedFaultCode
 from .org import ROLES, TENANT_KINDS, Site, Technician, Tenant, User
 from .security import SignInThrottle, UserSession
 from .work import BurstDiagnosis, JobState, RulModel, WorkOrder
-from .planning import (DispatchLock, MachinePmState, Part, PmPlan, PmWorkOrder, TechnicianDayOff,
-                       TechnicianWorkweek, WorkOrderFinding)
+from .planning import (ComponentRepair, DispatchLock, DispatchProposal, MachinePmState, Part, PmPlan, PmWorkOrder,
+                       SchedulerLease, TechnicianDayOff, TechnicianWorkweek, WorkOrderFinding)
 
 __all__ = [
     "Base", "UTCDateTime", "utcnow", "from_ns",
@@ -27,5 +27,5 @@ __all__ = [
     "ReportedFaultCode",
     "SignInThrottle", "UserSession",
     "Part", "PmPlan", "MachinePmState", "PmWorkOrder", "TechnicianWorkweek", "TechnicianDayOff", "DispatchLock",
-    "WorkOrderFinding",
+    "WorkOrderFinding", "SchedulerLease", "ComponentRepair", "DispatchProposal",
 ]
