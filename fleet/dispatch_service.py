@@ -146,3 +146,41 @@ def propose(session_factory: sessionmaker, start: date | None = None, days: int 
         session.flush()
         session.expunge(row)
     return row
+
+
+class ProposalNotFound(LookupError):
+    """No stored dispatch proposal with that id."""
+
+
+def accept_proposal(session_factory: sessionmaker, notifier, proposal_id: int, visible_tenant_ids, by: str) -> list[int]:
+    """An engineer accepts a stored proposal: each visible order is locked to its proposed
+    technician and day (so later plans keep it) and assigned to that technician (the usual
+    ``work_order`` events). Returns the order ids assigned. Accepting twice is refused."""
+    from . import work_order_service
+
+    visible = {int(t) for t in visible_tenant_ids}
+    with session_factory() as session:
+        proposal = session.get(DispatchProposal, proposal_id)
+        if proposal is None:
+            raise ProposalNotFound(f"dispatch proposal {proposal_id} not found")
+        if proposal.accepted_at is not None:
+            raise lifecycle.DomainError(f"dispatch proposal {proposal_id} was accepted by {proposal.accepted_by} "
+                                        f"at {proposal.accepted_at:%Y-%m-%d %H:%M} UTC")
+        placed = [(order_id, a["technician_id"], date.fromisoformat(a["day"]))
+                  for a in proposal.plan.get("assignments", []) for order_id in a["work_order_ids"]]
+        orders = {o.id: o for o in session.scalars(select(WorkOrder).where(
+            WorkOrder.id.in_([p[0] for p in placed]), WorkOrder.tenant_id.in_(visible)))}
+    assigned = []
+    for order_id, technician_id, day in placed:
+        order = orders.get(order_id)
+        if order is None or order.status not in DISPATCHABLE_ROW_STATUSES:
+            continue  # not this engineer's, or accepted / started / done since the plan was made
+        lock(session_factory, order_id, technician_id, day, by)
+        if order.status == "open" or order.technician_id != technician_id:
+            work_order_service.perform(session_factory, notifier, order_id, "assign", visible, actor=by,
+                                       technician_id=technician_id)
+            assigned.append(order_id)
+    with transaction(session_factory) as session:
+        proposal = session.get(DispatchProposal, proposal_id)
+        proposal.accepted_at, proposal.accepted_by = utcnow(), by
+    return assigned
