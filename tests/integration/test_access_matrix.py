@@ -56,6 +56,12 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET console.work_order": CONSOLE_PAGE,
     "GET console.evidence_png": CONSOLE_PAGE,
     "POST console.work_order_action": CONSOLE_PAGE,
+    "GET console.machine_pm": CONSOLE_PAGE,
+    "GET console.dispatch_board": CONSOLE_PAGE,
+    "POST console.dispatch_propose": CONSOLE_PAGE,  # without the CSRF token: 400 for console users
+    "POST console.dispatch_accept": CONSOLE_PAGE,
+    "POST console.dispatch_lock": CONSOLE_PAGE,
+    "GET console.feedback_report": CONSOLE_PAGE,
     "GET portal.index": row("login", "login", "403", "403", "403", "ok", "ok"),
     "GET tech.orders": row("login", "login", "403", "403", "ok", "403", "403"),
     "POST tech.order_action": row("login", "login", "403", "403", "ok", "403", "403"),
@@ -129,7 +135,7 @@ def world(influx, sql_url, tmp_path):
         order_id = db.scalar(select(WorkOrder.id).where(WorkOrder.status == "open"))
     assert burst_id and order_id
     values = {"uid": FAULTY_GENSET, "order_id": order_id, "burst_id": burst_id, "filename": "css/ironwatch.css",
-              "id": order_id}
+              "id": order_id, "proposal_id": 1}
     yield app, values, token
     runtime.stop()
 
