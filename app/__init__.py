@@ -89,7 +89,8 @@ def _register_template_helpers(app: Flask) -> None:
 
 #: Pages highlighted under another page's top-bar link.
 _NAV_PARENT = {"console.machine": "console.fleet", "console.work_order": "console.work_orders",
-               "portal.machine": "portal.index"}
+               "portal.machine": "portal.index",
+               "console.machine_pm": "console.fleet", "console.feedback_report": "console.dispatch_board"}
 
 
 def nav_items(app: Flask) -> list[dict[str, Any]]:
@@ -100,6 +101,7 @@ def nav_items(app: Flask) -> list[dict[str, Any]]:
     entries = []
     if role in ("admin", "engineer"):
         entries += [("console.fleet", "Fleet"), ("console.alarms", "Alarms"), ("console.work_orders", "Work orders")]
+        entries += [("console.dispatch_board", "Dispatch")]
     if role == "technician":
         entries += [("tech.orders", "My work orders")]
     if role == "customer":

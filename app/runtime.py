@@ -43,7 +43,9 @@ class Runtime:
         The VAPID key browsers subscribe to Web Push with.
     diagnosis : fleet.diagnosis_service.DiagnosisService
     diagnosis_queue : app.worker.DiagnosisQueue
-    scheduler : apscheduler BackgroundScheduler or None
+    scheduler : fleet.scheduler_lease.LeasedScheduler or None
+        Runs the fleet's APScheduler jobs while this process holds the scheduler lease in the SQL
+        database (one process in the fleet at a time; the others wait to take over).
     supervisor : telemetry.supervisor.Supervisor
         Restarts the background threads above when they die (with back-off) and reports them.
     """
@@ -186,7 +188,7 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
         fault_codes.on_stored(events)
 
     writer = SpoolWriter(spool, influx, on_stored=on_stored)
-    scheduler = _build_scheduler(store, sessions, bus, diagnosis_queue, config)
+    scheduler = _build_scheduler(store, engine, sessions, bus, diagnosis_queue, config)
     return Runtime(config=config, influx=influx, store=store, spool=spool, writer=writer,
                    devices=devices, ingest=ingest, engine=engine, sessions=sessions,
                    notifier=bus, diagnosis=diagnosis, diagnosis_queue=diagnosis_queue,
@@ -212,8 +214,9 @@ class FaultCodeFollowUp:
                                  machine_uids=machines)
 
 
-def _build_scheduler(store, sessions, notifier, diagnosis_queue, config):
-    """The fleet engineer's APScheduler set-up (sweeps, RUL scoring, escalation, nightly backup)."""
+def _build_scheduler(store, engine, sessions, notifier, diagnosis_queue, config):
+    """The fleet engineer's APScheduler set-up (sweeps, RUL scoring, escalation, PM, dispatch, nightly
+    backup), run under the scheduler lease with its jobs stored in the SQL database."""
     from fleet import jobs
     from fleet.backup import NightlyBackup, Sources
 
@@ -221,9 +224,14 @@ def _build_scheduler(store, sessions, notifier, diagnosis_queue, config):
 
     backup = NightlyBackup(Sources.from_settings(config["IRONWATCH_VAR"], config["IRONWATCH_DATABASE_URL"],
                                                  config["IRONWATCH_INFLUX_URL"], config["IRONWATCH_INFLUX_DB"]))
-    return jobs.build_scheduler(store=store, session_factory=sessions, notifier=notifier,
-                                submit_burst=diagnosis_queue.submit, describe_code=describe_code,
-                                backup=backup)
+    from fleet.scheduler_lease import Lease, LeasedScheduler
+
+    def build():
+        return jobs.build_scheduler(store=store, session_factory=sessions, notifier=notifier,
+                                    submit_burst=diagnosis_queue.submit, describe_code=describe_code,
+                                    backup=backup, jobstore_engine=engine)
+
+    return LeasedScheduler(build, Lease(sessions))
 
 
 def max_spns_per_machine() -> int:
@@ -236,14 +244,19 @@ def max_spns_per_machine() -> int:
 
 
 def scheduler_alive(scheduler) -> bool:
-    """True while an APScheduler ``BackgroundScheduler`` runs and its thread lives (APScheduler 3
-    has no public accessor for the thread; ``_thread`` is where BackgroundScheduler keeps it)."""
-    thread = getattr(scheduler, "_thread", None)
-    return bool(scheduler.running and thread is not None and thread.is_alive())
+    """True while the lease thread of a ``LeasedScheduler`` lives and, when it holds the lease,
+    the APScheduler thread too (APScheduler 3 has no public accessor for the thread; ``_thread``
+    is where BackgroundScheduler keeps it)."""
+    if not scheduler.is_alive():
+        return False
+    if scheduler.scheduler is None:
+        return True  # waiting for the lease is alive and well
+    thread = getattr(scheduler.scheduler, "_thread", None)
+    return bool(scheduler.scheduler.running and thread is not None and thread.is_alive())
 
 
 def restart_scheduler(scheduler) -> None:
-    """Start a scheduler whose thread died again, with the jobs it had (memory job store)."""
-    if scheduler.running:
-        scheduler.shutdown(wait=False)
+    """Start again a leased scheduler whose thread (or APScheduler's) died: the jobs stop, the lease
+    is given up, and the lease thread takes it again (the jobs come back from the SQL job store)."""
+    scheduler.shutdown(wait=True)
     scheduler.start()

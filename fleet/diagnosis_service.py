@@ -27,7 +27,7 @@ from sqlalchemy.orm import selectinload, sessionmaker
 from diagnostics.pipeline import analyze_burst
 from diagnostics.trend import trend_alarms
 
-from . import alarm_service
+from . import alarm_service, repairs
 from .alarms import AlarmCondition
 from .db import transaction
 from .events import LiveUpdate
@@ -213,7 +213,7 @@ class DiagnosisService:
         for finding in findings:
             self.store.write_diagnosis(meta, finding)
         history = self.store.feature_history(meta.machine, meta.component,
-                                             start=meta.start_ns - int(TREND_WINDOW.total_seconds() * 1e9))
+                                             start=self._trend_start(meta.machine, meta.component, meta.start_ns))
         trends = trend_findings(history, meta.start_ns)
         with self._lock:
             try:
@@ -222,6 +222,18 @@ class DiagnosisService:
                 # Another worker committed this burst between our check and our commit.
                 log.info("burst %s was diagnosed concurrently; keeping the first result", burst_id)
                 return self._previous(burst_id)
+
+    def _trend_start(self, machine_uid: str, component_name: str, burst_start_ns: int) -> int:
+        """The trend window's start (ns): ``TREND_WINDOW`` back, or the component's latest repair
+        when later, so a repaired component's trend baseline is formed from fresh data only."""
+        start = burst_start_ns - int(TREND_WINDOW.total_seconds() * 1e9)
+        with self.sessions() as session:
+            component_id = session.scalar(select(Component.id).join(Machine).where(
+                Machine.uid == machine_uid, Component.name == component_name))
+            repaired_at = repairs.baseline_since(session, component_id) if component_id is not None else None
+        if repaired_at is not None:
+            start = max(start, int(repaired_at.timestamp() * 1e9) + 1)
+        return start
 
     def _record_not_diagnosable(self, meta, reason: str) -> DiagnosisOutcome:
         """The final verdict on a burst the pipeline cannot analyse: one ``not_diagnosable``
@@ -270,8 +282,11 @@ class DiagnosisService:
             alarms = alarm_service.record_conditions(session, machine, alarm_conditions(machine, component, signals),
                                                      now)
             _link_work_orders(alarms, changes)
-            # Bursts may be diagnosed out of order (sweep catching up): only newer ones set "latest".
-            if component.last_burst_at is None or burst_at >= component.last_burst_at:
+            # Bursts may be diagnosed out of order (sweep catching up): only newer ones set "latest",
+            # and none captured before the component's repair (its summary restarts from fresh data).
+            repaired_at = repairs.baseline_since(session, component.id)
+            if (component.last_burst_at is None or burst_at >= component.last_burst_at) and (
+                    repaired_at is None or burst_at > repaired_at):
                 component.iso_zone, component.last_burst_at = analysis.iso_zone, burst_at
                 component.velocity_rms_mm_s = record.velocity_rms_mm_s
                 component.health_index = record.health_index

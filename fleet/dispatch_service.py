@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import dispatch, lifecycle, maintenance
 from .db import transaction
-from .models import (DispatchLock, Technician, TechnicianDayOff, TechnicianWorkweek, WorkOrder, utcnow)
+from .models import (DispatchLock, DispatchProposal, Technician, TechnicianDayOff, TechnicianWorkweek, WorkOrder, utcnow)
 from .work_order_service import OrderNotFound, machine_position
 
 #: On-site hours by fault mode when the order does not say (a PM order carries its plan's).
@@ -105,3 +105,82 @@ def decline(session_factory: sessionmaker, work_order_id: int, technician: Techn
         session.flush()
         session.expunge(order)
     return order
+
+
+def next_working_day(today: date) -> date:
+    """The first Monday-to-Friday day after ``today`` (a Friday night's proposal is for Monday)."""
+    day = today + timedelta(days=1)
+    while day.isoweekday() > 5:
+        day += timedelta(days=1)
+    return day
+
+
+def plan_as_dict(plan: dispatch.Plan) -> dict:
+    """A plan as JSON (stored with a proposal, returned by the dispatch API)."""
+    return {
+        "assignments": [{
+            "technician_id": a.technician_id, "technician": a.technician_name, "day": a.day.isoformat(),
+            "start_minute": a.start_minute, "end_minute": a.end_minute, "work_order_ids": list(a.job_ids),
+            "site": a.site, "travel_km": round(a.travel_km, 1), "late_days": a.late_days,
+            "late_work_order_ids": list(a.late_job_ids), "locked": a.locked, "reason": a.reason,
+        } for a in plan.assignments],
+        "unplanned": [{"work_order_ids": list(u.job_ids), "reason": u.reason} for u in plan.unplanned],
+        "travel_km": round(plan.travel_km, 1), "work_h": round(plan.work_h, 2), "available_h": round(plan.available_h, 2),
+        "late_jobs": plan.late_jobs, "utilization": round(plan.utilization, 3),
+    }
+
+
+def propose(session_factory: sessionmaker, start: date | None = None, days: int = 5) -> DispatchProposal:
+    """Plan ``days`` days from ``start`` (default: the next working day) and store it as that
+    day's proposal, replacing an earlier one not yet accepted (the nightly scheduler job)."""
+    start = start or next_working_day(utcnow().date())
+    plan = plan_week(session_factory, start, days)
+    with transaction(session_factory) as session:
+        row = session.scalar(select(DispatchProposal).where(DispatchProposal.start_day == start))
+        if row is None:
+            row = DispatchProposal(start_day=start)
+            session.add(row)
+        elif row.accepted_at is not None:
+            return row  # what an engineer accepted stays as accepted
+        row.days, row.plan, row.created_at = days, plan_as_dict(plan), utcnow()
+        session.flush()
+        session.expunge(row)
+    return row
+
+
+class ProposalNotFound(LookupError):
+    """No stored dispatch proposal with that id."""
+
+
+def accept_proposal(session_factory: sessionmaker, notifier, proposal_id: int, visible_tenant_ids, by: str) -> list[int]:
+    """An engineer accepts a stored proposal: each visible order is locked to its proposed
+    technician and day (so later plans keep it) and assigned to that technician (the usual
+    ``work_order`` events). Returns the order ids assigned. Accepting twice is refused."""
+    from . import work_order_service
+
+    visible = {int(t) for t in visible_tenant_ids}
+    with session_factory() as session:
+        proposal = session.get(DispatchProposal, proposal_id)
+        if proposal is None:
+            raise ProposalNotFound(f"dispatch proposal {proposal_id} not found")
+        if proposal.accepted_at is not None:
+            raise lifecycle.DomainError(f"dispatch proposal {proposal_id} was accepted by {proposal.accepted_by} "
+                                        f"at {proposal.accepted_at:%Y-%m-%d %H:%M} UTC")
+        placed = [(order_id, a["technician_id"], date.fromisoformat(a["day"]))
+                  for a in proposal.plan.get("assignments", []) for order_id in a["work_order_ids"]]
+        orders = {o.id: o for o in session.scalars(select(WorkOrder).where(
+            WorkOrder.id.in_([p[0] for p in placed]), WorkOrder.tenant_id.in_(visible)))}
+    assigned = []
+    for order_id, technician_id, day in placed:
+        order = orders.get(order_id)
+        if order is None or order.status not in DISPATCHABLE_ROW_STATUSES:
+            continue  # not this engineer's, or accepted / started / done since the plan was made
+        lock(session_factory, order_id, technician_id, day, by)
+        if order.status == "open" or order.technician_id != technician_id:
+            work_order_service.perform(session_factory, notifier, order_id, "assign", visible, actor=by,
+                                       technician_id=technician_id)
+            assigned.append(order_id)
+    with transaction(session_factory) as session:
+        proposal = session.get(DispatchProposal, proposal_id)
+        proposal.accepted_at, proposal.accepted_by = utcnow(), by
+    return assigned

@@ -22,6 +22,7 @@ from .events import (AlarmAcknowledged, AlarmCleared, AlarmEscalated, AlarmEvent
                      LiveUpdate, WorkOrderChanged, live_name, live_payload)
 from .models import utcnow
 from .notify import NullNotifier, Notifier
+from .repairs import record_repair_on_completion
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def stop_deliveries(event: AlarmEvent, deps: Dependencies) -> None:
 #: event type → subscribers, in order. The one place that says who hears what.
 EVENT_HANDLERS: dict[type, list[Callable]] = {
     LiveUpdate: [publish_live],
-    WorkOrderChanged: [publish_live, write_audit],
+    WorkOrderChanged: [publish_live, write_audit, record_repair_on_completion],
     AlarmRaised: [publish_live, write_audit, start_escalation],
     AlarmUpdated: [publish_live],
     AlarmAcknowledged: [publish_live, write_audit, stop_deliveries],

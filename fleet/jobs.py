@@ -21,16 +21,30 @@ job                    every      what
                                   then the retention in days (when the caller passes ``backup``)
 ``monthly_reports``    1st-3rd,   last month's fleet report (PDF) e-mailed to subscribed customer
                        06:00 UTC  users (``fleet.report_mail``; a failed send retried the next day)
+``pm_projection``      1 h        ``fleet.preventive_service.run_pm``: each machine's PM plans
+                                  projected from its hour meter, due orders opened (idempotent)
+``dispatch_proposal``  01:00 UTC  ``fleet.dispatch_service.propose``: the next working week's plan
+                                  stored for the dispatch board (re-planned on demand there too)
 =====================  =========  ==================================================================
 
 Each job is also a plain function, so tests and the CLI call them directly.
+
+**One scheduler.** The jobs run in exactly one process: the app wraps the scheduler in
+:class:`fleet.scheduler_lease.LeasedScheduler`, which starts it only while the process holds the
+lease row in the SQL database. With ``jobstore_engine`` the jobs are kept in that database
+(APScheduler's ``SQLAlchemyJobStore``, table ``apscheduler_jobs``), so the process that takes over
+finds each job's next run time where the previous holder left it: a nightly job missed during the
+hand-over runs once (coalesced), not never and not twice. The store can only hold picklable jobs, so
+what it stores is :func:`run_job` with the job's id; the functions themselves, bound to this
+process's adapters, are looked up in :data:`RUNNERS`.
 """
 from __future__ import annotations
 
 import importlib
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Callable, Sequence
 
 from sqlalchemy import select
@@ -60,6 +74,23 @@ DELIVERY_RETRY_INTERVAL_S = 30
 DIGEST_INTERVAL_S = 5 * 60
 BACKUP_HOUR_UTC, BACKUP_MINUTE_UTC = 2, 30
 MONTHLY_REPORT_HOUR_UTC = 6
+PM_PROJECTION_INTERVAL_S = 60 * 60
+DISPATCH_HOUR_UTC = 1
+#: APScheduler's table in the SQL database (created by the job store itself).
+JOBSTORE_TABLE = "apscheduler_jobs"
+
+#: job id → the function that runs it in this process (bound to this process's adapters). The
+#: persistent job store keeps ``run_job(job_id)``, which finds the function here.
+RUNNERS: dict[str, Callable[[], object]] = {}
+
+
+def run_job(job_id: str):
+    """Run the job ``job_id`` with this process's adapters (what the SQL job store schedules)."""
+    runner = RUNNERS.get(job_id)
+    if runner is None:  # a job stored by a version or configuration that had it (backup off, say)
+        log.warning("scheduled job %s has no function in this process; skipped", job_id)
+        return None
+    return runner()
 
 
 class BurstSweep:
@@ -207,7 +238,7 @@ def record_rul_notes(session_factory: sessionmaker, results: Sequence) -> None:
 def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | None = None,
                     submit_burst: Callable[[str], object] | None = None, start_delay_s: float = 5.0,
                     clock: Callable[[], datetime] = utcnow, describe_code: Callable[[int, int], str] | None = None,
-                    backup: Callable[[], object] | None = None):
+                    backup: Callable[[], object] | None = None, jobstore_engine=None):
     """A configured, not yet started ``BackgroundScheduler`` with the fleet's jobs.
 
     Parameters
@@ -226,6 +257,8 @@ def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | N
         ``describe_code(spn, fmi)``: the fault-code alarms' titles.
     backup : callable, optional
         The nightly backup (``fleet.backup.NightlyBackup``); none scheduled when omitted.
+    jobstore_engine : sqlalchemy.Engine, optional
+        Keep the jobs in this database (``SQLAlchemyJobStore``); default: in memory.
     """
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -234,24 +267,81 @@ def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | N
         from .diagnosis_service import DiagnosisService
 
         submit_burst = DiagnosisService(store, session_factory, notifier).process_burst
-    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
+    jobstores = {}
+    if jobstore_engine is not None:
+        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+        jobstores["default"] = SQLAlchemyJobStore(engine=jobstore_engine, tablename=JOBSTORE_TABLE)
+    scheduler = BackgroundScheduler(timezone="UTC", jobstores=jobstores, job_defaults={
         # One run at a time per job; a late run is merged, not queued up behind a slow one.
         "max_instances": 1, "coalesce": True, "misfire_grace_time": 60})
     first = utcnow() + timedelta(seconds=start_delay_s)
-    sweep = BurstSweep(store, session_factory, submit_burst)
-    scheduler.add_job(sweep, "interval", seconds=SWEEP_INTERVAL_S, id="burst_sweep", next_run_time=first)
-    scheduler.add_job(sync_operating_state, "interval", seconds=OPERATING_SYNC_INTERVAL_S, id="operating_sync",
-                      args=(store, session_factory, notifier), next_run_time=first)
-    scheduler.add_job(run_rul_scoring, "interval", seconds=RUL_SCORING_INTERVAL_S, id="rul_scoring",
-                      args=(store, session_factory, notifier), next_run_time=first + timedelta(seconds=60))
-    scheduler.add_job(escalate_overdue, "interval", seconds=ESCALATION_INTERVAL_S, id="overdue_escalation",
-                      args=(session_factory, notifier), next_run_time=first)
+    add = _job_adder(scheduler, jobstore_engine)
+    add("burst_sweep", BurstSweep(store, session_factory, submit_burst), "interval", seconds=SWEEP_INTERVAL_S,
+        next_run_time=first)
+    add("operating_sync", partial(sync_operating_state, store, session_factory, notifier), "interval",
+        seconds=OPERATING_SYNC_INTERVAL_S, next_run_time=first)
+    add("rul_scoring", partial(run_rul_scoring, store, session_factory, notifier), "interval",
+        seconds=RUL_SCORING_INTERVAL_S, next_run_time=first + timedelta(seconds=60))
+    add("overdue_escalation", partial(escalate_overdue, session_factory, notifier), "interval",
+        seconds=ESCALATION_INTERVAL_S, next_run_time=first)
     add_alarm_jobs(scheduler, store, session_factory, as_bus(notifier, session_factory), clock, first, describe_code)
+    add_planning_jobs(scheduler, store, session_factory, notifier, first, jobstore_engine)
     if backup is not None:
         # A night missed while the app was down is made up within the hour, not skipped or doubled.
-        scheduler.add_job(backup, "cron", hour=BACKUP_HOUR_UTC, minute=BACKUP_MINUTE_UTC, id="nightly_backup",
-                          misfire_grace_time=3600)
+        add("nightly_backup", backup, "cron", hour=BACKUP_HOUR_UTC, minute=BACKUP_MINUTE_UTC,
+            misfire_grace_time=3600)
     return scheduler
+
+
+def _job_adder(scheduler, jobstore_engine=None) -> Callable:
+    """``add(job_id, function, trigger, **trigger_args)``: register ``function`` as this process's
+    runner of ``job_id`` and schedule ``run_job(job_id)`` (replacing a stored job of that id).
+
+    A cron job already in the SQL job store keeps its stored next run time: a night missed while
+    no process held the lease is then run once on take-over (within its misfire grace time)
+    instead of being pushed to the next night by the fresh schedule.
+    """
+
+    def add(job_id: str, function: Callable[[], object], trigger: str, **options) -> None:
+        RUNNERS[job_id] = function
+        if trigger == "cron" and "next_run_time" not in options:
+            stored = stored_next_run_time(jobstore_engine, job_id)
+            if stored is not None:
+                options["next_run_time"] = stored
+        scheduler.add_job(run_job, trigger, args=(job_id,), id=job_id, replace_existing=True, **options)
+
+    return add
+
+
+def stored_next_run_time(jobstore_engine, job_id: str) -> datetime | None:
+    """When the SQL job store has ``job_id`` due next (None: no store, no table yet, no such job)."""
+    if jobstore_engine is None:
+        return None
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with jobstore_engine.connect() as connection:
+            value = connection.execute(text(f"SELECT next_run_time FROM {JOBSTORE_TABLE} WHERE id = :id"),
+                                       {"id": job_id}).scalar()
+    except SQLAlchemyError:  # the job store creates its table on its first start
+        return None
+    return datetime.fromtimestamp(value, timezone.utc) if value is not None else None
+
+
+def add_planning_jobs(scheduler, store, session_factory: sessionmaker, notifier: Notifier, first: datetime,
+                      jobstore_engine=None) -> None:
+    """PM projection (hourly: hour meters move slowly, the projection is idempotent) and the nightly
+    dispatch proposal for the next working week."""
+    from . import dispatch_service, preventive_service
+
+    add = _job_adder(scheduler, jobstore_engine)
+    add("pm_projection", partial(preventive_service.run_pm, session_factory, store, notifier), "interval",
+        seconds=PM_PROJECTION_INTERVAL_S, next_run_time=first + timedelta(seconds=30))
+    # Missed while no process held the lease: made up within the morning, once.
+    add("dispatch_proposal", partial(dispatch_service.propose, session_factory), "cron", hour=DISPATCH_HOUR_UTC,
+        minute=0, misfire_grace_time=6 * 3600)
 
 
 def add_alarm_jobs(scheduler, store, session_factory: sessionmaker, bus, clock: Callable[[], datetime],
@@ -262,21 +352,21 @@ def add_alarm_jobs(scheduler, store, session_factory: sessionmaker, bus, clock: 
     from .escalation import ESCALATION_INTERVAL_S as ALARM_ESCALATION_INTERVAL_S
     from .escalation import run_escalation
 
-    scheduler.add_job(run_escalation, "interval", seconds=ALARM_ESCALATION_INTERVAL_S, id="alarm_escalation",
-                      args=(session_factory, bus, clock), next_run_time=first)
-    scheduler.add_job(check_reporting, "interval", seconds=REPORTING_CHECK_INTERVAL_S, id="reporting_check",
-                      args=(session_factory, bus, clock), next_run_time=first + timedelta(seconds=30))
+    add = _job_adder(scheduler)
+    add("alarm_escalation", partial(run_escalation, session_factory, bus, clock), "interval",
+        seconds=ALARM_ESCALATION_INTERVAL_S, next_run_time=first)
+    add("reporting_check", partial(check_reporting, session_factory, bus, clock), "interval",
+        seconds=REPORTING_CHECK_INTERVAL_S, next_run_time=first + timedelta(seconds=30))
     kwargs = {"describe": describe_code} if describe_code else {}
-    scheduler.add_job(sweep_fault_codes, "interval", seconds=FAULT_SWEEP_INTERVAL_S, id="fault_code_alarms",
-                      args=(store, session_factory, bus, clock), kwargs=kwargs, next_run_time=first)
+    add("fault_code_alarms", partial(sweep_fault_codes, store, session_factory, bus, clock, **kwargs), "interval",
+        seconds=FAULT_SWEEP_INTERVAL_S, next_run_time=first)
     delivery = bus.deps.delivery
     if delivery is not None:
-        scheduler.add_job(delivery.retry_due, "interval", seconds=DELIVERY_RETRY_INTERVAL_S, id="delivery_retry",
-                          next_run_time=first)
+        add("delivery_retry", delivery.retry_due, "interval", seconds=DELIVERY_RETRY_INTERVAL_S, next_run_time=first)
+        add("delivery_digest", delivery.send_digests, "interval", seconds=DIGEST_INTERVAL_S,
+            next_run_time=first + timedelta(seconds=DIGEST_INTERVAL_S))
         from .report_mail import send_monthly_reports
 
-        scheduler.add_job(send_monthly_reports, "cron", day="1-3", hour=MONTHLY_REPORT_HOUR_UTC, id="monthly_reports",
-                          args=(session_factory, store, delivery.mailer), kwargs={"base_url": delivery.base_url},
-                          misfire_grace_time=6 * 3600)
-        scheduler.add_job(delivery.send_digests, "interval", seconds=DIGEST_INTERVAL_S, id="delivery_digest",
-                          next_run_time=first + timedelta(seconds=DIGEST_INTERVAL_S))
+        add("monthly_reports", partial(send_monthly_reports, session_factory, store, delivery.mailer,
+                                       base_url=delivery.base_url),
+            "cron", day="1-3", hour=MONTHLY_REPORT_HOUR_UTC, misfire_grace_time=6 * 3600)

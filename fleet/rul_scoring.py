@@ -25,6 +25,7 @@ from diagnostics.prognostics.health_indicator import OnsetState, onset_state
 from diagnostics.prognostics.history import bin_history, history_matrix
 from fleet.model_registry import ModelRegistry, RegistryError
 from fleet.models import Component, Machine
+from fleet import repairs
 from fleet.notify import Notifier, safe_publish
 
 log = logging.getLogger(__name__)
@@ -161,16 +162,18 @@ def score_fleet(store, session_factory: sessionmaker[Session], registry: ModelRe
             select(Component).join(Machine).options(selectinload(Component.machine).selectinload(Machine.tenant))
             .order_by(Machine.uid, Component.name)
         ).all()
+        # A repaired component is scored from its features after the repair only (fleet.repairs).
+        since = repairs.baselines(session)
         targets = [(c.machine.uid, c.name, c.kind, c.machine.id, c.machine.tenant.audience(),
-                    bool((c.kinematics or {}).get("bearings"))) for c in components]
+                    bool((c.kinematics or {}).get("bearings")), since.get(c.id)) for c in components]
 
     models: dict[str, tuple] = {}
     results = []
-    for machine, component, kind, machine_id, audience, has_bearings in targets:
+    for machine, component, kind, machine_id, audience, has_bearings, repaired_at in targets:
         base = RulResult(machine, component, kind, machine_id, list(audience))
         history = None
         if has_bearings:
-            history = store.feature_history(machine, component)
+            history = store.feature_history(machine, component, start=repaired_at)
             base.onset = onset_summary(bearing_onset(history))
         if kind not in models:
             try:
@@ -184,7 +187,7 @@ def score_fleet(store, session_factory: sessionmaker[Session], registry: ModelRe
             results.append(base)
             continue
         if history is None:
-            history = store.feature_history(machine, component)
+            history = store.feature_history(machine, component, start=repaired_at)
         result = score_component(history, estimator, version, base)
         if result.scored:
             store.write_rul(machine, component, result.time_ns, result.p10_h, result.p50_h, result.p90_h, version)

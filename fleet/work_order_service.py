@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import alarm_service, maintenance
+from . import alarm_service, maintenance, repairs
 from .alarms import AlarmCondition
 from .db import transaction
 from .maintenance import (ActiveOrder, MaintenanceSignal, TechnicianCandidate, WorkOrderDraft, WorkOrderUpdate,
@@ -111,7 +111,11 @@ def _update(order: WorkOrder, update: WorkOrderUpdate, now: datetime) -> None:
 
 def apply_signals(session: Session, machine: Machine, signals: Sequence[MaintenanceSignal],
                   now: datetime) -> list[OrderChange]:
-    """Open or update the machine's work orders for ``signals`` (in the caller's transaction)."""
+    """Open or update the machine's work orders for ``signals`` (in the caller's transaction).
+
+    Evidence of a fault observed before that fault's repair on the component is dropped first
+    (:func:`fleet.repairs.without_old_evidence`)."""
+    signals = repairs.without_old_evidence(session, signals)
     if not signals:
         return []
     active = active_orders(session, machine.id)

@@ -140,15 +140,70 @@ def recipe_key(profile: DegradationProfile, n_units: int, seed: int) -> str:
     return hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class FieldLife:
+    """One component's life in the field, ended by a replacement for a confirmed fault.
+
+    times_ns (n,) int ns of its bursts; values (n, c) their features named :data:`HISTORY_CHANNELS`
+    (rows with a missing feature already dropped); failed_ns: when it was replaced.
+    """
+
+    unit: str
+    times_ns: np.ndarray
+    values: np.ndarray
+    failed_ns: int
+
+
+def field_histories(lives: list[FieldLife], cadence_h: float = CADENCE_H) -> FleetHistories | None:
+    """Field lives as training rows: bursts averaged into ``cadence_h`` bins from the first (as the
+    scoring does), age from the first burst, true RUL = hours from the bin's last burst to the
+    replacement. Bursts after the replacement are dropped. None when no life has a row."""
+    units, ages, values, ruls = [], [], [], []
+    for life in lives:
+        keep = life.times_ns <= life.failed_ns
+        times, rows = life.times_ns[keep], life.values[keep]
+        if times.size == 0:
+            continue
+        hours = (times - times[0]) / 3.6e12
+        bins, inverse = np.unique(np.floor(hours / cadence_h).astype(np.int64), return_inverse=True)
+        sums = np.zeros((bins.size, rows.shape[1]))
+        np.add.at(sums, inverse, rows)
+        last = np.zeros(bins.size, dtype=np.int64)
+        np.maximum.at(last, inverse, times)
+        units.append(np.full(bins.size, f"field:{life.unit}"))
+        ages.append(bins * float(cadence_h))
+        values.append(sums / np.bincount(inverse)[:, None])
+        ruls.append((life.failed_ns - last) / 3.6e12)
+    if not units:
+        return None
+    return FleetHistories(np.concatenate(units), np.concatenate(ages), np.vstack(values), list(HISTORY_CHANNELS),
+                          np.minimum(np.concatenate(ruls), RUL_CAP_H), [])
+
+
+def _concat(a: FleetHistories, b: FleetHistories) -> FleetHistories:
+    columns = [b.channels.index(c) for c in a.channels]
+    return FleetHistories(np.concatenate([a.units.astype(str), b.units.astype(str)]), np.concatenate([a.age_h, b.age_h]),
+                          np.vstack([a.values, b.values[:, columns]]), a.channels,
+                          np.concatenate([a.rul_h, b.rul_h]), a.paths)
+
+
 def train_kind(profile: DegradationProfile, n_units: int = 20, seed: int = 0, workers: int = 2,
-               progress=None) -> KindResult:
-    """Simulate, split by unit, train on three quarters (plus late-start copies), evaluate the rest."""
+               progress=None, field: FleetHistories | None = None) -> KindResult:
+    """Simulate, split by unit, train on three quarters (plus late-start copies), evaluate the rest.
+
+    ``field`` (:func:`field_histories`): lives observed in the field up to a confirmed failure,
+    added to the training rows (with their own late-start copies); the held-out evaluation stays
+    on simulated units, so the metrics remain comparable between models with and without them.
+    """
     started = time.perf_counter()
     # Each kind gets its own stream of units (else every kind would draw the same lives).
     fleet = run_to_failure_fleet(profile, n_units, seed * 1000 + zlib.crc32(profile.kind.encode()) % 1000,
                                  workers=workers, progress=progress)
     train_mask, test_mask = unit_split(fleet.units, 0.25, seed=seed)
-    train = late_start_copies(_subset(fleet, train_mask), np.random.default_rng(seed))
+    train = _subset(fleet, train_mask)
+    if field is not None:
+        train = _concat(train, field)
+    train = late_start_copies(train, np.random.default_rng(seed))
     held = _subset(fleet, test_mask)
     held_late = late_start_copies(held, np.random.default_rng(seed + 1), copies=1)
     config = TrainConfig(**{**FLEET_CONFIG.to_dict(), "seed": seed, "monotone": damage_monotonicity()})
@@ -167,7 +222,14 @@ def train_kind(profile: DegradationProfile, n_units: int = 20, seed: int = 0, wo
         "cadence_h": CADENCE_H,
         "seconds_total": round(time.perf_counter() - started, 1),
     }
-    return KindResult(profile.kind, estimator, metrics, recipe_key(profile, n_units, seed))
+    recipe = recipe_key(profile, n_units, seed)
+    if field is not None:
+        metrics["field_units"] = int(np.unique(field.units).size)
+        metrics["field_rows"] = int(field.units.size)
+        # Field data makes a different model from the same recipe: the key says so.
+        digest = hashlib.sha256(np.ascontiguousarray(field.values).tobytes() + field.rul_h.tobytes()).hexdigest()
+        recipe = f"{recipe}+field:{digest[:12]}"
+    return KindResult(profile.kind, estimator, metrics, recipe)
 
 
 def format_table(results: list[KindResult]) -> str:

@@ -16,8 +16,8 @@ from .reports import ReportDelivery
 from .org import ROLES, TENANT_KINDS, Site, Technician, Tenant, User
 from .security import SignInThrottle, UserSession
 from .work import BurstDiagnosis, JobState, RulModel, WorkOrder
-from .planning import (DispatchLock, MachinePmState, Part, PmPlan, PmWorkOrder, TechnicianDayOff,
-                       TechnicianWorkweek, WorkOrderFinding)
+from .planning import (ComponentRepair, DispatchLock, DispatchProposal, MachinePmState, Part, PmPlan, PmWorkOrder,
+                       SchedulerLease, TechnicianDayOff, TechnicianWorkweek, WorkOrderFinding)
 
 __all__ = [
     "Base", "UTCDateTime", "utcnow", "from_ns",
@@ -31,4 +31,5 @@ __all__ = [
     "Part", "PmPlan", "MachinePmState", "PmWorkOrder", "TechnicianWorkweek", "TechnicianDayOff", "DispatchLock",
     "WorkOrderFinding",
     "ApiClient", "ApiToken", "ApiRateWindow", "ReportDelivery",
+    "SchedulerLease", "ComponentRepair", "DispatchProposal",
 ]

@@ -156,3 +156,49 @@ class WorkOrderFinding(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     work_order: Mapped[WorkOrder] = relationship()
+
+
+class SchedulerLease(Base):
+    """Who runs the scheduled jobs now: one row per lease name, held by ``owner`` until
+    ``expires_at`` and renewed by the holder's heartbeat (see :mod:`fleet.scheduler_lease`).
+
+    Taken with one conditional UPDATE (or, the first time, an INSERT that the primary key lets only
+    one process win), so the database, not a process, decides who holds it.
+    """
+
+    __tablename__ = "scheduler_lease"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(120))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ComponentRepair(Base):
+    """A corrective order completed on a component: the diagnostic baseline starts again at
+    ``repaired_at``, and evidence of ``fault_mode`` observed before then opens no new order
+    (see :mod:`fleet.repairs`). One row per order, so a repeated event records nothing twice."""
+
+    __tablename__ = "component_repair"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("component.id", ondelete="CASCADE"), index=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id", ondelete="CASCADE"), unique=True)
+    fault_mode: Mapped[str] = mapped_column(String(40))
+    repaired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DispatchProposal(Base):
+    """The nightly dispatch proposal for the days from ``start_day`` (``plan`` is
+    :func:`fleet.dispatch_service.plan_as_dict`), until an engineer accepts it."""
+
+    __tablename__ = "dispatch_proposal"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start_day: Mapped[date] = mapped_column(Date, unique=True)
+    days: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    plan: Mapped[dict] = mapped_column(JSON, default=dict)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_by: Mapped[str] = mapped_column(String(120), default="")

@@ -60,6 +60,12 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET console.work_order": CONSOLE_OBJECT,
     "GET console.evidence_png": CONSOLE_OBJECT,
     "POST console.work_order_action": CONSOLE_PAGE,
+    "GET console.machine_pm": CONSOLE_PAGE,
+    "GET console.dispatch_board": CONSOLE_PAGE,
+    "POST console.dispatch_propose": CONSOLE_PAGE,  # without the CSRF token: 400 for console users
+    "POST console.dispatch_accept": CONSOLE_PAGE,
+    "POST console.dispatch_lock": CONSOLE_PAGE,
+    "GET console.feedback_report": CONSOLE_PAGE,
     "GET portal.index": row("login", "login", "403", "403", "403", "ok", "ok", "403"),
     "GET tech.orders": row("login", "login", "403", "403", "ok", "403", "403", "403"),
     "POST tech.order_action": row("login", "login", "403", "403", "ok", "403", "403", "403"),
@@ -173,7 +179,7 @@ def world(influx, sql_url, tmp_path):
     assert burst_id and order_id and alarm_id
     values = {"uid": FAULTY_GENSET, "order_id": order_id, "burst_id": burst_id, "filename": "css/ironwatch.css",
               "id": order_id, "alarm_id": alarm_id, "subscription_id": 2**31 - 1, "page": 1, "series": "CumulativeOperatingHours",
-              "start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z", "client_id": 1}
+              "start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z", "client_id": 1, "proposal_id": 1}
     yield app, values, token
     runtime.stop()
 

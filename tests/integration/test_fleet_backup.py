@@ -175,7 +175,7 @@ def test_the_scheduler_runs_the_backup_nightly(influx, sql_url, tmp_path):
 
     app = create_app(app_config(influx, sql_url, tmp_path))
     try:
-        job = app.extensions["ironwatch"].scheduler.get_job("nightly_backup")
+        job = app.extensions["ironwatch"].scheduler.build().get_job("nightly_backup")
         assert job is not None and str(job.trigger) == "cron[hour='2', minute='30']"
     finally:
         app.extensions["ironwatch"].stop()

@@ -1,0 +1,164 @@
+"""Browser test of the planning pages: a machine's PM plan, the week's dispatch board (re-plan,
+lock a job to another day, accept the proposal) and the repair feedback report, at 1440 and 390 px.
+
+The demo fleet is projected once (``preventive_service.run_pm``, what the scheduler's hourly job
+does) and one outer-race order is diagnosed, repaired and coded, so every page has real content.
+Screenshots go to var/screenshots/planning-*.png.
+"""
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from app_helpers import DEMO_PASSWORD, ENGINEER  # noqa: E402
+from fleet_helpers import T0, EventLog, write_burst  # noqa: E402
+from test_console_pages import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, WIDTHS, only_the_app, sign_in  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+
+def prepare(influx, sql_url) -> dict:
+    """PM projected, one corrective order completed with codes; returns ids the test looks for."""
+    from fleet import db, dispatch_service, feedback, lifecycle, preventive_service, work_order_service
+    from fleet.diagnosis_service import DiagnosisService
+    from fleet.handlers import as_bus
+    from fleet.models import Technician, Tenant, utcnow
+    from telemetry.store import TelemetryStore
+
+    engine = db.make_engine(sql_url)
+    sessions = db.session_factory(engine)
+    try:
+        store = TelemetryStore(influx)
+        preventive_service.run_pm(sessions, store, EventLog())
+        bus = as_bus(EventLog(), sessions)
+        meta = write_burst(influx, "GS-2002", "alternator_de", 1500.0, T0, "bearing_outer_race", "DE", 0.003, seed_=4)
+        (order_id,) = DiagnosisService(store, sessions, bus).process_burst(meta.burst_id).opened
+        with sessions() as session:
+            everyone = list(session.scalars(select(Tenant.id)))
+            technician = next(t for t in session.scalars(select(Technician)) if "bearings" in (t.skills or []))
+        for action, kwargs in (("assign", {"technician_id": technician.id}), ("start", {})):
+            work_order_service.perform(sessions, bus, order_id, action, everyone, actor="test", **kwargs)
+        completion = lifecycle.Completion("outer_race_spalled", "lubrication", "bearing_replaced", "yes",
+                                          component_replaced=True, labour_h=3.0)
+        with sessions.begin() as session:
+            feedback.record_finding(session, order_id, completion, technician.name, utcnow())
+        work_order_service.perform(sessions, bus, order_id, "complete", everyone, actor=technician.name,
+                                   findings="outer race spalled; bearing replaced")
+        start = dispatch_service.next_working_day(utcnow().date() + timedelta(days=2))
+        while start.isoweekday() != 1:
+            start += timedelta(days=1)
+        return {"start": start.isoformat(), "repaired": order_id}
+    finally:
+        engine.dispose()
+
+
+def check_page(page, name: str, width: int) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"planning-{name}-{width}.png"), full_page=True)
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"{name} is {scroll_width} px wide at {width} px"
+
+
+def test_pm_plan_dispatch_board_and_feedback_pages(served_app, influx, sql_url):
+    from playwright.sync_api import expect, sync_playwright
+
+    base_url, _ = served_app
+    facts = prepare(influx, sql_url)
+    board_url = f"{base_url}/console/dispatch?start={facts['start']}"
+    refused: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for label, (width, height) in WIDTHS.items():
+                context = browser.new_context(viewport={"width": width, "height": height})
+                page = context.new_page()
+                page.route("**/*", only_the_app(base_url, refused))
+                errors: list[str] = []
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                sign_in(page, base_url, ENGINEER)
+
+                # PM plan, linked from the machine page: the 500-h service of EX-1001 is due soon.
+                page.goto(f"{base_url}/console/machines/EX-1001")
+                page.click("#pm-plan-link")
+                plan = page.locator(".pm-plan[data-plan='PM-500']")
+                expect(plan).to_contain_text("h/day")
+                expect(plan.locator("table.data tbody tr").first).to_be_visible()
+                expect(plan.locator(".pm-tasks li").first).to_be_visible()
+                check_page(page, "pm", width)
+
+                page.goto(board_url)
+                expect(page.locator(".dispatch-visit").first).to_be_visible()
+                if label == "desktop":
+                    expect(page.locator("#proposal-state")).to_contain_text("Planned just now")
+                    page.click("#replan")
+                    expect(page.locator("#proposal-state")).to_contain_text("not accepted yet")
+                    # Move the first visit's first job to Friday and lock it there.
+                    visit = page.locator(".dispatch-visit").first
+                    job_id = visit.locator(".dispatch-job").first.get_attribute("data-work-order")
+                    visit.locator("summary").click()
+                    form = visit.locator("form.dispatch-lock").first
+                    friday = (page.locator(".dispatch-day-head").nth(4).get_attribute("data-day"))
+                    form.locator("select[name=day]").select_option(friday)
+                    form.locator("button").click()
+                    expect(page.locator(".flash-msg")).to_contain_text("locked")
+                    moved = page.locator(f".dispatch-cell[data-day='{friday}'] .dispatch-job[data-work-order='{job_id}']")
+                    expect(moved).to_have_count(1)
+                    expect(moved.locator("xpath=ancestor::article")).to_contain_text("locked")
+                    check_page(page, "dispatch", width)
+                    page.click("#accept-proposal")
+                    expect(page.locator(".flash-msg")).to_contain_text("Proposal accepted")
+                    expect(page.locator("#proposal-state")).to_contain_text("Accepted by " + ENGINEER)
+                else:
+                    expect(page.locator("#proposal-state")).to_contain_text("Accepted by")
+                    check_page(page, "dispatch", width)
+                page.locator(".dispatch-why").first.evaluate("d => d.open = true")
+                check_page(page, "dispatch-why", width)
+
+                page.goto(f"{base_url}/console/feedback")
+                expect(page.locator("#feedback-orders")).to_have_text("1")
+                expect(page.locator("#feedback-modes")).to_contain_text("100 %")
+                check_page(page, "feedback", width)
+                assert not errors, errors
+                context.close()
+        finally:
+            browser.close()
+    assert not refused, f"pages asked other hosts: {refused}"
+
+
+def test_bad_planning_input_is_refused_and_changes_nothing(served_app, influx, sql_url):
+    import requests
+
+    from fleet import db, preventive_service
+    from telemetry.store import TelemetryStore
+
+    base_url, _ = served_app
+    engine = db.make_engine(sql_url)
+    preventive_service.run_pm(db.session_factory(engine), TelemetryStore(influx), EventLog())  # orders to plan
+    engine.dispose()
+    session = requests.Session()
+    session.get(f"{base_url}/login")
+    import re
+
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', session.get(f"{base_url}/login").text).group(1)
+    session.post(f"{base_url}/login", data={"email": ENGINEER, "password": DEMO_PASSWORD, "csrf_token": csrf})
+    board = session.get(f"{base_url}/console/dispatch")
+    assert board.status_code == 200
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', board.text).group(1)
+    order = re.search(r'data-work-order="(\d+)"', board.text).group(1)  # a real, visible order
+    assert session.get(f"{base_url}/console/dispatch?start=next-week").status_code == 400
+    for form, expected in (({"work_order_id": "x", "technician_id": "1", "start": "2026-12-07"}, "work_order_id"),
+                           ({"work_order_id": "1", "technician_id": "-3", "start": "2026-12-07"}, "technician_id"),
+                           ({"work_order_id": "1", "technician_id": "1", "start": "2026-12-07", "day": "2027-02-01"},
+                            "not in the week"),
+                           ({"work_order_id": order, "technician_id": "99999", "start": "2026-12-07"}, "does not exist or is inactive"),
+                           ({"work_order_id": "99999", "technician_id": "1", "start": "2026-12-07"}, "not visible")):
+        answer = session.post(f"{base_url}/console/dispatch/lock", data={**form, "csrf_token": csrf})
+        assert answer.status_code in (400, 404) and expected in answer.text, (form, answer.status_code)
+    assert session.post(f"{base_url}/console/dispatch/9999/accept", data={"csrf_token": csrf}).status_code == 404
+    assert session.get(f"{base_url}/console/machines/NOPE-1/pm").status_code == 404
+    assert "Planned just now" in session.get(f"{base_url}/console/dispatch").text, "nothing was stored"
