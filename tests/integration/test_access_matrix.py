@@ -60,7 +60,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET console.work_order": CONSOLE_OBJECT,
     "GET console.evidence_png": CONSOLE_OBJECT,
     "POST console.work_order_action": CONSOLE_PAGE,
-    "GET console.machine_pm": CONSOLE_PAGE,
+    "GET console.machine_pm": CONSOLE_OBJECT,
     "GET console.dispatch_board": CONSOLE_PAGE,
     "POST console.dispatch_propose": CONSOLE_PAGE,  # without the CSRF token: 400 for console users
     "POST console.dispatch_accept": CONSOLE_PAGE,
