@@ -71,10 +71,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import api, auth, console, health, openapi, portal, profile, tech
+    from . import admin, api, auth, console, health, openapi, portal, profile, tech
 
     for blueprint in (auth.bp, console.bp, portal.bp, tech.bp, api.bp, openapi.bp, health.bp, profile.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(admin.bp)
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -104,6 +105,7 @@ def nav_items(app: Flask) -> list[dict[str, Any]]:
     entries.append(("profile.index", "Notifications"))
     if role == "admin":
         entries += [("health.console_page", "Health")]
+        entries += [("admin.users", "Admin")]
     entries.append(("openapi.docs", "API"))
     current = request.endpoint or ""
     current = _NAV_PARENT.get(current, current)

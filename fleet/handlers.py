@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterable
 
-from .events import (AlarmAcknowledged, AlarmCleared, AlarmEscalated, AlarmEvent, AlarmRaised, AlarmUpdated, Event,
+from .events import (AdminChanged, AlarmAcknowledged, AlarmCleared, AlarmEscalated, AlarmEvent, AlarmRaised, AlarmUpdated, Event,
                      LiveUpdate, WorkOrderChanged, live_name, live_payload)
 from .models import utcnow
 from .notify import NullNotifier, Notifier
@@ -54,7 +54,7 @@ def publish_live(event: Event, deps: Dependencies) -> None:
 
 
 def write_audit(event: Event, deps: Dependencies) -> None:
-    """One audit-log row per alarm or work-order change (who, what, when, comment)."""
+    """One audit-log row per alarm, work-order or configuration change (who, what, when, comment)."""
     if deps.sessions is None:
         return
     from .db import transaction
@@ -66,6 +66,9 @@ def write_audit(event: Event, deps: Dependencies) -> None:
                                                             "state": event.alarm.get("state")}
         if isinstance(event, AlarmEscalated):
             detail.update(step=event.step, recipients=list(event.recipients), channels=list(event.channels))
+    elif isinstance(event, AdminChanged):
+        subject, subject_id, action = event.subject_type, event.subject_id, event.action
+        tenant_id, detail = (event.tenant_ids[0] if event.tenant_ids else None), dict(event.detail)
     elif isinstance(event, WorkOrderChanged):
         subject, subject_id, action = "work_order", int(event.order["id"]), event.change
         tenant_id, detail = event.order.get("tenant_id"), {"status": event.order.get("status"),
@@ -109,6 +112,7 @@ EVENT_HANDLERS: dict[type, list[Callable]] = {
     AlarmAcknowledged: [publish_live, write_audit, stop_deliveries],
     AlarmCleared: [publish_live, write_audit, stop_deliveries],
     AlarmEscalated: [publish_live, write_audit, deliver_escalation],
+    AdminChanged: [write_audit],
 }
 
 

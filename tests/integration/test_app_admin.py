@@ -1,0 +1,283 @@
+"""The admin pages against the real SQL database and InfluxDB: users (invite, one-time links,
+deactivate, reset; a customer's user administrator), device credentials (rotation refused at
+the real ingest endpoint, the broker's accounts follow), zone limits (the next diagnosis uses
+them), the model registry's refusals and the audit log the bus subscriber writes."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app_helpers import DEMO_PASSWORD, ENGINEER, FAULTY_GENSET, app_config, outer_race_burst, seed_demo_fleet
+
+pytestmark = pytest.mark.integration
+
+ADMIN = "admin@ironwatch.example"
+
+
+@pytest.fixture
+def world(influx, sql_url, tmp_path):
+    from app import create_app
+
+    provisioning = seed_demo_fleet(sql_url, tmp_path)
+    app = create_app(app_config(influx, sql_url, tmp_path))
+    yield app, provisioning
+    app.extensions["ironwatch"].stop()
+
+
+def sign_in(app, email: str, password: str = DEMO_PASSWORD):
+    client = app.test_client()
+    client.get("/login")
+    response = client.post("/login", data={"email": email, "password": password, "csrf_token": csrf(client)})
+    return client, response
+
+
+def csrf(client) -> str:
+    with client.session_transaction() as session:
+        return session.get("_csrf") or ""
+
+
+def post(client, url: str, **data):
+    if not csrf(client):  # any page with a form gives the session its token
+        client.get("/account/time-zone")
+    return client.post(url, data={"csrf_token": csrf(client), **data})
+
+
+def audit_rows(app, subject_type: str):
+    from fleet.models import AuditEntry
+
+    with app.extensions["ironwatch"].sessions() as db:
+        return [(r.actor, r.action, r.detail) for r in
+                db.scalars(select(AuditEntry).where(AuditEntry.subject_type == subject_type).order_by(AuditEntry.id))]
+
+
+def user_id(app, email: str) -> int:
+    from fleet.models import User
+
+    with app.extensions["ironwatch"].sessions() as db:
+        return db.scalar(select(User.id).where(User.email == email))
+
+
+def link_path(page: bytes) -> str:
+    return re.search(rb'value="http://localhost(/account/link/[^"]+)"', page).group(1).decode()
+
+
+# --- users ----------------------------------------------------------------------------------------------
+
+def test_an_invited_person_sets_a_password_through_the_one_time_link_and_signs_in(world):
+    app, _ = world
+    admin, _ = sign_in(app, ADMIN)
+    oem_id = _tenant_id(app, "oem")
+    response = post(admin, "/admin/users/invite", email="Ines.Quarry@example.com", name="Ines Quarry",
+                    role="engineer", tenant_id=oem_id)
+    assert response.status_code == 200 and b"shown only now" in response.data
+    path = link_path(response.data)
+    assert sign_in(app, "ines.quarry@example.com", "a long enough passphrase")[1].status_code == 401  # not yet
+
+    invitee = app.test_client()
+    assert b"Welcome to Ironwatch" in invitee.get(path).data
+    short = invitee.post(path, data={"csrf_token": csrf(invitee), "password": "short", "password_again": "short"})
+    assert short.status_code == 400 and b"at least 12 characters" in short.data
+    done = invitee.post(path, data={"csrf_token": csrf(invitee), "password": "a long enough passphrase",
+                                    "password_again": "a long enough passphrase"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/login")
+    assert sign_in(app, "ines.quarry@example.com", "a long enough passphrase")[1].status_code == 302
+    assert invitee.get(path).status_code == 404  # one-time
+    assert [a[1] for a in audit_rows(app, "user")] == ["invited", "accepted_invite"]
+    assert audit_rows(app, "user")[0][0] == ADMIN
+
+    from fleet.models import AccountLink
+
+    with app.extensions["ironwatch"].sessions() as db:  # only the hash is at rest
+        assert path.rsplit("/", 1)[1] not in {row.token_sha256 for row in db.scalars(select(AccountLink))}
+
+
+def test_bad_invitations_are_refused_with_a_message_and_change_nothing(world):
+    app, _ = world
+    admin, _ = sign_in(app, ADMIN)
+    oem_id = _tenant_id(app, "oem")
+    for data, message in ((dict(email="not-an-address", name="X", role="engineer"), b"is not an e-mail address"),
+                          (dict(email="engineer@ironwatch.example", name="X", role="engineer"), b"already a user"),
+                          (dict(email="new@example.com", name="X", role="overlord"), b"The role must be one of"),
+                          (dict(email="new@example.com", name="", role="engineer"), b"the person&#39;s name")):
+        response = post(admin, "/admin/users/invite", tenant_id=oem_id, **data)
+        assert response.status_code == 400 and message in response.data, data
+    assert post(admin, "/admin/users/invite", email="x@example.com", name="X", role="engineer",
+                tenant_id="abc").status_code == 403
+    assert audit_rows(app, "user") == [] and user_id(app, "new@example.com") is None
+    assert admin.post("/admin/users/invite", data={"email": "x@example.com"}).status_code == 400  # no CSRF token
+
+
+def test_deactivating_a_user_ends_their_session_at_once_and_a_reset_link_replaces_the_password(world):
+    app, _ = world
+    engineer, _ = sign_in(app, ENGINEER)
+    assert engineer.get("/console/").status_code == 200
+    admin, _ = sign_in(app, ADMIN)
+    target = user_id(app, ENGINEER)
+
+    reset = post(admin, f"/admin/users/{target}/reset")
+    assert reset.status_code == 200
+    path = link_path(reset.data)
+    reader = app.test_client()
+    reader.get(path)
+    assert reader.post(path, data={"csrf_token": csrf(reader), "password": "new engineer passphrase",
+                                   "password_again": "new engineer passphrase"}).status_code == 302
+    assert engineer.get("/console/").status_code == 302  # setting a password ended the old sessions
+    assert sign_in(app, ENGINEER)[1].status_code == 401
+    engineer, response = sign_in(app, ENGINEER, "new engineer passphrase")
+    assert response.status_code == 302 and engineer.get("/console/").status_code == 200
+
+    assert post(admin, f"/admin/users/{target}/deactivate").status_code == 302
+    assert engineer.get("/console/").status_code == 302
+    assert sign_in(app, ENGINEER, "new engineer passphrase")[1].status_code == 401
+    assert post(admin, f"/admin/users/{user_id(app, ADMIN)}/deactivate").status_code == 400  # not yourself
+    assert post(admin, "/admin/users/999999/deactivate").status_code == 404
+    actions = [a[1] for a in audit_rows(app, "user")]
+    assert actions == ["reset_link", "password_reset", "deactivated"]
+
+
+def test_a_customer_user_admin_manages_only_their_own_tenants_users(world):
+    app, _ = world
+    from fleet import passwords
+    from fleet.db import transaction
+    from fleet.models import Machine, Tenant, User
+
+    with transaction(app.extensions["ironwatch"].sessions) as db:
+        owner = db.scalar(select(Tenant).join(Machine, Machine.tenant_id == Tenant.id).where(Machine.uid == FAULTY_GENSET))
+        owner_id = owner.id
+        db.add(User(email="boss@northbridge.example", name="Bo Ss", role="customer", tenant_id=owner.id,
+                    manages_users=True, password_hash=passwords.hash_password(DEMO_PASSWORD)))
+        db.add(User(email="clerk@northbridge.example", name="Cl Erk", role="customer", tenant_id=owner.id,
+                    password_hash=passwords.hash_password(DEMO_PASSWORD)))
+    boss, _ = sign_in(app, "boss@northbridge.example")
+    page = boss.get("/admin/users")
+    assert page.status_code == 200 and b"clerk@northbridge.example" in page.data
+    assert ENGINEER.encode() not in page.data and b"customer@graniteridge.example" not in page.data
+    assert boss.get("/admin/devices").status_code == 403
+    assert post(boss, f"/admin/users/{user_id(app, ENGINEER)}/deactivate").status_code == 404
+    assert post(boss, "/admin/users/invite", email="eng@example.com", name="E", role="engineer",
+                tenant_id=owner_id).status_code == 400
+    assert post(boss, "/admin/users/invite", email="eng@example.com", name="E", role="customer",
+                tenant_id=_tenant_id(app, "oem")).status_code == 403
+    assert post(boss, "/admin/users/invite", email="new@northbridge.example", name="New Hire", role="customer",
+                tenant_id=owner_id).status_code == 200
+    assert post(boss, f"/admin/users/{user_id(app, 'clerk@northbridge.example')}/deactivate").status_code == 302
+    clerk, _ = sign_in(app, "customer@graniteridge.example")  # a plain customer user
+    assert clerk.get("/admin/users").status_code == 403
+
+
+def _tenant_id(app, kind: str) -> int:
+    from fleet.models import Tenant
+
+    with app.extensions["ironwatch"].sessions() as db:
+        return db.scalar(select(Tenant.id).where(Tenant.kind == kind).order_by(Tenant.id).limit(1))
+
+
+# --- device credentials -----------------------------------------------------------------------------------
+
+def _operating_upload(client, token: str):
+    import time
+    import uuid
+
+    body = {"upload_id": str(uuid.uuid4()), "machine": FAULTY_GENSET,
+            "samples": [{"time": time.time_ns() - 10**9, "fields": {"coolant_temp_c": 80.0}}]}
+    return client.post("/api/v1/ingest/operating", json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_rotating_a_device_token_shows_the_new_one_once_and_the_old_one_is_refused_at_ingest(world):
+    from fleet.devices import broker_accounts
+
+    app, provisioning = world
+    old_token = next(m for m in provisioning["machines"] if m["uid"] == FAULTY_GENSET)["token"]
+    device = app.test_client()
+    assert _operating_upload(device, old_token).status_code == 202
+    admin, _ = sign_in(app, ADMIN)
+    assert FAULTY_GENSET.encode() in admin.get("/admin/devices").data
+
+    response = post(admin, f"/admin/devices/{FAULTY_GENSET}/rotate")
+    assert response.status_code == 200
+    new_token = re.search(rb'value="(dev_[0-9a-f]+\.[^"]+)"', response.data).group(1).decode()
+    assert new_token.encode() not in admin.get("/admin/devices").data  # shown once
+    assert _operating_upload(device, old_token).status_code == 401
+    assert _operating_upload(device, new_token).status_code == 202
+    accounts = {a.username: a.machine for a in broker_accounts(app.extensions["ironwatch"].sessions)}
+    assert accounts.get(new_token.split(".")[0]) == FAULTY_GENSET and old_token.split(".")[0] not in accounts
+
+    assert post(admin, f"/admin/devices/{FAULTY_GENSET}/revoke", device_id="dev_nope").status_code == 400
+    assert post(admin, "/admin/devices/NO-SUCH-1/rotate").status_code == 400
+    assert _operating_upload(device, new_token).status_code == 202  # the refusals changed nothing
+    assert post(admin, f"/admin/devices/{FAULTY_GENSET}/revoke",
+                device_id=new_token.split(".")[0]).status_code == 302
+    assert _operating_upload(device, new_token).status_code == 401
+    assert [(a[1], a[2]["machine"]) for a in audit_rows(app, "device")] == [("rotated", FAULTY_GENSET),
+                                                                           ("revoked", FAULTY_GENSET)]
+    assert all(new_token not in str(a) and old_token not in str(a) for a in audit_rows(app, "device"))
+
+
+# --- zone limits ------------------------------------------------------------------------------------------
+
+def _diagnosed_zone(app, provisioning, seed: int) -> str:
+    from fleet.models import BurstDiagnosis
+
+    runtime = app.extensions["ironwatch"]
+    token, body = outer_race_burst(provisioning, seed=seed)
+    assert app.test_client().post("/api/v1/ingest/bursts", json=body,
+                                  headers={"Authorization": f"Bearer {token}"}).status_code == 202
+    runtime.writer.start()
+    assert runtime.writer.wait_drained(timeout=60)
+    runtime.writer.stop()
+    assert runtime.diagnosis_queue.run_pending() == 1
+    with runtime.sessions() as db:
+        return db.scalar(select(BurstDiagnosis.iso_zone).order_by(BurstDiagnosis.id.desc()).limit(1))
+
+
+def test_a_changed_zone_limit_changes_the_zone_of_the_next_diagnosis(world):
+    from fleet.models import Machine
+
+    app, provisioning = world
+    with app.extensions["ironwatch"].sessions() as db:
+        model = db.scalar(select(Machine.model).where(Machine.uid == FAULTY_GENSET))
+    before = _diagnosed_zone(app, provisioning, seed=3)
+    assert before in ("A", "B")
+    admin, _ = sign_in(app, ADMIN)
+    assert b"alternator de" in admin.get("/admin/zones").data
+
+    refused = post(admin, "/admin/zones", machine_model=model, component_name="alternator_de",
+                   a_b="2", b_c="1", c_d="3")
+    assert refused.status_code == 400 and b"must increase" in refused.data
+    assert post(admin, "/admin/zones", machine_model=model, component_name="alternator_de",
+                a_b="x", b_c="1", c_d="3").status_code == 400
+    assert post(admin, "/admin/zones", machine_model="No such model", component_name="alternator_de",
+                a_b="1", b_c="2", c_d="3").status_code == 400
+    assert audit_rows(app, "zone_limits") == []
+
+    saved = post(admin, "/admin/zones", machine_model=model, component_name="alternator_de",
+                 a_b="0.01", b_c="0.02", c_d="0.03")
+    assert saved.status_code == 302
+    assert _diagnosed_zone(app, provisioning, seed=4) == "D"
+    [(actor, action, detail)] = audit_rows(app, "zone_limits")
+    assert actor == ADMIN and detail["limits_mm_s"] == [0.01, 0.02, 0.03]
+
+
+# --- models and the audit log page ------------------------------------------------------------------------
+
+def test_the_model_page_refuses_what_the_registry_cannot_do_and_the_audit_page_filters(world):
+    app, _ = world
+    admin, _ = sign_in(app, ADMIN)
+    assert admin.get("/admin/models").status_code == 200
+    refused = post(admin, "/admin/models/promote", component_kind="diesel_engine", version="diesel_engine-v99")
+    assert refused.status_code == 400 and b"Nothing was changed" in refused.data
+    assert post(admin, "/admin/models/rollback", component_kind="no_such_kind").status_code == 400
+    assert audit_rows(app, "model") == []
+
+    post(admin, f"/admin/devices/{FAULTY_GENSET}/rotate")
+    post(admin, f"/admin/users/{user_id(app, ENGINEER)}/reset")
+    everything = admin.get("/admin/audit")
+    assert everything.status_code == 200 and b"rotated" in everything.data and b"reset link" in everything.data
+    devices_only = admin.get("/admin/audit?subject=device")
+    assert b"rotated" in devices_only.data and b"reset link" not in devices_only.data
+    assert b"rotated" not in admin.get("/admin/audit?actor=nobody").data
+    assert admin.get("/admin/audit?subject=bogus").status_code == 400
+    engineer, _ = sign_in(app, ENGINEER)
+    assert engineer.get("/admin/audit").status_code == 403
