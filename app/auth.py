@@ -214,6 +214,7 @@ def login():
     check_csrf()
     email = request.form.get("email", "")
     result = sign_in_service().sign_in(email, request.form.get("password", ""), request.remote_addr)
+    _record_sign_in(email, result.status)
     if result.status == "locked":
         minutes = max(1, -(-result.retry_after_s // 60))
         flash(f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}.", "error")
@@ -230,6 +231,13 @@ def login():
     session["_sid"] = result.session_token
     login_user(principal)
     return redirect(next_url or home_url_for(principal))
+
+
+def _record_sign_in(email: str, status: str) -> None:
+    from fleet.user_admin import record_sign_in
+
+    runtime = current_app.extensions["ironwatch"]
+    record_sign_in(runtime.sessions, runtime.notifier, email, status, request.remote_addr)
 
 
 @bp.post("/logout")

@@ -124,3 +124,14 @@ class AdminChanged(Event):
     action: str = ""
     actor: str | None = None
     detail: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SignInAttempted(Event):
+    """Someone tried to sign in: ``outcome`` is ``ok``, ``refused`` or ``locked``; ``user_id`` is
+    None when the e-mail belongs to nobody."""
+
+    email: str = ""
+    user_id: int | None = None
+    outcome: str = ""
+    address: str = ""

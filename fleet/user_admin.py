@@ -258,3 +258,22 @@ class UserAdmin:
     def _record(self, actor: Actor, tenant_id: int, user_id: int, action: str, detail: dict) -> None:
         self.bus.handle([AdminChanged(tenant_ids=(tenant_id,), subject_type="user", subject_id=user_id,
                                       action=action, actor=actor.email, detail=detail)])
+
+
+def record_sign_in(sessions: sessionmaker, bus, email: str, outcome: str, address: str | None) -> None:
+    """Put a sign-in (``ok``) or a refused one (``refused``) in the audit log, under the account's
+    tenant when the e-mail belongs to someone.
+
+    Attempts refused while locked out are not recorded: they never reach the password check, and
+    a flood of them would only fill the table.
+    """
+    from .events import SignInAttempted
+
+    if outcome not in ("ok", "refused"):
+        return
+    email = normalise_email(email)[:254]
+    with sessions() as db:
+        user = db.scalar(select(User).where(User.email == email)) if email else None
+        user_id, tenant_id = (user.id, user.tenant_id) if user is not None else (None, None)
+    bus.handle([SignInAttempted(tenant_ids=(tenant_id,) if tenant_id else (), email=email or "(empty)",
+                                user_id=user_id, outcome=outcome, address=(address or "")[:64])])

@@ -44,12 +44,15 @@ def post(client, url: str, **data):
     return client.post(url, data={"csrf_token": csrf(client), **data})
 
 
-def audit_rows(app, subject_type: str):
+def audit_rows(app, subject_type: str, sign_ins: bool = False):
+    """(actor, action, detail) of the audit entries about ``subject_type``, oldest first (sign-ins
+    only when asked: every test signs in)."""
     from fleet.models import AuditEntry
 
     with app.extensions["ironwatch"].sessions() as db:
         return [(r.actor, r.action, r.detail) for r in
-                db.scalars(select(AuditEntry).where(AuditEntry.subject_type == subject_type).order_by(AuditEntry.id))]
+                db.scalars(select(AuditEntry).where(AuditEntry.subject_type == subject_type).order_by(AuditEntry.id))
+                if sign_ins or not r.action.startswith("sign_in_")]
 
 
 def user_id(app, email: str) -> int:
@@ -281,3 +284,15 @@ def test_the_model_page_refuses_what_the_registry_cannot_do_and_the_audit_page_f
     assert admin.get("/admin/audit?subject=bogus").status_code == 400
     engineer, _ = sign_in(app, ENGINEER)
     assert engineer.get("/admin/audit").status_code == 403
+
+
+def test_sign_ins_and_refused_ones_are_in_the_audit_log(world):
+    app, _ = world
+    sign_in(app, ENGINEER, "wrong password")
+    sign_in(app, "nobody@example.com", "whatever")
+    sign_in(app, ENGINEER)
+    rows = [(actor, action) for actor, action, _ in audit_rows(app, "user", sign_ins=True)]
+    assert rows == [(ENGINEER, "sign_in_refused"), ("nobody@example.com", "sign_in_refused"), (ENGINEER, "sign_in_ok")]
+    admin, _ = sign_in(app, ADMIN)
+    page = admin.get("/admin/audit?subject=user&actor=engineer")
+    assert page.data.count(b"sign in refused") == 1 and b"sign in ok" in page.data and b"nobody@" not in page.data
