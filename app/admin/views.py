@@ -254,6 +254,123 @@ def model_action(action: str):
     return redirect(url_for("admin.models"))
 
 
+# --- technicians --------------------------------------------------------------------------------------
+
+def _technicians():
+    from fleet.alarm_admin import Technicians
+
+    return Technicians(_runtime().sessions, _runtime().notifier)
+
+
+def _technicians_page(status: int = 200):
+    from fleet.alarm_admin import KNOWN_SKILLS
+
+    return render_template("admin/technicians.html", technicians=_technicians().list(current_user.visible_tenant_ids),
+                           skills=KNOWN_SKILLS), status
+
+
+@bp.get("/admin/technicians")
+@oem_admin_required
+def technicians():
+    return _technicians_page()
+
+
+@bp.post("/admin/technicians/<int:technician_id>")
+@oem_admin_required
+def update_technician(technician_id: int):
+    from fleet.alarm_admin import AlarmConfigError
+
+    check_csrf()
+    form = request.form
+    try:
+        _technicians().update(current_user.email, current_user.visible_tenant_ids, technician_id,
+                              form.getlist("skills"), form.get("home_base", ""), form.get("home_lat"),
+                              form.get("home_lon"), form.get("start", ""), form.get("end", ""), form.getlist("weekdays"))
+    except LookupError:
+        abort(404, description="No such technician.")
+    except AlarmConfigError as error:
+        flash(f"{error} Nothing was changed.", "error")
+        return _technicians_page(400)
+    flash("The technician's planning data is saved; the next dispatch plan uses it.", "info")
+    return redirect(url_for("admin.technicians"))
+
+
+# --- alarm rules and escalation chains -------------------------------------------------------------------
+
+def _alarm_rules():
+    from fleet.alarm_admin import AlarmRules
+
+    return AlarmRules(_runtime().sessions, _runtime().notifier)
+
+
+def _alarm_rules_page(status: int = 200):
+    from fleet.alarm_admin import MAX_STEPS
+    from fleet.alarms import SEVERITIES
+    from fleet.escalation import CHANNELS
+
+    return render_template("admin/alarm_rules.html", tenants=_alarm_rules().overview(current_user.visible_tenant_ids),
+                           severities=SEVERITIES, channels=CHANNELS, max_steps=MAX_STEPS), status
+
+
+@bp.get("/admin/alarm-rules")
+@oem_admin_required
+def alarm_rules():
+    return _alarm_rules_page()
+
+
+@bp.post("/admin/alarm-rules/<int:tenant_id>/chain")
+@oem_admin_required
+def set_escalation_chain(tenant_id: int):
+    from fleet.alarm_admin import MAX_STEPS, AlarmConfigError, StepInput
+
+    check_csrf()
+    if tenant_id not in current_user.visible_tenant_ids:
+        abort(404)
+    form = request.form
+    steps = [StepInput(form.get(f"after_{i}", ""), form.get(f"target_{i}", ""), tuple(form.getlist(f"channels_{i}")))
+             for i in range(MAX_STEPS + 1) if form.get(f"target_{i}")]
+    try:
+        _alarm_rules().set_chain(current_user.email, tenant_id, form.get("min_severity", ""), steps)
+    except AlarmConfigError as error:
+        flash(f"{error} Nothing was changed.", "error")
+        return _alarm_rules_page(400)
+    flash("The escalation chain is saved.", "info")
+    return redirect(url_for("admin.alarm_rules"))
+
+
+@bp.post("/admin/alarm-rules/<int:tenant_id>/fault-codes")
+@oem_admin_required
+def add_fault_code_rule(tenant_id: int):
+    from fleet.alarm_admin import AlarmConfigError
+
+    check_csrf()
+    if tenant_id not in current_user.visible_tenant_ids:
+        abort(404)
+    form = request.form
+    try:
+        _alarm_rules().add_fault_code_rule(current_user.email, tenant_id, form.get("spn", ""), form.get("fmi", ""),
+                                           form.get("severity", ""))
+    except AlarmConfigError as error:
+        flash(f"{error} Nothing was changed.", "error")
+        return _alarm_rules_page(400)
+    flash("The fault-code rule is saved.", "info")
+    return redirect(url_for("admin.alarm_rules"))
+
+
+@bp.post("/admin/alarm-rules/fault-codes/<int:rule_id>/delete")
+@oem_admin_required
+def delete_fault_code_rule(rule_id: int):
+    from fleet.alarm_admin import AlarmConfigError
+
+    check_csrf()
+    try:
+        _alarm_rules().delete_fault_code_rule(current_user.email, current_user.visible_tenant_ids, rule_id)
+    except AlarmConfigError as error:
+        abort(404, description=str(error))
+    flash("The fault-code rule is removed; the code follows the lamp rule again.", "info")
+    return redirect(url_for("admin.alarm_rules"))
+
+
 # --- the audit log ---------------------------------------------------------------------------------------
 
 @bp.get("/admin/audit")

@@ -21,7 +21,7 @@ from test_console_pages import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, WIDTHS, che
 pytestmark = pytest.mark.e2e
 
 ADMIN = "admin@ironwatch.example"
-PAGES = ("users", "devices", "zones", "models", "audit")
+PAGES = ("users", "devices", "technicians", "alarm-rules", "zones", "models", "audit")
 
 
 def upload_status(base_url: str, token: str) -> int:

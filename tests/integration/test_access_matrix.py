@@ -91,6 +91,12 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET admin.models": ADMIN_PAGE,
     "POST admin.model_action": ADMIN_PAGE,
     "GET admin.audit": ADMIN_PAGE,
+    "GET admin.technicians": ADMIN_PAGE,
+    "POST admin.update_technician": ADMIN_PAGE,
+    "GET admin.alarm_rules": ADMIN_PAGE,
+    "POST admin.set_escalation_chain": ADMIN_PAGE,
+    "POST admin.add_fault_code_rule": ADMIN_PAGE,
+    "POST admin.delete_fault_code_rule": ADMIN_PAGE,
     # an invitation or reset link: public, and a made-up token is not found, whoever asks
     "GET admin.account_link": row("404", "404", "404", "404", "404", "404", "404"),
     "POST admin.account_link": row("404", "404", "404", "404", "404", "404", "404"),
@@ -133,6 +139,7 @@ def world(influx, sql_url, tmp_path):
                     password_hash=passwords.hash_password(DEMO_PASSWORD)))
         db.flush()
         owner_user_id = db.scalar(select(User.id).where(User.email == USERS["customer"]))
+        owner_tenant_id = owner.id
     token, body = outer_race_burst(provisioning)
     assert app.test_client().post("/api/v1/ingest/bursts", json=body,
                                   headers={"Authorization": f"Bearer {token}"}).status_code == 202
@@ -147,7 +154,8 @@ def world(influx, sql_url, tmp_path):
         order_id = db.scalar(select(WorkOrder.id).where(WorkOrder.status == "open"))
     assert burst_id and order_id
     values = {"uid": FAULTY_GENSET, "order_id": order_id, "burst_id": burst_id, "filename": "css/ironwatch.css",
-              "id": order_id, "user_id": owner_user_id, "token": "no-such-link-token-0123456789"}
+              "id": order_id, "user_id": owner_user_id, "token": "no-such-link-token-0123456789",
+              "technician_id": 1, "tenant_id": owner_tenant_id, "rule_id": 1}
     yield app, values, token
     runtime.stop()
 

@@ -296,3 +296,78 @@ def test_sign_ins_and_refused_ones_are_in_the_audit_log(world):
     admin, _ = sign_in(app, ADMIN)
     page = admin.get("/admin/audit?subject=user&actor=engineer")
     assert page.data.count(b"sign in refused") == 1 and b"sign in ok" in page.data and b"nobody@" not in page.data
+
+
+# --- technicians and alarm rules ---------------------------------------------------------------------------
+
+def test_technicians_planning_data_is_edited_and_bad_hours_change_nothing(world):
+    from fleet.models import Technician, TechnicianWorkweek
+
+    app, _ = world
+    admin, _ = sign_in(app, ADMIN)
+    assert admin.get("/admin/technicians").status_code == 200
+    with app.extensions["ironwatch"].sessions() as db:
+        technician = db.scalars(select(Technician).order_by(Technician.id)).first()
+        tech_id, skills_before = technician.id, list(technician.skills)
+    good = dict(skills=["engine", "vibration"], home_base="Leeds depot", home_lat="53.8", home_lon="-1.55",
+                start="07:30", end="16:00", weekdays=["1", "2", "3", "4"])
+    for bad, message in ((dict(good, end="07:00"), b"end after it starts"), (dict(good, start="7h"), b"HH:MM"),
+                         (dict(good, skills=["juggling"]), b"Unknown skill"), (dict(good, home_lat="95"), b"latitude"),
+                         (dict(good, weekdays=[]), b"at least one working day")):
+        response = post(admin, f"/admin/technicians/{tech_id}", **bad)
+        assert response.status_code == 400 and message in response.data, bad
+    with app.extensions["ironwatch"].sessions() as db:
+        assert db.get(Technician, tech_id).skills == skills_before
+    assert post(admin, "/admin/technicians/999999", **good).status_code == 404
+    assert post(admin, f"/admin/technicians/{tech_id}", **good).status_code == 302
+    with app.extensions["ironwatch"].sessions() as db:
+        technician, week = db.get(Technician, tech_id), db.get(TechnicianWorkweek, tech_id)
+        assert technician.skills == ["engine", "vibration"] and technician.home_base == "Leeds depot"
+        assert (week.start_minute, week.end_minute, week.weekdays) == (450, 960, [1, 2, 3, 4])
+    assert [a[1] for a in audit_rows(app, "technician")] == ["changed"]
+
+
+def test_an_escalation_chain_and_dm1_rules_are_replaced_only_when_valid(world):
+    from fleet.models import EscalationPolicy, EscalationStep, FaultCodeRule
+
+    app, _ = world
+    admin, _ = sign_in(app, ADMIN)
+    oem_id = _tenant_id(app, "oem")
+    assert b"DM1 fault-code rules" in admin.get("/admin/alarm-rules").data
+    engineer_id = user_id(app, ENGINEER)
+
+    def steps():
+        with app.extensions["ironwatch"].sessions() as db:
+            policy = db.scalar(select(EscalationPolicy).where(EscalationPolicy.tenant_id == oem_id))
+            return [(s.after_minutes, s.target_kind, s.target_role, s.target_user_id, s.channels)
+                    for s in db.scalars(select(EscalationStep).where(EscalationStep.policy_id == policy.id)
+                                        .order_by(EscalationStep.position))]
+
+    before = steps()
+    for bad, message in ((dict(after_0="30", target_0="on_call", channels_0="push", after_1="10", target_1="role:engineer",
+                               channels_1="email"), b"order the steps by time"),
+                         (dict(after_0="0", target_0="role:overlord", channels_0="push"), b"not someone"),
+                         (dict(after_0="0", target_0="on_call"), b"at least one channel"),
+                         (dict(after_0="soon", target_0="on_call", channels_0="push"), b"whole number")):
+        response = post(admin, f"/admin/alarm-rules/{oem_id}/chain", min_severity="warning", **bad)
+        assert response.status_code == 400 and message in response.data, bad
+    assert steps() == before
+    client = admin
+    client.get("/account/time-zone")
+    response = client.post(f"/admin/alarm-rules/{oem_id}/chain", data={
+        "csrf_token": csrf(client), "min_severity": "alarm", "after_0": "0", "target_0": "on_call",
+        "channels_0": ["push", "email"], "after_1": "20", "target_1": f"user:{engineer_id}", "channels_1": "email"})
+    assert response.status_code == 302
+    assert steps() == [(0, "on_call", None, None, ["push", "email"]), (20, "user", None, engineer_id, ["email"])]
+
+    assert post(admin, f"/admin/alarm-rules/{oem_id}/fault-codes", spn="600000", severity="alarm").status_code == 400
+    assert post(admin, f"/admin/alarm-rules/{oem_id}/fault-codes", spn="110", fmi="0", severity="loud").status_code == 400
+    assert post(admin, f"/admin/alarm-rules/{oem_id}/fault-codes", spn="110", fmi="0", severity="alarm").status_code == 302
+    assert post(admin, f"/admin/alarm-rules/{oem_id}/fault-codes", spn="110", fmi="0", severity="none").status_code == 302
+    with app.extensions["ironwatch"].sessions() as db:
+        [(rule_id, severity)] = db.execute(select(FaultCodeRule.id, FaultCodeRule.severity)).all()
+    assert severity is None  # the second rule for the same code replaced the first
+    assert post(admin, f"/admin/alarm-rules/fault-codes/{rule_id}/delete").status_code == 302
+    assert post(admin, f"/admin/alarm-rules/fault-codes/{rule_id}/delete").status_code == 404
+    assert [a[1] for a in audit_rows(app, "alarm_rules")] == ["chain_changed", "dm1_rule_set", "dm1_rule_set",
+                                                              "dm1_rule_deleted"]
