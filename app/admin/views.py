@@ -3,6 +3,7 @@ flash message) or, when a token or link must be shown once, renders it in the an
 from __future__ import annotations
 
 from functools import wraps
+from pathlib import Path
 from typing import Callable
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -225,7 +226,9 @@ def _models():
     from fleet.fleet_admin import ModelAdmin
     from fleet.model_registry import ModelRegistry
 
-    return ModelAdmin(_runtime().sessions, ModelRegistry(_runtime().sessions), _runtime().notifier)
+    runtime = _runtime()
+    registry = ModelRegistry(runtime.sessions, var_dir=Path(runtime.config["IRONWATCH_VAR"]))
+    return ModelAdmin(runtime.sessions, registry, runtime.notifier)
 
 
 @bp.get("/admin/models")

@@ -371,3 +371,26 @@ def test_an_escalation_chain_and_dm1_rules_are_replaced_only_when_valid(world):
     assert post(admin, f"/admin/alarm-rules/fault-codes/{rule_id}/delete").status_code == 404
     assert [a[1] for a in audit_rows(app, "alarm_rules")] == ["chain_changed", "dm1_rule_set", "dm1_rule_set",
                                                               "dm1_rule_deleted"]
+
+
+def test_an_admin_promotes_and_rolls_back_a_model_and_both_are_audited(world, tmp_path):
+    from fleet.model_registry import ModelRegistry
+    from test_rul_registry import tiny_estimator
+
+    app, _ = world
+    registry = ModelRegistry(app.extensions["ironwatch"].sessions, var_dir=tmp_path)  # the app's IRONWATCH_VAR
+    v1 = registry.register("alternator_bearing", tiny_estimator(1), {"held_out": 1, "rmse_h": 12.5}).version
+    v2 = registry.register("alternator_bearing", tiny_estimator(2), {"rmse_h": 9.5}).version
+    registry.promote("alternator_bearing", v2)
+    admin, _ = sign_in(app, ADMIN)
+    page = admin.get("/admin/models")
+    assert page.status_code == 200 and v1.encode() in page.data and b"rmse h 9.5" in page.data
+
+    assert post(admin, "/admin/models/rollback", component_kind="alternator_bearing").status_code == 302
+    assert registry.active("alternator_bearing").version == v1
+    refused = post(admin, "/admin/models/rollback", component_kind="alternator_bearing")
+    assert refused.status_code == 400 and b"oldest model" in refused.data  # v1 has nothing below it
+    assert post(admin, "/admin/models/promote", component_kind="alternator_bearing", version=v2).status_code == 302
+    assert registry.active("alternator_bearing").version == v2
+    assert [(a[1], a[2]["version"], a[2]["previous"]) for a in audit_rows(app, "model")] == [
+        ("rolled_back", v1, v2), ("promoted", v2, v1)]
