@@ -102,6 +102,7 @@ def nav_items(app: Flask) -> list[dict[str, Any]]:
         entries += [("tech.orders", "My work orders")]
     if role == "customer":
         entries += [("portal.index", "My machines")]
+        entries += [("admin.users", "Users")] if getattr(current_user, "manages_users", False) else []
     entries.append(("profile.index", "Notifications"))
     if role == "admin":
         entries += [("health.console_page", "Health")]

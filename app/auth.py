@@ -50,6 +50,7 @@ class Principal:
     visible_tenant_ids: tuple[int, ...] = field(default_factory=tuple)
     active: bool = True
     timezone: str | None = None  # IANA zone the user reads times in; None: the browser's
+    manages_users: bool = False  # a customer's user administrator (docs/admin.md)
 
     # Flask-Login's user interface.
     is_anonymous = False
@@ -89,7 +90,8 @@ def principal_from_user(user, tenant, customer_ids: list[int]) -> Principal:
     return Principal(id=user.id, email=user.email, name=user.name, role=user.role,
                      tenant_id=tenant.id, tenant_name=tenant.name, tenant_kind=tenant.kind,
                      visible_tenant_ids=tuple(sorted(visible)), active=bool(user.active),
-                     timezone=getattr(user, "timezone", None) or None)
+                     timezone=getattr(user, "timezone", None) or None,
+                     manages_users=bool(getattr(user, "manages_users", False)))
 
 
 def load_principal(session_factory, user_id: int) -> Principal | None:

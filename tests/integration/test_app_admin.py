@@ -156,6 +156,7 @@ def test_a_customer_user_admin_manages_only_their_own_tenants_users(world):
     boss, _ = sign_in(app, "boss@northbridge.example")
     page = boss.get("/admin/users")
     assert page.status_code == 200 and b"clerk@northbridge.example" in page.data
+    assert b'href="/admin/users"' in boss.get("/portal/").data  # their top bar links the page
     assert ENGINEER.encode() not in page.data and b"customer@graniteridge.example" not in page.data
     assert boss.get("/admin/devices").status_code == 403
     assert post(boss, f"/admin/users/{user_id(app, ENGINEER)}/deactivate").status_code == 404
