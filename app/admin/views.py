@@ -111,6 +111,11 @@ def user_action(user_id: int, action: str):
             flash(f"Password reset link for {issued.email} created; it is shown only now.", "info")
             return _users_page(issued=issued)
         getattr(service, action)(_actor(), user_id)
+        if action == "deactivate":  # its sessions are revoked; its open live sockets go too
+            from ..extensions import socketio
+            from ..notifier import disconnect_user
+
+            disconnect_user(socketio, user_id)
     except NotAllowed as error:
         abort(404, description=str(error))
     except UserAdminError as error:

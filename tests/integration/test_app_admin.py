@@ -131,8 +131,13 @@ def test_deactivating_a_user_ends_their_session_at_once_and_a_reset_link_replace
     engineer, response = sign_in(app, ENGINEER, "new engineer passphrase")
     assert response.status_code == 302 and engineer.get("/console/").status_code == 200
 
+    from app.extensions import socketio
+
+    live = socketio.test_client(app, flask_test_client=engineer)
+    assert live.is_connected()
     assert post(admin, f"/admin/users/{target}/deactivate").status_code == 302
     assert engineer.get("/console/").status_code == 302
+    assert not live.is_connected()  # the open live feed is cut too
     assert sign_in(app, ENGINEER, "new engineer passphrase")[1].status_code == 401
     assert post(admin, f"/admin/users/{user_id(app, ADMIN)}/deactivate").status_code == 400  # not yourself
     assert post(admin, "/admin/users/999999/deactivate").status_code == 404
