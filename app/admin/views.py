@@ -142,10 +142,14 @@ def account_link(token: str):
             flash("The two passwords are not the same.", "error")
             return render_template("admin/link.html", holder=holder, min_length=MIN_PASSWORD_LENGTH), 400
         try:
-            service.redeem(token, password)
+            user_id = service.redeem(token, password)
         except UserAdminError as error:
             flash(str(error), "error")
             return render_template("admin/link.html", holder=holder, min_length=MIN_PASSWORD_LENGTH), 400
+        from ..extensions import socketio
+        from ..notifier import disconnect_user
+
+        disconnect_user(socketio, user_id)  # the sessions it ended may have live sockets open
         flash("Your password is set. Sign in with it now.", "info")
         return redirect(url_for("auth.login"))
     return render_template("admin/link.html", holder=holder, min_length=MIN_PASSWORD_LENGTH)
