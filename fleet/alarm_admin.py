@@ -17,6 +17,7 @@ from .alarms import SEVERITIES
 from .db import transaction
 from .escalation import CHANNELS
 from .events import AdminChanged
+from .maintenance import COMPONENT_SKILLS, FAULT_SKILLS
 from .models import (EscalationPolicy, EscalationStep, FaultCodeRule, Technician, TechnicianWorkweek, Tenant, User)
 
 MAX_STEPS = 10
@@ -24,7 +25,9 @@ MAX_AFTER_MINUTES = 7 * 24 * 60
 TARGET_ROLES = ("admin", "engineer", "technician", "customer")
 MAX_SPN = 524287  # J1939 SPNs are 19 bits
 MAX_FMI = 31
-KNOWN_SKILLS = ("engine", "hydraulics", "gearbox", "bearings", "electrical", "vibration", "alternator")
+#: The skills work orders ask for (fleet.maintenance's fault and component tables): a technician
+#: with any other "skill" would never be matched, so the page offers only these.
+KNOWN_SKILLS = tuple(sorted(set(FAULT_SKILLS.values()) | set(COMPONENT_SKILLS.values())))
 
 
 class AlarmConfigError(ValueError):
