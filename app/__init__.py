@@ -73,10 +73,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import aemp, api, auth, console, health, openapi, portal, profile, tech
+    from . import admin, aemp, api, auth, console, health, openapi, portal, profile, tech
 
     for blueprint in (auth.bp, console.bp, portal.bp, tech.bp, api.bp, openapi.bp, health.bp, profile.bp, aemp.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(admin.bp)
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -106,9 +107,11 @@ def nav_items(app: Flask) -> list[dict[str, Any]]:
         entries += [("tech.orders", "My work orders")]
     if role == "customer":
         entries += [("portal.index", "My machines"), ("portal.reports", "Reports"), ("portal.api_clients", "Fleet API")]
+        entries += [("admin.users", "Users")] if getattr(current_user, "manages_users", False) else []
     entries.append(("profile.index", "Notifications"))
     if role == "admin":
         entries += [("health.console_page", "Health")]
+        entries += [("admin.users", "Admin")]
     entries.append(("openapi.docs", "API"))
     current = request.endpoint or ""
     current = _NAV_PARENT.get(current, current)

@@ -51,6 +51,7 @@ class Principal:
     visible_tenant_ids: tuple[int, ...] = field(default_factory=tuple)
     active: bool = True
     timezone: str | None = None  # IANA zone the user reads times in; None: the browser's
+    manages_users: bool = False  # a customer's user administrator (docs/admin.md)
 
     # Flask-Login's user interface.
     is_anonymous = False
@@ -91,7 +92,8 @@ def principal_from_user(user, tenant, descendant_ids: list[int]) -> Principal:
     return Principal(id=user.id, email=user.email, name=user.name, role=user.role,
                      tenant_id=tenant.id, tenant_name=tenant.name, tenant_kind=tenant.kind,
                      visible_tenant_ids=tuple(sorted(set(visible))), active=bool(user.active),
-                     timezone=getattr(user, "timezone", None) or None)
+                     timezone=getattr(user, "timezone", None) or None,
+                     manages_users=bool(getattr(user, "manages_users", False)))
 
 
 def descendant_tenant_ids(db, tenant_id: int) -> list[int]:
@@ -230,6 +232,7 @@ def login():
     check_csrf()
     email = request.form.get("email", "")
     result = sign_in_service().sign_in(email, request.form.get("password", ""), request.remote_addr)
+    _record_sign_in(email, result.status)
     if result.status == "locked":
         minutes = max(1, -(-result.retry_after_s // 60))
         flash(f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}.", "error")
@@ -246,6 +249,13 @@ def login():
     session["_sid"] = result.session_token
     login_user(principal)
     return redirect(next_url or home_url_for(principal))
+
+
+def _record_sign_in(email: str, status: str) -> None:
+    from fleet.user_admin import record_sign_in
+
+    runtime = current_app.extensions["ironwatch"]
+    record_sign_in(runtime.sessions, runtime.notifier, email, status, request.remote_addr)
 
 
 @bp.post("/logout")

@@ -38,8 +38,17 @@ def disconnect_session(socketio: SocketIO, session_token: str | None) -> int:
     not keep hearing live events on a socket it opened before); returns how many."""
     if not session_token:
         return 0
+    return _disconnect_room(socketio, session_room(session_token))
+
+
+def disconnect_user(socketio: SocketIO, user_id: int) -> int:
+    """Disconnect every socket of ``user_id`` (account deactivated, password reset); how many."""
+    return _disconnect_room(socketio, user_room(user_id))
+
+
+def _disconnect_room(socketio: SocketIO, room: str) -> int:
     server = socketio.server
-    sids = [sid for sid, _eio_sid in server.manager.get_participants("/", session_room(session_token))]
+    sids = [sid for sid, _eio_sid in server.manager.get_participants("/", room)]
     for sid in sids:
         server.disconnect(sid, namespace="/")
     return len(sids)

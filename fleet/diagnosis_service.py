@@ -31,6 +31,7 @@ from . import alarm_service, repairs
 from .alarms import AlarmCondition
 from .db import transaction
 from .events import LiveUpdate
+from .fleet_admin import group_limits_in
 from .maintenance import TREND_FAULT_MODE, MaintenanceSignal, worst_severity
 from .models import BurstDiagnosis, Component, Machine, from_ns, utcnow
 from .notify import NullNotifier, Notifier
@@ -181,7 +182,12 @@ class DiagnosisService:
                                                                              Component.name == component_name))
             if component is None:
                 raise DiagnosisError(f"burst of unknown component {component_name!r} on machine {machine_uid!r}")
-            return dict(component.kinematics or {})
+            kinematics = dict(component.kinematics or {})
+            # Limits an admin set for the machine's group (its model) win over the component's own.
+            group_limits = group_limits_in(session, machine_uid, component_name)
+            if group_limits is not None:
+                kinematics["zone_limits_mm_s"] = list(group_limits)
+            return kinematics
 
     def process_burst(self, burst_id: str) -> DiagnosisOutcome:
         """Diagnose one stored burst (idempotent: a second call returns the first result).

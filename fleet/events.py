@@ -108,3 +108,30 @@ def live_payload(event: Event) -> dict:
     if isinstance(event, AlarmEvent):
         return {**event.alarm, "change": event.change, "actor": event.actor}
     raise TypeError(f"not a live event: {type(event).__name__}")
+
+
+@dataclass(frozen=True)
+class AdminChanged(Event):
+    """An administrator changed configuration: a user, a device credential, zone limits, a model.
+
+    ``subject_type`` names what was changed (``user``, ``device``, ``zone_limits``, ``model``,
+    ...), ``subject_id`` its row id, ``action`` the verb (``invited``, ``rotated``, ``promoted``);
+    ``detail`` says enough to read the audit log without joining (never a secret).
+    """
+
+    subject_type: str = ""
+    subject_id: int = 0
+    action: str = ""
+    actor: str | None = None
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SignInAttempted(Event):
+    """Someone tried to sign in: ``outcome`` is ``ok``, ``refused`` or ``locked``; ``user_id`` is
+    None when the e-mail belongs to nobody."""
+
+    email: str = ""
+    user_id: int | None = None
+    outcome: str = ""
+    address: str = ""

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterable
 
-from .events import (AlarmAcknowledged, AlarmCleared, AlarmEscalated, AlarmEvent, AlarmRaised, AlarmUpdated, Event,
-                     LiveUpdate, WorkOrderChanged, live_name, live_payload)
+from .events import (AdminChanged, AlarmAcknowledged, AlarmCleared, AlarmEscalated, AlarmEvent, AlarmRaised, AlarmUpdated, Event,
+                     LiveUpdate, SignInAttempted, WorkOrderChanged, live_name, live_payload)
 from .models import utcnow
 from .notify import NullNotifier, Notifier
 from .repairs import record_repair_on_completion
@@ -55,7 +55,7 @@ def publish_live(event: Event, deps: Dependencies) -> None:
 
 
 def write_audit(event: Event, deps: Dependencies) -> None:
-    """One audit-log row per alarm or work-order change (who, what, when, comment)."""
+    """One audit-log row per alarm, work-order or configuration change (who, what, when, comment)."""
     if deps.sessions is None:
         return
     from .db import transaction
@@ -67,14 +67,22 @@ def write_audit(event: Event, deps: Dependencies) -> None:
                                                             "state": event.alarm.get("state")}
         if isinstance(event, AlarmEscalated):
             detail.update(step=event.step, recipients=list(event.recipients), channels=list(event.channels))
+    elif isinstance(event, AdminChanged):
+        subject, subject_id, action = event.subject_type, event.subject_id, event.action
+        tenant_id, detail = (event.tenant_ids[0] if event.tenant_ids else None), dict(event.detail)
+    elif isinstance(event, SignInAttempted):
+        subject, subject_id, action = "user", event.user_id or 0, f"sign_in_{event.outcome}"
+        tenant_id, detail = (event.tenant_ids[0] if event.tenant_ids else None), {"address": event.address}
     elif isinstance(event, WorkOrderChanged):
         subject, subject_id, action = "work_order", int(event.order["id"]), event.change
         tenant_id, detail = event.order.get("tenant_id"), {"status": event.order.get("status"),
                                                             "priority": event.order.get("priority")}
     else:
         return
+    # Who acted: the signed-in person, or for a sign-in the e-mail that was typed.
+    actor = event.email if isinstance(event, SignInAttempted) else getattr(event, "actor", None)
     with transaction(deps.sessions) as session:
-        session.add(AuditEntry(at=deps.clock(), tenant_id=tenant_id, actor=getattr(event, "actor", None) or "system",
+        session.add(AuditEntry(at=deps.clock(), tenant_id=tenant_id, actor=(actor or "system")[:254],
                                subject_type=subject, subject_id=subject_id, action=action[:32],
                                comment=getattr(event, "comment", "") or "", detail=detail))
 
@@ -110,6 +118,8 @@ EVENT_HANDLERS: dict[type, list[Callable]] = {
     AlarmAcknowledged: [publish_live, write_audit, stop_deliveries],
     AlarmCleared: [publish_live, write_audit, stop_deliveries],
     AlarmEscalated: [publish_live, write_audit, deliver_escalation],
+    AdminChanged: [write_audit],
+    SignInAttempted: [write_audit],
 }
 
 

@@ -223,7 +223,7 @@ class Delivery(Base):
 
 
 class AuditEntry(Base):
-    """Who did what to which alarm or work order, when: written by a message-bus subscriber."""
+    """Who did what to which alarm, work order or configuration, when: written by a message-bus subscriber."""
 
     __tablename__ = "audit_entry"
     __table_args__ = (Index("ix_audit_subject", "subject_type", "subject_id"),)
@@ -232,7 +232,7 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
     actor: Mapped[str] = mapped_column(String(254), default="system")
-    subject_type: Mapped[str] = mapped_column(String(16))  # alarm | work_order
+    subject_type: Mapped[str] = mapped_column(String(16))  # fleet.audit_log.SUBJECT_TYPES
     subject_id: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(32))
     comment: Mapped[str] = mapped_column(Text, default="")

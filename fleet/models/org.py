@@ -76,6 +76,8 @@ class User(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     timezone: Mapped[str | None] = mapped_column(String(64))  # IANA zone for times shown; None: the browser's
     monthly_report: Mapped[bool] = mapped_column(Boolean, default=False)  # e-mail the monthly fleet report
+    # A customer's user administrator: may invite, deactivate and reset their own tenant's users.
+    manages_users: Mapped[bool] = mapped_column(Boolean, default=False)
 
     tenant: Mapped[Tenant] = relationship()
     technician: Mapped["Technician | None"] = relationship(back_populates="user")

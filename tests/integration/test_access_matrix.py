@@ -45,6 +45,7 @@ CONSOLE_OBJECT = row("login", "login", "ok", "ok", "403", "403", "403", "404")
 SIGNED_IN = row("login", "login", "ok", "ok", "ok", "ok", "ok", "ok")
 API_LIST = row("401", "401", "ok", "ok", "ok", "ok", "ok", "ok")
 API_OBJECT = row("401", "401", "ok", "ok", "ok", "ok", "404", "404")
+ADMIN_PAGE = row("login", "login", "ok", "403", "403", "403", "403", "403")
 
 #: (endpoint or "METHOD /openapi/path" or "socket:<event>") → expected class per principal.
 EXPECTED: dict[str, dict[str, str]] = {
@@ -111,6 +112,27 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET profile.service_worker": PUBLIC,
     "GET openapi.openapi_json": PUBLIC,
     "GET openapi.docs": PUBLIC,
+    # admin pages (issue 17): OEM admins; the users page also a customer's user administrator
+    # (tests/integration/test_app_admin.py); the POSTs carry no CSRF token, so 400 for whoever passes
+    "GET admin.users": ADMIN_PAGE,
+    "POST admin.invite_user": ADMIN_PAGE,
+    "POST admin.user_action": ADMIN_PAGE,
+    "GET admin.devices": ADMIN_PAGE,
+    "POST admin.device_action": ADMIN_PAGE,
+    "GET admin.zones": ADMIN_PAGE,
+    "POST admin.set_zone_limits": ADMIN_PAGE,
+    "GET admin.models": ADMIN_PAGE,
+    "POST admin.model_action": ADMIN_PAGE,
+    "GET admin.audit": ADMIN_PAGE,
+    "GET admin.technicians": ADMIN_PAGE,
+    "POST admin.update_technician": ADMIN_PAGE,
+    "GET admin.alarm_rules": ADMIN_PAGE,
+    "POST admin.set_escalation_chain": ADMIN_PAGE,
+    "POST admin.add_fault_code_rule": ADMIN_PAGE,
+    "POST admin.delete_fault_code_rule": ADMIN_PAGE,
+    # an invitation or reset link: public, and a made-up token is not found, whoever asks
+    "GET admin.account_link": row("404", "404", "404", "404", "404", "404", "404", "404"),
+    "POST admin.account_link": row("404", "404", "404", "404", "404", "404", "404", "404"),
     # OpenAPI operations outside the URL map (device ingest is WSGI in front of Flask)
     "POST /api/v1/ingest/operating": row("401", "ok", "401", "401", "401", "401", "401", "401"),
     "POST /api/v1/ingest/bursts": row("401", "ok", "401", "401", "401", "401", "401", "401"),
@@ -163,6 +185,9 @@ def world(influx, sql_url, tmp_path):
                           .where(Machine.uid == FAULTY_GENSET))
         db.add(User(email=USERS["customer"], name="Nadia Owen", role="customer", tenant_id=owner.id,
                     password_hash=passwords.hash_password(DEMO_PASSWORD)))
+        db.flush()
+        owner_user_id = db.scalar(select(User.id).where(User.email == USERS["customer"]))
+        owner_tenant_id = owner.id
     token, body = outer_race_burst(provisioning)
     assert app.test_client().post("/api/v1/ingest/bursts", json=body,
                                   headers={"Authorization": f"Bearer {token}"}).status_code == 202
@@ -179,7 +204,9 @@ def world(influx, sql_url, tmp_path):
     assert burst_id and order_id and alarm_id
     values = {"uid": FAULTY_GENSET, "order_id": order_id, "burst_id": burst_id, "filename": "css/ironwatch.css",
               "id": order_id, "alarm_id": alarm_id, "subscription_id": 2**31 - 1, "page": 1, "series": "CumulativeOperatingHours",
-              "start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z", "client_id": 1, "proposal_id": 1}
+              "start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z", "client_id": 1, "proposal_id": 1,
+              "user_id": owner_user_id, "token": "no-such-link-token-0123456789", "technician_id": 1,
+              "tenant_id": owner_tenant_id, "rule_id": 1}
     yield app, values, token
     runtime.stop()
 
