@@ -73,7 +73,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from . import api, auth, console, health, openapi, portal, tech
 
-    for blueprint in (auth.bp, console.bp, portal.bp, tech.bp, api.bp, openapi.bp, health.bp):
+    for blueprint in (auth.bp, console.bp, portal.bp, tech.bp, api.bp, openapi.bp, health.bp, tech.api.api_bp):
         app.register_blueprint(blueprint)
 
 

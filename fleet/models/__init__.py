@@ -14,6 +14,7 @@ from .fault_codes import ReportedFaultCode
 from .org import ROLES, TENANT_KINDS, Site, Technician, Tenant, User
 from .security import SignInThrottle, UserSession
 from .work import BurstDiagnosis, JobState, RulModel, WorkOrder
+from .field import FieldAction, WorkOrderPhoto
 from .planning import (DispatchLock, MachinePmState, Part, PmPlan, PmWorkOrder, TechnicianDayOff,
                        TechnicianWorkweek, WorkOrderFinding)
 
@@ -28,4 +29,5 @@ __all__ = [
     "SignInThrottle", "UserSession",
     "Part", "PmPlan", "MachinePmState", "PmWorkOrder", "TechnicianWorkweek", "TechnicianDayOff", "DispatchLock",
     "WorkOrderFinding",
+    "FieldAction", "WorkOrderPhoto",
 ]
