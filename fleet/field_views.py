@@ -17,7 +17,7 @@ from .alarms import OPEN_STATES, zone
 from .dispatch import ROAD_FACTOR, haversine_km
 from .models import Alarm, Machine, PmWorkOrder, Technician, WorkOrder, WorkOrderPhoto
 from .queries import iso
-from .wording import component_words, fault_words
+from .wording import component_words, fault_words, part_words
 from .workorders import ACTIVE_STATUSES, priority_rank
 
 #: Row status → what the technician reads.
@@ -72,7 +72,9 @@ def headline(order: WorkOrder, tz: str, now: datetime) -> str:
     """What was found, in plain words first, e.g. ``Alternator drive end: bearing outer-race defect
     (drive end), getting worse; do by Tue 8 Dec 14:00``."""
     what = component_words(order.component.name) if order.component is not None else (order.machine.model or "machine")
-    text = f"{what[:1].upper()}{what[1:]}: {fault_words(order.fault_mode, order.location)}"
+    # the location only when the component's name does not already say it ("alternator drive end")
+    location = order.location if part_words(order.location) not in what else ""
+    text = f"{what[:1].upper()}{what[1:]}: {fault_words(order.fault_mode, location)}"
     raised = any("priority raised" in (e.get("note") or "") for e in (order.history or []))
     if raised or (order.occurrences or 1) > 2:
         text += ", getting worse"

@@ -9,7 +9,8 @@ OTHER_TECHNICIAN_NAME = "Priya Raman"
 
 
 def open_job(sessions, notifier, uid: str = "GS-2001", component: str = "alternator_de",
-             fault_mode: str = "bearing_outer_race", technician_email: str = TECHNICIAN, due_days: float = 3.0) -> int:
+             fault_mode: str = "bearing_outer_race", location: str = "DE", technician_email: str = TECHNICIAN,
+             due_days: float = 3.0) -> int:
     """Open a diagnosed-looking order on ``component`` of ``uid`` and assign it; returns its id."""
     from sqlalchemy import select
 
@@ -22,7 +23,7 @@ def open_job(sessions, notifier, uid: str = "GS-2001", component: str = "alterna
         machine = session.scalar(select(Machine).where(Machine.uid == uid))
         part = machine.component(component)
         order = WorkOrder(tenant_id=machine.tenant_id, machine_id=machine.id, component_id=part.id,
-                          fault_mode=fault_mode, location="DE", source="diagnosis",
+                          fault_mode=fault_mode, location=location, source="diagnosis",
                           title=f"{component}: outer-race defect", status="open", priority="high",
                           severity="warning", confidence=0.85, occurrences=3, due_at=now + timedelta(days=due_days),
                           evidence={"finding": {"evidence": [{"label": "BPFO", "matched_hz": 89.4, "snr_db": 14}]},

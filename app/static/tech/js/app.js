@@ -24,13 +24,17 @@
 
   function warmJobPages() {
     var list = document.getElementById("jobs");
-    if (!list || !navigator.onLine || !list.dataset.jobUrls) { return; }
-    var urls = list.dataset.jobUrls.split(",").filter(Boolean).map(function (id) {
+    if (!list || !navigator.onLine) { return; }
+    if (!navigator.serviceWorker.controller) {  // first visit: the worker takes this page over first
+      navigator.serviceWorker.addEventListener("controllerchange", warmJobPages, { once: true });
+      return;
+    }
+    var urls = [body.dataset.swScope].concat((list.dataset.jobUrls || "").split(",").filter(Boolean).map(function (id) {
       return list.dataset.jobUrlBase + id;
-    });
+    }));
     Promise.all(urls.map(function (url) {
       return fetch(url, { credentials: "same-origin" }).catch(function () { return null; });
-    })).then(function () { body.dataset.jobsCached = String(urls.length); });
+    })).then(function () { body.dataset.jobsCached = String(urls.length - 1); });
   }
 
   function showNet() {

@@ -18,7 +18,7 @@
   var box = document.getElementById("job-map");
   if (box && typeof L !== "undefined") {
     var at = [parseFloat(box.dataset.lat), parseFloat(box.dataset.lon)];
-    var map = L.map(box, { zoomControl: true, attributionControl: true, scrollWheelZoom: false }).setView(at, 9);
+    var map = L.map(box, { zoomControl: true, attributionControl: true, scrollWheelZoom: false }).setView(at, 7);
     map.attributionControl.setPrefix(false);
     if (box.dataset.tilesUrl) { L.tileLayer(box.dataset.tilesUrl, { maxZoom: 18 }).addTo(map); }
     fetch(box.dataset.landUrl).then(function (r) { return r.json(); }).then(function (atlas) {
@@ -62,23 +62,20 @@
   }
 
   // --- photo: shrink on the phone before queueing (a 12 MP photo would not fit a weak signal)
+  // createImageBitmap decodes the file without an object URL (the CSP allows no blob: images)
   function shrink(file) {
-    return new Promise(function (resolve, reject) {
-      var url = URL.createObjectURL(file);
-      var image = new Image();
-      image.onload = function () {
-        var scale = Math.min(1, PHOTO_SIDE / Math.max(image.naturalWidth, image.naturalHeight));
-        var canvas = document.createElement("canvas");
-        canvas.width = Math.max(1, Math.round(image.naturalWidth * scale));
-        canvas.height = Math.max(1, Math.round(image.naturalHeight * scale));
-        canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
-        URL.revokeObjectURL(url);
+    return createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bitmap) {
+      var scale = Math.min(1, PHOTO_SIDE / Math.max(bitmap.width, bitmap.height));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+      canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      bitmap.close();
+      return new Promise(function (resolve, reject) {
         canvas.toBlob(function (blob) { blob ? resolve(blob) : reject(new Error("could not encode")); },
                       "image/jpeg", 0.82);
-      };
-      image.onerror = function () { URL.revokeObjectURL(url); reject(new Error("not a picture")); };
-      image.src = url;
-    });
+      });
+    }, function () { throw new Error("not a picture"); });
   }
 
   var photoInput = document.getElementById("photo");
