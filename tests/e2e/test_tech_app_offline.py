@@ -136,6 +136,8 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
             assert state["actions"] == 4 and state["findings"] == 1 and len(state["photos"]) == 1
             assert state["notes"].startswith("Outer race spalled")
             assert (tmp_path / "photos" / state["photos"][0]).read_bytes()[:2] == b"\xff\xd8"
+            # the page loads itself again once its steps are in (the stored copy is fresh then)
+            expect(page.locator("#job-state")).to_have_text("completed", timeout=30_000)
             page.reload()  # a second sync finds nothing to send: still exactly once
             expect(page.locator("body[data-queue='0']")).to_have_count(1)
             assert server_state(session_factory, job)["actions"] == 4
