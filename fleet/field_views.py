@@ -6,6 +6,7 @@ finding first ("Alternator drive end: bearing outer-race defect, getting worse; 
 """
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Iterable, Sequence
 
@@ -83,7 +84,7 @@ def headline(order: WorkOrder, tz: str, now: datetime) -> str:
     if order.due_at is not None:
         days = (order.due_at - now).total_seconds() / 86400
         text += (f"; overdue since {local_text(order.due_at, tz)}" if days < 0 else
-                 f"; act within {max(1, round(days))} day{'s' if round(days) > 1 else ''} "
+                 f"; act within {math.ceil(days)} day{'s' if math.ceil(days) > 1 else ''} "
                  f"(by {local_text(order.due_at, tz)})")
     return text
 
