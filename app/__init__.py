@@ -75,7 +75,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from . import admin, aemp, api, auth, console, health, openapi, portal, profile, tech
 
-    for blueprint in (auth.bp, console.bp, portal.bp, tech.bp, api.bp, openapi.bp, health.bp, profile.bp, aemp.bp):
+    for blueprint in (auth.bp, console.bp, portal.bp, tech.bp, api.bp, openapi.bp, health.bp, profile.bp, aemp.bp,
+                      tech.api.api_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(admin.bp)
 

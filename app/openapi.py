@@ -207,6 +207,44 @@ APP_PATHS: dict[str, Any] = {
                       "409": _json_response("Not allowed from the order's current state", _ERROR),
                       "415": _json_response("Body is not a JSON object", _ERROR),
                       **_error_responses(400, 401, 403, 404)}}},
+    # The technicians' app (docs/field_app.md): one phone action, applied once per client_action_id.
+    "/api/v1/tech/actions": {"post": {
+        "tags": ["field"], "summary": "One action from the technicians' app, applied once",
+        "description": "Technicians only, on jobs assigned to them; header X-CSRF-Token (the page's token). "
+                       "multipart/form-data (a photo is the file part 'photo') or JSON. A resend of the same "
+                       "client_action_id answers the first outcome with duplicate: true. A step the job's "
+                       "current state refuses (reassigned, cancelled meanwhile) answers outcome: conflict.",
+        "requestBody": {"required": True, "content": {ct: {"schema": {
+            "type": "object", "required": ["client_action_id", "order_id", "action"],
+            "properties": {"client_action_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
+                           "order_id": {"type": "integer"},
+                           "action": {"type": "string", "enum": ["accept", "decline", "start", "hold", "resume",
+                                                                 "complete", "photo", "acknowledge_alarm"]},
+                           "taken_at": {"type": "string", "format": "date-time"}, "reason": {"type": "string"},
+                           "problem_code": {"type": "string"}, "cause_code": {"type": "string"},
+                           "remedy_code": {"type": "string"},
+                           "fault_confirmed": {"type": "string", "enum": ["yes", "no", "other"]},
+                           "found_fault_mode": {"type": "string"}, "component_replaced": {"type": "string"},
+                           "parts_used": {"type": "string", "description": "JSON list of {part_number, quantity}"},
+                           "labour_h": {"type": "number", "minimum": 0, "maximum": 48}, "notes": {"type": "string"},
+                           "caption": {"type": "string"}, "alarm_id": {"type": "integer"},
+                           **({"photo": {"type": "string", "format": "binary"}} if ct == "multipart/form-data" else {})}}}
+            for ct in ("multipart/form-data", "application/json")}},
+        "responses": {"200": _json_response("The outcome: applied or conflict", {"type": "object"}),
+                      **_error_responses(400, 401, 403, 404)}}},
+    "/api/v1/tech/push-subscription": {
+        "post": {"tags": ["field"], "summary": "Store this browser's Web Push subscription (PushSubscription.toJSON())",
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["endpoint", "keys"],
+                     "properties": {"endpoint": {"type": "string"}, "keys": {"type": "object", "properties": {
+                         "p256dh": {"type": "string"}, "auth": {"type": "string"}}}}}}}},
+                 "responses": {"201": _json_response("Subscribed", {"type": "object"}),
+                               **_error_responses(400, 401, 403)}},
+        "delete": {"tags": ["field"], "summary": "Forget this browser's Web Push subscription",
+                   "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                       "type": "object", "required": ["endpoint"], "properties": {"endpoint": {"type": "string"}}}}}},
+                   "responses": {"200": _json_response("Unsubscribed", {"type": "object"}),
+                                 **_error_responses(400, 401, 403)}}},
 }
 
 

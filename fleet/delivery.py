@@ -218,7 +218,8 @@ def alarm_message(alarm: Mapping, timezone_name: str, base_url: str, escalated_s
                  f"<tr><td>Alarm</td><td>{esc(alarm['number'])}</td></tr></table>"
                  f"<p>{esc(reminder)}<a href=\"{esc(url)}\">Open {esc(alarm['machine'])} and acknowledge</a></p>")
     push = {"title": f"{severity} {where}", "body": f"{alarm['title']} (first seen {first})", "url": url,
-            "alarm_id": alarm["id"], "severity": alarm["severity"], "tag": f"alarm-{alarm['id']}"}
+            "alarm_id": alarm["id"], "severity": alarm["severity"], "tag": f"alarm-{alarm['id']}",
+            "work_order_id": alarm.get("work_order_id")}  # the technicians' app opens the job
     return AlarmMessage(f"[Ironwatch] {severity} {where}: {alarm['title']}"[:200], text, html_body, push)
 
 

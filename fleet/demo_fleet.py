@@ -124,6 +124,8 @@ class SiteSpec:
     address: str
     lat: float
     lon: float
+    contact_name: str = ""  # who meets the technician at the gate
+    contact_phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,16 +136,22 @@ class CustomerSpec:
 
 CUSTOMERS = (
     CustomerSpec("Granite Ridge Quarries", (
-        SiteSpec("blackstone", "Blackstone Quarry", "Harpur Hill, Buxton SK17, UK", 53.2391, -1.9070),
-        SiteSpec("holloway", "Holloway Top Pit", "Peak Forest, Derbyshire SK17, UK", 53.3050, -1.8530),
+        SiteSpec("blackstone", "Blackstone Quarry", "Harpur Hill, Buxton SK17, UK", 53.2391, -1.9070,
+                 "Dave Hollins (quarry manager)", "+44 1298 555 014"),
+        SiteSpec("holloway", "Holloway Top Pit", "Peak Forest, Derbyshire SK17, UK", 53.3050, -1.8530,
+                 "Karen Shaw (pit foreman)", "+44 1298 555 027"),
     )),
     CustomerSpec("Meridian Civil Engineering", (
-        SiteSpec("quays", "Salford Quays Tower", "Trafford Road, Salford M50, UK", 53.4722, -2.2935),
-        SiteSpec("m62", "M62 Junction 12 Works", "Eccles interchange, Salford M30, UK", 53.4790, -2.3740),
+        SiteSpec("quays", "Salford Quays Tower", "Trafford Road, Salford M50, UK", 53.4722, -2.2935,
+                 "Imran Qureshi (site manager)", "+44 161 555 0192"),
+        SiteSpec("m62", "M62 Junction 12 Works", "Eccles interchange, Salford M30, UK", 53.4790, -2.3740,
+                 "Lucy Fenwick (works supervisor)", "+44 161 555 0148"),
     )),
     CustomerSpec("Northbridge Health & Data", (
-        SiteSpec("hospital", "Northbridge General Hospital", "Great George Street, Leeds LS1, UK", 53.8030, -1.5520),
-        SiteSpec("dc1", "Northbridge DC-1 Data Centre", "Gelderd Road, Leeds LS12, UK", 53.7840, -1.6010),
+        SiteSpec("hospital", "Northbridge General Hospital", "Great George Street, Leeds LS1, UK", 53.8030, -1.5520,
+                 "Estates on-call (plant room)", "+44 113 555 0100"),
+        SiteSpec("dc1", "Northbridge DC-1 Data Centre", "Gelderd Road, Leeds LS12, UK", 53.7840, -1.6010,
+                 "Tom Baines (facilities)", "+44 113 555 0177"),
     )),
 )
 

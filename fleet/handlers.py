@@ -20,6 +20,7 @@ from typing import Callable, Iterable
 
 from .events import (AdminChanged, AlarmAcknowledged, AlarmCleared, AlarmEscalated, AlarmEvent, AlarmRaised, AlarmUpdated, Event,
                      LiveUpdate, SignInAttempted, WorkOrderChanged, live_name, live_payload)
+from .job_alerts import push_job_change
 from .models import utcnow
 from .notify import NullNotifier, Notifier
 from .repairs import record_repair_on_completion
@@ -112,7 +113,7 @@ def stop_deliveries(event: AlarmEvent, deps: Dependencies) -> None:
 #: event type → subscribers, in order. The one place that says who hears what.
 EVENT_HANDLERS: dict[type, list[Callable]] = {
     LiveUpdate: [publish_live],
-    WorkOrderChanged: [publish_live, write_audit, record_repair_on_completion],
+    WorkOrderChanged: [publish_live, write_audit, record_repair_on_completion, push_job_change],
     AlarmRaised: [publish_live, write_audit, start_escalation],
     AlarmUpdated: [publish_live],
     AlarmAcknowledged: [publish_live, write_audit, stop_deliveries],

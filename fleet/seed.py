@@ -105,7 +105,8 @@ def _seed_organisations(session: Session, report: SeedReport, password: str) -> 
         tenants[tenant.name] = tenant
         for spec in customer.sites:
             _get_or_create(session, report, Site, {"tenant_id": tenant.id, "name": spec.name},
-                           address=spec.address, lat=spec.lat, lon=spec.lon, timezone="Europe/London")
+                           address=spec.address, lat=spec.lat, lon=spec.lon, timezone="Europe/London",
+                           contact_name=spec.contact_name, contact_phone=spec.contact_phone)
     for spec in demo_fleet.DEMO_USERS:
         user = _ensure_user(session, report, spec.email, spec.name, spec.role, tenants[spec.tenant], password)
         report.logins.append({"email": user.email, "role": user.role, "tenant": spec.tenant})

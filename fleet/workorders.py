@@ -14,13 +14,17 @@ from typing import Any, Iterable
 OPEN = "open"
 ASSIGNED = "assigned"
 IN_PROGRESS = "in_progress"
+# Steps of the full life cycle (fleet.lifecycle) the technicians' app takes; stored on the same row.
+ACCEPTED = "accepted"
+ON_HOLD = "on_hold"
 DONE = "done"
 CANCELLED = "cancelled"
 
-STATUSES = (OPEN, ASSIGNED, IN_PROGRESS, DONE, CANCELLED)
+CLOSED = "closed"
+STATUSES = (OPEN, ASSIGNED, ACCEPTED, IN_PROGRESS, ON_HOLD, DONE, CLOSED, CANCELLED)
 #: Orders in these states still need someone's attention (dedup and load count them).
-ACTIVE_STATUSES = (OPEN, ASSIGNED, IN_PROGRESS)
-CLOSED_STATUSES = (DONE, CANCELLED)
+ACTIVE_STATUSES = (OPEN, ASSIGNED, ACCEPTED, IN_PROGRESS, ON_HOLD)
+CLOSED_STATUSES = (DONE, CLOSED, CANCELLED)
 
 # Which transitions are allowed; anything else raises InvalidTransition.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -28,7 +32,12 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     # Re-assigning an assigned order to another technician is allowed (stays "assigned").
     ASSIGNED: (ASSIGNED, IN_PROGRESS, CANCELLED),
     IN_PROGRESS: (DONE, CANCELLED),
+    # An order the technician accepted (or paused) in the field app can still be started,
+    # completed or cancelled from the console.
+    ACCEPTED: (IN_PROGRESS, CANCELLED),
+    ON_HOLD: (IN_PROGRESS, CANCELLED),
     DONE: (),
+    CLOSED: (),
     CANCELLED: (),
 }
 

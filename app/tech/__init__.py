@@ -1,7 +1,14 @@
-"""The technician's view: the work orders assigned to them, most urgent first, with where to go."""
+"""The technicians' app under ``/tech/``: an installable PWA that keeps working with no signal.
+
+Pages are rendered here and kept by the service worker (``/tech/sw.js``, Workbox), so the day's
+jobs open on a quarry floor with no network; actions taken there wait on the phone
+(``static/tech/js/queue.js``, IndexedDB) and go to ``POST /api/v1/tech/actions`` (:mod:`.api`)
+when the connection is back. ``My day`` lists the technician's jobs in visit order; a job page has
+the finding in words, the map, the site contact, the PM tasks, planned parts and the forms.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from fleet.models import utcnow
@@ -11,20 +18,109 @@ from ..auth import roles_required
 bp = Blueprint("tech", __name__, url_prefix="/tech")
 
 
+def _runtime():
+    return current_app.extensions["ironwatch"]
+
+
+def _technician(session):
+    from fleet import queries
+
+    return queries.technician_for_user(session, current_user.id)
+
+
 @bp.get("/")
 @roles_required("technician")
 def orders():
-    from fleet import queries
+    """My day: the jobs assigned to me, in the order to visit them, and the alarms sent to me."""
+    from fleet import field_views, queries
+    from fleet.models import utcnow
 
-    include_closed = request.args.get("closed") == "1"
-    with current_app.extensions["ironwatch"].sessions() as session:
-        technician = queries.technician_for_user(session, current_user.id)
-        orders = ([] if technician is None else
-                  queries.technician_orders(session, technician.id, include_closed=include_closed))
+    with _runtime().sessions() as session:
+        technician = _technician(session)
+        jobs = [] if technician is None else field_views.my_day(session, technician, utcnow())
         name = technician.name if technician is not None else None
+        base = technician.home_base if technician is not None else ""
         alarms = queries.technician_alarms(session, current_user.id, utcnow(), current_user.visible_tenant_ids)
-    return render_template("tech/orders.html", orders=orders, technician_name=name, alarms=alarms,
-                           include_closed=include_closed, live=True)
+    return render_template("tech/my_day.html", jobs=jobs, technician_name=name, home_base=base, alarms=alarms,
+                           vapid_public_key=_runtime().vapid_public_key)
+
+
+@bp.get("/jobs/<int:order_id>")
+@roles_required("technician")
+def job(order_id: int):
+    """One job: the finding, where, who to meet, what to do, and the forms to report it."""
+    from fleet import field_views
+    from fleet.models import utcnow
+
+    with _runtime().sessions() as session:
+        technician = _technician(session)
+        detail = None if technician is None else field_views.job_detail(
+            session, order_id, technician, current_user.visible_tenant_ids, utcnow())
+    if detail is None:
+        abort(404, description=f"Job {order_id} is not one of yours.")
+    from fleet.lifecycle import HOLD_REASONS
+
+    return render_template("tech/job.html", job=detail, hold_reasons=HOLD_REASONS,
+                           hold_words=field_views.HOLD_WORDS)
+
+
+@bp.get("/jobs/<int:order_id>/evidence.png")
+@roles_required("technician")
+def job_evidence(order_id: int):
+    """The evidence picture of the job's latest burst (the spectrum with the fault's lines)."""
+    from fleet import field_views
+    from fleet.models import utcnow
+    from fleet.queries import burst_diagnosis
+
+    from ..evidence import evidence_png_for_burst
+
+    runtime = _runtime()
+    with runtime.sessions() as session:
+        technician = _technician(session)
+        detail = None if technician is None else field_views.job_detail(
+            session, order_id, technician, current_user.visible_tenant_ids, utcnow())
+        record = (burst_diagnosis(session, detail["evidence_burst"], current_user.visible_tenant_ids)
+                  if detail and detail["evidence_burst"] else None)
+    if record is None:
+        abort(404, description=f"Job {order_id} has no evidence picture.")
+    png = evidence_png_for_burst(runtime.store, runtime.sessions, record)
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=86400"})
+
+
+@bp.get("/photos/<int:id>")
+@roles_required("technician", "engineer", "admin")
+def photo(id: int):  # noqa: A002 - the access matrix fills <id>
+    from fleet.field_service import photo_file
+
+    path = photo_file(_runtime().sessions, current_app.config["IRONWATCH_VAR"], id, current_user.visible_tenant_ids)
+    if path is None:
+        abort(404, description=f"Photo {id} does not exist or is not visible to you.")
+    return send_file(path, mimetype="image/jpeg", max_age=86400)
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    """The web app manifest: what the phone's home-screen icon opens, and how."""
+    body = {
+        "name": "Ironwatch Field", "short_name": "Ironwatch",
+        "description": "Your jobs for the day, with the machine, the finding and the forms, also with no signal.",
+        "id": url_for("tech.orders"), "start_url": url_for("tech.orders"), "scope": url_for("tech.orders"),
+        "display": "standalone", "orientation": "portrait", "background_color": "#ffffff",
+        "theme_color": "#0b3d91",
+        "icons": [{"src": url_for("static", filename=f"tech/icons/icon-{size}.png"), "sizes": f"{size}x{size}",
+                   "type": "image/png", "purpose": "any maskable"} for size in (192, 512)],
+    }
+    return current_app.response_class(current_app.json.dumps(body), mimetype="application/manifest+json")
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker, served from /tech/ so its scope is the app (it imports Workbox from
+    /static/vendor/workbox, copied from npm by ``npm run build``)."""
+    response = send_file(current_app.static_folder + "/tech/sw.js", mimetype="text/javascript", max_age=0)
+    response.headers["Service-Worker-Allowed"] = url_for("tech.orders")
+    response.headers["Cache-Control"] = "no-cache"  # a new version is picked up at the next visit
+    return response
 
 
 @bp.post("/alarms/<int:alarm_id>/acknowledge")
@@ -54,8 +150,10 @@ def acknowledge_alarm(alarm_id: int):
 @bp.post("/orders/<int:order_id>/actions")
 @roles_required("technician")
 def order_action(order_id: int):
-    from flask import url_for
-
+    """The plain-form fallback (no script): start or complete through the console's action path."""
     from ..actions import form_action
 
     return form_action(order_id, url_for("tech.orders"))
+
+
+from . import api  # noqa: E402,F401  (the JSON blueprint lives beside the pages)

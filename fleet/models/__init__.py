@@ -16,6 +16,7 @@ from .reports import ReportDelivery
 from .org import ROLES, TENANT_KINDS, Site, Technician, Tenant, User
 from .security import SignInThrottle, UserSession
 from .work import BurstDiagnosis, JobState, RulModel, WorkOrder
+from .field import FieldAction, WorkOrderPhoto
 from .admin import ACCOUNT_LINK_PURPOSES, AccountLink, ZoneLimitSet
 from .planning import (ComponentRepair, DispatchLock, DispatchProposal, MachinePmState, Part, PmPlan, PmWorkOrder,
                        SchedulerLease, TechnicianDayOff, TechnicianWorkweek, WorkOrderFinding)
@@ -34,4 +35,5 @@ __all__ = [
     "ApiClient", "ApiToken", "ApiRateWindow", "ReportDelivery",
     "SchedulerLease", "ComponentRepair", "DispatchProposal",
     "AccountLink", "ZoneLimitSet", "ACCOUNT_LINK_PURPOSES",
+    "FieldAction", "WorkOrderPhoto",
 ]

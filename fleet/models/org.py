@@ -54,6 +54,8 @@ class Site(Base):
     lat: Mapped[float] = mapped_column(Float)  # WGS-84 degrees
     lon: Mapped[float] = mapped_column(Float)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    contact_name: Mapped[str] = mapped_column(String(120), default="")  # who meets the technician
+    contact_phone: Mapped[str] = mapped_column(String(40), default="")
 
     tenant: Mapped[Tenant] = relationship(back_populates="sites")
     machines: Mapped[list["Machine"]] = relationship(back_populates="site")  # noqa: F821

@@ -22,7 +22,8 @@ class WorkOrder(WorkOrderLifecycle, Base):
 
     __tablename__ = "work_order"
     __table_args__ = (
-        CheckConstraint("status IN ('open', 'assigned', 'in_progress', 'done', 'cancelled')", name="status"),
+        CheckConstraint("status IN ('open', 'assigned', 'accepted', 'in_progress', 'on_hold', 'done', 'closed', "
+                        "'cancelled')", name="status"),
         CheckConstraint("priority IN ('low', 'medium', 'high', 'urgent')", name="priority"),
         Index("ix_work_order_dedup", "machine_id", "component_id", "fault_mode", "status"),
     )

@@ -70,6 +70,16 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET portal.index": row("login", "login", "403", "403", "403", "ok", "ok", "403"),
     "GET tech.orders": row("login", "login", "403", "403", "ok", "403", "403", "403"),
     "POST tech.order_action": row("login", "login", "403", "403", "ok", "403", "403", "403"),
+    # the technicians' app: the probe order is open (nobody's), so not one of the technician's jobs
+    "GET tech.job": row("login", "login", "403", "403", "404", "403", "403", "403"),
+    "GET tech.job_evidence": row("login", "login", "403", "403", "404", "403", "403", "403"),
+    "GET tech.photo": row("login", "login", "404", "404", "404", "403", "403", "404"),  # no photo has that id
+    "GET tech.manifest": PUBLIC,  # browsers fetch manifests without cookies; it holds no data
+    "GET tech.service_worker": PUBLIC,
+    # sent without the page's X-CSRF-Token: 400 for those whose role may call it
+    "POST tech_api.actions": row("401", "401", "403", "403", "ok", "403", "403", "403"),
+    "POST tech_api.push_subscribe": row("401", "401", "ok", "ok", "ok", "403", "403", "ok"),
+    "DELETE tech_api.push_unsubscribe": row("401", "401", "ok", "ok", "ok", "403", "403", "ok"),
     "GET api.machines": API_LIST,
     "GET api.machine": API_OBJECT,
     "GET api.machine_diagnoses": API_OBJECT,

@@ -201,7 +201,8 @@ def test_work_order_life_cycle_through_api_and_forms(app, provisioning):
 
     # The technician sees it, starts it on the page, then completes it through the API.
     page = technician.get("/tech/").get_data(as_text=True)
-    assert order["number"] in page and "Start work" in page
+    assert order["number"] in page
+    assert "Start work" in technician.get(f"/tech/jobs/{order['id']}").get_data(as_text=True)  # the job's page
     with technician.session_transaction() as session:
         csrf = session["_csrf"]
     response = technician.post(f"/tech/orders/{order['id']}/actions", data={"action": "start", "csrf_token": csrf})

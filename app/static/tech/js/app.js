@@ -1,0 +1,105 @@
+/* Every page of the technicians' app: install the service worker, say whether we are online and
+ * what is still waiting to be sent, send it when the connection is back, and show what the server
+ * could not apply (a conflict is never dropped silently). On "My day" it also loads each job's page
+ * once, so the service worker has them all for the quarry with no signal. */
+(function () {
+  "use strict";
+  var body = document.body;
+  var actionsUrl = body.dataset.actionsUrl;
+  var netState = document.getElementById("net-state");
+  var syncState = document.getElementById("sync-state");
+  var conflicts = document.getElementById("conflicts");
+  var conflictList = document.getElementById("conflict-list");
+  var ACTION_WORDS = { accept: "Accept", decline: "Decline", start: "Start", hold: "Pause", resume: "Resume",
+                       complete: "Finish", photo: "Photo", acknowledge_alarm: "Acknowledge alarm" };
+
+  if ("serviceWorker" in navigator && body.dataset.swUrl) {
+    navigator.serviceWorker.register(body.dataset.swUrl, { scope: body.dataset.swScope }).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function () {
+      body.dataset.sw = "ready";
+      warmJobPages();
+    }).catch(function (error) { body.dataset.sw = "failed: " + error.message; });
+  }
+
+  function warmJobPages() {
+    var list = document.getElementById("jobs");
+    if (!list || !navigator.onLine) { return; }
+    if (!navigator.serviceWorker.controller) {  // first visit: the worker takes this page over first
+      navigator.serviceWorker.addEventListener("controllerchange", warmJobPages, { once: true });
+      return;
+    }
+    var urls = [body.dataset.swScope].concat((list.dataset.jobUrls || "").split(",").filter(Boolean).map(function (id) {
+      return list.dataset.jobUrlBase + id;
+    }));
+    Promise.all(urls.map(function (url) {
+      return fetch(url, { credentials: "same-origin" }).catch(function () { return null; });
+    })).then(function () { body.dataset.jobsCached = String(urls.length - 1); });
+  }
+
+  function showNet() {
+    var online = navigator.onLine;
+    netState.textContent = online ? "Online" : "Offline – your work is saved on the phone";
+    netState.className = "net-state " + (online ? "on" : "off");
+  }
+
+  function showQueue() {
+    IronQueue.pending().then(function (entries) {
+      body.dataset.queue = String(entries.length);
+      if (!entries.length) { syncState.hidden = true; return; }
+      syncState.hidden = false;
+      syncState.textContent = entries.length + " step" + (entries.length === 1 ? "" : "s") +
+        " waiting to be sent" + (navigator.onLine ? "…" : " when you have signal.");
+    });
+    IronQueue.problems().then(function (problems) {
+      body.dataset.problems = String(problems.length);
+      conflicts.hidden = problems.length === 0;
+      conflictList.textContent = "";
+      problems.forEach(function (problem) {
+        var item = document.createElement("li");
+        var text = document.createElement("p");
+        text.textContent = (ACTION_WORDS[problem.action] || problem.action) + " on job " + problem.order_id +
+          " (" + new Date(problem.taken_at).toLocaleString() + "): " + problem.message;
+        var ok = document.createElement("button");
+        ok.type = "button"; ok.className = "big secondary"; ok.textContent = "Understood";
+        ok.addEventListener("click", function () { IronQueue.dismiss(problem.client_action_id); });
+        item.appendChild(text); item.appendChild(ok);
+        conflictList.appendChild(item);
+      });
+    });
+  }
+
+  function syncNow() {
+    if (!navigator.onLine) { return Promise.resolve(); }
+    return IronQueue.sync(actionsUrl).then(function (report) {
+      if (report.stopped && report.stopped !== "offline") {
+        syncState.hidden = false; syncState.textContent = report.stopped;
+      }
+      if (report.sent || report.problems) {
+        body.dataset.synced = String((parseInt(body.dataset.synced || "0", 10)) + report.sent + report.problems);
+        refreshPages(report.orders);
+      }
+    });
+  }
+
+  /* After a sync the server's state is newer than the stored pages: load them again (the
+   * service worker keeps the fresh copies) and show the one on screen. */
+  function refreshPages(orderIds) {
+    var base = body.dataset.swScope;
+    var urls = [base].concat(orderIds.map(function (id) { return base + "jobs/" + id; }));
+    Promise.all(urls.map(function (url) { return fetch(url, { credentials: "same-origin" }).catch(function () {}); }))
+      .then(function () {
+        document.dispatchEvent(new CustomEvent("ironwatch:synced", { detail: { orders: orderIds } }));
+      });
+  }
+
+  window.addEventListener("online", function () { showNet(); syncNow(); });
+  window.addEventListener("offline", showNet);
+  document.addEventListener("ironwatch:queue", showQueue);
+  document.addEventListener("ironwatch:queued", function () { syncNow(); });
+  setInterval(function () { if (body.dataset.queue && body.dataset.queue !== "0") { syncNow(); } }, 5000);
+  showNet();
+  showQueue();
+  syncNow();
+  window.IronApp = { syncNow: syncNow };
+})();

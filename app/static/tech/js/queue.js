@@ -1,0 +1,142 @@
+/* The outbox of the technicians' app: every action waits here (IndexedDB) until the server has it.
+ *
+ * An action is queued with an id made on the phone (client_action_id) and the time it was taken;
+ * sync() sends the queue oldest first, one at a time, so "start" always reaches the server before
+ * "complete". The server applies each id once (a unique constraint), so sending again after a lost
+ * answer is safe. Outcomes:
+ *   200 applied            -> removed from the queue
+ *   200 conflict, 400, 404 -> removed, and kept as a "problem" the technician sees and dismisses
+ *   401/403, network error -> stays queued; sync stops and tries again later (order is kept)
+ * Exposed as window.IronQueue. */
+(function () {
+  "use strict";
+  var DB_NAME = "ironwatch-field", VERSION = 1;
+  var dbPromise = null;
+
+  function open() {
+    if (dbPromise) { return dbPromise; }
+    dbPromise = new Promise(function (resolve, reject) {
+      var request = indexedDB.open(DB_NAME, VERSION);
+      request.onupgradeneeded = function () {
+        var db = request.result;
+        db.createObjectStore("outbox", { keyPath: "seq", autoIncrement: true });
+        db.createObjectStore("problems", { keyPath: "client_action_id" });
+      };
+      request.onsuccess = function () { resolve(request.result); };
+      request.onerror = function () { reject(request.error); };
+    });
+    return dbPromise;
+  }
+
+  function run(store, mode, work) {
+    return open().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(store, mode);
+        var result = work(tx.objectStore(store));
+        tx.oncomplete = function () { resolve(result && "result" in result ? result.result : result); };
+        tx.onerror = function () { reject(tx.error); };
+        tx.onabort = function () { reject(tx.error); };
+      });
+    });
+  }
+
+  function newId() {
+    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function add(orderId, action, fields, photo) {
+    var entry = { client_action_id: newId(), order_id: orderId, action: action, fields: fields || {},
+                  photo: photo || null, taken_at: new Date().toISOString() };
+    return run("outbox", "readwrite", function (store) { store.add(entry); }).then(function () {
+      announce();
+      return entry;
+    });
+  }
+
+  function all(store) {
+    return run(store || "outbox", "readonly", function (s) { return s.getAll(); });
+  }
+
+  function remove(seq) {
+    return run("outbox", "readwrite", function (store) { store.delete(seq); });
+  }
+
+  function addProblem(entry, message) {
+    var problem = { client_action_id: entry.client_action_id, order_id: entry.order_id, action: entry.action,
+                    taken_at: entry.taken_at, message: message };
+    return run("problems", "readwrite", function (store) { store.put(problem); });
+  }
+
+  function dismiss(clientId) {
+    return run("problems", "readwrite", function (store) { store.delete(clientId); }).then(announce);
+  }
+
+  function announce() {
+    document.dispatchEvent(new CustomEvent("ironwatch:queue"));
+  }
+
+  function csrfToken() {
+    var meta = document.querySelector("meta[name=csrf-token]");
+    return meta ? meta.content : "";
+  }
+
+  function send(entry, url) {
+    var body = new FormData();
+    body.append("client_action_id", entry.client_action_id);
+    body.append("order_id", String(entry.order_id));
+    body.append("action", entry.action);
+    body.append("taken_at", entry.taken_at);
+    Object.keys(entry.fields).forEach(function (key) {
+      var value = entry.fields[key];
+      body.append(key, typeof value === "string" ? value : JSON.stringify(value));
+    });
+    if (entry.photo) { body.append("photo", entry.photo, "photo.jpg"); }
+    return fetch(url, { method: "POST", body: body, credentials: "same-origin",
+                        headers: { "X-CSRF-Token": csrfToken() } });
+  }
+
+  var syncing = null;
+
+  /* Send the queue in order; resolves to {sent, problems, left, orders: [ids touched]}. */
+  function sync(url) {
+    if (syncing) { return syncing; }
+    var report = { sent: 0, problems: 0, left: 0, orders: [], stopped: "" };
+    syncing = all().then(function (entries) {
+      entries.sort(function (a, b) { return a.seq - b.seq; });
+      var chain = Promise.resolve(true);
+      entries.forEach(function (entry) {
+        chain = chain.then(function (goOn) {
+          if (!goOn) { report.left += 1; return false; }
+          return send(entry, url).then(function (response) {
+            if (response.status === 401 || response.status === 403) {
+              report.stopped = "Sign in again to send your work."; report.left += 1; return false;
+            }
+            return response.json().catch(function () { return {}; }).then(function (body) {
+              if (response.ok && body.outcome === "applied") {
+                report.sent += 1;
+              } else if (response.ok || (response.status >= 400 && response.status < 500)) {
+                report.problems += 1;
+                return addProblem(entry, body.message || ("The server answered " + response.status))
+                  .then(function () { return remove(entry.seq); })
+                  .then(function () { report.orders.push(entry.order_id); return true; });
+              } else {
+                report.stopped = "The server had a problem (" + response.status + "); trying again soon.";
+                report.left += 1; return false;
+              }
+              report.orders.push(entry.order_id);
+              return remove(entry.seq).then(function () { return true; });
+            });
+          }, function () { report.left += 1; report.stopped = "offline"; return false; });
+        });
+      });
+      return chain;
+    }).then(function () { return report; }).finally(function () { syncing = null; announce(); });
+    return syncing;
+  }
+
+  window.IronQueue = { add: add, pending: function () { return all("outbox"); },
+                       problems: function () { return all("problems"); }, dismiss: dismiss, sync: sync };
+})();

@@ -1,0 +1,218 @@
+"""Read models of the technicians' app: "my day" in visit order and one job with all it needs on site.
+
+Everything here is in words a technician reads with gloves on in the sun: components and faults
+named (``alternator drive end``, never ``alternator_de``), times in the site's own time zone, the
+finding first ("Alternator drive end: bearing outer-race defect, getting worse; do by Tue 8 Dec").
+"""
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from . import lifecycle
+from .alarms import OPEN_STATES, zone
+from .dispatch import ROAD_FACTOR, haversine_km
+from .models import Alarm, Machine, PmWorkOrder, Technician, WorkOrder, WorkOrderPhoto
+from .queries import iso
+from .wording import component_words, fault_words, part_words
+from .workorders import ACTIVE_STATUSES, priority_rank
+
+#: Row status → what the technician reads.
+STATUS_WORDS = {"open": "not assigned", "assigned": "new for you", "accepted": "accepted", "in_progress": "working",
+                "on_hold": "paused", "done": "completed", "closed": "closed", "cancelled": "cancelled"}
+#: Hold reasons (fleet.lifecycle.HOLD_REASONS) in words.
+HOLD_WORDS = {"parts": "waiting for parts", "access": "no access to the machine", "customer": "customer asked to wait"}
+ROW_TO_LIFE = {"done": lifecycle.COMPLETED}
+
+
+def road_km_from(lat: float | None, lon: float | None, to_lat: float | None, to_lon: float | None) -> float | None:
+    """Road distance estimate (km) as dispatch counts it: great circle × road factor; None if unknown."""
+    if None in (lat, lon, to_lat, to_lon):
+        return None
+    return haversine_km(lat, lon, to_lat, to_lon) * ROAD_FACTOR
+
+
+def visit_order(jobs: Sequence[dict], home_lat: float | None, home_lon: float | None) -> list[dict]:
+    """``jobs`` in the order to visit them: by due day (no due date last), then a route that goes
+    from the base to the nearest site next, jobs at one site together and the most urgent first there.
+
+    Each job needs ``site_key``, ``lat``, ``lon``, ``due_at`` (aware datetime or None) and ``priority``.
+    """
+    by_day: dict[date | None, list[dict]] = {}
+    for job in jobs:
+        by_day.setdefault(job["due_at"].date() if job["due_at"] else None, []).append(job)
+    ordered: list[dict] = []
+    for day in sorted(by_day, key=lambda d: (d is None, d or date.min)):
+        remaining = list(by_day[day])
+        here = (home_lat, home_lon)
+        while remaining:
+            nearest = min(remaining, key=lambda j: (road_km_from(*here, j["lat"], j["lon"]) or 0.0,
+                                                    -priority_rank(j["priority"])))
+            site = [j for j in remaining if j["site_key"] == nearest["site_key"]]
+            site.sort(key=lambda j: (-priority_rank(j["priority"]), j["due_at"] is None,
+                                     j["due_at"].timestamp() if j["due_at"] else 0.0))
+            ordered += site
+            remaining = [j for j in remaining if j["site_key"] != nearest["site_key"]]
+            here = (nearest["lat"], nearest["lon"])
+    return ordered
+
+
+def local_text(when: datetime | None, tz: str) -> str:
+    """``"Tue 8 Dec 14:00"`` in zone ``tz`` ('' for None)."""
+    if when is None:
+        return ""
+    local = when.astimezone(zone(tz))
+    return f"{local:%a} {local.day} {local:%b %H:%M}"
+
+
+def headline(order: WorkOrder, tz: str, now: datetime) -> str:
+    """What was found, in plain words first, e.g. ``Alternator drive end: bearing outer-race defect
+    (drive end), getting worse; do by Tue 8 Dec 14:00``."""
+    what = component_words(order.component.name) if order.component is not None else (order.machine.model or "machine")
+    # the location only when the component's name does not already say it ("alternator drive end")
+    location = order.location if part_words(order.location) not in what else ""
+    text = f"{what[:1].upper()}{what[1:]}: {fault_words(order.fault_mode, location)}"
+    raised = any("priority raised" in (e.get("note") or "") for e in (order.history or []))
+    if raised or (order.occurrences or 1) > 2:
+        text += ", getting worse"
+    elif (order.occurrences or 1) > 1:
+        text += f", seen {order.occurrences} times"
+    if order.due_at is not None:
+        days = (order.due_at - now).total_seconds() / 86400
+        text += (f"; overdue since {local_text(order.due_at, tz)}" if days < 0 else
+                 f"; act within {math.ceil(days)} day{'s' if math.ceil(days) > 1 else ''} "
+                 f"(by {local_text(order.due_at, tz)})")
+    return text
+
+
+def _site_tz(machine: Machine) -> str:
+    return machine.site.timezone if machine.site is not None and machine.site.timezone else "UTC"
+
+
+def job_summary(order: WorkOrder, technician: Technician | None, now: datetime) -> dict:
+    """One line of "my day"."""
+    machine = order.machine
+    tz = _site_tz(machine)
+    lat = machine.lat if machine.lat is not None else (machine.site.lat if machine.site else None)
+    lon = machine.lon if machine.lon is not None else (machine.site.lon if machine.site else None)
+    km = road_km_from(technician.home_lat, technician.home_lon, lat, lon) if technician else None
+    return {
+        "id": order.id, "number": order.number, "status": order.status,
+        "status_words": STATUS_WORDS.get(order.status, order.status.replace("_", " ")),
+        "priority": order.priority, "severity": order.severity,
+        "due_at": order.due_at, "due_text": local_text(order.due_at, tz), "timezone": tz,
+        "overdue": order.due_at is not None and order.due_at < now,
+        "headline": headline(order, tz, now), "title": order.title,
+        "machine": machine.uid, "machine_words": f"{machine.model} ({machine.kind})",
+        "site_key": machine.site_id, "site": machine.site.name if machine.site else "",
+        "address": machine.site.address if machine.site else "", "lat": lat, "lon": lon,
+        "distance_km": None if km is None else round(km, 1),
+        "technician_id": order.technician_id,
+    }
+
+
+def my_day(session: Session, technician: Technician, now: datetime) -> list[dict]:
+    """The technician's active jobs in visit order (see :func:`visit_order`)."""
+    orders = session.scalars(select(WorkOrder).where(WorkOrder.technician_id == technician.id,
+                                                     WorkOrder.status.in_(ACTIVE_STATUSES))
+                             .options(selectinload(WorkOrder.machine).selectinload(Machine.site),
+                                      selectinload(WorkOrder.component))).all()
+    jobs = visit_order([job_summary(o, technician, now) for o in orders], technician.home_lat, technician.home_lon)
+    for position, job in enumerate(jobs, start=1):
+        job["visit"] = position
+    return jobs
+
+
+def _allowed(order: WorkOrder) -> list[str]:
+    status = ROW_TO_LIFE.get(order.status, order.status)
+    return [a for a in lifecycle.allowed_actions(status) if a in lifecycle.TECHNICIAN_ACTIONS]
+
+
+def _codes(order: WorkOrder) -> dict:
+    try:
+        codes = lifecycle.code_list(order.fault_mode)
+    except Exception:  # an order of a fault mode without codes: the generic lists apply
+        codes = lifecycle.code_list("")
+    return {"problems": dict(codes.problems), "causes": dict(codes.causes), "remedies": dict(codes.remedies)}
+
+
+def job_detail(session: Session, order_id: int, technician: Technician, visible_tenant_ids: Iterable[int],
+               now: datetime) -> dict | None:
+    """Everything the job page shows, or None when the order is not visible or not the technician's
+    (active or recently theirs: a declined or reassigned job shows who has it now)."""
+    order = session.scalar(select(WorkOrder).where(WorkOrder.id == order_id,
+                                                   WorkOrder.tenant_id.in_([int(t) for t in visible_tenant_ids])))
+    if order is None:
+        return None
+    was_mine = order.technician_id == technician.id or any(
+        e.get("technician_id") == technician.id or e.get("declined_technician_id") == technician.id
+        or e.get("note") == f"assigned to {technician.name}" for e in (order.history or []))
+    if not was_mine:
+        return None
+    machine = order.machine
+    tz = _site_tz(machine)
+    job = job_summary(order, technician, now)
+    site = machine.site
+    evidence = order.evidence or {}
+    finding = evidence.get("finding") or {}
+    bursts = evidence.get("burst_ids") or []
+    pm = session.scalar(select(PmWorkOrder).where(PmWorkOrder.work_order_id == order.id))
+    history = session.scalars(select(WorkOrder).where(WorkOrder.machine_id == machine.id, WorkOrder.id != order.id)
+                              .order_by(WorkOrder.created_at.desc()).limit(5)).all()
+    alarms = session.scalars(select(Alarm).where(Alarm.machine_id == machine.id, Alarm.state.in_(OPEN_STATES))
+                             .order_by(Alarm.first_seen_at.desc()).limit(10)).all()
+    photos = session.scalars(select(WorkOrderPhoto).where(WorkOrderPhoto.work_order_id == order.id)
+                             .order_by(WorkOrderPhoto.id)).all()
+    from .models import Part
+
+    catalogue = {p.part_number: p.description for p in
+                 session.scalars(select(Part).where(Part.machine_model == machine.model))}
+    planned = [dict(p) for p in (pm.plan.kit if pm is not None else order.parts or [])]
+    for part in planned:
+        part["description"] = part.get("description") or catalogue.get(part["part_number"], "")
+    job.update({
+        "mine": order.technician_id == technician.id,
+        "assigned_to": order.technician.name if order.technician is not None else None,
+        "description": order.description, "fault_mode": order.fault_mode,
+        "component_words": component_words(order.component.name) if order.component is not None else "",
+        "fault_words": fault_words(order.fault_mode, order.location),
+        "evidence": [{"label": e.get("label", ""), "hz": e.get("matched_hz")} for e in finding.get("evidence", [])],
+        "evidence_burst": bursts[-1] if bursts else None,
+        "contact_name": site.contact_name if site is not None else "",
+        "contact_phone": site.contact_phone if site is not None else "",
+        "hold_reason": _hold_reason(order),
+        "allowed": _allowed(order),
+        "codes": _codes(order),
+        "pm_tasks": list(pm.plan.tasks) if pm is not None else [],
+        "pm_name": pm.plan.name if pm is not None else "",
+        "planned_parts": planned,
+        "catalogue": [{"part_number": k, "description": v} for k, v in sorted(catalogue.items())],
+        "recent": [{"number": h.number, "title": h.title, "status_words": STATUS_WORDS.get(h.status, h.status),
+                    "when": local_text(h.completed_at or h.created_at, tz), "resolution": h.resolution}
+                   for h in history],
+        "alarms": [{"id": a.id, "number": a.number, "title": a.title, "severity": a.severity, "state": a.state,
+                    "first_seen": local_text(a.first_seen_at, tz)} for a in alarms],
+        "photos": [{"id": p.id, "caption": p.caption, "when": local_text(p.created_at, tz)} for p in photos],
+        "story": [{"when": local_text(datetime.fromisoformat(e["at"]), tz) if e.get("at") else "",
+                   "what": e.get("note") or e.get("action") or e.get("to", ""), "by": e.get("by", "")}
+                  for e in (order.history or [])][-8:],
+    })
+    return job
+
+
+def _hold_reason(order: WorkOrder) -> str:
+    for entry in reversed(order.history or []):
+        if entry.get("action") == "hold":
+            note = entry.get("note", "")
+            kind, _, rest = note.partition(":")
+            return HOLD_WORDS.get(kind.strip(), kind) + (f": {rest.strip()}" if rest.strip() else "")
+    return ""
+
+
+def to_json(job: dict) -> dict:
+    """``job`` with its datetimes as RFC 3339 text (for the app's JSON and the offline cache)."""
+    return {k: (iso(v) if isinstance(v, datetime) else v) for k, v in job.items()}

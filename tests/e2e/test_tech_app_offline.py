@@ -1,0 +1,170 @@
+"""The technicians' app in Debian's Chromium at a 390 x 844 phone viewport.
+
+The technician signs in, the service worker installs and stores the day's jobs; the browser goes
+offline, the app reloads from the phone's copy, the technician accepts, starts and finishes a job
+with codes, a note and a photo (a test image through the camera input); back online, the queue
+goes out in order and the server has the completion once, with the photo on disk. Then a push
+message delivered to the service worker through the DevTools protocol shows a notification whose
+tap opens the job. Screenshots of the list, a job page and the completion form go to
+var/screenshots/ (test artifacts); no page is wider than the phone.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from app_helpers import DEMO_PASSWORD  # noqa: E402
+from field_helpers import TECHNICIAN, open_job  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "var" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PHONE = {"width": 390, "height": 844}
+
+
+def shoot(page, name: str) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-390.png"), full_page=True)
+    assert width <= PHONE["width"], f"{name} is {width} px wide on a {PHONE['width']} px phone"
+
+
+def wait_until(predicate, timeout_s: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def server_state(sessions, order_id):
+    from sqlalchemy import func, select
+
+    from fleet.models import FieldAction, WorkOrder, WorkOrderFinding, WorkOrderPhoto
+
+    with sessions() as session:
+        return {"status": session.get(WorkOrder, order_id).status,
+                "actions": session.scalar(select(func.count()).select_from(FieldAction)
+                                          .where(FieldAction.work_order_id == order_id)),
+                "findings": session.scalar(select(func.count()).select_from(WorkOrderFinding)
+                                           .where(WorkOrderFinding.work_order_id == order_id)),
+                "photos": [p.relative_path for p in session.scalars(
+                    select(WorkOrderPhoto).where(WorkOrderPhoto.work_order_id == order_id))],
+                "notes": session.get(WorkOrder, order_id).resolution}
+
+
+def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, session_factory, tmp_path):
+    from PIL import Image
+    from playwright.sync_api import expect, sync_playwright
+
+    from fleet.job_alerts import job_push_payload
+    from fleet.notify import NullNotifier
+    from fleet.queries import work_order_view
+    from fleet.models import WorkOrder
+
+    base_url, _ = served_app
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    job = open_job(session_factory, NullNotifier(), due_days=1.5)
+    later = open_job(session_factory, NullNotifier(), uid="EX-1001", component="swing_gearbox",
+                     fault_mode="gear_wear", location="stage1", due_days=4.0)
+    picture = tmp_path / "bearing.jpg"
+    Image.new("RGB", (3000, 2000), (90, 80, 70)).save(picture, "JPEG")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=PHONE, permissions=["notifications"], timezone_id="Europe/London",
+                                          has_touch=True, is_mobile=True, device_scale_factor=2)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{base_url}/login")
+            page.fill("#email", TECHNICIAN)
+            page.fill("#password", DEMO_PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/tech/")
+            # the service worker installs and stores the list and both job pages (the page's CSP
+            # forbids eval, so the test waits on attributes the app sets, not wait_for_function)
+            expect(page.locator("body[data-sw=ready][data-jobs-cached='2']")).to_have_count(1, timeout=30_000)
+            assert page.evaluate("navigator.serviceWorker.controller !== null")
+            expect(page.locator("#push-state")).not_to_have_text("Alerts for new jobs: checking…")
+            shoot(page, "tech-my-day")
+
+            context.set_offline(True)
+            page.reload()
+            expect(page.locator(f'[data-job="{job}"]')).to_be_visible()
+            expect(page.locator(f'[data-job="{later}"]')).to_be_visible()
+            expect(page.locator("#net-state")).to_contain_text("Offline")
+            assert page.locator(".visit").first.inner_text() == "1"
+            page.click(f'a[href="/tech/jobs/{job}"]')
+            page.wait_for_url(f"**/tech/jobs/{job}")
+            expect(page.locator("h1.headline")).to_contain_text("Alternator drive end: bearing outer-race defect")
+            expect(page.locator("#job-map[data-basemap=ready]")).to_have_count(1, timeout=15_000)
+            shoot(page, "tech-job")
+
+            page.click("form[data-action=accept] button")
+            page.click("form[data-action=start] button")
+            page.click("#complete-box summary")
+            page.select_option("#problem_code", "outer_race_spalled")
+            page.select_option("#cause_code", "lubrication")
+            page.select_option("#remedy_code", "bearing_replaced")
+            page.check("input[name=fault_confirmed][value=yes]")
+            page.fill("#notes", "Outer race spalled; bearing replaced and regreased.")
+            page.fill("#labour_h", "2.5")
+            page.set_input_files("#photo", str(picture))
+            expect(page.locator("#photo-preview[data-ready=yes]")).to_have_count(1, timeout=15_000)
+            shoot(page, "tech-complete-form")
+            page.click("#complete-form button[type=submit]")
+            expect(page.locator("body[data-queue='4']")).to_have_count(1)  # accept, start, photo, complete
+            expect(page.locator("#job-state")).to_contain_text("completed (not sent yet)")
+            assert server_state(session_factory, job)["actions"] == 0  # nothing left the phone
+
+            context.set_offline(False)
+            expect(page.locator("body[data-queue='0']")).to_have_count(1, timeout=30_000)
+            state = wait_until(lambda: (s := server_state(session_factory, job))["status"] == "done" and s,
+                               what="the completion on the server")
+            assert state["actions"] == 4 and state["findings"] == 1 and len(state["photos"]) == 1
+            assert state["notes"].startswith("Outer race spalled")
+            assert (tmp_path / "photos" / state["photos"][0]).read_bytes()[:2] == b"\xff\xd8"
+            # the page loads itself again once its steps are in (the stored copy is fresh then)
+            expect(page.locator("#job-state")).to_have_text("completed", timeout=30_000)
+            page.reload()  # a second sync finds nothing to send: still exactly once
+            expect(page.locator("body[data-queue='0']")).to_have_count(1)
+            assert server_state(session_factory, job)["actions"] == 4
+            assert page.evaluate("document.body.dataset.problems") == "0"
+
+            # push: the service worker shows a job notification; a tap opens that job
+            with session_factory() as session:
+                payload = job_push_payload(work_order_view(session.get(WorkOrder, later)), "updated", base_url)
+            cdp = context.new_cdp_session(page)
+            registrations: list[dict] = []
+            cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+            cdp.send("ServiceWorker.enable")
+            wait_until(lambda: registrations or page.wait_for_timeout(100), what="the registration id")
+            registration = next(r for r in registrations if r["scopeURL"].endswith("/tech/"))
+            cdp.send("ServiceWorker.deliverPushMessage", {"origin": base_url, "registrationId":
+                                                          registration["registrationId"], "data": json.dumps(payload)})
+            titles = wait_until(lambda: page.evaluate(
+                "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(n => n.map(x => x.title))"),
+                what="the notification")
+            assert titles == [payload["title"]]
+            worker = context.service_workers[0]
+            worker.evaluate("self.registration.getNotifications().then(function (shown) {"
+                            "  self.dispatchEvent(new NotificationEvent('notificationclick', {notification: shown[0]}));"
+                            "})")
+            page.wait_for_url(f"**/tech/jobs/{later}", timeout=15_000)
+            expect(page.locator("h1.headline")).to_contain_text("Swing gearbox")
+            assert errors == [], errors
+            context.close()
+        finally:
+            browser.close()
