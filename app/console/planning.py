@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..auth import roles_required
+from ..auth import check_csrf, roles_required
 from . import bp
 
 CONSOLE_ROLES = ("admin", "engineer")
@@ -90,6 +90,7 @@ def dispatch_propose():
     """Store a fresh proposal for the week (replacing one not yet accepted)."""
     from fleet import dispatch_service
 
+    check_csrf()
     start = _day(request.form.get("start"), "start")
     proposal = dispatch_service.propose(_runtime().sessions, start, WEEK_DAYS)
     flash("Proposal re-planned and stored." if proposal.accepted_at is None
@@ -103,6 +104,7 @@ def dispatch_accept(proposal_id: int):
     from fleet import dispatch_service
     from fleet.lifecycle import DomainError
 
+    check_csrf()
     try:
         assigned = dispatch_service.accept_proposal(_runtime().sessions, _runtime().notifier, proposal_id,
                                                     current_user.visible_tenant_ids, current_user.email)
@@ -126,6 +128,7 @@ def dispatch_lock():
     from fleet.lifecycle import DomainError
     from fleet.work_order_service import OrderNotFound
 
+    check_csrf()
     order_id = _positive_id(request.form.get("work_order_id"), "work_order_id")
     technician_id = _positive_id(request.form.get("technician_id"), "technician_id")
     day = _day(request.form.get("day"), "day") if request.form.get("day") else None
