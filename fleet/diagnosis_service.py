@@ -219,7 +219,7 @@ class DiagnosisService:
         for finding in findings:
             self.store.write_diagnosis(meta, finding)
         history = self.store.feature_history(meta.machine, meta.component,
-                                             start=self._trend_start(meta.machine, meta.component, meta.start_ns))
+                                             start=self.trend_window_start(meta.machine, meta.component, meta.start_ns))
         trends = trend_findings(history, meta.start_ns)
         with self._lock:
             try:
@@ -229,7 +229,7 @@ class DiagnosisService:
                 log.info("burst %s was diagnosed concurrently; keeping the first result", burst_id)
                 return self._previous(burst_id)
 
-    def _trend_start(self, machine_uid: str, component_name: str, burst_start_ns: int) -> int:
+    def trend_window_start(self, machine_uid: str, component_name: str, burst_start_ns: int) -> int:
         """The trend window's start (ns): ``TREND_WINDOW`` back, or the component's latest repair
         when later, so a repaired component's trend baseline is formed from fresh data only."""
         start = burst_start_ns - int(TREND_WINDOW.total_seconds() * 1e9)

@@ -159,6 +159,12 @@ def test_bad_planning_input_is_refused_and_changes_nothing(served_app, influx, s
                            ({"work_order_id": "99999", "technician_id": "1", "start": "2026-12-07"}, "not visible")):
         answer = session.post(f"{base_url}/console/dispatch/lock", data={**form, "csrf_token": csrf})
         assert answer.status_code in (400, 404) and expected in answer.text, (form, answer.status_code)
+    # Without the session's CSRF token nothing is stored (a forged cross-site post).
+    for path, form in (("/console/dispatch/propose", {"start": "2026-12-07"}),
+                       ("/console/dispatch/lock", {"work_order_id": order, "technician_id": "1", "start": "2026-12-07"}),
+                       ("/console/dispatch/1/accept", {})):
+        answer = session.post(f"{base_url}{path}", data=form)
+        assert answer.status_code == 400 and "did not come from this site" in answer.text, path
     assert session.post(f"{base_url}/console/dispatch/9999/accept", data={"csrf_token": csrf}).status_code == 404
     assert session.get(f"{base_url}/console/machines/NOPE-1/pm").status_code == 404
     assert "Planned just now" in session.get(f"{base_url}/console/dispatch").text, "nothing was stored"

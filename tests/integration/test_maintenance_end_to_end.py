@@ -120,7 +120,7 @@ def test_outer_race_fault_from_first_burst_to_feedback(influx, session_factory, 
     with sessions() as session:
         assert session.get(Component, order.component_id).health_index is not None
     # ...and its trend baseline holds only the post-repair burst (the window starts at the repair).
-    start = service._trend_start(MACHINE, COMPONENT, after)
+    start = service.trend_window_start(MACHINE, COMPONENT, after)
     assert start > int(repair.repaired_at.timestamp() * 1e9)
 
     # The feedback report counts one confirmed hit for the outer race.
