@@ -5,6 +5,7 @@ them), the model registry's refusals and the audit log the bus subscriber writes
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from sqlalchemy import select
@@ -230,7 +231,8 @@ def _diagnosed_zone(app, provisioning, seed: int) -> str:
     from fleet.models import BurstDiagnosis
 
     runtime = app.extensions["ironwatch"]
-    token, body = outer_race_burst(provisioning, seed=seed)
+    # each seed its own 1 s slot, a minute apart, so two diagnoses in one test never overlap
+    token, body = outer_race_burst(provisioning, seed=seed, start_ns=time.time_ns() - (600 - 60 * seed) * 10**9)
     assert app.test_client().post("/api/v1/ingest/bursts", json=body,
                                   headers={"Authorization": f"Bearer {token}"}).status_code == 202
     runtime.writer.start()
