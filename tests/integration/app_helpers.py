@@ -42,11 +42,9 @@ def machine_entry(provisioning: dict, uid: str) -> dict:
 
 
 def outer_race_burst(provisioning: dict, uid: str = FAULTY_GENSET, component: str = "alternator_de",
-                     severity: float = 0.9, seed: int = 7, start_ns: int | None = None) -> tuple[str, dict]:
+                     severity: float = 0.9, seed: int = 7) -> tuple[str, dict]:
     """A burst JSON body (docs/contracts.md) with an outer-race defect synthesised from the seeded
-    kinematics of ``uid``'s ``component``, and the machine's device token. ``start_ns`` defaults to
-    5 s ago: two bursts made within a second of each other need their own starts (a 1 s burst
-    must not overlap the last one of the same sensor)."""
+    kinematics of ``uid``'s ``component``, and the machine's device token."""
     from diagnostics.synthesis import synthesize_burst
 
     machine = machine_entry(provisioning, uid)
@@ -57,7 +55,7 @@ def outer_race_burst(provisioning: dict, uid: str = FAULTY_GENSET, component: st
                                fault=fault["fault"], fault_location=fault["location"], severity=severity,
                                seed=seed)
     body = {"upload_id": str(uuid.uuid4()), "machine": uid, "sensor": sensor["name"], "axis": sensor["axis"],
-            "sample_rate_hz": float(sensor["sample_rate_hz"]), "start": time.time_ns() - 5 * 10**9 if start_ns is None else start_ns,
+            "sample_rate_hz": float(sensor["sample_rate_hz"]), "start": time.time_ns() - 5 * 10**9,
             "units": "m/s2", "shaft_rpm": rpm, "encoding": "float32le",
             "samples": base64.b64encode(np.asarray(samples, dtype="<f4").tobytes()).decode("ascii")}
     return machine["token"], body
