@@ -43,7 +43,7 @@ from .fleet import (HistoryThinning, MachinePlan, SimulatedMachine, burst_offset
 __all__ = ["FleetSimulator", "parse_duration_s", "parse_start_ns", "main"]
 
 _NS = 1_000_000_000
-_REPO = Path(__file__).resolve().parents[1]
+_REPO = Path(__file__).resolve().parents[2]  # telemetry/simulator/run.py -> the checkout
 # telemetry.payloads.Limits.max_past_s: the ingest refuses older uploads (keep an hour in hand).
 _MAX_AGE_S = 7 * 86400.0 - 3600.0
 # Replayed data must arrive while InfluxDB's 1-minute continuous query still resamples its minutes

@@ -289,3 +289,11 @@ def test_history_thinning_keeps_every_nth_sample_and_spaces_bursts_until_full_ra
     assert all(thin.keeps_sample(t * ns) for t in range(1000, 1010))  # full rate from until_ns on
     assert thin.burst_interval_s(999 * ns) == 12 * 3600 and thin.burst_interval_s(1000 * ns) == BURST_INTERVAL_S
     assert HistoryThinning().keeps_sample(7 * ns)  # the default thins nothing
+
+
+def test_the_default_var_folder_is_the_checkouts():
+    """Without IRONWATCH_VAR the simulator reads ``<checkout>/var/provisioning.json``, where
+    ``make run`` seeds it (the move into telemetry/simulator/ once pointed it at telemetry/var)."""
+    from telemetry.simulator import run
+
+    assert (run._REPO / "pyproject.toml").is_file() and (run._REPO / "telemetry").is_dir()
