@@ -45,7 +45,16 @@ def _runtime():
 
 
 def json_body(required: bool = False) -> dict[str, Any]:
-    """The request's JSON object; an absent body is ``{}`` unless ``required``."""
+    """The request's JSON object; an absent body is ``{}`` unless ``required``.
+
+    The body must be declared JSON even when empty: these writes ride on the session cookie, and a
+    page on another site can post a form or ``text/plain`` to us without asking, but cross-origin
+    JSON needs a CORS preflight we never grant -- so the content type is this API's CSRF defence
+    (the HTML forms carry a token instead, ``app.auth.check_csrf``).
+    """
+    if not request.is_json:
+        raise Refused(400, "bad_content_type", "Send the body as JSON with Content-Type: application/json "
+                      "(an empty object {} is fine).")
     if not request.get_data(cache=True) and not required:
         return {}
     body = request.get_json(silent=True)

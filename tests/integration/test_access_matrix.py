@@ -283,10 +283,13 @@ def test_every_route_operation_and_event_answers_each_principal_as_the_table_say
                 response = client.get(url, headers=headers)
             elif name in BODIES:
                 response = client.open(url, method=method, headers=headers, json=BODIES[name])
-            elif path.startswith("/api/v1/ingest/"):
-                response = client.post(url, headers=headers, json={})
+            elif path.startswith("/api/v1/"):  # the JSON API: an empty JSON object, as a script would send
+                response = client.open(url, method=method, headers=headers, json={})
             else:
                 response = client.open(url, method=method, headers=headers, data={})  # no CSRF token
+                if not form_post_is_guarded(path, response):
+                    wrong.append(f"{name} ({method} {url}) as {principal}: a form post without the CSRF token "
+                                 f"got past the token check ({response.status_code}); call check_csrf() first")
             got, want = classify(response), EXPECTED[name][principal]
             if got != want:
                 wrong.append(f"{name} ({method} {url}) as {principal}: expected {want}, got {got} "
@@ -304,6 +307,20 @@ def test_every_route_operation_and_event_answers_each_principal_as_the_table_say
                 wrong.append(f"socket event for the owner's tenant heard by {principal}: {bool(heard)}")
             sock.disconnect()
     assert not wrong, "\n".join(wrong)
+
+
+#: What app.auth.check_csrf says when a form comes without this session's token.
+CSRF_REFUSAL = "did not come from this site"
+
+
+def form_post_is_guarded(path: str, response) -> bool:
+    """A page's form write sent without the token must stop at the token check (a 400 saying so)
+    whenever the principal gets that far (the JSON API's defence is its content type:
+    tests/integration/test_csrf_guard.py)."""
+    if response.status_code != 400:
+        return True  # refused before (sign-in, role, scope) or a redirect back
+    text = response.get_data(as_text=True)
+    return path.startswith("/api/") or CSRF_REFUSAL in text
 
 
 def _tenant_of(app, uid: str) -> int:
