@@ -171,11 +171,12 @@ def test_retention_keeps_recent_backups_and_always_the_newest(tmp_path):
 
 
 def test_the_scheduler_runs_the_backup_nightly(influx, sql_url, tmp_path):
-    from app import create_app
+    from app.config import load_config
+    from app.scheduler import build_scheduler_process
 
-    app = create_app(app_config(influx, sql_url, tmp_path))
+    process = build_scheduler_process(load_config(app_config(influx, sql_url, tmp_path)))
     try:
-        job = app.extensions["ironwatch"].scheduler.build().get_job("nightly_backup")
+        job = process.leased.build().get_job("nightly_backup")
         assert job is not None and str(job.trigger) == "cron[hour='2', minute='30']"
     finally:
-        app.extensions["ironwatch"].stop()
+        process.close()
