@@ -127,11 +127,15 @@ class DemoSimulator:
     (``--exit-with-parent``, set in the child, so a restart from a thread needs no ``preexec_fn``).
     """
 
-    def __init__(self, command: list[str], log_path: Path, restart_command: list[str] | None = None):
+    def __init__(self, command: list[str], log_path: Path, restart_command: list[str] | None = None,
+                 start_when=None):
         self.command = command
         self.restart_command = restart_command or command  # a restart does not replay the backfill again
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
+        #: ``start_when()``: True once the child may start; until then the supervisor's probe
+        #: (:meth:`alive`) asks, and starts it on the supervisor's thread when it says yes
+        self.start_when = start_when
 
     def start(self) -> None:
         # Linux sends the parent-death signal when the *thread* that started the child ends: a
@@ -142,6 +146,10 @@ class DemoSimulator:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
     def alive(self) -> bool:
+        if self.process is None and self.start_when is not None:
+            if self.start_when():  # the first start, on the supervisor's long-lived thread
+                self.start()
+            return True  # not started yet is not "down"
         # gunicorn's master reaps every child (waitpid(-1)); poll() then reports 0, still "ended"
         return self.process is not None and self.process.poll() is None
 
@@ -222,8 +230,9 @@ def demo(host: str, port: int, speedup: float, history: str = "0") -> int:
     command = [sys.executable, "-m", "telemetry.simulator", "--url", _base_url(host, port), "--exit-with-parent"]
     simulator = DemoSimulator(command + pace, log_path, restart_command=command + live)
     scheduler_log = log_path.parent / "scheduler.log"
-    scheduler = DemoSimulator([sys.executable, "-m", "app", "scheduler", "--wait", "--exit-with-parent"], scheduler_log)
-    scheduler.start()
+    # Started once the web worker answers, so that its start-up is not slowed by the scheduler's.
+    scheduler = DemoSimulator([sys.executable, "-m", "app", "scheduler", "--wait", "--exit-with-parent"], scheduler_log,
+                              start_when=lambda: _answers(_base_url(host, port)))
     simulator.start()
     # Once the replay has arrived: trends and RUL history of the replayed days (app.backfill).
     backfiller = (subprocess.Popen([sys.executable, "-m", "app.backfill", "--history", history, "--exit-with-parent"])
@@ -244,6 +253,20 @@ def demo(host: str, port: int, speedup: float, history: str = "0") -> int:
         supervisor.stop()
         simulator.stop()
         scheduler.stop()
+
+
+def _answers(base_url: str) -> bool:
+    """True once the web worker answers HTTP at ``base_url`` (any status: it serves)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(f"{base_url}/healthz", timeout=2).close()
+    except urllib.error.HTTPError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _start_mail_sink(var_dir: Path):

@@ -112,7 +112,8 @@ def build_scheduler_process(config: dict[str, Any], start_delay_s: float = 5.0) 
     delivery = DeliveryService(sessions, background, WebPushSender(vapid), mailer_from_env(config),
                                base_url=config["IRONWATCH_PUBLIC_URL"])
     bus = MessageBus(Dependencies(notifier=OutboxNotifier(sessions), sessions=sessions, delivery=delivery))
-    # The sweep's catch-up bursts (missed by the web process's diagnosis worker) are diagnosed here.
+    # The sweep's catch-up bursts (missed by the web process's diagnosis worker for 5 min) are
+    # diagnosed here.
     diagnosis = DiagnosisService(store, sessions, bus)
     backup = NightlyBackup(Sources.from_settings(config["IRONWATCH_VAR"], config["IRONWATCH_DATABASE_URL"],
                                                  config["IRONWATCH_INFLUX_URL"], config["IRONWATCH_INFLUX_DB"]))
@@ -120,7 +121,8 @@ def build_scheduler_process(config: dict[str, Any], start_delay_s: float = 5.0) 
     def build():
         return jobs.build_scheduler(store=store, session_factory=sessions, notifier=bus,
                                     submit_burst=diagnosis.process_burst, start_delay_s=start_delay_s,
-                                    describe_code=describe_code, backup=backup, jobstore_engine=engine)
+                                    describe_code=describe_code, backup=backup, jobstore_engine=engine,
+                                    sweep_settle=jobs.SWEEP_SETTLE_ELSEWHERE)
 
     lease = Lease(sessions)
     return SchedulerProcess(engine=engine, sessions=sessions, lease=lease, leased=LeasedScheduler(build, lease),
