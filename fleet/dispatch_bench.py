@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"dispatch bench: {len(jobs)} jobs ({work:.0f} h of work), {len(technicians)} technicians, "
           f"{args.sites} sites, week of {start:%d %b %Y} (5 working days), median of {args.repeat} runs")
     print(f"{'planner':<24} {'time':>9} {'x base':>7} {'planned':>7} {'travel km':>10} {'km/job':>7} {'late':>5} "
-          f"{'unplanned':>9} {'visits':>7} {'util.':>6}   booked h per technician: min  max  std")
+          f"{'unplanned':>9} {'visits':>7} {'util.':>6} | booked h/technician: {'min':>4} {'max':>4} {'std':>4}")
     baseline = None
     for name, run in runs:
         seconds, result = _timed(run, args.repeat)
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         low, high, spread = load_spread(result)
         print(f"{name:<24} {seconds * 1000:>7.0f} ms {seconds / baseline:>6.1f}x {planned:>7} {result.travel_km:>10.0f} "
               f"{result.travel_km / max(planned, 1):>7.1f} {result.late_jobs:>5} {unplanned:>9} "
-              f"{len(result.assignments):>7} {result.utilization:>6.0%} {'':>26}{low:>4.0f} {high:>4.0f} {spread:>4.1f}")
+              f"{len(result.assignments):>7} {result.utilization:>6.0%} | {'':>20} {low:>4.0f} {high:>4.0f} {spread:>4.1f}")
     return 0
 
 

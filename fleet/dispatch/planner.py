@@ -105,7 +105,9 @@ def plan(jobs: Sequence[Job], technicians: Sequence[Technician], settings: Setti
             unplanned.append(Unplanned(tuple(j.id for j in visit.jobs), _no_option_reason(visit, technicians, settings)))
             continue
         # equal cost (same home, same route): the technician with the lighter week, then the day
-        options.sort(key=lambda o: (o.cost, o.booked_h, o.day, o.technician.id))
+        # (with the load term off, as the planner was before it: the day, then the technician)
+        lighter = settings.week_load_h > 0
+        options.sort(key=lambda o: (o.cost, o.booked_h if lighter else 0.0, o.day, o.technician.id))
         chosen = options[0]
         runner_up = next((o for o in options if o.technician.id != chosen.technician.id), None)
         passed_over = _winner_without_load(options, chosen)
