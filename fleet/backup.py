@@ -18,7 +18,7 @@ One backup is one folder ``<backups>/<UTC time>/`` (default ``<IRONWATCH_VAR>/ba
 
 A backup is written under ``<time>.partial`` and renamed when complete, so a folder without the
 suffix is always whole. Retention: backups older than ``--keep-days`` (``IRONWATCH_BACKUP_KEEP_DAYS``,
-default 14) are deleted, never the newest one. The app's scheduler runs :class:`NightlyBackup`
+default 14) are deleted, never the newest one. The scheduler process runs :class:`NightlyBackup`
 at 02:30 UTC (``fleet.jobs``).
 
 Restore replaces the current state with the backup's: stop the app first (restore refuses while
