@@ -35,13 +35,14 @@ The steps:
 4. **Explain.** Once the week is built, every assignment says which skills matched, where the
    technician comes from (home or the previous job) and how far, why that day, how much
    dearer the runner-up technician would have been, and how much of the technician's week was
-   booked already (and, when the load decided it, that the nearer runner-up had the fuller week).
+   booked already (and, when the load decided it, which nearer technician it was preferred to and
+   their booked hours).
 
 A lock (:class:`Lock`) fixes a job to a technician and optionally a day; re-planning keeps it.
 
 The package: :mod:`~fleet.dispatch.model` (the dataclasses and constants),
 :mod:`~fleet.dispatch.bundling` (step 1), :mod:`~fleet.dispatch.routes` (a day's route and the
-cheapest insertion), :mod:`~fleet.dispatch.planner` (steps 2 and 3, and the round-robin baseline),
+cheapest insertion, the week's load), :mod:`~fleet.dispatch.planner` (steps 2 and 3, and the round-robin baseline),
 :mod:`~fleet.dispatch.explain` (step 4). Callers import from ``fleet.dispatch``.
 """
 from __future__ import annotations
@@ -52,7 +53,7 @@ from ..maintenance import haversine_km
 from .bundling import bundle
 from .explain import explain
 from .model import (BUNDLE_WINDOW, DAY_PREFERENCE_H, LATE_PENALTY_H, LOAD_BALANCE_H, PRIORITY_WEIGHT, ROAD_FACTOR,
-                    SPEED_KM_H, Assignment, Job, Lock, Plan, Settings, Technician, Unplanned, Visit, travel_hours)
+                    SPEED_KM_H, WEEK_LOAD_H, Assignment, Job, Lock, Plan, Settings, Technician, Unplanned, Visit, travel_hours)
 from .planner import plan, round_robin
 
 
@@ -63,4 +64,4 @@ def week_start(today: date) -> date:
 
 __all__ = ["Job", "Technician", "Lock", "Settings", "Visit", "Assignment", "Unplanned", "Plan", "plan", "bundle",
            "round_robin", "travel_hours", "explain", "week_start", "haversine_km", "ROAD_FACTOR", "SPEED_KM_H",
-           "LATE_PENALTY_H", "DAY_PREFERENCE_H", "LOAD_BALANCE_H", "BUNDLE_WINDOW", "PRIORITY_WEIGHT"]
+           "LATE_PENALTY_H", "DAY_PREFERENCE_H", "LOAD_BALANCE_H", "WEEK_LOAD_H", "BUNDLE_WINDOW", "PRIORITY_WEIGHT"]
