@@ -4,8 +4,9 @@
 adapters and services (:func:`app.runtime.build_runtime`), stores them on
 ``app.extensions["ironwatch"]``, binds Socket.IO and Flask-Login, registers the blueprints and puts
 the device ingest endpoints (plain WSGI, :mod:`app.ingest`) in front of it all.
-With ``START_BACKGROUND=False`` (tests) the spool writer, the diagnosis worker and the scheduler
-are left stopped, so a test drives them by hand.
+With ``START_BACKGROUND=False`` (tests) the spool writer, the diagnosis worker and the live relay
+are left stopped, so a test drives them by hand (the scheduled jobs are not here at all: they run
+in ``python -m app scheduler``).
 """
 from __future__ import annotations
 

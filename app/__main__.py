@@ -1,10 +1,13 @@
-"""Command line: ``python -m app serve|demo|mqtt [--host HOST] [--port PORT]``.
+"""Command line: ``python -m app serve|demo|scheduler|mqtt [--host HOST] [--port PORT]``.
 
-Runs the app with Socket.IO (``async_mode="threading"``, WebSocket through simple-websocket) on
-gunicorn's threaded worker (:mod:`app.server`), and the background services (spool writer,
-diagnosis worker, scheduler) in that worker. Settings come from the ``IRONWATCH_*`` environment
-variables (docs/contracts.md); ``IRONWATCH_THREADS`` sets the request threads (default 100).
-``demo`` (what ``make run`` starts) serves the same way with the fleet simulator beside it.
+``serve`` runs the app with Socket.IO (``async_mode="threading"``, WebSocket through
+simple-websocket) on gunicorn's threaded worker (:mod:`app.server`), and the background services
+(spool writer, diagnosis worker, live relay) in that worker; it runs no scheduled jobs.
+``scheduler`` runs the scheduled jobs (:mod:`app.scheduler`): one such process per installation,
+a second start refuses (``--wait``: waits to take over). Settings come from the ``IRONWATCH_*``
+environment variables (docs/contracts.md); ``IRONWATCH_THREADS`` sets the request threads (default
+100). ``demo`` (what ``make run`` starts) serves the same way with the scheduler and the fleet
+simulator beside it as child processes.
 ``mqtt`` runs the MQTT ingest bridge (:mod:`telemetry.mqtt`) as a process of its own;
 ``mqtt-broker`` writes the Mosquitto configuration from the device registry (per-device passwords
 and ACLs, :mod:`telemetry.mqtt_broker`) and runs Mosquitto on it, rewriting it as devices change.
@@ -30,6 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="simulated seconds per wall second (with --history 0: the last 90 min at this pace)")
     demo.add_argument("--history", default="2d",
                       help="days of history to backfill first, as fast as the server takes them (0: none)")
+    scheduler = commands.add_parser("scheduler", help="run the scheduled jobs (one such process; a second refuses)")
+    scheduler.add_argument("--wait", action="store_true",
+                           help="if another scheduler runs, wait and take over when it stops (default: refuse)")
+    scheduler.add_argument("--start-delay", type=float, default=5.0,
+                           help="seconds after taking over before the frequent jobs first run")
+    scheduler.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+    scheduler.add_argument("--log-level", default=os.environ.get("IRONWATCH_LOG_LEVEL", "INFO"))
     mqtt = commands.add_parser("mqtt", help="run the MQTT ingest bridge with its own spool and writer")
     mqtt.add_argument("--host", default="127.0.0.1", help="broker host")
     mqtt.add_argument("--port", type=int, default=1883, help="broker port")
@@ -111,17 +121,21 @@ def serve(host: str, port: int) -> int:
 
 
 class DemoSimulator:
-    """The demo's fleet simulator as a child process that can be started again when it dies.
+    """A demo child process (the fleet simulator, the scheduler) that can be started again when it dies.
 
     Its log is appended to ``log_path``; it asks the kernel for SIGTERM should this process die
     (``--exit-with-parent``, set in the child, so a restart from a thread needs no ``preexec_fn``).
     """
 
-    def __init__(self, command: list[str], log_path: Path, restart_command: list[str] | None = None):
+    def __init__(self, command: list[str], log_path: Path, restart_command: list[str] | None = None,
+                 start_when=None):
         self.command = command
         self.restart_command = restart_command or command  # a restart does not replay the backfill again
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
+        #: ``start_when()``: True once the child may start; until then the supervisor's probe
+        #: (:meth:`alive`) asks, and starts it on the supervisor's thread when it says yes
+        self.start_when = start_when
 
     def start(self) -> None:
         # Linux sends the parent-death signal when the *thread* that started the child ends: a
@@ -132,6 +146,10 @@ class DemoSimulator:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
     def alive(self) -> bool:
+        if self.process is None and self.start_when is not None:
+            if self.start_when():  # the first start, on the supervisor's long-lived thread
+                self.start()
+            return True  # not started yet is not "down"
         # gunicorn's master reaps every child (waitpid(-1)); poll() then reports 0, still "ended"
         return self.process is not None and self.process.poll() is None
 
@@ -178,9 +196,15 @@ def _history_to_replay(history: str) -> str:
 
 
 def demo(host: str, port: int, speedup: float, history: str = "0") -> int:
-    """``serve`` with the fleet simulator (``telemetry.simulator``) as a child process, supervised.
+    """``serve`` with the scheduler (``python -m app scheduler --wait``) and the fleet simulator
+    (``telemetry.simulator``) as child processes, supervised.
 
-    However ``make run`` is stopped, nothing is left behind: Ctrl-C reaches all three processes;
+    The scheduler runs the scheduled jobs (the web process runs none); its log goes to
+    ``$IRONWATCH_VAR/scheduler.log``. ``--wait``: a scheduler started again after a crash waits
+    for the dead one's lease to expire, and a scheduler already running on the same database (a
+    second ``make run`` on another port) keeps the jobs while this one waits.
+
+    However ``make run`` is stopped, nothing is left behind: Ctrl-C reaches all the processes;
     this process gets SIGTERM when its parent (make) dies, e.g. under ``timeout``, and stops the
     server as on Ctrl-C; the simulator is stopped when the server has stopped, and gets SIGTERM
     from the kernel should this process be killed outright. The simulator waits for the server
@@ -205,13 +229,19 @@ def demo(host: str, port: int, speedup: float, history: str = "0") -> int:
     pace = ["--history", history, *BACKFILL_SIMULATOR_ARGS] if backfill else live
     command = [sys.executable, "-m", "telemetry.simulator", "--url", _base_url(host, port), "--exit-with-parent"]
     simulator = DemoSimulator(command + pace, log_path, restart_command=command + live)
+    scheduler_log = log_path.parent / "scheduler.log"
+    # Started once the web worker answers, so that its start-up is not slowed by the scheduler's.
+    scheduler = DemoSimulator([sys.executable, "-m", "app", "scheduler", "--wait", "--exit-with-parent"], scheduler_log,
+                              start_when=lambda: _answers(_base_url(host, port)))
     simulator.start()
     # Once the replay has arrived: trends and RUL history of the replayed days (app.backfill).
     backfiller = (subprocess.Popen([sys.executable, "-m", "app.backfill", "--history", history, "--exit-with-parent"])
                   if backfill else None)
     supervisor = Supervisor(check_interval_s=2.0, initial_backoff_s=2.0, max_backoff_s=60.0)
     supervisor.watch("demo simulator", simulator.alive, simulator.start, simulator.why_down)
+    supervisor.watch("scheduler", scheduler.alive, scheduler.start, scheduler.why_down)
     supervisor.start()
+    print(f"scheduler: the scheduled jobs run in their own process, log {scheduler_log}", flush=True)
     print(f"simulator: {'backfilling ' + history + ' of history, then live' if backfill else f'x{speedup:g}'}, "
           f"log {log_path}", flush=True)
     try:
@@ -222,6 +252,21 @@ def demo(host: str, port: int, speedup: float, history: str = "0") -> int:
                 child.terminate()
         supervisor.stop()
         simulator.stop()
+        scheduler.stop()
+
+
+def _answers(base_url: str) -> bool:
+    """True once the web worker answers HTTP at ``base_url`` (any status: it serves)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(f"{base_url}/healthz", timeout=2).close()
+    except urllib.error.HTTPError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _start_mail_sink(var_dir: Path):
@@ -346,6 +391,10 @@ def main(argv: list[str] | None = None) -> int:
         return serve(args.host, args.port)
     if args.command == "demo":
         return demo(args.host, args.port, args.speedup, args.history)
+    if args.command == "scheduler":
+        from .scheduler import run
+
+        return run(args.wait, args.start_delay, args.exit_with_parent)
     if args.command == "mqtt":
         return mqtt_bridge(args.host, args.port, args.spool, args.username, args.password)
     if args.command == "mqtt-broker":

@@ -66,7 +66,7 @@ def load_config(overrides: Mapping[str, Any] | None = None,
     ----------
     overrides : mapping, optional
         Explicit settings, e.g. from a test: any ``IRONWATCH_*`` key plus Flask keys such as
-        ``TESTING``, ``SECRET_KEY`` and ``START_BACKGROUND`` (writer, diagnosis worker and scheduler;
+        ``TESTING``, ``SECRET_KEY`` and ``START_BACKGROUND`` (writer, diagnosis worker and live relay;
         default True).
     environ : mapping, optional
         The environment to read; ``os.environ`` when omitted.

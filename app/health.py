@@ -8,6 +8,11 @@
   the failing checks. Uploads are still accepted while only InfluxDB is away (they wait in the
   spool, whose backlog is reported): readiness says the service is degraded, not that it refuses.
 
+The scheduler runs in a process of its own (``python -m app scheduler``): its state, read from the
+scheduler lease in the SQL database (who holds it, last heartbeat), is reported under
+``"scheduler"`` in ``/readyz`` for information, and counts neither for readiness nor for liveness: a
+web process serves the same whether the scheduler runs or not, and restarting it would not help.
+
 No sign-in, as probes of an orchestrator or load balancer have none; they carry states and
 numbers, never error texts, paths or data. The admin's console page (``/console/health``) shows
 the same report with the errors.
@@ -38,6 +43,24 @@ def thread_report(runtime) -> dict:
     stuck = [t for t in threads if t["down_for_s"] is not None and t["down_for_s"] >= STUCK_AFTER_S]
     return {"ok": supervisor.running and not stuck, "supervisor": "running" if supervisor.running else "stopped",
             "threads": threads}
+
+
+def scheduler_report(runtime) -> dict:
+    """``{"ok", "state", "owner", "heartbeat_age_s"}`` of the scheduler process, from its lease row:
+    running while the lease is held and unexpired (the holder renews it every 10 s)."""
+    from fleet.models import utcnow
+    from fleet.scheduler_lease import Lease
+
+    try:
+        row = Lease(runtime.sessions).holder()
+    except Exception as exc:  # noqa: BLE001 - the database is reported by the sql check
+        return {"ok": False, "state": "unknown", "error": f"{type(exc).__name__}: {exc}"[:300]}
+    now = utcnow()
+    if row is None or row.expires_at <= now:
+        return {"ok": False, "state": "not running",
+                "heartbeat_age_s": round((now - row.heartbeat_at).total_seconds()) if row is not None else None}
+    return {"ok": True, "state": "running", "owner": row.owner,
+            "heartbeat_age_s": round((now - row.heartbeat_at).total_seconds(), 1)}
 
 
 def readiness_report(runtime) -> dict:
@@ -110,7 +133,8 @@ def healthz():
 def readyz():
     report = readiness_report(current_app.extensions["ironwatch"])
     failing = sorted(name for name, check in report["checks"].items() if not check["ok"])
-    body = {"status": "ready" if report["ok"] else "not_ready", "failing": failing, **public(report)}
+    body = {"status": "ready" if report["ok"] else "not_ready", "failing": failing, **public(report),
+            "scheduler": public(scheduler_report(current_app.extensions["ironwatch"]))}
     return jsonify(body), 200 if report["ok"] else 503
 
 
@@ -120,4 +144,4 @@ def console_page():
     """The admin's view of the same reports, with the errors (``/console/health``)."""
     runtime = current_app.extensions["ironwatch"]
     return render_template("console/health.html", threads=thread_report(runtime),
-                           readiness=readiness_report(runtime), live=False)
+                           readiness=readiness_report(runtime), scheduler=scheduler_report(runtime), live=False)

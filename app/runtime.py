@@ -2,9 +2,10 @@
 
 :func:`build_runtime` wires the real adapters from the settings (InfluxDB client and store, the
 durable spool and its writer, the SQL device directory, the ingest and diagnosis services, the
-scheduler); :class:`Runtime` holds them for the views (``current_app.extensions["ironwatch"]``) and
+relay of the scheduler's live events); :class:`Runtime` holds them for the views (``current_app.extensions["ironwatch"]``) and
 starts and stops the background threads. Nothing here depends on Flask, so a worker process or a
-test can build the same graph.
+test can build the same graph. The scheduled jobs are not here: they run in the scheduler process
+(:mod:`app.scheduler`, ``python -m app scheduler``), and a web process only serves.
 """
 from __future__ import annotations
 
@@ -43,9 +44,9 @@ class Runtime:
         The VAPID key browsers subscribe to Web Push with.
     diagnosis : fleet.diagnosis_service.DiagnosisService
     diagnosis_queue : app.worker.DiagnosisQueue
-    scheduler : fleet.scheduler_lease.LeasedScheduler or None
-        Runs the fleet's APScheduler jobs while this process holds the scheduler lease in the SQL
-        database (one process in the fleet at a time; the others wait to take over).
+    relay : fleet.live_outbox.LiveRelay
+        Sends the live events the scheduler process stored in the SQL outbox to this process's
+        Socket.IO rooms.
     supervisor : telemetry.supervisor.Supervisor
         Restarts the background threads above when they die (with back-off) and reports them.
     """
@@ -65,24 +66,24 @@ class Runtime:
     delivery: Any = None
     background: Any = None
     vapid_public_key: str = ""
-    scheduler: Any = None
+    relay: Any = None
     worker: DiagnosisWorker | None = None
     supervisor: Any = None
     started: bool = field(default=False)
 
     def start(self) -> None:
-        """Start the spool writer, the diagnosis worker and the scheduler (once), supervised."""
+        """Start the spool writer, the diagnosis worker and the live relay (once), supervised."""
         if self.started:
             return
         self.prepare_influx()
         self.writer.start()
         self._start_worker()
-        if self.scheduler is not None:
-            self.scheduler.start()
+        if self.relay is not None:
+            self.relay.start()
         self._supervise()
         self.started = True
-        log.info("background started: spool writer, diagnosis worker%s",
-                 ", scheduler" if self.scheduler is not None else "")
+        log.info("background started: spool writer, diagnosis worker%s (scheduled jobs: python -m app scheduler)",
+                 ", live relay" if self.relay is not None else "")
 
     def _start_worker(self) -> None:
         self.worker = DiagnosisWorker(self.diagnosis_queue)
@@ -97,9 +98,8 @@ class Runtime:
                               lambda: self.writer.crashed)
         self.supervisor.watch("diagnosis worker", lambda: self.worker is not None and self.worker.is_alive(),
                               self._start_worker)
-        if self.scheduler is not None:
-            self.supervisor.watch("scheduler", lambda: scheduler_alive(self.scheduler),
-                                  lambda: restart_scheduler(self.scheduler))
+        if self.relay is not None:
+            self.supervisor.watch("live relay", self.relay.is_alive, self.relay.start)
         self.supervisor.start()
 
     def prepare_influx(self) -> bool:
@@ -123,11 +123,8 @@ class Runtime:
         """Stop the background threads in dependency order and release the stores."""
         if self.supervisor is not None:
             self.supervisor.stop()  # first, so that nothing stopped below is restarted
-        if self.scheduler is not None and self.started:
-            try:
-                self.scheduler.shutdown(wait=False)
-            except Exception:  # already stopped
-                log.debug("scheduler shutdown", exc_info=True)
+        if self.relay is not None:
+            self.relay.stop()
         if self.started:
             self.writer.stop()
         if self.worker is not None:
@@ -188,12 +185,14 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
         fault_codes.on_stored(events)
 
     writer = SpoolWriter(spool, influx, on_stored=on_stored)
-    scheduler = _build_scheduler(store, engine, sessions, bus, diagnosis_queue, config)
+    from fleet.live_outbox import LiveRelay
+
+    relay = LiveRelay(sessions, notifier)  # the scheduler process's events, to this process's sockets
     return Runtime(config=config, influx=influx, store=store, spool=spool, writer=writer,
                    devices=devices, ingest=ingest, engine=engine, sessions=sessions,
                    notifier=bus, diagnosis=diagnosis, diagnosis_queue=diagnosis_queue,
                    delivery=delivery, background=background, vapid_public_key=vapid.public_key,
-                   scheduler=scheduler)
+                   relay=relay)
 
 
 class FaultCodeFollowUp:
@@ -214,26 +213,6 @@ class FaultCodeFollowUp:
                                  machine_uids=machines)
 
 
-def _build_scheduler(store, engine, sessions, notifier, diagnosis_queue, config):
-    """The fleet engineer's APScheduler set-up (sweeps, RUL scoring, escalation, PM, dispatch, nightly
-    backup), run under the scheduler lease with its jobs stored in the SQL database."""
-    from fleet import jobs
-    from fleet.backup import NightlyBackup, Sources
-
-    from .j1939 import describe_code
-
-    backup = NightlyBackup(Sources.from_settings(config["IRONWATCH_VAR"], config["IRONWATCH_DATABASE_URL"],
-                                                 config["IRONWATCH_INFLUX_URL"], config["IRONWATCH_INFLUX_DB"]))
-    from fleet.scheduler_lease import Lease, LeasedScheduler
-
-    def build():
-        return jobs.build_scheduler(store=store, session_factory=sessions, notifier=notifier,
-                                    submit_burst=diagnosis_queue.submit, describe_code=describe_code,
-                                    backup=backup, jobstore_engine=engine)
-
-    return LeasedScheduler(build, Lease(sessions))
-
-
 def max_spns_per_machine() -> int:
     """``IRONWATCH_MAX_SPNS_PER_MACHINE``: distinct J1939 SPNs one machine may report (default 128)."""
     import os
@@ -241,22 +220,3 @@ def max_spns_per_machine() -> int:
     from telemetry.fault_codes import DEFAULT_MAX_SPNS_PER_MACHINE
 
     return int(os.environ.get("IRONWATCH_MAX_SPNS_PER_MACHINE") or DEFAULT_MAX_SPNS_PER_MACHINE)
-
-
-def scheduler_alive(scheduler) -> bool:
-    """True while the lease thread of a ``LeasedScheduler`` lives and, when it holds the lease,
-    the APScheduler thread too (APScheduler 3 has no public accessor for the thread; ``_thread``
-    is where BackgroundScheduler keeps it)."""
-    if not scheduler.is_alive():
-        return False
-    if scheduler.scheduler is None:
-        return True  # waiting for the lease is alive and well
-    thread = getattr(scheduler.scheduler, "_thread", None)
-    return bool(scheduler.scheduler.running and thread is not None and thread.is_alive())
-
-
-def restart_scheduler(scheduler) -> None:
-    """Start again a leased scheduler whose thread (or APScheduler's) died: the jobs stop, the lease
-    is given up, and the lease thread takes it again (the jobs come back from the SQL job store)."""
-    scheduler.shutdown(wait=True)
-    scheduler.start()

@@ -12,7 +12,8 @@ Why gunicorn's ``gthread`` worker rather than Werkzeug's development server:
   balancer with a message queue (the scale-out issue).
 
 The worker, not the master, builds the app (no preload): the background services (spool
-writer, diagnosis worker, scheduler) start in the process that serves. The worker dies with its
+writer, diagnosis worker, live relay) start in the process that serves; the scheduled jobs run in
+the scheduler process (``python -m app scheduler``). The worker dies with its
 master (``PR_SET_PDEATHSIG``), so killing ``python -m app serve`` never leaves an orphan that
 holds the spool.
 """

@@ -18,11 +18,11 @@ One backup is one folder ``<backups>/<UTC time>/`` (default ``<IRONWATCH_VAR>/ba
 
 A backup is written under ``<time>.partial`` and renamed when complete, so a folder without the
 suffix is always whole. Retention: backups older than ``--keep-days`` (``IRONWATCH_BACKUP_KEEP_DAYS``,
-default 14) are deleted, never the newest one. The app's scheduler runs :class:`NightlyBackup`
+default 14) are deleted, never the newest one. The scheduler process runs :class:`NightlyBackup`
 at 02:30 UTC (``fleet.jobs``).
 
-Restore replaces the current state with the backup's: stop the app first (restore refuses while
-the spool is open). The InfluxDB ``-host`` is its RPC address: ``IRONWATCH_INFLUX_BACKUP_HOST``,
+Restore replaces the current state with the backup's: stop the app and the scheduler first (restore
+refuses while the spool is open or the scheduler lease is held). The InfluxDB ``-host`` is its RPC address: ``IRONWATCH_INFLUX_BACKUP_HOST``,
 else the HTTP port plus two (our private influxd's layout, and InfluxDB's own 8086/8088).
 """
 from __future__ import annotations
@@ -184,6 +184,7 @@ def restore_backup(sources: Sources, backup: Path) -> dict:
     manifest = read_manifest(backup)
     _check_files(backup, manifest)
     _refuse_if_spool_open(sources.var_dir / "spool")
+    _refuse_if_scheduler_runs(sources.database_url)
     client = InfluxClient(sources.influx_url, sources.influx_database)
     client.drop_database()  # influxd restore refuses a database that exists
     _run(["influxd", "restore", "-portable", "-db", manifest["influx_database"], "-newdb", sources.influx_database,
@@ -244,6 +245,28 @@ def _refuse_if_spool_open(spool: Path) -> None:
             raise BackupError(f"the spool {spool} is open: stop the app (and the MQTT bridge) before "
                               f"restoring") from None
         fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _refuse_if_scheduler_runs(database_url: str) -> None:
+    """A scheduler process holding its lease would go on writing the database being replaced."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from . import db
+    from .models import utcnow
+    from .scheduler_lease import Lease
+
+    if database_url.startswith("sqlite") and not Path(_sqlite_path(database_url) or "").is_file():
+        return  # no database yet: nothing runs on it
+    engine = db.make_engine(database_url)
+    try:
+        row = Lease(db.session_factory(engine)).holder()
+    except SQLAlchemyError:  # no database or no schema yet: nothing runs on it
+        return
+    finally:
+        engine.dispose()
+    if row is not None and row.expires_at > utcnow():
+        raise BackupError(f"the scheduler process {row.owner} holds its lease on this database: stop it "
+                          f"(python -m app scheduler) before restoring")
 
 
 # ------------------------------------------------------------------------------ list and prune

@@ -4,11 +4,13 @@
 
 A synthetic but plausible week in the north of England: service depots in the cities, sites
 spread over the region, clustered (several jobs at a quarry or a data centre), skills and job
-lengths drawn from the demo fleet's mix. Three planners run on the same input in the same
-process: the planner as used (bundling on), the planner with bundling off, and the round-robin
-a dispatcher without a planner would use. Printed per planner: median wall time over
-``--repeat`` runs and its ratio to the round-robin, then the plan's travel km, late and
-unplanned jobs, visits and utilization (on-site hours / working hours).
+lengths drawn from the demo fleet's mix. Four planners run on the same input in the same
+process: the round-robin a dispatcher without a planner would use, the greedy planner as it was
+before its weekly load term (``Settings(week_load_h=0)``), the planner as used with bundling off,
+and as used (bundling on). Printed per planner: median wall time over ``--repeat`` runs and its
+ratio to the round-robin, then jobs planned, the plan's travel km, late and unplanned jobs,
+visits, utilization (on-site hours / working hours) and the load spread: min, max and standard
+deviation of the hours booked per technician (on site plus driving; idle technicians count 0).
 """
 from __future__ import annotations
 
@@ -61,6 +63,13 @@ def _timed(function, repeat: int):
     return statistics.median(times), result
 
 
+def load_spread(result: dispatch.Plan) -> tuple[float, float, float]:
+    """(min, max, population standard deviation) of the hours booked per technician over the
+    week (on site plus driving, idle technicians at 0): how evenly the work is shared."""
+    hours = list(result.booked_h.values()) or [0.0]
+    return min(hours), max(hours), statistics.pstdev(hours)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fleet.dispatch_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=500)
@@ -72,25 +81,28 @@ def main(argv: list[str] | None = None) -> int:
     start = dispatch.week_start(date(2026, 12, 7))
     jobs, technicians = synthetic_week(args.jobs, args.technicians, args.sites, args.seed, start)
     week = Settings(start=start, days=5)
+    before = Settings(start=start, days=5, week_load_h=0.0)  # the planner before the weekly load term
     runs = [
         ("round-robin (baseline)", lambda: dispatch.round_robin(jobs, technicians, week)),
+        ("greedy before load term", lambda: dispatch.plan(jobs, technicians, before)),
         ("greedy, bundling off", lambda: dispatch.plan(jobs, technicians, Settings(start=start, days=5, bundling=False))),
         ("greedy, bundling on", lambda: dispatch.plan(jobs, technicians, week)),
     ]
     work = sum(j.duration_h for j in jobs)
     print(f"dispatch bench: {len(jobs)} jobs ({work:.0f} h of work), {len(technicians)} technicians, "
           f"{args.sites} sites, week of {start:%d %b %Y} (5 working days), median of {args.repeat} runs")
-    print(f"{'planner':<24} {'time':>9} {'x base':>7} {'travel km':>10} {'km/job':>7} {'late':>5} "
-          f"{'unplanned':>9} {'visits':>7} {'util.':>6}")
+    print(f"{'planner':<24} {'time':>9} {'x base':>7} {'planned':>7} {'travel km':>10} {'km/job':>7} {'late':>5} "
+          f"{'unplanned':>9} {'visits':>7} {'util.':>6} | booked h/technician: {'min':>4} {'max':>4} {'std':>4}")
     baseline = None
     for name, run in runs:
         seconds, result = _timed(run, args.repeat)
         baseline = baseline or seconds
         planned = sum(len(a.job_ids) for a in result.assignments)
         unplanned = sum(len(u.job_ids) for u in result.unplanned)
-        print(f"{name:<24} {seconds * 1000:>7.0f} ms {seconds / baseline:>6.1f}x {result.travel_km:>10.0f} "
+        low, high, spread = load_spread(result)
+        print(f"{name:<24} {seconds * 1000:>7.0f} ms {seconds / baseline:>6.1f}x {planned:>7} {result.travel_km:>10.0f} "
               f"{result.travel_km / max(planned, 1):>7.1f} {result.late_jobs:>5} {unplanned:>9} "
-              f"{len(result.assignments):>7} {result.utilization:>6.0%}")
+              f"{len(result.assignments):>7} {result.utilization:>6.0%} | {'':>20} {low:>4.0f} {high:>4.0f} {spread:>4.1f}")
     return 0
 
 

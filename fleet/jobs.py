@@ -29,9 +29,10 @@ job                    every      what
 
 Each job is also a plain function, so tests and the CLI call them directly.
 
-**One scheduler.** The jobs run in exactly one process: the app wraps the scheduler in
+**One scheduler.** The jobs run in exactly one process, the scheduler process (``python -m app
+scheduler``, :mod:`app.scheduler`; web processes run none): it wraps the scheduler in
 :class:`fleet.scheduler_lease.LeasedScheduler`, which starts it only while the process holds the
-lease row in the SQL database. With ``jobstore_engine`` the jobs are kept in that database
+lease row in the SQL database, and a second scheduler process refuses to start (or waits). With ``jobstore_engine`` the jobs are kept in that database
 (APScheduler's ``SQLAlchemyJobStore``, table ``apscheduler_jobs``), so the process that takes over
 finds each job's next run time where the previous holder left it: a nightly job missed during the
 hand-over runs once (coalesced), not never and not twice. The store can only hold picklable jobs, so
@@ -67,6 +68,10 @@ SWEEP_LOOKBACK = timedelta(hours=6)
 SWEEP_GRACE = timedelta(seconds=30)
 #: A burst that failed this many sweeps is not submitted again (its error is in the log).
 SWEEP_MAX_ATTEMPTS = 3
+#: When the sweep runs in another process than the diagnosis worker (``python -m app scheduler``),
+#: a burst is diagnosed by the sweep only once it has been found undiagnosed for this long: the
+#: web process's worker, which had it from the writer, may just have a backlog (a backfill).
+SWEEP_SETTLE_ELSEWHERE = timedelta(minutes=5)
 OPERATING_SYNC_INTERVAL_S = 60
 RUL_SCORING_INTERVAL_S = 15 * 60
 ESCALATION_INTERVAL_S = 10 * 60
@@ -104,15 +109,19 @@ class BurstSweep:
         ``submit_burst(burst_id)``: queue for diagnosis (the app's worker) or diagnose at once.
     clock : callable
         Aware UTC now.
+    settle : timedelta
+        Submit a burst only once this sweep has seen it undiagnosed for this long (0: at once).
     """
 
     def __init__(self, store, session_factory: sessionmaker, submit_burst: Callable[[str], object],
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] = utcnow, settle: timedelta = timedelta(0)):
         self.store = store
         self.sessions = session_factory
         self.submit_burst = submit_burst
         self.clock = clock
+        self.settle = settle
         self.attempts: dict[str, int] = {}
+        self.first_seen: dict[str, datetime] = {}
         self._first = True
 
     def __call__(self) -> list[str]:
@@ -128,6 +137,9 @@ class BurstSweep:
         for burst_id in candidates:
             if burst_id in done:
                 self.attempts.pop(burst_id, None)
+                self.first_seen.pop(burst_id, None)
+                continue
+            if now - self.first_seen.setdefault(burst_id, now) < self.settle:
                 continue
             if self.attempts.get(burst_id, 0) >= SWEEP_MAX_ATTEMPTS:
                 continue
@@ -238,7 +250,8 @@ def record_rul_notes(session_factory: sessionmaker, results: Sequence) -> None:
 def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | None = None,
                     submit_burst: Callable[[str], object] | None = None, start_delay_s: float = 5.0,
                     clock: Callable[[], datetime] = utcnow, describe_code: Callable[[int, int], str] | None = None,
-                    backup: Callable[[], object] | None = None, jobstore_engine=None):
+                    backup: Callable[[], object] | None = None, jobstore_engine=None,
+                    sweep_settle: timedelta = timedelta(0)):
     """A configured, not yet started ``BackgroundScheduler`` with the fleet's jobs.
 
     Parameters
@@ -259,6 +272,9 @@ def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | N
         The nightly backup (``fleet.backup.NightlyBackup``); none scheduled when omitted.
     jobstore_engine : sqlalchemy.Engine, optional
         Keep the jobs in this database (``SQLAlchemyJobStore``); default: in memory.
+    sweep_settle : timedelta
+        The sweep's ``settle`` (:data:`SWEEP_SETTLE_ELSEWHERE` when ``submit_burst`` diagnoses in
+        another process than the one the writer hands new bursts to).
     """
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -277,7 +293,7 @@ def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | N
         "max_instances": 1, "coalesce": True, "misfire_grace_time": 60})
     first = utcnow() + timedelta(seconds=start_delay_s)
     add = _job_adder(scheduler, jobstore_engine)
-    add("burst_sweep", BurstSweep(store, session_factory, submit_burst), "interval", seconds=SWEEP_INTERVAL_S,
+    add("burst_sweep", BurstSweep(store, session_factory, submit_burst, settle=sweep_settle), "interval", seconds=SWEEP_INTERVAL_S,
         next_run_time=first)
     add("operating_sync", partial(sync_operating_state, store, session_factory, notifier), "interval",
         seconds=OPERATING_SYNC_INTERVAL_S, next_run_time=first)

@@ -4,7 +4,7 @@ Split by responsibility: :mod:`.org` (tenants, sites, users, technicians), :mod:
 (machines, components, sensors, device credentials), :mod:`.work` (work orders, burst
 diagnoses, RUL models, job state), :mod:`.alarms` (alarms, escalation, deliveries), :mod:`.security`
 (sign-in throttles, server-side sessions), :mod:`.planning` (parts, PM plans, technicians' calendars,
-dispatch locks, repair findings). Import from here: ``from fleet.models import Machine``.
+dispatch locks, repair findings), :mod:`.live` (the live-event outbox of the scheduler process). Import from here: ``from fleet.models import Machine``.
 """
 from .alarms import (Alarm, AuditEntry, Delivery, EscalationPolicy, EscalationStep, FaultCodeRule, OnCallShift,
                      PushSubscription, UserPreference)
@@ -18,6 +18,7 @@ from .security import SignInThrottle, UserSession
 from .work import BurstDiagnosis, JobState, RulModel, WorkOrder
 from .field import FieldAction, WorkOrderPhoto
 from .admin import ACCOUNT_LINK_PURPOSES, AccountLink, ZoneLimitSet
+from .live import LiveEvent
 from .planning import (ComponentRepair, DispatchLock, DispatchProposal, MachinePmState, Part, PmPlan, PmWorkOrder,
                        SchedulerLease, TechnicianDayOff, TechnicianWorkweek, WorkOrderFinding)
 
@@ -36,4 +37,5 @@ __all__ = [
     "SchedulerLease", "ComponentRepair", "DispatchProposal",
     "AccountLink", "ZoneLimitSet", "ACCOUNT_LINK_PURPOSES",
     "FieldAction", "WorkOrderPhoto",
+    "LiveEvent",
 ]

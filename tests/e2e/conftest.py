@@ -55,3 +55,34 @@ def served_app(influx, sql_url, tmp_path):
             print(log_path.read_text())
 
 
+
+
+@pytest.fixture
+def scheduler_process(served_app, influx, sql_url, session_factory, tmp_path):
+    """``python -m app scheduler`` beside ``served_app`` on the same databases, holding the lease
+    (``--start-delay 3600``: its frequent jobs do not run during the test); yields the process."""
+    from fleet.models import SchedulerLease, utcnow
+
+    env = {**os.environ, "IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database,
+           "IRONWATCH_DATABASE_URL": sql_url, "IRONWATCH_VAR": str(tmp_path)}
+    log_path = tmp_path / "scheduler.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "app", "scheduler", "--start-delay", "3600"], cwd=REPO,
+                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with session_factory() as session:
+                lease = session.get(SchedulerLease, "scheduler")
+            if lease is not None and f":{process.pid}:" in lease.owner and lease.expires_at > utcnow():
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the scheduler did not take the lease:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -1,5 +1,5 @@
-"""Browser test of the admin's service-health page (issue 20): threads, spool backlog and the
-stores at desktop and phone width, screenshots under var/screenshots/."""
+"""Browser test of the admin's service-health page (issue 20): threads, spool backlog, the stores
+and the scheduler process at desktop and phone width, screenshots under var/screenshots/."""
 from __future__ import annotations
 
 import sys
@@ -18,7 +18,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
-def test_admin_sees_threads_backlog_and_stores_at_desktop_and_phone_width(served_app):
+def test_admin_sees_threads_backlog_and_stores_at_desktop_and_phone_width(served_app, scheduler_process):
     from playwright.sync_api import expect, sync_playwright
 
     base_url, _ = served_app
@@ -34,8 +34,11 @@ def test_admin_sees_threads_backlog_and_stores_at_desktop_and_phone_width(served
                 page.click("button[type=submit]")
                 page.wait_for_load_state()
                 page.goto(f"{base_url}/console/health")
-                for thread in ("spool writer", "diagnosis worker", "scheduler"):
+                for thread in ("spool writer", "diagnosis worker", "live relay"):
                     expect(page.locator(f'tr[data-thread="{thread}"] .pill')).to_have_text("running")
+                # the scheduled jobs' own process, as its lease in the SQL database says
+                expect(page.locator('tr[data-check="scheduler"] .pill')).to_have_text("running")
+                expect(page.locator('tr[data-check="scheduler"]')).to_contain_text(f":{scheduler_process.pid}:")
                 expect(page.locator('tr[data-check="influxdb"] .pill')).to_have_text("reachable")
                 expect(page.locator("#health-ready")).to_have_text("Ready")
                 page.screenshot(path=str(SCREENSHOTS / f"console-health-{name}.png"), full_page=True)

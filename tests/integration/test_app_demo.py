@@ -18,6 +18,19 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 
 
+def lease_held_by(sql_url: str, pid: int) -> bool:
+    from fleet import db
+    from fleet.models import SchedulerLease
+
+    engine = db.make_engine(sql_url)
+    try:
+        with db.session_factory(engine)() as session:
+            lease = session.get(SchedulerLease, "scheduler")
+        return lease is not None and f":{pid}:" in lease.owner
+    finally:
+        engine.dispose()
+
+
 def test_demo_runs_the_simulator_and_leaves_nothing_when_its_parent_dies(influx, sql_url, tmp_path):
     var = tmp_path / "var"
     seed_demo_fleet(sql_url, var)
@@ -51,10 +64,17 @@ def test_demo_runs_the_simulator_and_leaves_nothing_when_its_parent_dies(influx,
         for child in child_processes(demo):
             command = command_line(child)
             processes[child] = ("simulator" if "telemetry.simulator" in command
+                                else "scheduler" if "app scheduler" in command
                                 else "mail sink" if "app.mailsink" in command
                                 else "backfill" if "app.backfill" in command else "gunicorn worker")
         assert sorted(processes.values()) == ["backfill", "demo (gunicorn master)", "gunicorn worker", "mail sink",
-                                             "simulator"]
+                                             "scheduler", "simulator"]
+        # The scheduled jobs run in the scheduler child, which holds the lease (the web worker none).
+        [scheduler] = [pid for pid, name in processes.items() if name == "scheduler"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not lease_held_by(sql_url, scheduler):
+            time.sleep(0.5)
+        assert lease_held_by(sql_url, scheduler), (var / "scheduler.log").read_text()[-2000:]
 
         # Issue 20, defect 9: a simulator that dies is started again by the demo.
         [first_simulator] = [pid for pid, name in processes.items() if name == "simulator"]

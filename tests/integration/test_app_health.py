@@ -40,10 +40,12 @@ def test_health_and_readiness_report_threads_spool_and_stores(running_app):
     health = client.get("/healthz")
     assert health.status_code == 200 and health.get_json()["status"] == "ok"
     names = {t["name"] for t in health.get_json()["threads"]}
-    assert names == {"spool writer", "diagnosis worker", "scheduler"}
+    assert names == {"spool writer", "diagnosis worker", "live relay"}  # the scheduled jobs: app.scheduler
     ready = client.get("/readyz")
     body = ready.get_json()
     assert ready.status_code == 200 and body["status"] == "ready" and body["failing"] == []
+    # No scheduler process here: reported, and not counted against this web process's readiness.
+    assert body["scheduler"] == {"ok": False, "state": "not running", "heartbeat_age_s": None}
     assert set(body["checks"]) == {"sql", "influxdb", "spool", "threads"}
     assert body["checks"]["spool"]["undrained_bytes"] >= 0 and body["checks"]["spool"]["disk_free_bytes"] > 0
 

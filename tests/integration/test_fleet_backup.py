@@ -153,6 +153,27 @@ def test_restore_refuses_a_damaged_backup_and_changes_nothing(tmp_path):
     assert not (tmp_path / "var").exists()
 
 
+def test_restore_refuses_while_the_scheduler_process_holds_its_lease(sql_url, session_factory, tmp_path):
+    import hashlib
+    import json
+
+    from fleet.backup import BackupError, Sources, restore_backup
+    from fleet.scheduler_lease import Lease
+
+    backup = tmp_path / "backups" / "20261201T023000Z"
+    (backup / "sql").mkdir(parents=True)
+    content = b"a whole file"
+    (backup / "sql" / "ironwatch.db").write_bytes(content)
+    (backup / "manifest.json").write_text(json.dumps(
+        {"files": {"sql/ironwatch.db": {"bytes": len(content), "sha256": hashlib.sha256(content).hexdigest()}},
+         "sql": "sqlite", "sql_rows": {}, "influx_database": "x"}))
+    lease = Lease(session_factory, owner="vm:4242:scheduler")
+    assert lease.acquire()
+    with pytest.raises(BackupError, match="vm:4242:scheduler holds its lease"):
+        restore_backup(Sources(tmp_path / "var", sql_url, "http://127.0.0.1:1", "x", "127.0.0.1:3"), backup)
+    assert lease.holder().owner == "vm:4242:scheduler"  # the database was left as it was
+
+
 def test_retention_keeps_recent_backups_and_always_the_newest(tmp_path):
     from fleet.backup import TIME_FORMAT, list_backups, prune
 
@@ -171,11 +192,12 @@ def test_retention_keeps_recent_backups_and_always_the_newest(tmp_path):
 
 
 def test_the_scheduler_runs_the_backup_nightly(influx, sql_url, tmp_path):
-    from app import create_app
+    from app.config import load_config
+    from app.scheduler import build_scheduler_process
 
-    app = create_app(app_config(influx, sql_url, tmp_path))
+    process = build_scheduler_process(load_config(app_config(influx, sql_url, tmp_path)))
     try:
-        job = app.extensions["ironwatch"].scheduler.build().get_job("nightly_backup")
+        job = process.leased.build().get_job("nightly_backup")
         assert job is not None and str(job.trigger) == "cron[hour='2', minute='30']"
     finally:
-        app.extensions["ironwatch"].stop()
+        process.close()

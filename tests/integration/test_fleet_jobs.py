@@ -46,6 +46,16 @@ def test_sweep_submits_only_undiagnosed_bursts_once_they_are_old_enough(influx, 
     now = from_ns(T0) + timedelta(minutes=5)
     assert sweep() == [missed.burst_id]
 
+    # In the scheduler process (not the web process whose worker had the burst from the writer), a
+    # burst is taken only after it stayed undiagnosed for the settle time: the worker may be busy.
+    settled = jobs.BurstSweep(store, fleet_db, submitted.append, clock=lambda: now,
+                              settle=jobs.SWEEP_SETTLE_ELSEWHERE)
+    assert settled() == []
+    now += jobs.SWEEP_SETTLE_ELSEWHERE - timedelta(seconds=1)
+    assert settled() == []
+    now += timedelta(seconds=1)
+    assert settled() == [missed.burst_id]
+
     failing = jobs.BurstSweep(store, fleet_db, lambda b: (_ for _ in ()).throw(RuntimeError("boom")),
                               clock=lambda: now)
     for _ in range(jobs.SWEEP_MAX_ATTEMPTS + 2):

@@ -108,3 +108,32 @@ def test_late_when_no_room_before_due_date():
     assert result.late_jobs == 4
     friday = next(a for a in result.assignments if a.day == date(2026, 12, 11))
     assert friday.late_days == 4 and "4 days after the due date Mon 07 Dec" in friday.reason
+
+
+def test_load_is_spread_over_equally_skilled_technicians():
+    """Three engine technicians, one of them living next to eight 3-hour jobs around Leeds. On
+    travel alone (the planner before its weekly load term) Ava, the nearest, is booked every day;
+    with the load term the others take a fair share, and the visits say why."""
+    ava = Technician(1, "Ava Lund", frozenset({"engine"}), "Leeds", 53.7997, -1.5492)
+    ben = Technician(2, "Ben Hale", frozenset({"engine"}), "Bradford", 53.7960, -1.7594)
+    cara = Technician(3, "Cara Wynn", frozenset({"engine"}), "Wakefield", 53.6833, -1.4977)
+    around_leeds = [Job(100 + i, f"s{i}", f"Site {i}", 53.80 + 0.01 * (i % 3), -1.55 + 0.01 * (i // 3),
+                        frozenset({"engine"}), 3.0, "low", date(2026, 12, 11)) for i in range(8)]
+    team = [ava, ben, cara]
+    travel_only = dispatch.plan(around_leeds, team, Settings(start=MONDAY, week_load_h=0.0))
+    spread = dispatch.plan(around_leeds, team, Settings(start=MONDAY))
+    for result in (travel_only, spread):
+        assert sum(len(a.job_ids) for a in result.assignments) == 8 and not result.unplanned and result.late_jobs == 0
+    before, after = travel_only.booked_h, spread.booked_h
+    # Before: Ava has most of the week's work (on site plus driving), Cara little.
+    assert before[ava.id] > 2 * before[cara.id] and max(before.values()) - min(before.values()) > 10
+    assert {a.day for a in travel_only.assignments if a.technician_id == ava.id} >= {MONDAY, date(2026, 12, 8)}
+    # After: nobody has more than 4 h more than anybody else, for some more driving.
+    assert max(after.values()) - min(after.values()) < 4
+    assert spread.travel_km > travel_only.travel_km
+    assert all(sum(1 for a in spread.assignments if a.technician_id == t.id) >= 2 for t in team)
+    # Every visit states the week's load; the ones the load decided name who was passed over and why.
+    assert all("h of the week booked" in a.reason for a in spread.assignments)
+    decided = [a for a in spread.assignments if "to spread the work" in a.reason]
+    assert all("preferred to" in a.reason and "km less)" in a.reason for a in decided)
+    assert any("preferred to Ava Lund (who would drive" in a.reason for a in decided)

@@ -1,0 +1,67 @@
+"""Step 4 of the planner: each assignment in plain words (why this technician, why this day)."""
+from __future__ import annotations
+
+from datetime import date
+
+from .model import Settings, Technician, Visit, travel_hours
+from .routes import Option
+
+
+def explain(visit: Visit, tech: Technician, day: date, km: float, came_from: str, chosen: Option,
+            runner_up: Option | None, qualified: int, settings: Settings, passed_over: Option | None = None) -> str:
+    """Why this technician and this day, in plain words.
+
+    ``passed_over`` is the option that would have won without the weekly load term (a nearer
+    technician with a fuller week), when the load decided.
+    """
+    jobs = len(visit.jobs)
+    what = f"{jobs} jobs at {visit.site_name} bundled into one visit" if jobs > 1 else f"job at {visit.site_name}"
+    if visit.lock is not None:
+        who = f"{tech.name}: locked by the service engineer"
+    else:
+        skills = ", ".join(sorted(visit.skills)) or "no special"
+        who = f"{tech.name}: has the {skills} skills needed"
+        if runner_up is not None:
+            who += f"; best of {qualified} qualified technicians with room ({_versus(chosen, runner_up, day, settings)})"
+        elif qualified > 1:  # the round-robin baseline, which weighs no alternatives
+            who += f"; next in turn among {qualified} qualified technicians"
+        else:
+            who += "; the only qualified technician with room"
+        if passed_over is not None:
+            who += "; " + _load_decided(chosen, passed_over, settings)
+        else:
+            who += f"; {chosen.booked_h:.1f} h of the week booked when this visit was planned"
+        declined = sorted(visit.declined_by)
+        if declined:
+            who += f"; declined earlier by technician{'s' if len(declined) > 1 else ''} {', '.join(map(str, declined))}"
+    route = f"{km:.0f} km ({travel_hours(km / settings.road_factor, settings) * 60:.0f} min) from {came_from}"
+    if chosen.late_days > 0:
+        when = (f"{day:%a %d %b}: {chosen.late_days} day{'s' if chosen.late_days > 1 else ''} after the due date "
+                f"{visit.due:%a %d %b}, ")
+        when += ("already overdue when this plan starts; the first day with room" if visit.due < settings.start
+                 else "the first day a qualified technician had room")
+    elif visit.lock is not None and visit.lock.day is not None:
+        when = f"{day:%a %d %b}: the locked day"
+    else:
+        when = f"{day:%a %d %b}: due {visit.due:%a %d %b}, {visit.priority} priority"
+        if visit.earliest and day == visit.earliest:
+            when += ", first day it may be done"
+    return f"{what}. {who}. {route}. {when}."
+
+
+def _versus(chosen: Option, runner_up: Option, day: date, settings: Settings) -> str:
+    """How the runner-up compared: how much more driving (when it was dearer in travel)."""
+    text = f"next best {runner_up.technician.name}"
+    if runner_up.day != day:
+        text += f" on {runner_up.day:%a %d %b}"
+    extra_km = (runner_up.added_km - chosen.added_km) * settings.road_factor
+    return f"{text}, {extra_km:.0f} km more driving" if extra_km >= 1 else text
+
+
+def _load_decided(chosen: Option, passed_over: Option, settings: Settings) -> str:
+    """Why not the technician who would have had the visit on travel and dates alone."""
+    saved_km = (chosen.added_km - passed_over.added_km) * settings.road_factor
+    other = passed_over.technician.name
+    nearer = f" (who would drive {saved_km:.0f} km less)" if saved_km >= 1 else ""
+    return (f"preferred to {other}{nearer} to spread the work: when this visit was planned {other} had "
+            f"{passed_over.booked_h:.1f} h of the week booked, {chosen.technician.name} {chosen.booked_h:.1f} h")

@@ -1,0 +1,188 @@
+"""Steps 2 and 3 of the planner (order the visits, place each at its cheapest insertion), the
+times and explanations of the final routes, and the round-robin baseline."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Iterable, Sequence
+
+from ..workorders import priority_rank
+from .bundling import bundle
+from .explain import explain
+from .model import (DAY_PREFERENCE_H, LATE_PENALTY_H, LOAD_BALANCE_H, PRIORITY_WEIGHT, Assignment, Job, Lock,
+                    Plan, Settings, Technician, Unplanned, Visit, travel_hours)
+from .routes import Distances, Option, Route, WeekLoad, best_insertion, route_km
+
+
+def _options(visit: Visit, technicians: Sequence[Technician], days: dict[tuple[int, date], Route],
+             distances: Distances, settings: Settings, load: WeekLoad) -> list[Option]:
+    weight = PRIORITY_WEIGHT.get(visit.priority, 1.0)
+    earliest = visit.earliest
+    options = []
+    for tech in technicians:
+        if visit.lock is not None and tech.id != visit.lock.technician_id:
+            continue
+        if visit.lock is None and (not visit.skills <= tech.skills or tech.id in visit.declined_by):
+            continue
+        for index, day in enumerate(settings.horizon):
+            if visit.lock is not None and visit.lock.day is not None and day != visit.lock.day:
+                continue
+            if (earliest is not None and day < earliest) or not tech.works_on(day):
+                continue
+            route = days.setdefault((tech.id, day), Route(tech, day))
+            insertion = best_insertion(route, visit, distances, settings)
+            if insertion is None:
+                continue
+            added_km, position = insertion
+            late = max(0, (day - visit.due).days)
+            load_cost = settings.week_load_h * load.share(tech.id)
+            cost = (travel_hours(added_km, settings) + LATE_PENALTY_H * late * weight
+                    + DAY_PREFERENCE_H * index * weight + LOAD_BALANCE_H * route.work_h() + load_cost)
+            options.append(Option(cost, tech, day, position, added_km, late, load_cost, load.booked_h(tech.id)))
+    return options
+
+
+def _winner_without_load(options: Sequence[Option], chosen: Option) -> Option | None:
+    """The other technician's option that would have been chosen without the weekly load term,
+    when there is one (the load term then decided: the explanation says so)."""
+    others = [o for o in options if o.technician.id != chosen.technician.id]
+    best = min(others, key=lambda o: (o.cost - o.load_cost, o.day, o.technician.id), default=None)
+    if best is not None and best.cost - best.load_cost < chosen.cost - chosen.load_cost - 1e-9:
+        return best
+    return None
+
+
+def _no_option_reason(visit: Visit, technicians: Sequence[Technician], settings: Settings) -> str:
+    if visit.lock is not None:
+        when = f" on {visit.lock.day:%a %d %b}" if visit.lock.day else ""
+        return f"locked to technician {visit.lock.technician_id}{when}, who has no room or does not work then"
+    qualified = [t for t in technicians if visit.skills <= t.skills]
+    if not qualified:
+        return f"no technician has all of the skills {', '.join(sorted(visit.skills))}"
+    if all(t.id in visit.declined_by for t in qualified):
+        return "every qualified technician has declined it"
+    return (f"no qualified technician has {visit.work_h:.1f} h of room (plus travel) between "
+            f"{settings.start:%a %d %b} and {settings.horizon[-1]:%a %d %b}")
+
+
+def plan(jobs: Sequence[Job], technicians: Sequence[Technician], settings: Settings,
+         locks: Iterable[Lock] = ()) -> Plan:
+    """Propose who does which job on which day over ``settings.days`` days from ``settings.start``.
+
+    Parameters
+    ----------
+    jobs : sequence of Job
+        Open (not yet accepted) work orders.
+    technicians : sequence of Technician
+    settings : Settings
+        Horizon, bundling on/off, road factor and speed.
+    locks : iterable of Lock
+        Kept as given (a lock on an unknown job is ignored).
+
+    Returns
+    -------
+    Plan
+        Assignments with explanations, jobs that could not be placed (with the reason), travel km,
+        on-site hours and available hours.
+    """
+    lock_by_job = {lock.job_id: lock for lock in locks}
+    visits = bundle(jobs, technicians, lock_by_job, settings.bundling)
+    visits.sort(key=lambda v: (v.lock is None, -priority_rank(v.priority), v.due, v.jobs[0].id))
+    distances = Distances()
+    load = WeekLoad(technicians, settings)
+    days: dict[tuple[int, date], Route] = {}
+    # id(visit) -> (chosen, runner-up, qualified, who would have had it without the weekly load term)
+    decisions: dict[int, tuple[Option, Option | None, int, Option | None]] = {}
+    unplanned: list[Unplanned] = []
+    queue = list(reversed(visits))  # popped from the end: first visit first
+    while queue:
+        visit = queue.pop()
+        options = _options(visit, technicians, days, distances, settings, load)
+        if not options and len(visit.jobs) > 1:
+            # No room for the whole bundle anywhere: its jobs try on their own, in the same order.
+            queue.extend(Visit((job,), visit.lock) for job in reversed(visit.jobs))
+            continue
+        if not options:
+            unplanned.append(Unplanned(tuple(j.id for j in visit.jobs), _no_option_reason(visit, technicians, settings)))
+            continue
+        # equal cost (same home, same route): the technician with the lighter week, then the day
+        # (with the load term off, as the planner was before it: the day, then the technician)
+        lighter = settings.week_load_h > 0
+        options.sort(key=lambda o: (o.cost, o.booked_h if lighter else 0.0, o.day, o.technician.id))
+        chosen = options[0]
+        runner_up = next((o for o in options if o.technician.id != chosen.technician.id), None)
+        passed_over = _winner_without_load(options, chosen)
+        days[(chosen.technician.id, chosen.day)].visits.insert(chosen.position, visit)
+        # the insertion's added km is exactly how much longer the route got: booked = on site + all driving
+        load.book(chosen.technician.id, visit.work_h + travel_hours(chosen.added_km, settings))
+        decisions[id(visit)] = (chosen, runner_up, len({o.technician.id for o in options}), passed_over)
+    return _finish(days, decisions, unplanned, technicians, distances, settings)
+
+
+def _finish(days, decisions, unplanned, technicians, distances, settings) -> Plan:
+    """Times, distances and explanations from the final routes."""
+    assignments: list[Assignment] = []
+    total_km = work_h = 0.0
+    booked = {t.id: 0.0 for t in technicians}
+    for (_, day), route in sorted(days.items(), key=lambda item: (item[0][1], item[0][0])):
+        if not route.visits:
+            continue
+        tech = route.technician
+        route_road_km = route_km(route, distances) * settings.road_factor
+        total_km += route_road_km
+        booked[tech.id] = booked.get(tech.id, 0.0) + route.work_h() + route_road_km / settings.speed_km_h
+        minute = float(tech.start_minute)
+        previous, previous_name = (tech.home_lat, tech.home_lon), f"home ({tech.home_name})"
+        for visit in route.visits:
+            km = distances.km(previous, (visit.lat, visit.lon)) * settings.road_factor
+            minute += km / settings.speed_km_h * 60.0
+            start = minute
+            minute += visit.work_h * 60.0
+            work_h += visit.work_h
+            chosen, runner_up, qualified, passed_over = decisions[id(visit)]
+            assignments.append(Assignment(
+                technician_id=tech.id, technician_name=tech.name, day=day, start_minute=round(start),
+                end_minute=round(minute), job_ids=tuple(j.id for j in visit.jobs), site=visit.site,
+                travel_km=round(km, 1), late_days=chosen.late_days,
+                late_job_ids=tuple(j.id for j in visit.jobs if day > j.due), locked=visit.lock is not None,
+                reason=explain(visit, tech, day, km, previous_name, chosen, runner_up, qualified, settings,
+                               passed_over)))
+            previous, previous_name = (visit.lat, visit.lon), f"the previous job at {visit.site_name}"
+    available = sum(t.day_hours for t in technicians for d in settings.horizon if t.works_on(d))
+    return Plan(assignments, unplanned, round(total_km, 1), round(work_h, 2), round(available, 2),
+                {tech_id: round(hours, 2) for tech_id, hours in booked.items()})
+
+
+def round_robin(jobs: Sequence[Job], technicians: Sequence[Technician], settings: Settings) -> Plan:
+    """The baseline a dispatcher without a planner uses: jobs by due date, each to the next
+    qualified technician in turn on the first day with room, appended to the end of the day."""
+    distances = Distances()
+    days: dict[tuple[int, date], Route] = {}
+    decisions: dict[int, tuple[Option, None, int, None]] = {}
+    unplanned: list[Unplanned] = []
+    load = WeekLoad(technicians, settings)
+    turn = 0
+    for job in sorted(jobs, key=lambda j: (j.due, j.id)):
+        visit = Visit((job,))
+        qualified = [t for t in technicians if job.skills <= t.skills and t.id not in job.declined_by]
+        placed = False
+        for offset in range(len(qualified)):
+            tech = qualified[(turn + offset) % len(qualified)]
+            for day in settings.horizon:
+                if (job.earliest and day < job.earliest) or not tech.works_on(day):
+                    continue
+                route = days.setdefault((tech.id, day), Route(tech, day))
+                before_km = route_km(route, distances)
+                km = route_km(Route(tech, day, route.visits + [visit]), distances)
+                if route.work_h() + visit.work_h + travel_hours(km, settings) <= tech.day_hours:
+                    route.visits.append(visit)
+                    decisions[id(visit)] = (Option(0.0, tech, day, len(route.visits), 0.0, max(0, (day - job.due).days),
+                                                   booked_h=load.booked_h(tech.id)), None, len(qualified), None)
+                    load.book(tech.id, visit.work_h + travel_hours(km - before_km, settings))
+                    placed = True
+                    break
+            if placed:
+                turn = (turn + offset + 1) % len(qualified)
+                break
+        if not placed:
+            unplanned.append(Unplanned((job.id,), _no_option_reason(visit, technicians, settings)))
+    return _finish(days, decisions, unplanned, technicians, distances, settings)
