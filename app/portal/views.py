@@ -50,12 +50,15 @@ def index():
     from ..console.views import fleet_counts, sort_by_urgency
 
     tenants = current_user.scope
+    from fleet.scope import scope_title
+
     with _runtime().sessions() as session:
         machines = sort_by_urgency(queries.fleet_overview(session, tenants))
         orders = queries.work_orders(session, tenants, status="active", limit=100)
         alarms = queries.alarms(session, tenants, state="open", limit=50)
+        title = scope_title(session, current_user.tenant_name, tenants)
     return render_template("portal/index.html", machines=machines, orders=orders, alarms=alarms,
-                           counts=fleet_counts(machines), live=True)
+                           counts=fleet_counts(machines), live=True, title=title)
 
 
 @bp.get("/machines/<uid>")

@@ -36,3 +36,26 @@ def test_sql_conditions_add_the_site_limit_only_when_limited():
     limited = sql(row_clause(Scope((4,), (7,)), WorkOrder.tenant_id, WorkOrder.machine_id))
     assert limited.startswith("work_order.tenant_id IN (4) AND work_order.machine_id IN (SELECT machine.id")
     assert "machine.site_id IN (7)" in limited
+
+
+def test_a_principal_carries_its_site_limit_into_its_scope():
+    from types import SimpleNamespace
+
+    from app.auth import principal_from_user
+
+    user = SimpleNamespace(id=5, email="v@x", name="V", role="customer", active=True, timezone=None)
+    tenant = SimpleNamespace(id=4, name="Quarry", kind="customer")
+    every = principal_from_user(user, tenant, [])
+    assert every.scope == Scope((4,)) and not every.site_limited
+    limited = principal_from_user(user, tenant, [], site_ids=(9, 7))
+    assert limited.scope == Scope((4,), (7, 9)) and limited.site_limited and limited.visible_tenant_ids == (4,)
+
+
+def test_report_times_read_in_the_customers_zone():
+    from zoneinfo import ZoneInfo
+
+    from fleet.report_pdf import day_words, local_time
+
+    assert local_time("2026-07-03T08:15:00Z", ZoneInfo("Europe/London")) == "3 Jul 2026 09:15"
+    assert local_time("2026-12-31T23:30:00Z", ZoneInfo("Europe/Berlin"), with_time=False) == "1 Jan 2027"
+    assert local_time("", ZoneInfo("UTC")) == "" and day_words("2026-12-01") == "1 Dec 2026"
