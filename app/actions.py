@@ -84,7 +84,7 @@ def run_action(runtime, principal, order_id: int, action: str, arguments: Mappin
     cleaned = check_arguments(action, arguments)
     if principal.role not in ACTION_ROLES[action]:
         raise ActionRefused(403, "forbidden", f"A {principal.role} may not {action} work orders.")
-    tenants = principal.visible_tenant_ids
+    tenants = principal.scope
     if principal.role == "technician":
         with runtime.sessions() as session:
             order = queries.work_order(session, order_id, tenants)

@@ -6,9 +6,18 @@
 ``GET  /api/aemp/v2/Fleet/Equipment/ID/<id>/<series>/<start>/<end>/<page>``  time series
 
 Bearer tokens come from API clients a customer creates in the portal; a token sees exactly that
-customer's machines (another customer's machine is a 404, like one that does not exist). Each
-client is rate-limited per minute with the count in SQL (429 with ``Retry-After``). Errors are
-JSON; the token endpoint's follow RFC 6749 (``invalid_request``, ``invalid_client``, ...).
+customer's machines. Refusals, in the order they are checked (RFC 6750 for the bearer ones):
+
+* 401 ``invalid_token``: no token, or one unknown, expired or of a revoked client
+  (``WWW-Authenticate: Bearer realm="ironwatch-aemp", error="invalid_token"``; a request with no
+  token at all gets the challenge without an error code, as RFC 6750 section 3.1 asks);
+* 429 ``rate_limited`` past the client's requests a minute, with ``Retry-After`` (count in SQL);
+* 403 ``insufficient_scope``: the token lacks the scope the endpoint needs (:data:`SERIES_SCOPES`;
+  the challenge names it);
+* 404 ``not_found``: another customer's machine, exactly like one that does not exist.
+
+Errors are JSON; the token endpoint's follow RFC 6749 (``invalid_request``, ``invalid_client``,
+``invalid_scope``, ...).
 """
 from __future__ import annotations
 
@@ -21,6 +30,11 @@ from flask import Blueprint, current_app, g, jsonify, request
 from fleet import aemp
 
 bp = Blueprint("aemp", __name__, url_prefix="/api/aemp")
+
+REALM = "ironwatch-aemp"
+#: The scope each time series needs (``fleet.api_clients.SCOPES``); the snapshots need ``fleet``.
+SERIES_SCOPES = {"CumulativeOperatingHours": "usage", "CumulativeIdleHours": "usage", "FuelUsed": "usage",
+                 "Distance": "usage", "Locations": "locations", "FaultCodes": "faults"}
 
 
 def _runtime():
@@ -48,52 +62,72 @@ def token():
                       "grant_type must be client_credentials (form-encoded).")
     if not client_id or not secret or len(client_id) > 64 or len(secret) > 200:
         return _error(400, "invalid_request", "client_id and client_secret are required (form fields or HTTP Basic).")
+    requested = request.form.get("scope")
+    if requested is not None and len(requested) > 200:
+        return _error(400, "invalid_scope", "scope is at most 200 characters.")
     with _runtime().sessions() as session:
-        issued = api_clients.issue_token(session, client_id, secret, datetime.now(timezone.utc))
+        try:
+            issued = api_clients.issue_token(session, client_id, secret, datetime.now(timezone.utc), requested)
+        except api_clients.ScopeError as error:
+            return _error(400, "invalid_scope", str(error))
         session.commit()
     if issued is None:
         return _error(401, "invalid_client", "Unknown client, wrong secret or revoked client.",
-                      **{"WWW-Authenticate": 'Basic realm="ironwatch-aemp"'})
-    access_token, lifetime = issued
-    response = jsonify(access_token=access_token, token_type="Bearer", expires_in=lifetime)
+                      **{"WWW-Authenticate": f'Basic realm="{REALM}"'})
+    response = jsonify(access_token=issued.access_token, token_type="Bearer", expires_in=issued.expires_in,
+                       scope=" ".join(issued.scopes))
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def bearer_required(view):
-    """The request must carry a valid bearer token of an API client within its rate limit; sets
-    ``g.aemp_tenant_ids`` (the client's customer) for the view."""
+def bearer_required(scope):
+    """Decorator: the request must carry a valid bearer token of an API client, within its rate
+    limit, holding ``scope`` (a scope name, or a function of the view's arguments giving one, or
+    None when the arguments need none); sets ``g.aemp_scope`` (the client's customer, every site)."""
 
-    @wraps(view)
-    def guarded(*args, **kwargs):
-        from fleet import api_clients
+    def decorate(view):
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            from fleet import api_clients
+            from fleet.scope import Scope
 
-        header = request.headers.get("Authorization", "")
-        if not header.lower().startswith("bearer ") or not header[7:].strip():
-            return _error(401, "invalid_token", "Send an access token: Authorization: Bearer <token> "
-                          "(POST /api/aemp/oauth/token gives one).", **{"WWW-Authenticate": 'Bearer realm="ironwatch-aemp"'})
-        now = datetime.now(timezone.utc)
-        with _runtime().sessions() as session:
-            owner = api_clients.token_owner(session, header[7:].strip(), now)
-            if owner is None:
-                return _error(401, "invalid_token", "The access token is unknown, expired or its client revoked.",
-                              **{"WWW-Authenticate": 'Bearer realm="ironwatch-aemp", error="invalid_token"'})
-            retry_after = api_clients.count_request(session, owner.api_client_id, now,
-                                                    int(current_app.config["IRONWATCH_AEMP_RATE_PER_MINUTE"]))
-        if retry_after is not None:
-            return _error(429, "rate_limited", f"Too many requests; try again in {retry_after} s.",
-                          **{"Retry-After": str(retry_after)})
-        g.aemp_tenant_ids = (owner.tenant_id,)
-        return view(*args, **kwargs)
+            header = request.headers.get("Authorization", "")
+            if not header.strip():
+                return _error(401, "invalid_token", "Send an access token: Authorization: Bearer <token> "
+                              "(POST /api/aemp/oauth/token gives one).", **{"WWW-Authenticate": f'Bearer realm="{REALM}"'})
+            token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+            now = datetime.now(timezone.utc)
+            with _runtime().sessions() as session:
+                owner = api_clients.token_owner(session, token, now) if 0 < len(token) <= 200 else None
+                if owner is None:
+                    session.rollback()
+                    return _error(401, "invalid_token", "The access token is missing, unknown, expired or its client "
+                                  "revoked; get a new one from POST /api/aemp/oauth/token.",
+                                  **{"WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token"'})
+                retry_after = api_clients.count_request(session, owner.api_client_id, now,
+                                                        int(current_app.config["IRONWATCH_AEMP_RATE_PER_MINUTE"]))
+            if retry_after is not None:
+                return _error(429, "rate_limited", f"Too many requests; try again in {retry_after} s.",
+                              **{"Retry-After": str(retry_after)})
+            needed = scope(kwargs) if callable(scope) else scope
+            if needed is not None and needed not in owner.scopes:
+                return _error(403, "insufficient_scope", f"This token may not read this: it needs the scope "
+                              f"{needed!r} and has {' '.join(owner.scopes) or 'none'}.",
+                              **{"WWW-Authenticate": f'Bearer realm="{REALM}", error="insufficient_scope", '
+                                                     f'scope="{needed}"'})
+            g.aemp_scope = Scope((owner.tenant_id,))
+            return view(*args, **kwargs)
 
-    return guarded
+        return guarded
+
+    return decorate
 
 
 def _machines() -> list[dict]:
     from fleet import queries
 
     with _runtime().sessions() as session:
-        return queries.fleet_overview(session, g.aemp_tenant_ids)
+        return queries.fleet_overview(session, g.aemp_scope)
 
 
 def _machine(uid: str) -> dict | None:
@@ -105,7 +139,7 @@ def _base() -> str:
 
 
 @bp.get("/v2/Fleet/<page>")
-@bearer_required
+@bearer_required("fleet")
 def fleet(page: str):
     number = _page_number(page)
     if not isinstance(number, int):
@@ -122,7 +156,7 @@ def fleet(page: str):
 
 
 @bp.get("/v2/Fleet/Equipment/ID/<uid>")
-@bearer_required
+@bearer_required("fleet")
 def equipment(uid: str):
     machine = _machine(uid)
     if machine is None:
@@ -134,7 +168,7 @@ def equipment(uid: str):
 
 
 @bp.get("/v2/Fleet/Equipment/ID/<uid>/<series>/<start>/<end>/<page>")
-@bearer_required
+@bearer_required(lambda arguments: SERIES_SCOPES.get(arguments.get("series")))
 def time_series(uid: str, series: str, start: str, end: str, page: str):
     from .j1939 import describe_code
 

@@ -103,7 +103,7 @@ def alarms():
     severity = choice_param("severity", SEVERITIES)
     limit = int_param("limit", 100, 1, 500)
     with _runtime().sessions() as session:
-        rows = queries.alarms(session, current_user.visible_tenant_ids, state=state,
+        rows = queries.alarms(session, current_user.scope, state=state,
                               machine_uid=request.args.get("machine") or None, source=source, severity=severity,
                               limit=limit)
     return jsonify(alarms=rows)
@@ -115,7 +115,7 @@ def alarm(alarm_id: int):
     from fleet import queries
 
     with _runtime().sessions() as session:
-        view = queries.alarm(session, alarm_id, current_user.visible_tenant_ids)
+        view = queries.alarm(session, alarm_id, current_user.scope)
     if view is None:
         raise Refused(404, "not_found", f"Alarm {alarm_id} does not exist or is not visible to you.")
     return jsonify(view)
@@ -131,7 +131,7 @@ def acknowledge(alarm_id: int):
     comment = comment_of(json_body())
     runtime = _runtime()
     return jsonify(_answer_alarm(lambda: alarm_service.acknowledge(
-        runtime.sessions, runtime.notifier, alarm_id, current_user.visible_tenant_ids, current_user.email,
+        runtime.sessions, runtime.notifier, alarm_id, current_user.scope, current_user.email,
         current_user.id, comment)))
 
 
@@ -147,7 +147,7 @@ def clear(alarm_id: int):
         raise Refused(400, "missing_field", "Say why the alarm is cleared (comment).", "comment")
     runtime = _runtime()
     return jsonify(_answer_alarm(lambda: alarm_service.clear(
-        runtime.sessions, runtime.notifier, alarm_id, current_user.visible_tenant_ids, current_user.email,
+        runtime.sessions, runtime.notifier, alarm_id, current_user.scope, current_user.email,
         current_user.id, comment)))
 
 
@@ -161,7 +161,7 @@ def acknowledge_machine(uid: str):
     comment = comment_of(json_body())
     runtime = _runtime()
     views = _answer_alarm(lambda: alarm_service.acknowledge_machine(
-        runtime.sessions, runtime.notifier, uid, current_user.visible_tenant_ids, current_user.email,
+        runtime.sessions, runtime.notifier, uid, current_user.scope, current_user.email,
         current_user.id, comment))
     return jsonify(acknowledged=views)
 

@@ -80,7 +80,7 @@ def machines():
 
     kind = choice_param("kind", MACHINE_KINDS)
     status = choice_param("status", MACHINE_STATUSES)
-    rows = _read(queries.fleet_overview, current_user.visible_tenant_ids)
+    rows = _read(queries.fleet_overview, current_user.scope)
     rows = [r for r in rows if (kind is None or r.get("kind") == kind)
             and (status is None or r.get("status") == status)]
     return jsonify(machines=rows)
@@ -91,7 +91,7 @@ def machines():
 def machine(uid: str):
     from fleet import queries
 
-    detail = _read(queries.machine_detail, uid, current_user.visible_tenant_ids)
+    detail = _read(queries.machine_detail, uid, current_user.scope)
     if detail is None:
         return not_found(f"Machine {uid}")
     return jsonify(detail)
@@ -104,7 +104,7 @@ def machine_diagnoses(uid: str):
 
     limit = int_param("limit", 20, 1, 200)
     component = request.args.get("component") or None
-    diagnoses = _read(queries.recent_diagnoses, uid, current_user.visible_tenant_ids,
+    diagnoses = _read(queries.recent_diagnoses, uid, current_user.scope,
                       limit=limit, component=component)
     if diagnoses is None:
         return not_found(f"Machine {uid}")
@@ -124,7 +124,7 @@ def machine_trend(uid: str):
         raise BadParameter("field", "enum", f"field must be an operating field such as coolant_temp_c; "
                                             f"{field!r} is not one.")
     start_s, end_s = time_range_params(default_hours=int_param("hours", 24, 1, MAX_TREND_DAYS * 24))
-    if _read(queries.machine_detail, uid, current_user.visible_tenant_ids) is None:
+    if _read(queries.machine_detail, uid, current_user.scope) is None:
         return not_found(f"Machine {uid}")
     return jsonify(trend_series(uid, field, start_s, end_s))
 
@@ -197,7 +197,7 @@ def work_orders():
     status = choice_param("status", WORK_ORDER_FILTERS)
     limit = int_param("limit", 100, 1, 500)
     machine_uid = request.args.get("machine") or None
-    orders = _read(queries.work_orders, current_user.visible_tenant_ids, status=status,
+    orders = _read(queries.work_orders, current_user.scope, status=status,
                    machine_uid=machine_uid, limit=limit)
     return jsonify(work_orders=orders)
 
@@ -207,7 +207,7 @@ def work_orders():
 def work_order(order_id: int):
     from fleet import queries
 
-    order = _read(queries.work_order, order_id, current_user.visible_tenant_ids)
+    order = _read(queries.work_order, order_id, current_user.scope)
     if order is None:
         return not_found(f"Work order {order_id}")
     return jsonify(order)

@@ -1,8 +1,9 @@
 """Sign-in against the SQL users, the logged-in principal, role checks and CSRF for forms.
 
 The principal kept by Flask-Login is a plain, session-independent snapshot of the SQL user
-(:class:`Principal`), with the tenants the user may see worked out once at load time; every view,
-API route and Socket.IO room check scopes by ``visible_tenant_ids``.
+(:class:`Principal`), with what the user may see worked out once at load time
+(:func:`fleet.scope.scope_of_user`: the tenants, and for a site-limited viewer the sites); every
+view, API route, report and Socket.IO room scopes by :attr:`Principal.scope`.
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from urllib.parse import urlsplit
 from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template,
                    request, session, url_for)
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
 
 from .extensions import login_manager
 
@@ -38,7 +38,8 @@ class Principal:
 
     ``visible_tenant_ids`` holds the tenants whose machines this user may see: a customer user
     only its own tenant; a dealer's user the dealer and its customers; a user of the OEM the OEM,
-    its dealers and every customer (:func:`descendant_tenant_ids`).
+    its dealers and every customer (:func:`descendant_tenant_ids`). ``site_ids`` is None, or the
+    sites a site-limited viewer of a customer is confined to. Read models take :attr:`scope`.
     """
 
     id: int
@@ -52,6 +53,7 @@ class Principal:
     active: bool = True
     timezone: str | None = None  # IANA zone the user reads times in; None: the browser's
     manages_users: bool = False  # a customer's user administrator (docs/admin.md)
+    site_ids: tuple[int, ...] | None = None  # None: every site of the visible tenants
 
     # Flask-Login's user interface.
     is_anonymous = False
@@ -72,12 +74,24 @@ class Principal:
         """True for OEM engineers and admins, who see the whole fleet on the console."""
         return self.tenant_kind == "oem" and self.role in OEM_STAFF_ROLES
 
+    @property
+    def scope(self):
+        """What this user may see, as a :class:`fleet.scope.Scope` (pass it to every read model)."""
+        from fleet.scope import Scope
+
+        return Scope(self.visible_tenant_ids, self.site_ids)
+
+    @property
+    def site_limited(self) -> bool:
+        """True for a viewer who sees only some of their company's sites."""
+        return self.site_ids is not None
+
     def may_see_tenant(self, tenant_id: int | None) -> bool:
         """Whether a machine owned by ``tenant_id`` is visible to this user."""
         return tenant_id is not None and int(tenant_id) in self.visible_tenant_ids
 
 
-def principal_from_user(user, tenant, descendant_ids: list[int]) -> Principal:
+def principal_from_user(user, tenant, descendant_ids: list[int], site_ids: tuple[int, ...] | None = None) -> Principal:
     """Build a :class:`Principal` from SQL rows (``fleet.models.User`` and its ``Tenant``).
 
     Parameters
@@ -87,40 +101,39 @@ def principal_from_user(user, tenant, descendant_ids: list[int]) -> Principal:
     descendant_ids : list of int
         Ids of the tenants below the user's (a dealer's customers; the OEM's dealers and all
         their customers). A customer tenant has none.
+    site_ids : tuple of int, optional
+        The sites a site-limited viewer sees (``fleet.scope.user_site_ids``); None: every site.
     """
     visible = [tenant.id] + list(descendant_ids)
     return Principal(id=user.id, email=user.email, name=user.name, role=user.role,
                      tenant_id=tenant.id, tenant_name=tenant.name, tenant_kind=tenant.kind,
                      visible_tenant_ids=tuple(sorted(set(visible))), active=bool(user.active),
                      timezone=getattr(user, "timezone", None) or None,
-                     manages_users=bool(getattr(user, "manages_users", False)))
+                     manages_users=bool(getattr(user, "manages_users", False)),
+                     site_ids=None if site_ids is None else tuple(sorted(site_ids)))
 
 
 def descendant_tenant_ids(db, tenant_id: int) -> list[int]:
-    """Every tenant below ``tenant_id`` (children, their children, ...): the one place where who
-    sees whose machines is worked out. OEM → dealer → customer; pages, the APIs and the Socket.IO
-    rooms all scope by the result (through :attr:`Principal.visible_tenant_ids`)."""
-    from fleet.models import Tenant
+    """Every tenant below ``tenant_id`` (children, their children, ...). Who sees whose machines
+    is worked out in one place, :mod:`fleet.scope` (this tenant chain, plus a viewer's site limit);
+    pages, the APIs, the reports and the Socket.IO rooms all scope by :attr:`Principal.scope`."""
+    from fleet.scope import descendant_tenant_ids as below
 
-    found: list[int] = []
-    frontier = [tenant_id]
-    while frontier:
-        children = db.scalars(select(Tenant.id).where(Tenant.parent_id.in_(frontier))).all()
-        frontier = [c for c in children if c not in found and c != tenant_id]
-        found.extend(frontier)
-    return found
+    return below(db, tenant_id)
 
 
 def load_principal(session_factory, user_id: int) -> Principal | None:
-    """Read user ``user_id`` with its tenant scope from SQL; None if unknown or deactivated."""
+    """Read user ``user_id`` with its scope from SQL; None if unknown or deactivated."""
     from fleet.models import Tenant, User
+    from fleet.scope import scope_of_user
 
     with session_factory() as db:
         user = db.get(User, user_id)
         if user is None or not user.active:
             return None
         tenant = db.get(Tenant, user.tenant_id)
-        return principal_from_user(user, tenant, descendant_tenant_ids(db, tenant.id))
+        scope = scope_of_user(db, user)
+        return principal_from_user(user, tenant, [t for t in scope.tenant_ids if t != tenant.id], scope.site_ids)
 
 
 def sign_in_service():

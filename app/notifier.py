@@ -1,9 +1,11 @@
 """Live notifications over Socket.IO: the app's implementation of ``fleet.notify.Notifier``.
 
-Rooms are ``tenant:<id>`` and ``user:<id>``. A browser is put into rooms by the server when it
-connects, from its logged-in user, never on the client's request, so a customer's socket can only
-ever receive events published to its own tenant (ARCHITECTURE.md: "A customer sees only their own
-machines, on every page, API route and live channel").
+Rooms are ``tenant:<id>``, ``machine:<uid>`` and ``user:<id>``. A browser is put into rooms by the
+server when it connects, from its logged-in user's scope (:mod:`fleet.scope`), never on the client's
+request, so a customer's socket can only ever receive events published to its own tenant
+(ARCHITECTURE.md: "A customer sees only their own machines, on every page, API route and live
+channel"). A site-limited viewer joins no tenant room, only the rooms of the machines at its sites;
+every event about a machine (its payload's ``machine``) goes to that machine's room as well.
 """
 from __future__ import annotations
 
@@ -21,6 +23,11 @@ log = logging.getLogger(__name__)
 def tenant_room(tenant_id: int) -> str:
     """Name of the room every user of ``tenant_id`` (and of its OEM) listens to."""
     return f"tenant:{int(tenant_id)}"
+
+
+def machine_room(uid: str) -> str:
+    """Name of the room of one machine's events (what a site-limited viewer listens to)."""
+    return f"machine:{uid}"
 
 
 def user_room(user_id: int) -> str:
@@ -54,18 +61,41 @@ def _disconnect_room(socketio: SocketIO, room: str) -> int:
     return len(sids)
 
 
-def rooms_for_user(user_id: int, visible_tenant_ids: Iterable[int]) -> list[str]:
-    """The rooms a connected user joins: their own room and one per tenant they may see.
+def rooms_for_user(user_id: int, scope, machine_uids: Iterable[str] = ()) -> list[str]:
+    """The rooms a connected user joins: their own room, and one per tenant they may see or, for a
+    site-limited viewer, one per machine at their sites.
 
     Parameters
     ----------
     user_id : int
         The SQL id of the logged-in user.
-    visible_tenant_ids : iterable of int
-        The tenants whose machines the user may see: a customer user only its own tenant, an OEM
-        user the OEM and all of its customers (see :mod:`app.auth`).
+    scope : fleet.scope.Scope or iterable of int
+        What the user may see: a customer user only its own tenant, an OEM user the OEM and all of
+        its customers (see :mod:`fleet.scope`); a plain list of tenant ids sees every site.
+    machine_uids : iterable of str
+        For a site-limited scope, the visible machines (``fleet.scope.visible_machine_uids``).
     """
-    return [user_room(user_id)] + [tenant_room(t) for t in sorted(set(visible_tenant_ids))]
+    from fleet.scope import as_scope
+
+    scope = as_scope(scope)
+    if scope.site_limited:
+        return [user_room(user_id)] + [machine_room(uid) for uid in sorted(set(machine_uids))]
+    return [user_room(user_id)] + [tenant_room(t) for t in scope.tenant_ids]
+
+
+def refresh_user_rooms(socketio: SocketIO, user_id: int, rooms: list[str]) -> int:
+    """Put every open socket of ``user_id`` into exactly ``rooms`` (plus its session room), leaving
+    the tenant and machine rooms it had: after a change of what the user may see, the sockets they
+    already opened hear only what they may now see. Returns how many sockets were moved."""
+    server = socketio.server
+    sids = [sid for sid, _eio_sid in server.manager.get_participants("/", user_room(user_id))]
+    for sid in sids:
+        for room in list(server.rooms(sid, namespace="/")):
+            if room.startswith(("tenant:", "machine:")) and room not in rooms:
+                server.leave_room(sid, room, namespace="/")
+        for room in rooms:
+            server.enter_room(sid, room, namespace="/")
+    return len(sids)
 
 
 class SocketIONotifier:
@@ -87,6 +117,9 @@ class SocketIONotifier:
         rooms = [tenant_room(t) for t in sorted(set(tenant_ids))]
         if not rooms:
             return
+        machine = payload.get("machine") if isinstance(payload, dict) else None
+        if isinstance(machine, str) and machine:
+            rooms.append(machine_room(machine))
         try:
             self._socketio.emit(event, payload, to=rooms)
         except Exception:  # a broken socket must not fail the diagnosis that triggered it
@@ -97,6 +130,20 @@ class SocketIONotifier:
         self._socketio.emit(event, payload, to=user_room(user_id))
 
 
+def rooms_of(principal) -> list[str]:
+    """The rooms of a signed-in ``principal`` (``app.auth.Principal``), read from SQL for a
+    site-limited viewer (the machines now at their sites)."""
+    uids: list[str] = []
+    if principal.site_limited:
+        from flask import current_app
+
+        from fleet.scope import visible_machine_uids
+
+        with current_app.extensions["ironwatch"].sessions() as session:
+            uids = visible_machine_uids(session, principal.scope)
+    return rooms_for_user(principal.id, principal.scope, uids)
+
+
 def register_socket_handlers(socketio: SocketIO) -> None:
     """Install the connect handler that authenticates the socket and joins its rooms."""
 
@@ -105,7 +152,7 @@ def register_socket_handlers(socketio: SocketIO) -> None:
         if not current_user.is_authenticated:
             # The client gets a connect_error with this message and joins no room.
             raise ConnectionRefusedError("sign in first")
-        for room in rooms_for_user(current_user.id, current_user.visible_tenant_ids):
+        for room in rooms_of(current_user):
             join_room(room)
         if session.get("_sid"):
             join_room(session_room(session["_sid"]))

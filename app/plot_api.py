@@ -39,7 +39,7 @@ def _machine(uid: str) -> dict | None:
     from fleet import queries
 
     with _runtime().sessions() as session:
-        return queries.machine_detail(session, uid, current_user.visible_tenant_ids)
+        return queries.machine_detail(session, uid, current_user.scope)
 
 
 def _component(detail: dict, name: str | None) -> dict:
@@ -124,7 +124,7 @@ def burst_spectra(burst_id: str):
     from .evidence import component_kinematics
 
     with _runtime().sessions() as session:
-        record = burst_diagnosis(session, burst_id, current_user.visible_tenant_ids)
+        record = burst_diagnosis(session, burst_id, current_user.scope)
     if record is None:
         return not_found(f"Burst {burst_id}")
     cached = _spectra_cache.get(burst_id)
@@ -173,7 +173,7 @@ def machine_waterfall(uid: str):
         return not_found(f"Machine {uid}")
     component = _component(detail, request.args.get("component"))
     with _runtime().sessions() as session:
-        diagnoses = queries.recent_diagnoses(session, uid, current_user.visible_tenant_ids, limit=count,
+        diagnoses = queries.recent_diagnoses(session, uid, current_user.scope, limit=count,
                                              component=component["name"]) or []
     rows: list[dict[str, Any]] = []
     skipped = 0

@@ -25,7 +25,7 @@ def machine_usage(uid: str):
     except usage.RangeError as error:
         raise BadParameter(error.field, "date_range", error.message) from None
     with current_app.extensions["ironwatch"].sessions() as session:
-        detail = queries.machine_detail(session, uid, current_user.visible_tenant_ids, recent=0)
+        detail = queries.machine_detail(session, uid, current_user.scope, recent=0)
     if detail is None:
         return not_found(f"Machine {uid}")
     rows = usage.day_rows(usage.machine_days(current_app.extensions["ironwatch"].store, uid, detail["kind"],

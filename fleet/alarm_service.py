@@ -22,6 +22,7 @@ from .db import insert_unless_exists, transaction
 from .events import AlarmRaised, Event
 from .models import Alarm, EscalationPolicy, Machine, utcnow
 from .queries import alarm_view
+from .scope import machine_clause, row_clause
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def open_alarm_severities(session: Session, machine_id: int) -> list[str]:
 
 def _visible_alarms(session: Session, ids: Iterable[int], visible_tenant_ids: Iterable[int]) -> list[Alarm]:
     return list(session.scalars(select(Alarm).where(Alarm.id.in_([int(i) for i in ids]),
-                                                    Alarm.tenant_id.in_([int(t) for t in visible_tenant_ids]))
+                                                    row_clause(visible_tenant_ids, Alarm.tenant_id, Alarm.machine_id))
                                 .options(selectinload(Alarm.machine).selectinload(Machine.tenant))))
 
 
@@ -183,7 +184,7 @@ def acknowledge_machine(session_factory: sessionmaker, bus, machine_uid: str, vi
     now = now or utcnow()
     with transaction(session_factory) as session:
         machine = session.scalar(select(Machine).where(Machine.uid == machine_uid,
-                                                       Machine.tenant_id.in_([int(t) for t in visible_tenant_ids])))
+                                                       machine_clause(visible_tenant_ids)))
         if machine is None:
             raise AlarmNotFound(f"machine {machine_uid} does not exist or is not visible to you")
         active = list(session.scalars(select(Alarm).where(Alarm.machine_id == machine.id, Alarm.state == ACTIVE)))

@@ -16,6 +16,7 @@ from . import dispatch, lifecycle, maintenance
 from .db import transaction
 from .models import (DispatchLock, DispatchProposal, Technician, TechnicianDayOff, TechnicianWorkweek, WorkOrder, utcnow)
 from .work_order_service import OrderNotFound, machine_position
+from .scope import row_clause
 
 #: On-site hours by fault mode when the order does not say (a PM order carries its plan's).
 DURATION_H = {"bearing_outer_race": 4.0, "bearing_inner_race": 4.0, "bearing_rolling_element": 4.0,
@@ -158,7 +159,6 @@ def accept_proposal(session_factory: sessionmaker, notifier, proposal_id: int, v
     ``work_order`` events). Returns the order ids assigned. Accepting twice is refused."""
     from . import work_order_service
 
-    visible = {int(t) for t in visible_tenant_ids}
     with session_factory() as session:
         proposal = session.get(DispatchProposal, proposal_id)
         if proposal is None:
@@ -169,7 +169,7 @@ def accept_proposal(session_factory: sessionmaker, notifier, proposal_id: int, v
         placed = [(order_id, a["technician_id"], date.fromisoformat(a["day"]))
                   for a in proposal.plan.get("assignments", []) for order_id in a["work_order_ids"]]
         orders = {o.id: o for o in session.scalars(select(WorkOrder).where(
-            WorkOrder.id.in_([p[0] for p in placed]), WorkOrder.tenant_id.in_(visible)))}
+            WorkOrder.id.in_([p[0] for p in placed]), row_clause(visible_tenant_ids, WorkOrder.tenant_id, WorkOrder.machine_id)))}
     assigned = []
     for order_id, technician_id, day in placed:
         order = orders.get(order_id)
@@ -177,7 +177,7 @@ def accept_proposal(session_factory: sessionmaker, notifier, proposal_id: int, v
             continue  # not this engineer's, or accepted / started / done since the plan was made
         lock(session_factory, order_id, technician_id, day, by)
         if order.status == "open" or order.technician_id != technician_id:
-            work_order_service.perform(session_factory, notifier, order_id, "assign", visible, actor=by,
+            work_order_service.perform(session_factory, notifier, order_id, "assign", visible_tenant_ids, actor=by,
                                        technician_id=technician_id)
             assigned.append(order_id)
     with transaction(session_factory) as session:

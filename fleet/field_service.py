@@ -31,6 +31,7 @@ from .models import FieldAction, Part, PmWorkOrder, Technician, User, WorkOrder,
 from .notify import Notifier
 from .queries import active_order_counts, work_order_view
 from .workorders import DomainError
+from .scope import row_clause
 
 log = logging.getLogger(__name__)
 
@@ -134,12 +135,11 @@ def take_action(session_factory: sessionmaker, notifier: Notifier, var_dir: Path
         return earlier
     now = now or utcnow()
     at = _when(request.taken_at, now)
-    tenants = [int(t) for t in visible_tenant_ids]
     photo_path: Path | None = None
     events: list = []
     with transaction(session_factory) as session:
         order = session.scalar(select(WorkOrder).where(WorkOrder.id == request.order_id,
-                                                       WorkOrder.tenant_id.in_(tenants)))
+                                                       row_clause(visible_tenant_ids, WorkOrder.tenant_id, WorkOrder.machine_id)))
         if order is None:
             raise OrderNotVisible(f"work order {request.order_id} does not exist or is not visible to you")
         user = session.get(User, user_id)

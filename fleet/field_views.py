@@ -20,6 +20,7 @@ from .models import Alarm, Machine, PmWorkOrder, Technician, WorkOrder, WorkOrde
 from .queries import iso
 from .wording import component_words, fault_words, part_words
 from .workorders import ACTIVE_STATUSES, priority_rank
+from .scope import row_clause
 
 #: Row status → what the technician reads.
 STATUS_WORDS = {"open": "not assigned", "assigned": "new for you", "accepted": "accepted", "in_progress": "working",
@@ -145,7 +146,7 @@ def job_detail(session: Session, order_id: int, technician: Technician, visible_
     """Everything the job page shows, or None when the order is not visible or not the technician's
     (active or recently theirs: a declined or reassigned job shows who has it now)."""
     order = session.scalar(select(WorkOrder).where(WorkOrder.id == order_id,
-                                                   WorkOrder.tenant_id.in_([int(t) for t in visible_tenant_ids])))
+                                                   row_clause(visible_tenant_ids, WorkOrder.tenant_id, WorkOrder.machine_id)))
     if order is None:
         return None
     was_mine = order.technician_id == technician.id or any(

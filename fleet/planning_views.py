@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from . import feedback
 from .models import DispatchLock, DispatchProposal, Machine, MachinePmState, Part, PmPlan, PmWorkOrder, WorkOrder
 from .queries import iso
+from .scope import machine_clause, row_clause
 
 
 def pm_plan(session: Session, uid: str, visible_tenant_ids: Iterable[int]) -> dict | None:
@@ -19,7 +20,7 @@ def pm_plan(session: Session, uid: str, visible_tenant_ids: Iterable[int]) -> di
     from, tasks and kit (with the catalogue's descriptions), and the order opened for it. None when
     the machine is not visible."""
     machine = session.scalar(select(Machine).where(Machine.uid == uid,
-                                                   Machine.tenant_id.in_([int(t) for t in visible_tenant_ids])))
+                                                   machine_clause(visible_tenant_ids)))
     if machine is None:
         return None
     parts = {p.part_number: p.description for p in session.scalars(
@@ -62,11 +63,10 @@ def dispatch_board(session: Session, start: date, plan: dict, visible_tenant_ids
                    days: int = 5) -> dict:
     """The week as technicians × days with the visits of ``plan`` (:func:`dispatch_service.plan_as_dict`)
     whose orders the caller may see, each visit with its orders, times and reason; locks marked."""
-    visible = {int(t) for t in visible_tenant_ids}
     ids = {i for a in plan["assignments"] for i in a["work_order_ids"]} | {
         i for u in plan["unplanned"] for i in u["work_order_ids"]}
     orders = {o.id: o for o in session.scalars(select(WorkOrder).where(WorkOrder.id.in_(ids),
-                                                                       WorkOrder.tenant_id.in_(visible)))}
+                                                                       row_clause(visible_tenant_ids, WorkOrder.tenant_id, WorkOrder.machine_id)))}
     locks = {lock.work_order_id: lock for lock in session.scalars(select(DispatchLock).where(
         DispatchLock.work_order_id.in_(list(orders))))}
     day_list = [start + timedelta(days=i) for i in range(days)]

@@ -2,9 +2,11 @@
 
 Every function takes an open ``Session`` first and returns plain, JSON-ready data (dicts, lists,
 strings, numbers; timestamps as RFC 3339 ``...Z`` text), never ORM rows, so callers can close the
-session at once. Tenant scoping is done here: ``visible_tenant_ids`` are the tenants whose machines
-the caller may see (a customer user: its own tenant; an OEM user: the OEM and all its customers).
-A machine or order outside them reads as absent (None), exactly like one that does not exist.
+session at once. Scoping is done here: ``visible_tenant_ids`` is the caller's :class:`fleet.scope.Scope`
+(or a plain list of tenant ids: every site of them), filtered with :func:`fleet.scope.machine_clause`
+and :func:`fleet.scope.row_clause` (a customer user: its own tenant, a site-limited viewer only some
+of its sites; an OEM user: the OEM and all its customers). A machine or order outside them reads as
+absent (None), exactly like one that does not exist.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .models import BurstDiagnosis, Component, Machine, Technician, WorkOrder
 from .workorders import ACTIVE_STATUSES, STATUSES, priority_rank
+from .scope import machine_clause, row_clause
 
 DEFAULT_RECENT_FINDINGS = 10
 
@@ -82,10 +85,6 @@ def diagnosis_view(record: BurstDiagnosis) -> dict:
 
 # --- helpers ------------------------------------------------------------------------------------------
 
-def _visible(ids: Iterable[int]) -> list[int]:
-    return [int(i) for i in ids]
-
-
 def active_order_counts(session: Session, machine_ids: Iterable[int] | None = None) -> Counter:
     """``machine_id → number of active work orders``."""
     stmt = (select(WorkOrder.machine_id, func.count()).where(WorkOrder.status.in_(ACTIVE_STATUSES))
@@ -128,7 +127,7 @@ def fleet_overview(session: Session, visible_tenant_ids: Iterable[int]) -> list[
     nominal_shaft_rpm, rated_power_kw``.
     """
     machines = session.scalars(
-        select(Machine).where(Machine.tenant_id.in_(_visible(visible_tenant_ids)))
+        select(Machine).where(machine_clause(visible_tenant_ids))
         .options(selectinload(Machine.tenant), selectinload(Machine.site)).order_by(Machine.uid)).all()
     ids = [m.id for m in machines]
     counts = active_order_counts(session, ids)
@@ -148,7 +147,7 @@ def fleet_overview(session: Session, visible_tenant_ids: Iterable[int]) -> list[
 
 def _visible_machine(session: Session, uid: str, visible_tenant_ids: Iterable[int]) -> Machine | None:
     return session.scalar(select(Machine).where(Machine.uid == uid,
-                                                Machine.tenant_id.in_(_visible(visible_tenant_ids)))
+                                                machine_clause(visible_tenant_ids))
                           .options(selectinload(Machine.components).selectinload(Component.sensors),
                                    selectinload(Machine.tenant), selectinload(Machine.site)))
 
@@ -203,7 +202,7 @@ def recent_diagnoses(session: Session, uid: str, visible_tenant_ids: Iterable[in
                      component: str | None = None) -> list[dict] | None:
     """The machine's latest diagnosed bursts (healthy ones included), newest first; None if not visible."""
     machine = session.scalar(select(Machine).where(Machine.uid == uid,
-                                                   Machine.tenant_id.in_(_visible(visible_tenant_ids))))
+                                                   machine_clause(visible_tenant_ids)))
     if machine is None:
         return None
     stmt = (select(BurstDiagnosis).where(BurstDiagnosis.machine_id == machine.id)
@@ -218,7 +217,7 @@ def work_orders(session: Session, visible_tenant_ids: Iterable[int], status: str
                 machine_uid: str | None = None, limit: int = 100, technician_id: int | None = None) -> list[dict]:
     """Visible work orders, most urgent first. ``status``: one of the life-cycle states, ``"active"``
     (open, assigned or in progress) or None for all."""
-    stmt = _order_query().where(WorkOrder.tenant_id.in_(_visible(visible_tenant_ids)))
+    stmt = _order_query().where(row_clause(visible_tenant_ids, WorkOrder.tenant_id, WorkOrder.machine_id))
     if status == "active":
         stmt = stmt.where(WorkOrder.status.in_(ACTIVE_STATUSES))
     elif status in STATUSES:
@@ -236,7 +235,7 @@ def work_orders(session: Session, visible_tenant_ids: Iterable[int], status: str
 def work_order(session: Session, order_id: int, visible_tenant_ids: Iterable[int]) -> dict | None:
     """One work order with evidence and history; None when absent or not visible."""
     order = session.scalar(_order_query().where(WorkOrder.id == order_id,
-                                                WorkOrder.tenant_id.in_(_visible(visible_tenant_ids))))
+                                                row_clause(visible_tenant_ids, WorkOrder.tenant_id, WorkOrder.machine_id)))
     return None if order is None else work_order_view(order)
 
 
@@ -283,7 +282,7 @@ def burst_diagnosis(session: Session, burst_id: str, visible_tenant_ids: Iterabl
     diagnosed or belongs to a machine the caller may not see."""
     record = session.scalar(
         select(BurstDiagnosis).join(Machine, BurstDiagnosis.machine_id == Machine.id)
-        .where(BurstDiagnosis.burst_id == burst_id, Machine.tenant_id.in_([int(t) for t in visible_tenant_ids]))
+        .where(BurstDiagnosis.burst_id == burst_id, machine_clause(visible_tenant_ids))
         .options(selectinload(BurstDiagnosis.machine), selectinload(BurstDiagnosis.component)))
     return None if record is None else diagnosis_view(record)
 
@@ -334,7 +333,7 @@ def alarms(session: Session, visible_tenant_ids: Iterable[int], state: str = "op
     from .alarms import OPEN_STATES, severity_rank
     from .models import Alarm
 
-    stmt = (select(Alarm).where(Alarm.tenant_id.in_(_visible(visible_tenant_ids)))
+    stmt = (select(Alarm).where(row_clause(visible_tenant_ids, Alarm.tenant_id, Alarm.machine_id))
             .options(selectinload(Alarm.machine), selectinload(Alarm.tenant)))
     if state == "open":
         stmt = stmt.where(Alarm.state.in_(OPEN_STATES))
@@ -358,7 +357,7 @@ def alarm(session: Session, alarm_id: int, visible_tenant_ids: Iterable[int]) ->
     """One visible alarm with its delivery log, or None."""
     from .models import Alarm, Delivery, User
 
-    row = session.scalar(select(Alarm).where(Alarm.id == alarm_id, Alarm.tenant_id.in_(_visible(visible_tenant_ids)))
+    row = session.scalar(select(Alarm).where(Alarm.id == alarm_id, row_clause(visible_tenant_ids, Alarm.tenant_id, Alarm.machine_id))
                          .options(selectinload(Alarm.machine), selectinload(Alarm.tenant)))
     if row is None:
         return None
@@ -393,7 +392,7 @@ def technician_alarms(session: Session, user_id: int, now: datetime, visible_ten
                      .where(Technician.user_id == user_id, OnCallShift.starts_at <= now, OnCallShift.ends_at > now))
     rows = session.scalars(
         select(Alarm).join(Machine, Alarm.machine_id == Machine.id)
-        .where(Alarm.state.in_(OPEN_STATES), Alarm.tenant_id.in_(_visible(visible_tenant_ids)),
+        .where(Alarm.state.in_(OPEN_STATES), row_clause(visible_tenant_ids, Alarm.tenant_id, Alarm.machine_id),
                (Alarm.id.in_(told)) | (Machine.site_id.in_(on_call_sites)))
         .options(selectinload(Alarm.machine), selectinload(Alarm.tenant))
         .order_by(Alarm.last_seen_at.desc()).limit(50)).all()

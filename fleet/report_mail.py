@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload, sessionmaker
 from . import reports
 from .models import ReportDelivery, Tenant, User, utcnow
 from .report_pdf import render_monthly_pdf
+from .scope import scope_of_user, scope_title
 from .usage import zone_of
 
 log = logging.getLogger(__name__)
@@ -62,21 +63,23 @@ def send_monthly_reports(session_factory: sessionmaker, store, mailer, now: date
         people = session.scalars(select(User).join(Tenant, User.tenant_id == Tenant.id)
                                  .where(User.monthly_report.is_(True), User.active.is_(True), Tenant.kind == "customer")
                                  .options(selectinload(User.tenant)).order_by(User.id)).all()
-    rendered: dict[tuple[int, str, str], bytes] = {}
+    rendered: dict[tuple, bytes] = {}
     sent = 0
     for person in people:
         with session_factory() as session:
-            zone = zone_of(session, person.timezone, person.tenant_id)
+            scope = scope_of_user(session, person)  # a site-limited viewer gets their sites' report
+            zone = zone_of(session, person.timezone, person.tenant_id, scope)
+            title_of = scope_title(session, person.tenant.name, scope)
         month = reports.previous_month(now.astimezone(zone).date())
         if not _claim(session_factory, person.id, month):
             continue
         first, last = reports.month_range(month)
-        key = (person.tenant_id, zone.key, month)
+        key = (scope, zone.key, month)
         try:
             if key not in rendered:
                 with session_factory() as session:
-                    report = reports.fleet_usage(session, store, [person.tenant_id], first, last, zone, with_upcoming=True)
-                rendered[key] = render_monthly_pdf(report, person.tenant.name, f"{first:%B %Y}")
+                    report = reports.fleet_usage(session, store, scope, first, last, zone, with_upcoming=True)
+                rendered[key] = render_monthly_pdf(report, title_of, f"{first:%B %Y}")
             title = f"{first:%B %Y}"
             link = f"{base_url.rstrip('/')}/portal/reports" if base_url else "the portal's Reports page"
             mailer.send(person.email, f"Fleet report {title} · {person.tenant.name}",

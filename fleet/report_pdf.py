@@ -7,9 +7,31 @@ a dependency) into PNGs embedded in the document.
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 from .reports import FleetUsage
+
+
+def local_time(text: str, zone: ZoneInfo, with_time: bool = True) -> str:
+    """An ISO 8601 UTC time of the report (``2026-12-03T08:15:00Z``) as the customer reads it, in
+    ``zone``: ``3 Dec 2026 08:15`` (or the day only); "" for none."""
+    if not text:
+        return ""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    value = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(zone)
+    return f"{value.day} {value:%b %Y %H:%M}" if with_time else f"{value.day} {value:%b %Y}"
+
+
+def day_words(day: date | str) -> str:
+    """``2026-12-01`` as ``1 Dec 2026``."""
+    day = date.fromisoformat(day) if isinstance(day, str) else day
+    return f"{day.day} {day:%b %Y}"
+
+
+def hours_or_dash(machine: dict, key: str) -> str:
+    """A machine's hours for the table, or "–" when its engine did not run at all in the range."""
+    return "–" if not machine["engine_h"] else f"{machine[key]:.1f} h"
 
 
 def _chart_png(draw, height_in: float) -> io.BytesIO:
@@ -89,9 +111,11 @@ def render_monthly_pdf(report: FleetUsage, customer: str, month_label: str) -> b
     idle = sum(m["idle_h"] for m in report.machines)
     fuel = sum(m["fuel_l"] for m in report.machines)
     done = [o for o in report.work_orders if o["status"] == "done"]
+    zone = ZoneInfo(report.zone)
     story = [
         para(f"Fleet report {month_label}", "Title"),
-        para(f"{customer} · {len(report.machines)} machines · days from {report.first} to {report.last} ({report.zone})"),
+        para(f"{customer} · {len(report.machines)} machines · {day_words(report.first)} to {day_words(report.last)} "
+             f"(days and times in {report.zone})"),
         Spacer(1, 0.3 * cm),
         Table([heads("Working", "Idling", "Idle share", "Fuel used", "Fuel per working hour", "Alarms raised",
                      "Maintenance done"),
@@ -109,24 +133,28 @@ def render_monthly_pdf(report: FleetUsage, customer: str, month_label: str) -> b
     rows = [heads("Machine", "Model", "Site", "Working", "Idling", "Idle share", "Fuel", "Fuel per working hour",
                   "Hour meter")]
     for m in report.machines:
-        rows.append([m["machine"], m["model"], Paragraph(m["site"], head_style), f"{m['working_h']:.1f} h",
-                     f"{m['idle_h']:.1f} h", f"{m['idle_pct']:.1f} %", f"{m['fuel_l']:.0f} L",
+        ran = bool(m["engine_h"])
+        rows.append([m["machine"], m["model"], Paragraph(m["site"], head_style), hours_or_dash(m, "working_h"),
+                     hours_or_dash(m, "idle_h"), f"{m['idle_pct']:.1f} %" if ran else "–",
+                     f"{m['fuel_l']:.0f} L" if ran else "–",
                      "–" if m["fuel_l_per_working_h"] is None else f"{m['fuel_l_per_working_h']:.1f} L/h",
                      f"{m['hour_meter_h']:,.0f} h"])
     story.append(Table(rows, repeatRows=1, style=grid,
                        colWidths=[1.7 * cm, 1.8 * cm, 3.6 * cm] + [(width - 7.1 * cm) / 6] * 6))
+    if any(not m["engine_h"] for m in report.machines):
+        story.append(para("–: the engine did not run in the month, or the machine sent no operating data.", "Italic"))
     story.append(para("Alarms raised", "Heading2"))
     if report.alarms:
-        story.append(Table([["Raised (UTC)", "Machine", "Severity", "What", "State"]] +
-                           [[a["first_seen_at"][:16].replace("T", " "), a["machine"], a["severity"],
-                             Paragraph(a["title"], styles["BodyText"]), a["state"]] for a in report.alarms],
+        story.append(Table([heads("Raised", "Machine", "Severity", "What", "State")] +
+                           [[local_time(a["first_seen_at"], zone), a["machine"], a["severity"].capitalize(),
+                             Paragraph(a["title"], styles["BodyText"]), a["state"].capitalize()] for a in report.alarms],
                            repeatRows=1, style=grid, colWidths=[2.6 * cm, 1.8 * cm, 1.6 * cm, width - 8 * cm, 2 * cm]))
     else:
         story.append(para("No alarms were raised this month."))
     story.append(para("Maintenance done", "Heading2"))
     if done:
-        story.append(Table([["Completed (UTC)", "Machine", "Work", "What was done"]] +
-                           [[o["completed_at"][:10], o["machine"], Paragraph(o["title"], styles["BodyText"]),
+        story.append(Table([heads("Completed", "Machine", "Work", "What was done")] +
+                           [[local_time(o["completed_at"], zone, with_time=False), o["machine"], Paragraph(o["title"], styles["BodyText"]),
                              Paragraph(o["what_was_done"] or "–", styles["BodyText"])] for o in done],
                            repeatRows=1, style=grid, colWidths=[2.4 * cm, 1.8 * cm, (width - 4.2 * cm) / 2, (width - 4.2 * cm) / 2]))
     else:
@@ -134,14 +162,16 @@ def render_monthly_pdf(report: FleetUsage, customer: str, month_label: str) -> b
     story.append(para("Maintenance due", "Heading2"))
     due = [(uid, item) for uid, items in report.upcoming.items() for item in items]
     if due:
-        story.append(Table([["Machine", "Due (UTC)", "Why"]] +
-                           [[uid, (item["due_at"] or "")[:10] or "not dated", Paragraph(item["reason"], styles["BodyText"])]
+        story.append(Table([heads("Machine", "Due", "Why")] +
+                           [[uid, local_time(item["due_at"] or "", zone, with_time=False) or "not dated",
+                             Paragraph(item["reason"], styles["BodyText"])]
                             for uid, item in sorted(due, key=lambda pair: pair[1]["due_at"] or "9")],
                            repeatRows=1, style=grid, colWidths=[1.8 * cm, 2.2 * cm, width - 4 * cm]))
     else:
         story.append(para("No maintenance is due."))
     story.append(Spacer(1, 0.4 * cm))
-    story.append(para(f"Generated {datetime.now(timezone.utc):%d %b %Y %H:%M} UTC by Ironwatch. Working: engine running "
+    story.append(para(f"Generated {local_time(datetime.now(timezone.utc).isoformat(), zone)} ({report.zone}) by Ironwatch. "
+                      "Working: engine running "
                       "under load; idling: engine running without load (thresholds per machine model).", "Italic"))
     document.build(story)
     return buffer.getvalue()

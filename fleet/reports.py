@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from . import usage
 from .models import Alarm, Machine, WorkOrder
+from .scope import machine_clause
 
 CSV_TABLES = ("days", "machines", "work_orders")
 
@@ -38,7 +39,7 @@ class FleetUsage:
 def fleet_usage(session: Session, store, visible_tenant_ids, first: date, last: date, zone: ZoneInfo,
                 with_upcoming: bool = False) -> FleetUsage:
     """Usage per machine and day, the range's work orders and alarms, for the visible machines."""
-    machines = session.scalars(select(Machine).where(Machine.tenant_id.in_(list(visible_tenant_ids)))
+    machines = session.scalars(select(Machine).where(machine_clause(visible_tenant_ids))
                                .options(selectinload(Machine.site), selectinload(Machine.tenant))
                                .order_by(Machine.uid)).all()
     start, end = _utc_bounds(first, last, zone)

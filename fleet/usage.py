@@ -196,13 +196,12 @@ def parse_day_range(first_text: str | None, last_text: str | None, today: date, 
     return first, last
 
 
-def zone_of(session: Session, user_timezone: str | None, tenant_id: int) -> ZoneInfo:
+def zone_of(session: Session, user_timezone: str | None, tenant_id: int, scope=None) -> ZoneInfo:
     """The zone a customer user's days are counted in: their own choice, else their company's
-    (its first site's zone), else UTC."""
-    from .models import Site
+    (its first site's zone; for a site-limited ``scope`` the first of their sites), else UTC."""
+    from .scope import scope_zone_name
 
-    name = user_timezone or session.scalar(select(Site.timezone).where(Site.tenant_id == tenant_id)
-                                           .order_by(Site.id).limit(1)) or "UTC"
+    name = user_timezone or scope_zone_name(session, scope if scope is not None else [tenant_id], tenant_id) or "UTC"
     try:
         return ZoneInfo(name)
     except (KeyError, ValueError):

@@ -2,7 +2,8 @@
 
 Who may manage whom (:func:`manageable_tenant_ids`): the OEM's admins manage every user of the
 OEM and its customers; a customer's user flagged ``manages_users`` manages the users of their own
-tenant, and may only give them the ``customer`` role.
+tenant, and may only give them the ``customer`` role. Either may limit a customer's viewer to some
+of the customer's sites (:meth:`UserAdmin.limit_sites`; :mod:`fleet.scope` applies it everywhere).
 
 Links are ``/account/link/<token>``: the token is 32 random bytes shown once (to the admin who
 passes it on), stored as its SHA-256, valid for :data:`INVITE_LIFETIME` / :data:`RESET_LIFETIME`
@@ -26,7 +27,7 @@ from . import passwords
 from .accounts import SignInService, normalise_email
 from .db import transaction
 from .events import AdminChanged
-from .models import AccountLink, Tenant, User, utcnow
+from .models import AccountLink, Site, Tenant, User, UserSite, utcnow
 
 INVITE_LIFETIME = timedelta(days=7)
 RESET_LIFETIME = timedelta(hours=24)
@@ -129,10 +130,17 @@ class UserAdmin:
             pending = set(db.scalars(select(AccountLink.user_id).where(
                 AccountLink.purpose == "invite", AccountLink.used_at.is_(None), AccountLink.expires_at > now)))
             names = {t.id: t.name for t in db.scalars(select(Tenant).where(Tenant.id.in_(ids)))}
+            kinds = {t.id: t.kind for t in db.scalars(select(Tenant).where(Tenant.id.in_(ids)))}
+            site_names: dict[int, list[str]] = {}
+            for user_id, site_name in db.execute(select(UserSite.user_id, Site.name).join(Site, Site.id == UserSite.site_id)
+                                                 .where(UserSite.user_id.in_([u.id for u in users])).order_by(Site.name)):
+                site_names.setdefault(user_id, []).append(site_name)
             return [{"id": u.id, "email": u.email, "name": u.name, "role": u.role, "tenant": names[u.tenant_id],
                      "tenant_id": u.tenant_id, "manages_users": bool(u.manages_users),
                      "state": "active" if u.active else ("invited" if u.id in pending else "deactivated"),
-                     "last_login_at": u.last_login_at} for u in users]
+                     "last_login_at": u.last_login_at,
+                     "may_limit_sites": self._may_be_limited(u, kinds[u.tenant_id]),
+                     "sites": site_names.get(u.id, []) if u.sites_limited else None} for u in users]
 
     # -- changes -------------------------------------------------------------------------------
 
@@ -195,6 +203,71 @@ class UserAdmin:
         self._record(actor, user["tenant_id"], user_id, "reset_link", {"email": user["email"],
                                                                        "expires_at": link.expires_at.isoformat()})
         return link
+
+    # -- a viewer's sites ------------------------------------------------------------------------
+
+    @staticmethod
+    def _may_be_limited(user: User, tenant_kind: str) -> bool:
+        # A customer's viewer; a user administrator manages everyone and so sees every site.
+        return tenant_kind == "customer" and user.role == "customer" and not user.manages_users
+
+    def site_access(self, actor: Actor, user_id: int) -> dict:
+        """What the sites page shows: ``{"user": {id, email, name, tenant}, "limited": bool,
+        "sites": [{"id", "name", "address", "chosen"}]}`` (the user's company's sites)."""
+        self._managed(actor, user_id)
+        with self.sessions() as db:
+            user = db.get(User, user_id)
+            tenant = db.get(Tenant, user.tenant_id)
+            if not self._may_be_limited(user, tenant.kind):
+                raise UserAdminError(self._why_not_limited(user, tenant))
+            chosen = set(db.scalars(select(UserSite.site_id).where(UserSite.user_id == user_id)))
+            sites = db.scalars(select(Site).where(Site.tenant_id == tenant.id).order_by(Site.name)).all()
+            return {"user": {"id": user.id, "email": user.email, "name": user.name, "tenant": tenant.name},
+                    "limited": bool(user.sites_limited),
+                    "sites": [{"id": s.id, "name": s.name, "address": s.address,
+                               "chosen": s.id in chosen} for s in sites]}
+
+    def limit_sites(self, actor: Actor, user_id: int, site_ids: list[int] | None) -> None:
+        """Limit a customer's viewer to ``site_ids`` of their company, or (None) let them see every site.
+
+        Raises
+        ------
+        NotAllowed
+            The user is not one ``actor`` manages.
+        UserAdminError
+            Not a viewer who can be limited (a user administrator, an OEM user), no site chosen, or
+            a site that is not their company's. Nothing is changed then.
+        """
+        self._managed(actor, user_id)
+        with transaction(self.sessions) as db:
+            user = db.get(User, user_id)
+            tenant = db.get(Tenant, user.tenant_id)
+            if not self._may_be_limited(user, tenant.kind):
+                raise UserAdminError(self._why_not_limited(user, tenant))
+            own = {s.id: s.name for s in db.scalars(select(Site).where(Site.tenant_id == tenant.id))}
+            before = sorted(own[i] for i in db.scalars(select(UserSite.site_id).where(UserSite.user_id == user_id))
+                            if i in own) if user.sites_limited else None
+            if site_ids is not None:
+                wanted = sorted({int(i) for i in site_ids})
+                if not wanted:
+                    raise UserAdminError("Choose at least one site, or let them see every site.")
+                strangers = [i for i in wanted if i not in own]
+                if strangers:
+                    raise UserAdminError(f"Site {strangers[0]} is not a site of {tenant.name}.")
+            db.query(UserSite).filter(UserSite.user_id == user_id).delete()
+            user.sites_limited = site_ids is not None
+            if site_ids is not None:
+                db.add_all([UserSite(user_id=user_id, site_id=i) for i in wanted])
+            after = sorted(own[i] for i in wanted) if site_ids is not None else None
+            email, tenant_id = user.email, tenant.id
+        self._record(actor, tenant_id, user_id, "sites_limited" if after is not None else "sites_all",
+                     {"email": email, "sites": after, "before": before})
+
+    @staticmethod
+    def _why_not_limited(user: User, tenant: Tenant) -> str:
+        if user.manages_users:
+            return f"{user.email} manages {tenant.name}'s users and so sees every site."
+        return f"Only a customer's viewers can be limited to sites; {user.email} is not one."
 
     # -- the invitee's side --------------------------------------------------------------------
 

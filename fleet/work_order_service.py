@@ -25,6 +25,7 @@ from .events import Event, LiveUpdate, WorkOrderChanged
 from .notify import Notifier
 from .queries import active_order_counts, iso, machine_status_view, work_order_view
 from .workorders import ACTIVE_STATUSES, DomainError
+from .scope import row_clause
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +295,7 @@ def perform(session_factory: sessionmaker, notifier: Notifier, order_id: int, ac
     now = utcnow()
     with transaction(session_factory) as session:
         order = session.scalar(select(WorkOrder).where(WorkOrder.id == order_id,
-                                                       WorkOrder.tenant_id.in_([int(t) for t in visible_tenant_ids])))
+                                                       row_clause(visible_tenant_ids, WorkOrder.tenant_id, WorkOrder.machine_id)))
         if order is None:
             raise OrderNotFound(f"work order {order_id} not found")
         if action == "assign":

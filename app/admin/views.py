@@ -126,6 +126,46 @@ def user_action(user_id: int, action: str):
     return redirect(url_for("admin.users"))
 
 
+@bp.route("/admin/users/<int:user_id>/sites", methods=["GET", "POST"])
+@user_admin_required
+def user_sites(user_id: int):
+    """Which of their company's sites a customer's viewer sees: every site, or only those ticked."""
+    from fleet.user_admin import NotAllowed, UserAdminError
+
+    service = _users()
+    try:
+        access = service.site_access(_actor(), user_id)
+    except NotAllowed as error:
+        abort(404, description=str(error))
+    except UserAdminError as error:
+        flash(str(error), "error")
+        return _users_page(400)
+    if request.method == "GET":
+        return render_template("admin/user_sites.html", access=access)
+    check_csrf()
+    limited = request.form.get("access") == "some"
+    if request.form.get("access") not in ("all", "some"):
+        flash("Choose whether they see every site or only some.", "error")
+        return render_template("admin/user_sites.html", access=access), 400
+    chosen = [int(v) for v in request.form.getlist("site_id") if v.isdigit() and len(v) < 10]
+    try:
+        service.limit_sites(_actor(), user_id, chosen if limited else None)
+    except UserAdminError as error:
+        flash(str(error), "error")
+        return render_template("admin/user_sites.html", access=access), 400
+    # Open pages of that person hear only what they may see from now on (their next request is scoped already).
+    from ..auth import load_principal
+    from ..extensions import socketio
+    from ..notifier import refresh_user_rooms, rooms_of
+
+    principal = load_principal(_runtime().sessions, user_id)
+    if principal is not None:
+        refresh_user_rooms(socketio, user_id, rooms_of(principal))
+    flash(f"{access['user']['name']} now sees " + ("only the sites ticked." if limited else "every site of "
+                                                   f"{access['user']['tenant']}."), "info")
+    return redirect(url_for("admin.users"))
+
+
 @bp.route("/account/link/<token>", methods=["GET", "POST"])
 def account_link(token: str):
     """Where an invited person (or one whose password was reset) sets a password."""

@@ -31,7 +31,7 @@ def alarms():
     if filters["severity"] and filters["severity"] not in SEVERITIES:
         abort(400, description=f"Unknown severity {filters['severity']!r}.")
     with _runtime().sessions() as session:
-        rows = queries.alarms(session, current_user.visible_tenant_ids, state=filters["state"],
+        rows = queries.alarms(session, current_user.scope, state=filters["state"],
                               machine_uid=filters["machine"] or None, source=filters["source"] or None,
                               severity=filters["severity"] or None, limit=300)
     counts = {"active": sum(r["state"] == "active" for r in rows),
@@ -45,7 +45,7 @@ def _answer(action, *args) -> None:
 
     comment = (request.form.get("comment") or "").strip()[:500]
     try:
-        result = action(_runtime().sessions, _runtime().notifier, *args, current_user.visible_tenant_ids,
+        result = action(_runtime().sessions, _runtime().notifier, *args, current_user.scope,
                         current_user.email, current_user.id, comment)
     except (AlarmNotFound, InvalidAlarmTransition) as refused:
         flash(str(refused)[:1].upper() + str(refused)[1:] + ".", "error")

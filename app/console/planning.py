@@ -48,7 +48,7 @@ def machine_pm(uid: str):
     from fleet import planning_views
 
     with _runtime().sessions() as session:
-        plan = planning_views.pm_plan(session, uid, current_user.visible_tenant_ids)
+        plan = planning_views.pm_plan(session, uid, current_user.scope)
     if plan is None:
         abort(404, description=f"Machine {uid} does not exist or is not visible to you.")
     return render_template("console/machine_pm.html", machine=plan)
@@ -75,7 +75,7 @@ def dispatch_board():
         plan, source = dispatch_service.plan_as_dict(dispatch_service.plan_week(_runtime().sessions, start,
                                                                                 WEEK_DAYS)), "live"
     with _runtime().sessions() as session:
-        board = planning_views.dispatch_board(session, start, plan, current_user.visible_tenant_ids, WEEK_DAYS)
+        board = planning_views.dispatch_board(session, start, plan, current_user.scope, WEEK_DAYS)
         from fleet import queries
 
         technicians = [t for t in queries.technicians(session) if t["active"]]
@@ -107,7 +107,7 @@ def dispatch_accept(proposal_id: int):
     check_csrf()
     try:
         assigned = dispatch_service.accept_proposal(_runtime().sessions, _runtime().notifier, proposal_id,
-                                                    current_user.visible_tenant_ids, current_user.email)
+                                                    current_user.scope, current_user.email)
     except dispatch_service.ProposalNotFound as error:
         abort(404, description=str(error))
     except DomainError as error:
@@ -136,7 +136,7 @@ def dispatch_lock():
     if day is not None and not (start <= day < start + timedelta(days=WEEK_DAYS + 2)):
         abort(400, description=f"day {day} is not in the week from {start}.")
     with _runtime().sessions() as session:
-        if queries.work_order(session, order_id, current_user.visible_tenant_ids) is None:
+        if queries.work_order(session, order_id, current_user.scope) is None:
             abort(404, description=f"Work order {order_id} does not exist or is not visible to you.")
     try:
         dispatch_service.lock(_runtime().sessions, order_id, technician_id, day, current_user.email)

@@ -46,9 +46,9 @@ def sort_by_urgency(rows: list[dict]) -> list[dict]:
 def fleet():
     from fleet import queries
 
-    rows = sort_by_urgency(_read(queries.fleet_overview, current_user.visible_tenant_ids))
-    recent_orders = _read(queries.work_orders, current_user.visible_tenant_ids, status="active", limit=12)
-    open_alarms = _read(queries.alarms, current_user.visible_tenant_ids, state="open", limit=12)
+    rows = sort_by_urgency(_read(queries.fleet_overview, current_user.scope))
+    recent_orders = _read(queries.work_orders, current_user.scope, status="active", limit=12)
+    open_alarms = _read(queries.alarms, current_user.scope, state="open", limit=12)
     return render_template("console/fleet.html", machines=rows, counts=fleet_counts(rows),
                            recent_orders=recent_orders, open_alarms=open_alarms, live=True)
 
@@ -59,7 +59,7 @@ def machine(uid: str):
     from fleet import queries
     from telemetry.schema import OPERATING_FIELDS
 
-    tenants = current_user.visible_tenant_ids
+    tenants = current_user.scope
     with _runtime().sessions() as session:
         detail = queries.machine_detail(session, uid, tenants)
         if detail is None:
@@ -174,7 +174,7 @@ def work_orders():
     status = request.args.get("status") or "active"
     if status not in ("active", "open", "assigned", "in_progress", "done", "cancelled", "all"):
         abort(400, description=f"Unknown work-order status filter {status!r}.")
-    orders = _read(queries.work_orders, current_user.visible_tenant_ids,
+    orders = _read(queries.work_orders, current_user.scope,
                    status=None if status == "all" else status, limit=300)
     return render_template("console/work_orders.html", orders=orders, status=status, live=True)
 
@@ -188,7 +188,7 @@ def work_order_board():
 
     from . import board
 
-    tenants = current_user.visible_tenant_ids
+    tenants = current_user.scope
     with _runtime().sessions() as session:
         orders = board.with_places(queries.work_orders(session, tenants, status=None, limit=1000),
                                    queries.fleet_overview(session, tenants))
@@ -221,7 +221,7 @@ def evidence_png(burst_id: str):
     from ..evidence import evidence_png_for_burst
 
     # Visibility first (SQL), so an id of another customer's burst reveals nothing.
-    record = _read(burst_diagnosis, burst_id, current_user.visible_tenant_ids)
+    record = _read(burst_diagnosis, burst_id, current_user.scope)
     if record is None:
         abort(404, description=f"Burst {burst_id} does not exist or is not visible to you.")
     png = _png_cache.get(burst_id)
@@ -237,7 +237,7 @@ def work_order(order_id: int):
     from fleet import queries
 
     with _runtime().sessions() as session:
-        order = queries.work_order(session, order_id, current_user.visible_tenant_ids)
+        order = queries.work_order(session, order_id, current_user.scope)
         if order is None:
             abort(404, description=f"Work order {order_id} does not exist or is not visible to you.")
         technicians = queries.technicians(session)

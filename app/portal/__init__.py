@@ -3,7 +3,8 @@ machine (location, hours, utilization, idle time and fuel per day, alarms, maint
 done), reports (CSV, monthly PDF) and the API clients of their fleet software (ISO 15143-3).
 
 Views are thin: read models from :mod:`fleet.queries` and :mod:`fleet.usage`, always scoped to
-``current_user.visible_tenant_ids`` (:mod:`app.auth` works that out once per request).
+``current_user.scope`` (:mod:`fleet.scope`: their company, or for a site-limited viewer some of
+its sites; :mod:`app.auth` loads it once per request).
 """
 from flask import Blueprint
 

@@ -30,7 +30,7 @@ def viewer_zone() -> ZoneInfo:
     from fleet.usage import zone_of
 
     with _runtime().sessions() as session:
-        return zone_of(session, current_user.timezone, current_user.tenant_id)
+        return zone_of(session, current_user.timezone, current_user.tenant_id, current_user.scope)
 
 
 def today_in(zone: ZoneInfo):
@@ -49,13 +49,16 @@ def index():
 
     from ..console.views import fleet_counts, sort_by_urgency
 
-    tenants = current_user.visible_tenant_ids
+    tenants = current_user.scope
+    from fleet.scope import scope_title
+
     with _runtime().sessions() as session:
         machines = sort_by_urgency(queries.fleet_overview(session, tenants))
         orders = queries.work_orders(session, tenants, status="active", limit=100)
         alarms = queries.alarms(session, tenants, state="open", limit=50)
+        title = scope_title(session, current_user.tenant_name, tenants)
     return render_template("portal/index.html", machines=machines, orders=orders, alarms=alarms,
-                           counts=fleet_counts(machines), live=True)
+                           counts=fleet_counts(machines), live=True, title=title)
 
 
 @bp.get("/machines/<uid>")
@@ -66,7 +69,7 @@ def machine(uid: str):
 
     from ..console.views import _latest_operating
 
-    tenants = current_user.visible_tenant_ids
+    tenants = current_user.scope
     zone = viewer_zone()
     with _runtime().sessions() as session:
         detail = queries.machine_detail(session, uid, tenants)
@@ -121,7 +124,7 @@ def report_csv():
     except usage.RangeError as error:
         return _bad_input(error.field, error.message)
     with _runtime().sessions() as session:
-        report = reports.fleet_usage(session, _runtime().store, current_user.visible_tenant_ids, first, last, zone)
+        report = reports.fleet_usage(session, _runtime().store, current_user.scope, first, last, zone)
     name = f"ironwatch-{table}-{first}-to-{last}.csv"
     return Response(reports.csv_table(report, table), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -135,6 +138,7 @@ def report_pdf():
 
     from fleet import reports, usage
     from fleet.report_pdf import render_monthly_pdf
+    from fleet.scope import scope_title
 
     zone = viewer_zone()
     try:
@@ -145,9 +149,10 @@ def report_pdf():
     except usage.RangeError as error:
         return _bad_input(error.field, error.message)
     with _runtime().sessions() as session:
-        report = reports.fleet_usage(session, _runtime().store, current_user.visible_tenant_ids, first, last, zone,
+        report = reports.fleet_usage(session, _runtime().store, current_user.scope, first, last, zone,
                                      with_upcoming=True)
-    pdf = render_monthly_pdf(report, current_user.tenant_name, f"{first:%B %Y}")
+        title = scope_title(session, current_user.tenant_name, current_user.scope)
+    pdf = render_monthly_pdf(report, title, f"{first:%B %Y}")
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="ironwatch-fleet-report-{first:%Y-%m}.pdf"'})
 
@@ -173,14 +178,24 @@ def report_subscription():
     return redirect(url_for("portal.reports"))
 
 
+def _whole_company_required() -> None:
+    """API clients read the whole company's fleet: a viewer limited to some sites may not make or
+    revoke them (403, before anything else is read)."""
+    if current_user.site_limited:
+        abort(403, description="API clients read your company's whole fleet; you see only some of its sites. "
+                               "Ask your company's user administrator.")
+
+
 @bp.get("/api-clients")
 @roles_required(*PORTAL_ROLES)
 def api_clients():
     from fleet import api_clients as clients
 
+    if current_user.site_limited:
+        return render_template("portal/api_clients.html", clients=[], created=None, scopes=clients.SCOPES)
     with _runtime().sessions() as session:
         rows = clients.clients_of(session, current_user.tenant_id)
-    return render_template("portal/api_clients.html", clients=rows, created=None)
+    return render_template("portal/api_clients.html", clients=rows, created=None, scopes=clients.SCOPES)
 
 
 @bp.post("/api-clients")
@@ -192,20 +207,30 @@ def create_api_client():
 
     from ..auth import check_csrf
 
+    _whole_company_required()
     check_csrf()
     name = request.form.get("name", "").strip()
-    if not 1 <= len(name) <= 120:
+    problem = None if 1 <= len(name) <= 120 else "Give the client a name of 1 to 120 characters (e.g. the fleet software it is for)."
+    try:
+        scopes = clients.parse_scopes(request.form.getlist("scope"))
+    except clients.ScopeError as error:
+        scopes, problem = (), problem or str(error)
+    if not scopes and problem is None:
+        problem = "Tick at least one thing the client may read."
+    if problem:
+        from flask import flash
+
         with _runtime().sessions() as session:
             rows = clients.clients_of(session, current_user.tenant_id)
-        from flask import flash
-        flash("Give the client a name of 1 to 120 characters (e.g. the fleet software it is for).", "error")
-        return render_template("portal/api_clients.html", clients=rows, created=None), 400
+        flash(problem, "error")
+        return render_template("portal/api_clients.html", clients=rows, created=None, scopes=clients.SCOPES), 400
     with _runtime().sessions() as session:
-        created = clients.create_client(session, current_user.tenant_id, name, current_user.email)
+        created = clients.create_client(session, current_user.tenant_id, name, current_user.email, scopes)
         session.commit()
         rows = clients.clients_of(session, current_user.tenant_id)
     # The secret exists in clear only in this response; it is never stored or shown again.
-    response = current_app.make_response(render_template("portal/api_clients.html", clients=rows, created=created))
+    response = current_app.make_response(render_template("portal/api_clients.html", clients=rows, created=created,
+                                                                        scopes=clients.SCOPES))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -219,6 +244,7 @@ def revoke_api_client(client_id: int):
 
     from ..auth import check_csrf
 
+    _whole_company_required()
     check_csrf()
     with _runtime().sessions() as session:
         if not clients.revoke_client(session, current_user.tenant_id, client_id, datetime.now(timezone.utc)):

@@ -40,7 +40,7 @@ def orders():
         jobs = [] if technician is None else field_views.my_day(session, technician, utcnow())
         name = technician.name if technician is not None else None
         base = technician.home_base if technician is not None else ""
-        alarms = queries.technician_alarms(session, current_user.id, utcnow(), current_user.visible_tenant_ids)
+        alarms = queries.technician_alarms(session, current_user.id, utcnow(), current_user.scope)
     return render_template("tech/my_day.html", jobs=jobs, technician_name=name, home_base=base, alarms=alarms,
                            vapid_public_key=_runtime().vapid_public_key)
 
@@ -55,7 +55,7 @@ def job(order_id: int):
     with _runtime().sessions() as session:
         technician = _technician(session)
         detail = None if technician is None else field_views.job_detail(
-            session, order_id, technician, current_user.visible_tenant_ids, utcnow())
+            session, order_id, technician, current_user.scope, utcnow())
     if detail is None:
         abort(404, description=f"Job {order_id} is not one of yours.")
     from fleet.lifecycle import HOLD_REASONS
@@ -78,8 +78,8 @@ def job_evidence(order_id: int):
     with runtime.sessions() as session:
         technician = _technician(session)
         detail = None if technician is None else field_views.job_detail(
-            session, order_id, technician, current_user.visible_tenant_ids, utcnow())
-        record = (burst_diagnosis(session, detail["evidence_burst"], current_user.visible_tenant_ids)
+            session, order_id, technician, current_user.scope, utcnow())
+        record = (burst_diagnosis(session, detail["evidence_burst"], current_user.scope)
                   if detail and detail["evidence_burst"] else None)
     if record is None:
         abort(404, description=f"Job {order_id} has no evidence picture.")
@@ -92,7 +92,7 @@ def job_evidence(order_id: int):
 def photo(id: int):  # noqa: A002 - the access matrix fills <id>
     from fleet.field_service import photo_file
 
-    path = photo_file(_runtime().sessions, current_app.config["IRONWATCH_VAR"], id, current_user.visible_tenant_ids)
+    path = photo_file(_runtime().sessions, current_app.config["IRONWATCH_VAR"], id, current_user.scope)
     if path is None:
         abort(404, description=f"Photo {id} does not exist or is not visible to you.")
     return send_file(path, mimetype="image/jpeg", max_age=86400)
@@ -138,7 +138,7 @@ def acknowledge_alarm(alarm_id: int):
     check_csrf()
     runtime = current_app.extensions["ironwatch"]
     try:
-        view = alarm_service.acknowledge(runtime.sessions, runtime.notifier, alarm_id, current_user.visible_tenant_ids,
+        view = alarm_service.acknowledge(runtime.sessions, runtime.notifier, alarm_id, current_user.scope,
                                          current_user.email, current_user.id,
                                          (request.form.get("comment") or "").strip()[:500])
         flash(f"{view['number']} acknowledged: the escalation stops here.", "info")

@@ -170,7 +170,7 @@ def actions():
     runtime = _runtime()
     try:
         outcome = take_action(runtime.sessions, runtime.notifier, current_app.config["IRONWATCH_VAR"],
-                              current_user.id, current_user.visible_tenant_ids, parsed)
+                              current_user.id, current_user.scope, parsed)
     except OrderNotVisible as missing:
         return jsonify(error="not_found", message=str(missing)), 404
     except BadFieldInput as bad:

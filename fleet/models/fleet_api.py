@@ -28,6 +28,8 @@ class ApiClient(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What its tokens may read: space-separated scope names (``fleet.api_clients.SCOPES``).
+    scopes: Mapped[str] = mapped_column(String(200), default="fleet usage locations faults")
 
     tenant: Mapped[Tenant] = relationship()
 
@@ -41,6 +43,7 @@ class ApiToken(Base):
     api_client_id: Mapped[int] = mapped_column(ForeignKey("api_client.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    scopes: Mapped[str] = mapped_column(String(200), default="")  # granted: the client's, or fewer asked for
 
     client: Mapped[ApiClient] = relationship()
 

@@ -80,12 +80,23 @@ class User(Base):
     monthly_report: Mapped[bool] = mapped_column(Boolean, default=False)  # e-mail the monthly fleet report
     # A customer's user administrator: may invite, deactivate and reset their own tenant's users.
     manages_users: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A viewer limited to some of the customer's sites (the ``user_site`` rows); False: every site.
+    sites_limited: Mapped[bool] = mapped_column(Boolean, default=False)
 
     tenant: Mapped[Tenant] = relationship()
     technician: Mapped["Technician | None"] = relationship(back_populates="user")
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
+
+
+class UserSite(Base):
+    """A site a site-limited viewer may see (``User.sites_limited``); ``fleet.scope`` reads them."""
+
+    __tablename__ = "user_site"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class Technician(Base):

@@ -5,8 +5,10 @@ Granite Ridge's EX-1001 written into InfluxDB and the PM plans projected by the 
 Debian's Chromium signs in as Granite Ridge's customer: the map and every list hold only their
 machines, the machine page draws the utilization and fuel charts, the CSV download is parsed and a
 day's hours checked against InfluxDB (a query written here), the PDF's text holds the month's
-figures. Then the dealer's engineer sees its two customers and no other. Screenshots of each page
-at 1440 and 390 px and the PDF's first page go to var/screenshots/.
+figures. Then the dealer's engineer sees its two customers and no other, and the company's user
+administrator limits a viewer to Holloway Top Pit, whose map and list then hold that site's
+machines only. Screenshots of each page at 1440 and 390 px and the PDF's first page go to
+var/screenshots/.
 """
 from __future__ import annotations
 
@@ -30,6 +32,26 @@ pytestmark = pytest.mark.e2e
 
 MACHINE = "EX-1001"  # an IW-500 of Granite Ridge: working from 22 % load
 DEALER = "service@pennineplant.example"
+USER_ADMIN, VIEWER = "it@graniteridge.example", "holloway.foreman@graniteridge.example"
+VIEWER_SITE = "Holloway Top Pit"
+
+
+def add_granite_ridge_users(sql_url) -> None:
+    """Granite Ridge's user administrator and a viewer (everything else is the demo's)."""
+    from sqlalchemy import select
+
+    from fleet import db, passwords
+    from fleet.models import Tenant, User
+
+    engine = db.make_engine(sql_url)
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            company = session.scalar(select(Tenant).where(Tenant.name == "Granite Ridge Quarries"))
+            for email, name, admin in ((USER_ADMIN, "Rhian Ellis", True), (VIEWER, "Karen Shaw", False)):
+                session.add(User(email=email, name=name, role="customer", tenant_id=company.id, manages_users=admin,
+                                 password_hash=passwords.hash_password("ironwatch-demo")))
+    finally:
+        engine.dispose()
 
 
 def customer_machines(customer_names: set[str]) -> set[str]:
@@ -37,6 +59,12 @@ def customer_machines(customer_names: set[str]) -> set[str]:
 
     sites = {key for key, (customer, _) in demo_fleet.site_index().items() if customer in customer_names}
     return {m.uid for m in demo_fleet.MACHINES if m.site in sites}
+
+
+def site_machines(site_key: str) -> set[str]:
+    from fleet import demo_fleet
+
+    return {m.uid for m in demo_fleet.MACHINES if m.site == site_key}
 
 
 def influx_day_hours(influx, day) -> tuple[float, float]:
@@ -69,7 +97,9 @@ def test_portal_for_a_customer_and_a_dealer(served_app, influx, sql_url, tmp_pat
         preventive_service.run_pm(db.session_factory(engine), TelemetryStore(influx), NullNotifier())
     finally:
         engine.dispose()
+    add_granite_ridge_users(sql_url)
     own = customer_machines({"Granite Ridge Quarries"})
+    viewer_sees = site_machines("holloway")
     dealer_sees = customer_machines({"Granite Ridge Quarries", "Meridian Civil Engineering"})
 
     with sync_playwright() as playwright:
@@ -162,6 +192,37 @@ def test_portal_for_a_customer_and_a_dealer(served_app, influx, sql_url, tmp_pat
                 table = page.inner_text("#fleet-table")
                 assert "Granite Ridge" in table and "Meridian" in table and "Northbridge" not in table
                 check_and_shoot(page, "dealer-fleet", size)
+                context.close()
+
+                # The user administrator limits a viewer to one site; the viewer's map and list follow.
+                context = browser.new_context(viewport={"width": width, "height": height}, timezone_id="Europe/London")
+                context.route("**/*", only_the_app(base_url, refused))
+                page = context.new_page()
+                sign_in(page, base_url, USER_ADMIN)
+                page.goto(f"{base_url}/admin/users")
+                page.click(f"tr[data-user='{VIEWER}'] a:has-text('Choose sites')")
+                expect(page.locator("#sites-form")).to_contain_text(VIEWER_SITE)
+                if size == "desktop":
+                    page.check("#sites-form input[name=access][value=some]")
+                    page.check(f"#sites-form label:has-text('{VIEWER_SITE}') input[type=checkbox]")
+                    check_and_shoot(page, "admin-user-sites", size)
+                    page.click("#sites-form button[type=submit]")
+                    expect(page.locator(f"tr[data-user='{VIEWER}']")).to_contain_text(VIEWER_SITE)
+                else:
+                    check_and_shoot(page, "admin-user-sites", size)
+                context.close()
+                context = browser.new_context(viewport={"width": width, "height": height}, timezone_id="Europe/London")
+                context.route("**/*", only_the_app(base_url, refused))
+                page = context.new_page()
+                sign_in(page, base_url, VIEWER)
+                expect(page.locator("#fleet-map[data-machines]")).to_have_count(1, timeout=30_000)
+                assert int(page.get_attribute("#fleet-map", "data-machines")) == len(viewer_sees)
+                assert set(page.eval_on_selector_all("#fleet-table tr[data-machine]",
+                                                     "rows => rows.map(r => r.dataset.machine)")) == viewer_sees
+                assert set(page.eval_on_selector_all("[data-machine]", "rows => rows.map(r => r.dataset.machine)")) <= viewer_sees
+                check_and_shoot(page, "portal-fleet-site-viewer", size)
+                page.goto(f"{base_url}/portal/machines/{MACHINE}")  # Blackstone's: not theirs
+                assert "does not exist or is not one of yours" in page.inner_text("main")
                 context.close()
                 assert not errors, errors
                 assert not refused, refused

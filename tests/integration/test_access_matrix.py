@@ -5,7 +5,9 @@ Principals: ``anonymous``; ``device`` (a gateway's bearer token, nothing else); 
 ``admin``, ``engineer`` and ``technician``; ``customer`` (a user of Northbridge, which owns the
 machine, order and burst the routes are tried on); ``foreign`` (a user of another customer,
 Granite Ridge); ``dealer`` (an engineer of Pennine Plant Services, the dealer serving Granite Ridge and
-Meridian, not Northbridge). Each answer is put in one class:
+Meridian, not Northbridge); ``viewer`` (a Northbridge user limited to its DC-1 data centre, while
+the probe machine GS-2001 works at the hospital: its objects are hidden from them, 404). Each
+answer is put in one class:
 
 * ``ok``: passed access control (2xx, a redirect that is not to sign-in, or a 4xx about the input,
   such as the missing CSRF token or a transition the order's state forbids; what the route does
@@ -27,14 +29,19 @@ from app_helpers import DEMO_PASSWORD, FAULTY_GENSET, app_config, outer_race_bur
 
 pytestmark = pytest.mark.integration
 
-PRINCIPALS = ("anonymous", "device", "admin", "engineer", "technician", "customer", "foreign", "dealer")
+PRINCIPALS = ("anonymous", "device", "admin", "engineer", "technician", "customer", "foreign", "dealer", "viewer")
 USERS = {"admin": "admin@ironwatch.example", "engineer": "engineer@ironwatch.example",
          "technician": "technician@ironwatch.example", "customer": "owner@northbridge.example",
-         "foreign": "customer@graniteridge.example", "dealer": "service@pennineplant.example"}
+         "foreign": "customer@graniteridge.example", "dealer": "service@pennineplant.example",
+         "viewer": "dc1.viewer@northbridge.example"}
+VIEWER_SITE = "Northbridge DC-1 Data Centre"  # not where the probe machine works
 
 
-def row(anonymous, device, admin, engineer, technician, customer, foreign, dealer) -> dict[str, str]:
-    return dict(zip(PRINCIPALS, (anonymous, device, admin, engineer, technician, customer, foreign, dealer)))
+def row(anonymous, device, admin, engineer, technician, customer, foreign, dealer, viewer=None) -> dict[str, str]:
+    """One route's expectations; ``viewer`` (the site-limited Northbridge user) answers as the
+    ``customer`` unless said otherwise (objects of the probe machine are hidden from them)."""
+    return dict(zip(PRINCIPALS, (anonymous, device, admin, engineer, technician, customer, foreign, dealer,
+                                 customer if viewer is None else viewer)))
 
 
 # ``dealer`` is an engineer of Pennine Plant Services, a dealer that serves two other customers:
@@ -44,7 +51,7 @@ CONSOLE_PAGE = row("login", "login", "ok", "ok", "403", "403", "403", "ok")
 CONSOLE_OBJECT = row("login", "login", "ok", "ok", "403", "403", "403", "404")
 SIGNED_IN = row("login", "login", "ok", "ok", "ok", "ok", "ok", "ok")
 API_LIST = row("401", "401", "ok", "ok", "ok", "ok", "ok", "ok")
-API_OBJECT = row("401", "401", "ok", "ok", "ok", "ok", "404", "404")
+API_OBJECT = row("401", "401", "ok", "ok", "ok", "ok", "404", "404", viewer="404")
 ADMIN_PAGE = row("login", "login", "ok", "403", "403", "403", "403", "403")
 
 #: (endpoint or "METHOD /openapi/path" or "socket:<event>") → expected class per principal.
@@ -127,6 +134,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET admin.users": ADMIN_PAGE,
     "POST admin.invite_user": ADMIN_PAGE,
     "POST admin.user_action": ADMIN_PAGE,
+    # a viewer's sites (the probe user is Northbridge's owner): OEM admins, a customer's user administrator
+    "GET admin.user_sites": ADMIN_PAGE,
+    "POST admin.user_sites": ADMIN_PAGE,
     "GET admin.devices": ADMIN_PAGE,
     "POST admin.device_action": ADMIN_PAGE,
     "GET admin.zones": ADMIN_PAGE,
@@ -150,14 +160,15 @@ EXPECTED: dict[str, dict[str, str]] = {
     # Socket.IO
     "socket:connect": row("refused", "refused", "ok", "ok", "ok", "ok", "ok", "ok"),
     # The customers' portal (issue 18): the customer's own people; a machine of another customer is hidden
-    "GET portal.machine": row("login", "login", "403", "403", "403", "ok", "404", "403"),
+    "GET portal.machine": row("login", "login", "403", "403", "403", "ok", "404", "403", viewer="404"),
     "GET portal.reports": row("login", "login", "403", "403", "403", "ok", "ok", "403"),
     "GET portal.report_csv": row("login", "login", "403", "403", "403", "ok", "ok", "403"),
     "GET portal.report_pdf": row("login", "login", "403", "403", "403", "ok", "ok", "403"),
     "POST portal.report_subscription": row("login", "login", "403", "403", "403", "ok", "ok", "403"),  # no CSRF: 400
     "GET portal.api_clients": row("login", "login", "403", "403", "403", "ok", "ok", "403"),
-    "POST portal.create_api_client": row("login", "login", "403", "403", "403", "ok", "ok", "403"),  # no CSRF: 400
-    "POST portal.revoke_api_client": row("login", "login", "403", "403", "403", "ok", "ok", "403"),  # no CSRF: 400
+    # an API client reads the whole company: a site-limited viewer may not make or revoke one
+    "POST portal.create_api_client": row("login", "login", "403", "403", "403", "ok", "ok", "403", viewer="403"),  # no CSRF: 400
+    "POST portal.revoke_api_client": row("login", "login", "403", "403", "403", "ok", "ok", "403", viewer="403"),  # no CSRF: 400
     "GET api.machine_usage": API_OBJECT,
     # ISO 15143-3: only an API client's bearer token opens it (a session cookie or device token does not)
     "POST aemp.token": PUBLIC,  # no credentials: 400 invalid_request for everyone
@@ -184,7 +195,7 @@ def world(influx, sql_url, tmp_path):
     from app import create_app
     from fleet import passwords
     from fleet.db import transaction
-    from fleet.models import Machine, Tenant, User
+    from fleet.models import Machine, Site, Tenant, User, UserSite
     from sqlalchemy import select
 
     provisioning = seed_demo_fleet(sql_url, tmp_path)
@@ -195,7 +206,11 @@ def world(influx, sql_url, tmp_path):
                           .where(Machine.uid == FAULTY_GENSET))
         db.add(User(email=USERS["customer"], name="Nadia Owen", role="customer", tenant_id=owner.id,
                     password_hash=passwords.hash_password(DEMO_PASSWORD)))
+        viewer = User(email=USERS["viewer"], name="Tom Baines", role="customer", tenant_id=owner.id, sites_limited=True,
+                      password_hash=passwords.hash_password(DEMO_PASSWORD))
+        db.add(viewer)
         db.flush()
+        db.add(UserSite(user_id=viewer.id, site_id=db.scalar(select(Site.id).where(Site.name == VIEWER_SITE))))
         owner_user_id = db.scalar(select(User.id).where(User.email == USERS["customer"]))
         owner_tenant_id = owner.id
     token, body = outer_race_burst(provisioning)
@@ -299,12 +314,14 @@ def test_every_route_operation_and_event_answers_each_principal_as_the_table_say
         if got != EXPECTED["socket:connect"][principal]:
             wrong.append(f"socket:connect as {principal}: expected {EXPECTED['socket:connect'][principal]}, got {got}")
         if sock.is_connected():
-            # A live event for the machine's owner reaches the owner and the OEM, never another customer.
+            # A live event about the probe machine reaches the owner and the OEM, never another
+            # customer nor a viewer of another site; one about a DC-1 machine reaches that viewer too.
             sock.get_received()
-            notifier.publish("access_probe", {"principal": principal}, [_tenant_of(app, values["uid"])])
-            heard = [e for e in sock.get_received() if e["name"] == "access_probe"]
-            if bool(heard) != (principal not in ("foreign", "dealer")):
-                wrong.append(f"socket event for the owner's tenant heard by {principal}: {bool(heard)}")
+            for uid, kept_from in ((values["uid"], ("foreign", "dealer", "viewer")), (DC1_MACHINE, ("foreign", "dealer"))):
+                notifier.publish("access_probe", {"principal": principal, "machine": uid}, _audience_of(app, uid))
+                heard = [e for e in sock.get_received() if e["name"] == "access_probe"]
+                if bool(heard) != (principal not in kept_from):
+                    wrong.append(f"socket event about {uid} heard by {principal}: {bool(heard)}")
             sock.disconnect()
     assert not wrong, "\n".join(wrong)
 
@@ -323,12 +340,16 @@ def form_post_is_guarded(path: str, response) -> bool:
     return path.startswith("/api/") or CSRF_REFUSAL in text
 
 
-def _tenant_of(app, uid: str) -> int:
+DC1_MACHINE = "GS-2004"  # Northbridge's, at the viewer's data centre
+
+
+def _audience_of(app, uid: str) -> list[int]:
+    """The tenants a live event about machine ``uid`` is published to (as the domain does)."""
     from fleet.models import Machine
     from sqlalchemy import select
 
     with app.extensions["ironwatch"].sessions() as db:
-        return db.scalar(select(Machine.tenant_id).where(Machine.uid == uid))
+        return db.scalar(select(Machine).where(Machine.uid == uid)).tenant.audience()
 
 
 def missing_entries(app) -> list[str]:

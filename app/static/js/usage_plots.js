@@ -16,6 +16,12 @@
   function dayToSeconds(day) { return Date.UTC(+day.slice(0, 4), +day.slice(5, 7) - 1, +day.slice(8, 10)) / 1e3; }
   function unit(suffix) { return function (u, values) { return values.map(function (v) { return v == null ? "" : v + " " + suffix; }); }; }
   var utcDate = function (seconds) { return uPlot.tzDate(new Date(seconds * 1e3), "UTC"); };
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  // Days as an owner writes them ("24 Nov"), not the US month/day; the days are the viewer's local days.
+  function dayWords(seconds) { var d = new Date(seconds * 1e3); return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()]; }
+  var dayAxis = Object.assign({}, P.axis, { incrs: [86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400],
+    values: function (u, splits) { return splits.map(dayWords); } });
+  var daySeries = { label: "Day", value: function (u, v) { return v == null ? "" : dayWords(v) + " " + new Date(v * 1e3).getUTCFullYear(); } };
 
   function row(cells) {
     var tr = document.createElement("tr");
@@ -43,18 +49,18 @@
       (t.fuel_l_per_working_h != null ? ", " + t.fuel_l_per_working_h + " L per working hour." : ".");
     var common = { width: P.widthOf(usageBox), height: 240, tzDate: utcDate, scales: { x: { time: true } } };
     plots.push(new uPlot(Object.assign({}, common, {
-      axes: [P.axis, Object.assign({ size: 56, values: unit("h") }, P.axis)],
+      axes: [dayAxis, Object.assign({ size: 56, values: unit("h") }, P.axis)],
       scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(1, max) * 1.1]; } } },
-      series: [{ value: function (u, v) { return v == null ? "" : new Date(v * 1e3).toISOString().slice(0, 10); } },
+      series: [daySeries,
         { label: "Engine hours (working + idling)", fill: "rgba(217,87,10,.55)", stroke: "#d9570a", paths: bars, points: { show: false }, value: function (u, v) { return v == null ? "" : v + " h"; } },
         { label: "Working", fill: "rgba(30,142,62,.85)", stroke: "#1e8e3e", paths: bars, points: { show: false }, value: function (u, v) { return v == null ? "" : v + " h"; } }]
     }), [x, idleTop, working], usageBox));
     plots.push(new uPlot(Object.assign({}, common, {
-      axes: [P.axis, Object.assign({ size: 56, values: unit("L"), scale: "L" }, P.axis),
+      axes: [dayAxis, Object.assign({ size: 56, values: unit("L"), scale: "L" }, P.axis),
         Object.assign({ side: 1, size: 64, values: unit("L/h"), scale: "Lh", grid: { show: false } }, P.axis)],
       scales: { x: { time: true }, L: { range: function (u, min, max) { return [0, Math.max(1, max) * 1.1]; } },
         Lh: { range: function (u, min, max) { return [0, Math.max(1, max || 1) * 1.2]; } } },
-      series: [{ value: function (u, v) { return v == null ? "" : new Date(v * 1e3).toISOString().slice(0, 10); } },
+      series: [daySeries,
         { label: "Fuel used", scale: "L", fill: "rgba(26,86,219,.6)", stroke: "#1a56db", paths: bars, points: { show: false }, value: function (u, v) { return v == null ? "" : v + " L"; } },
         { label: "Per working hour", scale: "Lh", stroke: "#c5221f", width: 2, points: { show: true, size: 5 }, value: function (u, v) { return v == null ? "–" : v + " L/h"; } }]
     }), [x, fuel, perHour], fuelBox));
