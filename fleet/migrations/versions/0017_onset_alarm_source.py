@@ -20,12 +20,12 @@ NEW = "source IN ('diagnosis', 'trend', 'rul', 'dm1', 'stale', 'onset')"
 
 def upgrade() -> None:
     with op.batch_alter_table('alarm', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_alarm_source', type_='check')
-        batch_op.create_check_constraint('ck_alarm_source', NEW)
+        batch_op.drop_constraint(op.f('ck_alarm_source'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_alarm_source'), NEW)
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM alarm WHERE source = 'onset'")
     with op.batch_alter_table('alarm', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_alarm_source', type_='check')
-        batch_op.create_check_constraint('ck_alarm_source', OLD)
+        batch_op.drop_constraint(op.f('ck_alarm_source'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_alarm_source'), OLD)
