@@ -126,16 +126,19 @@ def evaluate(estimator: RulEstimator, h: FleetHistories) -> dict:
     }
 
 
-def evaluate_bearing_life(model: BearingLifeModel, h: FleetHistories, cuts=(0.5, 0.7, 0.9)) -> dict:
+def evaluate_bearing_life(model: BearingLifeModel, h: FleetHistories, estimator: RulEstimator | None = None,
+                          cuts=(0.5, 0.7, 0.9)) -> dict:
     """The bearing life model on held-out simulated units cut at shares of their life: P50 RMSE
-    (h), P10-P90 coverage, and how many cuts were after the onset alarm."""
+    (h), P10-P90 coverage, how many cuts were after the onset alarm, and (``estimator`` given) the
+    LightGBM model's figures on the same cuts, for comparison (its estimates are capped at
+    ``RUL_CAP_H``)."""
     column = h.channels.index("acc_rms_m_s2")
-    errors, inside, degrading = [], 0, 0
+    errors, inside, degrading, gbm_errors, gbm_inside = [], 0, 0, [], 0
     for path in h.paths:
         rows = h.units == path.unit
         if not rows.any():
             continue
-        age, rms = h.age_h[rows], h.values[rows, column]
+        age, rms, values = h.age_h[rows], h.values[rows, column], h.values[rows]
         for share in cuts:
             keep = age <= share * path.life_h
             if keep.sum() <= model.config.ready_snapshots:
@@ -145,10 +148,20 @@ def evaluate_bearing_life(model: BearingLifeModel, h: FleetHistories, cuts=(0.5,
             errors.append(estimate.p50_s / 3600.0 - true_h)
             inside += estimate.p10_s / 3600.0 <= true_h <= estimate.p90_s / 3600.0
             degrading += estimate.state == "degrading"
+            if estimator is not None and keep.sum() >= estimator.min_history:
+                columns = [h.channels.index(c) for c in estimator.channels]
+                _, gbm = estimator.predict_last(np.full(int(keep.sum()), "u"), age[keep], values[keep][:, columns])
+                gbm_errors.append(float(gbm.p50[0]) - true_h)
+                gbm_inside += float(gbm.p10[0]) <= true_h <= float(gbm.p90[0])
     n = len(errors)
-    return {"cuts": n, "after_onset": degrading,
-            "rmse_p50_h": round(float(np.sqrt(np.mean(np.square(errors)))), 1) if n else None,
-            "p10_p90_coverage": round(inside / n, 3) if n else None}
+    out = {"cuts": n, "after_onset": degrading,
+           "rmse_p50_h": round(float(np.sqrt(np.mean(np.square(errors)))), 1) if n else None,
+           "p10_p90_coverage": round(inside / n, 3) if n else None}
+    if gbm_errors:
+        out["lightgbm_same_cuts"] = {"cuts": len(gbm_errors),
+                                     "rmse_p50_h": round(float(np.sqrt(np.mean(np.square(gbm_errors)))), 1),
+                                     "p10_p90_coverage": round(gbm_inside / len(gbm_errors), 3)}
+    return out
 
 
 @dataclass
@@ -248,7 +261,7 @@ def train_kind(profile: DegradationProfile, n_units: int = 20, seed: int = 0, wo
         life = fit_fleet_bearings(train_units.units, train_units.age_h,
                                   train_units.values[:, train_units.channels.index("acc_rms_m_s2")])
         estimator.metadata[BEARING_METADATA_KEY] = life.to_dict()
-        bearing_metrics = evaluate_bearing_life(life, held)
+        bearing_metrics = evaluate_bearing_life(life, held, estimator)
     metrics = {
         "held_out_units": int(np.unique(held.units).size),
         "train_units": int(np.unique(fleet.units[train_mask]).size),
