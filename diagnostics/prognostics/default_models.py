@@ -156,11 +156,11 @@ def evaluate_bearing_life(model: BearingLifeModel, h: FleetHistories, estimator:
     n = len(errors)
     out = {"cuts": n, "after_onset": degrading,
            "rmse_p50_h": round(float(np.sqrt(np.mean(np.square(errors)))), 1) if n else None,
-           "p10_p90_coverage": round(inside / n, 3) if n else None}
+           "p10_p90_coverage": round(float(inside) / n, 3) if n else None}
     if gbm_errors:
         out["lightgbm_same_cuts"] = {"cuts": len(gbm_errors),
                                      "rmse_p50_h": round(float(np.sqrt(np.mean(np.square(gbm_errors)))), 1),
-                                     "p10_p90_coverage": round(gbm_inside / len(gbm_errors), 3)}
+                                     "p10_p90_coverage": round(float(gbm_inside) / len(gbm_errors), 3)}
     return out
 
 
