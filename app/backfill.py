@@ -114,7 +114,15 @@ def main(argv: list[str] | None = None) -> int:
     written = score_history(store, sessions, ModelRegistry(sessions), since_ns=since_ns)
     # The components' notes ("too little history: ...") as of now; the scheduled job plans from
     # the estimates (work orders, due dates) on its next run.
-    record_rul_notes(sessions, score_fleet(store, sessions, ModelRegistry(sessions)))
+    results = score_fleet(store, sessions, ModelRegistry(sessions))
+    record_rul_notes(sessions, results)
+    # A bearing whose onset fell inside the replayed days shows its onset alarm now, not at the
+    # scheduler's next RUL run (the alarm is in SQL; the app's escalation job takes it from there).
+    from fleet.alarm_sources import evaluate_onset_alarms
+    from fleet.handlers import as_bus
+    from fleet.notify import NullNotifier
+
+    as_bus(NullNotifier(), sessions).handle(evaluate_onset_alarms(sessions, results))
     print(f"backfill: {written} RUL estimates of the replayed days written; done after "
           f"{time.monotonic() - wall0:.0f} s", flush=True)
     engine.dispose()

@@ -1,6 +1,7 @@
-"""Alarm sources that are not a burst diagnosis: J1939 DM1 fault codes and machines that stopped
-reporting. (Diagnosis findings and trend alarms are raised by ``fleet.diagnosis_service``, RUL
-below the planning horizon by ``fleet.work_order_service.apply_rul_estimate``.)
+"""Alarm sources that are not a burst diagnosis: J1939 DM1 fault codes, machines that stopped
+reporting, and the bearing onset detector. (Diagnosis findings and trend alarms are raised by
+``fleet.diagnosis_service``, RUL below the planning horizon by
+``fleet.work_order_service.apply_rul_estimate``.)
 
 Both return domain events for the message bus and change the machine's status with its alarms,
 so the fleet table, the machine page and the portal show a red stop lamp or a silent machine.
@@ -20,6 +21,7 @@ from .alarms import (AlarmCondition, ReportingPolicy, fault_code_cause, fault_co
 from .db import transaction
 from .events import Event
 from .models import FaultCodeRule, Machine, from_ns, utcnow
+from .wording import component_words
 
 log = logging.getLogger(__name__)
 
@@ -145,3 +147,73 @@ def check_reporting(session_factory: sessionmaker, bus, clock: Callable[[], date
                 events += alarm_service.take_events(touched) + alarm_service.status_events(session, machine, now)
     bus.handle(events)
     return len(events)
+
+
+# --- bearing degradation onset ------------------------------------------------------------------------------
+
+#: The cause of every onset alarm: one per component (its open key dedups it).
+ONSET_CAUSE = "degradation_onset"
+ONSET_SEVERITY = "warning"
+
+
+def onset_condition(machine_id: int, component_id: int | None, component: str, onset: dict) -> AlarmCondition:
+    """The alarm condition of a component whose onset detector has fired (``onset["state"] ==
+    "degrading"``: ``fleet.rul_scoring.onset_summary``). Observed at the detector's alarm time."""
+    return AlarmCondition(
+        machine_id=machine_id, component=component, component_id=component_id, source="onset", cause=ONSET_CAUSE,
+        severity=ONSET_SEVERITY, title=f"Degradation onset on {component_words(component)}",
+        observed_at=from_ns(int(onset["alarm_ns"])),
+        detail={"alarm_ns": int(onset["alarm_ns"]), "onset_ns": onset.get("onset_ns"),
+                "level_nepers": onset.get("level_nepers"), "bursts": onset.get("bursts"),
+                "explanation": "vibration RMS at twice its own healthy baseline (+6 dB), the onset "
+                               "detector measured on run-to-failure bearings"})
+
+
+def evaluate_onset_alarms(session_factory: sessionmaker, results: Iterable, now: datetime | None = None
+                          ) -> list[Event]:
+    """Bring the onset alarms in line with the scoring job's results (``fleet.rul_scoring.RulResult``
+    with an ``onset`` summary; others are ignored). Returns the events for the bus.
+
+    * ``degrading``: raise "Degradation onset on <component>" once. The detector latches (its
+      first alarm time stays the same over a growing history), so every later run sees the same
+      ``alarm_ns`` and changes nothing: no repeat count, no second notification. A different
+      ``alarm_ns`` while one is open (the history restarted without a repair being recorded)
+      updates the open alarm.
+    * ``healthy`` / ``baseline``: the history the detector judged restarted at a repair (it reads
+      features from the latest repair on), so an open onset alarm is cleared (``condition_gone``).
+      The repair itself clears it at once (:func:`clear_onset_after_repair`).
+    """
+    now = now or utcnow()
+    by_machine: dict[int, list] = {}
+    for result in results:
+        if getattr(result, "onset", None) and result.onset.get("state") in ("degrading", "healthy", "baseline"):
+            by_machine.setdefault(result.machine_id, []).append(result)
+    events: list[Event] = []
+    for machine_id, machine_results in by_machine.items():
+        with transaction(session_factory) as session:
+            machine = session.scalar(select(Machine).where(Machine.id == machine_id)
+                                     .options(selectinload(Machine.tenant)))
+            if machine is None:
+                continue
+            touched = []
+            for result in machine_results:
+                component = machine.component(result.component)
+                if component is None:
+                    continue
+                if result.onset["state"] != "degrading":
+                    touched += alarm_service.clear_gone(session, machine, "onset", [], now, component=component.name)
+                    continue
+                condition = onset_condition(machine.id, component.id, component.name, result.onset)
+                existing = alarm_service.open_alarm(session, condition)
+                if existing is not None and (existing.detail or {}).get("alarm_ns") == condition.detail["alarm_ns"]:
+                    continue
+                touched += alarm_service.record_conditions(session, machine, [condition], now)
+            if touched:
+                events += alarm_service.take_events(touched) + alarm_service.status_events(session, machine, now)
+    return events
+
+
+def clear_onset_after_repair(session, machine: Machine, component_name: str, now: datetime) -> list:
+    """A completed repair resets the component's baseline: its open onset alarm clears
+    (``condition_gone``; the detector starts again on the fresh bursts). Returns the alarms cleared."""
+    return alarm_service.clear_gone(session, machine, "onset", [], now, component=component_name)

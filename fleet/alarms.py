@@ -31,10 +31,10 @@ STATES = (ACTIVE, ACKNOWLEDGED, CLEARED)
 #: States that still count as "the" alarm of its cause (dedup, machine status).
 OPEN_STATES = (ACTIVE, ACKNOWLEDGED)
 
-SOURCES = ("diagnosis", "trend", "rul", "dm1", "stale")
+SOURCES = ("diagnosis", "trend", "rul", "dm1", "stale", "onset")
 SEVERITIES = ("watch", "warning", "alarm")
 SOURCE_LABELS = {"diagnosis": "Diagnosis", "trend": "Trend", "rul": "Remaining life", "dm1": "Fault code",
-                 "stale": "Not reporting"}
+                 "stale": "Not reporting", "onset": "Degradation onset"}
 
 
 def severity_rank(severity: str) -> int:
@@ -166,6 +166,77 @@ class AlarmLifecycle:
         self._note(when, f"cleared ({reason.replace('_', ' ')})" + (f": {self.clear_comment}" if self.clear_comment else ""),
                    actor)
         self._record(AlarmCleared, actor, self.clear_comment)
+
+
+# --- auto-clear of burst alarms -------------------------------------------------------------------------
+
+#: Clean bursts in a row after which a diagnosis or trend alarm clears itself (``condition_gone``).
+DEFAULT_CLEAR_BURSTS = {"diagnosis": 3, "trend": 6}
+#: A trend alarm's feature is "clean" again below this many baseline sigmas (in its worse direction).
+TREND_CLEAN_SIGMAS = 3.0
+
+
+@dataclass(frozen=True)
+class ClearRules:
+    """How many consecutive clean bursts of the alarm's sensor clear a diagnosis or trend alarm.
+
+    ``by_source`` gives the number per source (``diagnosis``, ``trend``); ``by_cause`` overrides it
+    for one fault mode or trend feature, keyed ``"<source>:<fault mode or feature>"`` (the cause's
+    part before its first colon: ``diagnosis:bearing_outer_race``, ``trend:velocity_rms_mm_s``).
+    0 means never by itself (a person clears it, or the repair). Configured with
+    ``IRONWATCH_ALARM_CLEAR_BURSTS`` (:meth:`parse`), documented in docs/alarms.md.
+    """
+
+    by_source: Mapping[str, int] = None  # type: ignore[assignment]
+    by_cause: Mapping[str, int] = None  # type: ignore[assignment]
+
+    def __post_init__(self):
+        object.__setattr__(self, "by_source", dict(DEFAULT_CLEAR_BURSTS if self.by_source is None else self.by_source))
+        object.__setattr__(self, "by_cause", dict(self.by_cause or {}))
+
+    def bursts_for(self, source: str, cause: str) -> int:
+        """Clean bursts that clear an alarm of ``source`` and ``cause`` (0: never by itself)."""
+        head = (cause or "").split(":", 1)[0]
+        if f"{source}:{head}" in self.by_cause:
+            return self.by_cause[f"{source}:{head}"]
+        return self.by_source.get(source, 0)
+
+    @classmethod
+    def parse(cls, text: str | None) -> "ClearRules":
+        """``"diagnosis=3, trend=6, diagnosis:looseness=2, trend:health_index=0"`` on top of the
+        defaults; empty text gives the defaults. ``ValueError`` names the bad item."""
+        by_source, by_cause = dict(DEFAULT_CLEAR_BURSTS), {}
+        for item in (text or "").split(","):
+            item = item.strip()
+            if not item:
+                continue
+            key, sep, value = item.partition("=")
+            key = key.strip()
+            source = key.split(":", 1)[0]
+            if not sep or source not in DEFAULT_CLEAR_BURSTS or not value.strip().isdigit():
+                raise ValueError(f"alarm clear rule {item!r}: expected <source>[:<cause>]=<bursts> with source one of "
+                                 f"{', '.join(DEFAULT_CLEAR_BURSTS)} and a whole number of bursts")
+            (by_cause if ":" in key else by_source)[key] = int(value)
+        return cls(by_source, by_cause)
+
+
+def trend_is_clean(trend: Mapping, value: float | None, direction: str) -> bool | None:
+    """Whether a burst's value of a trend alarm's feature is back near the alarm's baseline:
+    below ``TREND_CLEAN_SIGMAS`` sigmas in the worse ``direction`` (``"up"`` or ``"down"``).
+    None when it cannot be told (no value, no baseline in the alarm)."""
+    try:
+        baseline, sigma = float(trend["baseline"]), float(trend["sigma"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if value is None or sigma <= 0:
+        return None
+    z = (float(value) - baseline) / sigma
+    return (z if direction == "up" else -z) < TREND_CLEAN_SIGMAS
+
+
+def clean_streak(detail: Mapping | None) -> int:
+    """Clean bursts counted so far on an open alarm (kept in its detail; a repeat resets it)."""
+    return int((detail or {}).get("clean_bursts") or 0)
 
 
 # --- sources: DM1 fault codes --------------------------------------------------------------------------

@@ -28,12 +28,12 @@ from diagnostics.pipeline import analyze_burst
 from diagnostics.trend import trend_alarms
 
 from . import alarm_service, repairs
-from .alarms import AlarmCondition
+from .alarms import OPEN_STATES, AlarmCondition, ClearRules, clean_streak, trend_is_clean
 from .db import transaction
 from .events import LiveUpdate
 from .fleet_admin import group_limits_in
 from .maintenance import TREND_FAULT_MODE, MaintenanceSignal, worst_severity
-from .models import BurstDiagnosis, Component, Machine, from_ns, utcnow
+from .models import Alarm, BurstDiagnosis, Component, Machine, from_ns, utcnow
 from .notify import NullNotifier, Notifier
 from .queries import active_order_counts, diagnosis_view
 from .work_order_service import apply_signals, change_events, publish, refresh_machine_status
@@ -114,17 +114,19 @@ def signals_from_trends(machine: Machine, component: Component, alarms: list[dic
         summary=a["summary"], observed_at=observed_at, burst_id=burst_id, trend=a) for a in alarms]
 
 
-def alarm_conditions(machine: Machine, component: Component, signals: list[MaintenanceSignal]) -> list[AlarmCondition]:
+def alarm_conditions(machine: Machine, component: Component, signals: list[MaintenanceSignal],
+                     sensor: str = "") -> list[AlarmCondition]:
     """One alarm condition per finding or trend signal of a burst: the cause is the fault mode and
     location (a finding) or the feature and kind of change (a trend), so repeats of the same
-    defect update one alarm."""
+    defect update one alarm. ``sensor`` (the burst's) is kept so only that sensor's clean bursts
+    clear it (:func:`auto_clear`)."""
     conditions = []
     for signal in signals:
         if signal.source == "trend":
             cause = f"{signal.trend.get('feature', '')}:{signal.trend.get('kind', '')}"
         else:
             cause = f"{signal.fault_mode}:{signal.location}" if signal.location else signal.fault_mode
-        detail = {"burst_id": signal.burst_id, "confidence": round(signal.confidence, 3)}
+        detail = {"burst_id": signal.burst_id, "confidence": round(signal.confidence, 3), "sensor": sensor}
         if signal.finding:
             detail["finding"] = signal.finding
         if signal.trend:
@@ -134,6 +136,61 @@ def alarm_conditions(machine: Machine, component: Component, signals: list[Maint
             cause=cause[:120], severity=signal.severity, title=signal.summary,
             observed_at=signal.observed_at, detail=detail))
     return conditions
+
+
+#: Direction in which each trend feature gets worse (for the clean test of its alarms).
+TREND_DIRECTIONS = dict(TREND_FEATURES)
+
+
+def auto_clear(session, machine: Machine, component: Component, sensor: str, burst_at: datetime,
+               features: dict, present: list[AlarmCondition], rules: ClearRules, now: datetime) -> list[Alarm]:
+    """Count this burst against the component's open diagnosis and trend alarms it did not raise
+    again, and clear those with ``rules.bursts_for`` clean bursts in a row (``condition_gone``).
+
+    Clean means: for a diagnosis alarm, the burst's analysis did not find that fault again; for a
+    trend alarm, the feature is back within ``TREND_CLEAN_SIGMAS`` of the alarm's baseline (a
+    trend is reported once, when first detected, so "not reported again" says nothing). A burst
+    from another sensor, or captured no later than the alarm was last seen (the sweep catching up
+    out of order), does not count; a burst that is not clean starts the count again. Returns the
+    alarms touched (cleared, or with their count changed).
+    """
+    raised = {(c.source, c.cause) for c in present}
+    touched = []
+    alarms = session.scalars(select(Alarm).where(Alarm.machine_id == machine.id, Alarm.component == component.name,
+                                                 Alarm.source.in_(("diagnosis", "trend")),
+                                                 Alarm.state.in_(OPEN_STATES)))
+    for alarm in alarms:
+        needed = rules.bursts_for(alarm.source, alarm.cause)
+        detail = dict(alarm.detail or {})
+        if needed <= 0 or (alarm.source, alarm.cause) in raised:
+            continue
+        if detail.get("sensor") and detail["sensor"] != sensor:
+            continue
+        if alarm.last_seen_at is not None and burst_at <= _aware(alarm.last_seen_at):
+            continue
+        if alarm.source == "trend":
+            trend = detail.get("trend") or {}
+            feature = trend.get("feature", "")
+            clean = trend_is_clean(trend, features.get(feature), TREND_DIRECTIONS.get(feature, "up"))
+            if clean is None:
+                continue
+        else:
+            clean = True
+        streak = clean_streak(detail) + 1 if clean else 0
+        if clean and streak >= needed:
+            alarm.clear(None, when=now, reason="condition_gone",
+                        comment=f"{streak} clean bursts in a row of {sensor or 'its sensor'}")
+        else:
+            alarm.detail = {**detail, "clean_bursts": streak}
+        touched.append(alarm)
+    session.flush()
+    return touched
+
+
+def _aware(when: datetime) -> datetime:
+    from datetime import timezone
+
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
 class DiagnosisService:
@@ -149,10 +206,16 @@ class DiagnosisService:
         Where events go (default: nowhere).
     clock : callable, optional
         Returns the current aware UTC datetime (due dates are computed from it).
+    clear_rules : fleet.alarms.ClearRules, optional
+        When diagnosis and trend alarms clear themselves; default from
+        ``IRONWATCH_ALARM_CLEAR_BURSTS`` (``ClearRules.parse``).
     """
 
     def __init__(self, store, session_factory: sessionmaker, notifier: Notifier | None = None,
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] = utcnow, clear_rules: ClearRules | None = None):
+        import os
+
+        self.clear_rules = clear_rules or ClearRules.parse(os.environ.get("IRONWATCH_ALARM_CLEAR_BURSTS"))
         self.store = store
         self.sessions = session_factory
         self.notifier = notifier or NullNotifier()
@@ -285,9 +348,11 @@ class DiagnosisService:
             signals += signals_from_trends(machine, component, trends, burst_at, meta.burst_id)
             changes = apply_signals(session, machine, signals, now)
             record.work_order_ids = [c.order.id for c in changes]
-            alarms = alarm_service.record_conditions(session, machine, alarm_conditions(machine, component, signals),
-                                                     now)
+            conditions = alarm_conditions(machine, component, signals, meta.sensor)
+            alarms = alarm_service.record_conditions(session, machine, conditions, now)
             _link_work_orders(alarms, changes)
+            alarms += auto_clear(session, machine, component, meta.sensor, burst_at, features, conditions,
+                                 self.clear_rules, now)
             # Bursts may be diagnosed out of order (sweep catching up): only newer ones set "latest",
             # and none captured before the component's repair (its summary restarts from fresh data).
             repaired_at = repairs.baseline_since(session, component.id)

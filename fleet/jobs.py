@@ -56,7 +56,8 @@ from .handlers import as_bus
 from .models import BurstDiagnosis, Component, Machine, from_ns, utcnow
 from .notify import NullNotifier, Notifier, safe_publish
 from .queries import active_order_counts, machine_status_view
-from .work_order_service import apply_rul_estimate, clear_rul_alarm, escalate_overdue
+from .alarm_sources import evaluate_onset_alarms
+from .work_order_service import apply_rul_estimate, clear_rul_alarm, escalate_overdue, publish
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +221,10 @@ def run_rul_scoring(store, session_factory: sessionmaker, notifier: Notifier) ->
     started = time.monotonic()
     results = rul_scoring.score_fleet(store, session_factory, ModelRegistry(session_factory), notifier)
     record_rul_notes(session_factory, results)
+    try:
+        publish(notifier, evaluate_onset_alarms(session_factory, results))
+    except Exception:  # the alarms must not stop the planning below
+        log.exception("bearing onset alarms failed")
     planned = 0
     for result in results:
         if result.scored and result.at_cap:
@@ -238,8 +243,11 @@ def run_rul_scoring(store, session_factory: sessionmaker, notifier: Notifier) ->
 
 
 def record_rul_notes(session_factory: sessionmaker, results: Sequence) -> None:
-    """Keep each component's reason for having no RUL number (cleared once it has one)."""
-    notes = {(r.machine, r.component): (None if r.scored else (r.reason or "")[:240]) for r in results}
+    """Keep each component's reason for having no RUL number, or what its number is (a bearing
+    before its onset: the population's life, not a forecast); cleared otherwise."""
+    notes = {(r.machine, r.component): ((getattr(r, "note", None) or None) if r.scored else (r.reason or ""))
+             for r in results}
+    notes = {k: (v[:240] if v is not None else None) for k, v in notes.items()}
     with transaction(session_factory) as session:
         rows = session.execute(select(Component, Machine.uid).join(Machine, Component.machine_id == Machine.id))
         for component, uid in rows:

@@ -130,13 +130,20 @@ def record_repair_on_completion(event, deps) -> list:
     from .queries import active_order_counts, machine_status_view
     from .work_order_service import refresh_machine_status
 
+    from . import alarm_service
+    from .alarm_sources import clear_onset_after_repair
+
     with transaction(deps.sessions) as session:
         order = session.get(WorkOrder, int(order_view["id"]))
         if order is None or not record_repair(session, order):
             return []
         machine = order.machine
+        now = utcnow()
+        # The baseline restarts: the bearing onset detector judges the new part from scratch.
+        cleared = clear_onset_after_repair(session, machine, order.component.name, now)
         session.flush()
-        refresh_machine_status(session, machine, utcnow())
+        refresh_machine_status(session, machine, now)
         count = active_order_counts(session, [machine.id]).get(machine.id, 0)
-        return [LiveUpdate(tenant_ids=tuple(machine.tenant.audience()), name="machine_status",
-                           payload=machine_status_view(machine, count))]
+        return alarm_service.take_events(cleared) + [LiveUpdate(
+            tenant_ids=tuple(machine.tenant.audience()), name="machine_status",
+            payload=machine_status_view(machine, count))]

@@ -6,10 +6,16 @@ version to InfluxDB (``TelemetryStore.write_rul``), publishes a ``rul`` event an
 results so maintenance planning can set due dates. A component that cannot be scored (no active
 model for its kind, too little history) gets a result without numbers and the reason.
 
-Components with rolling bearings also get their onset state (``bearing_onset``): the bearing's
-RMS against its own healthy baseline, alarmed at +6 dB (``diagnostics.prognostics.health_indicator``,
-the detector measured on the FEMTO run-to-failure bearings, docs/prognostics.md). It is an alarm
-source for the alarms service and travels with the result and the ``rul`` event.
+Bearing components (kinematics with rolling bearings and no gears:
+``diagnostics.prognostics.bearing_fleet.is_bearing_component``) are scored by the path measured on
+the FEMTO run-to-failure bearings (docs/prognostics.md), not by LightGBM: the bearing's RMS against
+its own healthy baseline (the first bursts after installation or repair), an onset alarm at +6 dB,
+then the degradation model's RUL; before the onset the population's life given survival, flagged
+(``RulResult.state = "healthy"``, ``at_cap``: not planned on). The bearing life model travels in
+the kind's registered model (``estimator.metadata["bearing_life"]``, written by
+``fleet.rul_training``); a model trained before it existed scores bearings with LightGBM as before
+and says so in ``method``. The onset state (``bearing_onset``) travels with the result and the
+``rul`` event and is an alarm source (``fleet.alarm_sources.evaluate_onset_alarms``).
 """
 from __future__ import annotations
 
@@ -21,7 +27,9 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import numpy as np
 
-from diagnostics.prognostics.health_indicator import OnsetState, onset_state
+from diagnostics.prognostics.bearing_fleet import FLEET_INDICATOR, METADATA_KEY, estimate_hours, is_bearing_component
+from diagnostics.prognostics.bearing_life import BearingLifeModel
+from diagnostics.prognostics.health_indicator import IndicatorConfig, OnsetState, onset_state
 from diagnostics.prognostics.history import bin_history, history_matrix
 from fleet.model_registry import ModelRegistry, RegistryError
 from fleet.models import Component, Machine
@@ -46,6 +54,10 @@ class RulResult:
     ``onset`` (components with rolling bearings; None otherwise): ``{"state": "baseline" |
     "healthy" | "degrading", "level_nepers", "alarm_ns", "onset_ns", "bursts"}`` from
     :func:`bearing_onset`, set whether or not the RUL was scored.
+    ``method`` is ``"lightgbm"`` or ``"bearing_life"`` (the FEMTO path); with the latter ``state`` is
+    ``"healthy"`` (before onset: the population's life given survival, ``at_cap`` so nobody plans
+    on it) or ``"degrading"`` (after the onset alarm: the degradation model), and ``note`` says
+    which in words.
     """
 
     machine: str
@@ -65,6 +77,9 @@ class RulResult:
     observations: int = 0
     reason: str | None = None
     onset: dict | None = None
+    method: str = "lightgbm"
+    state: str | None = None
+    note: str | None = None
 
     @property
     def scored(self) -> bool:
@@ -78,7 +93,16 @@ def _round(value: float) -> float:
     return round(float(value), 1)
 
 
-def bearing_onset(history: dict) -> OnsetState:
+def bearing_rms(history: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(times ns, RMS) of a feature history, NaN where the RMS is missing or the burst was a sensor fault."""
+    times = history.get("time") or []
+    rms = history.get(ONSET_FEATURE) or [None] * len(times)
+    faults = history.get("sensor_fault") or [None] * len(times)
+    values = np.array([np.nan if v is None or f == 1 else float(v) for v, f in zip(rms, faults)], dtype=float)
+    return np.asarray(times, dtype=np.int64), values
+
+
+def bearing_onset(history: dict, config: IndicatorConfig = FLEET_INDICATOR) -> OnsetState:
     """Onset state of a bearing component from its feature history.
 
     Parameters
@@ -92,12 +116,67 @@ def bearing_onset(history: dict) -> OnsetState:
     -------
     diagnostics.prognostics.health_indicator.OnsetState
         Times in ns since the epoch.
+    config : IndicatorConfig
+        Counted in bursts; the fleet's (``FLEET_INDICATOR``) unless the kind's model carries its own.
     """
-    times = history.get("time") or []
-    rms = history.get(ONSET_FEATURE) or [None] * len(times)
-    faults = history.get("sensor_fault") or [None] * len(times)
-    values = np.array([np.nan if v is None or f == 1 else float(v) for v, f in zip(rms, faults)], dtype=float)
-    return onset_state(np.asarray(times, dtype=np.int64), values)
+    times, values = bearing_rms(history)
+    return onset_state(times, values, config)
+
+
+def bearing_life_model(estimator) -> BearingLifeModel | None:
+    """The bearing life model a registered estimator carries, None when it was trained without one."""
+    doc = (getattr(estimator, "metadata", None) or {}).get(METADATA_KEY)
+    if not doc:
+        return None
+    try:
+        return BearingLifeModel.from_dict(doc)
+    except ValueError:
+        log.warning("model metadata has an unreadable bearing life model: scoring bearings with LightGBM")
+        return None
+
+
+def score_bearing(history: dict, model: BearingLifeModel, version: str, base: RulResult) -> RulResult:
+    """Score one bearing component by the FEMTO path (pure: no I/O).
+
+    Before the baseline exists there is no number (``reason``); before the onset alarm the number
+    is the population's life given survival since the baseline began (``state = "healthy"``,
+    ``at_cap`` true: it is no evidence about this bearing, so nobody plans on it); after the alarm
+    the degradation model's (``state = "degrading"``).
+    """
+    times, values = bearing_rms(history)
+    keep = np.isfinite(values)
+    times, values = times[keep], values[keep]
+    base.method, base.observations = "bearing_life", int(times.size)
+    base.history_h = round(float(times[-1] - times[0]) / 3.6e12, 2) if times.size else 0.0
+    base.onset = onset_summary(onset_state(times, values, model.config))
+    needed = model.config.ready_snapshots + 1
+    if times.size < needed:
+        base.reason = (f"building its healthy baseline: {times.size} of {needed} bursts needed before the "
+                       f"onset detector may judge this bearing")
+        return base
+    estimate, hours = estimate_hours(model, times, values)
+    base.p10_h, base.p50_h, base.p90_h = _round(hours["p10_h"]), _round(hours["p50_h"]), _round(hours["p90_h"])
+    base.point_h = _round(hours["point_h"])
+    base.model_version = f"{version}/{BEARING_VERSION_SUFFIX}"
+    base.time_ns = int(times[-1])
+    base.rul_cap_h = _round(hours["cap_h"])
+    base.state = estimate.state
+    base.at_cap = estimate.state != "degrading"
+    if base.at_cap:
+        base.note = (f"no degradation onset yet (vibration within twice its own baseline): the kind's life "
+                     f"distribution given {base.history_h:.0f} h survived since the baseline, not a "
+                     f"forecast for this bearing")
+    else:
+        base.note = "degrading since the onset alarm: remaining life from the vibration's own growth"
+    return base
+
+
+#: Appended to the kind's model version where the bearing path made the estimate.
+BEARING_VERSION_SUFFIX = "bearing-life"
+
+
+def _bearing_target(kinematics: dict | None) -> bool:
+    return is_bearing_component(kinematics)
 
 
 def onset_summary(state: OnsetState) -> dict:
@@ -165,36 +244,42 @@ def score_fleet(store, session_factory: sessionmaker[Session], registry: ModelRe
         # A repaired component is scored from its features after the repair only (fleet.repairs).
         since = repairs.baselines(session)
         targets = [(c.machine.uid, c.name, c.kind, c.machine.id, c.machine.tenant.audience(),
-                    bool((c.kinematics or {}).get("bearings")), since.get(c.id)) for c in components]
+                    bool((c.kinematics or {}).get("bearings")), _bearing_target(c.kinematics), since.get(c.id))
+                   for c in components]
 
     models: dict[str, tuple] = {}
     results = []
-    for machine, component, kind, machine_id, audience, has_bearings, repaired_at in targets:
+    for machine, component, kind, machine_id, audience, has_bearings, bearing, repaired_at in targets:
         base = RulResult(machine, component, kind, machine_id, list(audience))
         history = None
-        if has_bearings:
-            history = store.feature_history(machine, component, start=repaired_at)
-            base.onset = onset_summary(bearing_onset(history))
         if kind not in models:
             try:
                 record, estimator = registry.load(kind)
-                models[kind] = (record.version, estimator)
+                models[kind] = (record.version, estimator, bearing_life_model(estimator))
             except RegistryError as exc:
-                models[kind] = (None, str(exc))
-        version, estimator = models[kind]
+                models[kind] = (None, str(exc), None)
+        version, estimator, life = models[kind]
+        if has_bearings:
+            history = store.feature_history(machine, component, start=repaired_at)
+            base.onset = onset_summary(bearing_onset(history, life.config if life else FLEET_INDICATOR))
         if version is None:
             base.reason = f"no usable RUL model for component kind {kind}: {estimator}"
             results.append(base)
             continue
         if history is None:
             history = store.feature_history(machine, component, start=repaired_at)
-        result = score_component(history, estimator, version, base)
+        if bearing and life is not None:
+            result = score_bearing(history, life, version, base)
+        else:
+            result = score_component(history, estimator, version, base)
         if result.scored:
-            store.write_rul(machine, component, result.time_ns, result.p10_h, result.p50_h, result.p90_h, version)
+            store.write_rul(machine, component, result.time_ns, result.p10_h, result.p50_h, result.p90_h,
+                            result.model_version)
             if notifier is not None:
                 payload = {"machine": machine, "component": component, "p10_h": result.p10_h,
-                           "p50_h": result.p50_h, "p90_h": result.p90_h, "model_version": version,
-                           "time": result.time_ns, "at_cap": result.at_cap, "onset": result.onset}
+                           "p50_h": result.p50_h, "p90_h": result.p90_h, "model_version": result.model_version,
+                           "time": result.time_ns, "at_cap": result.at_cap, "onset": result.onset,
+                           "method": result.method, "state": result.state, "note": result.note}
                 safe_publish(notifier, "rul", payload, audience)
         else:
             log.debug("RUL of %s/%s not scored: %s", machine, component, result.reason)
@@ -214,18 +299,19 @@ def score_history(store, session_factory: sessionmaker[Session], registry: Model
     the same numbers. Returns how many estimates were written.
     """
     with session_factory() as session:
-        targets = session.execute(select(Machine.uid, Component.name, Component.kind).join(Component.machine)
-                                  .order_by(Machine.uid, Component.name)).all()
+        targets = [(uid, name, kind, _bearing_target(kinematics)) for uid, name, kind, kinematics in session.execute(
+            select(Machine.uid, Component.name, Component.kind, Component.kinematics).join(Component.machine)
+            .order_by(Machine.uid, Component.name)).all()]
     models: dict[str, tuple] = {}
     written = 0
-    for machine, component, kind in targets:
+    for machine, component, kind, bearing in targets:
         if kind not in models:
             try:
                 record, estimator = registry.load(kind)
-                models[kind] = (record.version, estimator)
+                models[kind] = (record.version, estimator, bearing_life_model(estimator))
             except RegistryError:
-                models[kind] = (None, None)
-        version, estimator = models[kind]
+                models[kind] = (None, None, None)
+        version, estimator, life = models[kind]
         if version is None:
             continue
         history = store.feature_history(machine, component)
@@ -234,8 +320,13 @@ def score_history(store, session_factory: sessionmaker[Session], registry: Model
             if since_ns is not None and times[end - 1] < since_ns:
                 continue
             truncated = {name: values[:end] for name, values in history.items()}
-            result = score_component(truncated, estimator, version, RulResult(machine, component, kind, 0, []))
+            base = RulResult(machine, component, kind, 0, [])
+            if bearing and life is not None:
+                result = score_bearing(truncated, life, version, base)
+            else:
+                result = score_component(truncated, estimator, version, base)
             if result.scored:
-                store.write_rul(machine, component, result.time_ns, result.p10_h, result.p50_h, result.p90_h, version)
+                store.write_rul(machine, component, result.time_ns, result.p10_h, result.p50_h, result.p90_h,
+                                result.model_version)
                 written += 1
     return written

@@ -206,3 +206,100 @@ def _cached(cache: Path, members: Callable[[], Iterable[tuple[str, int, bytes]]]
     histories = _collect(members(), progress)
     _save(cache, histories)
     return histories
+
+
+# --- a quick read of a few bearings' indicator only (the CI test of the detection claims) ------------
+
+def _xz_stream(archive: Path):
+    """(file object of the decompressed tar, process or None): the ``xz`` command when installed
+    (it decompresses the archive's blocks on two threads, about twice Python's speed), else lzma."""
+    import shutil
+    import subprocess
+
+    xz = shutil.which("xz")
+    if xz:
+        proc = subprocess.Popen([xz, "-dc", "-T2", str(archive)], stdout=subprocess.PIPE)
+        return proc.stdout, proc
+    import lzma
+
+    return lzma.open(archive), None
+
+
+def horizontal_rms(snapshots: dict[int, bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """(times s, horizontal RMS in g) of one bearing's raw ``acc_*.csv`` members, in index order.
+
+    The RMS is taken about each snapshot's mean, as ``bearing_features.snapshot_features`` does
+    (``rms_0``, the indicator's input); all snapshots are parsed at once (one C-parser call).
+    """
+    import io
+
+    import pandas as pd
+
+    order = sorted(snapshots)
+    text = b"".join(snapshots[i] if snapshots[i].endswith(b"\n") else snapshots[i] + b"\n" for i in order)
+    sep = ";" if b";" in text[:200] else ","
+    column = pd.read_csv(io.BytesIO(text), header=None, usecols=[4], sep=sep, engine="c",
+                         dtype=np.float64).to_numpy()[:, 0]
+    if column.size != len(order) * SNAPSHOT_SAMPLES:
+        raise ValueError(f"{column.size} rows are not {len(order)} snapshots of {SNAPSHOT_SAMPLES}")
+    x = column.reshape(len(order), SNAPSHOT_SAMPLES)
+    x = x - x.mean(axis=1, keepdims=True)
+    times = (np.asarray(order, dtype=float) - order[0]) * SNAPSHOT_PERIOD_S
+    return times, np.sqrt((x * x).mean(axis=1))
+
+
+def stream_horizontal_rms(data_dir: Path, wanted: Iterable[str], cache_dir: Path | None = None
+                          ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Horizontal RMS per snapshot of the learning bearings ``wanted``, read from the archive and
+    stopping as soon as they are complete (members come bearing by bearing: Bearing3_2 first, then
+    Bearing1_1, about a third of the archive for those two). Cached under ``cache_dir`` when given.
+
+    Returns
+    -------
+    dict name -> (times_s, rms_g), each shape (n,)
+    """
+    wanted = sorted(set(wanted))
+    archive = Path(data_dir) / LEARNING_ARCHIVE
+    stat = archive.stat()
+    cache = None
+    if cache_dir is not None:
+        cache = _cache_path(Path(cache_dir), archive, f"rms|{','.join(wanted)}|{stat.st_size}|{stat.st_mtime_ns}")
+        if cache.is_file():
+            with np.load(cache) as z:
+                return {name: (z[f"{name}|times"], z[f"{name}|rms"]) for name in wanted}
+    raw: dict[str, dict[int, bytes]] = {}
+    done: set[str] = set()
+    stream, proc = _xz_stream(archive)
+    try:
+        with tarfile.open(fileobj=stream, mode="r|") as tf:
+            current = None
+            for member in tf:
+                if not member.isfile():
+                    continue
+                parts = Path(member.name).parts
+                name = parts[-2] if len(parts) >= 2 else ""
+                if name != current:
+                    if current in wanted:
+                        done.add(current)
+                    current = name
+                    if done >= set(wanted):
+                        break
+                acc = _ACC.search(parts[-1])
+                if name in wanted and acc:
+                    raw.setdefault(name, {})[int(acc.group(1))] = tf.extractfile(member).read()
+    finally:
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+        stream.close()
+    missing = [n for n in wanted if n not in raw]
+    if missing:
+        raise FileNotFoundError(f"{archive}: no snapshots of {', '.join(missing)}")
+    out = {name: horizontal_rms(raw.pop(name)) for name in wanted}
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {f"{n}|{k}": v for n, (t, r) in out.items() for k, v in (("times", t), ("rms", r))}
+        tmp = cache.with_suffix(".tmp.npz")
+        np.savez(tmp, **arrays)
+        tmp.replace(cache)
+    return out

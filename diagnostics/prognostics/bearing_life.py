@@ -18,7 +18,7 @@ the median); P10/P50/P90 are the predictive quantiles.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy import stats
@@ -137,10 +137,13 @@ class ExponentialDegradation:
     noise_std: float
     failure_mean: float
     failure_std: float
+    smooth_snapshots: int = IndicatorConfig().smooth_snapshots
 
     @classmethod
-    def fit(cls, paths: list[tuple[np.ndarray, np.ndarray]]) -> "ExponentialDegradation":
-        """From post-alarm paths ``(tau_s, z)`` of bearings run to failure (each ending at failure)."""
+    def fit(cls, paths: list[tuple[np.ndarray, np.ndarray]],
+            smooth_snapshots: int = IndicatorConfig().smooth_snapshots) -> "ExponentialDegradation":
+        """From post-alarm paths ``(tau_s, z)`` of bearings run to failure (each ending at failure);
+        ``smooth_snapshots``: the indicator's median window (its points count as 1/window each)."""
         thetas, log_rates, residuals, failures = [], [], [], []
         for tau, z in paths:
             tau, z = np.asarray(tau, float), np.asarray(z, float)
@@ -157,7 +160,8 @@ class ExponentialDegradation:
         noise = float(np.sqrt(np.mean(np.concatenate(residuals) ** 2)))
         return cls(float(np.mean(thetas)), float(max(np.std(thetas, ddof=1), 0.05)),
                    float(np.mean(log_rates)), float(max(np.std(log_rates, ddof=1), 0.1)),
-                   max(noise, 1e-3), float(np.mean(failures)), float(max(np.std(failures, ddof=1), 0.05)))
+                   max(noise, 1e-3), float(np.mean(failures)), float(max(np.std(failures, ddof=1), 0.05)),
+                   int(smooth_snapshots))
 
     def posterior(self, tau: np.ndarray, z: np.ndarray, size: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Grid posterior of (theta, beta) after observing ``z`` at ``tau``.
@@ -181,7 +185,7 @@ class ExponentialDegradation:
         n, st, stt = tau.size, tau.sum(), (tau * tau).sum()
         sz, szz, stz = z.sum(), (z * z).sum(), (tau * z).sum()
         sse = szz - 2 * theta * sz - 2 * beta * stz + n * theta ** 2 + 2 * theta * beta * st + beta ** 2 * stt
-        weight = 1.0 / (IndicatorConfig().smooth_snapshots * self.noise_std ** 2)
+        weight = 1.0 / (max(self.smooth_snapshots, 1) * self.noise_std ** 2)
         log_post = -0.5 * (np.repeat(g, size) ** 2 + np.tile(g, size) ** 2) - 0.5 * weight * sse
         post = np.exp(log_post - log_post.max())
         return theta, beta, post / post.sum()
@@ -319,8 +323,28 @@ class BearingLifeModel:
             if tau.size:
                 paths.append((tau, z))
         leads = np.array([max(float(tau[-1]), 10.0) for tau, _ in paths])
-        return cls(PopulationLife.fit(np.array(lives)), PopulationLife.fit(leads), ExponentialDegradation.fit(paths),
-                   config, cap_s=float(max(lives)), post_alarm=post_alarm)
+        return cls(PopulationLife.fit(np.array(lives)), PopulationLife.fit(leads),
+                   ExponentialDegradation.fit(paths, config.smooth_snapshots), config, cap_s=float(max(lives)),
+                   post_alarm=post_alarm)
+
+    def to_dict(self) -> dict:
+        """A JSON-friendly document of the fitted model (:meth:`from_dict` reads it back exactly)."""
+        return {"population": asdict(self.population), "after_alarm": asdict(self.after_alarm),
+                "degradation": asdict(self.degradation), "config": asdict(self.config), "cap_s": self.cap_s,
+                "post_alarm": self.post_alarm}
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> "BearingLifeModel":
+        """The model :meth:`to_dict` wrote; ``ValueError`` for a document that is not one."""
+        try:
+            model = cls(PopulationLife(**doc["population"]), PopulationLife(**doc["after_alarm"]),
+                        ExponentialDegradation(**doc["degradation"]), IndicatorConfig(**doc["config"]),
+                        float(doc["cap_s"]), str(doc["post_alarm"]))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a bearing life model document: {exc}") from None
+        if model.post_alarm not in POST_ALARM_MODELS:
+            raise ValueError(f"post_alarm: one of {POST_ALARM_MODELS}, got {model.post_alarm!r}")
+        return model
 
     def _after_alarm(self, tau: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         u = (np.arange(QUANTILE_NODES) + 0.5) / QUANTILE_NODES

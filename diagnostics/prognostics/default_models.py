@@ -24,6 +24,9 @@ from diagnostics.degradation import (
     FleetHistories,
     run_to_failure_fleet,
 )
+from diagnostics.prognostics.bearing_fleet import METADATA_KEY as BEARING_METADATA_KEY
+from diagnostics.prognostics.bearing_fleet import fit_fleet_bearings, is_bearing_component
+from diagnostics.prognostics.bearing_life import BearingLifeModel
 from diagnostics.prognostics.estimator import RulEstimator, fit_estimator
 from diagnostics.prognostics.features import WindowSpec, feature_names
 from diagnostics.prognostics.metrics import interval_coverage, mean_interval_width, phm08_score, rmse
@@ -38,7 +41,7 @@ FLEET_CONFIG = TrainConfig(num_boost_round=200, learning_rate=0.05, num_leaves=1
                            calibration_share=0.25)
 RUL_CAP_H = 240.0  # beyond this, a component is "healthy for at least 240 h": early life carries no signal
 MIN_HISTORY = 3    # observations (bins of CADENCE_H): 24 h of data before the first number
-RECIPE_VERSION = 3  # bump when the simulation or training code changes what a recipe produces
+RECIPE_VERSION = 4  # bump when the simulation or training code changes what a recipe produces (4: bearing life)
 
 # Shaft speed ranges (rpm): excavator engines idle near 1000 rpm and work near 1850 rpm
 # (telemetry.simulator.machine_models); gensets hold 1500 rpm synchronous speed within the governor's droop.
@@ -121,6 +124,44 @@ def evaluate(estimator: RulEstimator, h: FleetHistories) -> dict:
         "p10_p90_coverage": round(interval_coverage(out.p10, out.p90, true), 3),
         "mean_interval_width_h": round(mean_interval_width(out.p10, out.p90), 1),
     }
+
+
+def evaluate_bearing_life(model: BearingLifeModel, h: FleetHistories, estimator: RulEstimator | None = None,
+                          cuts=(0.5, 0.7, 0.9)) -> dict:
+    """The bearing life model on held-out simulated units cut at shares of their life: P50 RMSE
+    (h), P10-P90 coverage, how many cuts were after the onset alarm, and (``estimator`` given) the
+    LightGBM model's figures on the same cuts, for comparison (its estimates are capped at
+    ``RUL_CAP_H``)."""
+    column = h.channels.index("acc_rms_m_s2")
+    errors, inside, degrading, gbm_errors, gbm_inside = [], 0, 0, [], 0
+    for path in h.paths:
+        rows = h.units == path.unit
+        if not rows.any():
+            continue
+        age, rms, values = h.age_h[rows], h.values[rows, column], h.values[rows]
+        for share in cuts:
+            keep = age <= share * path.life_h
+            if keep.sum() <= model.config.ready_snapshots:
+                continue
+            estimate = model.predict(age[keep] * 3600.0, rms[keep])
+            true_h = path.life_h - age[keep][-1]
+            errors.append(estimate.p50_s / 3600.0 - true_h)
+            inside += estimate.p10_s / 3600.0 <= true_h <= estimate.p90_s / 3600.0
+            degrading += estimate.state == "degrading"
+            if estimator is not None and keep.sum() >= estimator.min_history:
+                columns = [h.channels.index(c) for c in estimator.channels]
+                _, gbm = estimator.predict_last(np.full(int(keep.sum()), "u"), age[keep], values[keep][:, columns])
+                gbm_errors.append(float(gbm.p50[0]) - true_h)
+                gbm_inside += float(gbm.p10[0]) <= true_h <= float(gbm.p90[0])
+    n = len(errors)
+    out = {"cuts": n, "after_onset": degrading,
+           "rmse_p50_h": round(float(np.sqrt(np.mean(np.square(errors)))), 1) if n else None,
+           "p10_p90_coverage": round(float(inside) / n, 3) if n else None}
+    if gbm_errors:
+        out["lightgbm_same_cuts"] = {"cuts": len(gbm_errors),
+                                     "rmse_p50_h": round(float(np.sqrt(np.mean(np.square(gbm_errors)))), 1),
+                                     "p10_p90_coverage": round(float(gbm_inside) / len(gbm_errors), 3)}
+    return out
 
 
 @dataclass
@@ -212,6 +253,15 @@ def train_kind(profile: DegradationProfile, n_units: int = 20, seed: int = 0, wo
                               n_regimes=1, progress=progress, label=profile.kind,
                               groups=physical_units(train.units))
     estimator.metadata["cadence_hours"] = CADENCE_H
+    bearing_metrics = None
+    if all(is_bearing_component(v.kinematics) for v in profile.variants):
+        # Bearing kinds also carry the FEMTO path (onset, then the degradation model), fitted on the
+        # same simulated units from new (not the late-start copies: their "life" is not a life).
+        train_units = _subset(fleet, train_mask)
+        life = fit_fleet_bearings(train_units.units, train_units.age_h,
+                                  train_units.values[:, train_units.channels.index("acc_rms_m_s2")])
+        estimator.metadata[BEARING_METADATA_KEY] = life.to_dict()
+        bearing_metrics = evaluate_bearing_life(life, held, estimator)
     metrics = {
         "held_out_units": int(np.unique(held.units).size),
         "train_units": int(np.unique(fleet.units[train_mask]).size),
@@ -222,6 +272,8 @@ def train_kind(profile: DegradationProfile, n_units: int = 20, seed: int = 0, wo
         "cadence_h": CADENCE_H,
         "seconds_total": round(time.perf_counter() - started, 1),
     }
+    if bearing_metrics is not None:
+        metrics["bearing_life"] = bearing_metrics
     recipe = recipe_key(profile, n_units, seed)
     if field is not None:
         metrics["field_units"] = int(np.unique(field.units).size)

@@ -355,7 +355,13 @@ class SimulatedMachine:
         self.counters.bursts += 1
         interval_ns = self.thin.burst_interval_s(now) * _NS
         nxt = self.next_burst_ns[i] + interval_ns
-        self.next_burst_ns[i] = nxt if nxt > now else now + interval_ns
+        nxt = nxt if nxt > now else now + interval_ns
+        until = self.thin.until_ns
+        if now < until < nxt:
+            # A thinned burst must not skip the full-rate tail: the first one falls in its first hour,
+            # at the sensor's own phase, so the last two hours hold hourly bursts as promised.
+            nxt = until + (self.next_burst_ns[i] - until) % (BURST_INTERVAL_S * _NS)
+        self.next_burst_ns[i] = nxt
 
     def flush_batch(self) -> None:
         """Send the partial operating batch (on shutdown)."""
