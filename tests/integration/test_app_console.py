@@ -208,7 +208,7 @@ def test_work_order_life_cycle_through_api_and_forms(app, provisioning):
         csrf = session["_csrf"]
     response = technician.post(f"/tech/orders/{order['id']}/actions", data={"action": "start", "csrf_token": csrf})
     assert response.status_code == 409  # assigned, not accepted yet: the page says what is allowed
-    assert "allowed: accept" in response.get_data(as_text=True)
+    assert "cannot start a work order that is assigned" in response.get_data(as_text=True)
     assert technician.post(actions, json={"action": "accept"}).get_json()["status"] == "accepted"
     assert engineer.post(actions, json={"action": "start"}).status_code == 403  # only the technician starts
     response = technician.post(f"/tech/orders/{order['id']}/actions", data={"action": "start", "csrf_token": csrf})
@@ -226,7 +226,7 @@ def test_work_order_life_cycle_through_api_and_forms(app, provisioning):
     response = technician.post(actions, json={"action": "complete", **codes})
     assert response.status_code == 200 and response.get_json()["status"] == "done"
     response = engineer.post(actions, json={"action": "cancel", "reason": "too late"})
-    assert response.status_code == 409 and "done" in response.get_json()["message"]
+    assert response.status_code == 409 and "completed" in response.get_json()["message"]
 
 
 def test_machine_page_shows_rul_with_its_range_and_model(app):

@@ -138,7 +138,7 @@ def test_life_cycle_actions_update_status_and_publish(influx, fleet_db):
         load = {t["name"]: t["active_orders"] for t in queries.technicians(session)}
         assert load["Sam Okafor"] == 1 and load["Priya Raman"] == 0
     spalled = lifecycle.Completion("outer_race_spalled", "wear", "bearing_replaced", "yes",
-                                   parts_used=(lifecycle.PartUse("6312-2Z/C3", 1),), notes="DE bearing replaced")
+                                   parts_used=(lifecycle.PartUse("6312-2Z-C3", 1),), notes="DE bearing replaced")
     with pytest.raises(lifecycle.IllegalTransition):
         order_actions.perform(fleet_db, events, order_id, "complete", me, visible, completion=spalled)
     order_actions.perform(fleet_db, events, order_id, "accept", me, visible)
@@ -146,7 +146,7 @@ def test_life_cycle_actions_update_status_and_publish(influx, fleet_db):
     with pytest.raises(work_order_service.OrderNotFound):
         order_actions.perform(fleet_db, events, order_id, "complete", me, [], completion=spalled)
     view = order_actions.perform(fleet_db, events, order_id, "complete", me, visible, completion=spalled)
-    assert view["status"] == "done" and view["parts"][0]["part_number"] == "6312-2Z/C3"
+    assert view["status"] == "done" and view["parts"][0]["part_number"] == "6312-2Z-C3"
     with fleet_db() as session:
         machine = session.scalar(select(Machine).where(Machine.uid == "GS-2001"))
         assert machine.status == "ok"  # no active order left
