@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from fleet.lifecycle import ENGINEER_ROLES, FAULT_CONFIRMED, SHARED_ACTIONS, TECHNICIAN_ACTIONS, TRANSITIONS
+from fleet.lifecycle import (ENGINEER_ROLES, FAULT_CONFIRMED, REASON_REQUIRED, SHARED_ACTIONS, TECHNICIAN_ACTIONS,
+                             TRANSITIONS)
 
 #: Which roles may request each action at all (the life cycle then checks the order: a technician
 #: only on their own job, ``start`` only by the technician who has it, ...).
@@ -151,7 +152,7 @@ def check_arguments(action: str, arguments: Mapping[str, Any]) -> dict[str, Any]
     if action == "hold":
         cleaned["reason"] = hold_reason(arguments)
     else:
-        cleaned["reason"] = _text(arguments, "reason", limit=240)
+        cleaned["reason"] = _text(arguments, "reason", required=action in REASON_REQUIRED, limit=240)
     if action in COMPLETING:
         cleaned["completion"] = completion_from(arguments)
     return cleaned
