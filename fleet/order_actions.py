@@ -77,6 +77,9 @@ def step(session: Session, order: WorkOrder, action: str, actor: Actor, at: date
     entry = transition.to_dict()
     if technician is not None:
         entry["note"] = reason or f"assigned to {technician.name}"
+    on_behalf = f"on behalf of technician {before.technician_id}"
+    if action == "complete_on_behalf" and order.technician is not None and entry["note"].startswith(on_behalf):
+        entry["note"] = f"on behalf of {order.technician.name}" + entry["note"][len(on_behalf):]  # names for people
     order.status = lifecycle.LIFE_TO_ROW.get(after.status, after.status)
     order.technician = technician if technician is not None else (
         session.get(Technician, after.technician_id) if after.technician_id is not None else None)
