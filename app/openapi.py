@@ -190,19 +190,31 @@ APP_PATHS: dict[str, Any] = {
         "responses": {"200": _json_response("The work order", {"$ref": "#/components/schemas/WorkOrder"}),
                       **_error_responses(401, 404)}}},
     "/api/v1/work-orders/{id}/actions": {"post": {
-        "tags": ["maintenance"], "summary": "Run a life-cycle action: assign, start, complete or cancel",
-        "description": "assign and cancel: engineers and admins; start and complete: also the technician the "
-                       "order is assigned to. assign needs technician_id, complete needs findings (and "
-                       "optional parts), cancel needs reason.",
+        "tags": ["maintenance"], "summary": "Take one step of the work-order life cycle",
+        "description": "The same path as the console and the technicians' app (fleet.order_actions; "
+                       "docs/maintenance.md). Engineers and admins: assign, reassign, unassign, hold, resume, "
+                       "complete_on_behalf, reopen, close, cancel; the technician the order is assigned to: "
+                       "accept, decline, start, hold, resume, complete. assign and reassign need technician_id "
+                       "(reassign also a reason); decline, unassign, reopen and cancel a reason; hold a reason "
+                       "starting parts, access or customer (or hold_kind and hold_details); complete and "
+                       "complete_on_behalf the codes of the fault's list.",
         "parameters": [_path("id", "work order id", {"type": "integer"})],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["action"],
-            "properties": {"action": {"type": "string", "enum": ["assign", "start", "complete", "cancel"]},
-                           "technician_id": {"type": "integer"}, "findings": {"type": "string"},
-                           "parts": {"type": "array", "items": {"type": "object", "properties": {
-                               "part_number": {"type": "string"}, "quantity": {"type": "number"},
-                               "description": {"type": "string"}}}},
-                           "reason": {"type": "string"}}}}}},
+            "properties": {"action": {"type": "string", "enum": ["assign", "reassign", "accept", "decline",
+                                                                 "unassign", "start", "hold", "resume", "complete",
+                                                                 "complete_on_behalf", "reopen", "close", "cancel"]},
+                           "technician_id": {"type": "integer"}, "reason": {"type": "string"},
+                           "hold_kind": {"type": "string", "enum": ["parts", "access", "customer"]},
+                           "hold_details": {"type": "string"},
+                           "problem_code": {"type": "string"}, "cause_code": {"type": "string"},
+                           "remedy_code": {"type": "string"},
+                           "fault_confirmed": {"type": "string", "enum": ["yes", "no", "other"]},
+                           "found_fault_mode": {"type": "string"}, "component_replaced": {"type": "boolean"},
+                           "labour_h": {"type": "number", "minimum": 0, "maximum": 48},
+                           "notes": {"type": "string"},
+                           "parts_used": {"type": "array", "items": {"type": "object", "properties": {
+                               "part_number": {"type": "string"}, "quantity": {"type": "number"}}}}}}}}},
         "responses": {"200": _json_response("The work order after the action", {"$ref": "#/components/schemas/WorkOrder"}),
                       "409": _json_response("Not allowed from the order's current state", _ERROR),
                       "415": _json_response("Body is not a JSON object", _ERROR),

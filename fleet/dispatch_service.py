@@ -1,9 +1,13 @@
 """Dispatch against the SQL store: load open orders, technicians and locks, plan the week, record
 an engineer's lock and a technician's decline.
 
-The planning itself is :func:`fleet.dispatch.plan`; this module only translates rows. A declined
-order goes back to ``open`` through :func:`fleet.lifecycle.apply` (the history entry remembers
-who declined, so the next plan proposes somebody else) and loses a lock held by the decliner.
+The planning itself is :func:`fleet.dispatch.plan`; this module only translates rows. Every change
+to an order goes through :func:`fleet.order_actions.step` (the one path of the life cycle): an
+accepted proposal assigns (or reassigns) each order to its proposed technician; a lock on an order
+already assigned to somebody else reassigns it to the locked technician (a ``WorkOrderReassigned``
+event tells the one who lost it); a declined order goes back to ``open`` (the history entry
+remembers who declined, so the next plan proposes somebody else) and loses a lock held by the
+decliner.
 """
 from __future__ import annotations
 
@@ -12,9 +16,10 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import dispatch, lifecycle, maintenance
+from . import dispatch, lifecycle, maintenance, order_actions
 from .db import transaction
 from .models import (DispatchLock, DispatchProposal, Technician, TechnicianDayOff, TechnicianWorkweek, WorkOrder, utcnow)
+from .queries import work_order_view
 from .work_order_service import OrderNotFound, machine_position
 from .scope import row_clause
 
@@ -76,35 +81,55 @@ def plan_week(session_factory: sessionmaker, start: date | None = None, days: in
     return dispatch.plan(jobs, technicians, dispatch.Settings(start=start, days=days, bundling=bundling), locks)
 
 
-def lock(session_factory: sessionmaker, work_order_id: int, technician_id: int, day: date | None, by: str) -> None:
-    """Fix an order to a technician (and day) for every later plan."""
+def lock(session_factory: sessionmaker, work_order_id: int, technician_id: int, day: date | None, by: str,
+         notifier=None, visible_tenant_ids=None) -> dict | None:
+    """Fix an order to a technician (and day) for every later plan. An order already assigned to
+    another technician is reassigned to this one (through the life cycle, ``notifier`` told);
+    an order somebody has accepted or started is refused (reassign it on the work-order board).
+    Returns the order's view when it was reassigned, else None."""
+    events = []
     with transaction(session_factory) as session:
-        if session.get(WorkOrder, work_order_id) is None:
+        order = session.get(WorkOrder, work_order_id)
+        if order is None or (visible_tenant_ids is not None
+                             and order.tenant_id not in {int(t) for t in visible_tenant_ids}):
             raise OrderNotFound(f"work order {work_order_id} not found")
         technician = session.get(Technician, technician_id)
         if technician is None or not technician.active:
             raise lifecycle.DomainError(f"technician {technician_id!r} does not exist or is inactive")
+        if order.status not in DISPATCHABLE_ROW_STATUSES and order.technician_id != technician_id:
+            raise lifecycle.DomainError(f"{order.number} is {order.status.replace('_', ' ')}: dispatch plans only "
+                                        f"open and assigned orders; reassign it on the work-order board")
         row = session.get(DispatchLock, work_order_id) or DispatchLock(work_order_id=work_order_id)
         row.technician_id, row.day, row.locked_by, row.locked_at = technician_id, day, by, utcnow()
         session.add(row)
+        session.flush()
+        if order.status == "assigned" and order.technician_id != technician_id:
+            when = f" on {day.isoformat()}" if day else ""
+            events = order_actions.step(session, order, "reassign", lifecycle.Actor(by, "engineer"),
+                                        technician_id=technician_id,
+                                        reason=f"dispatch: locked to {technician.name}{when} by {by}")
+        view = work_order_view(order) if events else None
+    if events:
+        from .work_order_service import publish
+
+        publish(notifier, events)
+    return view
 
 
-def decline(session_factory: sessionmaker, work_order_id: int, technician: Technician, reason: str) -> WorkOrder:
+def decline(session_factory: sessionmaker, work_order_id: int, technician: Technician, reason: str,
+            notifier=None) -> WorkOrder:
     """The assigned technician declines: the order goes back to ``open`` for the next plan."""
-    now = utcnow()
+    from .work_order_service import publish
+
     with transaction(session_factory) as session:
         order = session.get(WorkOrder, work_order_id)
         if order is None:
             raise OrderNotFound(f"work order {work_order_id} not found")
         actor = lifecycle.Actor(technician.name, "technician", technician.id)
-        life = lifecycle.apply(lifecycle.from_row(order), "decline", actor, now, reason=reason)
-        order.status, order.technician_id, order.updated_at = life.status, life.technician_id, now
-        order.history = [*(order.history or []), life.history[-1].to_dict()]
-        held = session.get(DispatchLock, work_order_id)
-        if held is not None and held.technician_id == technician.id:
-            session.delete(held)
+        events = order_actions.step(session, order, "decline", actor, reason=reason)
         session.flush()
         session.expunge(order)
+    publish(notifier, events)
     return order
 
 
@@ -155,11 +180,14 @@ class ProposalNotFound(LookupError):
 
 def accept_proposal(session_factory: sessionmaker, notifier, proposal_id: int, visible_tenant_ids, by: str) -> list[int]:
     """An engineer accepts a stored proposal: each visible order is locked to its proposed
-    technician and day (so later plans keep it) and assigned to that technician (the usual
-    ``work_order`` events). Returns the order ids assigned. Accepting twice is refused."""
-    from . import work_order_service
+    technician and day (so later plans keep it) and assigned to that technician, or reassigned
+    when somebody else had it (the usual ``work_order`` and ``work_order_reassigned`` events), all
+    in one transaction. Returns the order ids assigned. Accepting twice is refused."""
+    from .work_order_service import publish
 
-    with session_factory() as session:
+    actor = lifecycle.Actor(by, "engineer")
+    events, assigned = [], []
+    with transaction(session_factory) as session:
         proposal = session.get(DispatchProposal, proposal_id)
         if proposal is None:
             raise ProposalNotFound(f"dispatch proposal {proposal_id} not found")
@@ -170,17 +198,23 @@ def accept_proposal(session_factory: sessionmaker, notifier, proposal_id: int, v
                   for a in proposal.plan.get("assignments", []) for order_id in a["work_order_ids"]]
         orders = {o.id: o for o in session.scalars(select(WorkOrder).where(
             WorkOrder.id.in_([p[0] for p in placed]), row_clause(visible_tenant_ids, WorkOrder.tenant_id, WorkOrder.machine_id)))}
-    assigned = []
-    for order_id, technician_id, day in placed:
-        order = orders.get(order_id)
-        if order is None or order.status not in DISPATCHABLE_ROW_STATUSES:
-            continue  # not this engineer's, or accepted / started / done since the plan was made
-        lock(session_factory, order_id, technician_id, day, by)
-        if order.status == "open" or order.technician_id != technician_id:
-            work_order_service.perform(session_factory, notifier, order_id, "assign", visible_tenant_ids, actor=by,
-                                       technician_id=technician_id)
+        for order_id, technician_id, day in placed:
+            order = orders.get(order_id)
+            if order is None or order.status not in DISPATCHABLE_ROW_STATUSES:
+                continue  # not this engineer's, or accepted / started / done since the plan was made
+            row = session.get(DispatchLock, order_id) or DispatchLock(work_order_id=order_id)
+            row.technician_id, row.day, row.locked_by, row.locked_at = technician_id, day, by, utcnow()
+            session.add(row)
+            session.flush()
+            why = f"dispatch proposal of {proposal.start_day.isoformat()} accepted: {day.isoformat()}"
+            if order.status == "open":
+                events += order_actions.step(session, order, "assign", actor, technician_id=technician_id, reason=why)
+            elif order.technician_id != technician_id:
+                events += order_actions.step(session, order, "reassign", actor, technician_id=technician_id,
+                                             reason=why)
+            else:
+                continue
             assigned.append(order_id)
-    with transaction(session_factory) as session:
-        proposal = session.get(DispatchProposal, proposal_id)
         proposal.accepted_at, proposal.accepted_by = utcnow(), by
+    publish(notifier, events)
     return assigned

@@ -40,6 +40,17 @@ class WorkOrderChanged(Event):
 
 
 @dataclass(frozen=True)
+class WorkOrderReassigned(Event):
+    """A work order moved from one technician to another (or to nobody): the one who lost it is told."""
+
+    order: dict = field(default_factory=dict)  # fleet.queries.work_order_view after the change
+    from_technician_id: int | None = None
+    to_technician_id: int | None = None
+    actor: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class AlarmEvent(Event):
     """Something happened to an alarm; ``alarm`` is ``fleet.queries.alarm_view`` after the change."""
 
@@ -94,6 +105,8 @@ def live_name(event: Event) -> str:
         return event.name
     if isinstance(event, WorkOrderChanged):
         return "work_order"
+    if isinstance(event, WorkOrderReassigned):
+        return "work_order_reassigned"
     if isinstance(event, AlarmEvent):
         return "alarm"
     raise TypeError(f"not a live event: {type(event).__name__}")
@@ -105,6 +118,9 @@ def live_payload(event: Event) -> dict:
         return event.payload
     if isinstance(event, WorkOrderChanged):
         return {**event.order, "change": event.change}
+    if isinstance(event, WorkOrderReassigned):
+        return {**event.order, "change": "reassigned", "from_technician_id": event.from_technician_id,
+                "to_technician_id": event.to_technician_id, "actor": event.actor, "reason": event.reason}
     if isinstance(event, AlarmEvent):
         return {**event.alarm, "change": event.change, "actor": event.actor}
     raise TypeError(f"not a live event: {type(event).__name__}")

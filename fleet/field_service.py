@@ -4,8 +4,8 @@ A phone may send an action several times (no answer came back over a weak signal
 it was taken (no signal at all). Every action therefore carries an id the phone made
 (``client_action_id``); :func:`take_action` records it in ``field_action`` (unique), so a resend
 finds the first arrival's row and gets its outcome back, applied nothing twice, in whichever
-process it lands. Work-order steps go through :func:`fleet.lifecycle.apply`, the one place that
-says which step is legal; a step it refuses because the order changed meanwhile (the engineer gave
+process it lands. Work-order steps go through :func:`fleet.order_actions.step` (the one path of
+:mod:`fleet.lifecycle`, which says which step is legal); a step it refuses because the order changed meanwhile (the engineer gave
 the job to someone else, cancelled it, ...) is recorded as a ``conflict`` with the reason, for the
 phone to show: nothing the technician did is lost silently.
 
@@ -27,9 +27,9 @@ from sqlalchemy.orm import sessionmaker
 from . import lifecycle
 from .db import transaction
 from .lifecycle import Actor, Completion, PartUse
-from .models import FieldAction, Part, PmWorkOrder, Technician, User, WorkOrder, WorkOrderFinding, WorkOrderPhoto, utcnow
+from .models import FieldAction, Part, Technician, User, WorkOrder, WorkOrderPhoto, utcnow
 from .notify import Notifier
-from .queries import active_order_counts, work_order_view
+from .queries import work_order_view
 from .workorders import DomainError
 from .scope import row_clause
 
@@ -41,8 +41,6 @@ FIELD_ACTIONS = (*ORDER_ACTIONS, "photo", "acknowledge_alarm")
 PAST_TENSE = {"accept": "accepted", "decline": "declined", "start": "started", "hold": "put on hold",
               "resume": "resumed", "complete": "completed", "photo": "photo added",
               "acknowledge_alarm": "alarm acknowledged"}
-#: Life-cycle statuses stored under another name on the row.
-LIFE_TO_ROW = {lifecycle.COMPLETED: "done"}
 #: Longest side of a stored photo, pixels; largest photo accepted, bytes.
 PHOTO_MAX_SIDE_PX = 1600
 PHOTO_MAX_BYTES = 900 * 1024
@@ -126,7 +124,7 @@ def take_action(session_factory: sessionmaker, notifier: Notifier, var_dir: Path
     BadFieldInput
         Malformed codes, parts or photo (400); nothing is recorded.
     """
-    from .work_order_service import _clear_order_alarms, change_events, publish, refresh_machine_status
+    from .work_order_service import publish
 
     if request.action not in FIELD_ACTIONS:
         raise BadFieldInput(f"action must be one of {', '.join(FIELD_ACTIONS)}; got {request.action!r}", "action")
@@ -148,18 +146,8 @@ def take_action(session_factory: sessionmaker, notifier: Notifier, var_dir: Path
         outcome, message, detail = "applied", "", {}
         try:
             if request.action in ORDER_ACTIONS:
-                message = _order_step(session, order, request, actor, at)
-                if not order.is_active:
-                    events_alarms = _clear_order_alarms(session, order, actor.name, now)
-                else:
-                    events_alarms = []
-                refresh_machine_status(session, order.machine, now)
-                open_count = active_order_counts(session, [order.machine_id]).get(order.machine_id, 0)
-                from .alarm_service import take_events
-                from .work_order_service import OrderChange
-
-                events = change_events(order.machine, [OrderChange(order, PAST_TENSE[request.action])], open_count,
-                                       actor=actor.name) + take_events(events_alarms)
+                events = _order_step(session, order, request, actor, at, now)
+                message = f"{order.number} {PAST_TENSE[request.action]}"
             elif request.action == "photo":
                 _require_own(order, actor, "add photos to")
                 photo_path, detail = _store_photo(session, Path(var_dir), order, request, actor, at)
@@ -198,11 +186,15 @@ def _require_own(order: WorkOrder, actor: Actor, what: str) -> None:
         raise DomainError(f"{order.number} is no longer assigned to you, so you cannot {what} it")
 
 
-def _order_step(session, order: WorkOrder, request: FieldRequest, actor: Actor, at: datetime) -> str:
-    """Run one life-cycle step on ``order`` and write the result back to the row."""
-    life = lifecycle.from_row(order)
+def _order_step(session, order: WorkOrder, request: FieldRequest, actor: Actor, at: datetime,
+                now: datetime) -> list:
+    """Run one life-cycle step on ``order`` through :func:`fleet.order_actions.step` (the one path);
+    returns its events. Malformed findings or a missing reason are the phone's to fix
+    (:class:`BadFieldInput`, 400); a step the order's present state or assignment refuses is a
+    ``DomainError`` (recorded as a conflict)."""
+    from .order_actions import step
+
     completion = request.completion
-    catalogue = None
     if request.action == "complete":
         if completion is None:
             raise BadFieldInput("complete needs problem, cause and remedy codes", "problem_code")
@@ -211,41 +203,15 @@ def _order_step(session, order: WorkOrder, request: FieldRequest, actor: Actor, 
             lifecycle.validate_completion(completion, order.fault_mode, catalogue or None)
         except DomainError as bad:
             raise BadFieldInput(str(bad)) from None
-    if request.action in ("accept", "decline", "start", "hold", "resume", "complete") and (
-            actor.technician_id is None or order.technician_id != actor.technician_id):
+    if actor.technician_id is None or order.technician_id != actor.technician_id:
         who = order.technician.name if order.technician is not None else "nobody"
         raise DomainError(f"{order.number} was reassigned meanwhile (now: {who}); your {request.action} was not applied")
     try:
-        after = lifecycle.apply(life, request.action, actor, at, reason=request.reason, completion=completion,
-                                catalogue=catalogue or None)
-    except lifecycle.IllegalTransition:
+        return step(session, order, request.action, actor, at, reason=request.reason, completion=completion, now=now)
+    except (lifecycle.IllegalTransition, lifecycle.NotPermitted):
         raise
     except DomainError as bad:  # a missing reason or hold kind: the phone's to fix
         raise BadFieldInput(str(bad), "reason") from None
-    step = after.history[-1]
-    order.status = LIFE_TO_ROW.get(after.status, after.status)
-    order.technician_id = after.technician_id
-    order.history = [*(order.history or []), step.to_dict()]
-    order.updated_at = at
-    if request.action == "start" and order.started_at is None:
-        order.started_at = at
-    elif request.action == "decline":
-        order.proposed_technician_id, order.assigned_at = None, None
-    elif request.action == "complete":
-        order.completed_at = at
-        order.resolution = completion.notes
-        order.parts = [{"part_number": p.part_number, "quantity": p.quantity} for p in completion.parts_used]
-        session.merge(WorkOrderFinding(
-            work_order_id=order.id, problem_code=completion.problem_code, cause_code=completion.cause_code,
-            remedy_code=completion.remedy_code, fault_confirmed=completion.fault_confirmed,
-            found_fault_mode=completion.found_fault_mode, component_replaced=completion.component_replaced,
-            labour_h=completion.labour_h, notes=completion.notes, recorded_by=actor.name, recorded_at=at))
-        if session.scalar(select(PmWorkOrder).where(PmWorkOrder.work_order_id == order.id)) is not None:
-            from .preventive_service import record_service_done
-
-            record_service_done(session, order, order.machine.hours or 0.0, at)
-    session.flush()
-    return f"{order.number} {PAST_TENSE[request.action]}"
 
 
 def _store_photo(session, var_dir: Path, order: WorkOrder, request: FieldRequest, actor: Actor,

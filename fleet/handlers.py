@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Callable, Iterable
 
 from .events import (AdminChanged, AlarmAcknowledged, AlarmCleared, AlarmEscalated, AlarmEvent, AlarmRaised, AlarmUpdated, Event,
-                     LiveUpdate, SignInAttempted, WorkOrderChanged, live_name, live_payload)
+                     LiveUpdate, SignInAttempted, WorkOrderChanged, WorkOrderReassigned, live_name, live_payload)
 from .job_alerts import push_job_change
 from .models import utcnow
 from .notify import NullNotifier, Notifier
@@ -78,14 +78,20 @@ def write_audit(event: Event, deps: Dependencies) -> None:
         subject, subject_id, action = "work_order", int(event.order["id"]), event.change
         tenant_id, detail = event.order.get("tenant_id"), {"status": event.order.get("status"),
                                                             "priority": event.order.get("priority")}
+    elif isinstance(event, WorkOrderReassigned):
+        subject, subject_id, action = "work_order", int(event.order["id"]), "reassigned"
+        tenant_id, detail = event.order.get("tenant_id"), {"status": event.order.get("status"),
+                                                            "from_technician_id": event.from_technician_id,
+                                                            "to_technician_id": event.to_technician_id}
     else:
         return
     # Who acted: the signed-in person, or for a sign-in the e-mail that was typed.
     actor = event.email if isinstance(event, SignInAttempted) else getattr(event, "actor", None)
+    comment = getattr(event, "comment", "") or getattr(event, "reason", "") or ""
     with transaction(deps.sessions) as session:
         session.add(AuditEntry(at=deps.clock(), tenant_id=tenant_id, actor=(actor or "system")[:254],
                                subject_type=subject, subject_id=subject_id, action=action[:32],
-                               comment=getattr(event, "comment", "") or "", detail=detail))
+                               comment=comment, detail=detail))
 
 
 def start_escalation(event: AlarmRaised, deps: Dependencies) -> list[Event]:
@@ -114,6 +120,7 @@ def stop_deliveries(event: AlarmEvent, deps: Dependencies) -> None:
 EVENT_HANDLERS: dict[type, list[Callable]] = {
     LiveUpdate: [publish_live],
     WorkOrderChanged: [publish_live, write_audit, record_repair_on_completion, push_job_change],
+    WorkOrderReassigned: [publish_live, write_audit],
     AlarmRaised: [publish_live, write_audit, start_escalation],
     AlarmUpdated: [publish_live],
     AlarmAcknowledged: [publish_live, write_audit, stop_deliveries],

@@ -3,24 +3,28 @@
 ::
 
     open ──assign──► assigned ──accept──► accepted ──start──► in_progress ──complete──► completed ──close──► closed
-     ▲                 │  ▲                  │                   │    ▲                     │
-     └────decline──────┘  └─reassign         │                 hold  resume              reopen (review
-     └────────────────── unassign ───────────┘                   ▼    │                  rejected) ─► in_progress
-                                                              on_hold ┘
+     ▲                 │  ▲                  │   │               │    ▲                     │
+     └────decline──────┘  └──reassign────────┴───┴───────────────┤  resume                reopen (review
+     └──────────────── unassign (assigned, accepted) ────────────┘  hold                  rejected) ─► in_progress
+                                              accepted/in_progress ─hold─► on_hold ─resume─► where it was held
+    complete_on_behalf (an engineer, for the assigned technician): assigned, accepted, in progress or on hold ─► completed
     cancel: from every state before completed.
 
 Every step is a :class:`Transition` (from, to, action, who, when, why) appended to the order's
 history; a step the table does not allow raises :class:`IllegalTransition` with the actions that
-*are* allowed. A decline needs a reason and sends the order back to ``open`` (so back to dispatch),
-remembering who declined so the planner proposes somebody else. Completion needs structured
-findings (:class:`Completion`): problem / cause / remedy codes from the fault mode's code list
-(:data:`CODE_LISTS`), whether the predicted fault was confirmed, parts used and labour time.
+*are* allowed, a step the actor may not take :class:`NotPermitted`. A decline needs a reason and
+sends the order back to ``open`` (so back to dispatch), remembering who declined so the planner
+proposes somebody else. A reassignment (to another technician, who must accept it) needs a
+reason; :func:`technician_change` says whose job it was and whose it is now, so the service can
+tell the one who lost it. Completion needs structured findings (:class:`Completion`): problem /
+cause / remedy codes from the fault mode's code list (:data:`CODE_LISTS`), whether the predicted
+fault was confirmed, parts used and labour time. Changes that are not steps (a dedup update from new
+evidence, an escalation, the opening itself) are :func:`record_update` entries.
 
-How it plugs in: :class:`fleet.models.WorkOrder` keeps its ``status`` and ``history`` columns;
-``fleet.work_order_service.perform`` would load an :class:`OrderLife` from the row
-(:func:`from_row`), call :func:`apply`, and write status, technician and history back, storing a
-completion in ``work_order_finding``. ``completed`` is the row's ``done``; the row's status check
-constraint gains ``accepted``, ``on_hold`` and ``closed`` in that change.
+How it plugs in: :mod:`fleet.order_actions` is the one service that changes a work order's state:
+it loads an :class:`OrderLife` from the row (:func:`from_row`), calls :func:`apply`, and writes
+status, technician, timestamps and the history entry back, storing a completion in
+``work_order_finding``. ``completed`` is the row's ``done`` (:data:`LIFE_TO_ROW`).
 """
 from __future__ import annotations
 
@@ -39,25 +43,48 @@ DISPATCHABLE = (OPEN, ASSIGNED)
 HOLD_REASONS = ("parts", "access", "customer")
 FAULT_CONFIRMED = ("yes", "no", "other")
 
+#: Orders that still need someone (dedup, load and the board's "active" count them).
+ACTIVE = (OPEN, ASSIGNED, ACCEPTED, IN_PROGRESS, ON_HOLD)
+
 #: action → {from status: to status}
 TRANSITIONS: dict[str, dict[str, str]] = {
-    "assign": {OPEN: ASSIGNED, ASSIGNED: ASSIGNED},  # again on an assigned order = reassign
+    "assign": {OPEN: ASSIGNED},
+    # to another technician (who accepts it afresh), also taken from someone who started or paused it
+    "reassign": {ASSIGNED: ASSIGNED, ACCEPTED: ASSIGNED, IN_PROGRESS: ASSIGNED, ON_HOLD: ASSIGNED},
     "accept": {ASSIGNED: ACCEPTED},
     "decline": {ASSIGNED: OPEN},
-    "unassign": {ACCEPTED: OPEN},
+    "unassign": {ASSIGNED: OPEN, ACCEPTED: OPEN},
     "start": {ACCEPTED: IN_PROGRESS},
-    "hold": {IN_PROGRESS: ON_HOLD},
-    "resume": {ON_HOLD: IN_PROGRESS},
+    "hold": {ACCEPTED: ON_HOLD, IN_PROGRESS: ON_HOLD},
+    "resume": {ON_HOLD: IN_PROGRESS},  # or back to accepted when it was held before the start
     "complete": {IN_PROGRESS: COMPLETED},
+    "complete_on_behalf": {s: COMPLETED for s in (ASSIGNED, ACCEPTED, IN_PROGRESS, ON_HOLD)},
     "reopen": {COMPLETED: IN_PROGRESS},
     "close": {COMPLETED: CLOSED},
-    "cancel": {s: CANCELLED for s in (OPEN, ASSIGNED, ACCEPTED, IN_PROGRESS, ON_HOLD)},
+    "cancel": {s: CANCELLED for s in ACTIVE},
 }
 #: Actions only the assigned technician may take.
-TECHNICIAN_ACTIONS = ("accept", "decline", "start", "hold", "resume", "complete")
-#: Actions only a service engineer (or admin) may take.
-ENGINEER_ACTIONS = ("assign", "unassign", "reopen", "close", "cancel")
+TECHNICIAN_ACTIONS = ("accept", "decline", "start", "complete")
+#: Actions the assigned technician or a service engineer may take.
+SHARED_ACTIONS = ("hold", "resume")
+#: Actions only a service engineer (or admin, or the rules and the dispatch planner) may take.
+ENGINEER_ACTIONS = ("assign", "reassign", "unassign", "complete_on_behalf", "reopen", "close", "cancel")
 ENGINEER_ROLES = ("engineer", "admin")
+#: Actions that need a reason (``hold``'s starts with one of :data:`HOLD_REASONS`).
+REASON_REQUIRED = ("reassign", "decline", "unassign", "hold", "reopen", "cancel")
+#: The step's name in the past tense (``WorkOrderChanged.change``, messages).
+PAST_TENSE = {"assign": "assigned", "reassign": "reassigned", "accept": "accepted", "decline": "declined",
+              "unassign": "unassigned", "start": "started", "hold": "put on hold", "resume": "resumed",
+              "complete": "completed", "complete_on_behalf": "completed", "reopen": "reopened",
+              "close": "closed", "cancel": "cancelled"}
+#: Life-cycle statuses stored under another name on the ``work_order`` row, and back.
+LIFE_TO_ROW = {COMPLETED: "done"}
+ROW_TO_LIFE = {row: life for life, row in LIFE_TO_ROW.items()}
+
+
+class NotPermitted(DomainError):
+    """The actor may not take this step on this order (a technician on another's job, a technician
+    closing an order, ...)."""
 
 
 class IllegalTransition(DomainError):
@@ -73,6 +100,14 @@ class IllegalTransition(DomainError):
 def allowed_actions(status: str) -> tuple[str, ...]:
     """The actions that are legal from ``status``, in table order."""
     return tuple(action for action, moves in TRANSITIONS.items() if status in moves)
+
+
+def actions_for(status: str, role: str) -> tuple[str, ...]:
+    """The legal actions from ``status`` that a ``role`` may take without being the assigned
+    technician (what the engineers' board offers): engineer and shared actions for staff."""
+    if role not in ENGINEER_ROLES:
+        return ()
+    return tuple(a for a in allowed_actions(status) if a in ENGINEER_ACTIONS or a in SHARED_ACTIONS)
 
 
 # --- codes --------------------------------------------------------------------------------------
@@ -216,6 +251,7 @@ class OrderLife:
     technician_id: int | None = None
     declined_by: frozenset[int] = frozenset()
     hold_reason: str = ""
+    held_from: str = ""  # the status a hold came from (resume goes back there)
     completion: Completion | None = None
     history: tuple[Transition, ...] = ()
 
@@ -257,10 +293,11 @@ def apply(life: OrderLife, action: str, actor: Actor, at: datetime, *, technicia
           catalogue: Iterable[str] | None = None) -> OrderLife:
     """The order after ``actor`` takes ``action`` at ``at`` (``life`` itself is unchanged).
 
-    ``assign`` needs ``technician_id``; ``decline``, ``hold`` (one of :data:`HOLD_REASONS`, optionally
-    followed by ``": details"``), ``reopen`` and ``cancel`` need a ``reason``; ``complete`` needs a
-    ``completion``. Raises :class:`IllegalTransition` for a step the table forbids and
-    ``DomainError`` for a missing argument or an actor without the right.
+    ``assign`` and ``reassign`` need ``technician_id``; the actions of :data:`REASON_REQUIRED` need
+    a ``reason`` (``hold``: one of :data:`HOLD_REASONS`, optionally followed by ``": details"``);
+    ``complete`` and ``complete_on_behalf`` need a ``completion``. Raises
+    :class:`IllegalTransition` for a step the table forbids, :class:`NotPermitted` for an actor
+    without the right and ``DomainError`` for a missing or wrong argument.
     """
     if action not in TRANSITIONS:
         raise DomainError(f"unknown action {action!r}; actions: {', '.join(TRANSITIONS)}")
@@ -269,18 +306,20 @@ def apply(life: OrderLife, action: str, actor: Actor, at: datetime, *, technicia
         raise IllegalTransition(action, life.status)
     _check_actor(life, action, actor)
     reason = (reason or "").strip()
+    if action in REASON_REQUIRED and not reason:
+        raise DomainError(f"a reason is required to {action.replace('_', ' ')} a work order")
     changes: dict = {"status": moves[life.status]}
     why = reason
-    if action == "assign":
+    if action in ("assign", "reassign"):
         if technician_id is None:
-            raise DomainError("technician_id is required to assign a work order")
+            raise DomainError(f"technician_id is required to {action} a work order")
         if technician_id in life.declined_by:
             raise DomainError(f"technician {technician_id} declined this order; assign someone else")
+        if action == "reassign" and technician_id == life.technician_id:
+            raise DomainError(f"technician {technician_id} already has this order; choose another technician")
         changes["technician_id"] = technician_id
         why = reason or f"assigned to technician {technician_id}"
-    elif action in ("decline", "cancel", "reopen", "unassign") and not reason:
-        raise DomainError(f"a reason is required to {action} a work order")
-    if action == "decline":
+    elif action == "decline":
         changes.update(technician_id=None, declined_by=life.declined_by | {life.technician_id})
     elif action == "unassign":
         changes["technician_id"] = None
@@ -288,47 +327,79 @@ def apply(life: OrderLife, action: str, actor: Actor, at: datetime, *, technicia
         kind = reason.split(":", 1)[0].strip()
         if kind not in HOLD_REASONS:
             raise DomainError(f"hold reason must start with one of {', '.join(HOLD_REASONS)}, got {reason!r}")
-        changes["hold_reason"] = reason
+        changes.update(hold_reason=reason, held_from=life.status)
     elif action == "resume":
-        changes["hold_reason"] = ""
-    elif action == "complete":
+        changes.update(status=life.held_from if life.held_from == ACCEPTED else IN_PROGRESS, hold_reason="",
+                       held_from="")
+    elif action in ("complete", "complete_on_behalf"):
         if completion is None:
             raise DomainError("findings (problem, cause, remedy codes) are required to complete a work order")
-        changes["completion"] = validate_completion(completion, life.fault_mode, catalogue)
+        if action == "complete_on_behalf" and life.technician_id is None:
+            raise DomainError("nobody is assigned: assign the technician who did the job, then complete it")
+        changes.update(completion=validate_completion(completion, life.fault_mode, catalogue), hold_reason="",
+                       held_from="")
         why = (f"{completion.problem_code} / {completion.cause_code} / {completion.remedy_code}; "
                f"fault confirmed: {completion.fault_confirmed}")
+        if action == "complete_on_behalf":
+            why = f"on behalf of technician {life.technician_id}: {why}" + (f"; {reason}" if reason else "")
     elif action == "reopen":
         changes["completion"] = None
-    concerned = technician_id if action == "assign" else life.technician_id if action == "decline" else None
+    if action in ("reassign", "cancel"):
+        changes.update(hold_reason="", held_from="")
+    if action == "reassign":
+        concerned = technician_id
+    elif action in ("assign", "decline", "complete_on_behalf"):
+        concerned = technician_id if action == "assign" else life.technician_id
+    else:
+        concerned = None
     step = Transition(action, life.status, changes["status"], actor.name, at, why, concerned)
     return replace(life, **changes, history=(*life.history, step))
 
 
 def _check_actor(life: OrderLife, action: str, actor: Actor) -> None:
-    if action in TECHNICIAN_ACTIONS:
-        if actor.technician_id is None or actor.technician_id != life.technician_id:
-            raise DomainError(f"only the assigned technician may {action} this work order")
-    elif action in ENGINEER_ACTIONS and actor.role not in ENGINEER_ROLES and actor.role != "rules":
-        raise DomainError(f"only a service engineer may {action} a work order")
+    own = actor.technician_id is not None and actor.technician_id == life.technician_id
+    staff = actor.role in ENGINEER_ROLES or actor.role == "rules"
+    if action in TECHNICIAN_ACTIONS and not own:
+        raise NotPermitted(f"only the assigned technician may {action} this work order")
+    if action in SHARED_ACTIONS and not (own or staff):
+        raise NotPermitted(f"only the assigned technician or a service engineer may {action} this work order")
+    if action in ENGINEER_ACTIONS and not staff:
+        raise NotPermitted(f"only a service engineer may {action.replace('_', ' ')} a work order")
 
 
-def record_update(life: OrderLife, actor: Actor, at: datetime, why: str) -> OrderLife:
+def technician_change(before: OrderLife, after: OrderLife) -> tuple[int | None, int | None] | None:
+    """``(from technician, to technician)`` when the step moved the order to someone else (or to
+    nobody), else None: the service records a reassignment event for it."""
+    if before.technician_id == after.technician_id or before.technician_id is None:
+        return None
+    return before.technician_id, after.technician_id
+
+
+def record_update(life: OrderLife, actor: Actor, at: datetime, why: str, action: str = "update") -> OrderLife:
     """A history entry that changes no status, e.g. a dedup update ("new evidence from burst X
-    raised priority to high")."""
-    return replace(life, history=(*life.history, Transition("update", life.status, life.status, actor.name, at, why)))
-
-
-# Row statuses of fleet.models.WorkOrder that are named differently here.
-_ROW_TO_LIFE = {"done": COMPLETED}
+    raised priority to high") or an escalation (``action="escalate"``)."""
+    if not (why or "").strip():
+        raise DomainError("an update needs a note saying what changed")
+    return replace(life, history=(*life.history, Transition(action, life.status, life.status, actor.name, at,
+                                                            why.strip())))
 
 
 def from_row(order) -> OrderLife:
-    """An :class:`OrderLife` from a ``WorkOrder`` row (declines are read back from its history)."""
-    declined = frozenset(e["declined_technician_id"] for e in (order.history or []) if "declined_technician_id" in e)
-    return OrderLife(id=order.id, status=_ROW_TO_LIFE.get(order.status, order.status), fault_mode=order.fault_mode,
-                     technician_id=order.technician_id, declined_by=declined)
+    """An :class:`OrderLife` from a ``WorkOrder`` row (declines and the current hold are read back
+    from its history)."""
+    history = order.history or []
+    declined = frozenset(e["declined_technician_id"] for e in history if "declined_technician_id" in e)
+    status = ROW_TO_LIFE.get(order.status, order.status)
+    hold_reason = held_from = ""
+    if status == ON_HOLD:
+        holds = [e for e in history if e.get("action") == "hold" or e.get("to") == ON_HOLD]
+        if holds:
+            hold_reason, held_from = holds[-1].get("note") or "", holds[-1].get("from") or IN_PROGRESS
+    return OrderLife(id=order.id, status=status, fault_mode=order.fault_mode, technician_id=order.technician_id,
+                     declined_by=declined, hold_reason=hold_reason, held_from=held_from)
 
 
-__all__ = ["OrderLife", "Actor", "Transition", "Completion", "PartUse", "CodeList", "IllegalTransition", "apply",
-           "allowed_actions", "code_list", "validate_completion", "record_update", "from_row", "STATUSES",
-           "TRANSITIONS", "CODE_LISTS", "HOLD_REASONS", "FAULT_CONFIRMED", "DISPATCHABLE"]
+__all__ = ["OrderLife", "Actor", "Transition", "Completion", "PartUse", "CodeList", "IllegalTransition", "NotPermitted",
+           "apply", "allowed_actions", "actions_for", "technician_change", "code_list", "validate_completion",
+           "record_update", "from_row", "STATUSES", "ACTIVE", "TRANSITIONS", "CODE_LISTS", "HOLD_REASONS",
+           "FAULT_CONFIRMED", "DISPATCHABLE", "PAST_TENSE", "LIFE_TO_ROW"]

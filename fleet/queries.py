@@ -272,7 +272,7 @@ def technicians(session: Session, tenant_id: int | None = None) -> list[dict]:
     stmt = select(Technician).order_by(Technician.name)
     if tenant_id is not None:
         stmt = stmt.where(Technician.tenant_id == tenant_id)
-    return [{"id": t.id, "name": t.name, "skills": list(t.skills or []), "home_base": t.home_base,
+    return [{"id": t.id, "name": t.name, "tenant_id": t.tenant_id, "skills": list(t.skills or []), "home_base": t.home_base,
              "home_lat": t.home_lat, "home_lon": t.home_lon, "active": t.active, "user_id": t.user_id,
              "active_orders": load.get(t.id, 0)} for t in session.scalars(stmt)]
 

@@ -3,7 +3,9 @@
 The glue between the pure rules (:mod:`fleet.maintenance`), the rows (:mod:`fleet.models`) and
 the notifier: open or update work orders from signals, keep each machine's status in step with
 its active orders, apply RUL estimates, escalate overdue orders, and run life-cycle actions
-(assign, start, complete, cancel) with a live event for each.
+are :mod:`fleet.order_actions` (the one path through :mod:`fleet.lifecycle`); changes that are
+not steps (dedup updates, escalations) are recorded here as :func:`fleet.lifecycle.record_update`
+history entries.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import alarm_service, maintenance, repairs
+from . import alarm_service, lifecycle, maintenance, repairs
 from .alarms import AlarmCondition
 from .db import transaction
 from .maintenance import (ActiveOrder, MaintenanceSignal, TechnicianCandidate, WorkOrderDraft, WorkOrderUpdate,
@@ -24,8 +26,7 @@ from .models import Component, Machine, Technician, WorkOrder, utcnow
 from .events import Event, LiveUpdate, WorkOrderChanged
 from .notify import Notifier
 from .queries import active_order_counts, iso, machine_status_view, work_order_view
-from .workorders import ACTIVE_STATUSES, DomainError
-from .scope import row_clause
+from .workorders import ACTIVE_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -94,20 +95,34 @@ def _open(session: Session, machine: Machine, draft: WorkOrderDraft, now: dateti
         confidence=draft.confidence, evidence=draft.evidence, occurrences=1, due_at=draft.due_at,
         proposed_technician_id=proposal.technician_id if proposal else None,
         proposal_reason=proposal.reason if proposal else "", created_at=now, updated_at=now,
-        parts=[], history=[{"at": now.isoformat(), "to": "open", "by": f"rules ({draft.source})",
+        parts=[], history=[{"at": now.isoformat(), "action": "open", "to": "open", "by": f"rules ({draft.source})",
                             "note": f"opened with priority {draft.priority}"}])
     session.add(order)
     session.flush()
     return order
 
 
-def _update(order: WorkOrder, update: WorkOrderUpdate, now: datetime) -> None:
+def _update(order: WorkOrder, update: WorkOrderUpdate, now: datetime, source: str = "") -> None:
     order.priority, order.severity, order.confidence = update.priority, update.severity, update.confidence
     order.due_at, order.evidence, order.occurrences = update.due_at, update.evidence, update.occurrences
     order.updated_at = now
     if update.priority_raised:
-        order.history = [*(order.history or []), {"at": now.isoformat(), "by": "rules",
-                                                  "note": f"priority raised to {update.priority}"}]
+        record_note(order, f"rules ({source})" if source else "rules", now, update_note(update, source))
+
+
+def update_note(update: WorkOrderUpdate, source: str = "") -> str:
+    """Why a dedup update changed the order, in words: "new evidence from burst X: priority raised
+    to high" (the evidence's newest burst; the kind of signal when it has none)."""
+    bursts = (update.evidence or {}).get("burst_ids") or []
+    origin = f"burst {bursts[-1]}" if bursts else ("a new remaining-life estimate" if source == "rul"
+                                                   else f"the {source or 'rules'}")
+    return f"new evidence from {origin}: priority raised to {update.priority}"
+
+
+def record_note(order: WorkOrder, by: str, at: datetime, why: str, action: str = "update") -> None:
+    """Append a history entry that changes no status (through :func:`fleet.lifecycle.record_update`)."""
+    life = lifecycle.record_update(lifecycle.from_row(order), lifecycle.Actor(by, "rules"), at, why, action=action)
+    order.history = [*(order.history or []), life.history[-1].to_dict()]
 
 
 def apply_signals(session: Session, machine: Machine, signals: Sequence[MaintenanceSignal],
@@ -131,7 +146,7 @@ def apply_signals(session: Session, machine: Machine, signals: Sequence[Maintena
             active.append(_as_active(order))
         elif isinstance(decision, WorkOrderUpdate):
             order = session.get(WorkOrder, decision.order_id)
-            _update(order, decision, now)
+            _update(order, decision, now, signal.source)
             changes.append(OrderChange(order, "updated"))
             active = [_as_active(order) if a.id == order.id else a for a in active]
     session.flush()
@@ -266,9 +281,8 @@ def escalate_overdue(session_factory: sessionmaker, notifier: Notifier, now: dat
             raised = maintenance.escalate(order.priority, order.due_at, order.escalated_at, now)
             if raised is None:
                 continue
-            order.history = [*(order.history or []), {"at": now.isoformat(), "by": "escalation",
-                                                      "note": f"overdue since {order.due_at.isoformat()}: "
-                                                              f"priority {order.priority} → {raised}"}]
+            record_note(order, "escalation", now, f"overdue since {order.due_at.isoformat()}: "
+                                                  f"priority {order.priority} → {raised}", action="escalate")
             # (an urgent order stays urgent: "urgent → urgent" in the history is the reminder)
             order.priority, order.escalated_at, order.updated_at = raised, now, now
             events.append(WorkOrderChanged(tenant_ids=tuple(order.machine.tenant.audience()),
@@ -277,51 +291,7 @@ def escalate_overdue(session_factory: sessionmaker, notifier: Notifier, now: dat
     return len(events)
 
 
-ACTIONS = ("assign", "start", "complete", "cancel")
-PAST_TENSE = {"assign": "assigned", "start": "started", "complete": "completed", "cancel": "cancelled"}
-
-
-def perform(session_factory: sessionmaker, notifier: Notifier, order_id: int, action: str,
-            visible_tenant_ids: Iterable[int], actor: str | None = None, **arguments) -> dict:
-    """Run a life-cycle action on a visible order, update the machine status, publish, and return
-    the order's view.
-
-    ``assign`` needs ``technician_id``; ``complete`` needs ``findings`` (and optional ``parts``);
-    ``cancel`` needs ``reason``. Raises :class:`OrderNotFound`, ``fleet.workorders.DomainError``
-    (including ``InvalidTransition``) or ``ValueError`` for an unknown action.
-    """
-    if action not in ACTIONS:
-        raise ValueError(f"action must be one of {', '.join(ACTIONS)}, got {action!r}")
-    now = utcnow()
-    with transaction(session_factory) as session:
-        order = session.scalar(select(WorkOrder).where(WorkOrder.id == order_id,
-                                                       row_clause(visible_tenant_ids, WorkOrder.tenant_id, WorkOrder.machine_id)))
-        if order is None:
-            raise OrderNotFound(f"work order {order_id} not found")
-        if action == "assign":
-            technician = session.get(Technician, arguments.get("technician_id"))
-            if technician is None or not technician.active:
-                raise DomainError(f"technician {arguments.get('technician_id')!r} does not exist or is inactive")
-            order.assign(technician, actor=actor, when=now)
-        elif action == "start":
-            order.start(actor=actor, when=now)
-        elif action == "complete":
-            order.complete(arguments.get("findings", ""), arguments.get("parts"), actor=actor, when=now)
-        else:
-            order.cancel(arguments.get("reason", ""), actor=actor, when=now)
-        machine = order.machine
-        session.flush()
-        closed_alarms = _clear_order_alarms(session, order, actor, now) if not order.is_active else []
-        refresh_machine_status(session, machine, now)
-        open_count = active_order_counts(session, [machine.id]).get(machine.id, 0)
-        events = change_events(machine, [OrderChange(order, PAST_TENSE[action])], open_count, actor=actor)
-        events += alarm_service.take_events(closed_alarms)
-        view = work_order_view(order)
-    publish(notifier, events)
-    return view
-
-
-def _clear_order_alarms(session: Session, order: WorkOrder, actor: str | None, now: datetime) -> list:
+def clear_order_alarms(session: Session, order: WorkOrder, actor: str | None, now: datetime) -> list:
     """A completed (or cancelled) order closes the alarms it was opened for: the fault was fixed
     (or judged a false alarm) by the person who closed the order."""
     from .alarms import OPEN_STATES

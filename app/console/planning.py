@@ -1,6 +1,7 @@
 """Console planning pages: a machine's PM plan (``/console/machines/<uid>/pm``), the dispatch board
 for a week (``/console/dispatch``: accept the proposal, lock a job to a technician and day, re-plan)
-and the repair feedback report (``/console/feedback``).
+and the repair feedback report (``/console/feedback``). The accept and lock forms also sit on the
+work-order board (``back=board`` returns there).
 
 Views are thin: read models from :mod:`fleet.planning_views`, changes through
 :mod:`fleet.dispatch_service`; a bad form value is a 400 naming it, and changes nothing.
@@ -81,7 +82,17 @@ def dispatch_board():
         technicians = [t for t in queries.technicians(session) if t["active"]]
     return render_template("console/dispatch.html", board=board, proposal=proposal, source=source,
                            technicians=technicians, previous=(start - timedelta(days=7)).isoformat(),
-                           following=(start + timedelta(days=7)).isoformat())
+                           following=(start + timedelta(days=7)).isoformat(), live=True)
+
+
+def _back(start: date):
+    """Where a dispatch form returns: the work-order board (``back=board``, its filters kept) or
+    the dispatch board of the week."""
+    if request.form.get("back") == "board":
+        from . import board
+
+        return redirect(url_for("console.work_order_board", **board.kept_params(request.form)))
+    return redirect(url_for("console.dispatch_board", start=start.isoformat()))
 
 
 @bp.post("/dispatch/propose")
@@ -117,7 +128,7 @@ def dispatch_accept(proposal_id: int):
 
         start = session.get(DispatchProposal, proposal_id).start_day
     flash(f"Proposal accepted: {len(assigned)} orders assigned and locked to their day.")
-    return redirect(url_for("console.dispatch_board", start=start.isoformat()))
+    return _back(start)
 
 
 @bp.post("/dispatch/lock")
@@ -139,14 +150,16 @@ def dispatch_lock():
         if queries.work_order(session, order_id, current_user.scope) is None:
             abort(404, description=f"Work order {order_id} does not exist or is not visible to you.")
     try:
-        dispatch_service.lock(_runtime().sessions, order_id, technician_id, day, current_user.email)
+        moved = dispatch_service.lock(_runtime().sessions, order_id, technician_id, day, current_user.email,
+                                      _runtime().notifier, current_user.visible_tenant_ids)
     except OrderNotFound as error:
         abort(404, description=str(error))
     except DomainError as error:
         abort(400, description=str(error))
     dispatch_service.propose(_runtime().sessions, start, WEEK_DAYS)
-    flash("Job locked; the week was re-planned around it.")
-    return redirect(url_for("console.dispatch_board", start=start.isoformat()))
+    flash(f"Job locked{'; ' + moved['number'] + ' reassigned to ' + moved['technician'] if moved else ''}; "
+          f"the week was re-planned around it.")
+    return _back(start)
 
 
 @bp.get("/feedback")

@@ -172,7 +172,8 @@ def work_orders():
     from fleet import queries
 
     status = request.args.get("status") or "active"
-    if status not in ("active", "open", "assigned", "in_progress", "done", "cancelled", "all"):
+    if status not in ("active", "open", "assigned", "accepted", "in_progress", "on_hold", "done", "closed",
+                      "cancelled", "all"):
         abort(400, description=f"Unknown work-order status filter {status!r}.")
     orders = _read(queries.work_orders, current_user.scope,
                    status=None if status == "all" else status, limit=300)
@@ -183,16 +184,26 @@ def work_orders():
 @roles_required(*CONSOLE_ROLES)
 def work_order_board():
     """Columns per state; filters (customer, site, technician, priority) and sort as query
-    parameters; ``?format=csv`` exports exactly what the board shows."""
-    from fleet import queries
+    parameters; ``?format=csv`` exports exactly what the board shows; ``?act=<id>`` opens the
+    action panel of one order (its engineer actions, and where the week's proposal puts it)."""
+    from fleet import planning_views, queries
+    from fleet.models import utcnow
 
     from . import board
+    from .planning import _week_start
 
     tenants = current_user.scope
     with _runtime().sessions() as session:
-        orders = board.with_places(queries.work_orders(session, tenants, status=None, limit=1000),
-                                   queries.fleet_overview(session, tenants))
-    choices = board.filter_choices(orders)
+        machines = queries.fleet_overview(session, tenants)
+        orders = board.with_places(queries.work_orders(session, tenants, status=None, limit=1000), machines)
+        technicians = assignable_technicians(session, tenants)
+        week = _week_start(utcnow().date())
+        stored = planning_views.stored_proposal(session, week)
+        proposal = None if stored is None else {
+            "id": stored.id, "start_day": stored.start_day.isoformat(), "plan": stored.plan,
+            "accepted_by": stored.accepted_by, "accepted_at": stored.accepted_at.isoformat() if stored.accepted_at else None,
+            "created_at": stored.created_at.isoformat() if stored.created_at else None}
+    choices = board.filter_choices(orders, machines, [t["name"] for t in technicians])
     chosen = {key: (request.args.get(key) or "").strip() for key in board.FILTERS}
     for key, value in chosen.items():
         if value and value not in choices[key]:
@@ -204,8 +215,57 @@ def work_order_board():
     if request.args.get("format") == "csv":
         return Response(board.to_csv(shown), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=work-orders.csv"})
+    acting = _acting_order(request.args.get("act"), tenants)
+    plan = proposal["plan"] if proposal else None
+    panel = None if acting is None else {
+        "order": acting, "actions": board.engineer_actions(acting["status"]),
+        "codes": board.code_choices(acting["fault_mode"]), "proposal": board.proposal_for(plan, acting["id"]),
+        "hold_reason": next((h.get("note") for h in reversed(acting.get("history") or [])
+                             if h.get("action") == "hold"), "") if acting["status"] == "on_hold" else ""}
+    kept = board.kept_params(request.args)
     return render_template("console/board.html", columns=board.columns(shown), choices=choices, chosen=chosen,
-                           sort=sort, sorts=board.SORTS, shown=len(shown), total=len(orders), live=True)
+                           sort=sort, sorts=board.SORTS, shown=len(shown), total=len(orders), live=True,
+                           labels=board.STATE_LABELS, action_labels=board.ACTION_LABELS, panel=panel,
+                           technicians=technicians, proposal=proposal, kept=kept,
+                           kept_without_act={k: v for k, v in kept.items() if k != "act"},
+                           summary=board.proposal_summary(plan, [o["id"] for o in orders]), week=week.isoformat())
+
+
+def assignable_technicians(session, tenants) -> list[dict]:
+    """Active technicians of the tenants the signed-in engineer sees (an OEM engineer: all of the
+    OEM's and its dealers'; a dealer's engineer: the dealer's own)."""
+    from fleet import queries
+
+    visible = {int(t) for t in tenants}
+    return [t for t in queries.technicians(session) if t["active"] and t["tenant_id"] in visible]
+
+
+def _acting_order(raw: str | None, tenants) -> dict | None:
+    """The order whose action panel is open (``?act=<id>``), or None; a bad or hidden id is a 400 / 404."""
+    from fleet import queries
+
+    if not raw:
+        return None
+    value = raw.strip()
+    if not (value.isascii() and value.isdigit() and 0 < int(value) < 2**63):
+        abort(400, description=f"act must be a work-order id (a whole number from 1), got {value[:40]!r}.")
+    order = _read(queries.work_order, int(value), tenants)
+    if order is None:
+        abort(404, description=f"Work order {value} does not exist or is not visible to you.")
+    return order
+
+
+@bp.post("/work-orders/board/<int:order_id>/actions")
+@roles_required(*CONSOLE_ROLES)
+def board_action(order_id: int):
+    """One engineer action from the board's panel (reassign, hold, resume, complete on behalf,
+    close, reopen, cancel, ...); back to the board with its filters, the panel still open."""
+    from flask import url_for
+
+    from ..actions import form_action
+    from . import board
+
+    return form_action(order_id, url_for("console.work_order_board", **board.kept_params(request.form)))
 
 
 # --- evidence image -------------------------------------------------------------------------------
@@ -240,8 +300,12 @@ def work_order(order_id: int):
         order = queries.work_order(session, order_id, current_user.scope)
         if order is None:
             abort(404, description=f"Work order {order_id} does not exist or is not visible to you.")
-        technicians = queries.technicians(session)
-    return render_template("console/work_order.html", order=order, technicians=technicians, live=True)
+        technicians = assignable_technicians(session, current_user.visible_tenant_ids)
+    from . import board
+
+    return render_template("console/work_order.html", order=order, technicians=technicians, live=True,
+                           actions=board.engineer_actions(order["status"]), action_labels=board.ACTION_LABELS,
+                           codes=board.code_choices(order["fault_mode"]))
 
 
 @bp.post("/work-orders/<int:order_id>/actions")

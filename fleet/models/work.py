@@ -7,13 +7,13 @@ from sqlalchemy import (JSON, Boolean, CheckConstraint, Float, ForeignKey, Index
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..workorders import WorkOrderLifecycle
+from ..workorders import WorkOrderStatus
 from .assets import Component, Machine
 from .base import Base, UTCDateTime, utcnow
 from .org import Technician, Tenant
 
 
-class WorkOrder(WorkOrderLifecycle, Base):
+class WorkOrder(WorkOrderStatus, Base):
     """A maintenance job on a machine (and usually one component), with its evidence and story.
 
     ``source`` says what opened it: ``diagnosis`` (a burst finding), ``trend`` (a trend alarm on

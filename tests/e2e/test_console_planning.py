@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 
 def prepare(influx, sql_url) -> dict:
     """PM projected, one corrective order completed with codes; returns ids the test looks for."""
-    from fleet import db, dispatch_service, feedback, lifecycle, preventive_service, work_order_service
+    from fleet import db, dispatch_service, lifecycle, order_actions, preventive_service
     from fleet.diagnosis_service import DiagnosisService
     from fleet.handlers import as_bus
     from fleet.models import Technician, Tenant, utcnow
@@ -41,14 +41,13 @@ def prepare(influx, sql_url) -> dict:
         with sessions() as session:
             everyone = list(session.scalars(select(Tenant.id)))
             technician = next(t for t in session.scalars(select(Technician)) if "bearings" in (t.skills or []))
-        for action, kwargs in (("assign", {"technician_id": technician.id}), ("start", {})):
-            work_order_service.perform(sessions, bus, order_id, action, everyone, actor="test", **kwargs)
         completion = lifecycle.Completion("outer_race_spalled", "lubrication", "bearing_replaced", "yes",
-                                          component_replaced=True, labour_h=3.0)
-        with sessions.begin() as session:
-            feedback.record_finding(session, order_id, completion, technician.name, utcnow())
-        work_order_service.perform(sessions, bus, order_id, "complete", everyone, actor=technician.name,
-                                   findings="outer race spalled; bearing replaced")
+                                          component_replaced=True, labour_h=3.0, notes="outer race spalled")
+        engineer = lifecycle.Actor("test", "engineer")
+        me = lifecycle.Actor(technician.name, "technician", technician.id)
+        for action, actor, kwargs in (("assign", engineer, {"technician_id": technician.id}), ("accept", me, {}),
+                                      ("start", me, {}), ("complete", me, {"completion": completion})):
+            order_actions.perform(sessions, bus, order_id, action, actor, everyone, **kwargs)
         start = dispatch_service.next_working_day(utcnow().date() + timedelta(days=2))
         while start.isoweekday() != 1:
             start += timedelta(days=1)

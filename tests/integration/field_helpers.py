@@ -1,5 +1,6 @@
 """Jobs for the technicians' app tests: real work-order rows for the demo genset GS-2001, given to
-the demo technician through the engineer's own assign action (fleet.work_order_service.perform)."""
+the demo technician through the engineer's own assign action (fleet.order_actions.perform, the one
+path of the life cycle)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -16,7 +17,8 @@ def open_job(sessions, notifier, uid: str = "GS-2001", component: str = "alterna
 
     from fleet.db import transaction
     from fleet.models import Machine, Technician, User, WorkOrder, utcnow
-    from fleet.work_order_service import perform
+    from fleet.lifecycle import Actor
+    from fleet.order_actions import perform
 
     now = utcnow()
     with transaction(sessions) as session:
@@ -35,7 +37,7 @@ def open_job(sessions, notifier, uid: str = "GS-2001", component: str = "alterna
         technician_id = session.scalar(select(Technician.id).join(User, Technician.user_id == User.id)
                                        .where(User.email == technician_email))
         tenants = [t for (t,) in session.execute(select(Machine.tenant_id))]
-    perform(sessions, notifier, order_id, "assign", tenants, actor="engineer@ironwatch.example",
+    perform(sessions, notifier, order_id, "assign", Actor("engineer@ironwatch.example", "engineer"), tenants,
             technician_id=technician_id)
     return order_id
 

@@ -199,21 +199,34 @@ def test_work_order_life_cycle_through_api_and_forms(app, provisioning):
     assert response.status_code == 302
     assert engineer.get(f"/api/v1/work-orders/{order['id']}").get_json()["status"] == "assigned"
 
-    # The technician sees it, starts it on the page, then completes it through the API.
+    # The technician sees it, accepts it through the API, starts it on the page's plain form, then
+    # completes it through the API with the codes of the fault's list (the one life-cycle path).
     page = technician.get("/tech/").get_data(as_text=True)
     assert order["number"] in page
     assert "Start work" in technician.get(f"/tech/jobs/{order['id']}").get_data(as_text=True)  # the job's page
     with technician.session_transaction() as session:
         csrf = session["_csrf"]
     response = technician.post(f"/tech/orders/{order['id']}/actions", data={"action": "start", "csrf_token": csrf})
+    assert response.status_code == 409  # assigned, not accepted yet: the page says what is allowed
+    assert "cannot start a work order that is assigned" in response.get_data(as_text=True)
+    assert technician.post(actions, json={"action": "accept"}).get_json()["status"] == "accepted"
+    assert engineer.post(actions, json={"action": "start"}).status_code == 403  # only the technician starts
+    response = technician.post(f"/tech/orders/{order['id']}/actions", data={"action": "start", "csrf_token": csrf})
     assert response.status_code == 302
     response = technician.post(actions, json={"action": "complete"})
-    assert response.status_code == 400 and response.get_json()["field"] == "findings"
-    response = technician.post(actions, json={"action": "complete", "findings": "DE bearing outer race spalled; replaced",
-                                              "parts": [{"part_number": "6312-2RS", "quantity": 1}]})
+    assert response.status_code == 400 and response.get_json()["field"] == "fault_confirmed"
+    codes = {"problem_code": "outer_race_spalled", "cause_code": "lubrication", "remedy_code": "bearing_replaced",
+             "fault_confirmed": "yes", "notes": "DE bearing outer race spalled; replaced"}
+    response = technician.post(actions, json={"action": "complete", **codes, "problem_code": "tooth_broken"})
+    assert response.status_code == 400 and "not in the code list" in response.get_json()["message"]
+    assert engineer.get(f"/api/v1/work-orders/{order['id']}").get_json()["status"] == "in_progress"
+    response = technician.post(actions, json={"action": "complete", **codes,
+                                              "parts_used": [{"part_number": "6312-2RS", "quantity": 1}]})
+    assert response.status_code == 400 and "catalogue" in response.get_json()["message"]
+    response = technician.post(actions, json={"action": "complete", **codes})
     assert response.status_code == 200 and response.get_json()["status"] == "done"
     response = engineer.post(actions, json={"action": "cancel", "reason": "too late"})
-    assert response.status_code == 409 and "done" in response.get_json()["message"]
+    assert response.status_code == 409 and "completed" in response.get_json()["message"]
 
 
 def test_machine_page_shows_rul_with_its_range_and_model(app):

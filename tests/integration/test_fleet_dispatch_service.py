@@ -23,6 +23,16 @@ def planned_fleet(influx, session_factory, tmp_path):
     return session_factory
 
 
+def assign(sessions, order_id: int, technician_id: int) -> None:
+    """The engineer's assign step, through the one path (fleet.order_actions)."""
+    from fleet import order_actions
+    from fleet.lifecycle import Actor
+
+    with sessions.begin() as session:
+        order_actions.step(session, session.get(WorkOrder, order_id), "assign", Actor("engineer@x", "engineer"),
+                           technician_id=technician_id)
+
+
 def test_plan_decline_and_lock_round_trip(planned_fleet):
     monday = dispatch.week_start(datetime.now(timezone.utc).date()) + timedelta(days=7)
     first = dispatch_service.plan_week(planned_fleet, monday)
@@ -39,8 +49,7 @@ def test_plan_decline_and_lock_round_trip(planned_fleet):
                                                           WorkOrder.machine.has(uid="GS-2004")))
     chosen = first.for_job(loadbank.id)
     assert "electrical" in names[chosen.technician_id].skills
-    with planned_fleet.begin() as session:
-        session.get(WorkOrder, loadbank.id).assign(session.get(Technician, chosen.technician_id))
+    assign(planned_fleet, loadbank.id, chosen.technician_id)
 
     declined = dispatch_service.decline(planned_fleet, loadbank.id, names[chosen.technician_id], "van off the road")
     assert declined.status == "open" and declined.technician_id is None
@@ -76,8 +85,7 @@ def test_bad_locks_and_declines_change_nothing(planned_fleet):
         dispatch_service.lock(planned_fleet, 999999, sam.id, None, "engineer")
     with pytest.raises(DomainError, match="technician 999999 does not exist"):
         dispatch_service.lock(planned_fleet, order.id, 999999, None, "engineer")
-    with planned_fleet.begin() as session:
-        session.get(WorkOrder, order.id).assign(session.get(Technician, sam.id))
+    assign(planned_fleet, order.id, sam.id)
     with pytest.raises(DomainError, match="only the assigned technician may decline"):
         dispatch_service.decline(planned_fleet, order.id, priya, "not mine")
     with pytest.raises(DomainError, match="a reason is required to decline"):

@@ -6,10 +6,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from fleet import jobs, maintenance, queries, seed, work_order_service
+from fleet import jobs, lifecycle, maintenance, order_actions, queries, seed, work_order_service
 from fleet.diagnosis_service import DiagnosisService
 from fleet.models import BurstDiagnosis, Component, Machine, Technician, WorkOrder, from_ns
-from fleet.workorders import InvalidTransition
 from telemetry import schema
 from telemetry.operating_lines import operating_lines
 from telemetry.store import BurstMeta, TelemetryStore
@@ -139,28 +138,30 @@ def test_life_cycle_actions_update_status_and_publish(influx, fleet_db):
     events = EventLog()
     with fleet_db() as session:
         sam = session.scalar(select(Technician).where(Technician.name == "Sam Okafor")).id
-    view = work_order_service.perform(fleet_db, events, order_id, "assign", visible, actor="engineer@x",
-                                      technician_id=sam)
+    engineer = lifecycle.Actor("engineer@x", "engineer")
+    me = lifecycle.Actor("Sam Okafor", "technician", sam)
+    view = order_actions.perform(fleet_db, events, order_id, "assign", engineer, visible, technician_id=sam)
     assert view["status"] == "assigned" and view["technician"] == "Sam Okafor"
     with fleet_db() as session:
         mine = queries.technician_orders(session, sam)
         assert [o["id"] for o in mine] == [order_id] and mine[0]["site"]["name"] == "Northbridge General Hospital"
         load = {t["name"]: t["active_orders"] for t in queries.technicians(session)}
         assert load["Sam Okafor"] == 1 and load["Priya Raman"] == 0
-    with pytest.raises(InvalidTransition):
-        work_order_service.perform(fleet_db, events, order_id, "complete", visible, findings="x")
-    work_order_service.perform(fleet_db, events, order_id, "start", visible)
+    spalled = lifecycle.Completion("outer_race_spalled", "wear", "bearing_replaced", "yes",
+                                   parts_used=(lifecycle.PartUse("6312-2Z-C3", 1),), notes="DE bearing replaced")
+    with pytest.raises(lifecycle.IllegalTransition):
+        order_actions.perform(fleet_db, events, order_id, "complete", me, visible, completion=spalled)
+    order_actions.perform(fleet_db, events, order_id, "accept", me, visible)
+    order_actions.perform(fleet_db, events, order_id, "start", me, visible)
     with pytest.raises(work_order_service.OrderNotFound):
-        work_order_service.perform(fleet_db, events, order_id, "complete", [], findings="x")
-    view = work_order_service.perform(fleet_db, events, order_id, "complete", visible,
-                                      findings="DE bearing outer race spalled, replaced",
-                                      parts=[{"part_number": "6312-2Z/C3", "quantity": 1}])
-    assert view["status"] == "done" and view["parts"][0]["part_number"] == "6312-2Z/C3"
+        order_actions.perform(fleet_db, events, order_id, "complete", me, [], completion=spalled)
+    view = order_actions.perform(fleet_db, events, order_id, "complete", me, visible, completion=spalled)
+    assert view["status"] == "done" and view["parts"][0]["part_number"] == "6312-2Z-C3"
     with fleet_db() as session:
         machine = session.scalar(select(Machine).where(Machine.uid == "GS-2001"))
         assert machine.status == "ok"  # no active order left
     changes = [p["change"] for name, p, _ in events.events if name == "work_order"]
-    assert changes == ["assigned", "started", "completed"]
+    assert changes == ["assigned", "accepted", "started", "completed"]
     assert events.named("machine_status")[-1][1]["status"] == "ok"
 
 

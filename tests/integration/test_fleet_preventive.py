@@ -115,9 +115,13 @@ def test_completing_the_service_resets_its_counter_and_the_included_ones(influx,
     done_at = NOW + timedelta(days=9, hours=6)
     with fleet.begin() as session:
         order = session.scalar(select(WorkOrder))
-        order.assign(session.scalar(select(Technician)), when=done_at)
-        order.start(when=done_at)
-        order.complete("500-h service done", when=done_at)
+        from fleet import lifecycle, order_actions  # the one path of the life cycle
+
+        engineer = lifecycle.Actor("engineer@x", "engineer")
+        order_actions.step(session, order, "assign", engineer, done_at,
+                           technician_id=session.scalar(select(Technician.id)))
+        order_actions.step(session, order, "complete_on_behalf", engineer, done_at, completion=lifecycle.Completion(
+            "service_done", "scheduled", "service_completed", "yes", notes="500-h service done"))
         assert preventive_service.record_service_done(session, order, 497.0, done_at) == ["PM-250", "PM-500"]
     with fleet() as session:
         states = {s.plan.code: (s.last_done_hours, s.last_done_at) for s in session.scalars(select(MachinePmState))

@@ -2,9 +2,9 @@
 against the real InfluxDB and SQL database, through one work order, dispatch, the repair, the
 baseline reset and the feedback report.
 
-The technician's accept / start / complete go through ``fleet.lifecycle`` (checked there: who may,
-which codes) and the existing ``work_order_service.perform`` path, as the technician app will once
-it wires the life cycle into the work-order service; the ``accepted`` row status arrives with it.
+The technician's accept / start / complete go through ``fleet.order_actions`` (the one path of
+``fleet.lifecycle``: who may, which codes, each step in the order's history), as from the
+technicians' app and the console.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from fleet import dispatch_service, feedback, lifecycle, maintenance, seed, work_order_service
+from fleet import dispatch_service, feedback, lifecycle, maintenance, order_actions, seed
 from fleet.diagnosis_service import DiagnosisService
 from fleet.events import WorkOrderChanged
 from fleet.handlers import as_bus
@@ -80,20 +80,17 @@ def test_outer_race_fault_from_first_burst_to_feedback(influx, session_factory, 
     with sessions() as session:
         life = lifecycle.from_row(session.get(WorkOrder, order.id))
     assert life.status == "assigned" and life.technician_id == technician.id
-    life = lifecycle.apply(life, "accept", me, utcnow())
-    life = lifecycle.apply(life, "start", me, utcnow())
-    work_order_service.perform(sessions, bus, order.id, "start", everyone, actor=technician.name)
+    for action in ("accept", "start"):
+        order_actions.perform(sessions, bus, order.id, action, me, everyone)
     completion = lifecycle.Completion("outer_race_spalled", "lubrication", "bearing_replaced", "yes",
                                       component_replaced=True, labour_h=3.5, notes="DE bearing spalled, replaced")
     with pytest.raises(lifecycle.DomainError, match="not in the code list"):
-        lifecycle.apply(life, "complete", me, utcnow(),
-                        completion=lifecycle.Completion("gear_tooth_broken", "lubrication", "bearing_replaced", "yes"))
-    life = lifecycle.apply(life, "complete", me, utcnow(), completion=completion)
-    with sessions.begin() as session:
-        feedback.record_finding(session, order.id, life.completion, technician.name, utcnow())
-    done = work_order_service.perform(sessions, bus, order.id, "complete", everyone, actor=technician.name,
-                                      findings=life.history[-1].why)
+        order_actions.perform(sessions, bus, order.id, "complete", me, everyone,
+                              completion=lifecycle.Completion("gear_tooth_broken", "lubrication", "bearing_replaced",
+                                                              "yes"))
+    done = order_actions.perform(sessions, bus, order.id, "complete", me, everyone, completion=completion)
     assert done["status"] == "done"
+    assert [h.get("action") for h in done["history"]][-3:] == ["accept", "start", "complete"]
 
     # The repair subscriber reset the baseline: a repair row, the component's summary cleared.
     with sessions() as session:

@@ -104,7 +104,8 @@ def test_a_day_of_actions_is_applied_once_each_in_order_with_the_photo_on_disk(f
 
 def test_a_step_on_a_job_reassigned_meanwhile_is_a_conflict_kept_and_answered_again(field):
     from fleet.models import FieldAction, WorkOrder
-    from fleet.work_order_service import perform
+    from fleet.lifecycle import Actor
+    from fleet.order_actions import perform
 
     app, runtime, _ = field
     order_id = open_job(runtime.sessions, runtime.notifier)
@@ -112,7 +113,8 @@ def test_a_step_on_a_job_reassigned_meanwhile_is_a_conflict_kept_and_answered_ag
     other = technician_id_by_name(runtime.sessions, OTHER_TECHNICIAN_NAME)
     with runtime.sessions() as session:
         tenant = session.get(WorkOrder, order_id).tenant_id
-    perform(runtime.sessions, runtime.notifier, order_id, "assign", [tenant], actor=ENGINEER, technician_id=other)
+    perform(runtime.sessions, runtime.notifier, order_id, "reassign", Actor(ENGINEER, "engineer"), [tenant],
+            technician_id=other, reason="Sam is needed at the quarry")
     step = {"client_action_id": new_id(), "order_id": order_id, "action": "accept"}
     answer = post(client, csrf, step)
     body = answer.get_json()

@@ -63,13 +63,28 @@ def test_only_same_site_paths_are_followed_after_login(target, expected):
 
 
 def test_action_arguments_are_checked_and_cleaned():
-    assert check_arguments("assign", {"technician_id": "7"}) == {"technician_id": 7}
-    assert check_arguments("complete", {"findings": "  replaced bearing "}) == {"findings": "replaced bearing"}
-    assert check_arguments("start", {"anything": 1}) == {}
+    from fleet.lifecycle import Completion, PartUse
+
+    assert check_arguments("assign", {"technician_id": "7"}) == {"technician_id": 7, "reason": ""}
+    assert check_arguments("start", {"anything": 1}) == {"reason": ""}
+    assert check_arguments("hold", {"hold_kind": "parts", "hold_details": " bearing late "}) == {
+        "reason": "parts: bearing late"}
+    codes = {"problem_code": "outer_race_spalled", "cause_code": "wear", "remedy_code": "bearing_replaced",
+             "fault_confirmed": "yes"}
+    assert check_arguments("complete_on_behalf", {**codes, "notes": " replaced ", "labour_h": "2",
+                                                  "parts_used": [{"part_number": "6312", "quantity": 1}]}) == {
+        "reason": "", "completion": Completion("outer_race_spalled", "wear", "bearing_replaced", "yes",
+                                               parts_used=(PartUse("6312", 1.0),), labour_h=2.0, notes="replaced")}
     for action, arguments, field in (("launch", {}, "action"), ("assign", {}, "technician_id"),
                                      ("assign", {"technician_id": "seven"}, "technician_id"),
-                                     ("complete", {"findings": "   "}, "findings"), ("cancel", {}, "reason"),
-                                     ("complete", {"findings": "ok", "parts": "6312"}, "parts")):
+                                     ("complete", {**codes, "problem_code": "   "}, "problem_code"),
+                                     ("cancel", {}, "reason"), ("reassign", {"technician_id": 3}, "reason"),
+                                     ("hold", {}, "reason"), ("complete", {**codes, "fault_confirmed": "maybe"},
+                                                              "fault_confirmed"),
+                                     ("complete", {**codes, "fault_confirmed": "other"}, "found_fault_mode"),
+                                     ("complete", {**codes, "labour_h": "nan"}, "labour_h"),
+                                     ("complete", {**codes, "parts_used": "6312"}, "parts_used"),
+                                     ("complete", {**codes, "parts_used": [{"quantity": 1}]}, "parts_used")):
         with pytest.raises(ActionRefused) as refused:
             check_arguments(action, arguments)
         assert refused.value.status == 400 and refused.value.field == field

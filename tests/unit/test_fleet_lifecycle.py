@@ -112,3 +112,107 @@ def test_dedup_update_is_recorded_without_a_status_change():
     life = lifecycle.record_update(order("assigned", technician_id=2), Actor("rules", "rules"), T0,
                                    "new evidence from burst GS-2001:alternator_de.acc:radial:1 raised priority to high")
     assert life.status == "assigned" and life.history[-1].action == "update"
+
+
+# --- the engineer's board actions and the one path's helpers ---------------------------------------
+
+def test_reassign_needs_a_reason_and_another_technician_and_says_who_lost_it():
+    accepted = order("accepted", technician_id=2)
+    with pytest.raises(DomainError, match="a reason is required to reassign"):
+        apply(accepted, "reassign", ENGINEER, T0, technician_id=3)
+    with pytest.raises(DomainError, match="technician 2 already has this order"):
+        apply(accepted, "reassign", ENGINEER, T0, technician_id=2, reason="again")
+    with pytest.raises(lifecycle.NotPermitted, match="only a service engineer may reassign"):
+        apply(accepted, "reassign", SAM, T0, technician_id=3, reason="swap with Priya")
+    moved = apply(accepted, "reassign", ENGINEER, T0, technician_id=3, reason="Sam is off sick")
+    assert (moved.status, moved.technician_id) == ("assigned", 3)  # Priya accepts it afresh
+    step = moved.history[-1]
+    assert (step.action, step.by, step.why, step.to_dict()["technician_id"]) == ("reassign", "Elena Fischer",
+                                                                                 "Sam is off sick", 3)
+    assert lifecycle.technician_change(accepted, moved) == (2, 3)
+    assert lifecycle.technician_change(order("open"), apply(order("open"), "assign", ENGINEER, T0, technician_id=2)) \
+        is None  # nobody lost anything
+    back = apply(order("assigned", technician_id=2), "unassign", ENGINEER, T0, reason="wrong skills")
+    assert lifecycle.technician_change(order("assigned", technician_id=2), back) == (2, None)
+
+
+@pytest.mark.parametrize("status", ["assigned", "in_progress", "on_hold"])
+def test_reassign_works_from_every_state_a_technician_holds_it_in(status):
+    life = apply(order(status, technician_id=2, hold_reason="parts", held_from="in_progress"), "reassign",
+                 ENGINEER, T0, technician_id=3, reason="nearer")
+    assert (life.status, life.technician_id, life.hold_reason) == ("assigned", 3, "")
+
+
+def test_engineer_puts_an_accepted_job_on_hold_and_resume_goes_back_to_accepted():
+    accepted = order("accepted", technician_id=2)
+    with pytest.raises(lifecycle.NotPermitted):
+        apply(accepted, "hold", PRIYA, T0, reason="parts")  # another technician's job
+    held = apply(accepted, "hold", ENGINEER, T0, reason="customer: site closed over Christmas")
+    assert (held.status, held.held_from) == ("on_hold", "accepted")
+    assert apply(held, "resume", ENGINEER, T0).status == "accepted"  # not started yet: back to accepted
+    started = apply(order("in_progress", technician_id=2), "hold", SAM, T0, reason="parts")
+    assert apply(started, "resume", SAM, T0).status == "in_progress"
+
+
+def test_hold_and_resume_state_is_read_back_from_the_rows_history():
+    class Row:
+        id, status, fault_mode, technician_id = 1, "on_hold", "bearing_outer_race", 2
+        history = [{"action": "accept", "from": "assigned", "to": "accepted"},
+                   {"action": "hold", "from": "accepted", "to": "on_hold", "note": "access: gate locked"}]
+
+    life = lifecycle.from_row(Row())
+    assert (life.hold_reason, life.held_from) == ("access: gate locked", "accepted")
+    Row.status = "done"
+    assert lifecycle.from_row(Row()).status == "completed" and lifecycle.from_row(Row()).hold_reason == ""
+
+
+@pytest.mark.parametrize("status", ["assigned", "accepted", "in_progress", "on_hold"])
+def test_complete_on_behalf_takes_the_same_codes_and_names_the_technician(status):
+    life = order(status, technician_id=2)
+    with pytest.raises(lifecycle.NotPermitted, match="only a service engineer may complete on behalf"):
+        apply(life, "complete_on_behalf", SAM, T0, completion=SPALL)
+    with pytest.raises(DomainError, match="not in the code list"):
+        apply(life, "complete_on_behalf", ENGINEER, T0,
+              completion=Completion("tooth_broken", "wear", "bearing_replaced", "yes"))
+    other = Completion("shaft_misaligned", "installation", "realigned", "other", found_fault_mode="misalignment")
+    done = apply(life, "complete_on_behalf", ENGINEER, T0, completion=other, reason="phoned in")
+    assert (done.status, done.completion, done.technician_id) == ("completed", other, 2)
+    step = done.history[-1]
+    assert step.by == "Elena Fischer" and step.why.startswith("on behalf of technician 2: shaft_misaligned")
+    assert step.why.endswith("phoned in") and step.to_dict()["technician_id"] == 2
+    with pytest.raises(DomainError, match="nobody is assigned"):
+        apply(order(status), "complete_on_behalf", ENGINEER, T0, completion=SPALL)
+
+
+def test_close_after_review_and_cancel_with_reason():
+    done = order("completed", technician_id=2)
+    assert apply(done, "close", ENGINEER, T0).status == "closed"
+    assert apply(done, "reopen", ENGINEER, T0, reason="still vibrating").status == "in_progress"
+    with pytest.raises(DomainError, match="a reason is required to cancel"):
+        apply(order("on_hold", technician_id=2), "cancel", ENGINEER, T0)
+    cancelled = apply(order("on_hold", technician_id=2, hold_reason="parts"), "cancel", ENGINEER, T0,
+                      reason="machine sold")
+    assert (cancelled.status, cancelled.hold_reason) == ("cancelled", "")
+
+
+@pytest.mark.parametrize("status, actions", [
+    ("open", ["assign", "cancel"]),
+    ("assigned", ["reassign", "unassign", "complete_on_behalf", "cancel"]),
+    ("accepted", ["reassign", "unassign", "hold", "complete_on_behalf", "cancel"]),
+    ("in_progress", ["reassign", "hold", "complete_on_behalf", "cancel"]),
+    ("on_hold", ["reassign", "resume", "complete_on_behalf", "cancel"]),
+    ("completed", ["reopen", "close"]),
+    ("closed", []), ("cancelled", []),
+])
+def test_the_actions_an_engineer_gets_per_state(status, actions):
+    assert list(lifecycle.actions_for(status, "engineer")) == actions
+    assert lifecycle.actions_for(status, "technician") == ()
+
+
+def test_every_action_has_a_past_tense_and_record_update_needs_a_note():
+    assert set(lifecycle.PAST_TENSE) == set(lifecycle.TRANSITIONS)
+    with pytest.raises(DomainError, match="needs a note"):
+        lifecycle.record_update(order(), Actor("rules", "rules"), T0, "  ")
+    life = lifecycle.record_update(order(), Actor("escalation", "rules"), T0, "overdue", action="escalate")
+    assert life.history[-1].to_dict() == {"at": T0.isoformat(), "action": "escalate", "from": "open", "to": "open",
+                                          "by": "escalation", "note": "overdue"}
