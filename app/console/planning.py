@@ -151,7 +151,7 @@ def dispatch_lock():
             abort(404, description=f"Work order {order_id} does not exist or is not visible to you.")
     try:
         moved = dispatch_service.lock(_runtime().sessions, order_id, technician_id, day, current_user.email,
-                                      _runtime().notifier, current_user.visible_tenant_ids)
+                                      _runtime().notifier, current_user.scope)
     except OrderNotFound as error:
         abort(404, description=str(error))
     except DomainError as error:
