@@ -4,9 +4,15 @@ an engineer's lock and a technician's decline.
 The planning itself is :func:`fleet.dispatch.plan`; this module only translates rows. A declined
 order goes back to ``open`` through :func:`fleet.lifecycle.apply` (the history entry remembers
 who declined, so the next plan proposes somebody else) and loses a lock held by the decliner.
+
+Whenever a step here takes an order away from a technician (an accepted proposal or a lock gives it
+to somebody else, the technician declines it), a :class:`fleet.events.WorkOrderReassigned` is
+published after the commit, so the one who lost it is told (``fleet.job_alerts``). The accepted
+proposals are also what the technicians' "My day" follows (:func:`planned_visits`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -16,6 +22,10 @@ from . import dispatch, lifecycle, maintenance
 from .db import transaction
 from .models import (DispatchLock, DispatchProposal, Technician, TechnicianDayOff, TechnicianWorkweek, WorkOrder, utcnow)
 from .work_order_service import OrderNotFound, machine_position
+
+#: Road distance / great-circle distance, as the planner counts it (read here, not from the planner's
+#: module, by the pages that show distances).
+ROAD_FACTOR = dispatch.ROAD_FACTOR
 
 #: On-site hours by fault mode when the order does not say (a PM order carries its plan's).
 DURATION_H = {"bearing_outer_race": 4.0, "bearing_inner_race": 4.0, "bearing_rolling_element": 4.0,
@@ -75,10 +85,20 @@ def plan_week(session_factory: sessionmaker, start: date | None = None, days: in
     return dispatch.plan(jobs, technicians, dispatch.Settings(start=start, days=days, bundling=bundling), locks)
 
 
-def lock(session_factory: sessionmaker, work_order_id: int, technician_id: int, day: date | None, by: str) -> None:
-    """Fix an order to a technician (and day) for every later plan."""
+def lock(session_factory: sessionmaker, work_order_id: int, technician_id: int, day: date | None, by: str,
+         notifier=None) -> None:
+    """Fix an order to a technician (and day) for every later plan.
+
+    An order already given to another technician who has not accepted it yet (``assigned``) moves
+    to the locked technician at once: the new one hears of a new job, the former one that it was
+    moved (``WorkOrderChanged`` ``assigned`` and ``WorkOrderReassigned``, published after the commit).
+    """
+    from .work_order_service import publish
+
+    events = []
     with transaction(session_factory) as session:
-        if session.get(WorkOrder, work_order_id) is None:
+        order = session.get(WorkOrder, work_order_id)
+        if order is None:
             raise OrderNotFound(f"work order {work_order_id} not found")
         technician = session.get(Technician, technician_id)
         if technician is None or not technician.active:
@@ -86,10 +106,48 @@ def lock(session_factory: sessionmaker, work_order_id: int, technician_id: int, 
         row = session.get(DispatchLock, work_order_id) or DispatchLock(work_order_id=work_order_id)
         row.technician_id, row.day, row.locked_by, row.locked_at = technician_id, day, by, utcnow()
         session.add(row)
+        if order.status == "assigned" and order.technician_id not in (None, technician_id):
+            reason = f"locked to {technician.name}" + (f" for {day_words(day)}" if day else "") + " by the engineer"
+            events = _reassign(session, order, technician, by, reason)
+    if events:
+        publish(notifier, events)
 
 
-def decline(session_factory: sessionmaker, work_order_id: int, technician: Technician, reason: str) -> WorkOrder:
-    """The assigned technician declines: the order goes back to ``open`` for the next plan."""
+def _reassign(session: Session, order: WorkOrder, technician: Technician, by: str, reason: str) -> list:
+    """Give ``order`` to ``technician`` in the caller's transaction; the events to publish after the
+    commit (``WorkOrderChanged`` ``assigned``, the machine's status, and ``WorkOrderReassigned``
+    when somebody else had it)."""
+    from .events import WorkOrderReassigned
+    from .queries import active_order_counts, work_order_view
+    from .work_order_service import OrderChange, change_events
+
+    now = utcnow()
+    before = order.technician_id
+    order.assign(technician, actor=by, when=now)
+    order.updated_at = now
+    session.flush()
+    open_count = active_order_counts(session, [order.machine_id]).get(order.machine_id, 0)
+    events = change_events(order.machine, [OrderChange(order, "assigned")], open_count, actor=by)
+    if before is not None and before != technician.id:
+        events.append(WorkOrderReassigned(tenant_ids=tuple(order.machine.tenant.audience()),
+                                          order=work_order_view(order), from_technician_id=before,
+                                          to_technician_id=technician.id, actor=by, reason=reason))
+    return events
+
+
+def day_words(day: date) -> str:
+    """``Tue 8 Dec`` (a plan's day, as the pages say it)."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def decline(session_factory: sessionmaker, work_order_id: int, technician: Technician, reason: str,
+            notifier=None) -> WorkOrder:
+    """The assigned technician declines: the order goes back to ``open`` for the next plan (a
+    ``WorkOrderReassigned`` to nobody is published, with the usual ``WorkOrderChanged``)."""
+    from .events import WorkOrderReassigned
+    from .queries import active_order_counts, work_order_view
+    from .work_order_service import OrderChange, change_events, publish
+
     now = utcnow()
     with transaction(session_factory) as session:
         order = session.get(WorkOrder, work_order_id)
@@ -103,7 +161,13 @@ def decline(session_factory: sessionmaker, work_order_id: int, technician: Techn
         if held is not None and held.technician_id == technician.id:
             session.delete(held)
         session.flush()
+        open_count = active_order_counts(session, [order.machine_id]).get(order.machine_id, 0)
+        events = change_events(order.machine, [OrderChange(order, "declined")], open_count, actor=technician.name)
+        events.append(WorkOrderReassigned(tenant_ids=tuple(order.machine.tenant.audience()),
+                                          order=work_order_view(order), from_technician_id=technician.id,
+                                          to_technician_id=None, actor=technician.name, reason=reason.strip()))
         session.expunge(order)
+    publish(notifier, events)
     return order
 
 
@@ -155,11 +219,17 @@ class ProposalNotFound(LookupError):
 def accept_proposal(session_factory: sessionmaker, notifier, proposal_id: int, visible_tenant_ids, by: str) -> list[int]:
     """An engineer accepts a stored proposal: each visible order is locked to its proposed
     technician and day (so later plans keep it) and assigned to that technician (the usual
-    ``work_order`` events). Returns the order ids assigned. Accepting twice is refused."""
-    from . import work_order_service
+    ``work_order`` events; a ``WorkOrderReassigned`` for an order somebody else had). Returns the
+    order ids assigned. Accepting twice is refused.
+
+    Each order is locked and assigned in one transaction, and the proposal is marked accepted in
+    the same transaction as the last of them, so a failure leaves no half-accepted order."""
+    from .work_order_service import publish
 
     visible = {int(t) for t in visible_tenant_ids}
-    with session_factory() as session:
+    assigned: list[int] = []
+    events: list = []
+    with transaction(session_factory) as session:
         proposal = session.get(DispatchProposal, proposal_id)
         if proposal is None:
             raise ProposalNotFound(f"dispatch proposal {proposal_id} not found")
@@ -170,17 +240,84 @@ def accept_proposal(session_factory: sessionmaker, notifier, proposal_id: int, v
                   for a in proposal.plan.get("assignments", []) for order_id in a["work_order_ids"]]
         orders = {o.id: o for o in session.scalars(select(WorkOrder).where(
             WorkOrder.id.in_([p[0] for p in placed]), WorkOrder.tenant_id.in_(visible)))}
-    assigned = []
-    for order_id, technician_id, day in placed:
-        order = orders.get(order_id)
-        if order is None or order.status not in DISPATCHABLE_ROW_STATUSES:
-            continue  # not this engineer's, or accepted / started / done since the plan was made
-        lock(session_factory, order_id, technician_id, day, by)
-        if order.status == "open" or order.technician_id != technician_id:
-            work_order_service.perform(session_factory, notifier, order_id, "assign", visible, actor=by,
-                                       technician_id=technician_id)
-            assigned.append(order_id)
-    with transaction(session_factory) as session:
-        proposal = session.get(DispatchProposal, proposal_id)
+        for order_id, technician_id, day in placed:
+            order = orders.get(order_id)
+            if order is None or order.status not in DISPATCHABLE_ROW_STATUSES:
+                continue  # not this engineer's, or accepted / started / done since the plan was made
+            technician = session.get(Technician, technician_id)
+            if technician is None or not technician.active:
+                continue  # left since the plan was made: the next plan places the order again
+            held = session.get(DispatchLock, order_id) or DispatchLock(work_order_id=order_id)
+            held.technician_id, held.day, held.locked_by, held.locked_at = technician_id, day, by, utcnow()
+            session.add(held)
+            if order.status == "open" or order.technician_id != technician_id:
+                events += _reassign(session, order, technician, by,
+                                    f"dispatch plan accepted: {technician.name} on {day_words(day)}")
+                assigned.append(order_id)
         proposal.accepted_at, proposal.accepted_by = utcnow(), by
+    publish(notifier, events)
     return assigned
+
+
+@dataclass(frozen=True)
+class PlannedVisit:
+    """One stop of a technician in an accepted dispatch proposal: ``ordinal`` is its place among
+    that technician's visits of ``day`` (1 = the first), ``work_order_ids`` the jobs bundled in it."""
+
+    day: date
+    ordinal: int
+    start_minute: int
+    work_order_ids: tuple[int, ...]
+    proposal_id: int
+
+
+def visits_of(plan: dict, technician_id: int, proposal_id: int = 0) -> list[PlannedVisit]:
+    """The visits of ``technician_id`` in ``plan`` (:func:`plan_as_dict`), by day and start time,
+    each with its place in its day (pure)."""
+    mine = sorted((a for a in plan.get("assignments", []) if a.get("technician_id") == technician_id),
+                  key=lambda a: (a["day"], a["start_minute"]))
+    visits, count = [], {}
+    for a in mine:
+        day = date.fromisoformat(a["day"])
+        count[day] = count.get(day, 0) + 1
+        visits.append(PlannedVisit(day, count[day], int(a["start_minute"]), tuple(a["work_order_ids"]), proposal_id))
+    return visits
+
+
+#: Accepted proposals this many days old still say when their unfinished visits were planned.
+PLANNED_LOOKBACK_DAYS = 14
+
+
+def planned_visits(session: Session, technician_id: int, today: date) -> dict[int, PlannedVisit]:
+    """Order id → its visit in the latest accepted proposal that placed it with ``technician_id``.
+
+    An order counts only while the plan still holds for it: the proposal was accepted, nothing
+    accepted later placed the order elsewhere, and the order's lock (which an engineer may have
+    changed after accepting) names the same technician and day. The caller checks the order is
+    still assigned to the technician."""
+    proposals = session.scalars(select(DispatchProposal).where(
+        DispatchProposal.accepted_at.is_not(None),
+        DispatchProposal.start_day >= today - timedelta(days=PLANNED_LOOKBACK_DAYS))
+        .order_by(DispatchProposal.accepted_at.desc(), DispatchProposal.id.desc())).all()
+    seen: set[int] = set()
+    found: dict[int, PlannedVisit] = {}
+    for proposal in proposals:  # newest first: a later acceptance wins
+        for a in proposal.plan.get("assignments", []):
+            for order_id in a["work_order_ids"]:
+                if order_id in seen:
+                    continue
+                seen.add(order_id)
+                if a.get("technician_id") != technician_id:
+                    continue
+                visit = next(v for v in visits_of(proposal.plan, technician_id, proposal.id)
+                             if order_id in v.work_order_ids)
+                found[order_id] = visit
+    if found:
+        locks = {lock.work_order_id: lock for lock in session.scalars(
+            select(DispatchLock).where(DispatchLock.work_order_id.in_(list(found))))}
+        for order_id in list(found):
+            lock = locks.get(order_id)
+            if lock is not None and (lock.technician_id != technician_id
+                                     or (lock.day is not None and lock.day != found[order_id].day)):
+                del found[order_id]  # the engineer moved it after accepting: the plan no longer says
+    return found

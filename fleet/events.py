@@ -40,6 +40,17 @@ class WorkOrderChanged(Event):
 
 
 @dataclass(frozen=True)
+class WorkOrderReassigned(Event):
+    """A work order moved from one technician to another (or to nobody): the one who lost it is told."""
+
+    order: dict = field(default_factory=dict)  # fleet.queries.work_order_view after the change
+    from_technician_id: int | None = None
+    to_technician_id: int | None = None
+    actor: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class AlarmEvent(Event):
     """Something happened to an alarm; ``alarm`` is ``fleet.queries.alarm_view`` after the change."""
 

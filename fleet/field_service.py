@@ -160,6 +160,13 @@ def take_action(session_factory: sessionmaker, notifier: Notifier, var_dir: Path
 
                 events = change_events(order.machine, [OrderChange(order, PAST_TENSE[request.action])], open_count,
                                        actor=actor.name) + take_events(events_alarms)
+                if request.action == "decline":  # the job left this technician (back to dispatch)
+                    from .events import WorkOrderReassigned
+
+                    events.append(WorkOrderReassigned(
+                        tenant_ids=tuple(order.machine.tenant.audience()), order=work_order_view(order),
+                        from_technician_id=actor.technician_id, to_technician_id=None, actor=actor.name,
+                        reason=request.reason))
             elif request.action == "photo":
                 _require_own(order, actor, "add photos to")
                 photo_path, detail = _store_photo(session, Path(var_dir), order, request, actor, at)

@@ -139,7 +139,8 @@ def dispatch_lock():
         if queries.work_order(session, order_id, current_user.visible_tenant_ids) is None:
             abort(404, description=f"Work order {order_id} does not exist or is not visible to you.")
     try:
-        dispatch_service.lock(_runtime().sessions, order_id, technician_id, day, current_user.email)
+        dispatch_service.lock(_runtime().sessions, order_id, technician_id, day, current_user.email,
+                              _runtime().notifier)
     except OrderNotFound as error:
         abort(404, description=str(error))
     except DomainError as error:

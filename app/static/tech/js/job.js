@@ -93,6 +93,55 @@
     });
   }
 
+  // --- "was the predicted fault there?": another fault found brings that fault's code lists
+  var found = document.getElementById("found_fault_mode");
+  if (found) {
+    var otherBox = document.getElementById("other-fault");
+    var predicted = JSON.parse(found.dataset.predictedCodes);
+    var others = {};
+    JSON.parse(found.dataset.codes).forEach(function (f) { others[f.mode] = f.codes; });
+    var LISTS = { problem_code: "problems", cause_code: "causes", remedy_code: "remedies" };
+
+    var fillCodes = function (codes) {
+      Object.keys(LISTS).forEach(function (id) {
+        var select = document.getElementById(id);
+        var keep = select.value;
+        select.textContent = "";
+        var first = document.createElement("option");
+        first.value = ""; first.textContent = "Choose…";
+        select.appendChild(first);
+        Object.keys(codes[LISTS[id]]).forEach(function (code) {
+          var option = document.createElement("option");
+          var label = codes[LISTS[id]][code];
+          option.value = code; option.textContent = label.charAt(0).toUpperCase() + label.slice(1);
+          select.appendChild(option);
+        });
+        select.value = codes[LISTS[id]][keep] ? keep : "";
+      });
+    };
+    var answer = function () {
+      var checked = document.querySelector("input[name=fault_confirmed]:checked");
+      return checked ? checked.value : "";
+    };
+    var onFaultAnswer = function () {
+      var other = answer() === "other";
+      otherBox.hidden = !other;
+      found.required = other;
+      if (!other) { found.value = ""; }
+      fillCodes(other && others[found.value] ? others[found.value] : predicted);
+      var problem = document.getElementById("problem_code");
+      if (answer() === "no" && predicted.problems.no_fault_found) { problem.value = "no_fault_found"; }
+      job.dataset.foundFault = other ? (found.value || "choose") : "";
+    };
+    document.querySelectorAll("input[name=fault_confirmed]").forEach(function (radio) {
+      radio.addEventListener("change", onFaultAnswer);
+    });
+    found.addEventListener("change", onFaultAnswer);
+    document.getElementById("complete-form").addEventListener("reset", function () {
+      window.setTimeout(onFaultAnswer, 0);
+    });
+  }
+
   // --- forms queue their action
   function fieldsOf(form, action) {
     var data = new FormData(form);
