@@ -35,6 +35,21 @@ HOLD_WORDS = {"parts": "waiting for parts", "access": "no access to the machine"
 ROW_TO_LIFE = {"done": lifecycle.COMPLETED}
 
 
+#: The spectrum lines of a finding's evidence, in words (the code stays in brackets for the engineer).
+LINE_WORDS = {"BPFO": "bearing outer-race frequency", "BPFI": "bearing inner-race frequency",
+              "BSF": "bearing ball-spin frequency", "FTF": "bearing cage frequency", "GMF": "gear-mesh frequency",
+              "1X": "shaft speed"}
+
+
+def evidence_words(label: str) -> str:
+    """``"BPFO x2"`` → ``"bearing outer-race frequency (BPFO x2)"``; a label without a known line
+    is returned as it is."""
+    for code, text in LINE_WORDS.items():
+        if code in label.upper().replace("2XBSF", "BSF"):
+            return f"{text} ({label})"
+    return label
+
+
 def road_km_from(lat: float | None, lon: float | None, to_lat: float | None, to_lon: float | None) -> float | None:
     """Road distance estimate (km) as dispatch counts it: great circle × road factor; None if unknown."""
     if None in (lat, lon, to_lat, to_lon):
@@ -254,13 +269,17 @@ def job_detail(session: Session, order_id: int, technician: Technician, visible_
     planned = [dict(p) for p in (pm.plan.kit if pm is not None else order.parts or [])]
     for part in planned:
         part["description"] = part.get("description") or catalogue.get(part["part_number"], "")
+    mine = order.technician_id == technician.id
+    if not mine and order.is_active:
+        job["status_words"] = f"now {order.technician.name}'s" if order.technician is not None else "back with the engineer"
     job.update({
-        "mine": order.technician_id == technician.id,
+        "mine": mine,
         "assigned_to": order.technician.name if order.technician is not None else None,
         "description": order.description, "fault_mode": order.fault_mode,
         "component_words": component_words(order.component.name) if order.component is not None else "",
         "fault_words": fault_words(order.fault_mode, order.location),
-        "evidence": [{"label": e.get("label", ""), "hz": e.get("matched_hz")} for e in finding.get("evidence", [])],
+        "evidence": [{"label": evidence_words(e.get("label", "")), "hz": e.get("matched_hz")}
+                     for e in finding.get("evidence", [])],
         "evidence_burst": bursts[-1] if bursts else None,
         "contact_name": site.contact_name if site is not None else "",
         "contact_phone": site.contact_phone if site is not None else "",
@@ -279,10 +298,26 @@ def job_detail(session: Session, order_id: int, technician: Technician, visible_
                     "first_seen": local_text(a.first_seen_at, tz, named=True)} for a in alarms],
         "photos": [{"id": p.id, "caption": p.caption, "when": local_text(p.created_at, tz, named=True)} for p in photos],
         "story": [{"when": local_text(datetime.fromisoformat(e["at"]), tz, named=True) if e.get("at") else "",
-                   "what": e.get("note") or e.get("action") or e.get("to", ""), "by": e.get("by", "")}
+                   "what": _story_words(e), "by": e.get("by", "")}
                   for e in (order.history or [])][-8:],
     })
     return job
+
+
+#: History actions in words (the entries' notes of these carry codes, not sentences).
+STORY_WORDS = {"accept": "accepted", "start": "started work", "resume": "carried on", "complete": "finished the job"}
+
+
+def _story_words(entry: dict) -> str:
+    """One history entry as the job page's story says it."""
+    action = entry.get("action")
+    if action in STORY_WORDS:
+        return STORY_WORDS[action]
+    if action == "decline":
+        return f"declined: {entry.get('note', '')}".rstrip(": ")
+    if entry.get("to") == "open" and not action:
+        return "opened from the machine's data"
+    return entry.get("note") or (action or entry.get("to", "")).replace("_", " ")
 
 
 def _hold_reason(order: WorkOrder) -> str:

@@ -49,6 +49,7 @@ def shoot(page, name: str) -> None:
     """Screenshot at the page's viewport width; it must not scroll sideways, and on a phone every
     visible control must be a 44 px target. (Evaluated through CDP, which the page's CSP allows.)"""
     viewport = page.viewport_size["width"]
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky header then sits at the top of the full-page shot
     width = page.evaluate("document.documentElement.scrollWidth")
     page.screenshot(path=str(SCREENSHOTS / f"{name}-{viewport}.png"), full_page=True)
     assert width <= viewport, f"{name} is {width} px wide at {viewport} px"
@@ -80,7 +81,7 @@ def server_state(sessions, order_id):
                                            .where(WorkOrderFinding.work_order_id == order_id)),
                 "photos": [p.relative_path for p in session.scalars(
                     select(WorkOrderPhoto).where(WorkOrderPhoto.work_order_id == order_id))],
-                "notes": session.get(WorkOrder, order_id).resolution,
+                "notes": session.get(WorkOrder, order_id).resolution, "parts": session.get(WorkOrder, order_id).parts,
                 "finding": next(((f.fault_confirmed, f.found_fault_mode, f.problem_code) for f in session.scalars(
                     select(WorkOrderFinding).where(WorkOrderFinding.work_order_id == order_id))), None)}
 
@@ -154,6 +155,7 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
             page.select_option("#cause_code", "installation")
             page.select_option("#remedy_code", "realigned")
             page.fill("#notes", "Bearing fine; coupling 0.4 mm out, realigned and regreased.")
+            page.select_option("#extra_part", "6312-2Z-C3")  # not planned: picked from the machine's list
             page.fill("#labour_h", "2.5")
             page.set_input_files("#photo", str(picture))
             expect(page.locator("#photo-preview[data-ready=yes]")).to_have_count(1, timeout=15_000)
@@ -170,6 +172,7 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
             assert state["actions"] == 4 and state["findings"] == 1 and len(state["photos"]) == 1
             assert state["notes"].startswith("Bearing fine; coupling")
             assert state["finding"] == ("other", "misalignment", "shaft_misaligned")
+            assert state["parts"] == [{"part_number": "6312-2Z-C3", "quantity": 1}]
             assert (tmp_path / "photos" / state["photos"][0]).read_bytes()[:2] == b"\xff\xd8"
             # the page loads itself again once its steps are in (the stored copy is fresh then)
             expect(page.locator("#job-state")).to_have_text("completed", timeout=30_000)
@@ -200,6 +203,7 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
             context.set_offline(False)
             expect(page.locator("#conflicts")).to_be_visible(timeout=30_000)
             expect(page.locator("#conflict-list")).to_contain_text(OTHER_TECHNICIAN_NAME)
+            expect(page.locator("#conflict-list")).to_contain_text(f"Accept on job WO-{later:06d}, done ")
             expect(page.locator("#conflict-list")).to_contain_text("was reassigned meanwhile")
             expect(page.locator(".notice.error")).to_contain_text("no longer yours", timeout=30_000)
             shoot(page, "tech-conflict")

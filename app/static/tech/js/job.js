@@ -152,8 +152,13 @@
         if (key.indexOf("part:") === 0) {
           var quantity = parseFloat(value);
           if (quantity > 0) { parts.push({ part_number: key.slice(5), quantity: quantity }); }
-        } else if (key !== "photo") { fields[key] = value; }
+        } else if (key !== "photo" && key !== "extra_part" && key !== "extra_quantity") { fields[key] = value; }
       });
+      var extra = data.get("extra_part"), many = parseFloat(data.get("extra_quantity"));
+      if (extra && many > 0) {
+        var same = parts.filter(function (p) { return p.part_number === extra; })[0];
+        if (same) { same.quantity += many; } else { parts.push({ part_number: extra, quantity: many }); }
+      }
       fields.parts_used = parts;
     } else if (action === "hold") {
       var details = (data.get("hold_details") || "").trim();
