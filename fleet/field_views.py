@@ -170,7 +170,9 @@ def arrange_day(jobs: Sequence[dict], planned: dict[int, PlannedVisit], home_lat
     """The visits of "my day" (pure): the jobs ``planned`` by an accepted dispatch proposal first,
     in its order (by day, then place in the day; a bundled visit's jobs together, most urgent
     first), then the others in :func:`visit_order`, one visit per site in a row. Each visit is
-    ``{"visit", "planned", "plan_text", "day", "site", "jobs"}``, ``visit`` counting from 1.
+    ``{"visit", "number", "group", "planned", "plan_text", "day", "site", "jobs"}``: ``visit`` is the
+    place in the whole list (from 1), ``number`` the place in its ``group`` (a planned visit's place
+    in its day, as dispatch planned it, so "2" reads with "2nd visit" even once the 1st is done).
     """
     groups: dict[tuple, list[dict]] = {}
     for job in jobs:
@@ -181,7 +183,8 @@ def arrange_day(jobs: Sequence[dict], planned: dict[int, PlannedVisit], home_lat
     for (_, day, place), members in sorted(groups.items(), key=lambda item: (item[0][1], item[0][2], item[0][0])):
         members.sort(key=lambda j: (-priority_rank(j["priority"]), j["number"]))
         late = " (that day has passed)" if day < today else ""
-        visits.append({"planned": True, "day": day, "site": members[0]["site"], "jobs": members,
+        visits.append({"planned": True, "day": day, "site": members[0]["site"], "jobs": members, "number": place,
+                       "group": f"{_day_text(day, today)[:1].upper()}{_day_text(day, today)[1:]}: planned by dispatch",
                        "plan_text": f"Planned by dispatch for {_day_text(day, today)}, {ordinal(place)} visit{late}"})
     for job in visit_order([j for j in jobs if j["id"] not in planned], home_lat, home_lon):
         previous = visits[-1] if visits and not visits[-1]["planned"] else None
@@ -189,6 +192,7 @@ def arrange_day(jobs: Sequence[dict], planned: dict[int, PlannedVisit], home_lat
             previous["jobs"].append(job)  # the same site next: one stop
             continue
         visits.append({"planned": False, "day": None, "site": job["site"], "jobs": [job],
+                       "number": 1 + sum(not v["planned"] for v in visits), "group": "Not in a dispatch plan yet",
                        "plan_text": "Not in a dispatch plan yet: placed by due date, priority and distance"})
     for position, visit in enumerate(visits, start=1):
         visit["visit"] = position
@@ -298,7 +302,7 @@ def job_detail(session: Session, order_id: int, technician: Technician, visible_
                     "first_seen": local_text(a.first_seen_at, tz, named=True)} for a in alarms],
         "photos": [{"id": p.id, "caption": p.caption, "when": local_text(p.created_at, tz, named=True)} for p in photos],
         "story": [{"when": local_text(datetime.fromisoformat(e["at"]), tz, named=True) if e.get("at") else "",
-                   "what": _story_words(e), "by": e.get("by", "")}
+                   "what": _story_words(e), "by": "" if str(e.get("by", "")).startswith("rules") else e.get("by", "")}
                   for e in (order.history or [])][-8:],
     })
     return job

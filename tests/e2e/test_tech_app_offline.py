@@ -206,6 +206,7 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
             expect(page.locator("#conflict-list")).to_contain_text(f"Accept on job WO-{later:06d}, done ")
             expect(page.locator("#conflict-list")).to_contain_text("was reassigned meanwhile")
             expect(page.locator(".notice.error")).to_contain_text("no longer yours", timeout=30_000)
+            expect(page.locator("#job-state")).to_have_text(f"now {OTHER_TECHNICIAN_NAME}'s")
             shoot(page, "tech-conflict")
             page.click("#conflict-list button")
             expect(page.locator("#conflicts")).to_be_hidden()

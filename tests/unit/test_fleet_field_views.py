@@ -64,6 +64,9 @@ def test_my_day_follows_the_accepted_plan_first_then_due_priority_distance_and_s
     day = arrange_day(jobs, planned, *LEEDS, today=date(2026, 12, 7))
     assert [[j["id"] for j in v["jobs"]] for v in day] == [[4], [1], [3, 2], [6, 5]]
     assert [v["visit"] for v in day] == [1, 2, 3, 4] and [j["visit"] for j in day[2]["jobs"]] == [3, 3]
+    assert [v["number"] for v in day] == [1, 1, 2, 1]  # each day's places as dispatch planned them
+    assert [v["group"] for v in day] == ["Today, Mon 7 Dec: planned by dispatch", "Tomorrow, Tue 8 Dec: planned by dispatch",
+                                         "Tomorrow, Tue 8 Dec: planned by dispatch", "Not in a dispatch plan yet"]
     assert day[0]["plan_text"] == "Planned by dispatch for today, Mon 7 Dec, 1st visit"
     assert day[2]["plan_text"] == "Planned by dispatch for tomorrow, Tue 8 Dec, 2nd visit"
     assert day[3]["plan_text"].startswith("Not in a dispatch plan yet") and not day[3]["planned"]

@@ -52,7 +52,9 @@
         if (visible) { shown += 1; }
       });
       document.getElementById("no-actions").hidden = shown > 0;
-      document.getElementById("job-state").textContent = (WORDS[status] || status) + (waiting ? " (not sent yet)" : "");
+      if (mine) {  // a job no longer mine keeps the server's words ("now Priya Raman's")
+        document.getElementById("job-state").textContent = (WORDS[status] || status) + (waiting ? " (not sent yet)" : "");
+      }
       job.dataset.effectiveStatus = status;
       var note = document.getElementById("pending-note");
       note.hidden = waiting === 0;
