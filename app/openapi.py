@@ -244,19 +244,6 @@ APP_PATHS: dict[str, Any] = {
             for ct in ("multipart/form-data", "application/json")}},
         "responses": {"200": _json_response("The outcome: applied or conflict", {"type": "object"}),
                       **_error_responses(400, 401, 403, 404)}}},
-    "/api/v1/tech/push-subscription": {
-        "post": {"tags": ["field"], "summary": "Store this browser's Web Push subscription (PushSubscription.toJSON())",
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "type": "object", "required": ["endpoint", "keys"],
-                     "properties": {"endpoint": {"type": "string"}, "keys": {"type": "object", "properties": {
-                         "p256dh": {"type": "string"}, "auth": {"type": "string"}}}}}}}},
-                 "responses": {"201": _json_response("Subscribed", {"type": "object"}),
-                               **_error_responses(400, 401, 403)}},
-        "delete": {"tags": ["field"], "summary": "Forget this browser's Web Push subscription",
-                   "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                       "type": "object", "required": ["endpoint"], "properties": {"endpoint": {"type": "string"}}}}}},
-                   "responses": {"200": _json_response("Unsubscribed", {"type": "object"}),
-                                 **_error_responses(400, 401, 403)}}},
 }
 
 

@@ -5,12 +5,14 @@ The planning itself is :func:`fleet.dispatch.plan`; this module only translates 
 to an order goes through :func:`fleet.order_actions.step` (the one path of the life cycle): an
 accepted proposal assigns (or reassigns) each order to its proposed technician; a lock on an order
 already assigned to somebody else reassigns it to the locked technician (a ``WorkOrderReassigned``
-event tells the one who lost it); a declined order goes back to ``open`` (the history entry
-remembers who declined, so the next plan proposes somebody else) and loses a lock held by the
-decliner.
+event tells the one who lost it, ``fleet.job_alerts``); a declined order goes back to ``open`` (the
+history entry remembers who declined, so the next plan proposes somebody else) and loses a lock held
+by the decliner. The accepted proposals are also what the technicians' "My day" follows
+(:func:`planned_visits`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -22,6 +24,10 @@ from .models import (DispatchLock, DispatchProposal, Technician, TechnicianDayOf
 from .queries import work_order_view
 from .work_order_service import OrderNotFound, machine_position
 from .scope import row_clause
+
+#: Road distance / great-circle distance, as the planner counts it (read here, not from the planner's
+#: module, by the pages that show distances).
+ROAD_FACTOR = dispatch.ROAD_FACTOR
 
 #: On-site hours by fault mode when the order does not say (a PM order carries its plan's).
 DURATION_H = {"bearing_outer_race": 4.0, "bearing_inner_race": 4.0, "bearing_rolling_element": 4.0,
@@ -116,6 +122,11 @@ def lock(session_factory: sessionmaker, work_order_id: int, technician_id: int, 
     return view
 
 
+def day_words(day: date) -> str:
+    """``Tue 8 Dec`` (a plan's day, as the pages say it)."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
 def decline(session_factory: sessionmaker, work_order_id: int, technician: Technician, reason: str,
             notifier=None) -> WorkOrder:
     """The assigned technician declines: the order goes back to ``open`` for the next plan."""
@@ -202,6 +213,9 @@ def accept_proposal(session_factory: sessionmaker, notifier, proposal_id: int, v
             order = orders.get(order_id)
             if order is None or order.status not in DISPATCHABLE_ROW_STATUSES:
                 continue  # not this engineer's, or accepted / started / done since the plan was made
+            technician = session.get(Technician, technician_id)
+            if technician is None or not technician.active:
+                continue  # left since the plan was made: the next plan places the order again
             row = session.get(DispatchLock, order_id) or DispatchLock(work_order_id=order_id)
             row.technician_id, row.day, row.locked_by, row.locked_at = technician_id, day, by, utcnow()
             session.add(row)
@@ -218,3 +232,67 @@ def accept_proposal(session_factory: sessionmaker, notifier, proposal_id: int, v
         proposal.accepted_at, proposal.accepted_by = utcnow(), by
     publish(notifier, events)
     return assigned
+
+
+@dataclass(frozen=True)
+class PlannedVisit:
+    """One stop of a technician in an accepted dispatch proposal: ``ordinal`` is its place among
+    that technician's visits of ``day`` (1 = the first), ``work_order_ids`` the jobs bundled in it."""
+
+    day: date
+    ordinal: int
+    start_minute: int
+    work_order_ids: tuple[int, ...]
+    proposal_id: int
+
+
+def visits_of(plan: dict, technician_id: int, proposal_id: int = 0) -> list[PlannedVisit]:
+    """The visits of ``technician_id`` in ``plan`` (:func:`plan_as_dict`), by day and start time,
+    each with its place in its day (pure)."""
+    mine = sorted((a for a in plan.get("assignments", []) if a.get("technician_id") == technician_id),
+                  key=lambda a: (a["day"], a["start_minute"]))
+    visits, count = [], {}
+    for a in mine:
+        day = date.fromisoformat(a["day"])
+        count[day] = count.get(day, 0) + 1
+        visits.append(PlannedVisit(day, count[day], int(a["start_minute"]), tuple(a["work_order_ids"]), proposal_id))
+    return visits
+
+
+#: Accepted proposals this many days old still say when their unfinished visits were planned.
+PLANNED_LOOKBACK_DAYS = 14
+
+
+def planned_visits(session: Session, technician_id: int, today: date) -> dict[int, PlannedVisit]:
+    """Order id → its visit in the latest accepted proposal that placed it with ``technician_id``.
+
+    An order counts only while the plan still holds for it: the proposal was accepted, nothing
+    accepted later placed the order elsewhere, and the order's lock (which an engineer may have
+    changed after accepting) names the same technician and day. The caller checks the order is
+    still assigned to the technician."""
+    proposals = session.scalars(select(DispatchProposal).where(
+        DispatchProposal.accepted_at.is_not(None),
+        DispatchProposal.start_day >= today - timedelta(days=PLANNED_LOOKBACK_DAYS))
+        .order_by(DispatchProposal.accepted_at.desc(), DispatchProposal.id.desc())).all()
+    seen: set[int] = set()
+    found: dict[int, PlannedVisit] = {}
+    for proposal in proposals:  # newest first: a later acceptance wins
+        for a in proposal.plan.get("assignments", []):
+            for order_id in a["work_order_ids"]:
+                if order_id in seen:
+                    continue
+                seen.add(order_id)
+                if a.get("technician_id") != technician_id:
+                    continue
+                visit = next(v for v in visits_of(proposal.plan, technician_id, proposal.id)
+                             if order_id in v.work_order_ids)
+                found[order_id] = visit
+    if found:
+        locks = {lock.work_order_id: lock for lock in session.scalars(
+            select(DispatchLock).where(DispatchLock.work_order_id.in_(list(found))))}
+        for order_id in list(found):
+            lock = locks.get(order_id)
+            if lock is not None and (lock.technician_id != technician_id
+                                     or (lock.day is not None and lock.day != found[order_id].day)):
+                del found[order_id]  # the engineer moved it after accepting: the plan no longer says
+    return found

@@ -7,10 +7,13 @@ outcome: the fault mode the diagnostics predicted against what the technician fo
 
 * **Hit rate** per predicted fault mode: orders whose fault was confirmed / orders.
 * **False alarm rate**: orders where no fault was found / orders. "Another fault found" is
-  neither: the machine needed the visit, the diagnosis named the wrong fault.
+  neither: the machine needed the visit, the diagnosis named the wrong fault. Those are counted
+  apart (**wrong fault rate**), with which fault was found instead, per predicted mode and per
+  found mode (what the diagnostics missed).
 * **RUL error** on replaced components: for orders with a remaining-life estimate in their evidence
-  whose fault was confirmed and whose component was replaced, the hours from the estimate to the
-  replacement are taken as the actual remaining life (the component was found failed). Hours are
+  where a fault was found (the predicted one or another) and the component was replaced, the hours
+  from the estimate to the replacement are taken as the actual remaining life (the component was
+  found failed, whatever the fault). Hours are
   wall-clock hours, the convention of :func:`fleet.maintenance.due_date`. Error = P50 - actual
   (positive: the model said it would last longer); coverage = share of actuals inside P10-P90.
 
@@ -61,7 +64,7 @@ class Outcome:
     def actual_remaining_h(self) -> float | None:
         """Hours from the RUL estimate to the replacement, when this outcome measures one."""
         if (self.rul_p50_h is None or self.predicted_at is None or self.replaced_at is None
-                or not self.component_replaced or self.fault_confirmed != "yes"):
+                or not self.component_replaced or self.fault_confirmed not in ("yes", "other")):
             return None
         return max(0.0, (self.replaced_at - self.predicted_at).total_seconds() / 3600.0)
 
@@ -73,10 +76,16 @@ class ModeStats:
     confirmed: int
     other_fault: int
     no_fault: int
+    #: (found fault mode, orders) for the "another fault found" ones, most frequent first
+    found_instead: tuple[tuple[str, int], ...] = ()
 
     @property
     def hit_rate(self) -> float:
         return self.confirmed / self.orders if self.orders else 0.0
+
+    @property
+    def wrong_fault_rate(self) -> float:
+        return self.other_fault / self.orders if self.orders else 0.0
 
     @property
     def false_alarm_rate(self) -> float:
@@ -108,15 +117,37 @@ class FeedbackReport:
     def false_alarm_rate(self) -> float:
         return sum(m.no_fault for m in self.modes) / self.orders if self.orders else 0.0
 
+    @property
+    def wrong_fault_rate(self) -> float:
+        return sum(m.other_fault for m in self.modes) / self.orders if self.orders else 0.0
+
+    @property
+    def missed(self) -> list[tuple[str, int]]:
+        """(found fault mode, orders) over all modes: faults found where another was predicted."""
+        counts: dict[str, int] = {}
+        for m in self.modes:
+            for mode, n in m.found_instead:
+                counts[mode] = counts.get(mode, 0) + n
+        return _by_count(counts)
+
+
+def _by_count(counts: dict[str, int]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
 
 def summarize(outcomes: list[Outcome]) -> FeedbackReport:
     """Hit and false-alarm rates per predicted fault mode, and the RUL error (pure)."""
     modes = []
     for mode in sorted({o.predicted_fault_mode for o in outcomes}):
         rows = [o for o in outcomes if o.predicted_fault_mode == mode]
+        instead: dict[str, int] = {}
+        for o in rows:
+            if o.fault_confirmed == "other":
+                found = o.found_fault_mode or "unknown"
+                instead[found] = instead.get(found, 0) + 1
         modes.append(ModeStats(mode, len(rows), sum(o.fault_confirmed == "yes" for o in rows),
                                sum(o.fault_confirmed == "other" for o in rows),
-                               sum(o.fault_confirmed == "no" for o in rows)))
+                               sum(o.fault_confirmed == "no" for o in rows), tuple(_by_count(instead))))
     measured = [(o, o.actual_remaining_h) for o in outcomes if o.actual_remaining_h is not None]
     rul = None
     if measured:
@@ -173,12 +204,17 @@ def format_report(report: FeedbackReport) -> str:
     if not report.orders:
         return "feedback: no completed corrective orders with recorded findings yet"
     lines = [f"feedback from {report.orders} completed orders: hit rate {report.hit_rate:.0%}, "
-             f"false alarm rate {report.false_alarm_rate:.0%}", "",
+             f"false alarm rate {report.false_alarm_rate:.0%}, another fault found {report.wrong_fault_rate:.0%}", "",
              f"{'predicted fault mode':<26} {'orders':>6} {'confirmed':>9} {'other':>6} {'no fault':>8} "
              f"{'hit rate':>8} {'false alarms':>12}"]
     for m in report.modes:
         lines.append(f"{m.fault_mode:<26} {m.orders:>6} {m.confirmed:>9} {m.other_fault:>6} {m.no_fault:>8} "
                      f"{m.hit_rate:>8.0%} {m.false_alarm_rate:>12.0%}")
+    if report.missed:
+        lines += ["", "another fault found instead of the predicted one:"]
+        for m in report.modes:
+            for found, n in m.found_instead:
+                lines.append(f"  predicted {m.fault_mode}, found {found}: {n}")
     lines.append("")
     if report.rul is None:
         lines.append("RUL error: no replaced component with a remaining-life estimate yet")

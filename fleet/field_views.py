@@ -1,5 +1,10 @@
 """Read models of the technicians' app: "my day" in visit order and one job with all it needs on site.
 
+"My day" follows the service engineer's accepted dispatch proposal (:func:`fleet.dispatch_service.planned_visits`):
+its visits in its order, jobs bundled at one site shown as one visit with its jobs, each saying so
+("planned by dispatch for Tue 8 Dec, 2nd visit"). Jobs no accepted plan places (assigned by hand,
+or moved since) come after, by due day, priority and distance (:func:`visit_order`), and say that.
+
 Everything here is in words a technician reads with gloves on in the sun: components and faults
 named (``alternator drive end``, never ``alternator_de``), times in the site's own time zone, the
 finding first ("Alternator drive end: bearing outer-race defect, getting worse; do by Tue 8 Dec").
@@ -15,7 +20,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from . import lifecycle
 from .alarms import OPEN_STATES, zone
-from .dispatch import ROAD_FACTOR, haversine_km
+from .dispatch_service import ROAD_FACTOR, PlannedVisit, day_words, planned_visits
+from .maintenance import haversine_km
 from .models import Alarm, Machine, PmWorkOrder, Technician, WorkOrder, WorkOrderPhoto
 from .queries import iso
 from .wording import component_words, fault_words, part_words
@@ -28,6 +34,21 @@ STATUS_WORDS = {"open": "not assigned", "assigned": "new for you", "accepted": "
 #: Hold reasons (fleet.lifecycle.HOLD_REASONS) in words.
 HOLD_WORDS = {"parts": "waiting for parts", "access": "no access to the machine", "customer": "customer asked to wait"}
 ROW_TO_LIFE = {"done": lifecycle.COMPLETED}
+
+
+#: The spectrum lines of a finding's evidence, in words (the code stays in brackets for the engineer).
+LINE_WORDS = {"BPFO": "bearing outer-race frequency", "BPFI": "bearing inner-race frequency",
+              "BSF": "bearing ball-spin frequency", "FTF": "bearing cage frequency", "GMF": "gear-mesh frequency",
+              "1X": "shaft speed"}
+
+
+def evidence_words(label: str) -> str:
+    """``"BPFO x2"`` → ``"bearing outer-race frequency (BPFO x2)"``; a label without a known line
+    is returned as it is."""
+    for code, text in LINE_WORDS.items():
+        if code in label.upper().replace("2XBSF", "BSF"):
+            return f"{text} ({label})"
+    return label
 
 
 def road_km_from(lat: float | None, lon: float | None, to_lat: float | None, to_lon: float | None) -> float | None:
@@ -62,12 +83,30 @@ def visit_order(jobs: Sequence[dict], home_lat: float | None, home_lon: float | 
     return ordered
 
 
-def local_text(when: datetime | None, tz: str) -> str:
-    """``"Tue 8 Dec 14:00"`` in zone ``tz`` ('' for None)."""
+def local_text(when: datetime | None, tz: str, named: bool = False) -> str:
+    """``"Tue 8 Dec 14:00"`` in zone ``tz`` ('' for None); ``named`` adds the zone's abbreviation
+    (``"Tue 8 Dec 14:00 GMT"``) where the line does not name the zone otherwise."""
     if when is None:
         return ""
     local = when.astimezone(zone(tz))
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+    text = f"{local:%a} {local.day} {local:%b %H:%M}"
+    return f"{text} {local:%Z}" if named else text
+
+
+def alarm_lines(session: Session, views: Iterable[dict]) -> list[dict]:
+    """``fleet.queries.alarm_view`` dicts with what the phone shows in words: the component named
+    (``alternator drive end``) and the first-seen time in the machine's site zone, zone named."""
+    views = list(views)
+    machines = {m.id: m for m in session.scalars(select(Machine).where(
+        Machine.id.in_([v["machine_id"] for v in views])).options(selectinload(Machine.site)))} if views else {}
+    lines = []
+    for view in views:
+        machine = machines.get(view["machine_id"])
+        tz = _site_tz(machine) if machine is not None else "UTC"
+        first = datetime.fromisoformat(view["first_seen_at"]) if view.get("first_seen_at") else None
+        lines.append({**view, "component_words": component_words(view["component"]) if view.get("component") else "",
+                      "first_seen_text": local_text(first, tz, named=True), "timezone": tz})
+    return lines
 
 
 def headline(order: WorkOrder, tz: str, now: datetime) -> str:
@@ -116,16 +155,64 @@ def job_summary(order: WorkOrder, technician: Technician | None, now: datetime) 
     }
 
 
+def ordinal(n: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``, ``22nd``."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _day_text(day: date, today: date) -> str:
+    relative = {0: "today, ", 1: "tomorrow, ", -1: "yesterday, "}.get((day - today).days, "")
+    return f"{relative}{day_words(day)}"
+
+
+def arrange_day(jobs: Sequence[dict], planned: dict[int, PlannedVisit], home_lat: float | None,
+                home_lon: float | None, today: date) -> list[dict]:
+    """The visits of "my day" (pure): the jobs ``planned`` by an accepted dispatch proposal first,
+    in its order (by day, then place in the day; a bundled visit's jobs together, most urgent
+    first), then the others in :func:`visit_order`, one visit per site in a row. Each visit is
+    ``{"visit", "number", "group", "planned", "plan_text", "day", "site", "jobs"}``: ``visit`` is the
+    place in the whole list (from 1), ``number`` the place in its ``group`` (a planned visit's place
+    in its day, as dispatch planned it, so "2" reads with "2nd visit" even once the 1st is done).
+    """
+    groups: dict[tuple, list[dict]] = {}
+    for job in jobs:
+        plan = planned.get(job["id"])
+        if plan is not None:
+            groups.setdefault((plan.proposal_id, plan.day, plan.ordinal), []).append(job)
+    visits: list[dict] = []
+    for (_, day, place), members in sorted(groups.items(), key=lambda item: (item[0][1], item[0][2], item[0][0])):
+        members.sort(key=lambda j: (-priority_rank(j["priority"]), j["number"]))
+        late = " (that day has passed)" if day < today else ""
+        visits.append({"planned": True, "day": day, "site": members[0]["site"], "jobs": members, "number": place,
+                       "group": f"{_day_text(day, today)[:1].upper()}{_day_text(day, today)[1:]}: planned by dispatch",
+                       "plan_text": f"Planned by dispatch for {_day_text(day, today)}, {ordinal(place)} visit{late}"})
+    for job in visit_order([j for j in jobs if j["id"] not in planned], home_lat, home_lon):
+        previous = visits[-1] if visits and not visits[-1]["planned"] else None
+        if previous is not None and previous["jobs"][-1]["site_key"] == job["site_key"]:
+            previous["jobs"].append(job)  # the same site next: one stop
+            continue
+        visits.append({"planned": False, "day": None, "site": job["site"], "jobs": [job],
+                       "number": 1 + sum(not v["planned"] for v in visits), "group": "Not in a dispatch plan yet",
+                       "plan_text": "Not in a dispatch plan yet: placed by due date, priority and distance"})
+    for position, visit in enumerate(visits, start=1):
+        visit["visit"] = position
+        for job in visit["jobs"]:
+            job["visit"] = position
+    return visits
+
+
 def my_day(session: Session, technician: Technician, now: datetime) -> list[dict]:
-    """The technician's active jobs in visit order (see :func:`visit_order`)."""
+    """The technician's active jobs as visits in the order to make them (see :func:`arrange_day`)."""
     orders = session.scalars(select(WorkOrder).where(WorkOrder.technician_id == technician.id,
                                                      WorkOrder.status.in_(ACTIVE_STATUSES))
                              .options(selectinload(WorkOrder.machine).selectinload(Machine.site),
                                       selectinload(WorkOrder.component))).all()
-    jobs = visit_order([job_summary(o, technician, now) for o in orders], technician.home_lat, technician.home_lon)
-    for position, job in enumerate(jobs, start=1):
-        job["visit"] = position
-    return jobs
+    jobs = [job_summary(o, technician, now) for o in orders]
+    tz = jobs[0]["timezone"] if jobs else "UTC"
+    today = now.astimezone(zone(tz)).date()
+    planned = planned_visits(session, technician.id, today) if jobs else {}
+    return arrange_day(jobs, planned, technician.home_lat, technician.home_lon, today)
 
 
 def _allowed(order: WorkOrder) -> list[str]:
@@ -133,12 +220,24 @@ def _allowed(order: WorkOrder) -> list[str]:
     return [a for a in lifecycle.allowed_actions(status) if a in lifecycle.TECHNICIAN_ACTIONS]
 
 
+def _code_dict(codes: lifecycle.CodeList) -> dict:
+    return {"problems": dict(codes.problems), "causes": dict(codes.causes), "remedies": dict(codes.remedies)}
+
+
 def _codes(order: WorkOrder) -> dict:
     try:
         codes = lifecycle.code_list(order.fault_mode)
-    except Exception:  # an order of a fault mode without codes: the generic lists apply
+    except lifecycle.DomainError:  # an order of a fault mode without codes: the generic lists apply
         codes = lifecycle.code_list("")
-    return {"problems": dict(codes.problems), "causes": dict(codes.causes), "remedies": dict(codes.remedies)}
+    return _code_dict(codes)
+
+
+def other_faults(fault_mode: str) -> list[dict]:
+    """The faults the completion form offers under "another fault found", in words, each with the
+    codes that fault's findings are reported in (the form swaps its lists when one is chosen)."""
+    return sorted(({"mode": mode, "words": fault_words(mode)[:1].upper() + fault_words(mode)[1:],
+                    "codes": _code_dict(lifecycle.code_list(mode))} for mode in lifecycle.other_fault_modes(fault_mode)),
+                  key=lambda f: f["words"])
 
 
 def job_detail(session: Session, order_id: int, technician: Technician, visible_tenant_ids: Iterable[int],
@@ -175,34 +274,55 @@ def job_detail(session: Session, order_id: int, technician: Technician, visible_
     planned = [dict(p) for p in (pm.plan.kit if pm is not None else order.parts or [])]
     for part in planned:
         part["description"] = part.get("description") or catalogue.get(part["part_number"], "")
+    mine = order.technician_id == technician.id
+    if not mine and order.is_active:
+        job["status_words"] = f"now {order.technician.name}'s" if order.technician is not None else "back with the engineer"
     job.update({
-        "mine": order.technician_id == technician.id,
+        "mine": mine,
         "assigned_to": order.technician.name if order.technician is not None else None,
         "description": order.description, "fault_mode": order.fault_mode,
         "component_words": component_words(order.component.name) if order.component is not None else "",
         "fault_words": fault_words(order.fault_mode, order.location),
-        "evidence": [{"label": e.get("label", ""), "hz": e.get("matched_hz")} for e in finding.get("evidence", [])],
+        "evidence": [{"label": evidence_words(e.get("label", "")), "hz": e.get("matched_hz")}
+                     for e in finding.get("evidence", [])],
         "evidence_burst": bursts[-1] if bursts else None,
         "contact_name": site.contact_name if site is not None else "",
         "contact_phone": site.contact_phone if site is not None else "",
         "hold_reason": _hold_reason(order),
         "allowed": _allowed(order),
         "codes": _codes(order),
+        "other_faults": other_faults(order.fault_mode),
         "pm_tasks": list(pm.plan.tasks) if pm is not None else [],
         "pm_name": pm.plan.name if pm is not None else "",
         "planned_parts": planned,
         "catalogue": [{"part_number": k, "description": v} for k, v in sorted(catalogue.items())],
         "recent": [{"number": h.number, "title": h.title, "status_words": STATUS_WORDS.get(h.status, h.status),
-                    "when": local_text(h.completed_at or h.created_at, tz), "resolution": h.resolution}
+                    "when": local_text(h.completed_at or h.created_at, tz, named=True), "resolution": h.resolution}
                    for h in history],
         "alarms": [{"id": a.id, "number": a.number, "title": a.title, "severity": a.severity, "state": a.state,
-                    "first_seen": local_text(a.first_seen_at, tz)} for a in alarms],
-        "photos": [{"id": p.id, "caption": p.caption, "when": local_text(p.created_at, tz)} for p in photos],
-        "story": [{"when": local_text(datetime.fromisoformat(e["at"]), tz) if e.get("at") else "",
-                   "what": e.get("note") or e.get("action") or e.get("to", ""), "by": e.get("by", "")}
+                    "first_seen": local_text(a.first_seen_at, tz, named=True)} for a in alarms],
+        "photos": [{"id": p.id, "caption": p.caption, "when": local_text(p.created_at, tz, named=True)} for p in photos],
+        "story": [{"when": local_text(datetime.fromisoformat(e["at"]), tz, named=True) if e.get("at") else "",
+                   "what": _story_words(e), "by": "" if str(e.get("by", "")).startswith("rules") else e.get("by", "")}
                   for e in (order.history or [])][-8:],
     })
     return job
+
+
+#: History actions in words (the entries' notes of these carry codes, not sentences).
+STORY_WORDS = {"accept": "accepted", "start": "started work", "resume": "carried on", "complete": "finished the job"}
+
+
+def _story_words(entry: dict) -> str:
+    """One history entry as the job page's story says it."""
+    action = entry.get("action")
+    if action in STORY_WORDS:
+        return STORY_WORDS[action]
+    if action == "decline":
+        return f"declined: {entry.get('note', '')}".rstrip(": ")
+    if entry.get("to") == "open" and not action:
+        return "opened from the machine's data"
+    return entry.get("note") or (action or entry.get("to", "")).replace("_", " ")
 
 
 def _hold_reason(order: WorkOrder) -> str:

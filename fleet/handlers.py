@@ -20,7 +20,7 @@ from typing import Callable, Iterable
 
 from .events import (AdminChanged, AlarmAcknowledged, AlarmCleared, AlarmEscalated, AlarmEvent, AlarmRaised, AlarmUpdated, Event,
                      LiveUpdate, SignInAttempted, WorkOrderChanged, WorkOrderReassigned, live_name, live_payload)
-from .job_alerts import push_job_change
+from .job_alerts import push_job_change, push_job_reassigned
 from .models import utcnow
 from .notify import NullNotifier, Notifier
 from .repairs import record_repair_on_completion
@@ -120,7 +120,7 @@ def stop_deliveries(event: AlarmEvent, deps: Dependencies) -> None:
 EVENT_HANDLERS: dict[type, list[Callable]] = {
     LiveUpdate: [publish_live],
     WorkOrderChanged: [publish_live, write_audit, record_repair_on_completion, push_job_change],
-    WorkOrderReassigned: [publish_live, write_audit],
+    WorkOrderReassigned: [publish_live, write_audit, push_job_reassigned],
     AlarmRaised: [publish_live, write_audit, start_escalation],
     AlarmUpdated: [publish_live],
     AlarmAcknowledged: [publish_live, write_audit, stop_deliveries],

@@ -172,6 +172,12 @@ CODE_LISTS: dict[str, CodeList] = {
 GENERIC_FAULT_MODES = ("low_remaining_life", "vibration_trend")
 
 
+def other_fault_modes(fault_mode: str) -> tuple[str, ...]:
+    """The faults a technician may report as found *instead of* ``fault_mode`` (fault confirmed:
+    other): every concrete fault mode with a code list except the predicted one and a PM service."""
+    return tuple(mode for mode in CODE_LISTS if mode not in (fault_mode, "preventive_maintenance"))
+
+
 def code_list(fault_mode: str) -> CodeList:
     """The codes a technician may use on an order of ``fault_mode`` (the union of all concrete
     fault modes' codes for RUL and trend orders)."""
@@ -266,8 +272,14 @@ def validate_completion(completion: Completion, fault_mode: str,
     found = fault_mode
     if completion.fault_confirmed == "other":
         if not completion.found_fault_mode:
-            raise DomainError("found_fault_mode is required when another fault was found")
+            raise DomainError("found_fault_mode is required when another fault was found: say which fault")
+        if completion.found_fault_mode not in other_fault_modes(fault_mode):
+            raise DomainError(f"found_fault_mode {completion.found_fault_mode!r} is not another fault this order "
+                              f"can find; allowed: {', '.join(other_fault_modes(fault_mode))}")
         found = completion.found_fault_mode
+    elif completion.found_fault_mode:
+        raise DomainError(f"found_fault_mode is only for fault_confirmed 'other' (another fault found), "
+                          f"not {completion.fault_confirmed!r}")
     codes = code_list(found)
     for label, value, allowed in (("problem_code", completion.problem_code, codes.problems),
                                   ("cause_code", completion.cause_code, codes.causes),
@@ -275,8 +287,13 @@ def validate_completion(completion: Completion, fault_mode: str,
         if value not in allowed:
             raise DomainError(f"{label} {value!r} is not in the code list for {found}; "
                               f"allowed: {', '.join(allowed)}")
-    if completion.fault_confirmed == "yes" and completion.problem_code in _NOTHING:
-        raise DomainError("a confirmed fault cannot have the problem code no_fault_found")
+    if completion.fault_confirmed in ("yes", "other") and completion.problem_code in _NOTHING:
+        what = "a confirmed fault" if completion.fault_confirmed == "yes" else "another fault found"
+        raise DomainError(f"{what} cannot have the problem code no_fault_found")
+    if (completion.fault_confirmed == "no" and any(code in codes.problems for code in _NOTHING)
+            and completion.problem_code not in _NOTHING):
+        raise DomainError(f"no fault found cannot have the problem code {completion.problem_code!r}; "
+                          f"use no_fault_found, or say which fault was found")
     if completion.labour_h < 0:
         raise DomainError("labour_h must not be negative")
     known = set(catalogue) if catalogue is not None else None
@@ -400,6 +417,6 @@ def from_row(order) -> OrderLife:
 
 
 __all__ = ["OrderLife", "Actor", "Transition", "Completion", "PartUse", "CodeList", "IllegalTransition", "NotPermitted",
-           "apply", "allowed_actions", "actions_for", "technician_change", "code_list", "validate_completion",
+           "apply", "allowed_actions", "actions_for", "technician_change", "code_list", "other_fault_modes", "validate_completion",
            "record_update", "from_row", "STATUSES", "ACTIVE", "TRANSITIONS", "CODE_LISTS", "HOLD_REASONS",
            "FAULT_CONFIRMED", "DISPATCHABLE", "PAST_TENSE", "LIFE_TO_ROW"]

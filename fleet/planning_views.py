@@ -109,9 +109,12 @@ def feedback_report(session: Session) -> dict:
     report = feedback.summarize(outcomes)
     return {
         "orders": report.orders, "hit_rate": report.hit_rate, "false_alarm_rate": report.false_alarm_rate,
+        "wrong_fault_rate": report.wrong_fault_rate, "missed": [{"fault_mode": f, "orders": n} for f, n in report.missed],
         "modes": [{"fault_mode": m.fault_mode, "orders": m.orders, "confirmed": m.confirmed,
                    "other_fault": m.other_fault, "no_fault": m.no_fault, "hit_rate": m.hit_rate,
-                   "false_alarm_rate": m.false_alarm_rate} for m in report.modes],
+                   "false_alarm_rate": m.false_alarm_rate, "wrong_fault_rate": m.wrong_fault_rate,
+                   "found_instead": [{"fault_mode": f, "orders": n} for f, n in m.found_instead]}
+                  for m in report.modes],
         "rul": (None if report.rul is None else {
             "replaced": report.rul.replaced, "mean_error_h": report.rul.mean_error_h,
             "mean_absolute_error_h": report.rul.mean_absolute_error_h,

@@ -37,12 +37,14 @@ def orders():
 
     with _runtime().sessions() as session:
         technician = _technician(session)
-        jobs = [] if technician is None else field_views.my_day(session, technician, utcnow())
+        visits = [] if technician is None else field_views.my_day(session, technician, utcnow())
         name = technician.name if technician is not None else None
         base = technician.home_base if technician is not None else ""
-        alarms = queries.technician_alarms(session, current_user.id, utcnow(), current_user.scope)
-    return render_template("tech/my_day.html", jobs=jobs, technician_name=name, home_base=base, alarms=alarms,
-                           vapid_public_key=_runtime().vapid_public_key)
+        alarms = field_views.alarm_lines(session, queries.technician_alarms(
+            session, current_user.id, utcnow(), current_user.scope))
+    jobs = [job for visit in visits for job in visit["jobs"]]
+    return render_template("tech/my_day.html", visits=visits, jobs=jobs, technician_name=name, home_base=base,
+                           alarms=alarms, vapid_public_key=_runtime().vapid_public_key)
 
 
 @bp.get("/jobs/<int:order_id>")

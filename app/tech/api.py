@@ -1,5 +1,7 @@
-"""The technicians' app's JSON endpoints (``/api/v1/tech/...``): actions from the phone, and its
-Web Push subscription.
+"""The technicians' app's JSON endpoint (``/api/v1/tech/actions``): actions from the phone.
+
+(The app's Web Push subscription goes to the one general endpoint, ``POST /api/v1/push-subscriptions``
+in :mod:`app.alarm_api`, which the console's profile page uses too.)
 
 ``POST /api/v1/tech/actions`` takes one action as ``multipart/form-data`` (a photo is a file part)
 or JSON, with the header ``X-CSRF-Token`` (the page's token: a multipart form could otherwise be
@@ -176,52 +178,3 @@ def actions():
     except BadFieldInput as bad:
         return jsonify(error="bad_field", field=bad.field, message=str(bad)), 400
     return jsonify(outcome.to_dict())
-
-
-@api_bp.post("/push-subscription")
-@roles_required("technician", "engineer", "admin")
-def push_subscribe():
-    """Store this browser's Web Push subscription (its ``PushSubscription.toJSON()``) for the user."""
-    from sqlalchemy import select
-
-    from fleet.db import transaction
-    from fleet.models import PushSubscription
-
-    _check_csrf()
-    body = request.get_json(silent=True)
-    keys = body.get("keys") if isinstance(body, dict) else None
-    endpoint = body.get("endpoint") if isinstance(body, dict) else None
-    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")) or len(endpoint) > 1000:
-        raise BadRequest("endpoint", "endpoint must be the push service's URL (at most 1000 characters).")
-    if not isinstance(keys, dict) or not all(isinstance(keys.get(k), str) and 10 <= len(keys[k]) <= 200
-                                             for k in ("p256dh", "auth")):
-        raise BadRequest("keys", "keys must hold the subscription's p256dh and auth (base64url text).")
-    device = (request.headers.get("User-Agent") or "")[:200]
-    with transaction(_runtime().sessions) as db:
-        row = db.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
-        if row is None:
-            row = PushSubscription(user_id=current_user.id, endpoint=endpoint, p256dh=keys["p256dh"],
-                                   auth=keys["auth"], device=device)
-            db.add(row)
-        else:  # the same browser again (or handed to another user): it now belongs to this user
-            row.user_id, row.p256dh, row.auth, row.device = current_user.id, keys["p256dh"], keys["auth"], device
-    return jsonify(subscribed=True), 201
-
-
-@api_bp.delete("/push-subscription")
-@roles_required("technician", "engineer", "admin")
-def push_unsubscribe():
-    from sqlalchemy import delete
-
-    from fleet.db import transaction
-    from fleet.models import PushSubscription
-
-    _check_csrf()
-    body = request.get_json(silent=True)
-    endpoint = body.get("endpoint") if isinstance(body, dict) else None
-    if not isinstance(endpoint, str) or not endpoint:
-        raise BadRequest("endpoint", "endpoint is required.")
-    with transaction(_runtime().sessions) as db:
-        db.execute(delete(PushSubscription).where(PushSubscription.endpoint == endpoint,
-                                                  PushSubscription.user_id == current_user.id))
-    return jsonify(subscribed=False)

@@ -1,25 +1,30 @@
 """The technicians' app in Debian's Chromium at a 390 x 844 phone viewport.
 
-The technician signs in, the service worker installs and stores the day's jobs; the browser goes
-offline, the app reloads from the phone's copy, the technician accepts, starts and finishes a job
-with codes, a note and a photo (a test image through the camera input); back online, the queue
-goes out in order and the server has the completion once, with the photo on disk. Then a push
-message delivered to the service worker through the DevTools protocol shows a notification whose
-tap opens the job. Screenshots of the list, a job page and the completion form go to
-var/screenshots/ (test artifacts); no page is wider than the phone.
+The technician signs in to a day the engineer's accepted dispatch plan orders; the service worker
+installs and stores the day's jobs; the browser goes offline, the app reloads from the phone's
+copy, the technician accepts, starts and finishes a job with codes ("another fault found", whose
+code lists the form swaps in), a note and a photo (a test image through the camera input); back
+online, the queue goes out in order and the server has the completion once, with the photo on disk.
+The engineer then gives the other job to someone else while the phone is offline: its queued
+accept comes back as a conflict the app shows. Push messages delivered to the service worker
+through the DevTools protocol show notifications whose tap opens the job (a new job) or My day (a
+job moved away). Screenshots of the list, a job page, the completion form and the conflict at
+390 px (the list and a job also at 1440 px) go to var/screenshots/ (test artifacts); no page is
+wider than the viewport, and every control on them is at least 44 px tall.
 """
 from __future__ import annotations
 
 import json
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from app_helpers import DEMO_PASSWORD  # noqa: E402
-from field_helpers import TECHNICIAN, open_job  # noqa: E402
+from field_helpers import OTHER_TECHNICIAN_NAME, TECHNICIAN, accepted_plan, open_job, technician_id_by_name  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -29,12 +34,28 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 1000}
+#: Visible controls shorter than a gloved fingertip (44 px), as "tag#id.class: height".
+SMALL_TARGETS = """Array.from(document.querySelectorAll('button, a, select, input, summary, textarea'))
+  .filter(e => !e.closest('.leaflet-container') && !e.classList.contains('visually-hidden'))
+  .map(e => [e, /^(radio|checkbox)$/.test(e.type) && e.closest('label') ? e.closest('label') : e])
+  .filter(([e, target]) => { const r = target.getBoundingClientRect(); return r.width > 0 && r.height > 0
+                             && r.height < 44; })
+  .map(([e, target]) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + '.' + e.className + ': '
+       + Math.round(target.getBoundingClientRect().height))"""
 
 
 def shoot(page, name: str) -> None:
+    """Screenshot at the page's viewport width; it must not scroll sideways, and on a phone every
+    visible control must be a 44 px target. (Evaluated through CDP, which the page's CSP allows.)"""
+    viewport = page.viewport_size["width"]
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky header then sits at the top of the full-page shot
     width = page.evaluate("document.documentElement.scrollWidth")
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-390.png"), full_page=True)
-    assert width <= PHONE["width"], f"{name} is {width} px wide on a {PHONE['width']} px phone"
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{viewport}.png"), full_page=True)
+    assert width <= viewport, f"{name} is {width} px wide at {viewport} px"
+    if viewport == PHONE["width"]:
+        small = page.evaluate(SMALL_TARGETS)
+        assert small == [], f"{name}: controls under 44 px: {small}"
 
 
 def wait_until(predicate, timeout_s: float = 30.0, what: str = "condition"):
@@ -60,15 +81,18 @@ def server_state(sessions, order_id):
                                            .where(WorkOrderFinding.work_order_id == order_id)),
                 "photos": [p.relative_path for p in session.scalars(
                     select(WorkOrderPhoto).where(WorkOrderPhoto.work_order_id == order_id))],
-                "notes": session.get(WorkOrder, order_id).resolution}
+                "notes": session.get(WorkOrder, order_id).resolution, "parts": session.get(WorkOrder, order_id).parts,
+                "finding": next(((f.fault_confirmed, f.found_fault_mode, f.problem_code) for f in session.scalars(
+                    select(WorkOrderFinding).where(WorkOrderFinding.work_order_id == order_id))), None)}
 
 
 def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, session_factory, tmp_path):
     from PIL import Image
     from playwright.sync_api import expect, sync_playwright
 
-    from fleet.job_alerts import job_push_payload
+    from fleet.job_alerts import job_push_payload, moved_push_payload
     from fleet.notify import NullNotifier
+    from fleet.work_order_service import perform
     from fleet.queries import work_order_view
     from fleet.models import WorkOrder
 
@@ -77,6 +101,10 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
     job = open_job(session_factory, NullNotifier(), due_days=1.5)
     later = open_job(session_factory, NullNotifier(), uid="EX-1001", component="swing_gearbox",
                      fault_mode="gear_wear", location="stage1", due_days=4.0)
+    sam = technician_id_by_name(session_factory, "Sam Okafor")
+    tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).date()
+    accepted_plan(session_factory, NullNotifier(), [(sam, tomorrow, [job], 9 * 60), (sam, tomorrow, [later], 13 * 60)],
+                  tomorrow)
     picture = tmp_path / "bearing.jpg"
     Image.new("RGB", (3000, 2000), (90, 80, 70)).save(picture, "JPEG")
 
@@ -98,6 +126,9 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
             expect(page.locator("body[data-sw=ready][data-jobs-cached='2']")).to_have_count(1, timeout=30_000)
             assert page.evaluate("navigator.serviceWorker.controller !== null")
             expect(page.locator("#push-state")).not_to_have_text("Alerts for new jobs: checking…")
+            expect(page.locator('.visit-card[data-visit="1"] .plan-text')).to_contain_text(
+                "Planned by dispatch for tomorrow")
+            expect(page.locator('.visit-card[data-visit="2"] .plan-text')).to_contain_text("2nd visit")
             shoot(page, "tech-my-day")
 
             context.set_offline(True)
@@ -115,11 +146,16 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
             page.click("form[data-action=accept] button")
             page.click("form[data-action=start] button")
             page.click("#complete-box summary")
-            page.select_option("#problem_code", "outer_race_spalled")
-            page.select_option("#cause_code", "lubrication")
-            page.select_option("#remedy_code", "bearing_replaced")
-            page.check("input[name=fault_confirmed][value=yes]")
-            page.fill("#notes", "Outer race spalled; bearing replaced and regreased.")
+            # the bearing was fine; the coupling was out: another fault, whose codes the form swaps in
+            page.check("input[name=fault_confirmed][value=other]")
+            expect(page.locator("#other-fault")).to_be_visible()
+            page.select_option("#found_fault_mode", "misalignment")
+            expect(page.locator("#problem_code option[value=outer_race_spalled]")).to_have_count(0)
+            page.select_option("#problem_code", "shaft_misaligned")
+            page.select_option("#cause_code", "installation")
+            page.select_option("#remedy_code", "realigned")
+            page.fill("#notes", "Bearing fine; coupling 0.4 mm out, realigned and regreased.")
+            page.select_option("#extra_part", "6312-2Z-C3")  # not planned: picked from the machine's list
             page.fill("#labour_h", "2.5")
             page.set_input_files("#photo", str(picture))
             expect(page.locator("#photo-preview[data-ready=yes]")).to_have_count(1, timeout=15_000)
@@ -134,7 +170,9 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
             state = wait_until(lambda: (s := server_state(session_factory, job))["status"] == "done" and s,
                                what="the completion on the server")
             assert state["actions"] == 4 and state["findings"] == 1 and len(state["photos"]) == 1
-            assert state["notes"].startswith("Outer race spalled")
+            assert state["notes"].startswith("Bearing fine; coupling")
+            assert state["finding"] == ("other", "misalignment", "shaft_misaligned")
+            assert state["parts"] == [{"part_number": "6312-2Z-C3", "quantity": 1}]
             assert (tmp_path / "photos" / state["photos"][0]).read_bytes()[:2] == b"\xff\xd8"
             # the page loads itself again once its steps are in (the stored copy is fresh then)
             expect(page.locator("#job-state")).to_have_text("completed", timeout=30_000)
@@ -143,6 +181,40 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
             assert server_state(session_factory, job)["actions"] == 4
             assert page.evaluate("document.body.dataset.problems") == "0"
 
+            # desktop width too (a technician's tablet, an office check)
+            page.set_viewport_size(DESKTOP)
+            page.goto(f"{base_url}/tech/")
+            shoot(page, "tech-my-day")
+            page.goto(f"{base_url}/tech/jobs/{later}")
+            shoot(page, "tech-job")
+            page.set_viewport_size(PHONE)
+
+            # the engineer gives the other job to Priya while the phone has no signal: the accept
+            # queued there comes back as a conflict the app shows, never lost
+            page.goto(f"{base_url}/tech/jobs/{later}")
+            expect(page.locator("form[data-action=accept] button")).to_be_visible()
+            with session_factory() as session:
+                tenants = [session.get(WorkOrder, later).tenant_id]
+            perform(session_factory, NullNotifier(), later, "assign", tenants, actor="engineer@ironwatch.example",
+                    technician_id=technician_id_by_name(session_factory, OTHER_TECHNICIAN_NAME))
+            context.set_offline(True)
+            page.click("form[data-action=accept] button")
+            expect(page.locator("body[data-queue='1']")).to_have_count(1)
+            context.set_offline(False)
+            expect(page.locator("#conflicts")).to_be_visible(timeout=30_000)
+            expect(page.locator("#conflict-list")).to_contain_text(OTHER_TECHNICIAN_NAME)
+            expect(page.locator("#conflict-list")).to_contain_text(f"Accept on job WO-{later:06d}, done ")
+            expect(page.locator("#conflict-list")).to_contain_text("was reassigned meanwhile")
+            expect(page.locator(".notice.error")).to_contain_text("no longer yours", timeout=30_000)
+            expect(page.locator("#job-state")).to_have_text(f"now {OTHER_TECHNICIAN_NAME}'s")
+            shoot(page, "tech-conflict")
+            page.click("#conflict-list button")
+            expect(page.locator("#conflicts")).to_be_hidden()
+            page.goto(f"{base_url}/tech/")
+            expect(page.locator(f'[data-job="{later}"]')).to_have_count(0)  # off Sam's day
+            shoot(page, "tech-my-day-after")
+
+            # push: the service worker shows a job notification; a tap opens that job
             # push: the service worker shows a job notification; a tap opens that job
             with session_factory() as session:
                 payload = job_push_payload(work_order_view(session.get(WorkOrder, later)), "updated", base_url)
@@ -164,6 +236,21 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
                             "})")
             page.wait_for_url(f"**/tech/jobs/{later}", timeout=15_000)
             expect(page.locator("h1.headline")).to_contain_text("Swing gearbox")
+
+            # a "job moved" push: its tap opens My day, not the job that is no longer Sam's
+            worker.evaluate("self.registration.getNotifications().then(s => s.forEach(n => n.close()))")
+            with session_factory() as session:
+                moved = moved_push_payload(work_order_view(session.get(WorkOrder, later)), True, base_url)
+            cdp.send("ServiceWorker.deliverPushMessage", {"origin": base_url, "registrationId":
+                                                          registration["registrationId"], "data": json.dumps(moved)})
+            wait_until(lambda: page.evaluate(
+                "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(n => n.map(x => x.title))"
+            ) == [moved["title"]], what="the job-moved notification (alone)")
+            worker.evaluate("self.registration.getNotifications().then(function (shown) {"
+                            "  self.dispatchEvent(new NotificationEvent('notificationclick', {notification: shown[0]}));"
+                            "})")
+            page.wait_for_url(f"{base_url}/tech/", timeout=15_000)
+            expect(page.locator("h1")).to_have_text("My day")
             assert errors == [], errors
             context.close()
         finally:

@@ -49,3 +49,30 @@ def technician_id_by_name(sessions, name: str) -> int:
 
     with sessions() as session:
         return session.scalar(select(Technician.id).where(Technician.name == name))
+
+
+def accepted_plan(sessions, notifier, assignments, start) -> list[int]:
+    """Store a dispatch proposal with ``assignments`` (technician id, day, [order ids], start minute)
+    in the planner's JSON shape and accept it as the engineer, through dispatch_service; returns the
+    order ids it assigned."""
+    from sqlalchemy import select
+
+    from fleet import dispatch_service
+    from fleet.db import transaction
+    from fleet.models import DispatchProposal, Machine, Technician
+
+    with transaction(sessions) as session:
+        names = {t.id: t.name for t in session.scalars(select(Technician))}
+        plan = {"assignments": [{"technician_id": tech, "technician": names[tech], "day": day.isoformat(),
+                                 "start_minute": minute, "end_minute": minute + 120, "work_order_ids": ids,
+                                 "site": "site", "travel_km": 10.0, "late_days": 0, "late_work_order_ids": [],
+                                 "locked": False, "reason": "test plan"} for tech, day, ids, minute in assignments],
+                "unplanned": [], "travel_km": 0.0, "work_h": 0.0, "available_h": 0.0, "late_jobs": 0,
+                "utilization": 0.0}
+        proposal = DispatchProposal(start_day=start, days=5, plan=plan)
+        session.add(proposal)
+        session.flush()
+        proposal_id = proposal.id
+    with sessions() as session:
+        tenants = sorted(set(session.scalars(select(Machine.tenant_id))))
+    return dispatch_service.accept_proposal(sessions, notifier, proposal_id, tenants, "engineer@ironwatch.example")

@@ -85,8 +85,6 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET tech.service_worker": PUBLIC,
     # sent without the page's X-CSRF-Token: 400 for those whose role may call it
     "POST tech_api.actions": row("401", "401", "403", "403", "ok", "403", "403", "403"),
-    "POST tech_api.push_subscribe": row("401", "401", "ok", "ok", "ok", "403", "403", "ok"),
-    "DELETE tech_api.push_unsubscribe": row("401", "401", "ok", "ok", "ok", "403", "403", "ok"),
     "GET api.machines": API_LIST,
     "GET api.machine": API_OBJECT,
     "GET api.machine_diagnoses": API_OBJECT,

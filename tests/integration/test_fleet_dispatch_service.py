@@ -94,3 +94,38 @@ def test_bad_locks_and_declines_change_nothing(planned_fleet):
         row = session.get(WorkOrder, order.id)
         assert (row.status, row.technician_id) == ("assigned", sam.id)
         assert session.scalar(select(DispatchLock)) is None
+
+
+def test_a_lock_moves_an_unaccepted_order_and_a_decline_gives_it_back_each_telling_who_lost_it(planned_fleet):
+    from fleet.events import WorkOrderChanged, WorkOrderReassigned
+    from fleet.handlers import Dependencies, MessageBus
+
+    heard: list = []
+    bus = MessageBus(Dependencies(notifier=EventLog()), handlers={
+        WorkOrderReassigned: [lambda event, deps: heard.append(event)],
+        WorkOrderChanged: [lambda event, deps: heard.append(event)]})
+    with planned_fleet() as session:
+        order = session.scalar(select(WorkOrder).where(WorkOrder.status == "open"))
+        sam, priya = (session.scalar(select(Technician).where(Technician.name == n)) for n in ("Sam Okafor",
+                                                                                                "Priya Raman"))
+    with planned_fleet.begin() as session:
+        session.get(WorkOrder, order.id).assign(session.get(Technician, sam.id))
+    day = dispatch.week_start(datetime.now(timezone.utc).date()) + timedelta(days=8)
+    dispatch_service.lock(planned_fleet, order.id, priya.id, day, "engineer@ironwatch.example", bus)
+    with planned_fleet() as session:
+        assert (session.get(WorkOrder, order.id).status, session.get(WorkOrder, order.id).technician_id) == (
+            "assigned", priya.id)
+    changed, moved = heard
+    assert isinstance(changed, WorkOrderChanged) and changed.change == "assigned"
+    assert (moved.from_technician_id, moved.to_technician_id, moved.actor) == (sam.id, priya.id,
+                                                                               "engineer@ironwatch.example")
+    assert moved.order["technician_id"] == priya.id and "locked to Priya Raman" in moved.reason
+    dispatch_service.lock(planned_fleet, order.id, priya.id, day + timedelta(days=1), "engineer", bus)
+    assert len(heard) == 2  # the same technician, another day: nobody lost anything
+
+    heard.clear()
+    dispatch_service.decline(planned_fleet, order.id, priya, "no hydraulics kit on the van", bus)
+    changed, moved = heard
+    assert changed.change == "declined" and changed.order["status"] == "open"
+    assert (moved.from_technician_id, moved.to_technician_id, moved.reason) == (priya.id, None,
+                                                                                "no hydraulics kit on the van")

@@ -79,13 +79,38 @@ def test_hit_rate_false_alarms_and_rul_error_per_fault_mode(outcomes_db):
     assert report.rul.within_p10_p90 == pytest.approx(0.5)
     other = next(o for o in outcomes if o.fault_confirmed == "other")
     assert other.found_fault_mode == "misalignment" and other.actual_remaining_h is None
+    # "another fault found" is neither a hit nor a false alarm: counted apart, with what was found
+    assert bearing.found_instead == (("misalignment", 1),) and bearing.wrong_fault_rate == pytest.approx(1 / 3)
+    assert report.wrong_fault_rate == pytest.approx(0.2) and report.missed == [("misalignment", 1)]
+
+
+def test_another_fault_found_on_a_replaced_component_measures_its_remaining_life():
+    """The component failed, whichever fault the technician found: its life ended at the replacement."""
+    common = dict(machine="GS-1", component="alternator_de", predicted_fault_mode="bearing_outer_race",
+                  predicted_at=T, replaced_at=T + timedelta(hours=300), rul_p10_h=100.0, rul_p50_h=200.0,
+                  rul_p90_h=400.0)
+    outcomes = [feedback.Outcome(1, fault_confirmed="other", found_fault_mode="bearing_inner_race",
+                                 problem_code="inner_race_spalled", component_replaced=True, **common),
+                feedback.Outcome(2, fault_confirmed="other", found_fault_mode="misalignment",
+                                 problem_code="shaft_misaligned", component_replaced=False, **common),
+                feedback.Outcome(3, fault_confirmed="no", found_fault_mode="", problem_code="no_fault_found",
+                                 component_replaced=True, **common)]
+    report = feedback.summarize(outcomes)
+    (mode,) = report.modes
+    assert (mode.confirmed, mode.other_fault, mode.no_fault, mode.hit_rate) == (0, 2, 1, 0.0)
+    assert mode.found_instead == (("bearing_inner_race", 1), ("misalignment", 1))
+    assert [o.actual_remaining_h for o in outcomes] == [300.0, None, None]
+    assert report.rul.replaced == 1 and report.rul.mean_error_h == pytest.approx(-100.0)
+    text = feedback.format_report(report)
+    assert "another fault found 67%" in text and "predicted bearing_outer_race, found misalignment: 1" in text
 
 
 def test_cli_prints_the_report_and_writes_labels(outcomes_db, sql_url, tmp_path, capsys):
     labels = tmp_path / "labels.csv"
     assert feedback.main(["--database-url", sql_url, "--labels", str(labels)]) == 0
     out = capsys.readouterr().out
-    assert "feedback from 5 completed orders: hit rate 60%, false alarm rate 20%" in out
+    assert "feedback from 5 completed orders: hit rate 60%, false alarm rate 20%, another fault found 20%" in out
+    assert "predicted bearing_outer_race, found misalignment: 1" in out
     assert "bearing_outer_race" in out and "33%" in out
     assert "RUL error on 2 replaced components: mean (P50 - actual) -75 h, mean absolute 75 h" in out
     rows = list(csv.DictReader(labels.open()))

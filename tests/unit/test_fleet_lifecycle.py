@@ -91,6 +91,18 @@ def test_hold_reason_must_be_parts_access_or_customer():
     (Completion("outer_race_spalled", "bad luck", "bearing_replaced", "yes"), "cause_code 'bad luck'"),
     (Completion("no_fault_found", "unknown", "inspected_no_action", "yes"), "confirmed fault cannot"),
     (Completion("tooth_broken", "wear", "gear_set_replaced", "other"), "found_fault_mode is required"),
+    (Completion("outer_race_spalled", "wear", "bearing_replaced", "other", found_fault_mode="bearing_outer_race"),
+     "not another fault this order can find"),  # the predicted fault itself is "yes", not "other"
+    (Completion("service_done", "scheduled", "service_completed", "other", found_fault_mode="preventive_maintenance"),
+     "not another fault"),
+    (Completion("shaft_misaligned", "wear", "realigned", "other", found_fault_mode="gremlins"), "not another fault"),
+    (Completion("outer_race_spalled", "wear", "bearing_replaced", "yes", found_fault_mode="misalignment"),
+     "found_fault_mode is only for fault_confirmed 'other'"),
+    (Completion("outer_race_spalled", "wear", "bearing_replaced", "other", found_fault_mode="misalignment"),
+     "problem_code 'outer_race_spalled' is not in the code list for misalignment"),
+    (Completion("no_fault_found", "unknown", "inspected_no_action", "other", found_fault_mode="misalignment"),
+     "another fault found cannot"),
+    (Completion("outer_race_spalled", "unknown", "inspected_no_action", "no"), "no fault found cannot have"),
     (Completion("outer_race_spalled", "wear", "bearing_replaced", "yes", parts_used=(PartUse("X-1", 1),)),
      "part X-1 is not in this machine model's catalogue"),
 ])

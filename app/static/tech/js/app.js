@@ -58,8 +58,9 @@
       problems.forEach(function (problem) {
         var item = document.createElement("li");
         var text = document.createElement("p");
-        text.textContent = (ACTION_WORDS[problem.action] || problem.action) + " on job " + problem.order_id +
-          " (" + new Date(problem.taken_at).toLocaleString() + "): " + problem.message;
+        text.textContent = (ACTION_WORDS[problem.action] || problem.action) + " on job " +
+          (problem.number || problem.order_id) + ", done " + whenText(problem.taken_at) + ": " +
+          problem.message.charAt(0).toUpperCase() + problem.message.slice(1) + ".";
         var ok = document.createElement("button");
         ok.type = "button"; ok.className = "big secondary"; ok.textContent = "Understood";
         ok.addEventListener("click", function () { IronQueue.dismiss(problem.client_action_id); });
@@ -67,6 +68,15 @@
         conflictList.appendChild(item);
       });
     });
+  }
+
+  /* "Mon 7 Dec, 14:28 GMT": the phone's own zone, named (the step was taken where the phone is). */
+  function whenText(iso) {
+    try {
+      return new Intl.DateTimeFormat("en-GB", { weekday: "short", day: "numeric", month: "short", hour: "2-digit",
+                                                minute: "2-digit", hourCycle: "h23", timeZoneName: "short" })
+        .format(new Date(iso));
+    } catch (e) { return iso; }
   }
 
   function syncNow() {

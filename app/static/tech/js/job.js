@@ -52,7 +52,9 @@
         if (visible) { shown += 1; }
       });
       document.getElementById("no-actions").hidden = shown > 0;
-      document.getElementById("job-state").textContent = (WORDS[status] || status) + (waiting ? " (not sent yet)" : "");
+      if (mine) {  // a job no longer mine keeps the server's words ("now Priya Raman's")
+        document.getElementById("job-state").textContent = (WORDS[status] || status) + (waiting ? " (not sent yet)" : "");
+      }
       job.dataset.effectiveStatus = status;
       var note = document.getElementById("pending-note");
       note.hidden = waiting === 0;
@@ -93,6 +95,55 @@
     });
   }
 
+  // --- "was the predicted fault there?": another fault found brings that fault's code lists
+  var found = document.getElementById("found_fault_mode");
+  if (found) {
+    var otherBox = document.getElementById("other-fault");
+    var predicted = JSON.parse(found.dataset.predictedCodes);
+    var others = {};
+    JSON.parse(found.dataset.codes).forEach(function (f) { others[f.mode] = f.codes; });
+    var LISTS = { problem_code: "problems", cause_code: "causes", remedy_code: "remedies" };
+
+    var fillCodes = function (codes) {
+      Object.keys(LISTS).forEach(function (id) {
+        var select = document.getElementById(id);
+        var keep = select.value;
+        select.textContent = "";
+        var first = document.createElement("option");
+        first.value = ""; first.textContent = "Choose…";
+        select.appendChild(first);
+        Object.keys(codes[LISTS[id]]).forEach(function (code) {
+          var option = document.createElement("option");
+          var label = codes[LISTS[id]][code];
+          option.value = code; option.textContent = label.charAt(0).toUpperCase() + label.slice(1);
+          select.appendChild(option);
+        });
+        select.value = codes[LISTS[id]][keep] ? keep : "";
+      });
+    };
+    var answer = function () {
+      var checked = document.querySelector("input[name=fault_confirmed]:checked");
+      return checked ? checked.value : "";
+    };
+    var onFaultAnswer = function () {
+      var other = answer() === "other";
+      otherBox.hidden = !other;
+      found.required = other;
+      if (!other) { found.value = ""; }
+      fillCodes(other && others[found.value] ? others[found.value] : predicted);
+      var problem = document.getElementById("problem_code");
+      if (answer() === "no" && predicted.problems.no_fault_found) { problem.value = "no_fault_found"; }
+      job.dataset.foundFault = other ? (found.value || "choose") : "";
+    };
+    document.querySelectorAll("input[name=fault_confirmed]").forEach(function (radio) {
+      radio.addEventListener("change", onFaultAnswer);
+    });
+    found.addEventListener("change", onFaultAnswer);
+    document.getElementById("complete-form").addEventListener("reset", function () {
+      window.setTimeout(onFaultAnswer, 0);
+    });
+  }
+
   // --- forms queue their action
   function fieldsOf(form, action) {
     var data = new FormData(form);
@@ -103,8 +154,13 @@
         if (key.indexOf("part:") === 0) {
           var quantity = parseFloat(value);
           if (quantity > 0) { parts.push({ part_number: key.slice(5), quantity: quantity }); }
-        } else if (key !== "photo") { fields[key] = value; }
+        } else if (key !== "photo" && key !== "extra_part" && key !== "extra_quantity") { fields[key] = value; }
       });
+      var extra = data.get("extra_part"), many = parseFloat(data.get("extra_quantity"));
+      if (extra && many > 0) {
+        var same = parts.filter(function (p) { return p.part_number === extra; })[0];
+        if (same) { same.quantity += many; } else { parts.push({ part_number: extra, quantity: many }); }
+      }
       fields.parts_used = parts;
     } else if (action === "hold") {
       var details = (data.get("hold_details") || "").trim();

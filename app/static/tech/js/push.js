@@ -1,6 +1,7 @@
 /* Job alerts (Web Push): says whether they are on, and asks for permission only when the
  * technician presses the button (never on load). The subscription goes to
- * POST /api/v1/tech/push-subscription, the same push_subscription table the alarm delivery uses. */
+ * POST /api/v1/push-subscriptions, the one endpoint every page uses (the console's profile page
+ * too): the same push_subscription rows the alarm delivery and the job alerts send to. */
 (function () {
   "use strict";
   var box = document.getElementById("push-box");

@@ -64,9 +64,9 @@
     return run("outbox", "readwrite", function (store) { store.delete(seq); });
   }
 
-  function addProblem(entry, message) {
+  function addProblem(entry, message, number) {
     var problem = { client_action_id: entry.client_action_id, order_id: entry.order_id, action: entry.action,
-                    taken_at: entry.taken_at, message: message };
+                    taken_at: entry.taken_at, message: message, number: number || "" };
     return run("problems", "readwrite", function (store) { store.put(problem); });
   }
 
@@ -119,7 +119,8 @@
                 report.sent += 1;
               } else if (response.ok || (response.status >= 400 && response.status < 500)) {
                 report.problems += 1;
-                return addProblem(entry, body.message || ("The server answered " + response.status))
+                return addProblem(entry, body.message || ("The server answered " + response.status),
+                                  body.order && body.order.number)
                   .then(function () { return remove(entry.seq); })
                   .then(function () { report.orders.push(entry.order_id); return true; });
               } else {
