@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from .models import BurstDiagnosis, Component, Machine, Technician, WorkOrder
+from .wording import confidence_level
 from .workorders import ACTIVE_STATUSES, STATUSES, priority_rank
 
 DEFAULT_RECENT_FINDINGS = 10
@@ -76,8 +77,14 @@ def diagnosis_view(record: BurstDiagnosis) -> dict:
         "processed_at": iso(record.processed_at), "iso_zone": record.iso_zone,
         "velocity_rms_mm_s": record.velocity_rms_mm_s, "health_index": record.health_index,
         "worst_severity": record.worst_severity, "features": record.features or {},
-        "findings": record.findings or [], "work_order_ids": record.work_order_ids or [],
+        "findings": [_with_level(f) for f in record.findings or []], "work_order_ids": record.work_order_ids or [],
     }
+
+
+def _with_level(finding: dict) -> dict:
+    """A stored finding with its calibrated confidence level as the committed table gives it now
+    (``diagnostics.confidence``), also for findings stored before the table existed."""
+    return {**finding, "confidence_level": confidence_level(finding.get("confidence"), finding.get("fault_mode"))}
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -194,7 +201,7 @@ def _recent_findings(session: Session, machine_id: int, limit: int) -> list[dict
     flat = []
     for record in records:
         for finding in record.findings or []:
-            flat.append({**finding, "burst_id": record.burst_id, "time": iso(record.burst_at),
+            flat.append({**_with_level(finding), "burst_id": record.burst_id, "time": iso(record.burst_at),
                          "iso_zone": record.iso_zone})
     return flat[:limit]
 
