@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from .models import BurstDiagnosis, Component, Machine, Technician, WorkOrder
-from .wording import confidence_level
+from .wording import component_words, confidence_level
 from .workorders import ACTIVE_STATUSES, STATUSES, priority_rank
 
 DEFAULT_RECENT_FINDINGS = 10
@@ -317,7 +317,8 @@ def alarm_view(alarm) -> dict:
         "machine": alarm.machine.uid if alarm.machine is not None else None,
         "machine_id": alarm.machine_id, "tenant_id": alarm.tenant_id,
         "customer": alarm.tenant.name if alarm.tenant is not None else None,
-        "component": alarm.component or None, "source": alarm.source,
+        "component": alarm.component or None,
+        "component_label": component_words(alarm.component) if alarm.component else None, "source": alarm.source,
         "source_label": SOURCE_LABELS.get(alarm.source, alarm.source), "cause": alarm.cause,
         "severity": alarm.severity, "title": alarm.title, "detail": alarm.detail or {}, "state": alarm.state,
         "first_seen_at": iso(alarm.first_seen_at), "last_seen_at": iso(alarm.last_seen_at), "count": alarm.count,
