@@ -75,6 +75,9 @@ APP_SCHEMAS: dict[str, Any] = {
                        "location": {"type": "string"},
                        "severity": {"type": "string", "enum": SEVERITIES},
                        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                       "confidence_level": {"type": "string", "enum": ["low", "medium", "high"],
+                                            "description": "The confidence cut by the calibrated table "
+                                                           "(docs/diagnostics.md, Confidence levels)"},
                        "summary": {"type": "string"},
                        "evidence": {"type": "array", "items": {"$ref": "#/components/schemas/Evidence"}}},
     },

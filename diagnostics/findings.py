@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .confidence import level_for
+
 __all__ = ["Evidence", "Finding", "SEVERITIES", "FAULT_MODE_NAMES"]
 
 SEVERITIES = ("watch", "warning", "alarm")
@@ -61,7 +63,8 @@ class Evidence:
 class Finding:
     """A diagnosed fault of one component, with its evidence.
 
-    ``severity`` is ``"watch" | "warning" | "alarm"``; ``confidence`` is in [0, 1]; ``score`` is the
+    ``severity`` is ``"watch" | "warning" | "alarm"``; ``confidence`` is in [0, 1] (its calibrated
+    level, ``diagnostics.confidence.level_for``, travels with ``to_dict``); ``score`` is the
     internal ranking key (detection strength, dimensionless) and ``detail`` holds method facts
     (which envelope view, its band, the significance) for the evidence plots.
     """
@@ -79,5 +82,6 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         return {"component": self.component, "fault_mode": self.fault_mode, "location": self.location,
                 "severity": self.severity, "confidence": round(float(self.confidence), 3),
+                "confidence_level": level_for(self.confidence, self.fault_mode),
                 "evidence": [e.to_dict() for e in self.evidence], "summary": self.summary,
                 "score": round(float(self.score), 3), "detail": self.detail}

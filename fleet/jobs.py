@@ -242,17 +242,35 @@ def run_rul_scoring(store, session_factory: sessionmaker, notifier: Notifier) ->
     return results
 
 
+#: Said first when a standby set has too little history: why it takes weeks, not days.
+STANDBY_HISTORY_NOTE = ("standby set, so vibration is measured only while it runs (load-bank tests, "
+                        "exercise runs, mains outages)")
+
+
+def rul_note(reason: str | None, standby: bool) -> str | None:
+    """The note a component without an RUL number keeps (None once it has one), at most 240 characters.
+
+    A standby set's "too little history" is expected: it runs for an hour a month and half an hour
+    a week, so its bursts reach the model's observations only over weeks; the note says so first.
+    """
+    if reason is None:
+        return None
+    if standby and reason.startswith("too little history"):
+        reason = f"{STANDBY_HISTORY_NOTE}; {reason}"
+    return reason[:240]
+
+
 def record_rul_notes(session_factory: sessionmaker, results: Sequence) -> None:
     """Keep each component's reason for having no RUL number, or what its number is (a bearing
     before its onset: the population's life, not a forecast); cleared otherwise."""
-    notes = {(r.machine, r.component): ((getattr(r, "note", None) or None) if r.scored else (r.reason or ""))
-             for r in results}
-    notes = {k: (v[:240] if v is not None else None) for k, v in notes.items()}
+    reasons = {(r.machine, r.component): ((getattr(r, "note", None) or None) if r.scored else (r.reason or ""))
+               for r in results}
     with transaction(session_factory) as session:
-        rows = session.execute(select(Component, Machine.uid).join(Machine, Component.machine_id == Machine.id))
-        for component, uid in rows:
-            if (uid, component.name) in notes:
-                component.rul_note = notes[(uid, component.name)]
+        rows = session.execute(select(Component, Machine.uid, Machine.reporting)
+                               .join(Machine, Component.machine_id == Machine.id))
+        for component, uid, reporting in rows:
+            if (uid, component.name) in reasons:
+                component.rul_note = rul_note(reasons[(uid, component.name)], bool((reporting or {}).get("standby")))
 
 
 def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | None = None,

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from .models import BurstDiagnosis, Component, Machine, Technician, WorkOrder
+from .wording import component_words, confidence_level
 from .workorders import ACTIVE_STATUSES, STATUSES, priority_rank
 from .scope import machine_clause, row_clause
 
@@ -79,8 +80,14 @@ def diagnosis_view(record: BurstDiagnosis) -> dict:
         "processed_at": iso(record.processed_at), "iso_zone": record.iso_zone,
         "velocity_rms_mm_s": record.velocity_rms_mm_s, "health_index": record.health_index,
         "worst_severity": record.worst_severity, "features": record.features or {},
-        "findings": record.findings or [], "work_order_ids": record.work_order_ids or [],
+        "findings": [_with_level(f) for f in record.findings or []], "work_order_ids": record.work_order_ids or [],
     }
+
+
+def _with_level(finding: dict) -> dict:
+    """A stored finding with its calibrated confidence level as the committed table gives it now
+    (``diagnostics.confidence``), also for findings stored before the table existed."""
+    return {**finding, "confidence_level": confidence_level(finding.get("confidence"), finding.get("fault_mode"))}
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -193,7 +200,7 @@ def _recent_findings(session: Session, machine_id: int, limit: int) -> list[dict
     flat = []
     for record in records:
         for finding in record.findings or []:
-            flat.append({**finding, "burst_id": record.burst_id, "time": iso(record.burst_at),
+            flat.append({**_with_level(finding), "burst_id": record.burst_id, "time": iso(record.burst_at),
                          "iso_zone": record.iso_zone})
     return flat[:limit]
 
@@ -309,7 +316,8 @@ def alarm_view(alarm) -> dict:
         "machine": alarm.machine.uid if alarm.machine is not None else None,
         "machine_id": alarm.machine_id, "tenant_id": alarm.tenant_id,
         "customer": alarm.tenant.name if alarm.tenant is not None else None,
-        "component": alarm.component or None, "source": alarm.source,
+        "component": alarm.component or None,
+        "component_label": component_words(alarm.component) if alarm.component else None, "source": alarm.source,
         "source_label": SOURCE_LABELS.get(alarm.source, alarm.source), "cause": alarm.cause,
         "severity": alarm.severity, "title": alarm.title, "detail": alarm.detail or {}, "state": alarm.state,
         "first_seen_at": iso(alarm.first_seen_at), "last_seen_at": iso(alarm.last_seen_at), "count": alarm.count,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from diagnostics import confidence as calibrated
 from diagnostics.findings import FAULT_MODE_NAMES
 
 #: Component identifiers of the demo fleet and of OEM templates, in words.
@@ -36,10 +37,6 @@ ZONE_WORDS = {
     "D": "zone D, severe enough to damage the machine",
 }
 
-#: Confidence levels: (lowest confidence, level). See docs/diagnostics.md, "Confidence levels".
-CONFIDENCE_LEVELS = ((0.8, "high"), (0.6, "medium"), (0.0, "low"))
-
-
 def words(identifier: str | None) -> str:
     """``"swing_gearbox"`` → ``"swing gearbox"``: the fallback for identifiers without an entry."""
     return str(identifier or "").replace("_", " ").strip()
@@ -65,17 +62,35 @@ def fault_words(fault_mode: str | None, location: str | None = None) -> str:
     return text
 
 
-def confidence_level(confidence: float | None) -> str:
-    """``"low"``, ``"medium"`` or ``"high"`` for a finding's confidence in [0, 1]; ``""`` if None.
+def confidence_level(confidence: float | None, fault_mode: str | None = None) -> str:
+    """``"low"``, ``"medium"`` or ``"high"`` for a finding's confidence score; ``""`` if None.
 
-    The confidence is the detection score's margin over the detection threshold (0.5 at the
-    threshold, 0.75 at twice it); the levels cut it where the CWRU and simulated evaluations
-    separate real faults from near misses (docs/diagnostics.md).
+    The cut-offs are the calibrated ones (``diagnostics.confidence``, fitted on labelled bursts by
+    ``python -m diagnostics.benchmarks.confidence``): per kind of finding when ``fault_mode`` is
+    given and its kind has its own, else those fitted on all findings (docs/diagnostics.md).
     """
+    return calibrated.level_for(confidence, fault_mode)
+
+
+#: The domain's own signals: their confidence is a fixed value, not a calibrated burst finding's.
+SIGNAL_CONFIDENCE_WORDS = {
+    "low_remaining_life": "the remaining-life estimate's P10 is below the planning horizon (a fixed confidence "
+                          "for RUL orders, not a burst finding)",
+    "vibration_trend": "a trend alarm against the component's own baseline (a fixed confidence for trend "
+                       "orders, not a burst finding)",
+}
+
+
+def confidence_explanation(confidence: float | None, fault_mode: str | None = None) -> str:
+    """How the level of ``confidence`` is computed and how often such findings were right (a
+    tooltip and a line under the finding); ``""`` if None."""
     if confidence is None:
         return ""
-    value = float(confidence)
-    return next(level for floor, level in CONFIDENCE_LEVELS if value >= floor)
+    level = confidence_level(confidence, fault_mode)
+    if fault_mode in SIGNAL_CONFIDENCE_WORDS:
+        return (f"{level.capitalize()} confidence: {SIGNAL_CONFIDENCE_WORDS[fault_mode]}; the calibration of "
+                f"burst findings does not apply.")
+    return calibrated.level_explanation(level, fault_mode)
 
 
 def zone_explanation(zone: str | None, velocity_rms_mm_s: float | None,

@@ -27,6 +27,7 @@ from .events import Event, LiveUpdate, WorkOrderChanged
 from .notify import Notifier
 from .queries import active_order_counts, iso, machine_status_view, work_order_view
 from .workorders import ACTIVE_STATUSES
+from .wording import component_words
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ def apply_rul_estimate(session_factory: sessionmaker, notifier: Notifier, machin
             machine_id=machine.id, component_id=component.id, component_name=component.name,
             component_kind=component.kind, fault_mode=maintenance.RUL_FAULT_MODE, location="",
             severity=maintenance.rul_severity(float(p10_h)), confidence=0.8, source="rul",
-            summary=(f"{component.name}: 10 % chance of failure within {p10_h:.0f} h "
+            summary=(f"{component_words(component.name).capitalize()}: 10 % chance of failure within {p10_h:.0f} h "
                      f"(median {p50_h:.0f} h, 90 % within {p90_h:.0f} h)"),
             observed_at=now, rul=rul)
         changes = apply_signals(session, machine, [signal], now)
@@ -246,7 +247,7 @@ def rul_alarm(session: Session, machine: Machine, component: Component, p10_h: f
     condition = AlarmCondition(
         machine_id=machine.id, component=component.name, component_id=component.id, source="rul",
         cause="p10_below_horizon", severity=maintenance.rul_severity(p10_h), observed_at=now,
-        title=(f"{component.name}: 10 % chance of failure within {p10_h:.0f} h, inside the {horizon_h:.0f} h "
+        title=(f"{component_words(component.name).capitalize()}: 10 % chance of failure within {p10_h:.0f} h, inside the {horizon_h:.0f} h "
                f"planning horizon"),
         detail={"p10_h": p10_h, "p50_h": p50_h, "p90_h": p90_h, "model_version": model_version,
                 "horizon_h": horizon_h})

@@ -149,6 +149,9 @@ def test_console_pages_render_offline_at_desktop_and_phone_width(served_app, inf
                 expect(page.locator("#trend canvas")).to_have_count(1, timeout=30_000)
                 expect(page.locator("#latest-diagnosis")).to_contain_text("outer-race")
                 expect(page.locator("#latest-diagnosis")).to_contain_text("confidence")
+                # The calibrated level says how it is computed and how often it was right.
+                expect(page.locator("#confidence-note")).to_contain_text("calibrated cut-off")
+                expect(page.locator("#confidence-note")).to_contain_text("were right")
                 expect(page.locator("#latest-diagnosis")).not_to_contain_text("alternator_de")
                 # The site's zone (Europe/London), not the browser's (Europe/Berlin), on this page.
                 expect(page.locator("#machine-page time").first).to_contain_text("GMT")
@@ -180,6 +183,15 @@ def test_console_pages_render_offline_at_desktop_and_phone_width(served_app, inf
                 page.goto(f"{base_url}/console/work-orders/board")
                 expect(page.locator(".board-card")).not_to_have_count(0)
                 check_and_shoot(page, "console-board", size)
+                # The other console pages (dispatch, PM plan, feedback and health have tests of their own).
+                page.goto(f"{base_url}/console/alarms?state=all")
+                expect(page.locator("h1")).to_be_visible()
+                check_and_shoot(page, "console-alarms", size)
+                page.goto(f"{base_url}/console/outbox")
+                expect(page.locator("h1")).to_be_visible()
+                check_and_shoot(page, "console-outbox", size)
+                page.goto(f"{base_url}/profile")
+                check_and_shoot(page, "profile", size)
                 page.goto(f"{base_url}/account/time-zone")
                 check_and_shoot(page, "account-time-zone", size)
                 page.goto(f"{base_url}/api/docs")

@@ -179,6 +179,9 @@ def test_rul_estimate_updates_the_components_order_and_publishes(influx, fleet_d
         assert order.severity == "alarm"
     # P10 = 20 h is inside the planning horizon: an alarm too
     assert [e[0] for e in events.events] == ["rul", "work_order", "machine_status", "alarm"]
+    # The alarm names the component in words, not by its identifier.
+    title = next(e for e in events.events if e[0] == "alarm")[1]["title"]
+    assert title.startswith("Alternator drive end: 10 % chance of failure") and "alternator_de" not in title
     # A long RUL on a healthy component opens nothing.
     assert work_order_service.apply_rul_estimate(fleet_db, events, "EX-1004", "engine", 5000, 8000, 12000, "v1") == []
 

@@ -11,10 +11,17 @@ def test_components_faults_and_parts_read_as_words():
     assert w.part_words("drive_shaft") == "drive shaft"
 
 
-def test_confidence_levels_cut_the_detection_margin():
-    assert [w.confidence_level(c) for c in (0.2, 0.5, 0.6, 0.79, 0.8, 1.0)] == \
-        ["low", "low", "medium", "medium", "high", "high"]
+def test_confidence_levels_come_from_the_calibrated_table():
+    from diagnostics.confidence import thresholds_for
+
+    cut = thresholds_for("electrical")
+    assert w.confidence_level(cut["high"], "electrical") == "high"
+    assert w.confidence_level(cut["medium"] - 1e-6, "electrical") == "low"
     assert w.confidence_level(None) == ""
+    text = w.confidence_explanation(cut["high"], "electrical")
+    assert text.startswith("High confidence") and f"{cut['high']:.2f}" in text and "held-out" in text
+    # RUL and trend orders carry a fixed confidence: the burst calibration is not claimed for them.
+    assert "does not apply" in w.confidence_explanation(0.8, "low_remaining_life")
 
 
 def test_zone_explanation_says_which_evidence_carries_the_finding():

@@ -13,7 +13,15 @@
     if (text !== undefined && text !== null) { node.textContent = String(text); }
     return node;
   }
-  function when(iso) { return iso ? String(iso).replace("T", " ").slice(0, 16) + " UTC" : "never"; }
+  // Date, time and zone name in the viewer's zone (js/time.js); UTC, named, if that script is missing.
+  function when(iso, node, seconds) {
+    if (!iso) { return "never"; }
+    var date = new Date(iso);
+    if (window.ironwatchTime && !isNaN(date.getTime())) {
+      return window.ironwatchTime.format(date, window.ironwatchTime.zoneFor(node || null), seconds);
+    }
+    return String(iso).replace("T", " ").slice(0, seconds ? 19 : 16) + " UTC";
+  }
   function humanise(word) { return String(word || "").replace(/_/g, " "); }
 
   function post(url, body) {
@@ -70,7 +78,7 @@
       var m = el("td"); m.dataset.label = "Machine";
       var link = el("a"); link.href = "/console/machines/" + encodeURIComponent(a.machine); link.appendChild(el("strong", "", a.machine));
       m.appendChild(link);
-      if (a.component) { m.appendChild(document.createTextNode(" ")); m.appendChild(el("span", "kind", humanise(a.component))); }
+      if (a.component) { m.appendChild(document.createTextNode(" ")); m.appendChild(el("span", "kind", a.component_label || humanise(a.component))); }
       row.appendChild(m);
     }
     var what = el("td"); what.dataset.label = "Alarm";
@@ -134,7 +142,7 @@
       if (placeholder) { placeholder.remove(); }
       item = el("li", "new live-alarm severity-" + a.severity);
       item.dataset.event = "alarm"; item.dataset.machine = a.machine; item.dataset.alarmId = a.id;
-      item.appendChild(el("span", "when", String(a.last_seen_at || "").slice(11, 19) + " UTC"));
+      item.appendChild(el("span", "when", when(a.last_seen_at || new Date().toISOString(), feed, true)));
       item.appendChild(el("span", "pill " + a.severity, a.severity));
       var what = el("span", "what");
       var strong = el("strong"); var link = el("a", "", a.machine); link.href = "/console/machines/" + encodeURIComponent(a.machine);

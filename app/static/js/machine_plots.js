@@ -40,7 +40,8 @@
       var horizon = body.horizon_h;
       var opts = {
         width: P.widthOf(rulBox), height: 260, tzDate: P.tzDate(rulBox),
-        scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(max, horizon) * 1.1]; } } },
+        // One estimate (or several at one time) gives uPlot no span: show the day around it, not years.
+        scales: { x: { time: true, range: function (u, min, max) { return max - min < 3600 ? [min - 43200, max + 43200] : [min, max]; } }, y: { range: function (u, min, max) { return [0, Math.max(max, horizon) * 1.1]; } } },
         axes: [P.timeAxis(rulBox), Object.assign({ size: 60, label: "hours", values: function (u, v) { return v.map(function (x) { return x + " h"; }); } }, P.axis)],
         series: [{},
           { label: "P90", stroke: "rgba(26,86,219,.35)", width: 1, points: { show: false } },
