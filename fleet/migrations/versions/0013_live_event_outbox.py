@@ -1,7 +1,7 @@
 """The live-event outbox: events raised in the scheduler process, for the web processes to send to
 their Socket.IO rooms (``fleet.live_outbox``).
 
-Revision ID: 0014
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-07
 """
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0014'
+revision = '0013'
 down_revision = '0012'
 branch_labels = None
 depends_on = None
