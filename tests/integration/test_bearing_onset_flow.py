@@ -15,7 +15,7 @@ from diagnostics.pipeline import analyze_burst
 from diagnostics.prognostics import TrainConfig, WindowSpec, fit_estimator
 from diagnostics.prognostics.bearing_fleet import METADATA_KEY, fit_fleet_bearings
 from diagnostics.synthesis import synthesize_burst
-from fleet import alarm_service, jobs, seed, work_order_service
+from fleet import alarm_service, jobs, lifecycle, order_actions, seed
 from fleet.alarms import ClearRules
 from fleet.diagnosis_service import DiagnosisService, auto_clear
 from fleet.handlers import as_bus
@@ -132,8 +132,9 @@ def test_a_bearing_going_from_healthy_to_degrading_gets_an_onset_alarm_then_a_p1
         assert order.evidence["rul"]["p10_h"] == degrading.p10_h
         due_in_h = (order.due_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None)).total_seconds() / 3600
         assert abs(due_in_h - max(degrading.p10_h, 0.0)) < 1.0 or degrading.p10_h < 24.0
-        order_id, audience = order.id, machine.tenant.audience()
-        technician_id = session.scalar(select(Technician.id).order_by(Technician.id))
+        order_id, audience, fault_mode = order.id, machine.tenant.audience(), order.fault_mode
+        technician = session.scalar(select(Technician).where(Technician.tenant_id.in_(audience)).order_by(Technician.id))
+        technician_id, technician_name = technician.id, technician.name
 
     # The next run sees the same onset: no second alarm, no repeat.
     jobs.run_rul_scoring(store, fleet_db, bus)
@@ -142,9 +143,15 @@ def test_a_bearing_going_from_healthy_to_degrading_gets_an_onset_alarm_then_a_p1
     assert alarm_events(log, "updated") == []
 
     # The repair resets the baseline: the onset alarm clears, and the new bearing starts afresh.
-    for action, kwargs in (("assign", {"technician_id": technician_id}), ("start", {}),
-                           ("complete", {"findings": "Replaced the drive-end bearing: outer race spalled"})):
-        work_order_service.perform(fleet_db, bus, order_id, action, audience, actor="engineer", **kwargs)
+    codes = lifecycle.code_list(fault_mode)
+    replaced = lifecycle.Completion(next(iter(codes.problems)), "wear", next(iter(codes.remedies)), "yes",
+                                    component_replaced=True, notes="Replaced the drive-end bearing: outer race spalled")
+    engineer = lifecycle.Actor("engineer", "engineer")
+    me = lifecycle.Actor(technician_name, "technician", technician_id)
+    order_actions.perform(fleet_db, bus, order_id, "assign", engineer, audience, technician_id=technician_id)
+    for action in ("accept", "start"):
+        order_actions.perform(fleet_db, bus, order_id, action, me, audience)
+    order_actions.perform(fleet_db, bus, order_id, "complete", me, audience, completion=replaced)
     (cleared,) = onset_alarms(fleet_db)
     assert cleared.state == "cleared" and cleared.clear_reason == "condition_gone"
     assert len(alarm_events(log, "cleared")) == 1

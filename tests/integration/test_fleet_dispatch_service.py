@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from fleet import dispatch, dispatch_service, preventive_service, seed
+from fleet import dispatch, dispatch_service, lifecycle, order_actions, preventive_service, seed
 from fleet.lifecycle import IllegalTransition
 from fleet.models import DispatchLock, Technician, WorkOrder
 from telemetry.store import TelemetryStore
@@ -108,8 +108,9 @@ def test_a_lock_moves_an_unaccepted_order_and_a_decline_gives_it_back_each_telli
         order = session.scalar(select(WorkOrder).where(WorkOrder.status == "open"))
         sam, priya = (session.scalar(select(Technician).where(Technician.name == n)) for n in ("Sam Okafor",
                                                                                                 "Priya Raman"))
-    with planned_fleet.begin() as session:
-        session.get(WorkOrder, order.id).assign(session.get(Technician, sam.id))
+    order_actions.perform(planned_fleet, bus, order.id, "assign", lifecycle.Actor("engineer", "engineer"),
+                          [order.tenant_id], technician_id=sam.id)
+    heard.clear()
     day = dispatch.week_start(datetime.now(timezone.utc).date()) + timedelta(days=8)
     dispatch_service.lock(planned_fleet, order.id, priya.id, day, "engineer@ironwatch.example", bus)
     with planned_fleet() as session:
