@@ -92,7 +92,8 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
 
     from fleet.job_alerts import job_push_payload, moved_push_payload
     from fleet.notify import NullNotifier
-    from fleet.work_order_service import perform
+    from fleet.lifecycle import Actor
+    from fleet.order_actions import perform
     from fleet.queries import work_order_view
     from fleet.models import WorkOrder
 
@@ -195,8 +196,9 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
             expect(page.locator("form[data-action=accept] button")).to_be_visible()
             with session_factory() as session:
                 tenants = [session.get(WorkOrder, later).tenant_id]
-            perform(session_factory, NullNotifier(), later, "assign", tenants, actor="engineer@ironwatch.example",
-                    technician_id=technician_id_by_name(session_factory, OTHER_TECHNICIAN_NAME))
+            perform(session_factory, NullNotifier(), later, "reassign", Actor("engineer@ironwatch.example", "engineer"),
+                    tenants, technician_id=technician_id_by_name(session_factory, OTHER_TECHNICIAN_NAME),
+                    reason="Priya is at the quarry anyway")
             context.set_offline(True)
             page.click("form[data-action=accept] button")
             expect(page.locator("body[data-queue='1']")).to_have_count(1)
