@@ -47,7 +47,7 @@ def test_subscribers_get_last_months_pdf_once_and_a_failed_send_is_retried(influ
         assert message["Subject"] == "Fleet report October 2026 · Granite Ridge Quarries"
         (pdf,) = [part for part in message.iter_attachments() if part.get_content_type() == "application/pdf"]
         text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.get_content())).pages)
-        assert "Fleet report October 2026" in text and "2026-10-01 to 2026-10-31" in text
+        assert "Fleet report October 2026" in text and "1 Oct 2026 to 31 Oct 2026" in text
         assert "12.0 h" in text and "2.0 h" in text  # EX-1001: two days of 6 h working and 1 h idling
         with session_factory() as session:
             row = session.scalar(select(ReportDelivery))
