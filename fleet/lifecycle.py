@@ -178,6 +178,24 @@ def other_fault_modes(fault_mode: str) -> tuple[str, ...]:
     return tuple(mode for mode in CODE_LISTS if mode not in (fault_mode, "preventive_maintenance"))
 
 
+#: "Fault confirmed?" as the history says it.
+_CONFIRMED_WORDS = {"yes": "fault confirmed", "no": "fault not confirmed", "other": "another fault found"}
+
+
+def completion_words(completion: "Completion", fault_mode: str) -> str:
+    """The findings in words for the order's history: ``bearing outer race spalled / lubrication
+    (...) / bearing replaced; fault confirmed`` (the codes' labels, from the order's fault mode's
+    list and, for "another fault found", the found fault's)."""
+    lists = [code_list(fault_mode)] + ([code_list(completion.found_fault_mode)] if completion.found_fault_mode else [])
+
+    def words(field: str, code: str) -> str:
+        return next((getattr(c, field)[code] for c in lists if code in getattr(c, field)), code)
+
+    return (f"{words('problems', completion.problem_code)} / {words('causes', completion.cause_code)} / "
+            f"{words('remedies', completion.remedy_code)}; "
+            f"{_CONFIRMED_WORDS.get(completion.fault_confirmed, completion.fault_confirmed)}")
+
+
 def code_list(fault_mode: str) -> CodeList:
     """The codes a technician may use on an order of ``fault_mode`` (the union of all concrete
     fault modes' codes for RUL and trend orders)."""
@@ -355,8 +373,7 @@ def apply(life: OrderLife, action: str, actor: Actor, at: datetime, *, technicia
             raise DomainError("nobody is assigned: assign the technician who did the job, then complete it")
         changes.update(completion=validate_completion(completion, life.fault_mode, catalogue), hold_reason="",
                        held_from="")
-        why = (f"{completion.problem_code} / {completion.cause_code} / {completion.remedy_code}; "
-               f"fault confirmed: {completion.fault_confirmed}")
+        why = completion_words(completion, life.fault_mode)
         if action == "complete_on_behalf":
             why = f"on behalf of technician {life.technician_id}: {why}" + (f"; {reason}" if reason else "")
     elif action == "reopen":

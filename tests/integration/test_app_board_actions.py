@@ -176,7 +176,7 @@ def test_hold_resume_complete_on_behalf_close_and_cancel_from_the_board(world):
     assert response.status_code == 302
     done = row(runtime, order_id)
     assert done["status"] == "done" and done["finding"]
-    assert done["history"][-1]["note"].startswith("on behalf of Sam Okafor: outer_race_spalled / lubrication")
+    assert done["history"][-1]["note"].startswith("on behalf of Sam Okafor: bearing outer race spalled / lubrication")
     with runtime.sessions() as session:
         finding = session.get(WorkOrderFinding, order_id)
         sam = session.scalar(select(Technician).where(Technician.name == "Sam Okafor"))

@@ -34,7 +34,8 @@ def test_whole_story_with_who_when_why():
         ("on_hold", "in_progress"), ("in_progress", "completed"), ("completed", "closed")]
     hold = life.history[3]
     assert (hold.by, hold.at, hold.why) == ("Sam Okafor", T0 + timedelta(minutes=30), "parts: 6312-C3 not on the van")
-    assert life.history[5].why == "outer_race_spalled / lubrication / bearing_replaced; fault confirmed: yes"
+    assert life.history[5].why == ("bearing outer race spalled / lubrication (lack, wrong or contaminated) / "
+                                   "bearing replaced; fault confirmed")  # words, not codes: people read it
     assert life.history[0].to_dict()["technician_id"] == 2
 
 
@@ -190,7 +191,7 @@ def test_complete_on_behalf_takes_the_same_codes_and_names_the_technician(status
     done = apply(life, "complete_on_behalf", ENGINEER, T0, completion=other, reason="phoned in")
     assert (done.status, done.completion, done.technician_id) == ("completed", other, 2)
     step = done.history[-1]
-    assert step.by == "Elena Fischer" and step.why.startswith("on behalf of technician 2: shaft_misaligned")
+    assert step.by == "Elena Fischer" and step.why.startswith("on behalf of technician 2: shafts misaligned")
     assert step.why.endswith("phoned in") and step.to_dict()["technician_id"] == 2
     with pytest.raises(DomainError, match="nobody is assigned"):
         apply(order(status), "complete_on_behalf", ENGINEER, T0, completion=SPALL)
