@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -76,9 +75,7 @@ def test_the_committed_table_is_consistent():
 @pytest.mark.skipif(not (CWRU / "manifest.csv").is_file(), reason=f"CWRU data not at {CWRU}")
 def test_the_committed_table_is_what_the_command_produces_on_the_data():
     """Reruns the whole calibration (CWRU + simulated; about 20 s of CPU, longer on a loaded machine)."""
-    t0 = time.process_time()
     table = bench.calibrate(CWRU, folds=5, seeds=1, progress=lambda s: None)
     committed = json.loads(cal.CALIBRATION_PATH.read_text())
     assert bench.comparable(json.loads(json.dumps(table))) == bench.comparable(committed), \
         "diagnostics/confidence_calibration.json is stale: python -m diagnostics.benchmarks.confidence --data ... --write"
-    assert time.process_time() - t0 < 60
