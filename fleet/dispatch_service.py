@@ -95,9 +95,9 @@ def lock(session_factory: sessionmaker, work_order_id: int, technician_id: int, 
     Returns the order's view when it was reassigned, else None."""
     events = []
     with transaction(session_factory) as session:
-        order = session.get(WorkOrder, work_order_id)
-        if order is None or (visible_tenant_ids is not None
-                             and order.tenant_id not in {int(t) for t in visible_tenant_ids}):
+        if visible_tenant_ids is not None:
+            order = order_actions.visible_order(session, work_order_id, visible_tenant_ids)
+        elif (order := session.get(WorkOrder, work_order_id)) is None:
             raise OrderNotFound(f"work order {work_order_id} not found")
         technician = session.get(Technician, technician_id)
         if technician is None or not technician.active:
