@@ -140,6 +140,35 @@ def similarity_cuts(histories: list[BearingHistory], name: str = SIMILARITY_FEAT
     return out
 
 
+def scale_free_cuts(histories: list[BearingHistory], model_cuts: list[Cut]) -> list[Cut]:
+    """Third comparison (session 9): before the alarm, a scale-free life instead of the population's.
+
+    The learning bearings' lives differ by 3x within one condition (Bearing1_1 28,020 s, Bearing1_2
+    8,700 s), so the elapsed time is the only scale a healthy bearing gives. If the bearing is at a
+    uniformly random fraction ``f`` of its life, ``f`` below the latest alarm fraction ``f_max`` of
+    the training bearings, then RUL = elapsed (1 - f) / f whatever the life's scale (Gott's
+    estimator, with the training bearings' own alarm fractions as its only fitted number). P10 /
+    P50 / P90 from that distribution, the point estimate the expected-accuracy optimum of it.
+    After the alarm the model's own estimate is kept. Printed as a comparison: it bounds what the
+    elapsed time alone can score on cuts taken before any vibration change.
+    """
+    out = []
+    fraction_nodes = (np.arange(400) + 0.5) / 400
+    for held in histories:
+        training = [h for h in histories if h is not held]
+        f_max = max(track_bearing(h.times_s, feature(h, INDICATOR_FEATURE)).alarm_s / h.life_s for h in training)
+        for c in (c for c in model_cuts if c.bearing == held.name):
+            if c.estimate.state == "degrading":
+                out.append(c)
+                continue
+            f = fraction_nodes * f_max
+            values = c.elapsed_s * (1.0 - f) / f
+            p10, p50, p90 = np.quantile(values, [0.1, 0.5, 0.9])
+            est = RulEstimate(float(p10), float(p50), float(p90), score_optimal_point(values), "healthy")
+            out.append(Cut(c.bearing, c.fraction, c.elapsed_s, c.true_s, est, 0.0, 0.0))
+    return out
+
+
 def _metrics(true: np.ndarray, point: np.ndarray, p50: np.ndarray, low=None, high=None) -> dict:
     out = {"score": float(challenge_accuracy(true, p50).mean()), "score_opt": float(challenge_accuracy(true, point).mean()),
            "rmse": rmse(p50, true), "coverage": None}
@@ -335,6 +364,7 @@ def run(data_dir: Path, out: Path | None, predict_dir: Path | None, cache_dir: P
     variants = {f"after the alarm {name}": leave_one_out(histories, quiet=True, post_alarm=name) for name in POST_ALARM_MODELS
                 if name != POST_ALARM}
     variants[f"similarity on {SIMILARITY_FEATURE}, every cut"] = similarity_cuts(histories)
+    variants["scale-free life before the alarm"] = scale_free_cuts(histories, cuts)
     print(format_scores(cuts, variants))
     print()
     print(format_detection(histories))
