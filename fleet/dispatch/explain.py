@@ -2,22 +2,35 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from .model import Settings, Technician, Visit, travel_hours
 from .routes import Option
 
+if TYPE_CHECKING:
+    from .improve import Move
+
 
 def explain(visit: Visit, tech: Technician, day: date, km: float, came_from: str, chosen: Option,
-            runner_up: Option | None, qualified: int, settings: Settings, passed_over: Option | None = None) -> str:
+            runner_up: Option | None, qualified: int, settings: Settings, passed_over: Option | None = None,
+            moved: "Move | None" = None) -> str:
     """Why this technician and this day, in plain words.
 
     ``passed_over`` is the option that would have won without the weekly load term (a nearer
-    technician with a fuller week), when the load decided.
+    technician with a fuller week), when the load decided. ``moved`` says where the first pass had
+    the visit, when the improvement pass moved it.
     """
     jobs = len(visit.jobs)
     what = f"{jobs} jobs at {visit.site_name} bundled into one visit" if jobs > 1 else f"job at {visit.site_name}"
-    if visit.lock is not None:
+    if visit.lock is not None and moved is None:
         who = f"{tech.name}: locked by the service engineer"
+    elif moved is not None:
+        was = (f"{moved.technician_name} on {moved.day:%a %d %b}" if moved.technician_name else "unplanned")
+        locked = "locked by the service engineer, " if visit.lock is not None else \
+            f"has the {', '.join(sorted(visit.skills)) or 'no special'} skills needed, "
+        who = (f"{tech.name}: {locked}moved here by the improvement pass (the first pass had it {was}): "
+               f"the week costs {moved.saving_h:.1f} h less in driving, lateness and load; "
+               f"{chosen.booked_h:.1f} h of the week booked in the final plan")
     else:
         skills = ", ".join(sorted(visit.skills)) or "no special"
         who = f"{tech.name}: has the {skills} skills needed"

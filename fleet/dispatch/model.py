@@ -91,6 +91,7 @@ class Settings:
     road_factor: float = ROAD_FACTOR
     speed_km_h: float = SPEED_KM_H
     week_load_h: float = WEEK_LOAD_H  # 0: no weekly load term (the planner before it had one)
+    improve: bool = True  # False: the greedy's first pass only (step 3b, fleet.dispatch.improve, off)
 
     @property
     def horizon(self) -> list[date]:
