@@ -10,8 +10,8 @@ This pass tries, until nothing improves (at most :data:`MAX_PASSES` rounds):
 - to place each job the greedy left unplanned (room may have opened),
 - to **move** each visit to the cheapest insertion of another technician-day it may go to,
 - to **swap** two visits between technician-days,
-- for a visit done late, to **eject**: take an earlier day's place of another visit, which goes to its
-  best other place (a swap that does not fit, or a chain of three routes),
+- for a visit done late, to **eject**: take an earlier day of a technician who may do it, the least
+  pressing visits of that day (up to three) leaving for their cheapest other places,
 
 and keeps a change only when it lowers the week's cost: the objective of
 :mod:`fleet.dispatch.objective` (driving, late and day terms) plus the weekly load term as a whole
@@ -27,12 +27,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Sequence
 
+from ..workorders import priority_rank
 from .model import Settings, Technician, Visit, travel_hours
 from .objective import timing_cost_h, unplanned_cost_h
 from .routes import Distances, Route, best_insertion, route_km
 
 #: Rounds over every visit; the bench's weeks settle in two or three.
 MAX_PASSES = 2
+#: Visits an ejection chain may push out of a day to make room for a late one.
+EJECT_LIMIT = 3
 #: A change must save at least this much (h): no churn on rounding.
 MIN_SAVING_H = 0.01
 
@@ -115,10 +118,12 @@ class _Week:
         for tech_id, extra in hours_by_tech.items():
             self.booked[tech_id] += extra
 
-    def inserted(self, key: tuple[int, date], visits: list[Visit], visit: Visit) -> list[Visit] | None:
-        """``visits`` with ``visit`` at its cheapest place, or None when it does not fit the day."""
+    def inserted(self, key: tuple[int, date], visits: list[Visit], visit: Visit,
+                 current: bool = True) -> list[Visit] | None:
+        """``visits`` with ``visit`` at its cheapest place, or None when it does not fit the day.
+        ``current``: ``visits`` is the route as it stands or a part of it (its driving bounds theirs)."""
         route = self.days[key]
-        if self.hours[key] - route.work_h() + sum(v.work_h for v in visits) + visit.work_h > route.technician.day_hours:
+        if current and self.hours[key] - route.work_h() + sum(v.work_h for v in visits) + visit.work_h > route.technician.day_hours:
             return None  # the driving alone (which no insertion shortens) leaves no room
         spot = best_insertion(Route(route.technician, route.day, visits), visit, self.distances, self.settings)
         if spot is None:
@@ -174,9 +179,11 @@ def improve(days: dict[tuple[int, date], Route], unplanned: list[Visit], technic
                     continue
                 swapped = _swap(week, days, keys, visit, where, places) or _eject(week, days, visit, where, places)
                 if swapped is not None:
-                    saving, other, other_where = swapped
-                    record(visit, where, saving / 2)  # the saving is the pair's: half to each
-                    record(other, other_where, saving / 2)
+                    saving, others = swapped
+                    share = saving / (len(others) + 1)  # the saving is the chain's: shared out
+                    record(visit, where, share)
+                    for other, other_where in others:
+                        record(other, other_where, share)
                     improved = True
         if not improved:
             break
@@ -210,9 +217,9 @@ def _relocate(week: _Week, days, visit: Visit, where, places) -> float:
     return -best[0]
 
 
-def _swap(week: _Week, days, keys, visit: Visit, where, places) -> tuple[float, Visit, tuple] | None:
+def _swap(week: _Week, days, keys, visit: Visit, where, places) -> tuple[float, list] | None:
     """Exchange ``visit`` with a visit of another technician-day when that saves; (the saving h,
-    the other visit, where it was), or None."""
+    [(the other visit, where it was)]), or None."""
     mine = set(places(visit))
     rest = [v for v in days[where].visits if v is not visit]
     for key in keys:
@@ -227,33 +234,47 @@ def _swap(week: _Week, days, keys, visit: Visit, where, places) -> tuple[float, 
             found = there and week.change({where: here, key: there})
             if found and found[0] < -MIN_SAVING_H:
                 week.apply({where: here, key: there}, found[1])
-                return -found[0], other, key
+                return -found[0], [(other, key)]
     return None
 
 
-def _eject(week: _Week, days, visit: Visit, where, places) -> tuple[float, Visit, tuple] | None:
-    """A late ``visit`` takes the place of a visit ``other`` on an earlier day, ``other`` going to
-    its cheapest place anywhere it may go; (the saving h, other, where it was), or None."""
+def _eject(week: _Week, days, visit: Visit, where, places) -> tuple[float, list] | None:
+    """A late ``visit`` goes to an earlier day of a technician who may do it, whose visits make room:
+    the least pressing of them (lowest priority, latest due) leave one by one, up to
+    :data:`EJECT_LIMIT`, each to its cheapest other place. (The saving h, [(visit that left, where
+    it was)]) when the whole chain lowers the week's cost, else None."""
     if where[1] <= visit.due:
         return None
-    rest = [v for v in days[where].visits if v is not visit]
     for key in places(visit):
         if key[1] >= where[1]:
             continue
-        for other in list(days[key].visits):
-            theirs = week.inserted(key, [v for v in days[key].visits if v is not other], visit)
-            if theirs is None:
-                continue
+        edits = {where: [v for v in days[where].visits if v is not visit], key: list(days[key].visits)}
+        ejected = []
+        landed = week.inserted(key, edits[key], visit, current=False)
+        while landed is None and len(ejected) < EJECT_LIMIT and edits[key]:
+            other = min(edits[key], key=lambda v: (priority_rank(v.priority), -v.due.toordinal(), v.jobs[0].id))
+            if other.lock is not None and other.lock.day is not None:
+                break  # a visit locked to this day stays
+            remaining = [v for v in edits[key] if v is not other]
+            best = None
             for target in places(other):
                 if target == key:
                     continue
-                base = rest if target == where else list(days[target].visits)
-                landed = week.inserted(target, base, other)
-                if landed is None:
-                    continue
-                edits = {where: rest, key: theirs, target: landed}
-                found = week.change(edits)
-                if found and found[0] < -MIN_SAVING_H:
-                    week.apply(edits, found[1])
-                    return -found[0], other, key
+                moved = week.inserted(target, edits.get(target, list(days[target].visits)), other,
+                                      current=target not in edits)
+                found = moved and week.change({**edits, key: remaining, target: moved})
+                if found and (best is None or found[0] < best[0]):
+                    best = (found[0], target, moved)
+            if best is None:
+                break
+            edits = {**edits, key: remaining, best[1]: best[2]}
+            ejected.append((other, key))
+            landed = week.inserted(key, remaining, visit, current=False)
+        if landed is None:
+            continue
+        edits[key] = landed
+        found = week.change(edits)
+        if found and found[0] < -MIN_SAVING_H:
+            week.apply(edits, found[1])
+            return -found[0], ejected
     return None

@@ -3,6 +3,7 @@ dataclasses, no behaviour beyond derived properties), the planning constants and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, timedelta
 
 from ..workorders import priority_rank
@@ -100,7 +101,8 @@ class Settings:
 
 @dataclass(frozen=True)
 class Visit:
-    """One stop of a technician: one or more jobs at the same site."""
+    """One stop of a technician: one or more jobs at the same site (the derived values are
+    cached: the improvement pass reads them a million times on the bench's week)."""
 
     jobs: tuple[Job, ...]
     lock: Lock | None = None
@@ -121,28 +123,28 @@ class Visit:
     def lon(self) -> float:
         return self.jobs[0].lon
 
-    @property
+    @cached_property
     def skills(self) -> frozenset[str]:
         return frozenset().union(*(j.skills for j in self.jobs))
 
-    @property
+    @cached_property
     def work_h(self) -> float:
         return sum(j.duration_h for j in self.jobs)
 
-    @property
+    @cached_property
     def due(self) -> date:
         return min(j.due for j in self.jobs)
 
-    @property
+    @cached_property
     def earliest(self) -> date | None:
         days = [j.earliest for j in self.jobs if j.earliest is not None]
         return max(days) if days else None
 
-    @property
+    @cached_property
     def priority(self) -> str:
         return max((j.priority for j in self.jobs), key=priority_rank)
 
-    @property
+    @cached_property
     def declined_by(self) -> frozenset[int]:
         return frozenset().union(*(j.declined_by for j in self.jobs))
 
