@@ -13,16 +13,22 @@ if TYPE_CHECKING:
 
 def explain(visit: Visit, tech: Technician, day: date, km: float, came_from: str, chosen: Option,
             runner_up: Option | None, qualified: int, settings: Settings, passed_over: Option | None = None,
-            moved: "Move | None" = None) -> str:
+            moved: "Move | None" = None, route_h: float = 0.0) -> str:
     """Why this technician and this day, in plain words.
 
     ``passed_over`` is the option that would have won without the weekly load term (a nearer
     technician with a fuller week), when the load decided. ``moved`` says where the first pass had
-    the visit, when the improvement pass moved it.
+    the visit, when the improvement pass moved it. ``route_h`` is the day's on-site plus driving
+    hours (said when accepted work over-fills the day).
     """
     jobs = len(visit.jobs)
     what = f"{jobs} jobs at {visit.site_name} bundled into one visit" if jobs > 1 else f"job at {visit.site_name}"
-    if visit.lock is not None and moved is None:
+    over = route_h > tech.day_hours + 1e-9
+    if visit.lock is not None and visit.lock.committed:
+        who = f"{tech.name}: accepted by the technician, kept where it is"
+        if over:
+            who += f"; the day's accepted work and driving take {route_h:.1f} h of {tech.day_hours:.1f} working hours"
+    elif visit.lock is not None and moved is None:
         who = f"{tech.name}: locked by the service engineer"
     elif moved is not None:
         was = (f"{moved.technician_name} on {moved.day:%a %d %b}" if moved.technician_name else "unplanned")
@@ -48,7 +54,10 @@ def explain(visit: Visit, tech: Technician, day: date, km: float, came_from: str
         if declined:
             who += f"; declined earlier by technician{'s' if len(declined) > 1 else ''} {', '.join(map(str, declined))}"
     route = f"{km:.0f} km ({travel_hours(km / settings.road_factor, settings) * 60:.0f} min) from {came_from}"
-    if chosen.late_days > 0:
+    if visit.lock is not None and visit.lock.committed:
+        when = (f"{day:%a %d %b}: the day it was accepted for" if visit.lock.day is not None
+                else f"{day:%a %d %b}: accepted without a day, the technician's first day with room")
+    elif chosen.late_days > 0:
         when = (f"{day:%a %d %b}: {chosen.late_days} day{'s' if chosen.late_days > 1 else ''} after the due date "
                 f"{visit.due:%a %d %b}, ")
         when += ("already overdue when this plan starts; the first day with room" if visit.due < settings.start

@@ -18,7 +18,8 @@ and keeps a change only when it lowers the week's cost: the objective of
 week's cost, ``week_load_h × Σ_technicians booked² / (2 × available)`` (the sum of the greedy's
 per-visit load terms for a week booked in small steps), and a change between technicians may not
 make the fuller of them fuller, so the pass does not undo the spreading.
-Locked visits move only within their lock (another day when the lock names none). Every move is a
+Locked visits move only within their lock (another day when the lock names none); visits a
+technician has accepted do not move. Every move is a
 sentence for the explanation ("moved by the improvement pass from … : saves … h").
 """
 from __future__ import annotations
@@ -142,7 +143,8 @@ def improve(days: dict[tuple[int, date], Route], unplanned: list[Visit], technic
 
     def places(visit: Visit) -> list[tuple[int, date]]:
         if id(visit) not in allowed:
-            allowed[id(visit)] = [k for k in keys if may_go(visit, techs[k[0]], k[1])]
+            committed = visit.lock is not None and visit.lock.committed  # accepted work stays where it is
+            allowed[id(visit)] = [] if committed else [k for k in keys if may_go(visit, techs[k[0]], k[1])]
         return allowed[id(visit)]
 
     moves: dict[int, Move] = {}
@@ -253,8 +255,8 @@ def _eject(week: _Week, days, visit: Visit, where, places) -> tuple[float, list]
         landed = week.inserted(key, edits[key], visit, current=False)
         while landed is None and len(ejected) < EJECT_LIMIT and edits[key]:
             other = min(edits[key], key=lambda v: (priority_rank(v.priority), -v.due.toordinal(), v.jobs[0].id))
-            if other.lock is not None and other.lock.day is not None:
-                break  # a visit locked to this day stays
+            if other.lock is not None and (other.lock.day is not None or other.lock.committed):
+                break  # a visit locked to this day, or accepted, stays
             remaining = [v for v in edits[key] if v is not other]
             best = None
             for target in places(other):

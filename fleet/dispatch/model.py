@@ -77,11 +77,17 @@ class Technician:
 
 @dataclass(frozen=True)
 class Lock:
-    """An engineer's decision: ``job_id`` goes to ``technician_id`` (on ``day`` when given)."""
+    """An engineer's decision: ``job_id`` goes to ``technician_id`` (on ``day`` when given).
+
+    ``committed``: the technician has accepted the job (or started it). It is placed before
+    everything else, on its day even when that day is over-full (it is never left out or moved by
+    the plan), and the rest of the week fits around it.
+    """
 
     job_id: int
     technician_id: int
     day: date | None = None
+    committed: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,7 @@ class Assignment:
     late_job_ids: tuple[int, ...]
     locked: bool
     reason: str
+    committed: bool = False  # accepted by the technician: the plan keeps it where it is
 
 
 @dataclass(frozen=True)

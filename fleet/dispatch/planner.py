@@ -15,9 +15,10 @@ from .routes import Distances, Option, Route, WeekLoad, best_insertion, route_km
 
 
 def _options(visit: Visit, technicians: Sequence[Technician], days: dict[tuple[int, date], Route],
-             distances: Distances, settings: Settings, load: WeekLoad) -> list[Option]:
+             distances: Distances, settings: Settings, load: WeekLoad, check_room: bool = True) -> list[Option]:
     weight = PRIORITY_WEIGHT.get(visit.priority, 1.0)
-    earliest = visit.earliest
+    committed = visit.lock is not None and visit.lock.committed
+    earliest = None if committed else visit.earliest  # the day the technician accepted it for holds
     options = []
     for tech in technicians:
         if visit.lock is not None and tech.id != visit.lock.technician_id:
@@ -30,7 +31,7 @@ def _options(visit: Visit, technicians: Sequence[Technician], days: dict[tuple[i
             if (earliest is not None and day < earliest) or not tech.works_on(day):
                 continue
             route = days.setdefault((tech.id, day), Route(tech, day))
-            insertion = best_insertion(route, visit, distances, settings)
+            insertion = best_insertion(route, visit, distances, settings, check_room)
             if insertion is None:
                 continue
             added_km, position = insertion
@@ -53,13 +54,16 @@ def _winner_without_load(options: Sequence[Option], chosen: Option) -> Option | 
 
 
 def _placing_order(visit: Visit) -> tuple:
-    """Step 2's order: locked first, then urgent before low, then the earliest due date."""
-    return (visit.lock is None, -priority_rank(visit.priority), visit.due, visit.jobs[0].id)
+    """Step 2's order: accepted first, then locked, then urgent before low, then the earliest due date."""
+    return (not (visit.lock is not None and visit.lock.committed), visit.lock is None, -priority_rank(visit.priority),
+            visit.due, visit.jobs[0].id)
 
 
 def _no_option_reason(visit: Visit, technicians: Sequence[Technician], settings: Settings) -> str:
     if visit.lock is not None:
         when = f" on {visit.lock.day:%a %d %b}" if visit.lock.day else ""
+        if visit.lock.committed:
+            return f"accepted by technician {visit.lock.technician_id}{when}, who does not work then"
         return f"locked to technician {visit.lock.technician_id}{when}, who has no room or does not work then"
     qualified = [t for t in technicians if visit.skills <= t.skills]
     if not qualified:
@@ -103,6 +107,9 @@ def plan(jobs: Sequence[Job], technicians: Sequence[Technician], settings: Setti
     while queue:
         visit = queue.pop()
         options = _options(visit, technicians, days, distances, settings, load)
+        if not options and visit.lock is not None and visit.lock.committed:
+            # accepted work stays on its day even when the day is over-full: the plan does not drop it
+            options = _options(visit, technicians, days, distances, settings, load, check_room=False)
         if not options and len(visit.jobs) > 1:
             # No room for the whole bundle anywhere: its jobs try on their own, each in its own place
             # of the order (a low-priority job of an urgent bundle waits for the high ones again)
@@ -163,8 +170,9 @@ def _finish(days, decisions, unplanned, technicians, distances, settings, moves:
                 end_minute=round(minute), job_ids=tuple(j.id for j in visit.jobs), site=visit.site,
                 travel_km=round(km, 1), late_days=chosen.late_days,
                 late_job_ids=tuple(j.id for j in visit.jobs if day > j.due), locked=visit.lock is not None,
+                committed=visit.lock is not None and visit.lock.committed,
                 reason=explain(visit, tech, day, km, previous_name, chosen, runner_up, qualified, settings,
-                               passed_over, moved)))
+                               passed_over, moved, route.work_h() + route_road_km / settings.speed_km_h)))
             previous, previous_name = (visit.lat, visit.lon), f"the previous job at {visit.site_name}"
     available = sum(t.day_hours for t in technicians for d in settings.horizon if t.works_on(d))
     return Plan(assignments, unplanned, round(total_km, 1), round(work_h, 2), round(available, 2),
