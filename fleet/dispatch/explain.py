@@ -35,7 +35,7 @@ def explain(visit: Visit, tech: Technician, day: date, km: float, came_from: str
         locked = "locked by the service engineer, " if visit.lock is not None else \
             f"has the {', '.join(sorted(visit.skills)) or 'no special'} skills needed, "
         who = (f"{tech.name}: {locked}moved here by the improvement pass (the first pass had it {was}): "
-               f"the week costs {moved.saving_h:.1f} h less in driving, lateness and load; "
+               f"the week costs {_hours(moved.saving_h)} less in driving, lateness and load; "
                f"{chosen.booked_h:.1f} h of the week booked in the final plan")
     else:
         skills = ", ".join(sorted(visit.skills)) or "no special"
@@ -69,6 +69,11 @@ def explain(visit: Visit, tech: Technician, day: date, km: float, came_from: str
         if visit.earliest and day == visit.earliest:
             when += ", first day it may be done"
     return f"{what}. {who}. {route}. {when}."
+
+
+def _hours(value: float) -> str:
+    """``2.1 h``; a share of a saving too small to show in tenths is ``under 0.1 h``."""
+    return f"{value:.1f} h" if value >= 0.05 else "under 0.1 h"
 
 
 def _versus(chosen: Option, runner_up: Option, day: date, settings: Settings) -> str:

@@ -37,8 +37,8 @@ from .routes import Distances, Route, best_insertion, route_km
 MAX_PASSES = 2
 #: Visits an ejection chain may push out of a day to make room for a late one.
 EJECT_LIMIT = 3
-#: A change must save at least this much (h): no churn on rounding.
-MIN_SAVING_H = 0.01
+#: A change must save at least this much (h, 3 minutes): no visits shuffled, and explained, for nothing.
+MIN_SAVING_H = 0.05
 
 
 @dataclass(frozen=True)
