@@ -122,10 +122,11 @@ class _Week:
     def inserted(self, key: tuple[int, date], visits: list[Visit], visit: Visit,
                  current: bool = True) -> list[Visit] | None:
         """``visits`` with ``visit`` at its cheapest place, or None when it does not fit the day.
-        ``current``: ``visits`` is the route as it stands or a part of it (its driving bounds theirs)."""
+        ``current``: ``visits`` is the route as it stands, whose driving (which no insertion
+        shortens) is known, so a visit with no room even without driving is refused at once."""
         route = self.days[key]
         if current and self.hours[key] - route.work_h() + sum(v.work_h for v in visits) + visit.work_h > route.technician.day_hours:
-            return None  # the driving alone (which no insertion shortens) leaves no room
+            return None
         spot = best_insertion(Route(route.technician, route.day, visits), visit, self.distances, self.settings)
         if spot is None:
             return None
@@ -173,7 +174,7 @@ def improve(days: dict[tuple[int, date], Route], unplanned: list[Visit], technic
             for visit in list(days[key].visits):
                 if visit not in days[key].visits:
                     continue  # swapped away earlier in this round
-                where = _locate(days, keys, visit, key)
+                where = key
                 saving = _relocate(week, days, visit, where, places(visit))
                 if saving:
                     record(visit, where, saving)
@@ -190,10 +191,6 @@ def improve(days: dict[tuple[int, date], Route], unplanned: list[Visit], technic
         if not improved:
             break
     return moves
-
-
-def _locate(days, keys, visit, hint):
-    return hint if visit in days[hint].visits else next(k for k in keys if visit in days[k].visits)
 
 
 def _relocate(week: _Week, days, visit: Visit, where, places) -> float:
@@ -231,8 +228,8 @@ def _swap(week: _Week, days, keys, visit: Visit, where, places) -> tuple[float, 
             if where not in places(other):
                 continue
             theirs = [v for v in days[key].visits if v is not other]
-            here = week.inserted(where, rest, other)
-            there = here and week.inserted(key, theirs, visit)
+            here = week.inserted(where, rest, other, current=False)
+            there = here and week.inserted(key, theirs, visit, current=False)
             found = there and week.change({where: here, key: there})
             if found and found[0] < -MIN_SAVING_H:
                 week.apply({where: here, key: there}, found[1])

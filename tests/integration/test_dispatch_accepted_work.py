@@ -9,23 +9,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app_helpers import ENGINEER, app_config, seed_demo_fleet
+from app_helpers import ENGINEER
 from field_helpers import TECHNICIAN, accepted_plan, open_job, technician_id_by_name
+from test_app_board_actions import world  # noqa: F401 (the real app on the demo fleet, a pytest fixture)
 from test_tech_app import sign_in
 
 pytestmark = pytest.mark.integration
 SAM = "Sam Okafor"  # TECHNICIAN in the demo fleet
-
-
-@pytest.fixture
-def world(influx, sql_url, tmp_path):
-    from app import create_app
-
-    seed_demo_fleet(sql_url, tmp_path)
-    app = create_app(app_config(influx, sql_url, tmp_path))
-    runtime = app.extensions["ironwatch"]
-    yield app, runtime
-    runtime.stop()
 
 
 def state(runtime, order_id: int) -> tuple:
@@ -61,13 +51,12 @@ def accept_as_technician(runtime, order_ids, technician_id: int) -> None:
 
 
 def test_a_lock_does_not_break_the_work_a_technician_accepted(world):
-    from app.console.planning import _week_start
-    from fleet import dispatch_service
+    from fleet import dispatch, dispatch_service
     from fleet.models import DispatchProposal, WorkOrder, utcnow
 
     app, runtime = world
     engineer, csrf = sign_in(app, ENGINEER)
-    week = _week_start(utcnow().date()) + timedelta(days=7)  # next week: every day is ahead
+    week = dispatch.week_start(utcnow().date()) + timedelta(days=7)  # next week's Monday: every day is ahead
     tuesday, wednesday = week + timedelta(days=1), week + timedelta(days=2)
     sam = technician_id_by_name(runtime.sessions, SAM)
     # Two 4-h bearing jobs at the hospital, planned for Sam on Tuesday and accepted by him: 8 h of his 9.
@@ -129,12 +118,11 @@ def test_a_lock_does_not_break_the_work_a_technician_accepted(world):
 
 def test_a_lock_without_a_day_is_planned_around_accepted_work(world):
     """A lock without a day is never refused: the planner puts it on a day with room."""
-    from app.console.planning import _week_start
-    from fleet import dispatch_service
+    from fleet import dispatch, dispatch_service
     from fleet.models import utcnow
 
     app, runtime = world
-    week = _week_start(utcnow().date()) + timedelta(days=7)
+    week = dispatch.week_start(utcnow().date()) + timedelta(days=7)
     sam = technician_id_by_name(runtime.sessions, SAM)
     jobs = [open_job(runtime.sessions, runtime.notifier, component=c, location=loc)
             for c, loc in (("alternator_de", "DE"), ("alternator_nde", "NDE"))]
