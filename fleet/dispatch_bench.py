@@ -1,16 +1,24 @@
-"""How long the dispatch planner takes for a 500-job, 30-technician week, and how good the plan is.
+"""How long the dispatch planner takes for a 500-job, 30-technician week, how good the plan is, and
+how far it is from the optimum on small weeks.
 
-``python -m fleet.dispatch_bench [--jobs 500] [--technicians 30] [--sites 120] [--repeat 3] [--seed 7]``
+``python -m fleet.dispatch_bench [--jobs 500] [--technicians 30] [--sites 120] [--repeat 3] [--seed 7]
+[--exact-sizes 6x2,10x3,14x4,18x4] [--exact-seeds 1,2,3]``
 
 A synthetic but plausible week in the north of England: service depots in the cities, sites
 spread over the region, clustered (several jobs at a quarry or a data centre), skills and job
-lengths drawn from the demo fleet's mix. Four planners run on the same input in the same
+lengths drawn from the demo fleet's mix. Five planners run on the same input in the same
 process: the round-robin a dispatcher without a planner would use, the greedy planner as it was
-before its weekly load term (``Settings(week_load_h=0)``), the planner as used with bundling off,
-and as used (bundling on). Printed per planner: median wall time over ``--repeat`` runs and its
+before its weekly load term and improvement pass (``Settings(week_load_h=0, improve=False)``), the
+greedy's first pass alone (``improve=False``), the planner as used with bundling off, and as used
+(bundling on). Printed per planner: median wall time over ``--repeat`` runs and its
 ratio to the round-robin, then jobs planned, the plan's travel km, late and unplanned jobs,
-visits, utilization (on-site hours / working hours) and the load spread: min, max and standard
-deviation of the hours booked per technician (on site plus driving; idle technicians count 0).
+visits, utilization (on-site hours / working hours), the week's cost (``fleet.dispatch.objective``,
+h) and the load spread: min, max and standard deviation of the hours booked per technician (on site
+plus driving; idle technicians count 0).
+
+Then, per small week (jobs × technicians, per seed), the optimum (``fleet.dispatch.exact``) against
+the first pass and the planner as used: cost gaps, high-priority jobs left unplanned, travel, and
+the solve and plan times (:func:`compare_with_optimum`).
 """
 from __future__ import annotations
 
@@ -22,7 +30,7 @@ import time
 from datetime import date, timedelta
 
 from . import dispatch
-from .dispatch import Job, Settings, Technician
+from .dispatch import Job, Settings, Technician, exact, objective
 
 DEPOTS = (("Leeds", 53.7997, -1.5492), ("Manchester", 53.4808, -2.2426), ("Sheffield", 53.3811, -1.4701),
           ("Buxton", 53.2587, -1.9110), ("York", 53.9590, -1.0815), ("Preston", 53.7632, -2.7031),
@@ -77,14 +85,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sites", type=int, default=120)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--exact-sizes", default="6x2,10x3,14x4,18x4",
+                        help="small weeks solved exactly too, as JOBSxTECHNICIANS (empty: none)")
+    parser.add_argument("--exact-seeds", default="1,2,3")
     args = parser.parse_args(argv)
     start = dispatch.week_start(date(2026, 12, 7))
     jobs, technicians = synthetic_week(args.jobs, args.technicians, args.sites, args.seed, start)
     week = Settings(start=start, days=5)
-    before = Settings(start=start, days=5, week_load_h=0.0)  # the planner before the weekly load term
+    # the planner before the weekly load term and the improvement pass
+    before = Settings(start=start, days=5, week_load_h=0.0, improve=False)
+    first_pass = Settings(start=start, days=5, improve=False)
     runs = [
         ("round-robin (baseline)", lambda: dispatch.round_robin(jobs, technicians, week)),
         ("greedy before load term", lambda: dispatch.plan(jobs, technicians, before)),
+        ("greedy first pass only", lambda: dispatch.plan(jobs, technicians, first_pass)),
         ("greedy, bundling off", lambda: dispatch.plan(jobs, technicians, Settings(start=start, days=5, bundling=False))),
         ("greedy, bundling on", lambda: dispatch.plan(jobs, technicians, week)),
     ]
@@ -92,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"dispatch bench: {len(jobs)} jobs ({work:.0f} h of work), {len(technicians)} technicians, "
           f"{args.sites} sites, week of {start:%d %b %Y} (5 working days), median of {args.repeat} runs")
     print(f"{'planner':<24} {'time':>9} {'x base':>7} {'planned':>7} {'travel km':>10} {'km/job':>7} {'late':>5} "
-          f"{'unplanned':>9} {'visits':>7} {'util.':>6} | booked h/technician: {'min':>4} {'max':>4} {'std':>4}")
+          f"{'unplanned':>9} {'visits':>7} {'util.':>6} {'cost h':>7} | booked h/technician: {'min':>4} {'max':>4} {'std':>4}")
     baseline = None
     for name, run in runs:
         seconds, result = _timed(run, args.repeat)
@@ -100,10 +114,56 @@ def main(argv: list[str] | None = None) -> int:
         planned = sum(len(a.job_ids) for a in result.assignments)
         unplanned = sum(len(u.job_ids) for u in result.unplanned)
         low, high, spread = load_spread(result)
+        cost = objective.score(objective.routes_of(result), jobs, technicians, week).total_h
         print(f"{name:<24} {seconds * 1000:>7.0f} ms {seconds / baseline:>6.1f}x {planned:>7} {result.travel_km:>10.0f} "
               f"{result.travel_km / max(planned, 1):>7.1f} {result.late_jobs:>5} {unplanned:>9} "
-              f"{len(result.assignments):>7} {result.utilization:>6.0%} | {'':>20} {low:>4.0f} {high:>4.0f} {spread:>4.1f}")
+              f"{len(result.assignments):>7} {result.utilization:>6.0%} {cost:>7.0f} | {'':>20} {low:>4.0f} {high:>4.0f} "
+              f"{spread:>4.1f}")
+    sizes = [tuple(int(n) for n in size.split("x")) for size in args.exact_sizes.split(",") if size]
+    if sizes:
+        compare_with_optimum(sizes, [int(s) for s in args.exact_seeds.split(",") if s], start)
     return 0
+
+
+def compare_with_optimum(sizes: list[tuple[int, int]], seeds: list[int], start: date) -> None:
+    """Print, per small week, the optimum (``fleet.dispatch.exact``) against the greedy's first pass
+    and the planner as used (with the improvement pass), on the objective of ``fleet.dispatch.objective``.
+
+    Two pairs of gaps: as used (weekly load term on: part of the gap is the price of spreading the
+    work, which the optimum does not pay) and like for like (load term off, so greedy and optimum
+    minimise exactly the same thing)."""
+    week = Settings(start=start, days=5)
+    print()
+    print("greedy against the optimum (cost h = driving + late and day terms + unplanned penalty; "
+          "gap = greedy / optimum - 1; first = first pass, impr = with the improvement pass)")
+    print(f"{'jobs':>4} {'tech':>4} {'seed':>4} {'optimum':>8} | {'as used: first':>14} {'impr':>6} | "
+          f"{'like for like: first':>20} {'impr':>6} | {'high unpl. opt/1st/impr':>23} | "
+          f"{'travel km opt/1st/impr':>22} | {'columns':>7} {'solve s':>7} {'1st ms':>7} {'impr ms':>7}")
+    gaps: dict[str, list[float]] = {"used first": [], "used impr": [], "lfl first": [], "lfl impr": []}
+    for n_jobs, n_technicians in sizes:
+        for seed in seeds:
+            jobs, technicians = synthetic_week(n_jobs, n_technicians, max(3, n_jobs // 2), seed, start)
+            optimum = exact.solve(jobs, technicians, week)
+            best = objective.score(optimum.routes, jobs, technicians, week)
+            scores, times = {}, {}
+            for label, settings in (("used first", Settings(start=start, days=5, improve=False)),
+                                    ("used impr", week),
+                                    ("lfl first", Settings(start=start, days=5, week_load_h=0.0, improve=False)),
+                                    ("lfl impr", Settings(start=start, days=5, week_load_h=0.0))):
+                seconds, result = _timed(lambda: dispatch.plan(jobs, technicians, settings), 3)
+                scores[label] = objective.score(objective.routes_of(result), jobs, technicians, week)
+                times[label] = seconds
+                gaps[label].append(scores[label].total_h / best.total_h - 1)
+            gap = {k: f"{100 * (v.total_h / best.total_h - 1):.1f}%" for k, v in scores.items()}
+            flag = "" if optimum.optimal else " (time limit: best found)"
+            print(f"{n_jobs:>4} {n_technicians:>4} {seed:>4} {best.total_h:>8.1f} | {gap['used first']:>14} "
+                  f"{gap['used impr']:>6} | {gap['lfl first']:>20} {gap['lfl impr']:>6} | "
+                  f"{best.unplanned_high:>13}/{scores['used first'].unplanned_high}/{scores['used impr'].unplanned_high:<5} | "
+                  f"{best.travel_km:>8.0f}/{scores['used first'].travel_km:.0f}/{scores['used impr'].travel_km:<6.0f} | "
+                  f"{optimum.columns:>7} {optimum.build_s + optimum.solve_s:>7.2f} "
+                  f"{times['used first'] * 1000:>7.1f} {times['used impr'] * 1000:>7.1f}{flag}")
+    means = ", ".join(f"{k} {100 * statistics.mean(v):.1f}% (max {100 * max(v):.1f}%)" for k, v in gaps.items())
+    print(f"mean gap: {means}")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,13 @@ DURATION_H = {"bearing_outer_race": 4.0, "bearing_inner_race": 4.0, "bearing_rol
 DEFAULT_DURATION_H = 3.0
 #: Row statuses the planner may (re)plan: nobody has accepted them yet.
 DISPATCHABLE_ROW_STATUSES = ("open", "assigned")
+#: Row statuses of work a technician has taken on: the plan keeps it with them, on the day it was
+#: booked for (its lock's day), and fits the rest of the week around it (``dispatch.Lock.committed``).
+COMMITTED_ROW_STATUSES = ("accepted", "in_progress")
+
+
+class LockConflict(lifecycle.DomainError):
+    """A lock that does not fit beside the work the technician has accepted for that day (409)."""
 
 
 def job_of(order: WorkOrder, today: date) -> dispatch.Job | None:
@@ -78,21 +85,85 @@ def plan_week(session_factory: sessionmaker, start: date | None = None, days: in
     """Propose the plan for ``days`` days from ``start`` (default: today) for every open order."""
     start = start or utcnow().date()
     with session_factory() as session:
-        orders = session.scalars(select(WorkOrder).where(WorkOrder.status.in_(DISPATCHABLE_ROW_STATUSES))
-                                 .order_by(WorkOrder.id)).all()
-        jobs = [job for job in (job_of(o, start) for o in orders) if job is not None]
-        locks = [dispatch.Lock(lock.work_order_id, lock.technician_id, lock.day)
-                 for lock in session.scalars(select(DispatchLock))]
+        jobs, locks = week_jobs(session, start, days)
         technicians = planning_technicians(session, start, days)
     return dispatch.plan(jobs, technicians, dispatch.Settings(start=start, days=days, bundling=bundling), locks)
+
+
+def week_jobs(session: Session, start: date, days: int) -> tuple[list[dispatch.Job], list[dispatch.Lock]]:
+    """The planner's jobs and locks for ``days`` days from ``start``: every open or assigned order
+    (with the engineer's lock), and every order a technician has accepted or started, as a committed
+    lock to them on the day it was booked for (an order booked for another week is left out; one
+    accepted without a day goes on their first day with room)."""
+    end = start + timedelta(days=days)
+    orders = session.scalars(select(WorkOrder).where(
+        WorkOrder.status.in_(DISPATCHABLE_ROW_STATUSES + COMMITTED_ROW_STATUSES)).order_by(WorkOrder.id)).all()
+    held = {lock.work_order_id: lock for lock in session.scalars(select(DispatchLock))}
+    jobs, locks = [], []
+    for order in orders:
+        row = held.get(order.id)
+        if order.status in COMMITTED_ROW_STATUSES:
+            if order.technician_id is None:
+                continue
+            day = row.day if row is not None and row.technician_id == order.technician_id else None
+            if day is not None and not start <= day < end:
+                continue  # booked for another week
+            lock = dispatch.Lock(order.id, order.technician_id, day, committed=True)
+        else:
+            lock = dispatch.Lock(order.id, row.technician_id, row.day) if row is not None else None
+        job = job_of(order, start)
+        if job is None:
+            continue
+        jobs.append(job)
+        if lock is not None:
+            locks.append(lock)
+    return jobs, locks
+
+
+def accepted_for(session: Session, technician_id: int, day: date) -> list[WorkOrder]:
+    """The orders ``technician_id`` has accepted or started that are booked for ``day`` (their lock's day)."""
+    return list(session.scalars(select(WorkOrder).join(DispatchLock, DispatchLock.work_order_id == WorkOrder.id).where(
+        WorkOrder.technician_id == technician_id, WorkOrder.status.in_(COMMITTED_ROW_STATUSES),
+        DispatchLock.technician_id == technician_id, DispatchLock.day == day).order_by(WorkOrder.id)))
+
+
+def _refuse_without_room(session: Session, order: WorkOrder, technician: Technician, day: date) -> None:
+    """Raise :class:`LockConflict` naming the accepted orders when ``order`` does not fit
+    ``technician``'s ``day`` beside them; the accepted work is never the one that gives way."""
+    accepted = [o for o in accepted_for(session, technician.id, day) if o.id != order.id]
+    job = job_of(order, day)
+    if not accepted or job is None:
+        return  # nothing accepted that day (the planner handles the rest), or nowhere to drive to
+    planner_tech = next((t for t in planning_technicians(session, day, 1) if t.id == technician.id), None)
+    fixed = [dispatch.Visit((j,)) for j in (job_of(o, day) for o in accepted) if j is not None]
+    if planner_tech is None or not fixed:
+        return
+    booked, with_it = dispatch.room_beside(planner_tech, day, fixed, dispatch.Visit((job,)),
+                                           dispatch.Settings(start=day, days=1))
+    if with_it <= planner_tech.day_hours + 1e-9:
+        return
+    names = [f"{o.number} ({j.duration_h:.1f} h at {j.site_name})"
+             for o, j in zip(accepted, (job_of(o, day) for o in accepted)) if j is not None]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    raise LockConflict(
+        f"{order.number} cannot be locked to {technician.name} on {day_words(day)}: {technician.name} has accepted "
+        f"{listed} for that day, {booked:.1f} h of the {planner_tech.day_hours:.1f}-h working day with the driving, "
+        f"and {order.number} would make it {with_it:.1f} h. The accepted work stays as it is: lock {order.number} "
+        f"to another day or technician, or move the accepted order on the work-order board first.")
 
 
 def lock(session_factory: sessionmaker, work_order_id: int, technician_id: int, day: date | None, by: str,
          notifier=None, visible_tenant_ids=None) -> dict | None:
     """Fix an order to a technician (and day) for every later plan. An order already assigned to
     another technician is reassigned to this one (through the life cycle, ``notifier`` told);
-    an order somebody has accepted or started is refused (reassign it on the work-order board).
-    Returns the order's view when it was reassigned, else None."""
+    an order somebody has accepted or started is refused (reassign it on the work-order board), and
+    so is a lock to a day that the order does not fit beside the orders the technician has accepted
+    for it (:class:`LockConflict`, naming them). Every stored lock is a ``WorkOrderChanged``
+    (``change="locked"``: the audit log and the live board hear it). Returns the order's view when
+    it was reassigned, else None."""
+    from .events import WorkOrderChanged
+    from .work_order_service import publish
+
     events = []
     with transaction(session_factory) as session:
         if visible_tenant_ids is not None:
@@ -102,23 +173,26 @@ def lock(session_factory: sessionmaker, work_order_id: int, technician_id: int, 
         technician = session.get(Technician, technician_id)
         if technician is None or not technician.active:
             raise lifecycle.DomainError(f"technician {technician_id!r} does not exist or is inactive")
-        if order.status not in DISPATCHABLE_ROW_STATUSES and order.technician_id != technician_id:
+        if order.status not in DISPATCHABLE_ROW_STATUSES:
             raise lifecycle.DomainError(f"{order.number} is {order.status.replace('_', ' ')}: dispatch plans only "
-                                        f"open and assigned orders; reassign it on the work-order board")
+                                        f"open and assigned orders and does not move accepted work; reassign it "
+                                        f"on the work-order board")
+        if day is not None:
+            _refuse_without_room(session, order, technician, day)
         row = session.get(DispatchLock, work_order_id) or DispatchLock(work_order_id=work_order_id)
         row.technician_id, row.day, row.locked_by, row.locked_at = technician_id, day, by, utcnow()
         session.add(row)
         session.flush()
+        when = f" on {day.isoformat()}" if day else ""
+        why = f"dispatch: locked to {technician.name}{when} by {by}"
         if order.status == "assigned" and order.technician_id != technician_id:
-            when = f" on {day.isoformat()}" if day else ""
             events = order_actions.step(session, order, "reassign", lifecycle.Actor(by, "engineer"),
-                                        technician_id=technician_id,
-                                        reason=f"dispatch: locked to {technician.name}{when} by {by}")
+                                        technician_id=technician_id, reason=why)
         view = work_order_view(order) if events else None
-    if events:
-        from .work_order_service import publish
-
-        publish(notifier, events)
+        events.append(WorkOrderChanged(tenant_ids=tuple(order.machine.tenant.audience()),
+                                       order=work_order_view(order, with_evidence=False), change="locked", actor=by,
+                                       comment=why))
+    publish(notifier, events)
     return view
 
 
@@ -159,7 +233,8 @@ def plan_as_dict(plan: dispatch.Plan) -> dict:
             "technician_id": a.technician_id, "technician": a.technician_name, "day": a.day.isoformat(),
             "start_minute": a.start_minute, "end_minute": a.end_minute, "work_order_ids": list(a.job_ids),
             "site": a.site, "travel_km": round(a.travel_km, 1), "late_days": a.late_days,
-            "late_work_order_ids": list(a.late_job_ids), "locked": a.locked, "reason": a.reason,
+            "late_work_order_ids": list(a.late_job_ids), "locked": a.locked, "accepted": a.committed,
+            "reason": a.reason,
         } for a in plan.assignments],
         "unplanned": [{"work_order_ids": list(u.job_ids), "reason": u.reason} for u in plan.unplanned],
         "travel_km": round(plan.travel_km, 1), "work_h": round(plan.work_h, 2), "available_h": round(plan.available_h, 2),

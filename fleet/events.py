@@ -37,6 +37,7 @@ class WorkOrderChanged(Event):
     order: dict = field(default_factory=dict)  # fleet.queries.work_order_view
     change: str = ""
     actor: str | None = None
+    comment: str = ""  # why, when the change has a reason of its own (a dispatch lock: to whom and when)
 
 
 @dataclass(frozen=True)

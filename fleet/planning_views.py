@@ -89,7 +89,8 @@ def dispatch_board(session: Session, start: date, plan: dict, visible_tenant_ids
         row["days"].setdefault(a["day"], []).append({
             "start": f"{a['start_minute'] // 60:02d}:{a['start_minute'] % 60:02d}",
             "end": f"{a['end_minute'] // 60:02d}:{a['end_minute'] % 60:02d}", "jobs": jobs, "site": a["site"],
-            "travel_km": a["travel_km"], "late_days": a["late_days"], "locked": a["locked"], "reason": a["reason"]})
+            "travel_km": a["travel_km"], "late_days": a["late_days"], "locked": a["locked"],
+            "accepted": a.get("accepted", False), "reason": a["reason"]})
     unplanned = [{"jobs": [job(i) for i in u["work_order_ids"] if i in orders], "reason": u["reason"]}
                  for u in plan["unplanned"]]
     return {"start": start.isoformat(), "days": [d.isoformat() for d in day_list],

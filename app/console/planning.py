@@ -154,6 +154,8 @@ def dispatch_lock():
                                       _runtime().notifier, current_user.scope)
     except OrderNotFound as error:
         abort(404, description=str(error))
+    except dispatch_service.LockConflict as error:
+        abort(409, description=str(error))  # the technician's accepted work that day leaves no room
     except DomainError as error:
         abort(400, description=str(error))
     dispatch_service.propose(_runtime().sessions, start, WEEK_DAYS)

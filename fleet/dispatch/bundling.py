@@ -14,7 +14,7 @@ def bundle(jobs: Sequence[Job], technicians: Sequence[Technician], locks: dict[i
     groups: dict[tuple, list[Job]] = {}
     for job in sorted(jobs, key=lambda j: (j.due, -priority_rank(j.priority), j.id)):
         lock = locks.get(job.id)
-        key = (job.site, lock.technician_id if lock else None, lock.day if lock else None)
+        key = (job.site, lock.technician_id if lock else None, lock.day if lock else None, bool(lock and lock.committed))
         groups.setdefault(key if enabled else (job.id,), []).append(job)
     visits: list[Visit] = []
     for key, members in groups.items():

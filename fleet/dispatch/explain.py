@@ -2,22 +2,41 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from .model import Settings, Technician, Visit, travel_hours
 from .routes import Option
 
+if TYPE_CHECKING:
+    from .improve import Move
+
 
 def explain(visit: Visit, tech: Technician, day: date, km: float, came_from: str, chosen: Option,
-            runner_up: Option | None, qualified: int, settings: Settings, passed_over: Option | None = None) -> str:
+            runner_up: Option | None, qualified: int, settings: Settings, passed_over: Option | None = None,
+            moved: "Move | None" = None, route_h: float = 0.0) -> str:
     """Why this technician and this day, in plain words.
 
     ``passed_over`` is the option that would have won without the weekly load term (a nearer
-    technician with a fuller week), when the load decided.
+    technician with a fuller week), when the load decided. ``moved`` says where the first pass had
+    the visit, when the improvement pass moved it. ``route_h`` is the day's on-site plus driving
+    hours (said when accepted work over-fills the day).
     """
     jobs = len(visit.jobs)
     what = f"{jobs} jobs at {visit.site_name} bundled into one visit" if jobs > 1 else f"job at {visit.site_name}"
-    if visit.lock is not None:
+    over = route_h > tech.day_hours + 1e-9
+    if visit.lock is not None and visit.lock.committed:
+        who = f"{tech.name}: accepted by the technician, kept where it is"
+        if over:
+            who += f"; the day's accepted work and driving take {route_h:.1f} h of {tech.day_hours:.1f} working hours"
+    elif visit.lock is not None and moved is None:
         who = f"{tech.name}: locked by the service engineer"
+    elif moved is not None:
+        was = (f"{moved.technician_name} on {moved.day:%a %d %b}" if moved.technician_name else "unplanned")
+        locked = "locked by the service engineer, " if visit.lock is not None else \
+            f"has the {', '.join(sorted(visit.skills)) or 'no special'} skills needed, "
+        who = (f"{tech.name}: {locked}moved here by the improvement pass (the first pass had it {was}): "
+               f"the week costs {_hours(moved.saving_h)} less in driving, lateness and load; "
+               f"{chosen.booked_h:.1f} h of the week booked in the final plan")
     else:
         skills = ", ".join(sorted(visit.skills)) or "no special"
         who = f"{tech.name}: has the {skills} skills needed"
@@ -35,7 +54,10 @@ def explain(visit: Visit, tech: Technician, day: date, km: float, came_from: str
         if declined:
             who += f"; declined earlier by technician{'s' if len(declined) > 1 else ''} {', '.join(map(str, declined))}"
     route = f"{km:.0f} km ({travel_hours(km / settings.road_factor, settings) * 60:.0f} min) from {came_from}"
-    if chosen.late_days > 0:
+    if visit.lock is not None and visit.lock.committed:
+        when = (f"{day:%a %d %b}: the day it was accepted for" if visit.lock.day is not None
+                else f"{day:%a %d %b}: accepted without a day, the technician's first day with room")
+    elif chosen.late_days > 0:
         when = (f"{day:%a %d %b}: {chosen.late_days} day{'s' if chosen.late_days > 1 else ''} after the due date "
                 f"{visit.due:%a %d %b}, ")
         when += ("already overdue when this plan starts; the first day with room" if visit.due < settings.start
@@ -47,6 +69,11 @@ def explain(visit: Visit, tech: Technician, day: date, km: float, came_from: str
         if visit.earliest and day == visit.earliest:
             when += ", first day it may be done"
     return f"{what}. {who}. {route}. {when}."
+
+
+def _hours(value: float) -> str:
+    """``2.1 h``; a share of a saving too small to show in tenths is ``under 0.1 h``."""
+    return f"{value:.1f} h" if value >= 0.05 else "under 0.1 h"
 
 
 def _versus(chosen: Option, runner_up: Option, day: date, settings: Settings) -> str:

@@ -3,6 +3,7 @@ dataclasses, no behaviour beyond derived properties), the planning constants and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, timedelta
 
 from ..workorders import priority_rank
@@ -76,11 +77,17 @@ class Technician:
 
 @dataclass(frozen=True)
 class Lock:
-    """An engineer's decision: ``job_id`` goes to ``technician_id`` (on ``day`` when given)."""
+    """An engineer's decision: ``job_id`` goes to ``technician_id`` (on ``day`` when given).
+
+    ``committed``: the technician has accepted the job (or started it). It is placed before
+    everything else, on its day even when that day is over-full (it is never left out or moved by
+    the plan), and the rest of the week fits around it.
+    """
 
     job_id: int
     technician_id: int
     day: date | None = None
+    committed: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,7 @@ class Settings:
     road_factor: float = ROAD_FACTOR
     speed_km_h: float = SPEED_KM_H
     week_load_h: float = WEEK_LOAD_H  # 0: no weekly load term (the planner before it had one)
+    improve: bool = True  # False: the greedy's first pass only (step 3b, fleet.dispatch.improve, off)
 
     @property
     def horizon(self) -> list[date]:
@@ -99,7 +107,8 @@ class Settings:
 
 @dataclass(frozen=True)
 class Visit:
-    """One stop of a technician: one or more jobs at the same site."""
+    """One stop of a technician: one or more jobs at the same site (the derived values are
+    cached: the improvement pass reads them a million times on the bench's week)."""
 
     jobs: tuple[Job, ...]
     lock: Lock | None = None
@@ -120,28 +129,28 @@ class Visit:
     def lon(self) -> float:
         return self.jobs[0].lon
 
-    @property
+    @cached_property
     def skills(self) -> frozenset[str]:
         return frozenset().union(*(j.skills for j in self.jobs))
 
-    @property
+    @cached_property
     def work_h(self) -> float:
         return sum(j.duration_h for j in self.jobs)
 
-    @property
+    @cached_property
     def due(self) -> date:
         return min(j.due for j in self.jobs)
 
-    @property
+    @cached_property
     def earliest(self) -> date | None:
         days = [j.earliest for j in self.jobs if j.earliest is not None]
         return max(days) if days else None
 
-    @property
+    @cached_property
     def priority(self) -> str:
         return max((j.priority for j in self.jobs), key=priority_rank)
 
-    @property
+    @cached_property
     def declined_by(self) -> frozenset[int]:
         return frozenset().union(*(j.declined_by for j in self.jobs))
 
@@ -162,6 +171,7 @@ class Assignment:
     late_job_ids: tuple[int, ...]
     locked: bool
     reason: str
+    committed: bool = False  # accepted by the technician: the plan keeps it where it is
 
 
 @dataclass(frozen=True)

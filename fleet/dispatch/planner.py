@@ -8,15 +8,17 @@ from typing import Iterable, Sequence
 from ..workorders import priority_rank
 from .bundling import bundle
 from .explain import explain
+from .improve import Move, improve
 from .model import (DAY_PREFERENCE_H, LATE_PENALTY_H, LOAD_BALANCE_H, PRIORITY_WEIGHT, Assignment, Job, Lock,
                     Plan, Settings, Technician, Unplanned, Visit, travel_hours)
 from .routes import Distances, Option, Route, WeekLoad, best_insertion, route_km
 
 
 def _options(visit: Visit, technicians: Sequence[Technician], days: dict[tuple[int, date], Route],
-             distances: Distances, settings: Settings, load: WeekLoad) -> list[Option]:
+             distances: Distances, settings: Settings, load: WeekLoad, check_room: bool = True) -> list[Option]:
     weight = PRIORITY_WEIGHT.get(visit.priority, 1.0)
-    earliest = visit.earliest
+    committed = visit.lock is not None and visit.lock.committed
+    earliest = None if committed else visit.earliest  # the day the technician accepted it for holds
     options = []
     for tech in technicians:
         if visit.lock is not None and tech.id != visit.lock.technician_id:
@@ -29,7 +31,7 @@ def _options(visit: Visit, technicians: Sequence[Technician], days: dict[tuple[i
             if (earliest is not None and day < earliest) or not tech.works_on(day):
                 continue
             route = days.setdefault((tech.id, day), Route(tech, day))
-            insertion = best_insertion(route, visit, distances, settings)
+            insertion = best_insertion(route, visit, distances, settings, check_room)
             if insertion is None:
                 continue
             added_km, position = insertion
@@ -51,9 +53,17 @@ def _winner_without_load(options: Sequence[Option], chosen: Option) -> Option | 
     return None
 
 
+def _placing_order(visit: Visit) -> tuple:
+    """Step 2's order: accepted first, then locked, then urgent before low, then the earliest due date."""
+    return (not (visit.lock is not None and visit.lock.committed), visit.lock is None, -priority_rank(visit.priority),
+            visit.due, visit.jobs[0].id)
+
+
 def _no_option_reason(visit: Visit, technicians: Sequence[Technician], settings: Settings) -> str:
     if visit.lock is not None:
         when = f" on {visit.lock.day:%a %d %b}" if visit.lock.day else ""
+        if visit.lock.committed:
+            return f"accepted by technician {visit.lock.technician_id}{when}, who does not work then"
         return f"locked to technician {visit.lock.technician_id}{when}, who has no room or does not work then"
     qualified = [t for t in technicians if visit.skills <= t.skills]
     if not qualified:
@@ -86,23 +96,28 @@ def plan(jobs: Sequence[Job], technicians: Sequence[Technician], settings: Setti
     """
     lock_by_job = {lock.job_id: lock for lock in locks}
     visits = bundle(jobs, technicians, lock_by_job, settings.bundling)
-    visits.sort(key=lambda v: (v.lock is None, -priority_rank(v.priority), v.due, v.jobs[0].id))
+    visits.sort(key=_placing_order)
     distances = Distances()
     load = WeekLoad(technicians, settings)
     days: dict[tuple[int, date], Route] = {}
     # id(visit) -> (chosen, runner-up, qualified, who would have had it without the weekly load term)
     decisions: dict[int, tuple[Option, Option | None, int, Option | None]] = {}
-    unplanned: list[Unplanned] = []
+    left_out: list[Visit] = []
     queue = list(reversed(visits))  # popped from the end: first visit first
     while queue:
         visit = queue.pop()
         options = _options(visit, technicians, days, distances, settings, load)
+        if not options and visit.lock is not None and visit.lock.committed:
+            # accepted work stays on its day even when the day is over-full: the plan does not drop it
+            options = _options(visit, technicians, days, distances, settings, load, check_room=False)
         if not options and len(visit.jobs) > 1:
-            # No room for the whole bundle anywhere: its jobs try on their own, in the same order.
-            queue.extend(Visit((job,), visit.lock) for job in reversed(visit.jobs))
+            # No room for the whole bundle anywhere: its jobs try on their own, each in its own place
+            # of the order (a low-priority job of an urgent bundle waits for the high ones again)
+            queue.extend(Visit((job,), visit.lock) for job in visit.jobs)
+            queue.sort(key=_placing_order, reverse=True)
             continue
         if not options:
-            unplanned.append(Unplanned(tuple(j.id for j in visit.jobs), _no_option_reason(visit, technicians, settings)))
+            left_out.append(visit)
             continue
         # equal cost (same home, same route): the technician with the lighter week, then the day
         # (with the load term off, as the planner was before it: the day, then the technician)
@@ -115,21 +130,25 @@ def plan(jobs: Sequence[Job], technicians: Sequence[Technician], settings: Setti
         # the insertion's added km is exactly how much longer the route got: booked = on site + all driving
         load.book(chosen.technician.id, visit.work_h + travel_hours(chosen.added_km, settings))
         decisions[id(visit)] = (chosen, runner_up, len({o.technician.id for o in options}), passed_over)
-    return _finish(days, decisions, unplanned, technicians, distances, settings)
+    moves = improve(days, left_out, technicians, settings, distances) if settings.improve else {}
+    unplanned = [Unplanned(tuple(j.id for j in v.jobs), _no_option_reason(v, technicians, settings)) for v in left_out]
+    return _finish(days, decisions, unplanned, technicians, distances, settings, moves)
 
 
-def _finish(days, decisions, unplanned, technicians, distances, settings) -> Plan:
+def _finish(days, decisions, unplanned, technicians, distances, settings, moves: dict[int, Move] | None = None) -> Plan:
     """Times, distances and explanations from the final routes."""
     assignments: list[Assignment] = []
     total_km = work_h = 0.0
     booked = {t.id: 0.0 for t in technicians}
+    for route in days.values():  # the final week's load, which the improvement pass's explanations state
+        booked[route.technician.id] = booked.get(route.technician.id, 0.0) + route.work_h() + travel_hours(
+            route_km(route, distances), settings)
     for (_, day), route in sorted(days.items(), key=lambda item: (item[0][1], item[0][0])):
         if not route.visits:
             continue
         tech = route.technician
         route_road_km = route_km(route, distances) * settings.road_factor
         total_km += route_road_km
-        booked[tech.id] = booked.get(tech.id, 0.0) + route.work_h() + route_road_km / settings.speed_km_h
         minute = float(tech.start_minute)
         previous, previous_name = (tech.home_lat, tech.home_lon), f"home ({tech.home_name})"
         for visit in route.visits:
@@ -138,14 +157,22 @@ def _finish(days, decisions, unplanned, technicians, distances, settings) -> Pla
             start = minute
             minute += visit.work_h * 60.0
             work_h += visit.work_h
-            chosen, runner_up, qualified, passed_over = decisions[id(visit)]
+            moved = (moves or {}).get(id(visit))
+            if moved is not None and (moved.technician_name, moved.day) == (tech.name, day):
+                moved = None  # moved away and back: the first pass's decision still describes it
+            if moved is not None:  # the first pass's decision no longer describes where it is
+                chosen = Option(0.0, tech, day, 0, 0.0, max(0, (day - visit.due).days), booked_h=booked[tech.id])
+                runner_up, qualified, passed_over = None, 0, None
+            else:
+                chosen, runner_up, qualified, passed_over = decisions[id(visit)]
             assignments.append(Assignment(
                 technician_id=tech.id, technician_name=tech.name, day=day, start_minute=round(start),
                 end_minute=round(minute), job_ids=tuple(j.id for j in visit.jobs), site=visit.site,
                 travel_km=round(km, 1), late_days=chosen.late_days,
                 late_job_ids=tuple(j.id for j in visit.jobs if day > j.due), locked=visit.lock is not None,
+                committed=visit.lock is not None and visit.lock.committed,
                 reason=explain(visit, tech, day, km, previous_name, chosen, runner_up, qualified, settings,
-                               passed_over)))
+                               passed_over, moved, route.work_h() + route_road_km / settings.speed_km_h)))
             previous, previous_name = (visit.lat, visit.lon), f"the previous job at {visit.site_name}"
     available = sum(t.day_hours for t in technicians for d in settings.horizon if t.works_on(d))
     return Plan(assignments, unplanned, round(total_km, 1), round(work_h, 2), round(available, 2),

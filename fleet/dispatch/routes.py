@@ -44,8 +44,10 @@ def route_km(day: Route, distances: Distances) -> float:
     return sum(distances.km(stops[i], stops[i + 1]) for i in range(len(stops) - 1))
 
 
-def best_insertion(day: Route, visit: Visit, distances: Distances, settings: Settings) -> tuple[float, int] | None:
-    """(added great-circle km, position) of the cheapest feasible insertion, or None if it does not fit."""
+def best_insertion(day: Route, visit: Visit, distances: Distances, settings: Settings,
+                   check_room: bool = True) -> tuple[float, int] | None:
+    """(added great-circle km, position) of the cheapest feasible insertion, or None if it does not
+    fit (``check_room=False``: the cheapest insertion whether it fits or not)."""
     stops = day.stops()
     point = (visit.lat, visit.lon)
     base_km = route_km(day, distances)
@@ -55,10 +57,23 @@ def best_insertion(day: Route, visit: Visit, distances: Distances, settings: Set
                  - distances.km(stops[position], stops[position + 1]))
         if best is None or added < best[0]:
             best = (added, position)
-    if best is None:
-        return None
+    if best is None or not check_room:
+        return best
     total_h = day.work_h() + visit.work_h + travel_hours(base_km + best[0], settings)
     return best if total_h <= day.technician.day_hours + 1e-9 else None
+
+
+def room_beside(technician: Technician, day: date, fixed: Sequence[Visit], visit: Visit,
+                settings: Settings) -> tuple[float, float]:
+    """How full ``technician``'s ``day`` is with the ``fixed`` visits alone, and with ``visit`` added
+    at its cheapest place (on site plus driving, h; each fixed visit at its cheapest insertion)."""
+    distances = Distances()
+    route = Route(technician, day)
+    for other in fixed:
+        route.visits.insert(best_insertion(route, other, distances, settings, check_room=False)[1], other)
+    booked = route.work_h() + travel_hours(route_km(route, distances), settings)
+    added_km, _ = best_insertion(route, visit, distances, settings, check_room=False)
+    return booked, booked + visit.work_h + travel_hours(added_km, settings)
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,14 @@ def prepare(influx, sql_url) -> dict:
         start = dispatch_service.next_working_day(utcnow().date() + timedelta(days=2))
         while start.isoweekday() != 1:
             start += timedelta(days=1)
-        return {"start": start.isoformat(), "repaired": order_id}
+        # One planned order booked for the Tuesday and accepted by its technician: the board keeps it there.
+        first = dispatch_service.plan_week(sessions, start).assignments[0]
+        accepted, tuesday = first.job_ids[0], start + timedelta(days=1)
+        dispatch_service.lock(sessions, accepted, first.technician_id, tuesday, "test", bus)
+        order_actions.perform(sessions, bus, accepted, "assign", engineer, everyone, technician_id=first.technician_id)
+        order_actions.perform(sessions, bus, accepted, "accept",
+                              lifecycle.Actor(first.technician_name, "technician", first.technician_id), everyone)
+        return {"start": start.isoformat(), "repaired": order_id, "accepted": accepted, "tuesday": tuesday.isoformat()}
     finally:
         engine.dispose()
 
@@ -92,12 +99,23 @@ def test_pm_plan_dispatch_board_and_feedback_pages(served_app, influx, sql_url):
 
                 page.goto(board_url)
                 expect(page.locator(".dispatch-visit").first).to_be_visible()
+                # The order its technician accepted stays on its Tuesday, marked, with no lock form.
+                kept = page.locator(f".dispatch-cell[data-day='{facts['tuesday']}'] .dispatch-visit.accepted").filter(
+                    has=page.locator(f".dispatch-job[data-work-order='{facts['accepted']}']"))
+                expect(kept).to_have_count(1)
+                expect(kept).to_contain_text("· accepted")
+                kept.locator("summary").click()
+                expect(kept.locator(".dispatch-why")).to_contain_text("accepted by the technician, kept where it is")
+                expect(kept.locator("form.dispatch-lock")).to_have_count(0)
+                kept.scroll_into_view_if_needed()
+                check_page(page, "dispatch-accepted", width)
+                kept.locator("summary").click()
                 if label == "desktop":
                     expect(page.locator("#proposal-state")).to_contain_text("Planned just now")
                     page.click("#replan")
                     expect(page.locator("#proposal-state")).to_contain_text("not accepted yet")
                     # Move the first visit's first job to Friday and lock it there.
-                    visit = page.locator(".dispatch-visit").first
+                    visit = page.locator(".dispatch-visit:not(.accepted)").first
                     job_id = visit.locator(".dispatch-job").first.get_attribute("data-work-order")
                     visit.locator("summary").click()
                     form = visit.locator("form.dispatch-lock").first

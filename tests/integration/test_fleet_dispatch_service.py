@@ -116,13 +116,15 @@ def test_a_lock_moves_an_unaccepted_order_and_a_decline_gives_it_back_each_telli
     with planned_fleet() as session:
         assert (session.get(WorkOrder, order.id).status, session.get(WorkOrder, order.id).technician_id) == (
             "assigned", priya.id)
-    changed, moved = heard
+    changed, moved, locked = heard
     assert isinstance(changed, WorkOrderChanged) and changed.change == "assigned"
     assert (moved.from_technician_id, moved.to_technician_id, moved.actor) == (sam.id, priya.id,
                                                                                "engineer@ironwatch.example")
     assert moved.order["technician_id"] == priya.id and "locked to Priya Raman" in moved.reason
+    assert (locked.change, locked.actor) == ("locked", "engineer@ironwatch.example")
+    assert locked.comment == f"dispatch: locked to Priya Raman on {day.isoformat()} by engineer@ironwatch.example"
     dispatch_service.lock(planned_fleet, order.id, priya.id, day + timedelta(days=1), "engineer", bus)
-    assert len(heard) == 2  # the same technician, another day: nobody lost anything
+    assert [e.change for e in heard[3:]] == ["locked"]  # the same technician, another day: nobody lost anything
 
     heard.clear()
     dispatch_service.decline(planned_fleet, order.id, priya, "no hydraulics kit on the van", bus)
