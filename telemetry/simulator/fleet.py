@@ -5,10 +5,10 @@ monitor, a vibration-burst schedule and a coverage schedule to one :class:`~tele
 :meth:`SimulatedMachine.advance_to` steps the model one simulated second at a time and hands the
 gateway operating batches (every ``batch_s`` seconds while the engine runs; a stopped genset's
 telematics unit sends a key-off heartbeat every :data:`HEARTBEAT_S` instead), bursts (per sensor,
-the first staggered over the first moments of the run, then hourly) and DM1 changes. Everything it produces is a function of
-the seed, the provisioning and the simulated start time only, never of the wall clock, so payload
-content is reproducible; the wall clock only decides *when* uploads go out (see
-:mod:`telemetry.simulator`).
+the first staggered over the first moments of the run, then hourly) and DM1 changes. Everything
+it produces is a function of the seed, the provisioning and the simulated start time only, never
+of the wall clock, so payload content is reproducible; the wall clock only decides *when* uploads
+go out (see :mod:`telemetry.simulator`).
 
 Provisioning file (``var/provisioning.json``, written by ``python -m fleet.seed``)::
 
@@ -37,7 +37,8 @@ from diagnostics.synthesis import FAULT_MODES
 from ..gateway.client import Gateway
 from .machine_models import ExerciseSchedule, FaultCodeMonitor, make_model
 
-__all__ = ["COOLING_DEGRADATION", "HEARTBEAT_S", "RUN_DOWN_S", "FaultPlan", "SensorPlan", "MachinePlan", "load_provisioning", "expand_fleet", "derive_seed",
+__all__ = ["COOLING_DEGRADATION", "HEARTBEAT_S", "RUN_DOWN_S", "FaultPlan", "SensorPlan", "MachinePlan",
+           "load_provisioning", "expand_fleet", "derive_seed",
            "CoverageSchedule", "SimulatedMachine", "burst_offsets_s"]
 
 _NS = 1_000_000_000

@@ -169,7 +169,8 @@ def test_a_standby_set_replaying_days_is_reporting_and_one_that_falls_silent_is_
     def alarms():
         with sessions() as session:
             tenants = [t.id for t in session.scalars(select(Tenant))]
-            return [(a["cause"], a["state"]) for a in queries.alarms(session, tenants, state="all", machine_uid="GS-2003")]
+            rows = queries.alarms(session, tenants, state="all", machine_uid="GS-2003")
+            return [(a["cause"], a["state"]) for a in rows]
 
     def heard_at(when):
         """Wait (the contact is recorded on the background executor) until it was heard ``when``."""
