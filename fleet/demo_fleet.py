@@ -323,6 +323,9 @@ ESCALATION_STEPS = (
 #: controller with the same exercise schedule.
 STANDBY_REPORTING = {"standby": True, "window_min": 60,
                      "exercise": {"weekday": 2, "start": "10:00", "minutes": 30}}
+#: What the seed wrote before the heartbeat (a daily one, 26 h): re-seeding replaces exactly this,
+#: never a policy an admin has changed.
+LEGACY_STANDBY_REPORTING = {**STANDBY_REPORTING, "window_min": 26 * 60}
 
 
 def is_standby(spec: MachineSpec) -> bool:

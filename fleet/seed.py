@@ -319,7 +319,7 @@ def seed(session_factory: sessionmaker, var: Path, password: str = DEFAULT_PASSW
             session.flush()
             session.refresh(machine)
             token = _ensure_token(session, report, machine, previous_tokens.get(spec.uid))
-            if machine.reporting is None and demo_fleet.is_standby(spec):
+            if machine.reporting in (None, demo_fleet.LEGACY_STANDBY_REPORTING) and demo_fleet.is_standby(spec):
                 machine.reporting = dict(demo_fleet.STANDBY_REPORTING)
             # after the reporting policy: a standby set's controller keeps the schedule it expects
             entries.append(provisioning_entry(machine, token, faults_by_machine.get(spec.uid, [])))

@@ -231,6 +231,21 @@ def test_a_silent_machine_alarms_and_clears_when_data_resumes(influx, fleet_db):
     assert [p["change"] for n, p, _ in events.events if n == "alarm"] == ["raised", "escalated", "cleared"]
 
 
+def test_reseeding_moves_the_old_daily_standby_window_to_the_heartbeat_but_keeps_an_admins(fleet_db, tmp_path):
+    from fleet import demo_fleet
+
+    with fleet_db() as session:
+        session.scalar(select(Machine).where(Machine.uid == "GS-2003")).reporting = \
+            dict(demo_fleet.LEGACY_STANDBY_REPORTING)
+        session.scalar(select(Machine).where(Machine.uid == "GS-2004")).reporting = {"standby": True, "window_min": 90}
+        session.commit()
+    seed.seed(fleet_db, tmp_path)
+    with fleet_db() as session:
+        assert session.scalar(select(Machine.reporting).where(Machine.uid == "GS-2003"))["window_min"] == 60
+        assert session.scalar(select(Machine.reporting).where(Machine.uid == "GS-2004")) == {"standby": True,
+                                                                                                "window_min": 90}
+
+
 def test_standby_genset_is_held_to_its_heartbeat_and_its_exercise_schedule(fleet_db):
     from datetime import datetime, timezone
 
