@@ -355,7 +355,10 @@ def mqtt_bridge(host: str, port: int, spool_dir: Path | None, username: str | No
     service = IngestService(spool, SqlDeviceDirectory(sessions),
                             fault_codes=SqlFaultCodeRegister(sessions, max_spns_per_machine()))
     influx = InfluxClient(influxd.ensure_running(), influxd.influx_database())
-    writer = SpoolWriter(spool, influx).start()
+    from fleet.contact import ContactRecorder
+
+    # MQTT devices' uploads count as contact too (the "not reporting" rule, fleet.contact)
+    writer = SpoolWriter(spool, influx, on_stored=ContactRecorder(sessions).on_stored).start()
     if username is None:
         from telemetry.mqtt_broker import BRIDGE_USERNAME
 

@@ -21,7 +21,9 @@ import sys
 import signal
 import time
 
-CAUGHT_UP_S = 15 * 60  # a machine whose newest sample is this recent has caught up
+#: A machine whose newest sample is this recent has caught up: more than the 15 min a stopped genset's
+#: newest key-off heartbeat may be old (telemetry.simulator.fleet.HEARTBEAT_S).
+CAUGHT_UP_S = 20 * 60
 POLL_S = 10.0
 
 

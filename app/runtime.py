@@ -44,6 +44,8 @@ class Runtime:
         The VAPID key browsers subscribe to Web Push with.
     diagnosis : fleet.diagnosis_service.DiagnosisService
     diagnosis_queue : app.worker.DiagnosisQueue
+    contact : fleet.contact.ContactRecorder
+        Keeps each machine's last contact (any upload stored) for the "not reporting" rule.
     relay : fleet.live_outbox.LiveRelay
         Sends the live events the scheduler process stored in the SQL outbox to this process's
         Socket.IO rooms.
@@ -67,6 +69,7 @@ class Runtime:
     background: Any = None
     vapid_public_key: str = ""
     relay: Any = None
+    contact: Any = None
     worker: DiagnosisWorker | None = None
     supervisor: Any = None
     started: bool = field(default=False)
@@ -179,10 +182,16 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     diagnosis = DiagnosisService(store, sessions, bus)
     diagnosis_queue = DiagnosisQueue(diagnosis.process_burst)
     fault_codes = FaultCodeFollowUp(store, sessions, bus, background)
+    from fleet.contact import ContactRecorder
 
-    def on_stored(events) -> None:  # bursts to the diagnosis queue, DM1 uploads to their alarms
+    contact = ContactRecorder(sessions, background)
+
+    def on_stored(events) -> None:
+        # bursts to the diagnosis queue, DM1 uploads to their alarms, every upload to the
+        # machine's contact time (what "not reporting" judges: fleet.contact)
         diagnosis_queue.on_stored(events)
         fault_codes.on_stored(events)
+        contact.on_stored(events)
 
     writer = SpoolWriter(spool, influx, on_stored=on_stored)
     from fleet.live_outbox import LiveRelay
@@ -192,7 +201,7 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
                    devices=devices, ingest=ingest, engine=engine, sessions=sessions,
                    notifier=bus, diagnosis=diagnosis, diagnosis_queue=diagnosis_queue,
                    delivery=delivery, background=background, vapid_public_key=vapid.public_key,
-                   relay=relay)
+                   relay=relay, contact=contact)
 
 
 class FaultCodeFollowUp:

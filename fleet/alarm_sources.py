@@ -117,10 +117,12 @@ def sweep_fault_codes(store, session_factory: sessionmaker, bus, clock: Callable
 # --- stale data -------------------------------------------------------------------------------------------
 
 def check_reporting(session_factory: sessionmaker, bus, clock: Callable[[], datetime] = utcnow) -> int:
-    """The ``reporting_check`` job: a "not reporting" alarm for each machine silent longer than its
-    policy allows (``fleet.alarms.ReportingPolicy``; a standby genset's schedule respected), cleared
-    as soon as data comes again. ``Machine.last_seen_at`` is kept by the operating sync and the
-    diagnosis service. Returns the number of events handed to ``bus``."""
+    """The ``reporting_check`` job: a "not reporting" alarm for each machine whose device has been
+    silent longer than its policy allows (``fleet.alarms.ReportingPolicy``; a standby genset's
+    schedule respected), cleared as soon as it is heard from again. ``Machine.last_seen_at`` is
+    when it was last heard from: the writer's contact times (``fleet.contact``: any upload stored,
+    a standby set's heartbeat included, however old its samples) and the newest sample's time (the
+    operating sync, the diagnosis service). Returns the number of events handed to ``bus``."""
     now = clock()
     events: list[Event] = []
     with transaction(session_factory) as session:

@@ -287,18 +287,20 @@ def fault_code_severity(spn: int, fmi: int, lamps: Mapping[str, int],
 
 #: A running machine (excavator, prime-power genset) reports every minute; silence this long is an alarm.
 DEFAULT_REPORT_WINDOW = timedelta(minutes=30)
-#: A standby genset's gateway sends a heartbeat at least daily while the set is off.
-STANDBY_REPORT_WINDOW = timedelta(hours=26)
+#: A standby genset's telematics unit sends a key-off heartbeat every 15 min while the set stands
+#: still; four missed heartbeats (a coverage gap of most of an hour) make it "not reporting".
+STANDBY_REPORT_WINDOW = timedelta(minutes=60)
 
 
 @dataclass(frozen=True)
 class ReportingPolicy:
-    """How long a machine may stay silent.
+    """How long a machine's device may stay silent (``Machine.last_seen_at``: the last upload the
+    server stored from it or its newest sample, whichever is newer; ``fleet.contact``).
 
     ``window`` applies at all times, except that a standby genset (``standby=True``) is expected to
     report within ``DEFAULT_REPORT_WINDOW`` during its scheduled exercise run (``exercise_weekday``
     0 = Monday, ``exercise_start`` local time at the site, ``exercise_minutes`` long) and within
-    ``window`` (default 26 h, its heartbeat) otherwise.
+    ``window`` (default 60 min: four of its 15-min key-off heartbeats) otherwise.
     """
 
     window: timedelta = DEFAULT_REPORT_WINDOW
@@ -311,7 +313,7 @@ class ReportingPolicy:
     @classmethod
     def from_settings(cls, settings: Mapping | None, site_timezone: str = "UTC") -> "ReportingPolicy":
         """From a machine's ``reporting`` JSON: ``{"window_min": 30}`` or ``{"standby": true,
-        "window_min": 1560, "exercise": {"weekday": 2, "start": "10:00", "minutes": 30}}``."""
+        "window_min": 60, "exercise": {"weekday": 2, "start": "10:00", "minutes": 30}}``."""
         settings = settings or {}
         standby = bool(settings.get("standby"))
         default = STANDBY_REPORT_WINDOW if standby else DEFAULT_REPORT_WINDOW

@@ -316,10 +316,16 @@ ESCALATION_STEPS = (
     EscalationStepSpec(60, "user", ("email",), target_email="admin@ironwatch.example"),
 )
 
-#: A standby genset's gateway sends a heartbeat daily and reports every minute during its weekly
-#: exercise run (Wednesday 10:00 site time, 30 min); fleet.alarms.ReportingPolicy reads this.
-STANDBY_REPORTING = {"standby": True, "window_min": 26 * 60,
+#: A standby genset's telematics unit sends a key-off heartbeat every 15 min while the set stands
+#: still (telemetry.simulator.fleet.HEARTBEAT_S) and reports every minute while it runs, as during
+#: its weekly exercise run (Wednesday 10:00 site time, 30 min). fleet.alarms.ReportingPolicy reads
+#: this ("not reporting" after four missed heartbeats), and fleet.seed provisions the simulated
+#: controller with the same exercise schedule.
+STANDBY_REPORTING = {"standby": True, "window_min": 60,
                      "exercise": {"weekday": 2, "start": "10:00", "minutes": 30}}
+#: What the seed wrote before the heartbeat (a daily one, 26 h): re-seeding replaces exactly this,
+#: never a policy an admin has changed.
+LEGACY_STANDBY_REPORTING = {**STANDBY_REPORTING, "window_min": 26 * 60}
 
 
 def is_standby(spec: MachineSpec) -> bool:

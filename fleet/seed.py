@@ -210,6 +210,19 @@ def _ensure_token(session: Session, report: SeedReport, machine: Machine, previo
     return issue_credential_in(session, machine, label="demo gateway")
 
 
+def standby_provisioning(machine: Machine) -> dict[str, Any]:
+    """A standby set's duty and the exercise schedule its controller keeps (the one its reporting
+    policy expects, in the site's time zone); nothing for any other machine."""
+    reporting = machine.reporting or {}
+    if not reporting.get("standby"):
+        return {}
+    entry: dict[str, Any] = {"duty": "standby",
+                             "timezone": (machine.site.timezone if machine.site else None) or "UTC"}
+    if reporting.get("exercise"):
+        entry["exercise"] = dict(reporting["exercise"])
+    return entry
+
+
 def provisioning_entry(machine: Machine, token: str, faults: list[demo_fleet.FaultSpec]) -> dict[str, Any]:
     """What a gateway for ``machine`` is provisioned with (the ingest base URL is not part of it)."""
     components = {c.id: c for c in machine.components}
@@ -224,6 +237,7 @@ def provisioning_entry(machine: Machine, token: str, faults: list[demo_fleet.Fau
         "hours": machine.hours,
         "lat": machine.lat,
         "lon": machine.lon,
+        **standby_provisioning(machine),
         "sensors": [
             {"name": s.name, "component": components[s.component_id].name, "axis": s.axis,
              "sample_rate_hz": s.sample_rate_hz, "units": s.units, "position": s.position,
@@ -305,9 +319,10 @@ def seed(session_factory: sessionmaker, var: Path, password: str = DEFAULT_PASSW
             session.flush()
             session.refresh(machine)
             token = _ensure_token(session, report, machine, previous_tokens.get(spec.uid))
-            entries.append(provisioning_entry(machine, token, faults_by_machine.get(spec.uid, [])))
-            if machine.reporting is None and demo_fleet.is_standby(spec):
+            if machine.reporting in (None, demo_fleet.LEGACY_STANDBY_REPORTING) and demo_fleet.is_standby(spec):
                 machine.reporting = dict(demo_fleet.STANDBY_REPORTING)
+            # after the reporting policy: a standby set's controller keeps the schedule it expects
+            entries.append(provisioning_entry(machine, token, faults_by_machine.get(spec.uid, [])))
         report.machines = len(entries)
         _seed_alarm_routing(session, report, tenants[demo_fleet.OEM_NAME])
         _seed_planning(session, report)

@@ -3,16 +3,18 @@
 :class:`SimulatedMachine` couples a duty-cycle model (:mod:`telemetry.simulator.machine_models`), a DM1
 monitor, a vibration-burst schedule and a coverage schedule to one :class:`~telemetry.gateway.Gateway`.
 :meth:`SimulatedMachine.advance_to` steps the model one simulated second at a time and hands the
-gateway operating batches (every ``batch_s`` seconds), bursts (per sensor, the first staggered over
-the first moments of the run, then hourly) and DM1 changes. Everything it produces is a function of
-the seed, the provisioning and the simulated start time only, never of the wall clock, so payload
-content is reproducible; the wall clock only decides *when* uploads go out (see
-:mod:`telemetry.simulator`).
+gateway operating batches (every ``batch_s`` seconds while the engine runs; a stopped genset's
+telematics unit sends a key-off heartbeat every :data:`HEARTBEAT_S` instead), bursts (per sensor,
+the first staggered over the first moments of the run, then hourly) and DM1 changes. Everything
+it produces is a function of the seed, the provisioning and the simulated start time only, never
+of the wall clock, so payload content is reproducible; the wall clock only decides *when* uploads
+go out (see :mod:`telemetry.simulator`).
 
 Provisioning file (``var/provisioning.json``, written by ``python -m fleet.seed``)::
 
     {"machines": [{"uid", "kind": "excavator" | "genset", "token", "nominal_shaft_rpm",
                    "rated_power_kw", "hours", "lat", "lon", "duty" (optional: prime | standby),
+                   "exercise" (optional, standby: {"weekday", "start", "minutes"}), "timezone" (optional),
                    "sensors": [{"name", "component", "axis", "sample_rate_hz", "kinematics"}],
                    "faults": [{"component", "sensor", "fault", "location",
                                "severity_start", "severity_end", "ramp_hours"}]}]}
@@ -33,9 +35,10 @@ from diagnostics.kinematics import ComponentKinematics
 from diagnostics.synthesis import FAULT_MODES
 
 from ..gateway.client import Gateway
-from .machine_models import FaultCodeMonitor, make_model
+from .machine_models import ExerciseSchedule, FaultCodeMonitor, make_model
 
-__all__ = ["COOLING_DEGRADATION", "FaultPlan", "SensorPlan", "MachinePlan", "load_provisioning", "expand_fleet", "derive_seed",
+__all__ = ["COOLING_DEGRADATION", "HEARTBEAT_S", "RUN_DOWN_S", "FaultPlan", "SensorPlan", "MachinePlan",
+           "load_provisioning", "expand_fleet", "derive_seed",
            "CoverageSchedule", "SimulatedMachine", "burst_offsets_s"]
 
 _NS = 1_000_000_000
@@ -44,6 +47,14 @@ BURST_INTERVAL_S = 3600
 #: severity (0..1, grown like the others) raises the coolant temperature under load, so DM1 SPN 110
 #: comes and goes with the work (see telemetry.simulator.dm1).
 COOLING_DEGRADATION = "cooling_degradation"
+#: A genset's telematics unit, powered by the set's battery charger, keeps reporting while the engine
+#: stands still: one key-off status sample (position, battery voltage, hour meter, fuel level,
+#: temperatures) every 15 minutes, as remote-monitoring modules of standby sets are usually set up
+#: (the fleet's "not reporting" window for standby sets, fleet.demo_fleet, allows four of them).
+HEARTBEAT_S = 900
+#: After the engine stops, full-rate samples go on this long (the run-down and the stopped state),
+#: then the batch is sent and the unit falls back to its heartbeat.
+RUN_DOWN_S = 60
 
 
 def derive_seed(*parts: object) -> int:
@@ -99,6 +110,7 @@ class MachinePlan:
     sensors: tuple[SensorPlan, ...]
     cooling: FaultPlan | None = None   # a fouled radiator: raises coolant temperature under load
     clone: int = 0
+    exercise: ExerciseSchedule | None = None   # a standby set's weekly exercise run (site time)
 
     @property
     def label(self) -> str:
@@ -133,8 +145,10 @@ def _plan_machine(entry: dict[str, Any]) -> MachinePlan:
     duty = entry.get("duty") or ("prime" if kind != "genset" or hours >= 5000.0 else "standby")
     nominal = float(entry.get("nominal_shaft_rpm") or (1500.0 if kind == "genset" else 1800.0))
     rated = float(entry.get("rated_power_kw") or (640.0 if kind == "genset" else 124.0))
+    exercise = (ExerciseSchedule.from_settings(entry.get("exercise"), entry.get("timezone"))
+                if kind == "genset" and duty == "standby" else None)
     return MachinePlan(entry["uid"], kind, entry["token"], float(entry["lat"]), float(entry["lon"]), hours,
-                       nominal, rated, duty, tuple(sensors), cooling)
+                       nominal, rated, duty, tuple(sensors), cooling, exercise=exercise)
 
 
 def load_provisioning(path: str | Path) -> list[MachinePlan]:
@@ -281,6 +295,7 @@ class SimulatedMachine:
             options["rated_rpm"] = plan.nominal_rpm
         else:
             options["duty"] = plan.duty
+            options["exercise"] = plan.exercise
         if plan.cooling is not None:
             options["cooling_degradation"] = plan.cooling.severity(0.0)
         self.model = make_model(plan.kind, self.seed, start_ns, plan.lat, plan.lon, **options)
@@ -296,6 +311,10 @@ class SimulatedMachine:
         self.counters = MachineCounters()
         self.last_fields: dict[str, float] = {}
         self.thin = thin or HistoryThinning()
+        # Only gensets' units fall back to a heartbeat; an excavator's reports all the time.
+        self.heartbeat_ns = HEARTBEAT_S * _NS if plan.kind == "genset" else None
+        self.stopped_s = 0
+        self.last_kept_ns: int | None = None
 
     @property
     def t_ns(self) -> int:
@@ -315,14 +334,21 @@ class SimulatedMachine:
             self.last_fields = fields
             gw.online = self.coverage.online(now)
             stamp = now + self.offset_ns
-            if self.thin.keeps_sample(now):
+            self.stopped_s = 0 if self.model.running else self.stopped_s + 1
+            resting = self.heartbeat_ns is not None and self.stopped_s >= RUN_DOWN_S
+            if resting:   # key-off: one heartbeat per period, each sent at once with whatever waits
+                keep = self.last_kept_ns is None or now - self.last_kept_ns >= self.heartbeat_ns
+            else:
+                keep = self.thin.keeps_sample(now)
+            if keep:
                 self.batch.append((stamp, fields))
+                self.last_kept_ns = now
             change = self.monitor.update(fields, self.model.running)
             if change is not None:
                 lamps, active = change.to_payload()
                 gw.send_faults(stamp, lamps, active)
                 self.counters.dm1_changes += 1
-            if len(self.batch) >= self.batch_s:
+            if len(self.batch) >= self.batch_s or (resting and self.batch and (keep or self.stopped_s == RUN_DOWN_S)):
                 gw.send_operating(self.batch)
                 self.batch = []
                 self.counters.batches += 1

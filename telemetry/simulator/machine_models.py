@@ -12,8 +12,9 @@ Two machine kinds:
   with the engine off, and refuelling from a fuel bowser.
 * :class:`GensetModel` - a 400 kWe / 500 kVA diesel generator set (1,500 rpm, 400 V, 50 Hz),
   either ``"prime"`` (the site's only supply: load-following a daily profile with loads switching
-  on and off) or ``"standby"`` (off; weekly unloaded exercise run; mains outages make it start and
-  carry the load, then cool down unloaded).
+  on and off) or ``"standby"`` (off; a weekly unloaded exercise run at its scheduled site-local
+  time, :class:`ExerciseSchedule`; mains outages make it start and carry the load, then cool down
+  unloaded).
 
 Temperatures follow first-order thermal lags; the hour meter advances only while the engine runs;
 DM1 fault codes (:class:`FaultCodeMonitor`) appear and clear when a value crosses a limit, with
@@ -25,14 +26,18 @@ FMI 0/1 = high/low most severe, 16/18 = high/low moderately severe.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import random
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from .dm1 import EXCAVATOR_RULES, GENSET_RULES, Dm1State, FaultCodeMonitor, LimitRule
 from .thermals import EngineThermals, SiteWeather, first_order
 
 __all__ = [
     "ExcavatorModel",
+    "ExerciseSchedule",
     "GensetModel",
     "LimitRule",
     "FaultCodeMonitor",
@@ -263,6 +268,47 @@ _NOMINAL_HZ = 50.0
 _NOMINAL_V = 400.0
 
 
+@dataclass(frozen=True)
+class ExerciseSchedule:
+    """When a standby set's controller starts its weekly unloaded exercise run: site-local time.
+
+    The same settings as the fleet's reporting policy (``machine.reporting["exercise"]``, written
+    into the provisioning by ``fleet.seed``): ``weekday`` 0 = Monday, ``start`` ``"HH:MM"`` in the
+    site's IANA ``timezone``, ``minutes`` long. A controller's clock keeps local time, so the run
+    stays at 10:00 across a daylight-saving change.
+    """
+
+    weekday: int = 2
+    start: str = "10:00"
+    minutes: int = 30
+    timezone: str = "UTC"
+
+    @classmethod
+    def from_settings(cls, settings: dict | None, timezone: str | None = None) -> "ExerciseSchedule":
+        """From ``{"weekday": 2, "start": "10:00", "minutes": 30}`` (missing keys: the defaults)."""
+        settings = settings or {}
+        schedule = cls(weekday=int(settings.get("weekday", cls.weekday)), start=str(settings.get("start", cls.start)),
+                       minutes=int(settings.get("minutes", cls.minutes)), timezone=timezone or "UTC")
+        schedule.window_after(0)   # a bad weekday, clock time or zone fails here, not mid-run
+        return schedule
+
+    def window_after(self, t_ns: int) -> tuple[int, int]:
+        """``(start_ns, end_ns)`` (UTC) of the first exercise run that has not ended by ``t_ns``."""
+        if not 0 <= self.weekday <= 6 or self.minutes <= 0:
+            raise ValueError(f"exercise weekday must be 0..6 and minutes positive, got {self.weekday}, {self.minutes}")
+        hours, minutes = (int(x) for x in self.start.split(":"))
+        zone = ZoneInfo(self.timezone)
+        day = _dt.datetime.fromtimestamp(t_ns / _NS, zone).date()
+        day -= _dt.timedelta(days=(day.weekday() - self.weekday) % 7)   # this week's run, maybe past
+        while True:
+            start = _dt.datetime.combine(day, _dt.time(hours, minutes), tzinfo=zone)
+            start_ns = int(start.timestamp()) * _NS
+            end_ns = start_ns + self.minutes * 60 * _NS
+            if end_ns > t_ns:
+                return start_ns, end_ns
+            day += _dt.timedelta(days=7)
+
+
 class GensetModel:
     """A diesel generator set's controller values, one sample per simulated second.
 
@@ -273,18 +319,24 @@ class GensetModel:
     duty : str
         ``"prime"`` (always running, load following) or ``"standby"``. A standby set begins the
         simulation with its monthly one-hour load-bank test at half load (NFPA 110 style), so
-        its condition shows as soon as the simulator starts.
+        its condition shows as soon as the simulator starts; after that it runs only for its
+        weekly exercise (``exercise``) and for mains outages.
     rated_kw : float
         Rated electrical output (kW).
+    exercise : ExerciseSchedule, optional
+        A standby set's weekly exercise run (default Wednesday 10:00 UTC, 30 min).
     """
 
     kind = "genset"
     rules = GENSET_RULES
 
     def __init__(self, seed: int, start_ns: int, lat: float, lon: float, hour_meter_h: float = 8000.0,
-                 duty: str = "prime", rated_kw: float = _GENSET_RATED_KW, cooling_degradation: float = 0.0):
+                 duty: str = "prime", rated_kw: float = _GENSET_RATED_KW, cooling_degradation: float = 0.0,
+                 exercise: ExerciseSchedule | None = None):
         if duty not in ("prime", "standby"):
             raise ValueError(f"duty must be 'prime' or 'standby', got {duty!r}")
+        self.exercise = exercise or ExerciseSchedule()
+        self._exercise_window = self.exercise.window_after(start_ns)
         self.rng = random.Random(seed)
         self.t_ns = start_ns
         self._elapsed_s = 0
@@ -341,7 +393,7 @@ class GensetModel:
             if self.load_test_left_s == 0:
                 self.cooldown_left_s = 300
             return True, True
-        # Standby: outages arrive at random; a weekly 30 min unloaded exercise run.
+        # Standby: outages arrive at random; a weekly unloaded exercise run on the site's schedule.
         if self.outage_left_s > 0:
             self.outage_left_s -= 1
             if self.outage_left_s == 0:
@@ -355,8 +407,10 @@ class GensetModel:
         if self.cooldown_left_s > 0:
             self.cooldown_left_s -= 1
             return True, False
-        week_s = self._elapsed_s % (7 * _DAY_S)
-        return 2 * _DAY_S + 10 * _HOUR_S <= week_s < 2 * _DAY_S + 10.5 * _HOUR_S, False
+        start_ns, end_ns = self._exercise_window
+        if self.t_ns >= end_ns:
+            start_ns, end_ns = self._exercise_window = self.exercise.window_after(self.t_ns)
+        return start_ns <= self.t_ns < end_ns, False
 
     def _refuel(self) -> None:
         # Below 30 % a delivery is ordered; the tanker comes 4 to 12 h later and fills to 95 %.

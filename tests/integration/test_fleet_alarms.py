@@ -231,21 +231,44 @@ def test_a_silent_machine_alarms_and_clears_when_data_resumes(influx, fleet_db):
     assert [p["change"] for n, p, _ in events.events if n == "alarm"] == ["raised", "escalated", "cleared"]
 
 
-def test_standby_genset_is_held_to_its_exercise_schedule(fleet_db):
+def test_reseeding_moves_the_old_daily_standby_window_to_the_heartbeat_but_keeps_an_admins(fleet_db, tmp_path):
+    from fleet import demo_fleet
+
+    with fleet_db() as session:
+        session.scalar(select(Machine).where(Machine.uid == "GS-2003")).reporting = \
+            dict(demo_fleet.LEGACY_STANDBY_REPORTING)
+        session.scalar(select(Machine).where(Machine.uid == "GS-2004")).reporting = {"standby": True, "window_min": 90}
+        session.commit()
+    seed.seed(fleet_db, tmp_path)
+    with fleet_db() as session:
+        assert session.scalar(select(Machine.reporting).where(Machine.uid == "GS-2003"))["window_min"] == 60
+        assert session.scalar(select(Machine.reporting).where(Machine.uid == "GS-2004")) == {"standby": True,
+                                                                                                "window_min": 90}
+
+
+def test_standby_genset_is_held_to_its_heartbeat_and_its_exercise_schedule(fleet_db):
     from datetime import datetime, timezone
 
     bus = as_bus(EventLog(), fleet_db)
     with fleet_db() as session:
         genset = session.scalar(select(Machine).where(Machine.uid == "GS-2003"))
-        assert genset.reporting["standby"] is True
-        genset.last_seen_at = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)  # a Tuesday
+        assert genset.reporting["standby"] is True and genset.reporting["window_min"] == 60
+        genset.last_seen_at = datetime(2026, 12, 2, 8, 15, tzinfo=timezone.utc)  # Wednesday 08:15 London
         session.commit()
-    # Wednesday 09:00 London: 25 h silent, inside the daily heartbeat window
+    # 09:00: 45 min since its last heartbeat, inside the window of four 15-min heartbeats
     check_reporting(fleet_db, bus, lambda: datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc))
     assert alarms_of(fleet_db, "GS-2003") == []
-    # Wednesday 10:35 London: its exercise run should have reported by now
-    check_reporting(fleet_db, bus, lambda: datetime(2026, 12, 2, 10, 35, tzinfo=timezone.utc))
+    # 09:20: 65 min, four heartbeats missed: the unit itself has gone silent
+    check_reporting(fleet_db, bus, lambda: datetime(2026, 12, 2, 9, 20, tzinfo=timezone.utc))
     assert [a["cause"] for a in alarms_of(fleet_db, "GS-2003")] == ["not_reporting"]
+
+    with fleet_db() as session:
+        session.scalar(select(Machine).where(Machine.uid == "GS-2004")).last_seen_at = \
+            datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc)
+        session.commit()
+    # 10:35 London, 35 min silent: fine for a heartbeat, not during the exercise run it owes
+    check_reporting(fleet_db, bus, lambda: datetime(2026, 12, 2, 10, 35, tzinfo=timezone.utc))
+    assert [a["cause"] for a in alarms_of(fleet_db, "GS-2004")] == ["not_reporting"]
 
 
 def test_rul_inside_the_planning_horizon_alarms_and_clears(fleet_db):

@@ -132,3 +132,72 @@ def test_binary_int16_bursts_are_accepted_and_read_back(served, influx):
     scale = float(np.max(np.abs(samples))) / 32767
     assert burst.meta.n_samples == samples.size and burst.meta.shaft_rpm == 1500.0
     assert np.max(np.abs(np.asarray(burst.samples, dtype=np.float64) - samples)) <= scale / 2 + 1e-6
+
+
+def test_a_standby_set_replaying_days_is_reporting_and_one_that_falls_silent_is_not(served):
+    """A standby set's heartbeats of two days ago, delivered now (a demo's replay, a gateway's buffer
+    after a long gap), are the device reporting: no "not reporting" alarm. Once nothing more comes,
+    its unit has gone silent and the alarm is raised; the next heartbeat clears it."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from fleet import queries
+    from fleet.alarm_sources import check_reporting
+    from fleet.handlers import as_bus
+    from fleet.models import Machine, Tenant, utcnow
+    from fleet_helpers import Clock, EventLog
+    from telemetry.simulator.fleet import HEARTBEAT_S, HistoryThinning
+
+    app, url, provisioning = served
+    runtime = app.extensions["ironwatch"]
+    sessions = runtime.sessions
+    clock = Clock(utcnow())
+    runtime.contact.clock = clock   # contact is stored at the test's time, which it moves on
+    plan = next(p for p in load_provisioning(provisioning) if p.uid == "GS-2003")
+    assert plan.duty == "standby" and plan.exercise is not None and plan.exercise.timezone == "Europe/London"
+    start = (time.time_ns() - 2 * 86400 * NS) // (60 * NS) * 60 * NS
+    thin = HistoryThinning(until_ns=time.time_ns(), sample_every_s=60, burst_every_s=12 * 3600)
+    machine = SimulatedMachine(plan, Gateway(url, plan.token, plan.uid), 1, start, [], synthesize_burst,
+                               gap_mean_h=0.0, thin=thin)
+    sim = FleetSimulator([machine], start)
+    runtime.writer.start()
+    sim.run_until(start + 6 * 3600 * NS)   # the load-bank hour, then heartbeats of 42 h ago
+    assert sim.stats().accepted == sim.stats().attempts and sim.stats().refused == 0
+    assert runtime.writer.wait_drained(timeout=120)
+
+    def alarms():
+        with sessions() as session:
+            tenants = [t.id for t in session.scalars(select(Tenant))]
+            rows = queries.alarms(session, tenants, state="all", machine_uid="GS-2003")
+            return [(a["cause"], a["state"]) for a in rows]
+
+    def heard_at(when):
+        """Wait (the contact is recorded on the background executor) until it was heard ``when``."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with sessions() as session:
+                seen = session.scalar(select(Machine.last_seen_at).where(Machine.uid == "GS-2003"))
+            if seen is not None and seen >= when:
+                return True
+            time.sleep(0.1)
+        return False
+
+    assert heard_at(clock.now), "heard from just now"
+    newest_sample = runtime.store.latest("GS-2003")["time"]
+    assert time.time_ns() - newest_sample > 40 * 3600 * NS, "though what it sent is two days old"
+    bus = as_bus(EventLog(), sessions, clock)
+    check_reporting(sessions, bus, clock)
+    assert alarms() == []
+
+    clock.advance(minutes=61)   # four heartbeats missed: the unit went silent
+    check_reporting(sessions, bus, clock)
+    assert alarms() == [("not_reporting", "active")]
+
+    sim.run_until(start + 6 * 3600 * NS + HEARTBEAT_S * NS)   # the next heartbeat arrives
+    assert runtime.writer.wait_drained(timeout=60)
+    assert heard_at(clock.now)
+    runtime.writer.stop()
+    clock.advance(seconds=1)
+    check_reporting(sessions, bus, clock)
+    assert alarms() == [("not_reporting", "cleared")]
