@@ -38,6 +38,7 @@ from sqlalchemy.orm import sessionmaker
 from .alarms import in_quiet_hours, is_urgent, local_time_text, parse_clock
 from .db import insert_unless_exists, transaction
 from .models import Alarm, Delivery, PushSubscription, User, UserPreference, utcnow
+from .wording import component_words
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +200,8 @@ def machine_url(base_url: str, machine_uid: str) -> str:
 def alarm_message(alarm: Mapping, timezone_name: str, base_url: str, escalated_step: int = 0) -> AlarmMessage:
     """The push payload and e-mail of one alarm for a reader in ``timezone_name``."""
     severity = str(alarm["severity"]).upper()
-    where = alarm["machine"] + (f" {alarm['component']}" if alarm.get("component") else "")
+    # A phone's notification and a subject line show this: the component in words, not its identifier.
+    where = alarm["machine"] + (f" {component_words(alarm['component'])}" if alarm.get("component") else "")
     first = local_time_text(datetime.fromisoformat(alarm["first_seen_at"].replace("Z", "+00:00")), timezone_name)
     url = machine_url(base_url, alarm["machine"])
     reminder = "" if escalated_step == 0 else f"Still unacknowledged (escalation step {escalated_step + 1}). "

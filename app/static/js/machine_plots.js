@@ -233,7 +233,7 @@
         Math.round(env.band_hz[1]) + " Hz (" + env.view + ")";
       var when = body.time ? (window.ironwatchTime ? window.ironwatchTime.format(new Date(body.time), window.ironwatchTime.zoneFor(spectraBox)) : body.time) : "";
       note.textContent = body.component_label + " · " + when + " · " + Math.round(body.shaft_rpm) +
-        " rpm · solid lines: defect frequencies, dashed: their harmonics up to " + HARMONICS + "×, red dots: matched peaks.";
+        " rpm · solid lines: defect frequencies, dashed: their harmonics up to " + HARMONICS + "×, red dots: matched peaks; a line without room for its label is named in the readout when you point at (or tap) it.";
       spectraBox.dataset.rendered = body.burst_id;
       drawKurtogram(body.kurtogram);
     }).catch(function (error) { note.textContent = "Spectra unavailable: " + error.message; });
