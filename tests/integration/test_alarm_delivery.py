@@ -121,6 +121,9 @@ def test_outer_race_alarm_pushes_mails_escalates_and_stops_at_acknowledgement(in
     assert "http://ironwatch.test/console/machines/GS-2001" in text and 'href="http://ironwatch.test/console/machines' \
         in html_part
     assert "Europe/Berlin" in text and "escalation step 2" in text
+    # The title names the fault in one line (as the order does); the diagnosis's summary follows it.
+    assert message["Subject"].endswith("GS-2001 alternator drive end: Bearing outer-race defect on alternator drive end")
+    assert "Bearing outer-race defect on the drive-end bearing: " in text and "drive-end bearing: " in html_part
 
     # Elena acknowledges: the chain stops, the manager's 60 min e-mail never goes
     with sessions() as session:
