@@ -21,7 +21,7 @@ from flask_login import current_user
 from .api import ALL_ROLES, BadParameter, bp, int_param, not_found
 from .auth import roles_required
 from .cache import LruCache
-from fleet.wording import component_words, part_words
+from fleet.wording import component_words, part_named
 
 CONSOLE_ROLES = ("admin", "engineer")
 _spectra_cache = LruCache(48)
@@ -100,10 +100,10 @@ def marker_families(markers: list[dict]) -> list[dict]:
         label, hz = str(marker["label"]), float(marker["hz"])
         match = _MARKER_FAMILY.match(label)
         if match and match["line"] == "GMF":
-            family(f"gear:{match['name']}", f"{part_words(match['name'])} gear")["lines"].append(
+            family(f"gear:{match['name']}", part_named(match["name"], "gear"))["lines"].append(
                 {"label": _LINE_WORDS["GMF"], "hz": hz})
         elif match:
-            family(f"bearing:{match['name']}", f"{part_words(match['name'])} bearing")["lines"].append(
+            family(f"bearing:{match['name']}", part_named(match["name"], "bearing"))["lines"].append(
                 {"label": _LINE_WORDS[match["line"]], "hz": hz})
         elif label == "1x":
             family("shaft", "shaft speed")["lines"].append({"label": "1× shaft", "hz": hz})

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from .comb import CombEvidence
-from .findings import FAULT_MODE_NAMES, Evidence, Finding
+from .findings import FAULT_MODE_NAMES, Evidence, Finding, part_named
 from .kinematics import DefectFrequencies
 from .matching import decoy_fundamentals, stack_family_evidence
 from .views import EnvelopeStack
@@ -241,8 +241,8 @@ def bearing_findings(stack: EnvelopeStack, freqs: DefectFrequencies, component: 
         view = int(np.argmax(net[:, j]))
         evidence = _evidence(ev, view, j, f0[j], sb[j], label, "1x" if side == "shaft" else "FTF", stack, N_HARMONICS)
         agreeing = int(np.count_nonzero(net[:, j] > 0))
-        summary = (f"{FAULT_MODE_NAMES[mode].capitalize()} on bearing {bname}: {len(evidence)} envelope line(s) "
-                   f"of the {label} family ({f0[j]:.1f} Hz) stand out, in {agreeing} of {net.shape[0]} "
+        summary = (f"{FAULT_MODE_NAMES[mode].capitalize()} on the {part_named(bname, 'bearing')}: "
+                   f"{len(evidence)} envelope line(s) of the {label} family ({f0[j]:.1f} Hz) stand out, in {agreeing} of {net.shape[0]} "
                    f"demodulation bands.")
         if comb_db[j] > 0:
             comb = combs[bname]
@@ -311,8 +311,8 @@ def tooth_findings(stack: EnvelopeStack, freqs: DefectFrequencies, component: st
         best = max((e.snr_db for e in evidence), default=0.0)
         out.append(Finding(component, "gear_broken_tooth", gear, _severity(best, len(evidence)),
                            _confidence(float(totals[j]), TOOTH_DETECTION_DB), evidence,
-                           f"Broken or cracked tooth on {gear}: impacts once per turn of the {names[j][1]} "
-                           f"({f0_arr[j]:.1f} Hz), {len(evidence)} envelope harmonics.", float(totals[j]),
+                           f"Broken or cracked tooth on the {part_named(gear, 'gear')}: impacts once per turn "
+                           f"of the {names[j][1]} ({f0_arr[j]:.1f} Hz), {len(evidence)} envelope harmonics.", float(totals[j]),
                            {"view": stack.labels[view], "band_hz": [round(b, 1) for b in stack.bands_hz[view]],
                             "evidence_db": round(float(totals[j]), 2)}))
     return out

@@ -1,12 +1,13 @@
 """Findings and their evidence: what the diagnosis says, and why."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from .confidence import level_for
 
-__all__ = ["Evidence", "Finding", "SEVERITIES", "FAULT_MODE_NAMES"]
+__all__ = ["Evidence", "Finding", "SEVERITIES", "FAULT_MODE_NAMES", "PART_NAMES", "part_words", "part_named"]
 
 SEVERITIES = ("watch", "warning", "alarm")
 
@@ -23,6 +24,31 @@ FAULT_MODE_NAMES = {
     "electrical": "electrical (magnetic) fault",
     "sensor_fault": "sensor fault (the measurement, not the machine)",
 }
+
+#: Bearing positions abbreviated in machine descriptions, in words (other names only lose their
+#: underscores: ``drive_shaft`` -> ``drive shaft``, ``stage1`` -> ``stage 1``).
+PART_NAMES = {"DE": "drive end", "NDE": "non-drive end"}
+
+
+def part_words(name: str | None) -> str:
+    """A bearing or gear name inside a component in words (``DE`` -> ``drive end``, ``stage1`` -> ``stage 1``)."""
+    text = PART_NAMES.get(name or "", str(name or "").replace("_", " ").strip())
+    return re.sub(r"([a-z])(\d)", r"\1 \2", text)
+
+
+def part_named(name: str | None, kind: str) -> str:
+    """A part as a person names it in a sentence: ``("DE", "bearing")`` -> ``drive-end bearing``,
+    ``("stage1", "gear")`` -> ``stage 1 gear``, ``("motor_shaft", "bearing")`` -> ``motor-shaft bearing``.
+
+    The words of the name become one compound adjective in front of ``kind`` (hyphenated, except
+    before a number); a name that already ends in ``kind`` is not doubled.
+    """
+    words = part_words(name)
+    if not words:
+        return kind
+    if words == kind or words.endswith(" " + kind):
+        return words
+    return f"{re.sub(r' (?=[^0-9 ])', '-', words)} {kind}"
 
 
 @dataclass(frozen=True)

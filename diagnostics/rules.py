@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .findings import Evidence, Finding
+from .findings import Evidence, Finding, part_named
 from .kinematics import DefectFrequencies
 from .matching import match_line
 
@@ -138,7 +138,7 @@ def gear_findings(acc_amp: np.ndarray, norm: np.ndarray, resolution_hz: float, f
             severity = "alarm" if strength >= 2.0 else "warning" if strength >= 1.4 else "watch"
             ev = [_ev("GMF x1", mesh1), _ev("GMF x2", mesh2)] + [_ev(lbl, m) for lbl, m in sidebands]
             out.append(Finding(component, "gear_wear", name, severity, float(min(0.95, 0.35 + 0.3 * strength)), ev,
-                               f"Gear wear on {name}: mesh sidebands at {sb_ratio:.0%} of the mesh line "
+                               f"Gear wear on the {part_named(name, 'gear')}: mesh sidebands at {sb_ratio:.0%} of the mesh line "
                                f"({gmf:.0f} Hz) and 2x mesh at {harmonic_ratio:.0%} of it.",
                                6.0 * strength, {"sideband_ratio": round(sb_ratio, 3),
                                                 "harmonic_ratio": round(harmonic_ratio, 3)}))

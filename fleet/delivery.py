@@ -38,6 +38,7 @@ from sqlalchemy.orm import sessionmaker
 from .alarms import in_quiet_hours, is_urgent, local_time_text, parse_clock
 from .db import insert_unless_exists, transaction
 from .models import Alarm, Delivery, PushSubscription, User, UserPreference, utcnow
+from .wording import component_words
 
 log = logging.getLogger(__name__)
 
@@ -199,11 +200,14 @@ def machine_url(base_url: str, machine_uid: str) -> str:
 def alarm_message(alarm: Mapping, timezone_name: str, base_url: str, escalated_step: int = 0) -> AlarmMessage:
     """The push payload and e-mail of one alarm for a reader in ``timezone_name``."""
     severity = str(alarm["severity"]).upper()
-    where = alarm["machine"] + (f" {alarm['component']}" if alarm.get("component") else "")
+    # A phone's notification and a subject line show this: the component in words, not its identifier.
+    where = alarm["machine"] + (f" {component_words(alarm['component'])}" if alarm.get("component") else "")
     first = local_time_text(datetime.fromisoformat(alarm["first_seen_at"].replace("Z", "+00:00")), timezone_name)
     url = machine_url(base_url, alarm["machine"])
     reminder = "" if escalated_step == 0 else f"Still unacknowledged (escalation step {escalated_step + 1}). "
-    lines = [f"{severity}: {alarm['title']}", "",
+    # What the diagnosis saw, when the alarm is a finding's (its title names only the fault).
+    summary = str(((alarm.get("detail") or {}).get("finding") or {}).get("summary") or "")
+    lines = [f"{severity}: {alarm['title']}", *([summary] if summary else []), "",
              f"Machine: {alarm['machine']} ({alarm.get('customer') or ''})",
              f"Source: {alarm.get('source_label', alarm['source'])}",
              f"First seen: {first}, seen {alarm['count']} time{'s' if alarm['count'] != 1 else ''}",
@@ -211,7 +215,7 @@ def alarm_message(alarm: Mapping, timezone_name: str, base_url: str, escalated_s
     text = "\n".join(lines) + "\n"
     esc = html.escape
     html_body = (f"<p><strong style=\"color:{'#b42318' if alarm['severity'] == 'alarm' else '#b54708'}\">{esc(severity)}"
-                 f"</strong>: {esc(alarm['title'])}</p><table>"
+                 f"</strong>: {esc(alarm['title'])}</p>" + (f"<p>{esc(summary)}</p>" if summary else "") + "<table>"
                  f"<tr><td>Machine</td><td>{esc(alarm['machine'])} ({esc(alarm.get('customer') or '')})</td></tr>"
                  f"<tr><td>Source</td><td>{esc(alarm.get('source_label', alarm['source']))}</td></tr>"
                  f"<tr><td>First seen</td><td>{esc(first)}</td></tr>"

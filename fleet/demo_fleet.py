@@ -423,7 +423,7 @@ def _genset_plans(prefix: str, oil_l: float) -> tuple[PmPlanSpec, ...]:
                     "insulation resistance test of the stator"),
                    ((f"{prefix}-EOF", 1), ("OIL-15W40", oil_l), (f"{prefix}-FF", 1), (f"{prefix}-AF", 1),
                     (f"{prefix}-BELT", 1), ("GRS-POLYREX", 1))),
-        PmPlanSpec("LOADBANK-1Y", "yearly load-bank test", "calendar", None, 365, 4.0, ("electrical",),
+        PmPlanSpec("LOADBANK-1Y", "Yearly load-bank test", "calendar", None, 365, 4.0, ("electrical",),
                    ("run 4 h on a resistive load bank at 30/50/75/100 % of rating", "record voltage, frequency and "
                     "exhaust temperatures at each step", "check transfer switch operation"), (), lead_days=21),
     )

@@ -32,7 +32,7 @@ from .alarms import OPEN_STATES, AlarmCondition, ClearRules, clean_streak, trend
 from .db import transaction
 from .events import LiveUpdate
 from .fleet_admin import group_limits_in
-from .maintenance import TREND_FAULT_MODE, MaintenanceSignal, worst_severity
+from .maintenance import TREND_FAULT_MODE, MaintenanceSignal, title_for, worst_severity
 from .models import Alarm, BurstDiagnosis, Component, Machine, from_ns, utcnow
 from .notify import NullNotifier, Notifier
 from .queries import active_order_counts, diagnosis_view
@@ -133,7 +133,10 @@ def alarm_conditions(machine: Machine, component: Component, signals: list[Maint
             detail["trend"] = signal.trend
         conditions.append(AlarmCondition(
             machine_id=machine.id, component=component.name, component_id=component.id, source=signal.source,
-            cause=cause[:120], severity=signal.severity, title=signal.summary,
+            # A finding's alarm is named like its work order (fault, component, part: one line in a
+            # list or a phone's notification); its full summary stays in the detail and the e-mail.
+            cause=cause[:120], severity=signal.severity,
+            title=signal.summary if signal.source == "trend" else title_for(signal),
             observed_at=signal.observed_at, detail=detail))
     return conditions
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from .wording import component_words, fault_words, part_words
+from .wording import component_words, fault_words, part_named, part_words, sentence
 from .workorders import PRIORITIES, max_priority, priority_rank, raise_priority
 
 SEVERITY_RANK = {"": 0, "watch": 1, "warning": 2, "alarm": 3}
@@ -269,8 +269,9 @@ def title_for(signal: MaintenanceSignal) -> str:
         return f"Vibration trend alarm on {component}"
     what = fault_words(signal.fault_mode)
     part = part_words(signal.location) if signal.location else ""
-    where = f" ({part}{' bearing' if is_bearing_fault(signal.fault_mode) else ''})" if part and part not in component else ""
-    return f"{what[0].upper()}{what[1:]} on {component}{where}"[:200]
+    named = part_named(signal.location, "bearing") if is_bearing_fault(signal.fault_mode) else part
+    where = f" ({named})" if part and part not in component else ""
+    return sentence(f"{what} on {component}{where}")[:200]
 
 
 def description_for(signal: MaintenanceSignal) -> str:

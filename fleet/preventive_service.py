@@ -26,6 +26,7 @@ from .models import Machine, MachinePmState, PmPlan, PmWorkOrder, WorkOrder, fro
 from .notify import Notifier
 from .preventive import Counter, PlanRule, Projection
 from .queries import active_order_counts
+from .wording import sentence
 
 log = logging.getLogger(__name__)
 HOUR_METER = "hour_meter_h"
@@ -89,12 +90,13 @@ def _draft(machine: Machine, plan: PmPlan, projection: Projection, candidates, n
     overdue = projection.due_at is not None and projection.due_at <= now
     when = f"{projection.due_at:%a %d %b %Y}" if projection.due_at else "not dated"
     kit = ", ".join(f"{k['quantity']:g} × {k['part_number']}" for k in plan.kit or []) or "none"
-    description = "\n".join([f"{plan.name}: {projection.note}. Projected due date {when}.",
+    description = "\n".join([f"{sentence(plan.name)}: {projection.note}. Projected due date {when}.",
                              "Tasks:", *(f"- {t}" for t in plan.tasks or []), f"Parts kit: {kit}"])
-    label = f"{projection.due_hours:g} h" if projection.due_hours is not None else when
+    # An hour-meter plan is due at a reading; a calendar plan on a day.
+    due = f"at {projection.due_hours:g} h" if projection.due_hours is not None else f"due {when}"
     return WorkOrderDraft(
         machine_id=machine.id, component_id=None, fault_mode=preventive.PM_FAULT_MODE, location="", source="pm",
-        title=f"{plan.name} at {label}"[:200], description=description, priority="high" if overdue else "medium",
+        title=sentence(f"{plan.name} {due}")[:200], description=description, priority="high" if overdue else "medium",
         severity="watch", confidence=1.0, due_at=projection.due_at or now + timedelta(days=plan.lead_days),
         evidence={"pm": {"plan": plan.code, "due_point": projection.due_point, "due_hours": projection.due_hours,
                          "note": projection.note, "kit": list(plan.kit or []), "duration_h": plan.duration_h,

@@ -3,14 +3,15 @@
 Identifiers such as ``alternator_de`` or ``bearing_outer_race`` are for machines; every title,
 page and message a person reads goes through these functions (work-order titles here in the
 domain, pages through the template filters the console blueprint registers). Pure functions.
+Bearing and gear names (``part_words``, ``part_named``) come from ``diagnostics.findings``,
+whose finding summaries name parts the same way.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 
 from diagnostics import confidence as calibrated
-from diagnostics.findings import FAULT_MODE_NAMES
+from diagnostics.findings import FAULT_MODE_NAMES, part_named, part_words  # noqa: F401 (re-exported)
 
 #: Component identifiers of the demo fleet and of OEM templates, in words.
 COMPONENT_WORDS = {
@@ -26,9 +27,6 @@ COMPONENT_WORDS = {
 FAULT_WORDS = {**FAULT_MODE_NAMES, "low_remaining_life": "low remaining useful life",
                "vibration_trend": "rising vibration trend"}
 
-#: Defect-line families and where they sit, in words (labels of ``display_data`` markers).
-LOCATION_WORDS = {"DE": "drive end", "NDE": "non-drive end"}
-
 #: ISO 20816 evaluation zones, as the standard describes them.
 ZONE_WORDS = {
     "A": "zone A, the vibration of a newly commissioned machine",
@@ -42,15 +40,15 @@ def words(identifier: str | None) -> str:
     return str(identifier or "").replace("_", " ").strip()
 
 
+def sentence(text: str) -> str:
+    """``text`` with its first letter upper-cased and the rest as written (``yearly load-bank test``
+    → ``Yearly load-bank test``; ``500-hour service`` stays), for titles that start a line."""
+    return text[:1].upper() + text[1:]
+
+
 def component_words(name: str | None) -> str:
     """A component identifier in words (``alternator_de`` → ``alternator drive end``)."""
     return COMPONENT_WORDS.get(name or "", words(name))
-
-
-def part_words(name: str | None) -> str:
-    """A bearing or gear name inside a component in words (``DE`` → ``drive end``, ``stage1`` → ``stage 1``)."""
-    text = LOCATION_WORDS.get(name or "", words(name))
-    return re.sub(r"([a-z])(\d)", r"\1 \2", text)
 
 
 def fault_words(fault_mode: str | None, location: str | None = None) -> str:

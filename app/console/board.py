@@ -30,8 +30,9 @@ STATE_LABELS = {"open": "Open", "assigned": "Assigned", "accepted": "Accepted", 
 ACTION_LABELS = {"assign": "Assign", "reassign": "Reassign", "unassign": "Take back (unassign)",
                  "hold": "Put on hold", "resume": "Resume", "complete_on_behalf": "Complete on behalf of the technician",
                  "close": "Close after review", "reopen": "Reopen (review rejected)", "cancel": "Cancel"}
-#: Query parameters the board keeps across an action (filters, sort, the order whose panel is open).
-KEPT = (*FILTERS, "sort", "act")
+#: Query parameters the board keeps across an action (filters, sort, the order whose panel is
+#: open, the state a phone shows).
+KEPT = (*FILTERS, "sort", "act", "state")
 
 
 def engineer_actions(row_status: str) -> list[str]:
@@ -129,6 +130,20 @@ def sort_orders(orders: list[dict], key: str) -> list[dict]:
 def columns(orders: list[dict]) -> list[tuple[str, list[dict]]]:
     """``[(state, orders in that state), ...]`` in the life cycle's order."""
     return [(state, [o for o in orders if o.get("status") == state]) for state in STATUSES]
+
+
+def phone_state(columns: list[tuple[str, list[dict]]], requested: str = "", acting_status: str = "") -> str:
+    """The one state column a phone shows (the others behind a picker with their counts).
+
+    ``requested`` (``?state=``, already checked against :data:`STATE_LABELS`) wins; else the state
+    of the order whose panel is open, so its card is in view after an action moved it; else the
+    first state that holds orders, so a phone never opens on an empty column.
+    """
+    if requested:
+        return requested
+    if acting_status in dict(columns):
+        return acting_status
+    return next((state for state, orders in columns if orders), columns[0][0] if columns else "")
 
 
 def to_csv(orders: Iterable[dict]) -> str:

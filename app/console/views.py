@@ -223,12 +223,21 @@ def work_order_board():
         "codes": board.code_choices(acting["fault_mode"]), "proposal": board.proposal_for(plan, acting["id"]),
         "hold_reason": next((h.get("note") for h in reversed(acting.get("history") or [])
                              if h.get("action") == "hold"), "") if acting["status"] == "on_hold" else ""}
+    requested_state = (request.args.get("state") or "").strip()
+    if requested_state and requested_state not in board.STATE_LABELS:
+        abort(400, description=f"Unknown state {requested_state[:40]!r}; show one of "
+                               f"{', '.join(board.STATE_LABELS)}.")
+    columns = board.columns(shown)
     kept = board.kept_params(request.args)
-    return render_template("console/board.html", columns=board.columns(shown), choices=choices, chosen=chosen,
+    return render_template("console/board.html", columns=columns, choices=choices, chosen=chosen,
+                           phone_state=board.phone_state(columns, requested_state, acting["status"] if acting else ""),
                            sort=sort, sorts=board.SORTS, shown=len(shown), total=len(orders), live=True,
                            labels=board.STATE_LABELS, action_labels=board.ACTION_LABELS, panel=panel,
                            technicians=technicians, proposal=proposal, kept=kept,
                            kept_without_act={k: v for k, v in kept.items() if k != "act"},
+                           # An action's form leaves the state out: the board then opens on the
+                           # column the order moved to.
+                           kept_without_state={k: v for k, v in kept.items() if k != "state"},
                            summary=board.proposal_summary(plan, [o["id"] for o in orders]), week=week.isoformat())
 
 

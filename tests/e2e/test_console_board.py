@@ -103,8 +103,13 @@ def test_board_actions_at_desktop_and_phone_width_and_live_redraw(served_app, sq
                     expect(page.locator(".flash-msg")).to_contain_text("is now completed")
                     expect(page.locator("#actions")).to_contain_text("Close after review")
                     moved_to = "done"
-                expect(page.locator(f".board-column[data-state='{moved_to}'] "
-                                    f".board-card[data-work-order='{order_id}']")).to_have_count(1)
+                after = page.locator(f".board-column[data-state='{moved_to}'] .board-card[data-work-order='{order_id}']")
+                expect(after).to_have_count(1)
+                if label == "phone":
+                    # One state at a time on a phone: the one the order moved to, its count in the picker.
+                    expect(after).to_be_visible()
+                    expect(page.locator(".board-column[data-state='assigned']")).to_be_hidden()
+                    expect(page.locator("[data-board-state='done']")).to_have_class("chip active")
                 shoot(page, "after-action", width)
 
                 # The other board moved the card without a reload; the dispatch board redrew too.
@@ -113,6 +118,9 @@ def test_board_actions_at_desktop_and_phone_width_and_live_redraw(served_app, sq
                 expect(moved).to_have_count(1, timeout=15000)
                 if label == "desktop":
                     expect(moved).to_contain_text(chosen.split(" · ")[0])
+                else:  # the phone's picker recounts live, and it stays on the state it showed
+                    expect(watchers["board"].locator("[data-board-state='done'] .count")).to_have_text("1")
+                    expect(watchers["board"].locator(".board-column.chosen")).to_have_attribute("data-state", "assigned")
                 watchers["dispatch"].wait_for_function("Number(document.body.dataset.liveRedraws || 0) >= 1",
                                                        timeout=15000)
                 shoot(watchers["board"], "live", width)

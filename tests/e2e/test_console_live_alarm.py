@@ -51,7 +51,7 @@ def test_engineer_sees_outer_race_alarm_arrive_without_reload(served_app, tmp_pa
             alarm = page.locator(f'#live-events li[data-event="diagnosis"][data-machine="{FAULTY_GENSET}"]')
             expect(alarm).to_have_count(1, timeout=90_000)
             expect(alarm).to_contain_text("outer-race")
-            expect(alarm).to_contain_text("DE")
+            expect(alarm).to_contain_text("drive-end bearing")  # the part in words, not "bearing DE"
             order = page.locator(f'#live-events li[data-event="work_order"][data-machine="{FAULTY_GENSET}"]')
             expect(order.first).to_contain_text("WO-")
             assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"

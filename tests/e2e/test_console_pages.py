@@ -96,6 +96,23 @@ def check_and_shoot(page, name: str, size: str) -> None:
     assert scroll_width <= width, f"{name} is {scroll_width} px wide at {width} px"
 
 
+def overlapping_labels(page, plot: str) -> list:
+    """Pairs of defect-line labels drawn on top of each other in ``plot`` (boxes in CSS px)."""
+    boxes = page.evaluate(f"JSON.parse(document.querySelector('{plot} .uplot').dataset.labelBoxes || '[]')")
+    assert boxes, f"no defect-line label drawn in {plot}"
+    return [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]]
+
+
+def assert_cards(page, table: str) -> None:
+    """On a phone ``table`` is one card per row: no column heads, nothing scrolled sideways."""
+    expect_head = page.evaluate(f"getComputedStyle(document.querySelector('{table} thead')).display")
+    assert expect_head == "none", f"{table} still shows its column heads"
+    scroll, client = page.evaluate(f"[document.querySelector('{table}').scrollWidth, "
+                                   f"document.querySelector('{table}').clientWidth]")
+    assert scroll <= client, f"{table} scrolls inside itself ({scroll} px in {client} px)"
+
+
 def test_console_pages_render_offline_at_desktop_and_phone_width(served_app, influx):
     from playwright.sync_api import expect, sync_playwright
 
@@ -171,6 +188,22 @@ def test_console_pages_render_offline_at_desktop_and_phone_width(served_app, inf
                     # Trend over 7 days reads the downsampled series.
                     page.click("[data-trend-hours='168']")
                     expect(page.locator("#trend-note")).to_contain_text("Mean per", timeout=30_000)
+                # Defect-line labels never sit on top of each other, at either width.
+                for plot in ("#spectrum-plot", "#envelope-plot"):
+                    assert overlapping_labels(page, plot) == [], f"labels overlap in {plot} at {width} px"
+                # The cursor (or a tap) on a defect line names it in the readout, labelled or not.
+                page.locator("#spectrum-plot").scroll_into_view_if_needed()
+                box = page.locator("#spectrum-plot .u-over").bounding_box()
+                readout = page.locator("#spectrum-plot .u-legend")
+                named = ""
+                for step in range(0, int(box["width"]), 2):
+                    page.mouse.move(box["x"] + step, box["y"] + box["height"] / 2)
+                    if "·" in readout.inner_text():
+                        named = readout.inner_text()
+                        break
+                assert " Hz · " in named, "no defect line is named under the cursor"
+                if size == "phone":
+                    assert_cards(page, "#evidence-table")
                 check_and_shoot(page, "console-machine", size)
 
                 page.goto(f"{base_url}/console/work-orders?status=all")
@@ -179,9 +212,34 @@ def test_console_pages_render_offline_at_desktop_and_phone_width(served_app, inf
                 expect(first_order).to_be_attached()  # the diagnosed outer race opened one
                 first_order.click()
                 page.wait_for_load_state("networkidle")
+                # Its evidence: the machine page's table, a card per line on a phone.
+                expect(page.locator("#order-evidence tbody tr")).not_to_have_count(0)
+                expect(page.locator("#order-evidence")).to_contain_text("Matched (Hz)")
+                if size == "phone":
+                    assert_cards(page, "#order-evidence")
                 check_and_shoot(page, "console-work-order", size)
                 page.goto(f"{base_url}/console/work-orders/board")
                 expect(page.locator(".board-card")).not_to_have_count(0)
+                columns = page.locator(".board-column")
+                if size == "desktop":  # every state side by side, no picker
+                    expect(page.locator(".board-states")).to_be_hidden()
+                    assert sum(columns.nth(i).is_visible() for i in range(columns.count())) == 8
+                else:  # one state at a time, chosen in the picker that counts each state's orders
+                    expect(page.locator(".board-states")).to_be_visible()
+                    assert sum(columns.nth(i).is_visible() for i in range(columns.count())) == 1
+                    chosen = page.locator(".board-column.chosen")
+                    expect(chosen.locator(".board-card")).not_to_have_count(0)  # never an empty one first
+                    state = chosen.get_attribute("data-state")
+                    count = chosen.locator(".board-card").count()
+                    expect(page.locator(f"[data-board-state='{state}'] .count")).to_have_text(str(count))
+                    check_and_shoot(page, "console-board-picker", size)
+                    page.locator("[data-board-state='cancelled']").click()
+                    expect(page.locator(".board-column[data-state='cancelled']")).to_be_visible()
+                    expect(page.locator(f".board-column[data-state='{state}']")).to_be_hidden()
+                    assert "state=cancelled" in page.url
+                    page.reload()  # the choice is in the address, so a reload (and a live redraw) keeps it
+                    expect(page.locator(".board-column[data-state='cancelled']")).to_be_visible()
+                    page.locator(f"[data-board-state='{state}']").click()
                 check_and_shoot(page, "console-board", size)
                 # The other console pages (dispatch, PM plan, feedback and health have tests of their own).
                 page.goto(f"{base_url}/console/alarms?state=all")

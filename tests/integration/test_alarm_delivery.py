@@ -94,7 +94,7 @@ def test_outer_race_alarm_pushes_mails_escalates_and_stops_at_acknowledgement(in
     # step 1 (at once): the site's on-call technician by push; the decrypted payload says what and where
     (payload,) = wait_for(lambda: push.for_name("sam-phone"), what="push to Sam")
     assert payload["alarm_id"] == alarm["id"] and payload["url"] == "http://ironwatch.test/console/machines/GS-2001"
-    assert payload["title"].endswith("GS-2001 alternator_de") and "outer" in payload["body"].lower()
+    assert payload["title"].endswith("GS-2001 alternator drive end") and "outer" in payload["body"].lower()
     headers = next(r["headers"] for r in push.received if r["name"] == "sam-phone")
     assert headers["content-encoding"] == "aes128gcm" and headers["authorization"].startswith("vapid t=")
     (first,) = wait_for(lambda: [d for d in deliveries(sessions, alarm["id"]) if d.status == "sent"], what="log")
@@ -121,6 +121,9 @@ def test_outer_race_alarm_pushes_mails_escalates_and_stops_at_acknowledgement(in
     assert "http://ironwatch.test/console/machines/GS-2001" in text and 'href="http://ironwatch.test/console/machines' \
         in html_part
     assert "Europe/Berlin" in text and "escalation step 2" in text
+    # The title names the fault in one line (as the order does); the diagnosis's summary follows it.
+    assert message["Subject"].endswith("GS-2001 alternator drive end: Bearing outer-race defect on alternator drive end")
+    assert "Bearing outer-race defect on the drive-end bearing: " in text and "drive-end bearing: " in html_part
 
     # Elena acknowledges: the chain stops, the manager's 60 min e-mail never goes
     with sessions() as session:

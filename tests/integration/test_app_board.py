@@ -33,9 +33,18 @@ def test_board_filters_sorts_and_exports_what_it_shows(app, provisioning):  # no
     rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True))))
     assert [(r["machine"], r["component"], r["status"]) for r in rows] == [(FAULTY_GENSET, "alternator drive end", "open")]
 
-    for query in ("customer=Nobody+Ltd", "sort=colour", "priority=whenever"):
+    # A phone shows one state: the first that holds orders unless ?state= chose one; each state
+    # in the picker links to itself with the filters kept.
+    assert 'class="board-column chosen" data-state="open"' in page
+    chosen = client.get("/console/work-orders/board?state=cancelled&priority=urgent").get_data(as_text=True)
+    assert 'class="board-column chosen" data-state="cancelled"' in chosen
+    assert 'class="board-column chosen" data-state="open"' not in chosen
+    assert 'href="/console/work-orders/board?priority=urgent&amp;state=done"' in chosen
+
+    for query in ("customer=Nobody+Ltd", "sort=colour", "priority=whenever", "state=lost"):
         response = client.get(f"/console/work-orders/board?{query}")
         assert response.status_code == 400, query
+        assert "lost" not in query or "Unknown state &#39;lost&#39;" in response.get_data(as_text=True)
     customer = app.test_client()
     login(customer, CUSTOMER)
     assert customer.get("/console/work-orders/board").status_code == 403
@@ -52,3 +61,13 @@ def test_board_sorts_by_due_priority_and_machine():
     assert [o["number"] for o in sort_orders(orders, "machine")] == ["B", "A", "C"]
     assert [o["number"] for o in apply_filters(orders, {"priority": "high"})] == ["C"]
     assert [(state, len(items)) for state, items in columns(orders)][:2] == [("open", 2), ("assigned", 1)]
+
+
+def test_a_phone_opens_the_board_on_a_column_with_orders():
+    from app.console.board import columns, phone_state
+
+    assigned_only = columns([{"number": "B", "status": "assigned"}])
+    assert phone_state(assigned_only) == "assigned"  # not the empty "open" column
+    assert phone_state(assigned_only, acting_status="done") == "done"  # where the acted-on order went
+    assert phone_state(assigned_only, requested="cancelled", acting_status="done") == "cancelled"
+    assert phone_state(columns([])) == "open"

@@ -105,7 +105,7 @@ def test_spectra_and_waterfall_of_diagnosed_bursts(app, provisioning):
     assert len(body["spectrum"]["freqs_hz"]) == len(body["spectrum"]["amplitude_m_s2"]) > 500
     assert body["envelope"]["band_hz"][0] < body["envelope"]["band_hz"][1]
     bearing = next(f for f in body["families"] if f["key"] == "bearing:DE")
-    assert bearing["label"] == "drive end bearing"
+    assert bearing["label"] == "drive-end bearing"
     assert {line["label"] for line in bearing["lines"]} >= {"outer race (BPFO)", "inner race (BPFI)"}
     assert any(e["domain"] == "envelope" for e in body["evidence"])
     kurtogram = body["kurtogram"]

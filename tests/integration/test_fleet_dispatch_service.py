@@ -45,7 +45,7 @@ def test_plan_decline_and_lock_round_trip(planned_fleet):
 
     # The load-bank test at GS-2004 needs the electrical skill.
     with planned_fleet() as session:
-        loadbank = session.scalar(select(WorkOrder).where(WorkOrder.title.like("yearly load-bank%"),
+        loadbank = session.scalar(select(WorkOrder).where(WorkOrder.title.like("Yearly load-bank test due %"),
                                                           WorkOrder.machine.has(uid="GS-2004")))
     chosen = first.for_job(loadbank.id)
     assert "electrical" in names[chosen.technician_id].skills

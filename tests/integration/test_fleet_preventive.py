@@ -155,8 +155,11 @@ def test_the_seeded_demo_fleet_has_services_due_soon(influx, session_factory, tm
             ("GS-2004", "LOADBANK-1Y"), ("GS-2009", "PM-250")} <= opened
     assert report.machines == 22 and len(opened) < report.projections / 3  # most services are not due yet
     with session_factory() as session:
-        overdue = session.scalar(select(WorkOrder).where(WorkOrder.title.like("yearly load-bank%"),
+        overdue = session.scalar(select(WorkOrder).where(WorkOrder.title.like("Yearly load-bank test due %"),
                                                          WorkOrder.machine.has(uid="GS-2004")))
+        # A calendar plan's order reads as a sentence with its day, a meter plan's with its reading.
+        assert overdue.title == f"Yearly load-bank test due {overdue.due_at:%a %d %b %Y}"
+        assert overdue.description.startswith("Yearly load-bank test: ")
         assert overdue.priority == "high" and overdue.proposed_technician.skills and \
             "electrical" in overdue.proposed_technician.skills
         kits = {p.code: p.kit for p in session.scalars(select(PmPlan).where(PmPlan.machine_model == "IW-500"))}

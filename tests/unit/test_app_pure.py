@@ -165,7 +165,7 @@ def test_defect_lines_group_into_families_with_names_in_words():
                                 {"label": "DE BPFI", "hz": 123.4}, {"label": "stage1 GMF", "hz": 425.0},
                                 {"label": "line", "hz": 50.0}, {"label": "piston pass", "hz": 225.0}])
     by_key = {f["key"]: f for f in families}
-    assert by_key["bearing:DE"]["label"] == "drive end bearing"
+    assert by_key["bearing:DE"]["label"] == "drive-end bearing"
     assert [line["label"] for line in by_key["bearing:DE"]["lines"]] == ["outer race (BPFO)", "inner race (BPFI)"]
     assert by_key["gear:stage1"]["label"] == "stage 1 gear"
     assert set(by_key) == {"shaft", "bearing:DE", "gear:stage1", "electrical", "pistons"}

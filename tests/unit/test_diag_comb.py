@@ -92,6 +92,8 @@ def test_pipeline_reports_the_comb_as_outer_race_evidence():
     assert top.detail["comb_db"] > 0.0
     assert any(e.label.startswith("BPFO comb") and e.domain == "spectrum" for e in top.evidence)
     assert result.features["bearing_DE_outer_race_comb_excess_db"] > 3.0
+    # The summary names the bearing in words, as a person would ("bearing DE" is an identifier).
+    assert top.summary.startswith("Bearing outer-race defect on the drive-end bearing: ")
 
 
 def test_slow_or_band_limited_bursts_give_a_finite_feature_and_no_comb():

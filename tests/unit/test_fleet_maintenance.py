@@ -63,6 +63,9 @@ def test_new_finding_opens_a_draft_with_the_nearest_skilled_technician():
     assert isinstance(draft, m.WorkOrderDraft)
     assert (draft.priority, draft.severity, draft.due_at) == ("high", "warning", NOW + timedelta(days=7))
     assert draft.title == "Bearing outer-race defect on alternator drive end"
+    # A component with a bearing of another name says which one, in words.
+    pump = finding_signal(component_name="hydraulic_pump", location="drive_shaft")
+    assert m.title_for(pump) == "Bearing outer-race defect on hydraulic pump (drive-shaft bearing)"
     assert "BPFO x1: 76.5 Hz (expected 76.6 Hz)" in draft.description
     # Sam has both needed skills (bearings + electrical) although Helen lives next door.
     assert draft.proposal.technician_id == 2 and "bearings, electrical skills" in draft.proposal.reason

@@ -9,6 +9,12 @@ def test_components_faults_and_parts_read_as_words():
     assert w.fault_words("gear_broken_tooth", "stage1") == "broken or cracked gear tooth (stage 1)"
     assert w.fault_words("unbalance", "-") == "unbalance"
     assert w.part_words("drive_shaft") == "drive shaft"
+    assert w.part_named("DE", "bearing") == "drive-end bearing"
+    assert w.part_named("NDE", "bearing") == "non-drive-end bearing"
+    assert w.part_named("stage1", "gear") == "stage 1 gear"
+    assert w.part_named("pinion_gear", "gear") == "pinion gear"
+    assert w.sentence("yearly load-bank test") == "Yearly load-bank test"
+    assert w.sentence("500-hour service") == "500-hour service"
 
 
 def test_confidence_levels_come_from_the_calibrated_table():

@@ -55,6 +55,7 @@
           ctx.strokeStyle = "#d9570a"; ctx.setLineDash([6, 4]); ctx.lineWidth = 1.5 * devicePixelRatio;
           ctx.beginPath(); ctx.moveTo(u.bbox.left, y); ctx.lineTo(u.bbox.left + u.bbox.width, y); ctx.stroke();
           ctx.fillStyle = "#d9570a"; ctx.font = (11 * devicePixelRatio) + "px system-ui";
+          ctx.textAlign = "left"; ctx.textBaseline = "alphabetic";  // not uPlot's last axis alignment
           ctx.fillText("planning horizon", u.bbox.left + 6 * devicePixelRatio, y - 4 * devicePixelRatio);
           ctx.restore();
         }] }
@@ -76,16 +77,42 @@
   var spectraBox = document.getElementById("spectra");
   var shownFamilies = {};
   var spectrumPlots = [];
-  function linesHook(families, domain) {
+  var LABEL_ROWS = 3;  // rows of defect-line labels above the trace
+  var LABEL_ROW_PX = 13;
+  // Which fundamentals to label, and where: sorted by position, each label goes into the first
+  // row where it clears the label before it (flipped to the line's left at the right edge). One
+  // that fits nowhere is left out of the picture; the readout names it when the cursor (or a
+  // tap) is on its line, see lineNear. Positions in canvas pixels.
+  function placeLabels(ctx, items, left, right) {
+    var gap = 6 * devicePixelRatio, rowEnds = [], placed = [];
+    items.sort(function (a, b) { return a.x - b.x; });
+    items.forEach(function (item) {
+      var width = ctx.measureText(item.text).width;
+      var x = item.x + 3 * devicePixelRatio;
+      if (x + width > right) { x = item.x - 3 * devicePixelRatio - width; }
+      if (x < left) { return; }
+      for (var row = 0; row < LABEL_ROWS; row++) {
+        if (rowEnds[row] === undefined || x > rowEnds[row] + gap) {
+          rowEnds[row] = x + width;
+          placed.push({ text: item.text, colour: item.colour, x: x, row: row, width: width });
+          return;
+        }
+      }
+    });
+    return placed;
+  }
+  function linesHook(families) {
     return function (u) {
       var ctx = u.ctx, xmin = u.scales.x.min, xmax = u.scales.x.max;
+      var labels = [];
       ctx.save();
       ctx.lineWidth = devicePixelRatio;
       ctx.font = (10 * devicePixelRatio) + "px system-ui";
-      var labelledUpTo = -Infinity;  // labels only where they do not overlap the previous one
+      // uPlot leaves the alignment of its last axis label on the context: labels start at their x.
+      ctx.textAlign = "left"; ctx.textBaseline = "alphabetic";
       families.forEach(function (family, i) {
         if (!shownFamilies[family.key]) { return; }
-        ctx.strokeStyle = ctx.fillStyle = COLOURS[i % COLOURS.length];
+        ctx.strokeStyle = COLOURS[i % COLOURS.length];
         family.lines.forEach(function (line) {
           for (var h = 1; h <= HARMONICS; h++) {
             var hz = line.hz * h;
@@ -94,15 +121,43 @@
             ctx.globalAlpha = h === 1 ? 0.9 : 0.45;
             ctx.setLineDash(h === 1 ? [] : [4, 3]);
             ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke();
-            if (h === 1 && x > labelledUpTo) {
-              ctx.fillText(line.label, x + 3 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
-              labelledUpTo = x + ctx.measureText(line.label).width + 8 * devicePixelRatio;
-            }
+            if (h === 1) { labels.push({ text: line.label, colour: COLOURS[i % COLOURS.length], x: x }); }
           }
         });
       });
+      ctx.globalAlpha = 1;
+      var rowPx = LABEL_ROW_PX * devicePixelRatio, boxes = [];
+      placeLabels(ctx, labels, u.bbox.left, u.bbox.left + u.bbox.width).forEach(function (label) {
+        // Below the row of matched-peak dots at the top edge.
+        var baseline = u.bbox.top + (22 + label.row * LABEL_ROW_PX) * devicePixelRatio;
+        // A pale backing keeps the words legible over the grid and the trace.
+        ctx.fillStyle = "rgba(255,255,255,.85)";
+        ctx.fillRect(label.x - devicePixelRatio, baseline - rowPx + 3 * devicePixelRatio, label.width + 2 * devicePixelRatio, rowPx - devicePixelRatio);
+        ctx.fillStyle = label.colour;
+        ctx.fillText(label.text, label.x, baseline);
+        boxes.push([label.x, baseline - rowPx + 3 * devicePixelRatio, label.width, rowPx - devicePixelRatio].map(function (v) {
+          return Math.round(v / devicePixelRatio);
+        }));
+      });
       ctx.restore();
+      // Where each label went, in CSS pixels: the browser test checks that none overlap.
+      u.root.dataset.labelBoxes = JSON.stringify(boxes);
+      u.root.dataset.labelsWanted = String(labels.length);
     };
+  }
+  // The shown defect line (or harmonic) within a few pixels of `hz`, in words, or "".
+  function lineNear(u, families, hz) {
+    var best = "", bestPx = 6, at = u.valToPos(hz, "x");
+    families.forEach(function (family) {
+      if (!shownFamilies[family.key]) { return; }
+      family.lines.forEach(function (line) {
+        for (var h = 1; h <= HARMONICS; h++) {
+          var px = Math.abs(u.valToPos(line.hz * h, "x") - at);
+          if (px < bestPx) { bestPx = px; best = line.label + (h > 1 ? " " + h + "×" : "") + " " + (line.hz * h).toFixed(1) + " Hz"; }
+        }
+      });
+    });
+    return best;
   }
   function spectrumPlot(box, freqs, amps, families, label, yLabel, maxHz, evidence) {
     var matched = (evidence || []).map(function (e) { return e.matched_hz; }).filter(function (v) { return v; });
@@ -110,7 +165,11 @@
       width: P.widthOf(box), height: 230,
       scales: { x: { time: false, min: 0, max: maxHz } },
       axes: [Object.assign({ label: "Hz" }, P.axis), Object.assign({ size: 60, label: yLabel }, P.axis)],
-      series: [{ label: "Hz", value: function (u, v) { return v === null ? "–" : v.toFixed(1) + " Hz"; } },
+      series: [{ label: "Hz", value: function (u, v) {
+                 if (v === null) { return "–"; }
+                 var near = lineNear(u, families, v);
+                 return v.toFixed(1) + " Hz" + (near ? " · " + near : "");
+               } },
                { label: label, stroke: "#14213d", width: 1, points: { show: false } }],
       cursor: { drag: { x: true, y: false } },
       hooks: { draw: [linesHook(families), function (u) {
@@ -174,7 +233,7 @@
         Math.round(env.band_hz[1]) + " Hz (" + env.view + ")";
       var when = body.time ? (window.ironwatchTime ? window.ironwatchTime.format(new Date(body.time), window.ironwatchTime.zoneFor(spectraBox)) : body.time) : "";
       note.textContent = body.component_label + " · " + when + " · " + Math.round(body.shaft_rpm) +
-        " rpm · solid lines: defect frequencies, dashed: their harmonics up to " + HARMONICS + "×, red dots: matched peaks.";
+        " rpm · solid lines: defect frequencies, dashed: their harmonics up to " + HARMONICS + "×, red dots: matched peaks; a line without room for its label is named in the readout when you point at (or tap) it.";
       spectraBox.dataset.rendered = body.burst_id;
       drawKurtogram(body.kurtogram);
     }).catch(function (error) { note.textContent = "Spectra unavailable: " + error.message; });
