@@ -46,7 +46,10 @@ class Runtime:
     diagnosis_queue : app.worker.DiagnosisQueue
     relay : fleet.live_outbox.LiveRelay
         Sends the live events the scheduler process stored in the SQL outbox to this process's
-        Socket.IO rooms.
+        Socket.IO rooms, and applies the socket controls other web processes stored there.
+    live_sessions : app.live_sessions.LiveSessions
+        Cuts and re-rooms open sockets in every web process (set by ``create_app``, which holds
+        the Socket.IO server).
     supervisor : telemetry.supervisor.Supervisor
         Restarts the background threads above when they die (with back-off) and reports them.
     """
@@ -67,6 +70,7 @@ class Runtime:
     background: Any = None
     vapid_public_key: str = ""
     relay: Any = None
+    live_sessions: Any = None
     worker: DiagnosisWorker | None = None
     supervisor: Any = None
     started: bool = field(default=False)

@@ -13,6 +13,12 @@ fresh machine has neither, and the SQL database is already shared by every proce
 to ``poll_s`` of delay and one small indexed query per second per web process. Rows are deleted
 after :data:`KEEP` (a relay that was stopped longer than that does not replay old news: a relay
 starts from the newest row there is).
+
+Besides events for browsers, the outbox carries *socket controls*: rows with neither tenants nor a
+user, whose name is a command every web process applies to its own open sockets (cut the sockets
+of sessions that are no longer valid, re-join a user's rooms after their scope changed;
+``app.live_sessions``). State about open sockets lives only in the process holding them, so a
+change made through one web process reaches the others this way, within ``poll_s``.
 """
 from __future__ import annotations
 
@@ -64,6 +70,11 @@ class OutboxNotifier:
         """Store ``event`` for one user's sockets only."""
         self._store(event, payload, [], int(user_id))
 
+    def publish_control(self, command: str, payload: dict) -> None:
+        """Store a socket control ``command`` (a row for no tenant and no user) for every web
+        process's relay to apply to its own sockets (:class:`LiveRelay` ``controls``)."""
+        self._store(command, payload, [], None)
+
     def _store(self, event: str, payload: dict, tenants: list[int], user_id: int | None) -> None:
         with transaction(self.sessions) as session:
             session.add(LiveEvent(created_at=self.clock(), name=event[:64], payload=payload, tenant_ids=tenants,
@@ -83,12 +94,17 @@ class LiveRelay:
         Seconds between reads.
     clock : callable
         Aware UTC now (the retention).
+    controls : dict, optional
+        Socket control name -> ``callable(payload)``, for rows with neither tenants nor a user
+        (:meth:`OutboxNotifier.publish_control`). Settable after construction (the app wires
+        them once its Socket.IO server exists).
     """
 
     def __init__(self, session_factory: sessionmaker, notifier, poll_s: float = POLL_S,
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] = utcnow, controls: dict[str, Callable[[dict], None]] | None = None):
         self.sessions = session_factory
         self.notifier = notifier
+        self.controls = dict(controls or {})
         self.poll_s = poll_s
         self.clock = clock
         self.cursor: int | None = None  # newest id sent; None until the first read
@@ -120,10 +136,7 @@ class LiveRelay:
             self._seen[row.id] = row.created_at
             self.cursor = max(self.cursor, row.id)
             try:
-                if row.user_id is not None:
-                    self.notifier.publish_to_user(row.name, row.payload, row.user_id)
-                else:
-                    self.notifier.publish(row.name, row.payload, list(row.tenant_ids or []))
+                self._send(row)
                 sent += 1
             except Exception:  # one broken event must not block the ones after it
                 log.exception("live relay: event %s (%s) could not be sent", row.id, row.name)
@@ -131,6 +144,16 @@ class LiveRelay:
         self.sent += sent
         self._tidy()
         return sent
+
+    def _send(self, row: LiveEvent) -> None:
+        if row.user_id is not None:
+            self.notifier.publish_to_user(row.name, row.payload, row.user_id)
+        elif row.tenant_ids:
+            self.notifier.publish(row.name, row.payload, list(row.tenant_ids))
+        elif row.name in self.controls:
+            self.controls[row.name](row.payload or {})
+        else:  # a control this process does not know (an older release beside a newer one)
+            log.warning("live relay: event %s (%s) has no audience and is no known control", row.id, row.name)
 
     def _tidy(self) -> None:
         now = self.clock()

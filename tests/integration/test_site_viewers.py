@@ -218,3 +218,70 @@ def test_live_events_of_another_site_do_not_reach_the_viewer(world):
     finally:
         sock.disconnect()
         whole.disconnect()
+
+
+def test_moving_a_machine_between_sites_moves_the_viewers_open_sockets(world):
+    """The OEM admin moves a machine on /admin/devices: a viewer limited to a site stops hearing a
+    machine moved off it and starts hearing one moved onto it, on the socket already open (the
+    other web processes get the same through the outbox: tests/integration/test_web_processes.py)."""
+    from app.extensions import socketio
+    from app.notifier import SocketIONotifier
+    from fleet.models import AuditEntry, LiveEvent, Machine
+    from sqlalchemy import select
+
+    app, sites = world
+    company_admin, csrf = signed_in(app, ADMIN)
+    viewer_id = user_id(app, VIEWER)
+    assert company_admin.post(f"/admin/users/{viewer_id}/sites",
+                              data={"access": "some", "site_id": str(sites[SITE]), "csrf_token": csrf}).status_code == 302
+    viewer, _ = signed_in(app, VIEWER)
+    oem_admin, oem_csrf = signed_in(app, "admin@ironwatch.example")
+    notifier = SocketIONotifier(socketio)
+    sessions = app.extensions["ironwatch"].sessions
+
+    def audience(uid):
+        with sessions() as db:
+            return db.scalar(select(Machine).where(Machine.uid == uid)).tenant.audience()
+
+    def heard(uid) -> bool:
+        sock.get_received()
+        notifier.publish("machine_status", {"machine": uid, "uid": uid, "status": "warning"}, audience(uid))
+        return any(e["name"] == "machine_status" and e["args"][0]["machine"] == uid for e in sock.get_received())
+
+    def move(uid, site_id):
+        return oem_admin.post(f"/admin/devices/{uid}/site", data={"site_id": str(site_id), "csrf_token": oem_csrf})
+
+    def site_of(uid):
+        with sessions() as db:
+            return db.scalar(select(Machine.site_id).where(Machine.uid == uid))
+
+    page = oem_admin.get("/admin/devices")
+    assert page.status_code == 200 and f'action="/admin/devices/{OTHER}/site"'.encode() in page.data
+    sock = socketio.test_client(app, flask_test_client=viewer)
+    try:
+        assert heard("EX-1004") and not heard(OTHER)
+        assert move("EX-1004", sites[OTHER_SITE]).status_code == 302 and move(OTHER, sites[SITE]).status_code == 302
+        assert not heard("EX-1004") and heard(OTHER)
+        assert OTHER.encode() in viewer.get("/portal/").data  # their pages follow the same rule
+        with sessions() as db:  # stored for the other web processes' relays
+            controls = [row.payload for row in db.scalars(select(LiveEvent).where(LiveEvent.name == "sockets.refresh_rooms"))]
+            moves = [a.detail for a in db.scalars(select(AuditEntry).where(AuditEntry.subject_type == "machine")
+                                                     .order_by(AuditEntry.id))]
+        assert {"user_ids": [viewer_id]} in controls
+        assert moves == [{"machine": "EX-1004", "from": SITE, "to": OTHER_SITE},
+                         {"machine": OTHER, "from": OTHER_SITE, "to": SITE}]
+
+        # Refused, nothing changed: another customer's site, no site, garbage, an unknown machine, no token.
+        with sessions() as db:
+            foreign = db.scalar(select(Machine.site_id).where(Machine.uid == "EX-1007"))  # Meridian's
+        for uid, site_id in ((OTHER, foreign), (OTHER, ""), (OTHER, "x"), (OTHER, "9" * 30), ("EX-9999", sites[SITE])):
+            assert move(uid, site_id).status_code == 400
+        assert oem_admin.post(f"/admin/devices/{OTHER}/site", data={"site_id": str(sites[OTHER_SITE])}).status_code == 400
+        assert site_of(OTHER) == sites[SITE] and heard(OTHER)
+        assert company_admin.post(f"/admin/devices/{OTHER}/site",  # a customer's user admin configures no machine
+                                  data={"site_id": str(sites[OTHER_SITE]), "csrf_token": csrf}).status_code == 403
+        assert move(OTHER, sites[SITE]).status_code == 302  # already there: nothing to do
+        with sessions() as db:
+            assert len(list(db.scalars(select(AuditEntry).where(AuditEntry.subject_type == "machine")))) == 2
+    finally:
+        sock.disconnect()
