@@ -81,3 +81,20 @@ def test_rows_older_than_the_retention_are_deleted(session_factory):
     outbox.publish("rul", {"later": True}, [1])
     with session_factory() as session:
         assert session.query(LiveEvent).one().id == 3
+
+
+def test_a_socket_control_goes_to_its_handler_in_every_relay_and_never_to_the_notifier(session_factory):
+    outbox = OutboxNotifier(session_factory)
+    applied = {"first": [], "second": []}
+    relays = {name: LiveRelay(session_factory, Recorder(),
+                              controls={"sockets.cut_stale": lambda payload, name=name: applied[name].append(payload)})
+              for name in applied}
+    for relay in relays.values():
+        relay.relay_once()
+    outbox.publish_control("sockets.cut_stale", {"user_id": 7})
+    outbox.publish_control("sockets.unknown_to_this_release", {"x": 1})  # skipped (logged), not sent to browsers
+    outbox.publish("rul", {"machine": "EX-1001"}, [1])
+    for relay in relays.values():
+        assert relay.relay_once() == 3 and relay.relay_once() == 0
+        assert relay.notifier.sent == [("tenants", "rul", {"machine": "EX-1001"}, (1,))]
+    assert applied == {"first": [{"user_id": 7}], "second": [{"user_id": 7}]}
