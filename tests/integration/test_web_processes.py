@@ -5,7 +5,8 @@ Each process holds only its own sockets, so the change travels as a socket contr
 (``fleet.live_outbox``, ``app.live_sessions``) that B's relay applies: a deactivated user's socket on
 B is cut (and their next page load refused by both), and a site-limited viewer's socket on B changes
 rooms when a machine moves between sites (it stops hearing the machine moved off their site and
-starts hearing the one moved onto it).
+starts hearing the one moved onto it). Events raised in A (an alarm from an upload A took) reach
+sockets on B the same way (``fleet.live_outbox.SharedNotifier``).
 """
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ import pytest
 import requests
 import socketio
 
-from app_helpers import DEMO_PASSWORD, ENGINEER, free_port, seed_demo_fleet
+from app_helpers import (DEMO_PASSWORD, ENGINEER, FAULTY_GENSET, free_port, machine_entry, seed_demo_fleet,
+                         wait_until_serving)
+from process_helpers import stop
 
 pytestmark = pytest.mark.integration
 
@@ -41,41 +44,17 @@ def start_web(env: dict, var: Path) -> tuple[subprocess.Popen, str, Path]:
     return process, f"http://127.0.0.1:{port}", log_path
 
 
-def wait_until_serving(process: subprocess.Popen, base_url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"{base_url} exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            if requests.get(f"{base_url}/login", timeout=2).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"{base_url} did not answer within 90 s:\n{log_path.read_text()}")
-        time.sleep(0.3)
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture
 def two_web_processes(influx, sql_url, tmp_path, session_factory):
     """Processes A and B: same SQL database, InfluxDB and secret key, each its own var (its spool has
-    one owner); yields their base URLs. A site-limited viewer of Granite Ridge is added first."""
+    one owner); yields their base URLs and the provisioning (device tokens). A site-limited viewer of Granite Ridge is added first."""
     from sqlalchemy import select
 
     from fleet import passwords
     from fleet.db import transaction
     from fleet.models import Site, Tenant, User, UserSite
 
-    seed_demo_fleet(sql_url, tmp_path / "a")
+    provisioning = seed_demo_fleet(sql_url, tmp_path / "a")
     with transaction(session_factory) as db:
         company = db.scalar(select(Tenant).where(Tenant.name == "Granite Ridge Quarries"))
         viewer = User(email=VIEWER, name="Karen Shaw", role="customer", tenant_id=company.id, sites_limited=True,
@@ -90,8 +69,8 @@ def two_web_processes(influx, sql_url, tmp_path, session_factory):
     started = [start_web(env, tmp_path / name) for name in ("a", "b")]
     try:
         for process, base_url, log_path in started:
-            wait_until_serving(process, base_url, log_path)
-        yield started[0][1], started[1][1]
+            wait_until_serving(process, base_url, log_path, timeout_s=90)
+        yield started[0][1], started[1][1], provisioning
     finally:
         for process, _, _ in started:
             stop(process)
@@ -138,7 +117,7 @@ def user_id(session_factory, email: str) -> int:
 
 
 def test_deactivating_a_user_through_a_cuts_their_socket_on_b(two_web_processes, session_factory):
-    process_a, process_b = two_web_processes
+    process_a, process_b, _ = two_web_processes
     engineer = signed_in(process_b, ENGINEER)
     assert engineer.get(f"{process_b}/console/", timeout=10, allow_redirects=False).status_code == 200
     sock = live_socket(process_b, engineer)
@@ -167,7 +146,7 @@ def test_a_machine_moved_through_a_moves_a_viewers_rooms_on_b(two_web_processes,
     from fleet.live_outbox import OutboxNotifier
     from fleet.models import Machine, Site
 
-    process_a, process_b = two_web_processes
+    process_a, process_b, _ = two_web_processes
     viewer_id = user_id(session_factory, VIEWER)
     heard: set[str] = set()  # markers of the machine_status events that reached the viewer
     probes: set[str] = set()
@@ -208,5 +187,30 @@ def test_a_machine_moved_through_a_moves_a_viewers_rooms_on_b(two_web_processes,
         # The controls were stored before these events: B's relay re-rooms the socket first.
         assert hears(OFF_SITE) and not hears(ON_SITE)
         assert sock.connected  # moved, not cut
+    finally:
+        sock.disconnect()
+
+
+def test_an_alarm_raised_in_a_reaches_an_engineers_socket_on_b(two_web_processes):
+    """The genset's gateway uploads a DM1 red-stop lamp to A; A's writer and fault-code follow-up
+    raise the alarm; the engineer watching B's console hears it."""
+    process_a, process_b, provisioning = two_web_processes
+    alarms: list[dict] = []
+
+    def on_event(event, payload):
+        if event == "alarm" and payload.get("machine") == FAULTY_GENSET:
+            alarms.append(payload)
+
+    sock = live_socket(process_b, signed_in(process_b, ENGINEER), on_event)
+    try:
+        body = {"upload_id": str(uuid.uuid4()), "machine": FAULTY_GENSET, "time": time.time_ns() - 30 * 10**9,
+                "lamps": {"mil": 0, "red_stop": 1, "amber_warning": 0, "protect": 0},
+                "active": [{"spn": 110, "fmi": 0, "occurrence_count": 1}]}
+        token = machine_entry(provisioning, FAULTY_GENSET)["token"]
+        answer = requests.post(f"{process_a}/api/v1/ingest/faults", json=body, timeout=10,
+                               headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 202, answer.text
+        assert eventually(lambda: any(a.get("change") == "raised" for a in alarms), 60), \
+            f"no alarm for {FAULTY_GENSET} on B's socket; heard {alarms}"
     finally:
         sock.disconnect()
