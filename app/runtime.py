@@ -152,7 +152,7 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     ----------
     config : dict
         Resolved settings: ``IRONWATCH_INFLUX_URL``, ``IRONWATCH_INFLUX_DB``,
-        ``IRONWATCH_DATABASE_URL`` and ``IRONWATCH_VAR`` (the spool lives in ``<var>/spool``).
+        ``IRONWATCH_DATABASE_URL``, ``IRONWATCH_VAR`` and ``IRONWATCH_SPOOL_DIR`` (default ``<var>/spool``).
     notifier : fleet.notify.Notifier
         Where diagnoses, work orders and status changes are published.
     """
@@ -175,7 +175,7 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     engine = db.make_engine(config["IRONWATCH_DATABASE_URL"])
     sessions = db.session_factory(engine)
     devices = SqlDeviceDirectory(sessions)
-    spool = Spool(Path(config["IRONWATCH_VAR"]) / "spool")
+    spool = Spool(Path(config["IRONWATCH_SPOOL_DIR"]))
     ingest = IngestService(spool, devices, fault_codes=SqlFaultCodeRegister(sessions, max_spns_per_machine()))
     background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ironwatch-background")
     vapid = ensure_vapid_keys(Path(config["IRONWATCH_VAR"]))

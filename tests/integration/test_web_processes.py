@@ -35,26 +35,26 @@ SITE, OTHER_SITE = "Holloway Top Pit", "Blackstone Quarry"
 ON_SITE, OFF_SITE = "EX-1004", "EX-1001"  # at Holloway Top Pit, at Blackstone Quarry
 
 
-def start_web(env: dict, var: Path) -> tuple[subprocess.Popen, str, Path]:
+def start_web(env: dict, spool: Path, log_path: Path) -> tuple[subprocess.Popen, str, Path]:
     port = free_port()
-    log_path = var / "app.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=REPO,
-                                   env={**env, "IRONWATCH_VAR": str(var)}, stdout=log, stderr=subprocess.STDOUT)
+                                   env={**env, "IRONWATCH_SPOOL_DIR": str(spool)}, stdout=log, stderr=subprocess.STDOUT)
     return process, f"http://127.0.0.1:{port}", log_path
 
 
 @pytest.fixture
 def two_web_processes(influx, sql_url, tmp_path, session_factory):
-    """Processes A and B: same SQL database, InfluxDB and secret key, each its own var (its spool has
-    one owner); yields their base URLs and the provisioning (device tokens). A site-limited viewer of Granite Ridge is added first."""
+    """Processes A and B: same SQL database, InfluxDB and var (secret key, VAPID key, photos), each
+    its own spool (``IRONWATCH_SPOOL_DIR``: a spool has one owner); yields their base URLs and the provisioning (device tokens). A site-limited viewer of Granite Ridge is added first."""
     from sqlalchemy import select
 
     from fleet import passwords
     from fleet.db import transaction
     from fleet.models import Site, Tenant, User, UserSite
 
-    provisioning = seed_demo_fleet(sql_url, tmp_path / "a")
+    var = tmp_path / "var"
+    provisioning = seed_demo_fleet(sql_url, var)
     with transaction(session_factory) as db:
         company = db.scalar(select(Tenant).where(Tenant.name == "Granite Ridge Quarries"))
         viewer = User(email=VIEWER, name="Karen Shaw", role="customer", tenant_id=company.id, sites_limited=True,
@@ -63,10 +63,8 @@ def two_web_processes(influx, sql_url, tmp_path, session_factory):
         db.flush()
         db.add(UserSite(user_id=viewer.id, site_id=db.scalar(select(Site.id).where(Site.name == SITE))))
     env = {**os.environ, "IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database,
-           "IRONWATCH_DATABASE_URL": sql_url, "IRONWATCH_SECRET_KEY": "two-processes-" + uuid.uuid4().hex,
-           "IRONWATCH_SMTP_HOST": ""}
-    (tmp_path / "b").mkdir()
-    started = [start_web(env, tmp_path / name) for name in ("a", "b")]
+           "IRONWATCH_DATABASE_URL": sql_url, "IRONWATCH_VAR": str(var), "IRONWATCH_SMTP_HOST": ""}
+    started = [start_web(env, tmp_path / f"spool-{name}", tmp_path / f"app-{name}.log") for name in ("a", "b")]
     try:
         for process, base_url, log_path in started:
             wait_until_serving(process, base_url, log_path, timeout_s=90)
@@ -118,7 +116,7 @@ def user_id(session_factory, email: str) -> int:
 
 def test_deactivating_a_user_through_a_cuts_their_socket_on_b(two_web_processes, session_factory):
     process_a, process_b, _ = two_web_processes
-    engineer = signed_in(process_b, ENGINEER)
+    engineer = signed_in(process_a, ENGINEER)  # one var, one secret key: A's cookie opens B's socket
     assert engineer.get(f"{process_b}/console/", timeout=10, allow_redirects=False).status_code == 200
     sock = live_socket(process_b, engineer)
     bystander = live_socket(process_b, signed_in(process_b, "customer@graniteridge.example"))
