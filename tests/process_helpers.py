@@ -30,18 +30,3 @@ def command_line(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except FileNotFoundError:
         return ""
-
-
-def stop(process, timeout_s: float = 30) -> int:
-    """SIGTERM ``process`` (a ``subprocess.Popen``), SIGKILL it if it is not gone within
-    ``timeout_s``; its exit code."""
-    import subprocess
-
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.returncode

@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from app_helpers import free_port, seed_demo_fleet, wait_until_serving  # noqa: E402
+from app_helpers import free_port, seed_demo_fleet  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,7 +32,18 @@ def served_app(influx, sql_url, tmp_path):
                                    env=env, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_serving(process, base_url, log_path)
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the app exited with {process.returncode}:\n{log_path.read_text()}")
+            try:
+                if requests.get(f"{base_url}/login", timeout=2).status_code == 200:
+                    break
+            except (requests.ConnectionError, requests.Timeout):  # not bound yet, or the worker still loading
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the app did not answer within 60 s:\n{log_path.read_text()}")
+            time.sleep(0.2)
         yield base_url, provisioning
     finally:
         process.terminate()

@@ -22,26 +22,6 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until_serving(process, base_url: str, log_path: Path, timeout_s: float = 60) -> None:
-    """Wait until ``python -m app serve`` (``process``) answers ``/login`` at ``base_url``; fail the
-    test with its log if it exits or is not answering within ``timeout_s``."""
-    import pytest
-    import requests
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"the app at {base_url} exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            if requests.get(f"{base_url}/login", timeout=2).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):  # not bound yet, or the worker still loading
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"the app at {base_url} did not answer within {timeout_s:.0f} s:\n{log_path.read_text()}")
-        time.sleep(0.2)
-
-
 def seed_demo_fleet(sql_url: str, var: Path) -> dict:
     """Seed the demo fleet into ``sql_url`` and return the provisioning document it wrote."""
     from fleet.seed import seed_url

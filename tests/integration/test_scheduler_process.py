@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import select, text
 
 from app_helpers import FAULTY_GENSET, seed_demo_fleet
-from process_helpers import stop
 
 pytestmark = pytest.mark.integration
 
@@ -68,6 +67,17 @@ def stored_jobs(session_factory) -> set[str]:
             return set(session.scalars(text("SELECT id FROM apscheduler_jobs")))
     except (OperationalError, ProgrammingError):
         return set()
+
+
+def stop(process: subprocess.Popen) -> int:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
 
 
 def test_a_second_scheduler_refuses_and_a_waiting_one_takes_over(influx, sql_url, session_factory, tmp_path):

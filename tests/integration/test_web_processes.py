@@ -10,43 +10,30 @@ sockets on B the same way (``fleet.live_outbox.SharedNotifier``).
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
 import socketio
 
-from app_helpers import (DEMO_PASSWORD, ENGINEER, FAULTY_GENSET, free_port, machine_entry, seed_demo_fleet,
-                         wait_until_serving)
-from process_helpers import stop
+from app_helpers import DEMO_PASSWORD, ENGINEER, FAULTY_GENSET, free_port, machine_entry, seed_demo_fleet
+from drill_helpers import sign_in, start_server, stop_server
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 ADMIN = "admin@ironwatch.example"
 VIEWER = "holloway.foreman@graniteridge.example"
 SITE, OTHER_SITE = "Holloway Top Pit", "Blackstone Quarry"
 ON_SITE, OFF_SITE = "EX-1004", "EX-1001"  # at Holloway Top Pit, at Blackstone Quarry
 
 
-def start_web(env: dict, spool: Path, log_path: Path) -> tuple[subprocess.Popen, str, Path]:
-    port = free_port()
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=REPO,
-                                   env={**env, "IRONWATCH_SPOOL_DIR": str(spool)}, stdout=log, stderr=subprocess.STDOUT)
-    return process, f"http://127.0.0.1:{port}", log_path
-
-
 @pytest.fixture
 def two_web_processes(influx, sql_url, tmp_path, session_factory):
     """Processes A and B: same SQL database, InfluxDB and var (secret key, VAPID key, photos), each
-    its own spool (``IRONWATCH_SPOOL_DIR``: a spool has one owner); yields their base URLs and the provisioning (device tokens). A site-limited viewer of Granite Ridge is added first."""
+    its own spool (``IRONWATCH_SPOOL_DIR``: a spool has one owner); yields their base URLs and the
+    provisioning (device tokens). A site-limited viewer of Granite Ridge is added first."""
     from sqlalchemy import select
 
     from fleet import passwords
@@ -62,25 +49,22 @@ def two_web_processes(influx, sql_url, tmp_path, session_factory):
         db.add(viewer)
         db.flush()
         db.add(UserSite(user_id=viewer.id, site_id=db.scalar(select(Site.id).where(Site.name == SITE))))
-    env = {**os.environ, "IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database,
+    env = {"IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database,
            "IRONWATCH_DATABASE_URL": sql_url, "IRONWATCH_VAR": str(var), "IRONWATCH_SMTP_HOST": ""}
-    started = [start_web(env, tmp_path / f"spool-{name}", tmp_path / f"app-{name}.log") for name in ("a", "b")]
+    ports = [free_port(), free_port()]
+    started = []
     try:
-        for process, base_url, log_path in started:
-            wait_until_serving(process, base_url, log_path, timeout_s=90)
-        yield started[0][1], started[1][1], provisioning
+        for name, port in zip("ab", ports):
+            started.append(start_server(port, {**env, "IRONWATCH_SPOOL_DIR": str(tmp_path / f"spool-{name}")},
+                                        tmp_path / f"app-{name}.log", timeout_s=90))
+        yield f"http://127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[1]}", provisioning
     finally:
-        for process, _, _ in started:
-            stop(process)
+        for process in started:
+            stop_server(process)
 
 
-def signed_in(base_url: str, email: str) -> requests.Session:
-    browser = requests.Session()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(f"{base_url}/login", timeout=10).text).group(1)
-    response = browser.post(f"{base_url}/login", timeout=10, allow_redirects=False,
-                            data={"email": email, "password": DEMO_PASSWORD, "csrf_token": token})
-    assert response.status_code == 302, response.text
-    return browser
+def signed_in(base_url: str, email: str):
+    return sign_in(base_url, email, DEMO_PASSWORD)
 
 
 def page_token(browser: requests.Session, url: str) -> str:
