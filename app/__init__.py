@@ -58,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_socket_handlers(socketio)
 
     runtime = build_runtime(settings, SocketIONotifier(socketio))
+    _wire_live_sessions(runtime)
     app.extensions["ironwatch"] = runtime
     _register_blueprints(app)
     _register_template_helpers(app)
@@ -71,6 +72,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if settings["START_BACKGROUND"]:
         runtime.start()
     return app
+
+
+def _wire_live_sessions(runtime) -> None:
+    """Socket controls (cut, re-room) reach every web process through the outbox (app.live_sessions)."""
+    from fleet.live_outbox import OutboxNotifier
+
+    from .live_sessions import LiveSessions
+
+    runtime.live_sessions = LiveSessions(socketio, runtime.sessions, OutboxNotifier(runtime.sessions))
+    runtime.relay.controls.update(runtime.live_sessions.controls())
 
 
 def _register_blueprints(app: Flask) -> None:

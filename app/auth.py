@@ -14,7 +14,7 @@ from functools import wraps
 from typing import Callable
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template,
+from flask import (Blueprint, abort, current_app, flash, g, jsonify, make_response, redirect, render_template,
                    request, session, url_for)
 from flask_login import current_user, login_user, logout_user
 
@@ -168,11 +168,18 @@ def csrf_token() -> str:
 
 
 def check_csrf() -> None:
-    """Abort with 400 unless the submitted form carries this session's token."""
-    sent = request.form.get("csrf_token", "")
+    """Abort with 400 unless the request carries this session's token: the ``csrf_token`` field of
+    an HTML form, or the ``X-CSRF-Token`` header of a script (the technicians' app). Under
+    ``/api/`` the answer is JSON naming the header (``bad_field``), as the other API errors are."""
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
     expected = session.get("_csrf", "")
-    if not expected or not hmac.compare_digest(sent, expected):
-        abort(400, description="The form expired or did not come from this site; please try again.")
+    if expected and hmac.compare_digest(sent, expected):
+        return
+    if wants_json():
+        abort(make_response(jsonify(error="bad_field", field="X-CSRF-Token",
+                                    message="Send the page's CSRF token in the X-CSRF-Token header (reload the app)."),
+                            400))
+    abort(400, description="The form expired or did not come from this site; please try again.")
 
 
 # --- role checks --------------------------------------------------------------------------------
@@ -274,11 +281,13 @@ def _record_sign_in(email: str, status: str) -> None:
 @bp.post("/logout")
 def logout():
     check_csrf()
-    from .extensions import socketio
-    from .notifier import disconnect_session
+    from .live_sessions import live_sessions
 
+    # Read before the session ends: afterwards the cookie no longer loads anybody.
+    user_id = current_user.id if current_user.is_authenticated else None
     sign_in_service().end_session(session.get("_sid"))
-    disconnect_session(socketio, session.get("_sid"))
+    if user_id is not None:  # this session's sockets, in whichever process they are open
+        live_sessions().cut_stale(user_id)
     logout_user()
     session.clear()
     flash("Signed out.", "info")

@@ -20,6 +20,9 @@ ENV_DEFAULTS: dict[str, Any] = {
     "IRONWATCH_INFLUX_DB": "ironwatch",
     "IRONWATCH_DATABASE_URL": None,
     "IRONWATCH_VAR": None,
+    # This process's durable upload spool (default <var>/spool). A spool has exactly one owner, so
+    # several web processes sharing one var (secret key, VAPID key, photos, models) each name their own.
+    "IRONWATCH_SPOOL_DIR": None,
     "IRONWATCH_PORT": 8000,
     "IRONWATCH_HOST": "127.0.0.1",
     "IRONWATCH_RAW_RETENTION_DAYS": 30,
@@ -86,6 +89,7 @@ def load_config(overrides: Mapping[str, Any] | None = None,
         config[key] = _parse_int(key, config[key])
     var_dir = Path(config["IRONWATCH_VAR"] or REPO_ROOT / "var").resolve()
     config["IRONWATCH_VAR"] = str(var_dir)
+    config["IRONWATCH_SPOOL_DIR"] = str(Path(config["IRONWATCH_SPOOL_DIR"] or var_dir / "spool").resolve())
     if not config["IRONWATCH_INFLUX_URL"]:
         config["IRONWATCH_INFLUX_URL"] = f"http://127.0.0.1:{config['IRONWATCH_INFLUX_PORT']}"
     if not config["IRONWATCH_DATABASE_URL"]:

@@ -37,28 +37,13 @@ def user_room(user_id: int) -> str:
 
 def session_room(session_token: str) -> str:
     """Name of the room of one signed-in browser session's sockets (closed at its sign-out)."""
-    return "session:" + hashlib.sha256(session_token.encode()).hexdigest()[:32]
+    return session_room_of_digest(hashlib.sha256(session_token.encode()).hexdigest())
 
 
-def disconnect_session(socketio: SocketIO, session_token: str | None) -> int:
-    """Disconnect every socket opened under ``session_token`` (at sign-out: a revoked session must
-    not keep hearing live events on a socket it opened before); returns how many."""
-    if not session_token:
-        return 0
-    return _disconnect_room(socketio, session_room(session_token))
-
-
-def disconnect_user(socketio: SocketIO, user_id: int) -> int:
-    """Disconnect every socket of ``user_id`` (account deactivated, password reset); how many."""
-    return _disconnect_room(socketio, user_room(user_id))
-
-
-def _disconnect_room(socketio: SocketIO, room: str) -> int:
-    server = socketio.server
-    sids = [sid for sid, _eio_sid in server.manager.get_participants("/", room)]
-    for sid in sids:
-        server.disconnect(sid, namespace="/")
-    return len(sids)
+def session_room_of_digest(token_sha256: str) -> str:
+    """:func:`session_room` from the token's SHA-256 (hex), as SQL keeps it (``user_session``): any
+    process can tell from SQL which session rooms are still valid (``app.live_sessions``)."""
+    return "session:" + token_sha256[:32]
 
 
 def rooms_for_user(user_id: int, scope, machine_uids: Iterable[str] = ()) -> list[str]:
@@ -130,18 +115,23 @@ class SocketIONotifier:
         self._socketio.emit(event, payload, to=user_room(user_id))
 
 
-def rooms_of(principal) -> list[str]:
-    """The rooms of a signed-in ``principal`` (``app.auth.Principal``), read from SQL for a
+def rooms_for_principal(principal, sessions) -> list[str]:
+    """The rooms of ``principal`` (``app.auth.Principal``), read from SQL (``sessions``) for a
     site-limited viewer (the machines now at their sites)."""
     uids: list[str] = []
     if principal.site_limited:
-        from flask import current_app
-
         from fleet.scope import visible_machine_uids
 
-        with current_app.extensions["ironwatch"].sessions() as session:
+        with sessions() as session:
             uids = visible_machine_uids(session, principal.scope)
     return rooms_for_user(principal.id, principal.scope, uids)
+
+
+def rooms_of(principal) -> list[str]:
+    """:func:`rooms_for_principal` with the running app's SQL database."""
+    from flask import current_app
+
+    return rooms_for_principal(principal, current_app.extensions["ironwatch"].sessions)
 
 
 def register_socket_handlers(socketio: SocketIO) -> None:

@@ -2,7 +2,7 @@
 
 :func:`build_runtime` wires the real adapters from the settings (InfluxDB client and store, the
 durable spool and its writer, the SQL device directory, the ingest and diagnosis services, the
-relay of the scheduler's live events); :class:`Runtime` holds them for the views (``current_app.extensions["ironwatch"]``) and
+live channel shared with the other processes through the SQL outbox); :class:`Runtime` holds them for the views (``current_app.extensions["ironwatch"]``) and
 starts and stops the background threads. Nothing here depends on Flask, so a worker process or a
 test can build the same graph. The scheduled jobs are not here: they run in the scheduler process
 (:mod:`app.scheduler`, ``python -m app scheduler``), and a web process only serves.
@@ -47,8 +47,13 @@ class Runtime:
     contact : fleet.contact.ContactRecorder
         Keeps each machine's last contact (any upload stored) for the "not reporting" rule.
     relay : fleet.live_outbox.LiveRelay
-        Sends the live events the scheduler process stored in the SQL outbox to this process's
-        Socket.IO rooms.
+        Sends the live events the scheduler process and the other web processes stored in the SQL
+        outbox to this process's Socket.IO rooms, and applies the socket controls stored there.
+        This process's own events go to its sockets at once and into the outbox for the others
+        (``fleet.live_outbox.SharedNotifier``, the bus's live channel).
+    live_sessions : app.live_sessions.LiveSessions
+        Cuts and re-rooms open sockets in every web process (set by ``create_app``, which holds
+        the Socket.IO server).
     supervisor : telemetry.supervisor.Supervisor
         Restarts the background threads above when they die (with back-off) and reports them.
     """
@@ -70,6 +75,7 @@ class Runtime:
     vapid_public_key: str = ""
     relay: Any = None
     contact: Any = None
+    live_sessions: Any = None
     worker: DiagnosisWorker | None = None
     supervisor: Any = None
     started: bool = field(default=False)
@@ -149,7 +155,7 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     ----------
     config : dict
         Resolved settings: ``IRONWATCH_INFLUX_URL``, ``IRONWATCH_INFLUX_DB``,
-        ``IRONWATCH_DATABASE_URL`` and ``IRONWATCH_VAR`` (the spool lives in ``<var>/spool``).
+        ``IRONWATCH_DATABASE_URL``, ``IRONWATCH_VAR`` and ``IRONWATCH_SPOOL_DIR`` (default ``<var>/spool``).
     notifier : fleet.notify.Notifier
         Where diagnoses, work orders and status changes are published.
     """
@@ -172,13 +178,19 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     engine = db.make_engine(config["IRONWATCH_DATABASE_URL"])
     sessions = db.session_factory(engine)
     devices = SqlDeviceDirectory(sessions)
-    spool = Spool(Path(config["IRONWATCH_VAR"]) / "spool")
+    spool = Spool(Path(config["IRONWATCH_SPOOL_DIR"]))
     ingest = IngestService(spool, devices, fault_codes=SqlFaultCodeRegister(sessions, max_spns_per_machine()))
     background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ironwatch-background")
     vapid = ensure_vapid_keys(Path(config["IRONWATCH_VAR"]))
     delivery = DeliveryService(sessions, background, WebPushSender(vapid), mailer_from_env(config),
                                base_url=config["IRONWATCH_PUBLIC_URL"])
-    bus = MessageBus(Dependencies(notifier=notifier, sessions=sessions, delivery=delivery))
+    from fleet.live_outbox import LiveRelay, OutboxNotifier, SharedNotifier
+
+    # Other processes' events (the scheduler's, other web processes') to this process's sockets, and
+    # this process's to its own sockets at once and to the others' through the outbox.
+    relay = LiveRelay(sessions, notifier)
+    live = SharedNotifier(notifier, OutboxNotifier(sessions), relay)
+    bus = MessageBus(Dependencies(notifier=live, sessions=sessions, delivery=delivery))
     diagnosis = DiagnosisService(store, sessions, bus)
     diagnosis_queue = DiagnosisQueue(diagnosis.process_burst)
     fault_codes = FaultCodeFollowUp(store, sessions, bus, background)
@@ -194,9 +206,6 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
         contact.on_stored(events)
 
     writer = SpoolWriter(spool, influx, on_stored=on_stored)
-    from fleet.live_outbox import LiveRelay
-
-    relay = LiveRelay(sessions, notifier)  # the scheduler process's events, to this process's sockets
     return Runtime(config=config, influx=influx, store=store, spool=spool, writer=writer,
                    devices=devices, ingest=ingest, engine=engine, sessions=sessions,
                    notifier=bus, diagnosis=diagnosis, diagnosis_queue=diagnosis_queue,

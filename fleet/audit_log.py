@@ -12,7 +12,8 @@ from .models import AuditEntry
 #: kind of change → how the page names it
 SUBJECT_TYPES = {"user": "Users and sign-ins", "device": "Device credentials", "zone_limits": "Zone limits",
                  "model": "RUL models", "alarm_rules": "Alarm rules",
-                 "technician": "Technicians", "work_order": "Work orders", "alarm": "Alarms"}
+                 "technician": "Technicians", "work_order": "Work orders", "alarm": "Alarms",
+                 "machine": "Machine sites"}
 
 
 def audit_entries(session: Session, tenant_ids, subject_type: str | None = None, actor: str | None = None,

@@ -46,7 +46,7 @@ class DeviceAdmin:
             machines = db.scalars(select(Machine).where(Machine.tenant_id.in_(list(tenant_ids)))
                                   .options(selectinload(Machine.credentials), selectinload(Machine.tenant))
                                   .order_by(Machine.uid)).all()
-            return [{"uid": m.uid, "model": m.model, "customer": m.tenant.name,
+            return [{"uid": m.uid, "model": m.model, "customer": m.tenant.name, "tenant_id": m.tenant_id, "site_id": m.site_id,
                      "credentials": [{"device_id": c.device_id, "label": c.label, "created_at": c.created_at,
                                       "broker": c.mqtt_password_hash is not None}
                                      for c in sorted(m.credentials, key=lambda c: c.created_at)

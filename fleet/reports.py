@@ -94,8 +94,15 @@ ORDER_COLUMNS = ["number", "machine", "title", "kind", "severity", "status", "cr
                  "completed_at", "what_was_done"]
 
 
+#: Columns holding a time (kept ISO 8601 UTC in :class:`FleetUsage`, written in the report's zone).
+TIME_COLUMNS = ("created_at", "due_at", "completed_at")
+
+
 def csv_table(report: FleetUsage, table: str) -> str:
-    """One of :data:`CSV_TABLES` as CSV text (header row first; times ISO 8601 UTC, hours h, fuel L)."""
+    """One of :data:`CSV_TABLES` as CSV text: header row first; times ISO 8601 in the report's zone
+    with their UTC offset (``2026-12-01T09:00:00+01:00``: the customer reads their own clock, a
+    program still gets the instant), days the zone's days, hours h, fuel L. :func:`csv_file_name`
+    names the zone."""
     out = io.StringIO()
     if table == "days":
         writer = csv.DictWriter(out, DAY_COLUMNS, extrasaction="ignore")
@@ -110,10 +117,26 @@ def csv_table(report: FleetUsage, table: str) -> str:
     elif table == "work_orders":
         writer = csv.DictWriter(out, ORDER_COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(report.work_orders)
+        zone = ZoneInfo(report.zone)
+        writer.writerows({**row, **{c: local_iso(row[c], zone) for c in TIME_COLUMNS}} for row in report.work_orders)
     else:
         raise ValueError(f"unknown table {table!r}")
     return out.getvalue()
+
+
+def csv_file_name(report: FleetUsage, table: str) -> str:
+    """``ironwatch-days-2026-12-01-to-2026-12-07-Europe_London.csv``: the table, the range and the
+    zone its days and times are in (``/`` of the zone name as ``_``, a file name has none)."""
+    return f"ironwatch-{table}-{report.first}-to-{report.last}-{report.zone.replace('/', '_')}.csv"
+
+
+def local_iso(text: str | None, zone: ZoneInfo) -> str:
+    """An ISO 8601 UTC time of the report (``2026-12-01T08:00:00Z``) as ISO 8601 in ``zone`` with
+    its offset (``2026-12-01T09:00:00+01:00``); "" for none."""
+    if not text:
+        return ""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(zone).isoformat(timespec="seconds")
 
 
 def _order_row(order: WorkOrder) -> dict:

@@ -111,11 +111,10 @@ def user_action(user_id: int, action: str):
             flash(f"Password reset link for {issued.email} created; it is shown only now.", "info")
             return _users_page(issued=issued)
         getattr(service, action)(_actor(), user_id)
-        if action == "deactivate":  # its sessions are revoked; its open live sockets go too
-            from ..extensions import socketio
-            from ..notifier import disconnect_user
+        if action == "deactivate":  # its sessions are revoked; its open live sockets go too, in every process
+            from ..live_sessions import live_sessions
 
-            disconnect_user(socketio, user_id)
+            live_sessions().cut_stale(user_id)
     except NotAllowed as error:
         abort(404, description=str(error))
     except UserAdminError as error:
@@ -154,13 +153,9 @@ def user_sites(user_id: int):
         flash(str(error), "error")
         return render_template("admin/user_sites.html", access=access), 400
     # Open pages of that person hear only what they may see from now on (their next request is scoped already).
-    from ..auth import load_principal
-    from ..extensions import socketio
-    from ..notifier import refresh_user_rooms, rooms_of
+    from ..live_sessions import live_sessions
 
-    principal = load_principal(_runtime().sessions, user_id)
-    if principal is not None:
-        refresh_user_rooms(socketio, user_id, rooms_of(principal))
+    live_sessions().refresh_rooms([user_id])
     flash(f"{access['user']['name']} now sees " + ("only the sites ticked." if limited else "every site of "
                                                    f"{access['user']['tenant']}."), "info")
     return redirect(url_for("admin.users"))
@@ -186,10 +181,9 @@ def account_link(token: str):
         except UserAdminError as error:
             flash(str(error), "error")
             return render_template("admin/link.html", holder=holder, min_length=MIN_PASSWORD_LENGTH), 400
-        from ..extensions import socketio
-        from ..notifier import disconnect_user
+        from ..live_sessions import live_sessions
 
-        disconnect_user(socketio, user_id)  # the sessions it ended may have live sockets open
+        live_sessions().cut_stale(user_id)  # the sessions it ended may have live sockets open, in any process
         flash("Your password is set. Sign in with it now.", "info")
         return redirect(url_for("auth.login"))
     return render_template("admin/link.html", holder=holder, min_length=MIN_PASSWORD_LENGTH)
@@ -203,8 +197,16 @@ def _devices():
     return DeviceAdmin(_runtime().sessions, _runtime().devices, _runtime().notifier)
 
 
+def _machine_sites():
+    from fleet.machine_sites import MachineSites
+
+    return MachineSites(_runtime().sessions, _runtime().notifier)
+
+
 def _devices_page(status: int = 200, token: str | None = None, machine_uid: str | None = None):
-    return render_template("admin/devices.html", machines=_devices().machines(current_user.visible_tenant_ids),
+    visible = current_user.visible_tenant_ids
+    return render_template("admin/devices.html", machines=_devices().machines(visible),
+                           sites=_machine_sites().sites_by_tenant(visible),
                            token=token, token_machine=machine_uid), status
 
 
@@ -235,6 +237,29 @@ def device_action(uid: str, action: str):
     flash(f"New token for {uid}: copy it into the gateway now, it is shown only once."
           + (" The old token no longer works." if action == "rotate" else ""), "info")
     return _devices_page(token=token, machine_uid=uid)
+
+
+@bp.post("/admin/devices/<uid>/site")
+@oem_admin_required
+def machine_site(uid: str):
+    """Move a machine to another of its owner's sites; viewers limited to sites hear it, or stop
+    hearing it, at once (their open sockets change rooms in every web process)."""
+    from fleet.machine_sites import MoveRefused
+
+    check_csrf()
+    try:
+        move = _machine_sites().move(current_user.email, uid, _form_int("site_id"), current_user.visible_tenant_ids)
+    except MoveRefused as error:
+        flash(str(error), "error")
+        return _devices_page(400)
+    if move is None:
+        flash(f"{uid} is at that site already.", "info")
+    else:
+        from ..live_sessions import live_sessions
+
+        live_sessions().refresh_rooms(move.viewer_ids)
+        flash(f"{uid} now works at {move.to_site}.", "info")
+    return redirect(url_for("admin.devices"))
 
 
 # --- machine groups and their ISO 20816 zone limits ----------------------------------------------------

@@ -125,7 +125,7 @@ def report_csv():
         return _bad_input(error.field, error.message)
     with _runtime().sessions() as session:
         report = reports.fleet_usage(session, _runtime().store, current_user.scope, first, last, zone)
-    name = f"ironwatch-{table}-{first}-to-{last}.csv"
+    name = reports.csv_file_name(report, table)
     return Response(reports.csv_table(report, table), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

@@ -4,22 +4,21 @@
 in :mod:`app.alarm_api`, which the console's profile page uses too.)
 
 ``POST /api/v1/tech/actions`` takes one action as ``multipart/form-data`` (a photo is a file part)
-or JSON, with the header ``X-CSRF-Token`` (the page's token: a multipart form could otherwise be
-posted from another site). Fields: ``client_action_id`` (8-64 of ``A-Za-z0-9_-``, made on the
+or JSON, with the header ``X-CSRF-Token`` (the page's token, checked by ``app.auth.check_csrf`` like every
+form's: a multipart form could otherwise be posted from another site). Fields: ``client_action_id`` (8-64 of ``A-Za-z0-9_-``, made on the
 phone), ``order_id``, ``action`` and the action's own fields. Answers 200 with the outcome
 (``applied`` or ``conflict``, ``duplicate`` for a resend), 400 naming the bad field, 404 for an
 order that is not visible.
 """
 from __future__ import annotations
 
-import hmac
 import re
 from datetime import datetime, timezone
 
-from flask import Blueprint, current_app, jsonify, request, session
+from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 
-from ..auth import roles_required
+from ..auth import check_csrf, roles_required
 
 api_bp = Blueprint("tech_api", __name__, url_prefix="/api/v1/tech")
 
@@ -41,13 +40,6 @@ def _bad(error: BadRequest):
 
 def _runtime():
     return current_app.extensions["ironwatch"]
-
-
-def _check_csrf() -> None:
-    sent = request.headers.get("X-CSRF-Token", "")
-    expected = session.get("_csrf", "")
-    if not expected or not hmac.compare_digest(sent, expected):
-        raise BadRequest("X-CSRF-Token", "Send the page's CSRF token in the X-CSRF-Token header (reload the app).")
 
 
 def _fields() -> dict:
@@ -164,7 +156,7 @@ def actions():
     """One action from the phone (see the module docstring)."""
     from fleet.field_service import BadFieldInput, OrderNotVisible, take_action
 
-    _check_csrf()
+    check_csrf()
     fields = _fields()
     upload = request.files.get("photo")
     photo = upload.read() if upload is not None else None

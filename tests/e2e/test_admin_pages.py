@@ -91,6 +91,14 @@ def test_admin_rotates_a_device_token_and_every_admin_page_fits_a_phone(served_a
                     page.goto(f"{base_url}/admin/devices")
                     expect(page.locator("#new-token-value")).to_have_count(0)
 
+                    # Move a machine to another of its owner's sites (the viewers' rooms: test_web_processes.py).
+                    site_form = page.locator("tr[data-machine='EX-1004'] form.site-form")
+                    site_form.locator("select").select_option(label="Blackstone Quarry")
+                    site_form.locator("button").click()
+                    expect(page.locator(".flash-msg.info")).to_contain_text("EX-1004 now works at Blackstone Quarry")
+                    expect(page.locator("tr[data-machine='EX-1004'] select option:checked")).to_have_text("Blackstone Quarry")
+                    check_and_shoot(page, "admin-devices-moved", size)
+
                     # Invite someone: the one-time link is shown; change a zone limit.
                     page.goto(f"{base_url}/admin/users")
                     page.fill("#invite-form input[name=name]", "Paula Field")
@@ -125,6 +133,7 @@ def test_admin_rotates_a_device_token_and_every_admin_page_fits_a_phone(served_a
                 audit = page.locator("#audit-table")
                 expect(audit).to_contain_text("rotated")
                 expect(audit).to_contain_text("invited")
+                expect(audit).to_contain_text("moved")
                 expect(audit).to_contain_text("changed")
                 assert not refused, f"the admin pages reached outside the app: {refused}"
                 assert not errors, f"script errors: {errors}"

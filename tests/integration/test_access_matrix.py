@@ -140,6 +140,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST admin.user_sites": ADMIN_PAGE,
     "GET admin.devices": ADMIN_PAGE,
     "POST admin.device_action": ADMIN_PAGE,
+    "POST admin.machine_site": ADMIN_PAGE,
     "GET admin.zones": ADMIN_PAGE,
     "POST admin.set_zone_limits": ADMIN_PAGE,
     "GET admin.models": ADMIN_PAGE,

@@ -415,3 +415,25 @@ def test_an_admin_promotes_and_rolls_back_a_model_and_both_are_audited(world, tm
     assert registry.active("alternator_bearing").version == v2
     assert [(a[1], a[2]["version"], a[2]["previous"]) for a in audit_rows(app, "model")] == [
         ("rolled_back", v1, v2), ("promoted", v2, v1)]
+
+
+def test_a_late_cut_keeps_the_socket_of_a_session_opened_after_the_change(world):
+    """Every web process applies ``sockets.cut_stale`` from the outbox, some a second later: by then
+    the user may have signed in again, and that new session's socket must stay."""
+    app, _ = world
+    from app.extensions import socketio
+
+    engineer, _ = sign_in(app, ENGINEER)
+    old = socketio.test_client(app, flask_test_client=engineer)
+    other, _ = sign_in(app, ENGINEER)  # a second browser of theirs, not signed out
+    kept = socketio.test_client(app, flask_test_client=other)
+    assert old.is_connected() and kept.is_connected()
+    assert post(engineer, "/logout").status_code == 302
+    assert not old.is_connected() and kept.is_connected()  # only the signed-out session's socket
+    again, _ = sign_in(app, ENGINEER)
+    fresh = socketio.test_client(app, flask_test_client=again)
+    live = app.extensions["ironwatch"].live_sessions
+    assert live.apply_cut_stale(user_id(app, ENGINEER)) == 0  # the same control, applied late
+    assert fresh.is_connected() and kept.is_connected()
+    for client in (fresh, kept):
+        client.disconnect()

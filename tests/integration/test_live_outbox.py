@@ -81,3 +81,39 @@ def test_rows_older_than_the_retention_are_deleted(session_factory):
     outbox.publish("rul", {"later": True}, [1])
     with session_factory() as session:
         assert session.query(LiveEvent).one().id == 3
+
+
+def test_a_socket_control_goes_to_its_handler_in_every_relay_and_never_to_the_notifier(session_factory):
+    outbox = OutboxNotifier(session_factory)
+    applied = {"first": [], "second": []}
+    relays = {name: LiveRelay(session_factory, Recorder(),
+                              controls={"sockets.cut_stale": lambda payload, name=name: applied[name].append(payload)})
+              for name in applied}
+    for relay in relays.values():
+        relay.relay_once()
+    outbox.publish_control("sockets.cut_stale", {"user_id": 7})
+    outbox.publish_control("sockets.unknown_to_this_release", {"x": 1})  # skipped (logged), not sent to browsers
+    outbox.publish("rul", {"machine": "EX-1001"}, [1])
+    for relay in relays.values():
+        assert relay.relay_once() == 3 and relay.relay_once() == 0
+        assert relay.notifier.sent == [("tenants", "rul", {"machine": "EX-1001"}, (1,))]
+    assert applied == {"first": [{"user_id": 7}], "second": [{"user_id": 7}]}
+
+
+def test_a_web_processs_event_reaches_its_sockets_at_once_and_the_others_through_the_outbox(session_factory):
+    from fleet.live_outbox import SharedNotifier
+
+    here, there = Recorder(), Recorder()
+    own_relay, other_relay = LiveRelay(session_factory, here), LiveRelay(session_factory, there)
+    own_relay.relay_once(), other_relay.relay_once()
+    shared = SharedNotifier(here, OutboxNotifier(session_factory), own_relay)
+    shared.publish("alarm", {"machine": "EX-1001", "change": "acknowledged"}, [3, 1])
+    shared.publish_to_user("work_order", {"id": 9}, 42)
+    assert here.sent == [("tenants", "alarm", {"machine": "EX-1001", "change": "acknowledged"}, (3, 1)),
+                         ("user", "work_order", {"id": 9}, 42)]
+    assert own_relay.relay_once() == 0 and len(here.sent) == 2  # its own rows: not sent twice
+    assert other_relay.relay_once() == 2
+    assert there.sent == [("tenants", "alarm", {"machine": "EX-1001", "change": "acknowledged"}, (1, 3)),
+                          ("user", "work_order", {"id": 9}, 42)]
+    OutboxNotifier(session_factory).publish("rul", {"machine": "GS-2001"}, [1])  # the scheduler's: both send it
+    assert own_relay.relay_once() == 1 and other_relay.relay_once() == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -64,3 +65,36 @@ def test_bad_ranges_are_4xx_json_naming_the_field(portal, path, field):
     assert response.status_code == 400 and response.is_json
     body = response.get_json()
     assert body["field"] == field and body["message"]
+
+
+def test_csv_times_are_in_the_viewers_zone_with_their_offset(portal, influx):
+    """A customer in Chicago reads 03:30 local (-06:00) for a work order created 09:30 UTC; the file
+    name says the zone; the value is still the same instant for a program."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from fleet.db import transaction
+    from fleet.models import Machine, WorkOrder
+
+    runtime = portal.application.extensions["ironwatch"]
+    days = recent_days(2)
+    created = datetime(days[-1].year, days[-1].month, days[-1].day, 9, 30, tzinfo=timezone.utc)
+    with transaction(runtime.sessions) as db:
+        machine = db.scalar(select(Machine).where(Machine.uid == "EX-1001"))
+        db.add(WorkOrder(tenant_id=machine.tenant_id, machine_id=machine.id, title="Grease the slew ring",
+                         source="manual", status="open", created_at=created))
+    portal.get("/account/time-zone")
+    with portal.session_transaction() as session:
+        token = session["_csrf"]
+    assert portal.post("/account/time-zone", data={"timezone": "America/Chicago", "csrf_token": token}).status_code == 302
+
+    answer = portal.get(f"/portal/reports/fleet.csv?from={days[0]}&to={days[-1]}&table=work_orders")
+    assert answer.status_code == 200
+    assert f'filename="ironwatch-work_orders-{days[0]}-to-{days[-1]}-America_Chicago.csv"' in answer.headers["Content-Disposition"]
+    row = next(r for r in csv.DictReader(io.StringIO(answer.get_data(as_text=True))) if r["title"] == "Grease the slew ring")
+    local = created.astimezone(ZoneInfo("America/Chicago"))
+    assert row["created_at"] == local.isoformat(timespec="seconds") and row["created_at"].endswith(("-06:00", "-05:00"))
+    assert datetime.fromisoformat(row["created_at"]) == created and row["due_at"] == "" and row["completed_at"] == ""
+    days_csv = portal.get(f"/portal/reports/fleet.csv?from={days[0]}&to={days[-1]}")
+    assert days_csv.headers["Content-Disposition"].endswith('-America_Chicago.csv"')

@@ -179,11 +179,23 @@ def test_a_site_limited_viewer_sees_exactly_their_sites_machines_everywhere(worl
                                                     "csrf_token": viewer_csrf}).status_code == 403
 
 
-def test_live_events_of_another_site_do_not_reach_the_viewer(world):
+def heard(app, sock, uid: str) -> bool:
+    """Publish a ``machine_status`` of ``uid`` to its owner's audience (as the app does) and say
+    whether ``sock`` (a Socket.IO test client) received it."""
     from app.extensions import socketio
     from app.notifier import SocketIONotifier
     from fleet.models import Machine
     from sqlalchemy import select
+
+    with app.extensions["ironwatch"].sessions() as db:
+        audience = db.scalar(select(Machine).where(Machine.uid == uid)).tenant.audience()
+    sock.get_received()
+    SocketIONotifier(socketio).publish("machine_status", {"machine": uid, "uid": uid, "status": "warning"}, audience)
+    return any(e["name"] == "machine_status" and e["args"][0]["machine"] == uid for e in sock.get_received())
+
+
+def test_live_events_of_another_site_do_not_reach_the_viewer(world):
+    from app.extensions import socketio
 
     app, sites = world
     admin, csrf = signed_in(app, ADMIN)
@@ -191,30 +203,75 @@ def test_live_events_of_another_site_do_not_reach_the_viewer(world):
     assert admin.post(f"/admin/users/{viewer_id}/sites",
                       data={"access": "some", "site_id": str(sites[SITE]), "csrf_token": csrf}).status_code == 302
     viewer, _ = signed_in(app, VIEWER)
-    notifier = SocketIONotifier(socketio)
-
-    def audience(uid):
-        with app.extensions["ironwatch"].sessions() as db:
-            return db.scalar(select(Machine).where(Machine.uid == uid)).tenant.audience()
-
-    def heard(sock, uid) -> bool:
-        sock.get_received()
-        notifier.publish("machine_status", {"machine": uid, "uid": uid, "status": "warning"}, audience(uid))
-        return any(e["name"] == "machine_status" and e["args"][0]["machine"] == uid for e in sock.get_received())
-
     sock = socketio.test_client(app, flask_test_client=viewer)
     company, _ = signed_in(app, "customer@graniteridge.example")  # sees every site: hears both
     whole = socketio.test_client(app, flask_test_client=company)
     try:
         assert sock.is_connected() and whole.is_connected()
-        assert heard(sock, "EX-1004") and not heard(sock, OTHER)
-        assert heard(whole, "EX-1004") and heard(whole, OTHER)
+        assert heard(app, sock, "EX-1004") and not heard(app, sock, OTHER)
+        assert heard(app, whole, "EX-1004") and heard(app, whole, OTHER)
         # Given every site again, the socket already open hears the other site too; limited again, it does not.
         assert admin.post(f"/admin/users/{viewer_id}/sites", data={"access": "all", "csrf_token": csrf}).status_code == 302
-        assert heard(sock, OTHER) and heard(sock, "EX-1004")
+        assert heard(app, sock, OTHER) and heard(app, sock, "EX-1004")
         assert admin.post(f"/admin/users/{viewer_id}/sites", data={"access": "some", "site_id": str(sites[SITE]),
                                                                     "csrf_token": csrf}).status_code == 302
-        assert not heard(sock, OTHER) and heard(sock, "EX-1004")
+        assert not heard(app, sock, OTHER) and heard(app, sock, "EX-1004")
     finally:
         sock.disconnect()
         whole.disconnect()
+
+
+def test_moving_a_machine_between_sites_moves_the_viewers_open_sockets(world):
+    """The OEM admin moves a machine on /admin/devices: a viewer limited to a site stops hearing a
+    machine moved off it and starts hearing one moved onto it, on the socket already open (the
+    other web processes get the same through the outbox: tests/integration/test_web_processes.py)."""
+    from app.extensions import socketio
+    from fleet.models import AuditEntry, LiveEvent, Machine
+    from sqlalchemy import select
+
+    app, sites = world
+    company_admin, csrf = signed_in(app, ADMIN)
+    viewer_id = user_id(app, VIEWER)
+    assert company_admin.post(f"/admin/users/{viewer_id}/sites",
+                              data={"access": "some", "site_id": str(sites[SITE]), "csrf_token": csrf}).status_code == 302
+    viewer, _ = signed_in(app, VIEWER)
+    oem_admin, oem_csrf = signed_in(app, "admin@ironwatch.example")
+    sessions = app.extensions["ironwatch"].sessions
+
+    def move(uid, site_id):
+        return oem_admin.post(f"/admin/devices/{uid}/site", data={"site_id": str(site_id), "csrf_token": oem_csrf})
+
+    def site_of(uid):
+        with sessions() as db:
+            return db.scalar(select(Machine.site_id).where(Machine.uid == uid))
+
+    page = oem_admin.get("/admin/devices")
+    assert page.status_code == 200 and f'action="/admin/devices/{OTHER}/site"'.encode() in page.data
+    sock = socketio.test_client(app, flask_test_client=viewer)
+    try:
+        assert heard(app, sock, "EX-1004") and not heard(app, sock, OTHER)
+        assert move("EX-1004", sites[OTHER_SITE]).status_code == 302 and move(OTHER, sites[SITE]).status_code == 302
+        assert not heard(app, sock, "EX-1004") and heard(app, sock, OTHER)
+        assert OTHER.encode() in viewer.get("/portal/").data  # their pages follow the same rule
+        with sessions() as db:  # stored for the other web processes' relays
+            controls = [row.payload for row in db.scalars(select(LiveEvent).where(LiveEvent.name == "sockets.refresh_rooms"))]
+            moves = [a.detail for a in db.scalars(select(AuditEntry).where(AuditEntry.subject_type == "machine")
+                                                     .order_by(AuditEntry.id))]
+        assert {"user_ids": [viewer_id]} in controls
+        assert moves == [{"machine": "EX-1004", "from": SITE, "to": OTHER_SITE},
+                         {"machine": OTHER, "from": OTHER_SITE, "to": SITE}]
+
+        # Refused, nothing changed: another customer's site, no site, garbage, an unknown machine, no token.
+        with sessions() as db:
+            foreign = db.scalar(select(Machine.site_id).where(Machine.uid == "EX-1007"))  # Meridian's
+        for uid, site_id in ((OTHER, foreign), (OTHER, ""), (OTHER, "x"), (OTHER, "9" * 30), ("EX-9999", sites[SITE])):
+            assert move(uid, site_id).status_code == 400
+        assert oem_admin.post(f"/admin/devices/{OTHER}/site", data={"site_id": str(sites[OTHER_SITE])}).status_code == 400
+        assert site_of(OTHER) == sites[SITE] and heard(app, sock, OTHER)
+        assert company_admin.post(f"/admin/devices/{OTHER}/site",  # a customer's user admin configures no machine
+                                  data={"site_id": str(sites[OTHER_SITE]), "csrf_token": csrf}).status_code == 403
+        assert move(OTHER, sites[SITE]).status_code == 302  # already there: nothing to do
+        with sessions() as db:
+            assert len(list(db.scalars(select(AuditEntry).where(AuditEntry.subject_type == "machine")))) == 2
+    finally:
+        sock.disconnect()

@@ -11,6 +11,7 @@ def test_defaults_follow_the_contract(tmp_path):
     assert config["IRONWATCH_PORT"] == 8000
     assert config["IRONWATCH_RAW_RETENTION_DAYS"] == 30
     assert config["IRONWATCH_DATABASE_URL"] == f"sqlite:///{tmp_path / 'ironwatch.db'}"
+    assert config["IRONWATCH_SPOOL_DIR"] == str((tmp_path / "spool").resolve())
     assert config["START_BACKGROUND"] is True
 
 
@@ -21,6 +22,8 @@ def test_environment_is_read_and_overrides_win(tmp_path):
     assert config["IRONWATCH_PORT"] == 9100
     assert config["START_BACKGROUND"] is False
     assert config["TESTING"] is True
+    other = load_config({"IRONWATCH_VAR": str(tmp_path)}, environ={"IRONWATCH_SPOOL_DIR": str(tmp_path / "spool-b")})
+    assert other["IRONWATCH_SPOOL_DIR"] == str((tmp_path / "spool-b").resolve())  # a second web process's own
 
 
 def test_bad_integer_names_the_setting(tmp_path):
