@@ -10,6 +10,8 @@ import uuid
 
 import pytest
 
+from database_templates import migrated_database
+
 
 @pytest.fixture(scope="session")
 def influx_url():
@@ -32,12 +34,17 @@ def influx(influx_url):
 
 @pytest.fixture
 def sql_url(tmp_path):
-    """A migrated SQL database: SQLite in tmp_path, or IRONWATCH_TEST_DATABASE_URL when set."""
+    """A migrated SQL database: SQLite in tmp_path (a copy of one migrated once per process:
+    ``database_templates``), or IRONWATCH_TEST_DATABASE_URL, migrated, when set."""
     from fleet import db
 
-    url = os.environ.get("IRONWATCH_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'ironwatch.db'}"
-    db.upgrade(url)
-    return url
+    url = os.environ.get("IRONWATCH_TEST_DATABASE_URL")
+    if url:
+        db.upgrade(url)
+        return url
+    path = tmp_path / "ironwatch.db"
+    migrated_database(path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture
