@@ -10,8 +10,6 @@ from pathlib import Path
 
 import numpy as np
 
-from database_templates import seeded_database, sqlite_path
-
 DEMO_PASSWORD = "ironwatch-demo"
 ENGINEER = "engineer@ironwatch.example"
 CUSTOMER = "customer@graniteridge.example"  # Granite Ridge Quarries: does not own GS-2001
@@ -30,6 +28,9 @@ def seed_demo_fleet(sql_url: str, var: Path) -> dict:
 
     An empty SQLite database becomes a copy of a fleet seeded moments before in this process
     (``database_templates``: seeding is tested in test_fleet_seed.py); any other is seeded."""
+    # Imported here, not at the top: scripts that put only tests/integration on sys.path import
+    # this module too (test_telemetry_writer's subprocess, for free_port).
+    from database_templates import seeded_database, sqlite_path
     from fleet.seed import PROVISIONING_FILE, seed_url
 
     var, path = Path(var), sqlite_path(sql_url)
