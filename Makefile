@@ -21,8 +21,13 @@ run: setup models
 	@exec $(BIN)/python -m app demo --port $(PORT)
 
 ## test: the same set-up, then the whole suite (unit, integration, browser)
+# On TEST_WORKERS processes (pytest-xdist): every test has its own SQL file, InfluxDB database,
+# ports and var folder, and much of a test's time is spent waiting on servers and browsers, so a
+# second worker keeps CI's second core busy. A module's tests stay on one worker (loadscope): a
+# module-scoped fixture, such as a simulated day, is then computed once. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: setup models browser mosquitto
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadscope
 
 setup: venv assets influx database
 

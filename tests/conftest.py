@@ -10,6 +10,8 @@ import uuid
 
 import pytest
 
+from database_templates import migrated_database
+
 
 @pytest.fixture(scope="session")
 def influx_url():
@@ -32,12 +34,17 @@ def influx(influx_url):
 
 @pytest.fixture
 def sql_url(tmp_path):
-    """A migrated SQL database: SQLite in tmp_path, or IRONWATCH_TEST_DATABASE_URL when set."""
+    """A migrated SQL database: SQLite in tmp_path (a copy of one migrated once per process:
+    ``database_templates``), or IRONWATCH_TEST_DATABASE_URL, migrated, when set."""
     from fleet import db
 
-    url = os.environ.get("IRONWATCH_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'ironwatch.db'}"
-    db.upgrade(url)
-    return url
+    url = os.environ.get("IRONWATCH_TEST_DATABASE_URL")
+    if url:
+        db.upgrade(url)
+        return url
+    path = tmp_path / "ironwatch.db"
+    migrated_database(path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture
@@ -47,3 +54,28 @@ def session_factory(sql_url):
     engine = db.make_engine(sql_url)
     yield db.session_factory(engine)
     engine.dispose()
+
+
+SUMMARY_LINE = "summary_line"
+
+
+@pytest.fixture
+def report_line(request):
+    """``report_line(text)``: one line of the test's counts (fuzz cases, drill tallies) for the
+    "counts" section at the end of the run. Kept on the test's report rather than printed, so
+    that it reaches the summary from pytest-xdist's workers too (their output is not shown)."""
+    return lambda text: request.node.user_properties.append((SUMMARY_LINE, text))
+
+
+def pytest_terminal_summary(terminalreporter):
+    lines: dict[str, list[str]] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) == "call":
+                lines.setdefault(report.nodeid, []).extend(
+                    value for name, value in report.user_properties if name == SUMMARY_LINE)
+    if any(lines.values()):
+        terminalreporter.section("counts")
+        for nodeid in sorted(lines):
+            for line in lines[nodeid]:
+                terminalreporter.write_line(line)

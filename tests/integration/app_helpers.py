@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import socket
 import time
 import uuid
@@ -23,10 +24,37 @@ def free_port() -> int:
 
 
 def seed_demo_fleet(sql_url: str, var: Path) -> dict:
-    """Seed the demo fleet into ``sql_url`` and return the provisioning document it wrote."""
-    from fleet.seed import seed_url
+    """Seed the demo fleet into ``sql_url`` and return the provisioning document it wrote.
 
+    An empty SQLite database becomes a copy of a fleet seeded moments before in this process
+    (``database_templates``: seeding is tested in test_fleet_seed.py); any other is seeded."""
+    # Imported here, not at the top: scripts that put only tests/integration on sys.path import
+    # this module too (test_telemetry_writer's subprocess, for free_port).
+    from database_templates import seeded_database, sqlite_path
+    from fleet.seed import PROVISIONING_FILE, seed_url
+
+    var, path = Path(var), sqlite_path(sql_url)
+    if path is not None and seeded_database(path, var, DEMO_PASSWORD):
+        return json.loads((var / PROVISIONING_FILE).read_text())
     return seed_url(sql_url, var, DEMO_PASSWORD)
+
+
+def login(client, email: str, password: str = DEMO_PASSWORD):
+    """Sign a Flask test client in through the login form (with the session's CSRF token); the
+    form's response (302 when it worked)."""
+    client.get("/login")
+    with client.session_transaction() as session:
+        token = session["_csrf"]
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+def login_for_forms(client, email: str, password: str = DEMO_PASSWORD) -> str:
+    """Sign a Flask test client in (the sign-in must work) and return the signed-in session's
+    form token: signing in starts a new session with a new token, which any page renders."""
+    assert login(client, email, password).status_code == 302
+    client.get("/profile")
+    with client.session_transaction() as session:
+        return session["_csrf"]
 
 
 def app_config(influx, sql_url: str, var: Path, start_background: bool = False) -> dict:

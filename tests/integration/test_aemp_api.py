@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from app_helpers import CUSTOMER, DEMO_PASSWORD, app_config, seed_demo_fleet
+from app_helpers import CUSTOMER, DEMO_PASSWORD, app_config
 from portal_helpers import IDLE_H, IDLE_FUEL_L_H, WORK_FUEL_L_H, WORKING_H, day_start_ns, recent_days, write_operating_days
 
 pytestmark = pytest.mark.integration
@@ -35,13 +35,9 @@ def validate_series(document, element):
 
 
 @pytest.fixture
-def app(influx, sql_url, tmp_path):
-    from app import create_app
-
-    seed_demo_fleet(sql_url, tmp_path)
-    application = create_app({**app_config(influx, sql_url, tmp_path), "IRONWATCH_AEMP_RATE_PER_MINUTE": 40})
-    yield application
-    application.extensions["ironwatch"].stop()
+def app_settings():
+    """A limit low enough for the rate-limit test to pass it (the ``app`` fixture adds these)."""
+    return {"IRONWATCH_AEMP_RATE_PER_MINUTE": 40}
 
 
 def portal_client(app):
@@ -142,7 +138,7 @@ def test_token_fleet_snapshot_and_time_series_of_own_machines(app, influx, sessi
     validate_series(faults, "FaultCode")
 
 
-def test_refusals_bad_input_and_the_rate_limit(app, influx, sql_url, tmp_path):
+def test_refusals_bad_input_and_the_rate_limit(app, app_settings, influx, sql_url, tmp_path):
     from app import create_app
 
     client_id, secret = create_api_client(app)
@@ -179,7 +175,7 @@ def test_refusals_bad_input_and_the_rate_limit(app, influx, sql_url, tmp_path):
     # A second app on the same SQL database (another process's view) counts into the same window.
     second_var = tmp_path / "second"
     second_var.mkdir()
-    second = create_app({**app_config(influx, sql_url, second_var), "IRONWATCH_AEMP_RATE_PER_MINUTE": 40})
+    second = create_app({**app_config(influx, sql_url, second_var), **app_settings})
     statuses = []
     try:
         # Up to twice the limit and one: even if a minute boundary falls inside, one window passes it.

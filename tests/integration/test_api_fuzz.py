@@ -39,7 +39,7 @@ def served(influx, sql_url, tmp_path):
     stop_server(process)
 
 
-def test_no_input_from_the_openapi_spec_gets_a_5xx(served, influx, capsys):
+def test_no_input_from_the_openapi_spec_gets_a_5xx(served, influx, report_line):
     from schemathesis import GenerationMode
 
     base_url, provisioning, log_path = served
@@ -89,10 +89,9 @@ def test_no_input_from_the_openapi_spec_gets_a_5xx(served, influx, capsys):
             fuzz()
 
     total = sum(v for k, v in counts.items() if not k.startswith("status"))
-    with capsys.disabled():
-        print(f"\nSchemathesis: {total} cases over {len([k for k in counts if not k.startswith('status')])} "
-              f"operations; answers {dict(sorted((k, v) for k, v in counts.items() if k.startswith('status')))}; "
-              f"{len(acknowledged)} uploads acknowledged, {len(refused_ids)} refused upload ids")
+    report_line(f"Schemathesis: {total} cases over {len([k for k in counts if not k.startswith('status')])} "
+                f"operations; answers {dict(sorted((k, v) for k, v in counts.items() if k.startswith('status')))}; "
+                f"{len(acknowledged)} uploads acknowledged, {len(refused_ids)} refused upload ids")
     assert not failures, "\n".join(failures[:20]) + f"\n{log_path.read_text()[-2000:]}"
 
     # Nothing of a refused request stored: once the spool is drained, no series of the device's

@@ -8,36 +8,12 @@ import uuid
 
 import pytest
 
-from app_helpers import CUSTOMER, DEMO_PASSWORD, ENGINEER, FAULTY_GENSET, app_config, machine_entry, seed_demo_fleet
+from app_helpers import CUSTOMER, ENGINEER, FAULTY_GENSET, login_for_forms, machine_entry
 from push_receiver import BrowserKeys, wait_for
 
 pytestmark = pytest.mark.integration
 TECHNICIAN = "technician@ironwatch.example"
 GRANITE_MACHINE = "EX-1001"  # Granite Ridge Quarries', the customer user's own
-
-
-@pytest.fixture
-def provisioning(sql_url, tmp_path):
-    return seed_demo_fleet(sql_url, tmp_path)
-
-
-@pytest.fixture
-def app(influx, sql_url, tmp_path, provisioning):
-    from app import create_app
-
-    application = create_app(app_config(influx, sql_url, tmp_path))
-    yield application
-    application.extensions["ironwatch"].stop()
-
-
-def login(client, email, password=DEMO_PASSWORD):
-    client.get("/login")
-    with client.session_transaction() as session:
-        token = session["_csrf"]
-    client.post("/login", data={"email": email, "password": password, "csrf_token": token})
-    client.get("/profile")  # signing in issues a fresh form token; any page renders it
-    with client.session_transaction() as session:
-        return session["_csrf"]
 
 
 def send_dm1(app, provisioning, uid, lamps, active):
@@ -58,7 +34,7 @@ def alarms(client, query=""):
 
 def test_red_stop_lamp_upload_alarms_on_every_page_and_clears_when_inactive(app, provisioning):
     engineer = app.test_client()
-    login(engineer, ENGINEER)
+    login_for_forms(engineer, ENGINEER)
     send_dm1(app, provisioning, FAULTY_GENSET, {"red_stop": 1}, [{"spn": 110, "fmi": 0, "occurrence_count": 1}])
     (alarm,) = wait_for(lambda: alarms(engineer, f"?machine={FAULTY_GENSET}"), what="the DM1 alarm")
     assert (alarm["source"], alarm["severity"], alarm["state"]) == ("dm1", "alarm", "active")
@@ -82,9 +58,9 @@ def test_red_stop_lamp_upload_alarms_on_every_page_and_clears_when_inactive(app,
 
 def test_acknowledge_through_api_forms_and_bulk_and_the_bad_inputs(app, provisioning):
     engineer, customer, technician = app.test_client(), app.test_client(), app.test_client()
-    csrf = login(engineer, ENGINEER)
-    login(customer, CUSTOMER)
-    login(technician, TECHNICIAN)
+    csrf = login_for_forms(engineer, ENGINEER)
+    login_for_forms(customer, CUSTOMER)
+    login_for_forms(technician, TECHNICIAN)
     send_dm1(app, provisioning, FAULTY_GENSET, {"amber_warning": 1},
              [{"spn": 100, "fmi": 1, "occurrence_count": 1}, {"spn": 175, "fmi": 0, "occurrence_count": 1}])
     send_dm1(app, provisioning, GRANITE_MACHINE, {"red_stop": 1}, [{"spn": 110, "fmi": 0, "occurrence_count": 1}])
@@ -120,7 +96,7 @@ def test_acknowledge_through_api_forms_and_bulk_and_the_bad_inputs(app, provisio
     # the technician on call for the hospital sees GS-2001's alarms on his phone page
     phone_page = technician.get("/tech/").get_data(as_text=True)
     assert f'data-alarm-id="{first["id"]}"' in phone_page and f'data-alarm-id="{granite["id"]}"' not in phone_page
-    tech_csrf = login(technician, TECHNICIAN)
+    tech_csrf = login_for_forms(technician, TECHNICIAN)
     assert technician.post(f"/tech/alarms/{first['id']}/acknowledge", data={"comment": "x"}).status_code == 400
     assert technician.post("/tech/alarms/999999/acknowledge", data={"csrf_token": tech_csrf}).status_code == 302
     unchanged()  # neither the missing form token nor the unknown alarm changed anything
@@ -150,7 +126,7 @@ def test_acknowledge_through_api_forms_and_bulk_and_the_bad_inputs(app, provisio
 
 def test_push_subscriptions_and_preferences_refuse_malformed_input(app):
     user = app.test_client()
-    login(user, ENGINEER)
+    login_for_forms(user, ENGINEER)
     keys = BrowserKeys()
     good = {"endpoint": "https://push.example.net/send/abc", "keys": {"p256dh": keys.p256dh, "auth": keys.auth}}
     for body, field in (({"endpoint": "ftp://x/y", "keys": good["keys"]}, "endpoint"),
@@ -170,7 +146,7 @@ def test_push_subscriptions_and_preferences_refuse_malformed_input(app):
     (device,) = user.get("/api/v1/push-subscriptions").get_json()["subscriptions"]
     assert device["push_service"] == "push.example.net"
     other = app.test_client()
-    login(other, TECHNICIAN)
+    login_for_forms(other, TECHNICIAN)
     assert other.delete(f"/api/v1/push-subscriptions/{device['id']}").status_code == 404  # not theirs
     assert len(user.get("/api/v1/push-subscriptions").get_json()["subscriptions"]) == 1
     key = user.get("/api/v1/push/key").get_json()["public_key"]
@@ -209,6 +185,6 @@ def test_the_demo_mail_sink_keeps_messages_the_outbox_page_shows(app, tmp_path):
     (stored,) = list((tmp_path / "mail").glob("*.eml"))
     assert b"plain text body" in stored.read_bytes()
     engineer = app.test_client()
-    login(engineer, ENGINEER)
+    login_for_forms(engineer, ENGINEER)
     page = engineer.get("/console/outbox").get_data(as_text=True)
     assert "[Ironwatch] ALARM GS-2001: test" in page and "plain text body" in page

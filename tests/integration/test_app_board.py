@@ -7,14 +7,13 @@ import time
 
 import pytest
 
-from app_helpers import CUSTOMER, ENGINEER, FAULTY_GENSET
-from test_app_console import login
-from test_app_plot_api import app, diagnose_bursts, provisioning  # noqa: F401  (fixtures)
+from app_helpers import CUSTOMER, ENGINEER, FAULTY_GENSET, login
+from test_app_plot_api import diagnose_bursts
 
 pytestmark = pytest.mark.integration
 
 
-def test_board_filters_sorts_and_exports_what_it_shows(app, provisioning):  # noqa: F811
+def test_board_filters_sorts_and_exports_what_it_shows(app, provisioning):
     diagnose_bursts(app, provisioning, [time.time_ns() - 60 * 10**9])
     client = app.test_client()
     login(client, ENGINEER)

@@ -4,31 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app_helpers import (CUSTOMER, DEMO_PASSWORD, ENGINEER, FAULTY_GENSET, app_config, outer_race_burst,
-                         seed_demo_fleet)
+from app_helpers import CUSTOMER, DEMO_PASSWORD, ENGINEER, FAULTY_GENSET, app_config, login, outer_race_burst
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def provisioning(sql_url, tmp_path):
-    return seed_demo_fleet(sql_url, tmp_path)
-
-
-@pytest.fixture
-def app(influx, sql_url, tmp_path, provisioning):
-    from app import create_app
-
-    application = create_app(app_config(influx, sql_url, tmp_path))
-    yield application
-    application.extensions["ironwatch"].stop()
-
-
-def login(client, email, password=DEMO_PASSWORD):
-    client.get("/login")
-    with client.session_transaction() as session:
-        token = session["_csrf"]
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
 
 def test_pages_need_a_login_and_a_wrong_password_is_refused(app):

@@ -8,16 +8,10 @@ import uuid
 
 import pytest
 
-from app_helpers import ENGINEER, FAULTY_GENSET, app_config, free_port, machine_entry, seed_demo_fleet
-from test_app_console import login
+from app_helpers import ENGINEER, FAULTY_GENSET, app_config, free_port, login, machine_entry
 
 pytestmark = pytest.mark.integration
 ADMIN = "admin@ironwatch.example"
-
-
-@pytest.fixture
-def provisioning(sql_url, tmp_path):
-    return seed_demo_fleet(sql_url, tmp_path)
 
 
 @pytest.fixture

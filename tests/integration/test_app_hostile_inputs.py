@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from app_helpers import ENGINEER, FAULTY_GENSET, app_config, machine_entry, seed_demo_fleet
-from test_app_console import login
+from app_helpers import ENGINEER, FAULTY_GENSET, login, machine_entry
 
 pytestmark = pytest.mark.integration
 
 DEEP = "[" * 5000 + "]" * 5000
 HUGE_IDS = (2**63, 2**64 + 5, 10**30)
-
-
-@pytest.fixture
-def app(influx, sql_url, tmp_path):
-    from app import create_app
-
-    provisioning = seed_demo_fleet(sql_url, tmp_path)
-    application = create_app(app_config(influx, sql_url, tmp_path))
-    application.config["provisioning"] = provisioning
-    yield application
-    application.extensions["ironwatch"].stop()
 
 
 def assert_clear_refusal(response, statuses=(400, 404, 413, 415, 422)):
@@ -31,8 +19,8 @@ def assert_clear_refusal(response, statuses=(400, 404, 413, 415, 422)):
 
 
 @pytest.mark.parametrize("kind", ["operating", "bursts", "faults"])
-def test_deep_json_on_every_ingest_endpoint_is_a_422(app, kind):
-    token = machine_entry(app.config["provisioning"], FAULTY_GENSET)["token"]
+def test_deep_json_on_every_ingest_endpoint_is_a_422(app, provisioning, kind):
+    token = machine_entry(provisioning, FAULTY_GENSET)["token"]
     body = '{"upload_id": "deep-1", "machine": "%s", "samples": %s}' % (FAULTY_GENSET, DEEP)
     response = app.test_client().post(f"/api/v1/ingest/{kind}", data=body, content_type="application/json",
                                       headers={"Authorization": f"Bearer {token}"})

@@ -6,24 +6,9 @@ import time
 
 import pytest
 
-from app_helpers import CUSTOMER, ENGINEER, FAULTY_GENSET, app_config, outer_race_burst, seed_demo_fleet
-from test_app_console import login
+from app_helpers import CUSTOMER, ENGINEER, FAULTY_GENSET, login, outer_race_burst
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def provisioning(sql_url, tmp_path):
-    return seed_demo_fleet(sql_url, tmp_path)
-
-
-@pytest.fixture
-def app(influx, sql_url, tmp_path, provisioning):
-    from app import create_app
-
-    application = create_app(app_config(influx, sql_url, tmp_path))
-    yield application
-    application.extensions["ironwatch"].stop()
 
 
 def diagnose_bursts(app, provisioning, starts_ns: list[int]) -> list[str]:

@@ -8,27 +8,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app_helpers import DEMO_PASSWORD, ENGINEER, app_config, seed_demo_fleet
+from app_helpers import DEMO_PASSWORD, ENGINEER, app_config
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def provisioning(sql_url, tmp_path):
-    return seed_demo_fleet(sql_url, tmp_path)
 
 
 def make_app(influx, sql_url, var, **extra):
     from app import create_app
 
     return create_app({**app_config(influx, sql_url, var), **extra})
-
-
-@pytest.fixture
-def app(influx, sql_url, tmp_path, provisioning):
-    application = make_app(influx, sql_url, tmp_path)
-    yield application
-    application.extensions["ironwatch"].stop()
 
 
 def sign_in(client, email, password=DEMO_PASSWORD, address="198.51.100.10"):

@@ -10,34 +10,10 @@ import uuid
 
 import pytest
 
-from app_helpers import DEMO_PASSWORD, ENGINEER, FAULTY_GENSET, app_config, machine_entry, seed_demo_fleet
+from app_helpers import ENGINEER, FAULTY_GENSET, login_for_forms, machine_entry
 from push_receiver import wait_for
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def provisioning(sql_url, tmp_path):
-    return seed_demo_fleet(sql_url, tmp_path)
-
-
-@pytest.fixture
-def app(influx, sql_url, tmp_path, provisioning):
-    from app import create_app
-
-    application = create_app(app_config(influx, sql_url, tmp_path))
-    yield application
-    application.extensions["ironwatch"].stop()
-
-
-def sign_in(client, email=ENGINEER):
-    client.get("/login")
-    with client.session_transaction() as session:
-        token = session["_csrf"]
-    assert client.post("/login", data={"email": email, "password": DEMO_PASSWORD, "csrf_token": token}).status_code == 302
-    client.get("/profile")  # signing in starts a new session with a new token; a page renders it
-    with client.session_transaction() as session:
-        return session["_csrf"]
 
 
 def raise_alarm(app, provisioning) -> int:
@@ -52,7 +28,7 @@ def raise_alarm(app, provisioning) -> int:
     assert runtime.writer.wait_drained(timeout=60)
     runtime.writer.stop()
     client = app.test_client()
-    sign_in(client)
+    login_for_forms(client, ENGINEER)
     (alarm,) = wait_for(lambda: client.get(f"/api/v1/alarms?machine={FAULTY_GENSET}").get_json()["alarms"],
                         what="the DM1 alarm")
     return alarm["id"]
@@ -72,7 +48,7 @@ FORGED = {"a form": {"data": {"comment": "forged"}},
 def test_forged_writes_to_pages_and_the_api_are_refused_and_change_nothing(app, provisioning):
     alarm_id = raise_alarm(app, provisioning)
     engineer = app.test_client()
-    sign_in(engineer)
+    login_for_forms(engineer, ENGINEER)
     for kind, body in FORGED.items():
         page = engineer.post(f"/console/alarms/{alarm_id}/acknowledge", **body)
         assert page.status_code == 400 and "did not come from this site" in page.get_data(as_text=True), kind
@@ -87,7 +63,7 @@ def test_forged_writes_to_pages_and_the_api_are_refused_and_change_nothing(app, 
 def test_the_page_token_is_what_lets_a_form_through(app, provisioning):
     alarm_id = raise_alarm(app, provisioning)
     engineer = app.test_client()
-    token = sign_in(engineer)
+    token = login_for_forms(engineer, ENGINEER)
     wrong = engineer.post(f"/console/alarms/{alarm_id}/acknowledge", data={"csrf_token": token[:-2] + "xx"})
     assert wrong.status_code == 400 and alarm_state(engineer, alarm_id) == "active"
     right = engineer.post(f"/console/alarms/{alarm_id}/acknowledge", data={"csrf_token": token, "comment": "seen"})
@@ -97,7 +73,7 @@ def test_the_page_token_is_what_lets_a_form_through(app, provisioning):
 def test_the_console_script_s_json_write_goes_through(app, provisioning):
     alarm_id = raise_alarm(app, provisioning)
     engineer = app.test_client()
-    sign_in(engineer)
+    login_for_forms(engineer, ENGINEER)
     response = engineer.post(f"/api/v1/alarms/{alarm_id}/acknowledge", json={})
     assert response.status_code == 200, response.get_json()
     assert alarm_state(engineer, alarm_id) == "acknowledged"

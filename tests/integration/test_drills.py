@@ -100,8 +100,8 @@ def wait_drained(base_url: str, timeout_s: float = 60.0) -> None:
     raise AssertionError("the spool did not drain")
 
 
-def tally(name: str, load: Load, influx) -> dict:
-    """Acknowledged / found / lost / duplicated, printed and returned."""
+def tally(name: str, load: Load, influx, report_line) -> dict:
+    """Acknowledged / found / lost / duplicated, reported (the run's "counts" summary) and returned."""
     series = influx.query(f"SELECT engine_speed_rpm FROM life.operating WHERE machine = '{FAULTY_GENSET}' "
                           f"AND time >= {load.t0_ns}")
     times = [row[0] for row in series[0]["values"]] if series else []
@@ -116,7 +116,7 @@ def tally(name: str, load: Load, influx) -> dict:
               "duplicated": sum(n > 1 for n in load.accepted.values())
               + sum(max(0, n - POINTS_PER_UPLOAD) for n in per_upload.values()),
               "retried": load.refusals}
-    print(f"\ndrill {name}: " + " ".join(f"{k} {v}" for k, v in counts.items()))
+    report_line(f"drill {name}: " + " ".join(f"{k} {v}" for k, v in counts.items()))
     return counts
 
 
@@ -132,7 +132,7 @@ def server_env(influx_url: str, database: str, sql_url: str, var) -> dict:
             "IRONWATCH_DATABASE_URL": sql_url, "IRONWATCH_VAR": str(var)}
 
 
-def test_drill_influxdb_stopped_under_load(stack, sql_url, tmp_path, capsys):
+def test_drill_influxdb_stopped_under_load(stack, sql_url, tmp_path, report_line):
     from telemetry import influxd
     from telemetry.influx import InfluxClient
 
@@ -153,15 +153,14 @@ def test_drill_influxdb_stopped_under_load(stack, sql_url, tmp_path, capsys):
         thread.join(120)
         assert during < len(load.acknowledged) == 150
         wait_drained(load.base_url)
-        with capsys.disabled():
-            counts = tally("influxdb-outage", load, influx)
+        counts = tally("influxdb-outage", load, influx, report_line)
         assert counts["lost"] == counts["duplicated"] == 0 and counts["found"] == 150
     finally:
         stop_server(server)
         influxd.stop(instance)
 
 
-def test_drill_server_killed_and_restarted(stack, influx, sql_url, tmp_path, capsys):
+def test_drill_server_killed_and_restarted(stack, influx, sql_url, tmp_path, report_line):
     _, token = stack
     env = server_env(influx.url, influx.database, sql_url, tmp_path / "var")
     port = free_port()
@@ -181,14 +180,13 @@ def test_drill_server_killed_and_restarted(stack, influx, sql_url, tmp_path, cap
         assert 0 < killed_at < len(load.acknowledged) == 150
         load.resend(range(0, killed_at, 7))  # answers lost in the kill: re-sent, answered "duplicate"
         wait_drained(load.base_url)
-        with capsys.disabled():
-            counts = tally("sigkill-restart", load, influx)
+        counts = tally("sigkill-restart", load, influx, report_line)
         assert counts["lost"] == counts["duplicated"] == 0 and counts["found"] == 150
     finally:
         stop_server(server)
 
 
-def test_drill_spool_disk_full(stack, influx, sql_url, tmp_path, capsys):
+def test_drill_spool_disk_full(stack, influx, sql_url, tmp_path, report_line):
     _, token = stack
     var = tmp_path / "var"
     with small_disk(var / "spool", "2m") as spool_disk:
@@ -210,8 +208,7 @@ def test_drill_spool_disk_full(stack, influx, sql_url, tmp_path, capsys):
             wait_drained(load.base_url)
             health = requests.get(f"{load.base_url}/healthz", timeout=10).json()
             assert all(t["alive"] for t in health["threads"])
-            with capsys.disabled():
-                counts = tally("spool-disk-full", load, influx)
+            counts = tally("spool-disk-full", load, influx, report_line)
             assert counts["lost"] == counts["duplicated"] == 0 and counts["found"] == 100
         finally:
             stop_server(server)

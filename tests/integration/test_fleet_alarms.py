@@ -19,6 +19,7 @@ from telemetry import schema
 from telemetry.operating_lines import operating_lines
 from telemetry.store import TelemetryStore, fault_lines
 
+from app_helpers import seed_demo_fleet
 from fleet_helpers import T0, Clock, EventLog, throwaway_pg_database, write_burst
 
 pytestmark = pytest.mark.integration
@@ -28,8 +29,8 @@ NO_LAMP = {"mil": 0, "red_stop": 0, "amber_warning": 0, "protect": 0}
 
 
 @pytest.fixture
-def fleet_db(session_factory, tmp_path):
-    seed.seed(session_factory, tmp_path)
+def fleet_db(session_factory, sql_url, tmp_path):
+    seed_demo_fleet(sql_url, tmp_path)
     return session_factory
 
 

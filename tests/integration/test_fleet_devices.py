@@ -4,9 +4,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from fleet import seed
 from fleet.devices import SqlDeviceDirectory, UnknownMachine
 from fleet.models import DeviceCredential
+
+from app_helpers import seed_demo_fleet
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +23,8 @@ class FakeClock:
 
 
 @pytest.fixture
-def seeded(session_factory, tmp_path):
-    seed.seed(session_factory, tmp_path)
+def seeded(session_factory, sql_url, tmp_path):
+    seed_demo_fleet(sql_url, tmp_path)
     return session_factory
 
 

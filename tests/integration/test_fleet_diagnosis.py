@@ -17,14 +17,15 @@ from fleet.models import BurstDiagnosis, Machine, Tenant, WorkOrder
 from telemetry import schema
 from telemetry.store import BurstMeta, TelemetryStore, burst_meta_line
 
+from app_helpers import seed_demo_fleet
 from fleet_helpers import FS, T0, EventLog, kinematics_of, throwaway_pg_database, write_burst
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def fleet_db(session_factory, tmp_path):
-    seed.seed(session_factory, tmp_path)
+def fleet_db(session_factory, sql_url, tmp_path):
+    seed_demo_fleet(sql_url, tmp_path)
     return session_factory
 
 

@@ -6,13 +6,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from fleet import jobs, lifecycle, maintenance, order_actions, queries, seed, work_order_service
+from fleet import jobs, lifecycle, maintenance, order_actions, queries, work_order_service
 from fleet.diagnosis_service import DiagnosisService
 from fleet.models import BurstDiagnosis, Component, Machine, Technician, WorkOrder, from_ns
 from telemetry import schema
 from telemetry.operating_lines import operating_lines
 from telemetry.store import BurstMeta, TelemetryStore
 
+from app_helpers import seed_demo_fleet
 from fleet_helpers import T0, EventLog, write_burst
 
 pytestmark = pytest.mark.integration
@@ -20,8 +21,8 @@ NS = 1_000_000_000
 
 
 @pytest.fixture
-def fleet_db(session_factory, tmp_path):
-    seed.seed(session_factory, tmp_path)
+def fleet_db(session_factory, sql_url, tmp_path):
+    seed_demo_fleet(sql_url, tmp_path)
     return session_factory
 
 

@@ -6,6 +6,7 @@ spaces, equals signs, backslashes, newlines or any Unicode either reads back exa
 from __future__ import annotations
 
 import itertools
+import uuid
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -25,7 +26,8 @@ TIMES = itertools.count(1_700_000_000_000_000_000)
 def lp_influx(influx_url):
     from telemetry.influx import InfluxClient
 
-    client = InfluxClient(influx_url, "ironwatch_test_line_protocol")
+    # A name of its own, like the ``influx`` fixture's: parallel workers share the influxd.
+    client = InfluxClient(influx_url, f"ironwatch_test_line_protocol_{uuid.uuid4().hex[:10]}")
     client.create_database()
     yield client
     client.drop_database()
