@@ -19,6 +19,7 @@ holds the spool.
 """
 from __future__ import annotations
 
+import json
 import logging
 import select
 import signal
@@ -122,6 +123,43 @@ class IronwatchThreadWorker(ThreadWorker):
 
     def handle_quit(self, sig, frame):
         Worker.handle_quit(self, sig, frame)
+
+    def handle_error(self, req, client, addr, exc):
+        """gunicorn's own refusals (a request line past 4094 bytes, too many headers, a malformed
+        request) answer JSON like every other error of the API, not gunicorn's HTML page.
+
+        gunicorn decides the status and logs; its page is caught on the way out and the same
+        status is sent with a JSON body instead.
+        """
+        page = _CapturedError()
+        super().handle_error(req, page, addr, exc)
+        try:
+            client.sendall(page.as_json())
+        except OSError:
+            log.debug("could not send the refusal of a malformed request")
+
+
+class _CapturedError:
+    """Stands in for the client socket while gunicorn writes its HTML error page."""
+
+    def __init__(self):
+        self.data = b""
+
+    def gettimeout(self) -> float:
+        return 0.0  # gunicorn then writes without touching the blocking mode
+
+    def sendall(self, data: bytes) -> None:
+        self.data += data
+
+    def as_json(self) -> bytes:
+        status_line = self.data.split(b"\r\n", 1)[0].decode("latin1")  # "HTTP/1.1 414 URI Too Long"
+        _, code, reason = (status_line.split(" ", 2) + ["", ""])[:3]
+        code = code if code.isdigit() else "400"
+        reason = reason or "Bad Request"
+        body = json.dumps({"error": reason.lower().replace(" ", "_"),
+                           "message": f"The request was refused before it reached the application: {reason}."}).encode()
+        return (f"HTTP/1.1 {code} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode("latin1") + body
 
 
 def _leave_ctrl_c_to_master(_worker) -> None:

@@ -75,3 +75,30 @@ def test_back_to_back_requests_stay_on_their_thread_and_a_quiet_connection_goes_
     # the quiet connection is picked up again from the poller and still served
     assert _post(uploads) >= 1
     uploads.close()
+
+
+def _raw_exchange(port: int, request: bytes) -> tuple[int, str, bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split(" ")[1]), headers.get("Content-Type", ""), body
+
+
+@pytest.mark.parametrize("request_bytes, status", [
+    (b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),           # request line past 4094 bytes
+    (b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(120)) + b"\r\n", 431),  # over 100 headers
+    (b"NOT A REQUEST\r\n\r\n", 400),
+])
+def test_requests_refused_by_gunicorn_itself_answer_json(server_port, request_bytes, status):
+    import json
+
+    code, content_type, body = _raw_exchange(server_port, request_bytes)
+    assert code == status
+    assert content_type == "application/json"
+    answer = json.loads(body)
+    assert answer["error"] and "refused before it reached the application" in answer["message"]
