@@ -9,8 +9,11 @@ The engineer then gives the other job to someone else while the phone is offline
 accept comes back as a conflict the app shows. Push messages delivered to the service worker
 through the DevTools protocol show notifications whose tap opens the job (a new job) or My day (a
 job moved away). Screenshots of the list, a job page, the completion form and the conflict at
-390 px (the list and a job also at 1440 px) go to var/screenshots/ (test artifacts); no page is
-wider than the viewport, and every control on them is at least 44 px tall.
+390 px (the list, a job and the form also at 360 px, a small Android, and the list and a job at
+1440 px) go to var/screenshots/ (test artifacts); no page is wider than the viewport, and on a phone
+every control on them is at least 48 px tall (a gloved fingertip). The finishing form, half filled
+in offline, survives the page being closed and opened again (a draft on the phone, photo included);
+sending it incomplete lists in words what to fix.
 """
 from __future__ import annotations
 
@@ -34,28 +37,36 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}
+SMALL_PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1440, "height": 1000}
-#: Visible controls shorter than a gloved fingertip (44 px), as "tag#id.class: height".
+#: Visible controls shorter than a gloved fingertip (48 px), as "tag#id.class: height".
 SMALL_TARGETS = """Array.from(document.querySelectorAll('button, a, select, input, summary, textarea'))
   .filter(e => !e.closest('.leaflet-container') && !e.classList.contains('visually-hidden'))
   .map(e => [e, /^(radio|checkbox)$/.test(e.type) && e.closest('label') ? e.closest('label') : e])
   .filter(([e, target]) => { const r = target.getBoundingClientRect(); return r.width > 0 && r.height > 0
-                             && r.height < 44; })
+                             && r.height < 48; })
   .map(([e, target]) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + '.' + e.className + ': '
        + Math.round(target.getBoundingClientRect().height))"""
 
 
 def shoot(page, name: str) -> None:
     """Screenshot at the page's viewport width; it must not scroll sideways, and on a phone every
-    visible control must be a 44 px target. (Evaluated through CDP, which the page's CSP allows.)"""
+    visible control must be a 48 px target. (Evaluated through CDP, which the page's CSP allows.)"""
     viewport = page.viewport_size["width"]
     page.evaluate("window.scrollTo(0, 0)")  # the sticky header then sits at the top of the full-page shot
     width = page.evaluate("document.documentElement.scrollWidth")
     page.screenshot(path=str(SCREENSHOTS / f"{name}-{viewport}.png"), full_page=True)
     assert width <= viewport, f"{name} is {width} px wide at {viewport} px"
-    if viewport == PHONE["width"]:
+    if viewport <= PHONE["width"]:
         small = page.evaluate(SMALL_TARGETS)
-        assert small == [], f"{name}: controls under 44 px: {small}"
+        assert small == [], f"{name}: controls under 48 px: {small}"
+
+
+def shoot_small_phone(page, name: str) -> None:
+    """The same screen at 360 px (a small Android), then back to 390."""
+    page.set_viewport_size(SMALL_PHONE)
+    shoot(page, name)
+    page.set_viewport_size(PHONE)
 
 
 def wait_until(predicate, timeout_s: float = 30.0, what: str = "condition"):
@@ -131,6 +142,7 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
                 "Planned by dispatch for tomorrow")
             expect(page.locator('.visit-card[data-visit="2"] .plan-text')).to_contain_text("2nd visit")
             shoot(page, "tech-my-day")
+            shoot_small_phone(page, "tech-my-day")
 
             context.set_offline(True)
             page.reload()
@@ -143,10 +155,18 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
             expect(page.locator("h1.headline")).to_contain_text("Alternator drive end: bearing outer-race defect")
             expect(page.locator("#job-map[data-basemap=ready]")).to_have_count(1, timeout=15_000)
             shoot(page, "tech-job")
+            shoot_small_phone(page, "tech-job")
 
             page.click("form[data-action=accept] button")
             page.click("form[data-action=start] button")
             page.click("#complete-box summary")
+            # sent with nothing filled in: the form says, in words that stay, what is missing
+            page.click("#complete-form button[type=submit]")
+            errors_box = page.locator("#complete-form .form-errors")
+            expect(errors_box).to_contain_text("Was the predicted fault there? Tick one answer.")
+            expect(errors_box).to_contain_text("What was wrong? Choose one from the list.")
+            expect(page.locator("body[data-queue='2']")).to_have_count(1)  # accept, start; nothing more
+            shoot(page, "tech-form-errors")
             # the bearing was fine; the coupling was out: another fault, whose codes the form swaps in
             page.check("input[name=fault_confirmed][value=other]")
             expect(page.locator("#other-fault")).to_be_visible()
@@ -160,11 +180,29 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
             page.fill("#labour_h", "2.5")
             page.set_input_files("#photo", str(picture))
             expect(page.locator("#photo-preview[data-ready=yes]")).to_have_count(1, timeout=15_000)
+            expect(errors_box).to_have_count(0)  # the list followed the fixes and is gone
+            expect(page.locator("#complete-form[data-draft=saved]")).to_have_count(1)
             shoot(page, "tech-complete-form")
+            shoot_small_phone(page, "tech-complete-form")
+
+            # the app closed half way (still no signal): the form comes back as it was, photo too
+            page.reload()
+            expect(page.locator("#complete-form[data-draft=restored]")).to_have_count(1, timeout=15_000)
+            expect(page.locator("#complete-box")).to_have_attribute("open", "")
+            assert page.is_checked("input[name=fault_confirmed][value=other]")
+            assert page.input_value("#found_fault_mode") == "misalignment"
+            assert page.input_value("#problem_code") == "shaft_misaligned"
+            assert page.input_value("#remedy_code") == "realigned"
+            assert page.input_value("#notes").startswith("Bearing fine; coupling")
+            assert page.input_value("#extra_part") == "6312-2Z-C3" and page.input_value("#labour_h") == "2.5"
+            expect(page.locator("#photo-preview[data-ready=yes]")).to_have_count(1)
+            shoot(page, "tech-draft-restored")
             page.click("#complete-form button[type=submit]")
             expect(page.locator("body[data-queue='4']")).to_have_count(1)  # accept, start, photo, complete
             expect(page.locator("#job-state")).to_contain_text("completed (not sent yet)")
+            expect(page.locator("#sync-state")).to_contain_text("Not sent yet: 4 steps saved on this phone")
             assert server_state(session_factory, job)["actions"] == 0  # nothing left the phone
+            shoot(page, "tech-offline-queued")
 
             context.set_offline(False)
             expect(page.locator("body[data-queue='0']")).to_have_count(1, timeout=30_000)
@@ -177,7 +215,10 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
             assert (tmp_path / "photos" / state["photos"][0]).read_bytes()[:2] == b"\xff\xd8"
             # the page loads itself again once its steps are in (the stored copy is fresh then)
             expect(page.locator("#job-state")).to_have_text("completed", timeout=30_000)
-            page.reload()  # a second sync finds nothing to send: still exactly once
+            page.reload()
+            assert page.evaluate(f"IronQueue.loadDraft({job}, 'complete').then(d => d === undefined)")  # draft gone
+            expect(page.locator("#sync-state.done")).to_contain_text("All your work is sent")
+            shoot(page, "tech-synced")  # a second sync finds nothing to send: still exactly once
             expect(page.locator("body[data-queue='0']")).to_have_count(1)
             assert server_state(session_factory, job)["actions"] == 4
             assert page.evaluate("document.body.dataset.problems") == "0"
@@ -209,6 +250,7 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
             expect(page.locator("#conflict-list")).to_contain_text("was reassigned meanwhile")
             expect(page.locator(".notice.error")).to_contain_text("no longer yours", timeout=30_000)
             expect(page.locator("#job-state")).to_have_text(f"now {OTHER_TECHNICIAN_NAME}'s")
+            expect(page.locator("#sync-state")).to_be_hidden()  # no "all sent" beside "not applied"
             shoot(page, "tech-conflict")
             page.click("#conflict-list button")
             expect(page.locator("#conflicts")).to_be_hidden()
@@ -238,6 +280,7 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
                             "})")
             page.wait_for_url(f"**/tech/jobs/{later}", timeout=15_000)
             expect(page.locator("h1.headline")).to_contain_text("Swing gearbox")
+            shoot(page, "tech-push-job")
 
             # a "job moved" push: its tap opens My day, not the job that is no longer Sam's
             worker.evaluate("self.registration.getNotifications().then(s => s.forEach(n => n.close()))")

@@ -14,7 +14,7 @@ var routing = workbox.routing, strategies = workbox.strategies, expiration = wor
 var SHELL_CACHE = "ironwatch-tech-static";
 var PAGES_CACHE = "ironwatch-tech-pages";
 var SHELL = ["/static/tech/tech.css", "/static/tech/js/queue.js", "/static/tech/js/app.js", "/static/tech/js/job.js",
-             "/static/tech/js/push.js", "/static/vendor/leaflet/leaflet.js", "/static/vendor/leaflet/leaflet.css",
+             "/static/tech/js/form_help.js", "/static/tech/js/push.js", "/static/vendor/leaflet/leaflet.js", "/static/vendor/leaflet/leaflet.css",
              "/static/vendor/leaflet/topojson-client.min.js", "/static/vendor/world-atlas/land-50m.json",
              "/static/tech/icons/icon-192.png", "/static/tech/icons/icon-512.png", "/tech/manifest.webmanifest"];
 

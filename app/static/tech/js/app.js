@@ -39,34 +39,49 @@
 
   function showNet() {
     var online = navigator.onLine;
-    netState.textContent = online ? "Online" : "Offline – your work is saved on the phone";
+    netState.textContent = online ? "Online" : "Offline – work is kept on this phone";
     netState.className = "net-state " + (online ? "on" : "off");
   }
 
   function showQueue() {
-    IronQueue.pending().then(function (entries) {
-      body.dataset.queue = String(entries.length);
-      if (!entries.length) { syncState.hidden = true; return; }
-      syncState.hidden = false;
-      syncState.textContent = entries.length + " step" + (entries.length === 1 ? "" : "s") +
-        " waiting to be sent" + (navigator.onLine ? "…" : " when you have signal.");
+    Promise.all([IronQueue.pending(), IronQueue.problems()]).then(function (both) {
+      showWaiting(both[0], both[1].length);
+      showProblems(both[1]);
     });
-    IronQueue.problems().then(function (problems) {
-      body.dataset.problems = String(problems.length);
-      conflicts.hidden = problems.length === 0;
-      conflictList.textContent = "";
-      problems.forEach(function (problem) {
-        var item = document.createElement("li");
-        var text = document.createElement("p");
-        text.textContent = (ACTION_WORDS[problem.action] || problem.action) + " on job " +
-          (problem.number || problem.order_id) + ", done " + whenText(problem.taken_at) + ": " +
-          problem.message.charAt(0).toUpperCase() + problem.message.slice(1) + ".";
-        var ok = document.createElement("button");
-        ok.type = "button"; ok.className = "big secondary"; ok.textContent = "Understood";
-        ok.addEventListener("click", function () { IronQueue.dismiss(problem.client_action_id); });
-        item.appendChild(text); item.appendChild(ok);
-        conflictList.appendChild(item);
-      });
+  }
+
+  function showWaiting(entries, problemCount) {
+    body.dataset.queue = String(entries.length);
+    var steps = entries.length + " step" + (entries.length === 1 ? "" : "s");
+    if (!entries.length) {
+      // after a send, say so: the technician wants to know the office has the work; but not
+      // beside a "not applied" list, where "all sent" would read as "all done"
+      syncState.hidden = !lastSent || problemCount > 0;
+      syncState.className = "sync-state done";
+      syncState.textContent = lastSent ? "All your work is sent (last at " + clock(lastSent) + ")." : "";
+      return;
+    }
+    syncState.hidden = false;
+    syncState.className = "sync-state waiting";
+    syncState.textContent = navigator.onLine ? "Sending " + steps + "…"
+      : "Not sent yet: " + steps + " saved on this phone, sent by itself when you have signal.";
+  }
+
+  function showProblems(problems) {
+    body.dataset.problems = String(problems.length);
+    conflicts.hidden = problems.length === 0;
+    conflictList.textContent = "";
+    problems.forEach(function (problem) {
+      var item = document.createElement("li");
+      var text = document.createElement("p");
+      text.textContent = (ACTION_WORDS[problem.action] || problem.action) + " on job " +
+        (problem.number || problem.order_id) + ", done " + whenText(problem.taken_at) + ": " +
+        problem.message.charAt(0).toUpperCase() + problem.message.slice(1) + ".";
+      var ok = document.createElement("button");
+      ok.type = "button"; ok.className = "big secondary"; ok.textContent = "Understood";
+      ok.addEventListener("click", function () { IronQueue.dismiss(problem.client_action_id); });
+      item.appendChild(text); item.appendChild(ok);
+      conflictList.appendChild(item);
     });
   }
 
@@ -79,11 +94,27 @@
     } catch (e) { return iso; }
   }
 
+  function clock(date) {
+    return ("0" + date.getHours()).slice(-2) + ":" + ("0" + date.getMinutes()).slice(-2);
+  }
+
+  // kept across pages (a synced job page reloads itself): "all sent" shows for half an hour
+  var SENT_KEY = "ironwatch-last-sent", SENT_SHOWN_MS = 30 * 60 * 1000;
+  var lastSent = (function () {
+    var at = new Date(localStorage.getItem(SENT_KEY) || 0);
+    return Date.now() - at.getTime() < SENT_SHOWN_MS ? at : null;
+  })();
+
   function syncNow() {
     if (!navigator.onLine) { return Promise.resolve(); }
     return IronQueue.sync(actionsUrl).then(function (report) {
       if (report.stopped && report.stopped !== "offline") {
-        syncState.hidden = false; syncState.textContent = report.stopped;
+        syncState.hidden = false; syncState.className = "sync-state waiting"; syncState.textContent = report.stopped;
+      }
+      if (report.sent && !report.left) {
+        lastSent = new Date();
+        localStorage.setItem(SENT_KEY, lastSent.toISOString());
+        showQueue();
       }
       if (report.sent || report.problems) {
         body.dataset.synced = String((parseInt(body.dataset.synced || "0", 10)) + report.sent + report.problems);

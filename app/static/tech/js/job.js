@@ -18,12 +18,16 @@
   var box = document.getElementById("job-map");
   if (box && typeof L !== "undefined") {
     var at = [parseFloat(box.dataset.lat), parseFloat(box.dataset.lon)];
-    var map = L.map(box, { zoomControl: true, attributionControl: true, scrollWheelZoom: false }).setView(at, 7);
+    // on a touch screen one finger scrolls the page, not the map (a gloved swipe got stuck in it);
+    // the map still zooms with two fingers and its buttons
+    var map = L.map(box, { zoomControl: true, attributionControl: true, scrollWheelZoom: false,
+                           dragging: !L.Browser.touch }).setView(at, 7);
     map.attributionControl.setPrefix(false);
     if (box.dataset.tilesUrl) { L.tileLayer(box.dataset.tilesUrl, { maxZoom: 18 }).addTo(map); }
     fetch(box.dataset.landUrl).then(function (r) { return r.json(); }).then(function (atlas) {
       L.geoJSON(topojson.feature(atlas, atlas.objects.land), { interactive: false,
-        style: { stroke: true, color: "#6b7280", weight: 1, fillColor: "#f4f1ea", fillOpacity: 1 } }).addTo(map);
+        style: { stroke: true, color: "#6b7280", weight: 1, fillColor: "#f4f1ea", fillOpacity: 1 } })
+        .addTo(map).bringToBack();  // it arrives after the marker and would cover the red dot
       map.attributionControl.addAttribution("Natural Earth");
       box.dataset.basemap = "ready";
     }).catch(function () { box.dataset.basemap = "missing"; });
@@ -82,16 +86,34 @@
 
   var photoInput = document.getElementById("photo");
   var preview = document.getElementById("photo-preview");
+  // the photo as taken, small, on a canvas (the CSP allows no blob: images)
+  var thumb = document.getElementById("photo-thumb");
+  function showPhoto(blob) {
+    photoBlob = blob;
+    preview.textContent = "Photo ready (" + Math.round(blob.size / 1024) + " kB), sent with the job.";
+    preview.dataset.ready = "yes";
+    document.getElementById("photo-label").textContent = "Take the photo again";
+    createImageBitmap(blob).then(function (bitmap) {
+      var scale = Math.min(1, 320 / bitmap.width);
+      thumb.width = Math.round(bitmap.width * scale);
+      thumb.height = Math.round(bitmap.height * scale);
+      thumb.getContext("2d").drawImage(bitmap, 0, 0, thumb.width, thumb.height);
+      bitmap.close();
+      thumb.hidden = false;
+    }).catch(function () { thumb.hidden = true; });
+  }
   if (photoInput) {
     photoInput.addEventListener("change", function () {
       var file = photoInput.files && photoInput.files[0];
       if (!file) { return; }
       preview.textContent = "Shrinking the photo…";
       shrink(file).then(function (blob) {
-        photoBlob = blob;
-        preview.textContent = "Photo ready (" + Math.round(blob.size / 1024) + " kB), sent with the job.";
-        preview.dataset.ready = "yes";
-      }, function (error) { photoBlob = null; preview.textContent = "That photo could not be read: " + error.message; });
+        showPhoto(blob);
+        photoInput.form.dispatchEvent(new CustomEvent("ironwatch:photo"));  // into the draft
+      }, function (error) {
+        photoBlob = null;
+        preview.textContent = "That photo could not be read (" + error.message + "). Take it again, or send without.";
+      });
     });
   }
 
@@ -172,8 +194,12 @@
   }
 
   document.querySelectorAll("form.field-action").forEach(function (form) {
+    form.noValidate = true;  // IronForms.explain says what to fix, in words that stay on screen
+    var hasPhoto = form.contains(photoInput);
+    IronForms.keep(form, orderId, hasPhoto ? { get: function () { return photoBlob; }, set: showPhoto } : null);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
+      if (!IronForms.explain(form)) { return; }
       var action = form.dataset.action;
       var steps = [];
       if (action === "complete" && photoBlob) {
@@ -184,8 +210,11 @@
       steps.forEach(function (step) {
         chain = chain.then(function () { return IronQueue.add(orderId, step[0], step[1], step[2]); });
       });
-      chain.then(function () {
-        if (action === "complete") { photoBlob = null; preview.textContent = "No photo yet."; delete preview.dataset.ready; }
+      chain.then(function () { return IronForms.forget(form, orderId); }).then(function () {
+        if (action === "complete") {
+          photoBlob = null; preview.textContent = "No photo yet."; delete preview.dataset.ready; thumb.hidden = true;
+          document.getElementById("photo-label").textContent = "Take a photo";
+        }
         form.reset();
         var details = form.closest("details");
         if (details) { details.open = false; }

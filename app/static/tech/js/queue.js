@@ -7,10 +7,12 @@
  *   200 applied            -> removed from the queue
  *   200 conflict, 400, 404 -> removed, and kept as a "problem" the technician sees and dismisses
  *   401/403, network error -> stays queued; sync stops and tries again later (order is kept)
+ * A form half filled in (the finishing form: codes, notes, parts, the shrunk photo) is kept as a
+ * draft per job and action in its own store, so closing the app in the quarry loses nothing.
  * Exposed as window.IronQueue. */
 (function () {
   "use strict";
-  var DB_NAME = "ironwatch-field", VERSION = 1;
+  var DB_NAME = "ironwatch-field", VERSION = 2;
   var dbPromise = null;
 
   function open() {
@@ -18,11 +20,18 @@
     dbPromise = new Promise(function (resolve, reject) {
       var request = indexedDB.open(DB_NAME, VERSION);
       request.onupgradeneeded = function () {
-        var db = request.result;
-        db.createObjectStore("outbox", { keyPath: "seq", autoIncrement: true });
-        db.createObjectStore("problems", { keyPath: "client_action_id" });
+        var db = request.result;  // version 1 phones have the first two stores already
+        if (!db.objectStoreNames.contains("outbox")) {
+          db.createObjectStore("outbox", { keyPath: "seq", autoIncrement: true });
+        }
+        if (!db.objectStoreNames.contains("problems")) { db.createObjectStore("problems", { keyPath: "client_action_id" }); }
+        if (!db.objectStoreNames.contains("drafts")) { db.createObjectStore("drafts", { keyPath: "key" }); }
       };
-      request.onsuccess = function () { resolve(request.result); };
+      request.onsuccess = function () {
+        // another tab opening a newer version waits for this one: let it go
+        request.result.onversionchange = function () { request.result.close(); dbPromise = null; };
+        resolve(request.result);
+      };
       request.onerror = function () { reject(request.error); };
     });
     return dbPromise;
@@ -72,6 +81,23 @@
 
   function dismiss(clientId) {
     return run("problems", "readwrite", function (store) { store.delete(clientId); }).then(announce);
+  }
+
+  /* Drafts: {key: "<order id>:<action>", fields: [[name, value], ...], photo: Blob|null, saved_at}. */
+  function draftKey(orderId, action) { return orderId + ":" + action; }
+
+  function saveDraft(orderId, action, fields, photo) {
+    var draft = { key: draftKey(orderId, action), fields: fields, photo: photo || null,
+                  saved_at: new Date().toISOString() };
+    return run("drafts", "readwrite", function (store) { store.put(draft); });
+  }
+
+  function loadDraft(orderId, action) {
+    return run("drafts", "readonly", function (store) { return store.get(draftKey(orderId, action)); });
+  }
+
+  function clearDraft(orderId, action) {
+    return run("drafts", "readwrite", function (store) { store.delete(draftKey(orderId, action)); });
   }
 
   function announce() {
@@ -139,5 +165,6 @@
   }
 
   window.IronQueue = { add: add, pending: function () { return all("outbox"); },
-                       problems: function () { return all("problems"); }, dismiss: dismiss, sync: sync };
+                       problems: function () { return all("problems"); }, dismiss: dismiss, sync: sync,
+                       saveDraft: saveDraft, loadDraft: loadDraft, clearDraft: clearDraft };
 })();
