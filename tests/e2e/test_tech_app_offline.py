@@ -97,6 +97,25 @@ def server_state(sessions, order_id):
                     select(WorkOrderFinding).where(WorkOrderFinding.work_order_id == order_id))), None)}
 
 
+def alarm_told_to(sessions, uid: str, email: str) -> None:
+    """A fault-code alarm on ``uid`` whose push went to ``email``: it shows on that person's My day."""
+    from sqlalchemy import select
+
+    from fleet.alarm_service import record_conditions
+    from fleet.alarms import AlarmCondition
+    from fleet.db import transaction
+    from fleet.models import Delivery, Machine, User
+
+    now = datetime.now(timezone.utc)
+    with transaction(sessions) as session:
+        machine = session.scalar(select(Machine).where(Machine.uid == uid))
+        (alarm,) = record_conditions(session, machine, [AlarmCondition(
+            machine.id, "", "dm1", "spn110:fmi0", "alarm", "Coolant temperature above range", now)], now)
+        session.flush()
+        user = session.scalar(select(User).where(User.email == email))
+        session.add(Delivery(alarm_id=alarm.id, user_id=user.id, channel="push", status="sent", sent_at=now))
+
+
 def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, session_factory, tmp_path):
     from PIL import Image
     from playwright.sync_api import expect, sync_playwright
@@ -117,6 +136,7 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
     tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).date()
     accepted_plan(session_factory, NullNotifier(), [(sam, tomorrow, [job], 9 * 60), (sam, tomorrow, [later], 13 * 60)],
                   tomorrow)
+    alarm_told_to(session_factory, "GS-2001", TECHNICIAN)
     picture = tmp_path / "bearing.jpg"
     Image.new("RGB", (3000, 2000), (90, 80, 70)).save(picture, "JPEG")
 
@@ -141,6 +161,7 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
             expect(page.locator('.visit-card[data-visit="1"] .plan-text')).to_contain_text(
                 "Planned by dispatch for tomorrow")
             expect(page.locator('.visit-card[data-visit="2"] .plan-text')).to_contain_text("2nd visit")
+            expect(page.locator("#tech-alarms .tech-alarm")).to_contain_text("Coolant temperature above range")
             shoot(page, "tech-my-day")
             shoot_small_phone(page, "tech-my-day")
 
@@ -150,6 +171,10 @@ def test_the_day_works_offline_syncs_once_and_a_push_opens_the_job(served_app, s
             expect(page.locator(f'[data-job="{later}"]')).to_be_visible()
             expect(page.locator("#net-state")).to_contain_text("Offline")
             assert page.locator(".visit").first.inner_text() == "1"
+            # acknowledging from My day posts to the server: with no signal the app says so, in place
+            page.click("#tech-alarms .ack-form button")
+            expect(page.locator("#tech-alarms .offline-note")).to_contain_text("No signal: this needs a connection")
+            shoot(page, "tech-offline-my-day")
             page.click(f'a[href="/tech/jobs/{job}"]')
             page.wait_for_url(f"**/tech/jobs/{job}")
             expect(page.locator("h1.headline")).to_contain_text("Alternator drive end: bearing outer-race defect")

@@ -134,6 +134,23 @@
       });
   }
 
+  /* The few forms that post straight to the server (acknowledge from My day, sign out) cannot be
+   * queued: with no signal, say so beside the button instead of the browser's "no internet" page. */
+  document.querySelectorAll("form[method=post]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      var note = form.querySelector(".offline-note");
+      if (navigator.onLine) { if (note) { note.remove(); } return; }
+      event.preventDefault();
+      if (!note) {
+        note = document.createElement("p");
+        note.className = "notice error offline-note";
+        note.setAttribute("role", "alert");
+        form.appendChild(note);
+      }
+      note.textContent = "No signal: this needs a connection. Try again when the top bar says Online.";
+    });
+  });
+
   window.addEventListener("online", function () { showNet(); syncNow(); });
   window.addEventListener("offline", showNet);
   document.addEventListener("ironwatch:queue", showQueue);
