@@ -68,7 +68,23 @@ def test_board_actions_at_desktop_and_phone_width_and_live_redraw(served_app, sq
                     expect(watcher.locator("#live-status.on")).to_have_count(1, timeout=15000)
                     watchers[name] = watcher
 
+                # The filters: folded on a phone behind one line naming those in use, open on a desktop.
+                page.goto(f"{board}?priority=high")
+                fold = page.locator("#board-filters-fold")
+                expect(fold.locator("summary")).to_contain_text("Filters (1 on)")
+                expect(fold.locator("summary")).to_contain_text("Priority: high")
+                if label == "phone":
+                    assert fold.get_attribute("open") is None
+                    assert fold.locator("summary").bounding_box()["height"] >= 44
+                    shoot(page, "filters-folded", width)
+                    fold.locator("summary").click()
+                    expect(fold.locator("select[name=priority]")).to_be_visible()
+                    shoot(page, "filters-open", width)
+                else:
+                    expect(fold.locator("select[name=priority]")).to_be_visible()
+                    expect(fold.locator("summary")).to_be_hidden()
                 page.goto(board)
+                expect(page.locator("#board-filters-fold summary")).to_contain_text("none: all orders")
                 card = page.locator(f".board-column[data-state='assigned'] .board-card[data-work-order='{order_id}']")
                 expect(card).to_have_count(1)
                 expect(page.locator("#proposal")).to_contain_text("dispatch proposal")

@@ -26,7 +26,7 @@ def test_admin_sees_threads_backlog_and_stores_at_desktop_and_phone_width(served
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            for width, name in ((1440, "desktop"), (390, "phone")):
+            for width in (1440, 390):
                 page = browser.new_page(viewport={"width": width, "height": 900})
                 page.goto(f"{base_url}/login")
                 page.fill("#email", "admin@ironwatch.example")
@@ -41,7 +41,12 @@ def test_admin_sees_threads_backlog_and_stores_at_desktop_and_phone_width(served
                 expect(page.locator('tr[data-check="scheduler"]')).to_contain_text(f":{scheduler_process.pid}:")
                 expect(page.locator('tr[data-check="influxdb"] .pill')).to_have_text("reachable")
                 expect(page.locator("#health-ready")).to_have_text("Ready")
-                page.screenshot(path=str(SCREENSHOTS / f"console-health-{name}.png"), full_page=True)
+                # both tables across their whole panel, also on a phone
+                for table in ("#health-thread-table", "#health-checks"):
+                    widths = page.evaluate(f"[document.querySelector('{table}').getBoundingClientRect().width, "
+                                           f"document.querySelector('{table}').closest('.panel').clientWidth]")
+                    assert widths[0] >= widths[1] - 1, f"{table} is {widths[0]} px in a {widths[1]} px panel"
+                page.screenshot(path=str(SCREENSHOTS / f"console-health-{width}.png"), full_page=True)
                 assert page.evaluate("document.documentElement.scrollWidth") <= width
                 page.close()
         finally:

@@ -204,6 +204,11 @@ def test_console_pages_render_offline_at_desktop_and_phone_width(served_app, inf
                 assert " Hz · " in named, "no defect line is named under the cursor"
                 if size == "phone":
                     assert_cards(page, "#evidence-table")
+                    # the evidence picture runs to the panel's edges, and a tap opens it alone
+                    widths = page.evaluate("[document.querySelector('.evidence-figure').getBoundingClientRect().width, "
+                                           "document.querySelector('.evidence-figure').closest('.panel').clientWidth]")
+                    assert widths[0] >= widths[1] - 2, f"the evidence picture is {widths[0]} px of {widths[1]} px"
+                assert page.get_attribute(".evidence-figure a.evidence-open", "href").endswith("/evidence.png")
                 check_and_shoot(page, "console-machine", size)
 
                 page.goto(f"{base_url}/console/work-orders?status=all")
@@ -217,6 +222,13 @@ def test_console_pages_render_offline_at_desktop_and_phone_width(served_app, inf
                 expect(page.locator("#order-evidence")).to_contain_text("Matched (Hz)")
                 if size == "phone":
                     assert_cards(page, "#order-evidence")
+                # the latest burst's picture on the order itself, opened alone by a tap
+                picture = page.locator("#order-evidence ~ .evidence-figure img.evidence-plot")
+                expect(picture).to_have_count(1)
+                deadline = time.monotonic() + 20  # drawing the picture takes the server about half a second
+                while page.evaluate("document.querySelector('.evidence-figure img').naturalWidth") == 0:
+                    assert time.monotonic() < deadline, "the order's evidence picture did not load"
+                    page.wait_for_timeout(200)
                 check_and_shoot(page, "console-work-order", size)
                 page.goto(f"{base_url}/console/work-orders/board")
                 expect(page.locator(".board-card")).not_to_have_count(0)

@@ -177,6 +177,13 @@ def test_portal_for_a_customer_and_a_dealer(served_app, influx, sql_url, tmp_pat
                 page.fill("#create-client input[name=name]", f"Fleet office ({size})")
                 page.click("#create-client button")
                 expect(page.locator("#new-client-secret")).to_be_visible()
+                # one line in one control, copied whole by its button
+                secret_box = page.locator("#new-client-secret").bounding_box()
+                assert secret_box["height"] < 40, f"the secret wraps: {secret_box}"
+                context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+                page.click("button[data-copy-from=new-client-secret]")
+                expect(page.locator("button[data-copy-from=new-client-secret]")).to_have_text("Copied")
+                assert page.evaluate("navigator.clipboard.readText()") == page.inner_text("#new-client-secret").strip()
                 check_and_shoot(page, "portal-api-clients", size)
                 context.close()
 
