@@ -193,10 +193,16 @@
     return fields;
   }
 
+  // a job that is over, or gone to someone else, has no form to finish: drop its drafts
+  var over = ["done", "closed", "cancelled"].indexOf(job.dataset.status) >= 0 || job.dataset.mine !== "yes";
   document.querySelectorAll("form.field-action").forEach(function (form) {
     form.noValidate = true;  // IronForms.explain says what to fix, in words that stay on screen
-    var hasPhoto = form.contains(photoInput);
-    IronForms.keep(form, orderId, hasPhoto ? { get: function () { return photoBlob; }, set: showPhoto } : null);
+    if (over) {
+      IronQueue.clearDraft(orderId, form.dataset.action).catch(function () {});
+    } else {
+      var hasPhoto = form.contains(photoInput);
+      IronForms.keep(form, orderId, hasPhoto ? { get: function () { return photoBlob; }, set: showPhoto } : null);
+    }
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (!IronForms.explain(form)) { return; }
