@@ -144,3 +144,25 @@ def test_two_processes_racing_on_one_upload_answer_it_accepted_once(session_fact
     finally:
         spool_a.close()
         spool_b.close()
+
+
+def test_concurrent_records_share_commits_and_each_learns_its_outcome(ledger_sessions):
+    """16 threads record 25 keys each, every key twice (once per thread pair): each key is added
+    exactly once, and the group commit makes fewer transactions than rows."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ledger = SqlUploadLedger(ledger_sessions)
+    commits = [0]
+    original = ledger._commit
+
+    def counted(batch):
+        commits[0] += 1
+        return original(batch)
+
+    ledger._commit = counted
+    with ThreadPoolExecutor(16) as pool:
+        outcomes = list(pool.map(lambda n: [ledger.record("GS-2001", f"k-{n // 2}-{i}") for i in range(25)], range(16)))
+    added = [o for thread in outcomes for o in thread]
+    assert added.count(True) == 8 * 25 and added.count(False) == 8 * 25
+    assert ledger_rows(ledger_sessions) == 200
+    assert commits[0] < 400
