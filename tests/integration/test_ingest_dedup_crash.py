@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -25,10 +24,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from app_helpers import free_port, outer_race_burst, seed_demo_fleet
-from drill_helpers import start_server, stop_server
+from drill_helpers import eventually, start_server, stop_server
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
@@ -52,26 +50,6 @@ def ledger_write_lock(sql_url: str):
         connection.close()
 
 
-def start_in_own_group(port: int, env: dict, log_path: Path) -> subprocess.Popen:
-    """``python -m app serve`` in its own process group (so the kill takes its worker too)."""
-    log = open(log_path, "ab")
-    process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=REPO,
-                               env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    log.close()
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"app exited ({process.returncode}):\n{log_path.read_text()[-3000:]}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process
-        except (requests.ConnectionError, requests.Timeout):
-            pass
-        time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGKILL)
-    pytest.fail(f"app did not start:\n{log_path.read_text()[-3000:]}")
-
-
 def spooled(spool_dir: Path, upload_id: str) -> bool:
     return any(upload_id.encode() in p.read_bytes() for p in spool_dir.glob("seg-*.log"))
 
@@ -87,15 +65,6 @@ def drained(spool_dir: Path) -> bool:
         cursor["offset"] == segments[-1].stat().st_size
 
 
-def eventually(condition, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
-
-
 def test_killed_between_spool_and_ledger_the_retry_elsewhere_is_accepted(influx, sql_url, session_factory, tmp_path):
     from fleet.models import AcceptedUpload, BurstDiagnosis
 
@@ -108,7 +77,8 @@ def test_killed_between_spool_and_ledger_the_retry_elsewhere_is_accepted(influx,
     token, body = outer_race_burst(provisioning)
     headers = {"Authorization": f"Bearer {token}"}
     burst_id = f"{body['machine']}:{body['sensor']}:{body['axis']}:{body['start']}"
-    process_a = start_in_own_group(port_a, {**env, "IRONWATCH_SPOOL_DIR": str(spool_a)}, tmp_path / "app-a.log")
+    process_a = start_server(port_a, {**env, "IRONWATCH_SPOOL_DIR": str(spool_a)}, tmp_path / "app-a.log", 90,
+                             own_process_group=True)
     process_b = None
     answers: list = []
     try:
@@ -142,7 +112,8 @@ def test_killed_between_spool_and_ledger_the_retry_elsewhere_is_accepted(influx,
         assert eventually(lambda: diagnoses() == 1, 90), "the retried burst was not stored and diagnosed"
 
         # A restarts on its spool: its durable copy is written again (same points) and not re-diagnosed
-        process_a = start_in_own_group(port_a, {**env, "IRONWATCH_SPOOL_DIR": str(spool_a)}, tmp_path / "app-a.log")
+        process_a = start_server(port_a, {**env, "IRONWATCH_SPOOL_DIR": str(spool_a)}, tmp_path / "app-a.log", 90,
+                                 own_process_group=True)
         assert eventually(lambda: drained(spool_a), 60), "A's writer did not drain its copy"
         repeat = requests.post(f"http://127.0.0.1:{port_a}/api/v1/ingest/bursts", json=body, headers=headers, timeout=20)
         assert repeat.status_code == 200 and repeat.json()["status"] == "duplicate", repeat.text

@@ -19,7 +19,7 @@ import requests
 import socketio
 
 from app_helpers import DEMO_PASSWORD, ENGINEER, FAULTY_GENSET, free_port, machine_entry, seed_demo_fleet
-from drill_helpers import sign_in, start_server, stop_server
+from drill_helpers import eventually, sign_in, start_server, stop_server
 
 pytestmark = pytest.mark.integration
 
@@ -78,15 +78,6 @@ def live_socket(base_url: str, browser: requests.Session, on_event=None) -> sock
     cookies = "; ".join(f"{k}={v}" for k, v in browser.cookies.get_dict().items())
     client.connect(base_url, headers={"Cookie": cookies}, transports=["websocket"], wait_timeout=20)
     return client
-
-
-def eventually(condition, timeout_s: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def user_id(session_factory, email: str) -> int:
