@@ -341,6 +341,7 @@ def mqtt_bridge(host: str, port: int, spool_dir: Path | None, username: str | No
     from fleet import db
     from fleet.devices import SqlDeviceDirectory
     from fleet.fault_codes import SqlFaultCodeRegister
+    from fleet.upload_ledger import SqlUploadLedger
     from telemetry import influxd
     from telemetry.influx import InfluxClient
     from telemetry.ingest import IngestService
@@ -352,8 +353,10 @@ def mqtt_bridge(host: str, port: int, spool_dir: Path | None, username: str | No
 
     spool = Spool(spool_dir or influxd.var_dir() / "spool-mqtt")
     sessions = db.session_factory(db.make_engine(db.database_url()))
+    # the web processes' ledger: an upload sent over MQTT and HTTP is one upload (a duplicate)
     service = IngestService(spool, SqlDeviceDirectory(sessions),
-                            fault_codes=SqlFaultCodeRegister(sessions, max_spns_per_machine()))
+                            fault_codes=SqlFaultCodeRegister(sessions, max_spns_per_machine()),
+                            ledger=SqlUploadLedger(sessions))
     influx = InfluxClient(influxd.ensure_running(), influxd.influx_database())
     from fleet.contact import ContactRecorder
 

@@ -9,7 +9,7 @@
    request, ``--concurrency`` requests in flight) into a fresh database.
 3. **ingest**: a separate client process uploads the same workload through the HTTP ingest API
    (the real ``app.ingest`` endpoints and :class:`IngestService`: authentication, validation,
-   fsync'd spool), served by the production server (:mod:`app.server`, gunicorn) in its own
+   fsync'd spool, the SQL duplicate ledger on SQLite unless ``--ledger none``), served by the production server (:mod:`app.server`, gunicorn) in its own
    process, while the :class:`SpoolWriter` in that process drains to another fresh database with
    the same batch size and concurrency; timed from the first upload until InfluxDB acknowledged
    the last point.
@@ -215,7 +215,7 @@ def _upload_all(base_url: str, token: str, requests_: list[Request], clients: in
 
 
 def run_ingest(client: InfluxClient, requests_: list[Request], identity: DeviceIdentity, concurrency: int,
-               clients: int, batch_lines: int) -> tuple[float, dict]:
+               clients: int, batch_lines: int, ledger: bool = True) -> tuple[float, dict]:
     """Seconds from the first upload until the writer has every point in InfluxDB.
 
     The API is served as ``python -m app serve`` serves it: :class:`app.server.SingleWorkerServer`
@@ -231,7 +231,8 @@ def run_ingest(client: InfluxClient, requests_: list[Request], identity: DeviceI
     base_url = f"http://127.0.0.1:{port}"
 
     def load_app():  # in the gunicorn worker
-        return _ingest_app(spool_dir, devices, InfluxClient(client.url, client.database), concurrency, batch_lines)
+        return _ingest_app(spool_dir, devices, InfluxClient(client.url, client.database), concurrency, batch_lines,
+                           _sql_ledger(spool_dir / "ledger.db") if ledger else None)
 
     context = multiprocessing.get_context("fork")
     serve = SingleWorkerServer(load_app, "127.0.0.1", port, log_level="warning").run
@@ -271,8 +272,19 @@ def run_ingest(client: InfluxClient, requests_: list[Request], identity: DeviceI
                      "server_cpu_s": server_cpu_s}
 
 
+def _sql_ledger(path: Path):
+    """The production duplicate ledger (``fleet.upload_ledger``) on a fresh SQLite file."""
+    from fleet import db
+    from fleet.models import AcceptedUpload
+    from fleet.upload_ledger import SqlUploadLedger
+
+    engine = db.make_engine(f"sqlite:///{path}")
+    AcceptedUpload.__table__.create(engine)
+    return SqlUploadLedger(db.session_factory(engine))
+
+
 def _ingest_app(spool_dir: Path, devices: StaticDeviceDirectory, influx: InfluxClient, concurrency: int,
-                batch_lines: int):
+                batch_lines: int, ledger=None):
     """The device ingest endpoints over the real service, spool and writer, in front of a Flask app
     with a status route for the bench, as ``create_app`` mounts them (``app.ingest``)."""
     from flask import Flask
@@ -289,7 +301,7 @@ def _ingest_app(spool_dir: Path, devices: StaticDeviceDirectory, influx: InfluxC
                 "posts": writer.stats.posts, "retries": writer.stats.retries,
                 "backlog_mb": spool.backlog()["undrained_bytes"] / 1e6}
 
-    web.wsgi_app = DeviceIngestApp(web.wsgi_app, IngestService(spool, devices, BENCH_LIMITS))
+    web.wsgi_app = DeviceIngestApp(web.wsgi_app, IngestService(spool, devices, BENCH_LIMITS, ledger=ledger))
     return web
 
 
@@ -389,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="JSON layout of the operating batches (the gateway's default: columns)")
     parser.add_argument("--rounds", type=int, default=3, help="raw/ingest pairs; each side's best round is reported")
     parser.add_argument("--plot", type=Path, default=influxd.var_dir() / "bench" / "telemetry_bench.png")
+    parser.add_argument("--ledger", choices=("sql", "none"), default="sql",
+                        help="duplicate ledger of the ingest phase: SQL on SQLite (as served) or none (spool only)")
     parser.add_argument("--dedicated", action="store_true",
                         help="run both phases on a throwaway influxd of its own (no other clients' traffic)")
     args = parser.parse_args(argv)
@@ -427,7 +441,7 @@ def _run(args: argparse.Namespace, url: str, dedicated: bool) -> int:
     assert points == sum(lines for _, _, lines in bodies)
     print(f"workload: {len(requests_)} uploads, {points:,} points, "
           f"{sum(len(b) for _, b, _ in bodies) / 1e6:.0f} MB of line protocol; operating data as "
-          f"{args.operating_layout}", flush=True)
+          f"{args.operating_layout}; duplicate ledger: {args.ledger}", flush=True)
 
     rounds = []
     for round_no in range(1, args.rounds + 1):
@@ -439,7 +453,8 @@ def _run(args: argparse.Namespace, url: str, dedicated: bool) -> int:
             raw_s = run_raw(raw_db, bodies, args.concurrency)
             cpu1 = (influxd_cpu_s(), own_cpu_s())
             print(f"round {round_no}/{args.rounds}, phase 2: ingest API end to end", flush=True)
-            ingest_s, details = run_ingest(ingest_db, requests_, identity, args.concurrency, args.clients, args.batch_lines)
+            ingest_s, details = run_ingest(ingest_db, requests_, identity, args.concurrency, args.clients, args.batch_lines,
+                                           ledger=args.ledger == "sql")
             cpu2 = (influxd_cpu_s(), own_cpu_s())
             stored = ingest_db.query("SELECT count(a) FROM raw.vibration")[0]["values"][0][1]
             expected = sum(r.points - 1 for r in requests_ if r.path.endswith("bursts"))

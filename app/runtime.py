@@ -167,6 +167,7 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     from fleet.handlers import Dependencies, MessageBus
     from fleet.diagnosis_service import DiagnosisService
     from fleet.fault_codes import SqlFaultCodeRegister
+    from fleet.upload_ledger import SqlUploadLedger
     from telemetry.influx import InfluxClient
     from telemetry.ingest import IngestService
     from telemetry.spool import Spool
@@ -179,7 +180,8 @@ def build_runtime(config: dict[str, Any], notifier) -> Runtime:
     sessions = db.session_factory(engine)
     devices = SqlDeviceDirectory(sessions)
     spool = Spool(Path(config["IRONWATCH_SPOOL_DIR"]))
-    ingest = IngestService(spool, devices, fault_codes=SqlFaultCodeRegister(sessions, max_spns_per_machine()))
+    ingest = IngestService(spool, devices, fault_codes=SqlFaultCodeRegister(sessions, max_spns_per_machine()),
+                           ledger=SqlUploadLedger(sessions))
     background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ironwatch-background")
     vapid = ensure_vapid_keys(Path(config["IRONWATCH_VAR"]))
     delivery = DeliveryService(sessions, background, WebPushSender(vapid), mailer_from_env(config),

@@ -1,31 +1,33 @@
 """Scheduled work (APScheduler 3 ``BackgroundScheduler``): the sweeps that keep the fleet current.
 
-=====================  =========  ==================================================================
-job                    every      what
-=====================  =========  ==================================================================
-``burst_sweep``        60 s       bursts in InfluxDB with no diagnosis yet (missed event, crash,
-                                  worker failure) are submitted for diagnosis
-``operating_sync``     60 s       each machine's hour meter, position and last-seen time from its
-                                  latest operating data (``machine_status`` event when it changed)
-``rul_scoring``        15 min     ``fleet.rul_scoring.score_fleet`` (the prognostics package), then
-                                  each estimate through the work-order rules
-``overdue_escalation`` 10 min     overdue active work orders go up one priority level
-``alarm_escalation``   30 s       the next step of each unacknowledged alarm's escalation chain
-                                  (``fleet.escalation``)
-``reporting_check``    60 s       "not reporting" alarms for silent machines, cleared when data
-                                  resumes (``fleet.alarm_sources``)
-``fault_code_alarms``  60 s       DM1 fault-code alarms from each machine's latest DM1 message
-``delivery_retry``     30 s       push and e-mail deliveries whose back-off has passed
-``delivery_digest``    5 min      one e-mail per person for alarms held back by the rate limit
-``nightly_backup``     02:30 UTC  ``fleet.backup.NightlyBackup``: InfluxDB, SQL, instance files;
-                                  then the retention in days (when the caller passes ``backup``)
-``monthly_reports``    1st-3rd,   last month's fleet report (PDF) e-mailed to subscribed customer
-                       06:00 UTC  users (``fleet.report_mail``; a failed send retried the next day)
-``pm_projection``      1 h        ``fleet.preventive_service.run_pm``: each machine's PM plans
-                                  projected from its hour meter, due orders opened (idempotent)
-``dispatch_proposal``  01:00 UTC  ``fleet.dispatch_service.propose``: the next working week's plan
-                                  stored for the dispatch board (re-planned on demand there too)
-=====================  =========  ==================================================================
+=======================  =========  ==================================================================
+job                      every      what
+=======================  =========  ==================================================================
+``burst_sweep``          60 s       bursts in InfluxDB with no diagnosis yet (missed event, crash,
+                                    worker failure) are submitted for diagnosis
+``operating_sync``       60 s       each machine's hour meter, position and last-seen time from its
+                                    latest operating data (``machine_status`` event when it changed)
+``rul_scoring``          15 min     ``fleet.rul_scoring.score_fleet`` (the prognostics package), then
+                                    each estimate through the work-order rules
+``overdue_escalation``   10 min     overdue active work orders go up one priority level
+``alarm_escalation``     30 s       the next step of each unacknowledged alarm's escalation chain
+                                    (``fleet.escalation``)
+``reporting_check``      60 s       "not reporting" alarms for silent machines, cleared when data
+                                    resumes (``fleet.alarm_sources``)
+``fault_code_alarms``    60 s       DM1 fault-code alarms from each machine's latest DM1 message
+``delivery_retry``       30 s       push and e-mail deliveries whose back-off has passed
+``delivery_digest``      5 min      one e-mail per person for alarms held back by the rate limit
+``nightly_backup``       02:30 UTC  ``fleet.backup.NightlyBackup``: InfluxDB, SQL, instance files;
+                                    then the retention in days (when the caller passes ``backup``)
+``monthly_reports``      1st-3rd,   last month's fleet report (PDF) e-mailed to subscribed customer
+                         06:00 UTC  users (``fleet.report_mail``; a failed send retried the next day)
+``pm_projection``        1 h        ``fleet.preventive_service.run_pm``: each machine's PM plans
+                                    projected from its hour meter, due orders opened (idempotent)
+``dispatch_proposal``    01:00 UTC  ``fleet.dispatch_service.propose``: the next working week's plan
+                                    stored for the dispatch board (re-planned on demand there too)
+``upload_ledger_prune``  1 h        ``fleet.upload_ledger.prune_upload_ledger``: accepted uploads
+                                    older than the retention (8 days) leave the duplicate ledger
+=======================  =========  ==================================================================
 
 Each job is also a plain function, so tests and the CLI call them directly.
 
@@ -56,6 +58,7 @@ from .handlers import as_bus
 from .models import BurstDiagnosis, Component, Machine, from_ns, utcnow
 from .notify import NullNotifier, Notifier, safe_publish
 from .queries import active_order_counts, machine_status_view
+from .upload_ledger import prune_upload_ledger
 from .alarm_sources import evaluate_onset_alarms
 from .work_order_service import apply_rul_estimate, clear_rul_alarm, escalate_overdue, publish
 
@@ -81,6 +84,7 @@ DIGEST_INTERVAL_S = 5 * 60
 BACKUP_HOUR_UTC, BACKUP_MINUTE_UTC = 2, 30
 MONTHLY_REPORT_HOUR_UTC = 6
 PM_PROJECTION_INTERVAL_S = 60 * 60
+UPLOAD_LEDGER_PRUNE_INTERVAL_S = 60 * 60
 DISPATCH_HOUR_UTC = 1
 #: APScheduler's table in the SQL database (created by the job store itself).
 JOBSTORE_TABLE = "apscheduler_jobs"
@@ -327,6 +331,8 @@ def build_scheduler(store, session_factory: sessionmaker, notifier: Notifier | N
         seconds=RUL_SCORING_INTERVAL_S, next_run_time=first + timedelta(seconds=60))
     add("overdue_escalation", partial(escalate_overdue, session_factory, notifier), "interval",
         seconds=ESCALATION_INTERVAL_S, next_run_time=first)
+    add("upload_ledger_prune", partial(prune_upload_ledger, session_factory, clock), "interval",
+        seconds=UPLOAD_LEDGER_PRUNE_INTERVAL_S, next_run_time=first)
     add_alarm_jobs(scheduler, store, session_factory, as_bus(notifier, session_factory), clock, first, describe_code)
     add_planning_jobs(scheduler, store, session_factory, notifier, first, jobstore_engine)
     if backup is not None:

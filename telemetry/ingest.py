@@ -7,6 +7,7 @@ means nothing of it was stored.
 from __future__ import annotations
 
 import time
+import logging
 from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
@@ -29,8 +30,11 @@ from telemetry.payloads import (
 from telemetry.records import to_record
 from telemetry.schema import raw_retention_days
 from telemetry.spool import Spool, SpoolFull
+from telemetry.upload_ledger import UploadLedger
 
 __all__ = ["IngestError", "IngestService", "Limits", "Receipt"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class IngestService:
     clock : UTC ns now (for the timestamp window)
     fault_codes : the register bounding distinct SPNs per machine (default: in this process's
         memory; the app passes ``fleet.fault_codes.SqlFaultCodeRegister``)
+    ledger : the accepted uploads of every process (:mod:`telemetry.upload_ledger`; the app passes
+        ``fleet.upload_ledger.SqlUploadLedger``); default none: duplicates are those of this spool
     """
 
     def __init__(
@@ -66,6 +72,7 @@ class IngestService:
         limits: Limits | None = None,
         clock: Callable[[], int] = time.time_ns,
         fault_codes: FaultCodeRegister | None = None,
+        ledger: UploadLedger | None = None,
     ):
         self.spool = spool
         self.devices = devices
@@ -75,6 +82,7 @@ class IngestService:
         self.burst_limits = replace(self.limits, max_past_s=min(self.limits.max_past_s, raw_window_s))
         self.clock = clock
         self.fault_codes = fault_codes if fault_codes is not None else MemoryFaultCodeRegister()
+        self.ledger = ledger
 
     # ------------------------------------------------------------------ the three kinds
 
@@ -152,8 +160,16 @@ class IngestService:
                               f"stored; an administrator can raise IRONWATCH_MAX_SPNS_PER_MACHINE.")
 
     def _spool(self, upload: Upload) -> Receipt:
+        """Make ``upload`` durable once: ledger first looked at, spool written, ledger recorded.
+
+        The order is what keeps acknowledged data: the ledger row is written only after the fsync
+        (a row never stands for data a crash lost), and a copy spooled by two processes at once
+        is harmless to write twice (see :mod:`telemetry.upload_ledger`).
+        """
         if isinstance(upload, FaultReport):
             self._admit_fault_codes(upload)
+        if self._ledger_has(upload):
+            return Receipt(upload.upload_id, duplicate=True, points=upload.points)
         header, body = to_record(upload)
         try:
             # idempotency per device: ids are the gateway's own, so they are only unique within what
@@ -167,4 +183,31 @@ class IngestService:
             raise IngestError(503, "spool_unavailable", "upload", "spool_writable",
                               f"the spool could not be written ({exc.strerror or exc}); nothing was "
                               f"acknowledged, retry later", retry_after=self.spool.retry_after_s) from exc
-        return Receipt(upload.upload_id, duplicate=not fresh, points=upload.points)
+        # Also for a repeat this spool knew (a crash between its fsync and its row): the row is
+        # then added late, so the other processes recognise the next retry too.
+        first = self._ledger_record(upload)
+        return Receipt(upload.upload_id, duplicate=not (fresh and first), points=upload.points)
+
+    def _ledger_has(self, upload: Upload) -> bool:
+        """True when some process already made ``upload`` durable; False also when the ledger
+        cannot be reached (the spool's own memory then decides, as with no ledger)."""
+        if self.ledger is None:
+            return False
+        try:
+            return self.ledger.seen(upload.machine, upload.upload_id)
+        except Exception as exc:  # noqa: BLE001 - an unreachable database must not refuse durable-able data
+            log.warning("upload ledger unreadable (%s); %s/%s checked against this spool only",
+                        exc, upload.machine, upload.upload_id)
+            return False
+
+    def _ledger_record(self, upload: Upload) -> bool:
+        """Record the durable ``upload``; True unless another process recorded it first. A
+        ledger that cannot be written leaves the upload accepted: it is durable in the spool."""
+        if self.ledger is None:
+            return True
+        try:
+            return self.ledger.record(upload.machine, upload.upload_id)
+        except Exception as exc:  # noqa: BLE001 - the data is fsync'd: acknowledge it regardless
+            log.warning("upload ledger unwritable (%s); %s/%s accepted, known to this spool only",
+                        exc, upload.machine, upload.upload_id)
+            return True

@@ -267,6 +267,11 @@ class Spool:
         self._wait_durable(end)
         return known_end is None
 
+    def knows(self, upload_id: str, scope: str = "") -> bool:
+        """True when this spool holds (or held, within the retention) ``upload_id`` in ``scope``."""
+        with self._lock:
+            return id_key(upload_id, scope) in self._ids
+
     def _write_whole(self, data: bytes) -> None:
         """Append ``data`` entirely or not at all (caller holds ``_lock``): a short or failed write
         (disk full) is cut off again, so no torn record sits in front of later ones."""

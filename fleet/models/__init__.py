@@ -11,6 +11,7 @@ from .alarms import (Alarm, AuditEntry, Delivery, EscalationPolicy, EscalationSt
 from .assets import MACHINE_KINDS, MACHINE_STATUSES, Component, DeviceCredential, Machine, Sensor
 from .base import Base, UTCDateTime, from_ns, utcnow
 from .fault_codes import ReportedFaultCode
+from .ingest import AcceptedUpload
 from .fleet_api import ApiClient, ApiRateWindow, ApiToken
 from .reports import ReportDelivery
 from .org import ROLES, TENANT_KINDS, Site, Technician, Tenant, User, UserSite
@@ -29,7 +30,7 @@ __all__ = [
     "WorkOrder", "BurstDiagnosis", "RulModel", "JobState",
     "Alarm", "EscalationPolicy", "EscalationStep", "FaultCodeRule", "OnCallShift", "PushSubscription",
     "UserPreference", "Delivery", "AuditEntry",
-    "ReportedFaultCode",
+    "ReportedFaultCode", "AcceptedUpload",
     "SignInThrottle", "UserSession",
     "Part", "PmPlan", "MachinePmState", "PmWorkOrder", "TechnicianWorkweek", "TechnicianDayOff", "DispatchLock",
     "WorkOrderFinding",

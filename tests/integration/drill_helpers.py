@@ -41,9 +41,10 @@ def fill(directory: Path) -> Path:
 REPO = Path(__file__).resolve().parents[2]
 
 
-def start_server(port: int, env: dict, log_path: Path, timeout_s: float = 60.0):
+def start_server(port: int, env: dict, log_path: Path, timeout_s: float = 60.0, own_process_group: bool = False):
     """``python -m app serve`` on ``port`` with ``env``; returns the process once ``/healthz``
-    answers (fails the test with the log if it does not)."""
+    answers (fails the test with the log if it does not). ``own_process_group``: in a session of
+    its own, so that ``os.killpg(process.pid, SIGKILL)`` kills its worker with it (a crash drill)."""
     import sys
     import time
 
@@ -51,7 +52,8 @@ def start_server(port: int, env: dict, log_path: Path, timeout_s: float = 60.0):
 
     log = open(log_path, "ab")
     process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=REPO,
-                               env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+                               env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=own_process_group)
     log.close()
     deadline = time.monotonic() + timeout_s
     while True:
@@ -66,6 +68,18 @@ def start_server(port: int, env: dict, log_path: Path, timeout_s: float = 60.0):
             process.kill()
             pytest.fail(f"the app did not answer within {timeout_s:g} s:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
+
+
+def eventually(condition, timeout_s: float = 15.0) -> bool:
+    """Whether ``condition()`` became true within ``timeout_s`` seconds (polled every 0.1 s)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
 
 
 def stop_server(process, timeout_s: float = 20.0) -> None:

@@ -93,7 +93,8 @@ def test_a_second_scheduler_refuses_and_a_waiting_one_takes_over(influx, sql_url
         owner = lease_row(session_factory).owner
         # Its jobs are in the SQL job store, where a successor finds them.
         expected = {"burst_sweep", "operating_sync", "rul_scoring", "pm_projection", "dispatch_proposal",
-                    "overdue_escalation", "alarm_escalation", "monthly_reports", "nightly_backup"}
+                    "overdue_escalation", "alarm_escalation", "monthly_reports", "nightly_backup",
+                    "upload_ledger_prune"}
         wait_for(lambda: expected <= stored_jobs(session_factory), 30, "the jobs are not in apscheduler_jobs", logs)
 
         second = subprocess.run([sys.executable, "-m", "app", "scheduler"], cwd=REPO, env=env, capture_output=True,

@@ -19,7 +19,7 @@ import requests
 import socketio
 
 from app_helpers import DEMO_PASSWORD, ENGINEER, FAULTY_GENSET, free_port, machine_entry, seed_demo_fleet
-from drill_helpers import sign_in, start_server, stop_server
+from drill_helpers import eventually, sign_in, start_server, stop_server
 
 pytestmark = pytest.mark.integration
 
@@ -78,15 +78,6 @@ def live_socket(base_url: str, browser: requests.Session, on_event=None) -> sock
     cookies = "; ".join(f"{k}={v}" for k, v in browser.cookies.get_dict().items())
     client.connect(base_url, headers={"Cookie": cookies}, transports=["websocket"], wait_timeout=20)
     return client
-
-
-def eventually(condition, timeout_s: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def user_id(session_factory, email: str) -> int:
@@ -196,3 +187,39 @@ def test_an_alarm_raised_in_a_reaches_an_engineers_socket_on_b(two_web_processes
             f"no alarm for {FAULTY_GENSET} on B's socket; heard {alarms}"
     finally:
         sock.disconnect()
+
+
+def test_a_burst_repeated_on_b_is_a_duplicate_stored_and_diagnosed_once(two_web_processes, session_factory, tmp_path):
+    """The gateway's retry lands on the other process: A accepts (202), B answers duplicate (200)
+    from the shared ledger without spooling it, and the burst is diagnosed once."""
+    from sqlalchemy import func, select
+
+    from app_helpers import outer_race_burst
+    from fleet.models import AcceptedUpload, BurstDiagnosis
+
+    process_a, process_b, provisioning = two_web_processes
+    token, body = outer_race_burst(provisioning)
+    headers = {"Authorization": f"Bearer {token}"}
+    first = requests.post(f"{process_a}/api/v1/ingest/bursts", json=body, headers=headers, timeout=20)
+    assert first.status_code == 202 and first.json()["status"] == "accepted", first.text
+    again = requests.post(f"{process_b}/api/v1/ingest/bursts", json=body, headers=headers, timeout=20)
+    assert again.status_code == 200 and again.json()["status"] == "duplicate", again.text
+    bad = requests.post(f"{process_b}/api/v1/ingest/bursts", json={**body, "upload_id": "fresh-1", "axis": 7},
+                        headers=headers, timeout=20)
+    assert bad.status_code == 422 and bad.json()["field"] == "axis", bad.text
+
+    burst_prefix = f"{body['machine']}:{body['sensor']}:{body['axis']}:"
+
+    def diagnoses() -> int:
+        with session_factory() as db:
+            return db.scalar(select(func.count()).select_from(BurstDiagnosis)
+                             .where(BurstDiagnosis.burst_id.startswith(burst_prefix)))
+
+    assert eventually(lambda: diagnoses() == 1, 90), "the burst was not diagnosed"
+    with session_factory() as db:
+        rows = db.scalars(select(AcceptedUpload.upload_id).where(AcceptedUpload.machine == body["machine"])).all()
+    assert body["upload_id"] in rows and "fresh-1" not in rows  # the refused upload left no row
+    spooled_by_b = [p for p in (tmp_path / "spool-b").glob("seg-*.log") if body["upload_id"].encode() in p.read_bytes()]
+    assert spooled_by_b == []  # B did no work for the repeat
+    time.sleep(2)  # B's writer and worker would have had it by now
+    assert diagnoses() == 1
