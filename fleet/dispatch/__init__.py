@@ -64,7 +64,7 @@ from .bundling import bundle
 from .explain import explain
 from .model import (BUNDLE_WINDOW, DAY_PREFERENCE_H, LATE_PENALTY_H, LOAD_BALANCE_H, PRIORITY_WEIGHT, ROAD_FACTOR,
                     SPEED_KM_H, WEEK_LOAD_H, Assignment, Job, Lock, Plan, Settings, Technician, Unplanned, Visit, travel_hours)
-from .planner import plan, round_robin
+from .planner import plan, round_robin, week_cost_h
 from .routes import room_beside
 
 
@@ -74,5 +74,5 @@ def week_start(today: date) -> date:
 
 
 __all__ = ["Job", "Technician", "Lock", "Settings", "Visit", "Assignment", "Unplanned", "Plan", "plan", "bundle",
-           "round_robin", "room_beside", "travel_hours", "explain", "week_start", "haversine_km", "ROAD_FACTOR", "SPEED_KM_H",
+           "round_robin", "week_cost_h", "room_beside", "travel_hours", "explain", "week_start", "haversine_km", "ROAD_FACTOR", "SPEED_KM_H",
            "LATE_PENALTY_H", "DAY_PREFERENCE_H", "LOAD_BALANCE_H", "WEEK_LOAD_H", "BUNDLE_WINDOW", "PRIORITY_WEIGHT"]

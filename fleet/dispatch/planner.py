@@ -10,6 +10,7 @@ from ..workorders import priority_rank
 from .bundling import bundle
 from .explain import explain
 from .improve import improve
+from .objective import routes_of, score
 from .rebundle import Story, rebundle, story, unbundle
 from .model import (DAY_PREFERENCE_H, LATE_PENALTY_H, LOAD_BALANCE_H, PRIORITY_WEIGHT, Assignment, Job, Lock,
                     Plan, Settings, Technician, Unplanned, Visit, travel_hours)
@@ -96,8 +97,13 @@ def plan(jobs: Sequence[Job], technicians: Sequence[Technician], settings: Setti
         Assignments with explanations, jobs that could not be placed (with the reason), travel km,
         on-site hours and available hours.
     """
-    lock_by_job = {lock.job_id: lock for lock in locks}
+    locks = list(locks)
     stage = settings.bundle_stage if settings.bundling and settings.improve else "before"
+    if stage == "best":
+        # two candidate weeks, each planned and explained on its own; the cheaper is proposed
+        candidates = [plan(jobs, technicians, replace(settings, bundle_stage=s), locks) for s in ("after", "before")]
+        return min(candidates, key=lambda week: week_cost_h(week, jobs, technicians, settings))
+    lock_by_job = {lock.job_id: lock for lock in locks}
     visits = bundle(jobs, technicians, lock_by_job, stage in ("before", "split") and settings.bundling)
     visits.sort(key=_placing_order)
     distances = Distances()
@@ -143,6 +149,17 @@ def plan(jobs: Sequence[Job], technicians: Sequence[Technician], settings: Setti
                                        route.technician.name, day)
     unplanned = [Unplanned(tuple(j.id for j in v.jobs), _no_option_reason(v, technicians, settings)) for v in left_out]
     return _finish(days, decisions, unplanned, technicians, distances, settings, stories)
+
+
+def week_cost_h(week: Plan, jobs: Sequence[Job], technicians: Sequence[Technician], settings: Settings) -> float:
+    """What the improvement pass minimises, for a whole plan (h): the week's cost
+    (:func:`fleet.dispatch.objective.score`) plus the weekly load term over the final booked hours,
+    ``week_load_h × Σ booked² / (2 × available)`` (:mod:`fleet.dispatch.improve`)."""
+    load = 0.0
+    for tech in technicians:
+        available = sum(tech.day_hours for d in settings.horizon if tech.works_on(d)) or 1.0
+        load += settings.week_load_h * week.booked_h.get(tech.id, 0.0) ** 2 / (2.0 * available)
+    return score(routes_of(week), jobs, technicians, settings).total_h + load
 
 
 def _finish(days, decisions, unplanned, technicians, distances, settings,

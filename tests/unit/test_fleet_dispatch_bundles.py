@@ -37,7 +37,7 @@ def test_a_bundle_moved_only_whole_leaves_its_urgent_job_late():
 
 
 def test_planning_jobs_one_by_one_then_bundling_splits_the_blocked_bundle():
-    settings = Settings(start=MONDAY)  # the default: bundle after improving
+    settings = Settings(start=MONDAY, bundle_stage="after")
     result = dispatch.plan(BLOCKED_WEEK, [HELEN], settings, MONDAY_LOCK)
     urgent, later = result.for_job(10), result.for_job(11)
     assert urgent.job_ids == (10,) and urgent.day == MONDAY and not urgent.late_job_ids
@@ -46,6 +46,25 @@ def test_planning_jobs_one_by_one_then_bundling_splits_the_blocked_bundle():
     # the day late (high priority: 4 × 8 h) against one more 4-km trip
     assert cost(whole, BLOCKED_WEEK, settings) - cost(result, BLOCKED_WEEK, settings) > 30
     assert "bundled" not in urgent.reason and "Mon 07 Dec: due Mon 07 Dec, high priority" in urgent.reason
+    # the default plans both ways and proposes the cheaper week: this one
+    chosen = dispatch.plan(BLOCKED_WEEK, [HELEN], Settings(start=MONDAY), MONDAY_LOCK)
+    assert chosen.assignments == result.assignments
+
+
+def test_the_default_keeps_whole_bundles_when_that_week_is_cheaper():
+    """The bench's 18-job, 4-technician week (seed 3): planned one by one, jobs at one site cannot
+    move together, and the week with whole bundles is cheaper; the default proposes that one."""
+    from fleet.dispatch_bench import synthetic_week
+
+    week_jobs, team = synthetic_week(18, 4, 9, 3, MONDAY)
+    settings = Settings(start=MONDAY)
+    weeks = {stage: dispatch.plan(week_jobs, team, Settings(start=MONDAY, bundle_stage=stage))
+             for stage in ("before", "after")}
+    costs = {stage: dispatch.week_cost_h(week, week_jobs, team, settings) for stage, week in weeks.items()}
+    assert costs["before"] < costs["after"] - 1.0
+    chosen = dispatch.plan(week_jobs, team, settings)
+    assert chosen.assignments == weeks["before"].assignments
+    assert any(len(a.job_ids) > 1 and "bundled into one visit" in a.reason for a in chosen.assignments)
 
 
 def test_the_improvement_pass_takes_a_job_out_of_a_bundle_and_says_so():
