@@ -46,6 +46,7 @@
         changed = {};
         if (window.ironwatchTime) { regions.forEach(function (r) { window.ironwatchTime.localise(r); }); }
         document.body.dataset.liveRedraws = String(Number(document.body.dataset.liveRedraws || 0) + 1);
+        whileReplanning();
       })
       .catch(function () { pending = true; });
   }
@@ -56,6 +57,13 @@
     if (timer) { clearTimeout(timer); }
     timer = setTimeout(redraw, 400);  // a burst of events (a whole proposal accepted) redraws once
   }
+
+  // The board says "re-planning" while a lock's re-plan runs in the background: its live event may
+  // have gone out before this page's socket connected, so look again every 2 s until it is stored.
+  function whileReplanning() {
+    if (document.getElementById("replanning")) { setTimeout(function () { schedule(); }, 2000); }
+  }
+  whileReplanning();
 
   document.addEventListener("ironwatch:work_order", schedule);
   document.addEventListener("ironwatch:work_order_reassigned", schedule);
