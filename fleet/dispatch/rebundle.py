@@ -1,14 +1,16 @@
-"""Around step 3b: the improvement pass works on single jobs, and the visits are bundled again after it.
+"""Around step 3b: the improvement pass works on single jobs, and the visits are bundled after it.
 
 Why: a bundle placed by the first pass moves only whole, so a bundle that was right when it was
 placed (one trip for three jobs) blocks the week later (one of its jobs belongs on another day or
 with another technician, and nothing may take it out). On the bench's 500-job week the plan with
 bundling off cost about half as much as with bundles that move whole (``python -m
-fleet.dispatch_bench``, docs/maintenance.md). So the first pass still places bundles (the site is
-visited once, which is how a dispatcher and a customer think of it), then :func:`unbundle` hands the
-improvement pass each job on its own, and :func:`rebundle` makes one visit again of the jobs that
-ended up together: consecutive stops of one technician's day at the same site (the cheapest
-insertion puts a job at a site already on the route next to it: no added driving).
+fleet.dispatch_bench``, docs/maintenance.md). ``Settings.bundle_stage="after"`` plans every job on
+its own and :func:`rebundle` makes one visit of the jobs that ended up together: consecutive stops
+of one technician's day at the same site (the cheapest insertion puts a job at a site already on the
+route next to it: no added driving). ``"split"`` places the first pass's bundles, then
+:func:`unbundle` hands the improvement pass each job on its own, and :func:`rebundle` merges again.
+(The default, ``"best"``, plans ``"after"`` and whole bundles and keeps the cheaper week:
+:func:`fleet.dispatch.planner.plan`.)
 
 Each merged visit keeps a true explanation (:func:`story`): its first-pass decision when no job of
 it moved, and otherwise where the first pass had each moved job and what the moves saved.
