@@ -101,9 +101,9 @@ def story(visit: Visit, parts: tuple[Visit, ...], parents: dict[int, Visit], mov
         else:  # never moved, or moved away and back: the first pass put it here
             stayed.append(part)
     if not moved:
-        # the decision told is the most pressing job's (the first of the visit's jobs): the greedy
-        # placed it first, the others followed it to the same stop
-        first = next(p for p in stayed if visit.jobs[0] in p.jobs)
+        # the decision told is the most pressing job's (highest priority, then earliest due: the
+        # greedy's order, so it was placed first and the others followed it to the same stop)
+        first = min(stayed, key=lambda p: min((-priority_rank(j.priority), j.due, j.id) for j in p.jobs))
         source = parents.get(id(first), first)
         notes = []
         kept = sum(len(p.jobs) for p in stayed if parents.get(id(p), p) is source)
