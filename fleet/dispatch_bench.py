@@ -6,11 +6,14 @@ how far it is from the optimum on small weeks.
 
 A synthetic but plausible week in the north of England: service depots in the cities, sites
 spread over the region, clustered (several jobs at a quarry or a data centre), skills and job
-lengths drawn from the demo fleet's mix. Five planners run on the same input in the same
+lengths drawn from the demo fleet's mix. Eight planners run on the same input in the same
 process: the round-robin a dispatcher without a planner would use, the greedy planner as it was
 before its weekly load term and improvement pass (``Settings(week_load_h=0, improve=False)``), the
-greedy's first pass alone (``improve=False``), the planner as used with bundling off, and as used
-(bundling on). Printed per planner: median wall time over ``--repeat`` runs and its
+greedy's first pass alone (``improve=False``), the planner as used with bundling off, with bundles
+that the improvement pass moves only whole (``bundle_stage="before"``, the planner before), with bundles
+the improvement pass may split (``"split"``), with jobs planned and improved one by one and the jobs at
+one stop bundled after (``"after"``), and as used (bundling on, ``"best"``: the cheaper of ``"after"``
+and ``"before"``). Printed per planner: median wall time over ``--repeat`` runs and its
 ratio to the round-robin, then jobs planned, the plan's travel km, late and unplanned jobs,
 visits, utilization (on-site hours / working hours), the week's cost (``fleet.dispatch.objective``,
 h) and the load spread: min, max and standard deviation of the hours booked per technician (on site
@@ -95,11 +98,19 @@ def main(argv: list[str] | None = None) -> int:
     # the planner before the weekly load term and the improvement pass
     before = Settings(start=start, days=5, week_load_h=0.0, improve=False)
     first_pass = Settings(start=start, days=5, improve=False)
+    # where bundling happens (Settings.bundle_stage): before improving (bundles move whole, the planner
+    # before), split by the improvement pass, after improving, and as used the cheaper of after and before
+    whole = Settings(start=start, days=5, bundle_stage="before")
+    split = Settings(start=start, days=5, bundle_stage="split")
+    after = Settings(start=start, days=5, bundle_stage="after")
     runs = [
         ("round-robin (baseline)", lambda: dispatch.round_robin(jobs, technicians, week)),
         ("greedy before load term", lambda: dispatch.plan(jobs, technicians, before)),
         ("greedy first pass only", lambda: dispatch.plan(jobs, technicians, first_pass)),
         ("greedy, bundling off", lambda: dispatch.plan(jobs, technicians, Settings(start=start, days=5, bundling=False))),
+        ("bundles move whole", lambda: dispatch.plan(jobs, technicians, whole)),
+        ("bundles split by improve", lambda: dispatch.plan(jobs, technicians, split)),
+        ("bundle after improving", lambda: dispatch.plan(jobs, technicians, after)),
         ("greedy, bundling on", lambda: dispatch.plan(jobs, technicians, week)),
     ]
     work = sum(j.duration_h for j in jobs)
@@ -135,11 +146,12 @@ def compare_with_optimum(sizes: list[tuple[int, int]], seeds: list[int], start: 
     week = Settings(start=start, days=5)
     print()
     print("greedy against the optimum (cost h = driving + late and day terms + unplanned penalty; "
-          "gap = greedy / optimum - 1; first = first pass, impr = with the improvement pass)")
-    print(f"{'jobs':>4} {'tech':>4} {'seed':>4} {'optimum':>8} | {'as used: first':>14} {'impr':>6} | "
+          "gap = greedy / optimum - 1; first = first pass, whole = improvement pass moving bundles only "
+          "whole, after = jobs improved one by one and bundled after, impr = as used: the cheaper of the two)")
+    print(f"{'jobs':>4} {'tech':>4} {'seed':>4} {'optimum':>8} | {'as used: first':>14} {'whole':>6} {'after':>6} {'impr':>6} | "
           f"{'like for like: first':>20} {'impr':>6} | {'high unpl. opt/1st/impr':>23} | "
           f"{'travel km opt/1st/impr':>22} | {'columns':>7} {'solve s':>7} {'1st ms':>7} {'impr ms':>7}")
-    gaps: dict[str, list[float]] = {"used first": [], "used impr": [], "lfl first": [], "lfl impr": []}
+    gaps: dict[str, list[float]] = {"used first": [], "used whole": [], "used after": [], "used impr": [], "lfl first": [], "lfl impr": []}
     for n_jobs, n_technicians in sizes:
         for seed in seeds:
             jobs, technicians = synthetic_week(n_jobs, n_technicians, max(3, n_jobs // 2), seed, start)
@@ -147,6 +159,8 @@ def compare_with_optimum(sizes: list[tuple[int, int]], seeds: list[int], start: 
             best = objective.score(optimum.routes, jobs, technicians, week)
             scores, times = {}, {}
             for label, settings in (("used first", Settings(start=start, days=5, improve=False)),
+                                    ("used whole", Settings(start=start, days=5, bundle_stage="before")),
+                                    ("used after", Settings(start=start, days=5, bundle_stage="after")),
                                     ("used impr", week),
                                     ("lfl first", Settings(start=start, days=5, week_load_h=0.0, improve=False)),
                                     ("lfl impr", Settings(start=start, days=5, week_load_h=0.0))):
@@ -157,7 +171,7 @@ def compare_with_optimum(sizes: list[tuple[int, int]], seeds: list[int], start: 
             gap = {k: f"{100 * (v.total_h / best.total_h - 1):.1f}%" for k, v in scores.items()}
             flag = "" if optimum.optimal else " (time limit: best found)"
             print(f"{n_jobs:>4} {n_technicians:>4} {seed:>4} {best.total_h:>8.1f} | {gap['used first']:>14} "
-                  f"{gap['used impr']:>6} | {gap['lfl first']:>20} {gap['lfl impr']:>6} | "
+                  f"{gap['used whole']:>6} {gap['used after']:>6} {gap['used impr']:>6} | {gap['lfl first']:>20} {gap['lfl impr']:>6} | "
                   f"{best.unplanned_high:>13}/{scores['used first'].unplanned_high}/{scores['used impr'].unplanned_high:<5} | "
                   f"{best.travel_km:>8.0f}/{scores['used first'].travel_km:.0f}/{scores['used impr'].travel_km:<6.0f} | "
                   f"{optimum.columns:>7} {optimum.build_s + optimum.solve_s:>7.2f} "

@@ -244,20 +244,62 @@ def plan_as_dict(plan: dispatch.Plan) -> dict:
 
 def propose(session_factory: sessionmaker, start: date | None = None, days: int = 5) -> DispatchProposal:
     """Plan ``days`` days from ``start`` (default: the next working day) and store it as that
-    day's proposal, replacing an earlier one not yet accepted (the nightly scheduler job)."""
+    day's proposal, replacing an earlier one not yet accepted (the nightly scheduler job).
+
+    The proposal's ``created_at`` is when its input was read (before planning), so a lock stored
+    after it marks it out of date (:func:`pending_locks`); and a plan whose input is older than the
+    stored one's is not stored (two re-plans in flight, in any processes: the later read wins)."""
     start = start or next_working_day(utcnow().date())
+    as_of = utcnow()
     plan = plan_week(session_factory, start, days)
     with transaction(session_factory) as session:
         row = session.scalar(select(DispatchProposal).where(DispatchProposal.start_day == start))
         if row is None:
             row = DispatchProposal(start_day=start)
             session.add(row)
-        elif row.accepted_at is not None:
-            return row  # what an engineer accepted stays as accepted
-        row.days, row.plan, row.created_at = days, plan_as_dict(plan), utcnow()
+        elif row.accepted_at is not None or row.created_at > as_of:
+            session.expunge(row)
+            return row  # what an engineer accepted stays as accepted; a plan of later input stays
+        row.days, row.plan, row.created_at = days, plan_as_dict(plan), as_of
         session.flush()
         session.expunge(row)
     return row
+
+
+def pending_locks(session: Session, proposal: DispatchProposal) -> list[DispatchLock]:
+    """Locks stored after ``proposal``'s input was read, for its week (or without a day): the
+    proposal does not show them yet (its re-plan is running, :func:`replan_after_lock`). None for an
+    accepted proposal (what was accepted stays; its locks are its own)."""
+    if proposal.accepted_at is not None:
+        return []
+    end = proposal.start_day + timedelta(days=max(proposal.days, 1) + 2)  # the lock form allows the weekend
+    return list(session.scalars(select(DispatchLock).where(
+        DispatchLock.locked_at > proposal.created_at,
+        (DispatchLock.day.is_(None)) | ((DispatchLock.day >= proposal.start_day) & (DispatchLock.day < end)))
+        .order_by(DispatchLock.locked_at)))
+
+
+#: The live event a stored re-plan sends (``LiveUpdate``): the dispatch boards open on it redraw.
+PROPOSAL_EVENT = "dispatch_proposal"
+
+
+def replan_after_lock(session_factory: sessionmaker, start: date, days: int, notifier) -> DispatchProposal:
+    """Re-plan the week after a lock and tell the open boards (a ``LiveUpdate`` named
+    :data:`PROPOSAL_EVENT` to the tenants whose orders the plan holds). Run off the request
+    (the lock answers at once); the board says "re-planning" until the stored plan is newer than
+    the lock (:func:`pending_locks`), which needs no state in any process."""
+    from .events import LiveUpdate
+    from .work_order_service import publish
+
+    proposal = propose(session_factory, start, days)
+    order_ids = {i for a in proposal.plan.get("assignments", []) for i in a["work_order_ids"]}
+    order_ids |= {i for u in proposal.plan.get("unplanned", []) for i in u["work_order_ids"]}
+    with session_factory() as session:
+        audience = sorted({t for o in session.scalars(select(WorkOrder).where(WorkOrder.id.in_(order_ids)))
+                           for t in o.machine.tenant.audience()})
+    publish(notifier, [LiveUpdate(tenant_ids=tuple(audience), name=PROPOSAL_EVENT,
+                                  payload={"start": start.isoformat(), "proposal_id": proposal.id})])
+    return proposal
 
 
 class ProposalNotFound(LookupError):
@@ -280,6 +322,11 @@ def accept_proposal(session_factory: sessionmaker, notifier, proposal_id: int, v
         if proposal.accepted_at is not None:
             raise lifecycle.DomainError(f"dispatch proposal {proposal_id} was accepted by {proposal.accepted_by} "
                                         f"at {proposal.accepted_at:%Y-%m-%d %H:%M} UTC")
+        if pending := pending_locks(session, proposal):
+            # accepting would overwrite the newer locks with the proposal's places
+            raise lifecycle.DomainError(f"dispatch proposal {proposal_id} is being re-planned around "
+                                        f"{len(pending)} lock{'s' if len(pending) > 1 else ''} stored after it "
+                                        f"(the latest by {pending[-1].locked_by}); accept it when the board has redrawn")
         placed = [(order_id, a["technician_id"], date.fromisoformat(a["day"]))
                   for a in proposal.plan.get("assignments", []) for order_id in a["work_order_ids"]]
         orders = {o.id: o for o in session.scalars(select(WorkOrder).where(

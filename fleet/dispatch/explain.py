@@ -13,13 +13,14 @@ if TYPE_CHECKING:
 
 def explain(visit: Visit, tech: Technician, day: date, km: float, came_from: str, chosen: Option,
             runner_up: Option | None, qualified: int, settings: Settings, passed_over: Option | None = None,
-            moved: "Move | None" = None, route_h: float = 0.0) -> str:
+            moved: "Move | None" = None, route_h: float = 0.0, note: str = "") -> str:
     """Why this technician and this day, in plain words.
 
     ``passed_over`` is the option that would have won without the weekly load term (a nearer
     technician with a fuller week), when the load decided. ``moved`` says where the first pass had
     the visit, when the improvement pass moved it. ``route_h`` is the day's on-site plus driving
-    hours (said when accepted work over-fills the day).
+    hours (said when accepted work over-fills the day). ``note`` is a clause on how a re-bundled
+    visit differs from the first pass's (:mod:`fleet.dispatch.rebundle`).
     """
     jobs = len(visit.jobs)
     what = f"{jobs} jobs at {visit.site_name} bundled into one visit" if jobs > 1 else f"job at {visit.site_name}"
@@ -31,10 +32,11 @@ def explain(visit: Visit, tech: Technician, day: date, km: float, came_from: str
     elif visit.lock is not None and moved is None:
         who = f"{tech.name}: locked by the service engineer"
     elif moved is not None:
-        was = (f"{moved.technician_name} on {moved.day:%a %d %b}" if moved.technician_name else "unplanned")
+        was = (moved.origin or (f"it {moved.technician_name} on {moved.day:%a %d %b}" if moved.technician_name
+                                else "it unplanned"))
         locked = "locked by the service engineer, " if visit.lock is not None else \
             f"has the {', '.join(sorted(visit.skills)) or 'no special'} skills needed, "
-        who = (f"{tech.name}: {locked}moved here by the improvement pass (the first pass had it {was}): "
+        who = (f"{tech.name}: {locked}moved here by the improvement pass (the first pass had {was}): "
                f"the week costs {_hours(moved.saving_h)} less in driving, lateness and load; "
                f"{chosen.booked_h:.1f} h of the week booked in the final plan")
     else:
@@ -53,6 +55,8 @@ def explain(visit: Visit, tech: Technician, day: date, km: float, came_from: str
         declined = sorted(visit.declined_by)
         if declined:
             who += f"; declined earlier by technician{'s' if len(declined) > 1 else ''} {', '.join(map(str, declined))}"
+    if note:
+        who += f"; {note}"
     route = f"{km:.0f} km ({travel_hours(km / settings.road_factor, settings) * 60:.0f} min) from {came_from}"
     if visit.lock is not None and visit.lock.committed:
         when = (f"{day:%a %d %b}: the day it was accepted for" if visit.lock.day is not None

@@ -48,6 +48,9 @@ class Move:
     technician_name: str | None
     day: date | None
     saving_h: float
+    #: where the first pass had a merged visit's jobs, when they came from several places
+    #: (:mod:`fleet.dispatch.rebundle`): "2 of its 3 jobs with Ben Hale on Mon 07 Dec, 1 of its 3 jobs here"
+    origin: str = ""
 
 
 def may_go(visit: Visit, tech: Technician, day: date) -> bool:
@@ -125,6 +128,8 @@ class _Week:
         ``current``: ``visits`` is the route as it stands, whose driving (which no insertion
         shortens) is known, so a visit with no room even without driving is refused at once."""
         route = self.days[key]
+        if sum(v.work_h for v in visits) + visit.work_h > route.technician.day_hours:
+            return None  # no room even without driving (checked before the insertion's distances)
         if current and self.hours[key] - route.work_h() + sum(v.work_h for v in visits) + visit.work_h > route.technician.day_hours:
             return None
         spot = best_insertion(Route(route.technician, route.day, visits), visit, self.distances, self.settings)
@@ -154,7 +159,7 @@ def improve(days: dict[tuple[int, date], Route], unplanned: list[Visit], technic
         before = moves.get(id(visit))
         if before is None:
             before = Move(techs[where[0]].name if where else None, where[1] if where else None, 0.0)
-        moves[id(visit)] = Move(before.technician_name, before.day, before.saving_h + saving)
+        moves[id(visit)] = Move(before.technician_name, before.day, before.saving_h + saving, before.origin)
 
     for _ in range(MAX_PASSES):
         improved = False

@@ -99,6 +99,13 @@ class Settings:
     speed_km_h: float = SPEED_KM_H
     week_load_h: float = WEEK_LOAD_H  # 0: no weekly load term (the planner before it had one)
     improve: bool = True  # False: the greedy's first pass only (step 3b, fleet.dispatch.improve, off)
+    #: When jobs at one site become one visit (with bundling and the improvement pass on;
+    #: fleet.dispatch.rebundle): "after": every job is planned and improved on its own and the jobs
+    #: that end up at one stop are one visit; "split": bundles are placed whole, then the improvement
+    #: pass moves single jobs (out of a bundle too) and they are bundled again; "before": bundles
+    #: placed and moved only whole (the planner before); "best" (the default): "after" and "before"
+    #: both, the cheaper week (cost plus load term, planner.week_cost_h) is the plan
+    bundle_stage: str = "best"
 
     @property
     def horizon(self) -> list[date]:

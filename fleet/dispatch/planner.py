@@ -2,13 +2,16 @@
 times and explanations of the final routes, and the round-robin baseline."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Iterable, Sequence
 
 from ..workorders import priority_rank
 from .bundling import bundle
 from .explain import explain
-from .improve import Move, improve
+from .improve import improve
+from .objective import routes_of, score
+from .rebundle import Story, rebundle, story, unbundle
 from .model import (DAY_PREFERENCE_H, LATE_PENALTY_H, LOAD_BALANCE_H, PRIORITY_WEIGHT, Assignment, Job, Lock,
                     Plan, Settings, Technician, Unplanned, Visit, travel_hours)
 from .routes import Distances, Option, Route, WeekLoad, best_insertion, route_km
@@ -94,8 +97,14 @@ def plan(jobs: Sequence[Job], technicians: Sequence[Technician], settings: Setti
         Assignments with explanations, jobs that could not be placed (with the reason), travel km,
         on-site hours and available hours.
     """
+    locks = list(locks)
+    stage = settings.bundle_stage if settings.bundling and settings.improve else "before"
+    if stage == "best":
+        # two candidate weeks, each planned and explained on its own; the cheaper is proposed
+        candidates = [plan(jobs, technicians, replace(settings, bundle_stage=s), locks) for s in ("after", "before")]
+        return min(candidates, key=lambda week: week_cost_h(week, jobs, technicians, settings))
     lock_by_job = {lock.job_id: lock for lock in locks}
-    visits = bundle(jobs, technicians, lock_by_job, settings.bundling)
+    visits = bundle(jobs, technicians, lock_by_job, stage in ("before", "split") and settings.bundling)
     visits.sort(key=_placing_order)
     distances = Distances()
     load = WeekLoad(technicians, settings)
@@ -130,13 +139,33 @@ def plan(jobs: Sequence[Job], technicians: Sequence[Technician], settings: Setti
         # the insertion's added km is exactly how much longer the route got: booked = on site + all driving
         load.book(chosen.technician.id, visit.work_h + travel_hours(chosen.added_km, settings))
         decisions[id(visit)] = (chosen, runner_up, len({o.technician.id for o in options}), passed_over)
+    parents = unbundle(days) if stage == "split" else {}  # the improvement pass may take a job out of its bundle
     moves = improve(days, left_out, technicians, settings, distances) if settings.improve else {}
+    members = rebundle(days) if stage != "before" else {}  # the jobs that ended up at one stop are one visit
+    stories = {}
+    for (tech_id, day), route in days.items():
+        for visit in route.visits:
+            stories[id(visit)] = story(visit, members.get(id(visit), (visit,)), parents, moves,
+                                       route.technician.name, day)
     unplanned = [Unplanned(tuple(j.id for j in v.jobs), _no_option_reason(v, technicians, settings)) for v in left_out]
-    return _finish(days, decisions, unplanned, technicians, distances, settings, moves)
+    return _finish(days, decisions, unplanned, technicians, distances, settings, stories)
 
 
-def _finish(days, decisions, unplanned, technicians, distances, settings, moves: dict[int, Move] | None = None) -> Plan:
-    """Times, distances and explanations from the final routes."""
+def week_cost_h(week: Plan, jobs: Sequence[Job], technicians: Sequence[Technician], settings: Settings) -> float:
+    """What the improvement pass minimises, for a whole plan (h): the week's cost
+    (:func:`fleet.dispatch.objective.score`) plus the weekly load term over the final booked hours,
+    ``week_load_h × Σ booked² / (2 × available)`` (:mod:`fleet.dispatch.improve`)."""
+    load = 0.0
+    for tech in technicians:
+        available = sum(tech.day_hours for d in settings.horizon if tech.works_on(d)) or 1.0
+        load += settings.week_load_h * week.booked_h.get(tech.id, 0.0) ** 2 / (2.0 * available)
+    return score(routes_of(week), jobs, technicians, settings).total_h + load
+
+
+def _finish(days, decisions, unplanned, technicians, distances, settings,
+            stories: dict[int, Story] | None = None) -> Plan:
+    """Times, distances and explanations from the final routes (``stories``: which decision or move
+    explains each final visit, :func:`fleet.dispatch.rebundle.story`; none: the visit's own decision)."""
     assignments: list[Assignment] = []
     total_km = work_h = 0.0
     booked = {t.id: 0.0 for t in technicians}
@@ -157,14 +186,14 @@ def _finish(days, decisions, unplanned, technicians, distances, settings, moves:
             start = minute
             minute += visit.work_h * 60.0
             work_h += visit.work_h
-            moved = (moves or {}).get(id(visit))
-            if moved is not None and (moved.technician_name, moved.day) == (tech.name, day):
-                moved = None  # moved away and back: the first pass's decision still describes it
+            told = (stories or {}).get(id(visit)) or Story(visit, None)
+            moved, late_days = told.moved, max(0, (day - visit.due).days)
             if moved is not None:  # the first pass's decision no longer describes where it is
-                chosen = Option(0.0, tech, day, 0, 0.0, max(0, (day - visit.due).days), booked_h=booked[tech.id])
+                chosen = Option(0.0, tech, day, 0, 0.0, late_days, booked_h=booked[tech.id])
                 runner_up, qualified, passed_over = None, 0, None
             else:
-                chosen, runner_up, qualified, passed_over = decisions[id(visit)]
+                chosen, runner_up, qualified, passed_over = decisions[id(told.source)]
+                chosen = replace(chosen, late_days=late_days)  # a split bundle's due date may be another
             assignments.append(Assignment(
                 technician_id=tech.id, technician_name=tech.name, day=day, start_minute=round(start),
                 end_minute=round(minute), job_ids=tuple(j.id for j in visit.jobs), site=visit.site,
@@ -172,7 +201,8 @@ def _finish(days, decisions, unplanned, technicians, distances, settings, moves:
                 late_job_ids=tuple(j.id for j in visit.jobs if day > j.due), locked=visit.lock is not None,
                 committed=visit.lock is not None and visit.lock.committed,
                 reason=explain(visit, tech, day, km, previous_name, chosen, runner_up, qualified, settings,
-                               passed_over, moved, route.work_h() + route_road_km / settings.speed_km_h)))
+                               passed_over, moved, route.work_h() + route_road_km / settings.speed_km_h,
+                               told.note)))
             previous, previous_name = (visit.lat, visit.lon), f"the previous job at {visit.site_name}"
     available = sum(t.day_hours for t in technicians for d in settings.horizon if t.works_on(d))
     return Plan(assignments, unplanned, round(total_km, 1), round(work_h, 2), round(available, 2),

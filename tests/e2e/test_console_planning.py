@@ -63,6 +63,40 @@ def prepare(influx, sql_url) -> dict:
         engine.dispose()
 
 
+def lock_without_replan(sql_url, start: str) -> None:
+    """Lock the week's first unaccepted visit's first order where it is, through the service
+    alone: the stored proposal is then older than a lock, as while the board's re-plan runs."""
+    from datetime import date
+
+    from fleet import db, dispatch_service
+    from fleet.models import DispatchProposal
+
+    engine = db.make_engine(sql_url)
+    try:
+        sessions = db.session_factory(engine)
+        with sessions() as session:
+            plan = session.scalar(select(DispatchProposal).where(
+                DispatchProposal.start_day == date.fromisoformat(start))).plan
+        visit = next(a for a in plan["assignments"] if not a["accepted"])
+        dispatch_service.lock(sessions, visit["work_order_ids"][0], visit["technician_id"],
+                              date.fromisoformat(visit["day"]), "test")
+    finally:
+        engine.dispose()
+
+
+def replan(sql_url, start: str) -> None:
+    """The background re-plan's work, without its live event (the board must notice by itself)."""
+    from datetime import date
+
+    from fleet import db, dispatch_service
+
+    engine = db.make_engine(sql_url)
+    try:
+        dispatch_service.replan_after_lock(db.session_factory(engine), date.fromisoformat(start), 5, EventLog())
+    finally:
+        engine.dispose()
+
+
 def check_page(page, name: str, width: int) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"planning-{name}-{width}.png"), full_page=True)
@@ -114,6 +148,19 @@ def test_pm_plan_dispatch_board_and_feedback_pages(served_app, influx, sql_url):
                     expect(page.locator("#proposal-state")).to_contain_text("Planned just now")
                     page.click("#replan")
                     expect(page.locator("#proposal-state")).to_contain_text("not accepted yet")
+                    # A lock stored but its week not re-planned yet (the background re-plan still
+                    # running): the board says so, offers no accept, and redraws once it is stored.
+                    lock_without_replan(sql_url, facts["start"])
+                    page.reload()
+                    expect(page.locator("#replanning")).to_contain_text("Re-planning around 1 lock")
+                    expect(page.locator("#accept-proposal")).to_have_count(0)
+                    for stale_width in WIDTHS.values():
+                        page.set_viewport_size({"width": stale_width[0], "height": stale_width[1]})
+                        check_page(page, "dispatch-replanning", stale_width[0])
+                    page.set_viewport_size({"width": width, "height": height})
+                    replan(sql_url, facts["start"])
+                    expect(page.locator("#replanning")).to_have_count(0, timeout=15000)
+                    expect(page.locator("#accept-proposal")).to_have_count(1)
                     # Move the first visit's first job to Friday and lock it there.
                     visit = page.locator(".dispatch-visit:not(.accepted)").first
                     job_id = visit.locator(".dispatch-job").first.get_attribute("data-work-order")

@@ -87,3 +87,22 @@ def outer_race_burst(provisioning: dict, uid: str = FAULTY_GENSET, component: st
             "units": "m/s2", "shaft_rpm": rpm, "encoding": "float32le",
             "samples": base64.b64encode(np.asarray(samples, dtype="<f4").tobytes()).decode("ascii")}
     return machine["token"], body
+
+
+def replanned_week(runtime, start, timeout_s: float = 60.0):
+    """The week's stored proposal once the re-plan a lock started in the background has stored it
+    (no lock newer than it: ``dispatch_service.pending_locks``); fails after ``timeout_s``."""
+    from sqlalchemy import select
+
+    from fleet import dispatch_service
+    from fleet.models import DispatchProposal
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with runtime.sessions() as session:
+            proposal = session.scalar(select(DispatchProposal).where(DispatchProposal.start_day == start))
+            if proposal is not None and not dispatch_service.pending_locks(session, proposal):
+                session.expunge(proposal)
+                return proposal
+        assert time.monotonic() < deadline, f"the week of {start} was not re-planned within {timeout_s:.0f} s"
+        time.sleep(0.05)

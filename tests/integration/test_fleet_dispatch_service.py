@@ -132,3 +132,57 @@ def test_a_lock_moves_an_unaccepted_order_and_a_decline_gives_it_back_each_telli
     assert changed.change == "declined" and changed.order["status"] == "open"
     assert (moved.from_technician_id, moved.to_technician_id, moved.reason) == (priya.id, None,
                                                                                 "no hydraulics kit on the van")
+
+
+def test_a_lock_marks_the_stored_proposal_out_of_date_until_its_re_plan_is_stored(planned_fleet):
+    """The lock answers before the week is re-planned (the board's re-plan runs in the background):
+    until the re-plan is stored the proposal is out of date (``pending_locks``, from the rows alone,
+    so any web process sees it), accepting it is refused, and the stored re-plan tells the boards."""
+    from fleet.handlers import as_bus
+    from fleet.models import DispatchProposal
+
+    monday = dispatch.week_start(datetime.now(timezone.utc).date()) + timedelta(days=7)
+    stored = dispatch_service.propose(planned_fleet, monday)
+    with planned_fleet() as session:
+        assert dispatch_service.pending_locks(session, session.get(DispatchProposal, stored.id)) == []
+    moved = stored.plan["assignments"][0]
+    order_id, day = moved["work_order_ids"][0], monday + timedelta(days=4)
+    with planned_fleet() as session:
+        other = next(t.id for t in session.scalars(select(Technician).order_by(Technician.id))
+                     if t.id != moved["technician_id"])
+    dispatch_service.lock(planned_fleet, order_id, other, day, "engineer@ironwatch.example")
+    with planned_fleet() as session:
+        pending = dispatch_service.pending_locks(session, session.get(DispatchProposal, stored.id))
+        tenants = list({t for (t,) in session.execute(select(WorkOrder.tenant_id))})
+    assert [p.work_order_id for p in pending] == [order_id]
+    with pytest.raises(lifecycle.DomainError, match="being re-planned around 1 lock"):
+        dispatch_service.accept_proposal(planned_fleet, EventLog(), stored.id, tenants, "engineer@ironwatch.example")
+
+    log = EventLog()
+    replanned = dispatch_service.replan_after_lock(planned_fleet, monday, 5, as_bus(log, planned_fleet))
+    assert replanned.id == stored.id
+    placed = next(a for a in replanned.plan["assignments"] if order_id in a["work_order_ids"])
+    assert (placed["technician_id"], placed["day"], placed["locked"]) == (other, day.isoformat(), True)
+    with planned_fleet() as session:
+        assert dispatch_service.pending_locks(session, session.get(DispatchProposal, stored.id)) == []
+        order = session.get(WorkOrder, order_id)
+        audience = set(order.machine.tenant.audience())
+    (event,) = log.named(dispatch_service.PROPOSAL_EVENT)
+    assert event[1] == {"start": monday.isoformat(), "proposal_id": stored.id} and audience <= set(event[2])
+
+
+def test_a_re_plan_of_older_input_does_not_replace_a_newer_stored_one(planned_fleet):
+    """Two re-plans in flight (two locks, or two processes): the one that read its input later wins,
+    whichever finishes last."""
+    from fleet.models import DispatchProposal
+
+    monday = dispatch.week_start(datetime.now(timezone.utc).date()) + timedelta(days=7)
+    stored = dispatch_service.propose(planned_fleet, monday)
+    later = datetime.now(timezone.utc) + timedelta(minutes=5)  # as if a re-plan started after this one stored it
+    with planned_fleet.begin() as session:
+        row = session.get(DispatchProposal, stored.id)
+        row.created_at, row.plan = later, {"assignments": [], "unplanned": [], "marker": "newer"}
+    kept = dispatch_service.propose(planned_fleet, monday)
+    with planned_fleet() as session:
+        row = session.get(DispatchProposal, stored.id)
+        assert row.plan.get("marker") == "newer" and row.created_at == later and kept.id == stored.id

@@ -109,8 +109,8 @@
   socket.on("connect_error", function () { if (dot) { dot.classList.remove("on"); dot.title = "Live: not connected"; } });
 
   // "alarm" events are drawn by alarms.js (feed items with an acknowledge button, the alarm list).
-  // "work_order_reassigned" is only re-dispatched (the boards redraw, js/board_live.js).
-  ["diagnosis", "work_order", "work_order_reassigned", "machine_status", "rul", "alarm"].forEach(function (name) {
+  // "work_order_reassigned" and "dispatch_proposal" are only re-dispatched (the boards redraw, js/board_live.js).
+  ["diagnosis", "work_order", "work_order_reassigned", "machine_status", "rul", "alarm", "dispatch_proposal"].forEach(function (name) {
     socket.on(name, function (payload) {
       payload = payload || {};
       if (name === "diagnosis") {
