@@ -173,7 +173,9 @@ def check_csrf() -> None:
     ``/api/`` the answer is JSON naming the header (``bad_field``), as the other API errors are."""
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
     expected = session.get("_csrf", "")
-    if expected and hmac.compare_digest(sent, expected):
+    # compared as bytes: compare_digest raises TypeError on a str with non-ASCII letters (a 500
+    # from a forged form); "replace" because a header can hold any latin-1 byte
+    if expected and hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode()):
         return
     if wants_json():
         abort(make_response(jsonify(error="bad_field", field="X-CSRF-Token",

@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from app_helpers import ENGINEER, FAULTY_GENSET, login_for_forms, machine_entry
+from field_helpers import TECHNICIAN
 from push_receiver import wait_for
 
 pytestmark = pytest.mark.integration
@@ -77,3 +78,17 @@ def test_the_console_script_s_json_write_goes_through(app, provisioning):
     response = engineer.post(f"/api/v1/alarms/{alarm_id}/acknowledge", json={})
     assert response.status_code == 200, response.get_json()
     assert alarm_state(engineer, alarm_id) == "acknowledged"
+
+
+def test_a_token_with_letters_beyond_ascii_is_refused_as_any_wrong_token(app):
+    """``hmac.compare_digest`` raises TypeError on a str with non-ASCII letters: a forged form or
+    header must get the usual 400, not a 500."""
+    engineer = app.test_client()
+    login_for_forms(engineer, ENGINEER)
+    page = engineer.post("/logout", data={"csrf_token": "jeton-forgé"})
+    assert page.status_code == 400 and "did not come from this site" in page.get_data(as_text=True)
+    assert engineer.get("/console/").status_code == 200  # still signed in: the logout changed nothing
+    technician = app.test_client()
+    login_for_forms(technician, TECHNICIAN)
+    api = technician.post("/api/v1/tech/actions", data={"order_id": "1"}, headers={"X-CSRF-Token": "jeton-forg\xe9"})
+    assert api.status_code == 400 and api.get_json()["field"] == "X-CSRF-Token", api.status_code
