@@ -12,6 +12,7 @@ by the decliner. The accepted proposals are also what the technicians' "My day" 
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -24,6 +25,8 @@ from .models import (DispatchLock, DispatchProposal, Technician, TechnicianDayOf
 from .queries import work_order_view
 from .work_order_service import OrderNotFound, machine_position
 from .scope import row_clause
+
+log = logging.getLogger(__name__)
 
 #: Road distance / great-circle distance, as the planner counts it (read here, not from the planner's
 #: module, by the pages that show distances).
@@ -283,11 +286,23 @@ def pending_locks(session: Session, proposal: DispatchProposal) -> list[Dispatch
 PROPOSAL_EVENT = "dispatch_proposal"
 
 
-def replan_after_lock(session_factory: sessionmaker, start: date, days: int, notifier) -> DispatchProposal:
+def replan_after_lock(session_factory: sessionmaker, start: date, days: int, notifier) -> DispatchProposal | None:
     """Re-plan the week after a lock and tell the open boards (a ``LiveUpdate`` named
     :data:`PROPOSAL_EVENT` to the tenants whose orders the plan holds). Run off the request
     (the lock answers at once); the board says "re-planning" until the stored plan is newer than
-    the lock (:func:`pending_locks`), which needs no state in any process."""
+    the lock (:func:`pending_locks`), which needs no state in any process.
+
+    Returns the stored proposal, or None when the re-plan failed: the failure is logged here,
+    because an executor's future that nobody reads would drop it silently and leave the board
+    saying "re-planning" with no trace of why (the board's "Re-plan" or the nightly job retries)."""
+    try:
+        return _replan_and_tell(session_factory, start, days, notifier)
+    except Exception:  # noqa: BLE001 - off the request, on the background executor: log, never lose
+        log.exception("dispatch: the re-plan of the week of %s after a lock failed", start.isoformat())
+        return None
+
+
+def _replan_and_tell(session_factory: sessionmaker, start: date, days: int, notifier) -> DispatchProposal:
     from .events import LiveUpdate
     from .work_order_service import publish
 

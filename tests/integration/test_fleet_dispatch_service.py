@@ -171,6 +171,22 @@ def test_a_lock_marks_the_stored_proposal_out_of_date_until_its_re_plan_is_store
     assert event[1] == {"start": monday.isoformat(), "proposal_id": stored.id} and audience <= set(event[2])
 
 
+def test_a_failed_re_plan_after_a_lock_is_logged_not_lost(planned_fleet, monkeypatch, caplog):
+    """The lock route hands the re-plan to the background executor and never reads its future: a
+    failure there must reach the log (the board would otherwise say "re-planning" with no trace)."""
+    from fleet.handlers import as_bus
+
+    def planner_breaks(*_args, **_kwargs):
+        raise RuntimeError("planner broke")
+
+    monkeypatch.setattr(dispatch_service, "plan_week", planner_breaks)
+    monday = dispatch.week_start(datetime.now(timezone.utc).date()) + timedelta(days=7)
+    with caplog.at_level("ERROR", logger="fleet.dispatch_service"):
+        assert dispatch_service.replan_after_lock(planned_fleet, monday, 5, as_bus(EventLog(), planned_fleet)) is None
+    (record,) = [r for r in caplog.records if r.name == "fleet.dispatch_service"]
+    assert monday.isoformat() in record.getMessage() and "planner broke" in record.exc_text
+
+
 def test_a_re_plan_of_older_input_does_not_replace_a_newer_stored_one(planned_fleet):
     """Two re-plans in flight (two locks, or two processes): the one that read its input later wins,
     whichever finishes last."""
