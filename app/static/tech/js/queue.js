@@ -7,6 +7,7 @@
  *   200 applied            -> removed from the queue
  *   200 conflict, 400, 404 -> removed, and kept as a "problem" the technician sees and dismisses
  *   401/403, network error -> stays queued; sync stops and tries again later (order is kept)
+ *   400 on X-CSRF-Token    -> stays queued (a stale page's token; the step was not looked at)
  * A form half filled in (the finishing form: codes, notes, parts, the shrunk photo) is kept as a
  * draft per job and action in its own store, so closing the app in the quarry loses nothing.
  * Exposed as window.IronQueue. */
@@ -143,6 +144,11 @@
             return response.json().catch(function () { return {}; }).then(function (body) {
               if (response.ok && body.outcome === "applied") {
                 report.sent += 1;
+              } else if (response.status === 400 && body.field === "X-CSRF-Token") {
+                // the page's token is from a session that is over: the server did not look at the
+                // step, so it stays queued (dropping it as a "problem" would lose the job's work)
+                report.stopped = "Reload the app to send your work (this page is out of date)."; report.left += 1;
+                return false;
               } else if (response.ok || (response.status >= 400 && response.status < 500)) {
                 report.problems += 1;
                 return addProblem(entry, body.message || ("The server answered " + response.status),
