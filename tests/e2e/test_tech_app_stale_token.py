@@ -53,6 +53,11 @@ def test_a_step_refused_for_a_stale_page_token_stays_queued(served_app, session_
             page.wait_for_timeout(500)  # the app's handling of the answer (IndexedDB) settles
             expect(page.locator("body[data-queue='1']")).to_have_count(1)
             expect(page.locator("body[data-problems='0']")).to_have_count(1)
+            # and the app says what to do, and keeps saying it (the queue's redraw used to replace
+            # it with "Sending 1 step..." at once)
+            page.wait_for_timeout(1_000)
+            expect(page.locator("#sync-state")).to_contain_text("Reload the app")
+            expect(page.locator("#sync-state")).to_contain_text("1 step kept on this phone")
             page.reload()  # a fresh page, its token the session's: the kept step goes out
             expect(page.locator("body[data-queue='0']")).to_have_count(1, timeout=15_000)
         finally:

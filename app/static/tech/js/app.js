@@ -63,8 +63,15 @@
     }
     syncState.hidden = false;
     syncState.className = "sync-state waiting";
-    syncState.textContent = navigator.onLine ? "Sending " + steps + "…"
-      : "Not sent yet: " + steps + " saved on this phone, sent by itself when you have signal.";
+    if (!navigator.onLine) {
+      syncState.textContent = "Not sent yet: " + steps + " saved on this phone, sent by itself when you have signal.";
+    } else if (syncStopped) {
+      // what the technician must do (sign in, reload) stays on screen until a sync gets through;
+      // "Sending..." here would say the app is busy when it is waiting for them
+      syncState.textContent = syncStopped + " " + steps + " kept on this phone.";
+    } else {
+      syncState.textContent = "Sending " + steps + "…";
+    }
   }
 
   function showProblems(problems) {
@@ -105,12 +112,15 @@
     return Date.now() - at.getTime() < SENT_SHOWN_MS ? at : null;
   })();
 
+  // Why the last sync stopped before the queue was empty, when the technician must act on it
+  // ("Sign in again ...", "Reload the app ..."); empty once a sync is not stopped.
+  var syncStopped = "";
+
   function syncNow() {
     if (!navigator.onLine) { return Promise.resolve(); }
     return IronQueue.sync(actionsUrl).then(function (report) {
-      if (report.stopped && report.stopped !== "offline") {
-        syncState.hidden = false; syncState.className = "sync-state waiting"; syncState.textContent = report.stopped;
-      }
+      syncStopped = report.stopped && report.stopped !== "offline" ? report.stopped : "";
+      if (syncStopped) { showQueue(); }
       if (report.sent && !report.left) {
         lastSent = new Date();
         localStorage.setItem(SENT_KEY, lastSent.toISOString());
