@@ -337,6 +337,9 @@ def accept_proposal(session_factory: sessionmaker, notifier, proposal_id: int, v
         if proposal.accepted_at is not None:
             raise lifecycle.DomainError(f"dispatch proposal {proposal_id} was accepted by {proposal.accepted_by} "
                                         f"at {proposal.accepted_at:%Y-%m-%d %H:%M} UTC")
+        if (proposal.plan or {}).get("planning"):
+            raise lifecycle.DomainError(f"the week from {proposal.start_day.isoformat()} is still being planned; "
+                                        f"accept it when the board has redrawn")
         if pending := pending_locks(session, proposal):
             # accepting would overwrite the newer locks with the proposal's places
             raise lifecycle.DomainError(f"dispatch proposal {proposal_id} is being re-planned around "

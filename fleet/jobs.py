@@ -25,6 +25,8 @@ job                      every      what
                                     projected from its hour meter, due orders opened (idempotent)
 ``dispatch_proposal``    01:00 UTC  ``fleet.dispatch_service.propose``: the next working week's plan
                                     stored for the dispatch board (re-planned on demand there too)
+``dispatch_recovery``    60 s       ``fleet.dispatch_claims.recover_stale``: a week whose first plan or
+                                    re-plan stopped (claim or lock older than 60 s) is planned again
 ``upload_ledger_prune``  1 h        ``fleet.upload_ledger.prune_upload_ledger``: accepted uploads
                                     older than the retention (8 days) leave the duplicate ledger
 =======================  =========  ==================================================================
@@ -86,6 +88,8 @@ MONTHLY_REPORT_HOUR_UTC = 6
 PM_PROJECTION_INTERVAL_S = 60 * 60
 UPLOAD_LEDGER_PRUNE_INTERVAL_S = 60 * 60
 DISPATCH_HOUR_UTC = 1
+#: How often the scheduler looks for a stopped dispatch plan (fleet.dispatch_claims.STALE_AFTER is 60 s).
+DISPATCH_RECOVERY_INTERVAL_S = 60
 #: APScheduler's table in the SQL database (created by the job store itself).
 JOBSTORE_TABLE = "apscheduler_jobs"
 
@@ -382,7 +386,7 @@ def add_planning_jobs(scheduler, store, session_factory: sessionmaker, notifier:
                       jobstore_engine=None) -> None:
     """PM projection (hourly: hour meters move slowly, the projection is idempotent) and the nightly
     dispatch proposal for the next working week."""
-    from . import dispatch_service, preventive_service
+    from . import dispatch_claims, dispatch_service, preventive_service
 
     add = _job_adder(scheduler, jobstore_engine)
     add("pm_projection", partial(preventive_service.run_pm, session_factory, store, notifier), "interval",
@@ -390,6 +394,9 @@ def add_planning_jobs(scheduler, store, session_factory: sessionmaker, notifier:
     # Missed while no process held the lease: made up within the morning, once.
     add("dispatch_proposal", partial(dispatch_service.propose, session_factory), "cron", hour=DISPATCH_HOUR_UTC,
         minute=0, misfire_grace_time=6 * 3600)
+    # A first plan or re-plan whose process died (its claim or lock older than STALE_AFTER) is planned again.
+    add("dispatch_recovery", partial(dispatch_claims.recover_stale, session_factory, notifier), "interval",
+        seconds=DISPATCH_RECOVERY_INTERVAL_S, next_run_time=first + timedelta(seconds=45))
 
 
 def add_alarm_jobs(scheduler, store, session_factory: sessionmaker, bus, clock: Callable[[], datetime],

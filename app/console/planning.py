@@ -64,27 +64,42 @@ def _week_start(today: date) -> date:
 @bp.get("/dispatch")
 @roles_required(*CONSOLE_ROLES)
 def dispatch_board():
-    from fleet import dispatch_service, planning_views
+    from fleet import dispatch_claims, dispatch_service, planning_views
     from fleet.models import utcnow
 
     start = _day(request.args.get("start"), "start", _week_start(utcnow().date()))
     with _runtime().sessions() as session:
         proposal = planning_views.stored_proposal(session, start)
+    if proposal is None or (dispatch_claims.is_claim(proposal) and dispatch_claims.is_stale(proposal.created_at)):
+        _plan_in_background(start, proposal)
+    with _runtime().sessions() as session:
+        proposal = planning_views.stored_proposal(session, start)
         pending = dispatch_service.pending_locks(session, proposal) if proposal is not None else []
         pending = [{"by": lock.locked_by, "at": lock.locked_at.isoformat()} for lock in pending]
-    if proposal is not None:
-        plan, source = proposal.plan, "stored"
-    else:  # nothing stored for this week yet: plan now (well under a second), store on request
-        plan, source = dispatch_service.plan_as_dict(dispatch_service.plan_week(_runtime().sessions, start,
-                                                                                WEEK_DAYS)), "live"
+    planning = dispatch_claims.is_claim(proposal)
+    plan = proposal.plan if proposal is not None else dispatch_claims.empty_plan()
     with _runtime().sessions() as session:
         board = planning_views.dispatch_board(session, start, plan, current_user.scope, WEEK_DAYS)
         from fleet import queries
 
         technicians = [t for t in queries.technicians(session) if t["active"]]
-    return render_template("console/dispatch.html", board=board, proposal=proposal, source=source, pending=pending,
+    return render_template("console/dispatch.html", board=board, proposal=proposal, planning=planning, pending=pending,
                            technicians=technicians, previous=(start - timedelta(days=7)).isoformat(),
                            following=(start + timedelta(days=7)).isoformat(), live=True)
+
+
+def _plan_in_background(start: date, stale_claim=None) -> None:
+    """The week's first plan (or a stale claim's) off the request: the database decides which
+    request plans it (``fleet.dispatch_claims``); the board says "being planned" and redraws on the
+    ``dispatch_proposal`` live event when it is stored."""
+    from fleet import dispatch_claims, dispatch_service
+
+    sessions = _runtime().sessions
+    won = (dispatch_claims.claim_first_plan(sessions, start, WEEK_DAYS) if stale_claim is None
+           else dispatch_claims.reclaim(sessions, stale_claim))
+    if won:
+        _runtime().background.submit(dispatch_service.replan_after_lock, sessions, start, WEEK_DAYS,
+                                     _runtime().notifier)
 
 
 def _back(start: date):

@@ -200,7 +200,9 @@ def work_order_board():
         technicians = assignable_technicians(session, tenants)
         week = _week_start(utcnow().date())
         stored = planning_views.stored_proposal(session, week)
-        proposal = None if stored is None else {
+        from fleet.dispatch_claims import is_claim
+
+        proposal = None if stored is None or is_claim(stored) else {
             "id": stored.id, "start_day": stored.start_day.isoformat(), "plan": stored.plan,
             "accepted_by": stored.accepted_by, "accepted_at": stored.accepted_at.isoformat() if stored.accepted_at else None,
             "created_at": stored.created_at.isoformat() if stored.created_at else None}

@@ -90,7 +90,7 @@ def outer_race_burst(provisioning: dict, uid: str = FAULTY_GENSET, component: st
 
 
 def replanned_week(runtime, start, timeout_s: float = 60.0):
-    """The week's stored proposal once the re-plan a lock started in the background has stored it
+    """The week's stored proposal once the re-plan a lock (or a first board load) started in the background has stored it
     (no lock newer than it: ``dispatch_service.pending_locks``); fails after ``timeout_s``."""
     from sqlalchemy import select
 
@@ -101,7 +101,8 @@ def replanned_week(runtime, start, timeout_s: float = 60.0):
     while True:
         with runtime.sessions() as session:
             proposal = session.scalar(select(DispatchProposal).where(DispatchProposal.start_day == start))
-            if proposal is not None and not dispatch_service.pending_locks(session, proposal):
+            if (proposal is not None and not (proposal.plan or {}).get("planning")  # a first plan's claim
+                    and not dispatch_service.pending_locks(session, proposal)):
                 session.expunge(proposal)
                 return proposal
         assert time.monotonic() < deadline, f"the week of {start} was not re-planned within {timeout_s:.0f} s"

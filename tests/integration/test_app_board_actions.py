@@ -256,3 +256,30 @@ def test_the_weeks_dispatch_proposal_is_shown_accepted_and_changed_from_the_boar
     response = engineer.post("/console/dispatch/lock", data=as_other)
     assert response.status_code == 400 and "reassign it on the work-order board" in response.get_data(as_text=True)
     assert row(runtime, order_id)["technician_id"] == priya
+
+
+def test_a_weeks_first_dispatch_board_answers_at_once_and_plans_it_in_the_background(world):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.console.planning import _week_start
+    from fleet.models import DispatchProposal, utcnow
+
+    app, runtime = world
+    order_id = open_job(runtime.sessions, runtime.notifier)  # something for the plan to place
+    week = _week_start(utcnow().date()) + timedelta(days=7)
+    # two engineers open the unplanned week at once: both pages answer "being planned", one plan runs
+    clients = [sign_in(app, ENGINEER)[0] for _ in range(2)]
+    with ThreadPoolExecutor(2) as pool:
+        pages = list(pool.map(lambda c: c.get(f"/console/dispatch?start={week.isoformat()}"), clients))
+    for response in pages:
+        text = response.get_data(as_text=True)
+        assert response.status_code == 200 and "Planning this week for the first time" in text
+        assert 'id="accept-proposal"' not in text and 'id="replan"' in text  # Re-plan and store stays
+    with runtime.sessions() as session:
+        assert len(session.scalars(select(DispatchProposal).where(DispatchProposal.start_day == week)).all()) == 1
+    stored = replanned_week(runtime, week)
+    assert "planning" not in stored.plan and order_id in {i for a in stored.plan["assignments"] for i in a["work_order_ids"]}
+    with runtime.sessions() as session:
+        assert len(session.scalars(select(DispatchProposal).where(DispatchProposal.start_day == week)).all()) == 1
+    text = clients[0].get(f"/console/dispatch?start={week.isoformat()}").get_data(as_text=True)
+    assert "Planning this week for the first time" not in text and 'id="accept-proposal"' in text

@@ -202,3 +202,54 @@ def test_a_re_plan_of_older_input_does_not_replace_a_newer_stored_one(planned_fl
     with planned_fleet() as session:
         row = session.get(DispatchProposal, stored.id)
         assert row.plan.get("marker") == "newer" and row.created_at == later and kept.id == stored.id
+
+
+def test_a_weeks_first_plan_is_claimed_once_and_a_stale_claim_is_planned_again(planned_fleet):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fleet import dispatch_claims
+    from fleet.models import DispatchProposal
+
+    monday = dispatch.week_start(datetime.now(timezone.utc).date()) + timedelta(days=14)
+    # two engineers open the board at once: the unique week row lets exactly one claim it
+    with ThreadPoolExecutor(2) as pool:
+        won = list(pool.map(lambda _: dispatch_claims.claim_first_plan(planned_fleet, monday, 5), range(2)))
+    assert sorted(won) == [False, True]
+    with planned_fleet() as session:
+        claim = session.scalar(select(DispatchProposal).where(DispatchProposal.start_day == monday))
+        assert dispatch_claims.is_claim(claim) and claim.plan["assignments"] == []
+        assert dispatch_claims.stale_weeks(session) == []  # fresh: its plan is still running
+    with pytest.raises(lifecycle.DomainError, match="still being planned"):
+        dispatch_service.accept_proposal(planned_fleet, EventLog(), claim.id, None, "engineer@x")
+
+    # the process planning it died: once older than STALE_AFTER the scheduler's job plans it, once
+    with planned_fleet.begin() as session:
+        session.get(DispatchProposal, claim.id).created_at = claim.created_at - dispatch_claims.STALE_AFTER * 2
+    assert dispatch_claims.recover_stale(planned_fleet, EventLog()) == [monday]
+    with planned_fleet() as session:
+        rows = session.scalars(select(DispatchProposal).where(DispatchProposal.start_day == monday)).all()
+        assert len(rows) == 1 and not dispatch_claims.is_claim(rows[0]) and rows[0].plan["assignments"]
+    assert dispatch_claims.recover_stale(planned_fleet, EventLog()) == []
+
+
+def test_a_stale_pending_lock_is_re_planned_by_the_recovery_job(planned_fleet):
+    from fleet import dispatch_claims
+    from fleet.models import DispatchProposal
+
+    monday = dispatch.week_start(datetime.now(timezone.utc).date()) + timedelta(days=21)
+    proposal = dispatch_service.propose(planned_fleet, monday, 5)
+    order_id = proposal.plan["assignments"][0]["work_order_ids"][0]
+    technician_id = proposal.plan["assignments"][-1]["technician_id"]
+    dispatch_service.lock(planned_fleet, order_id, technician_id, None, "engineer@x")  # its re-plan never runs
+    with planned_fleet() as session:
+        assert dispatch_claims.stale_weeks(session) == []
+    with planned_fleet.begin() as session:
+        row = session.get(DispatchLock, order_id)
+        row.locked_at = row.locked_at - dispatch_claims.STALE_AFTER * 2
+        session.get(DispatchProposal, proposal.id).created_at = row.locked_at - timedelta(seconds=1)
+    assert dispatch_claims.recover_stale(planned_fleet, EventLog()) == [monday]
+    with planned_fleet() as session:
+        stored = session.get(DispatchProposal, proposal.id)
+        assert dispatch_service.pending_locks(session, stored) == []
+        placed = next(a for a in stored.plan["assignments"] if order_id in a["work_order_ids"])
+        assert placed["technician_id"] == technician_id

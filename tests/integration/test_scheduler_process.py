@@ -92,7 +92,7 @@ def test_a_second_scheduler_refuses_and_a_waiting_one_takes_over(influx, sql_url
         wait_for(lambda: held_by(session_factory, first), 60, "the first scheduler did not take the lease", logs)
         owner = lease_row(session_factory).owner
         # Its jobs are in the SQL job store, where a successor finds them.
-        expected = {"burst_sweep", "operating_sync", "rul_scoring", "pm_projection", "dispatch_proposal",
+        expected = {"burst_sweep", "operating_sync", "rul_scoring", "pm_projection", "dispatch_proposal", "dispatch_recovery",
                     "overdue_escalation", "alarm_escalation", "monthly_reports", "nightly_backup",
                     "upload_ledger_prune"}
         wait_for(lambda: expected <= stored_jobs(session_factory), 30, "the jobs are not in apscheduler_jobs", logs)
