@@ -113,6 +113,14 @@ def replan(sql_url, start: str) -> None:
         engine.dispose()
 
 
+def check_at_every_width(page, name: str, back_to: tuple[int, int]) -> None:
+    """``check_page`` at each of WIDTHS, then the viewport back to ``back_to`` (width, height)."""
+    for each_width, each_height in WIDTHS.values():
+        page.set_viewport_size({"width": each_width, "height": each_height})
+        check_page(page, name, each_width)
+    page.set_viewport_size({"width": back_to[0], "height": back_to[1]})
+
+
 def check_page(page, name: str, width: int) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"planning-{name}-{width}.png"), full_page=True)
@@ -155,10 +163,7 @@ def test_pm_plan_dispatch_board_and_feedback_pages(served_app, influx, sql_url):
                     expect(page.locator("#replanning")).to_contain_text("Planning this week for the first time")
                     expect(page.locator("#accept-proposal")).to_have_count(0)
                     expect(page.locator("#replan")).to_have_count(1)
-                    for first_width in WIDTHS.values():
-                        page.set_viewport_size({"width": first_width[0], "height": first_width[1]})
-                        check_page(page, "dispatch-first-plan", first_width[0])
-                    page.set_viewport_size({"width": width, "height": height})
+                    check_at_every_width(page, "dispatch-first-plan", (width, height))
                     replan(sql_url, facts["start"])
                     expect(page.locator("#replanning")).to_have_count(0, timeout=15000)
                 else:
@@ -185,10 +190,7 @@ def test_pm_plan_dispatch_board_and_feedback_pages(served_app, influx, sql_url):
                     page.reload()
                     expect(page.locator("#replanning")).to_contain_text("Re-planning around 1 lock")
                     expect(page.locator("#accept-proposal")).to_have_count(0)
-                    for stale_width in WIDTHS.values():
-                        page.set_viewport_size({"width": stale_width[0], "height": stale_width[1]})
-                        check_page(page, "dispatch-replanning", stale_width[0])
-                    page.set_viewport_size({"width": width, "height": height})
+                    check_at_every_width(page, "dispatch-replanning", (width, height))
                     replan(sql_url, facts["start"])
                     expect(page.locator("#replanning")).to_have_count(0, timeout=15000)
                     expect(page.locator("#accept-proposal")).to_have_count(1)
