@@ -107,3 +107,27 @@ def replanned_week(runtime, start, timeout_s: float = 60.0):
                 return proposal
         assert time.monotonic() < deadline, f"the week of {start} was not re-planned within {timeout_s:.0f} s"
         time.sleep(0.05)
+
+
+class HeldBackground:
+    """A stand-in for ``runtime.background`` (a ``concurrent.futures.Executor``) that keeps each
+    submitted call until :meth:`release`, so a test can look at the "being planned" state before the
+    background work can finish it (a small week's plan takes milliseconds: without this, a second
+    request can find the plan already stored)."""
+
+    def __init__(self, executor):
+        self._executor = executor
+        self._held: list = []
+
+    def submit(self, fn, *args, **kwargs):
+        self._held.append((fn, args, kwargs))
+
+    def release(self) -> int:
+        """Hand the held calls to the real executor; returns how many there were."""
+        held, self._held = self._held, []
+        for fn, args, kwargs in held:
+            self._executor.submit(fn, *args, **kwargs)
+        return len(held)
+
+    def shutdown(self, *args, **kwargs):
+        self._executor.shutdown(*args, **kwargs)

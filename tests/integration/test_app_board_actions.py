@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app_helpers import CUSTOMER, ENGINEER, app_config, replanned_week, seed_demo_fleet
+from app_helpers import CUSTOMER, ENGINEER, HeldBackground, app_config, replanned_week, seed_demo_fleet
 from field_helpers import OTHER_TECHNICIAN_NAME, TECHNICIAN, open_job, technician_id_by_name
 from test_tech_app import sign_in
 
@@ -269,6 +269,7 @@ def test_a_weeks_first_dispatch_board_answers_at_once_and_plans_it_in_the_backgr
     week = _week_start(utcnow().date()) + timedelta(days=7)
     # two engineers open the unplanned week at once: both pages answer "being planned", one plan runs
     clients = [sign_in(app, ENGINEER)[0] for _ in range(2)]
+    runtime.background = held = HeldBackground(runtime.background)  # the plan waits until both pages are read
     with ThreadPoolExecutor(2) as pool:
         pages = list(pool.map(lambda c: c.get(f"/console/dispatch?start={week.isoformat()}"), clients))
     for response in pages:
@@ -277,6 +278,7 @@ def test_a_weeks_first_dispatch_board_answers_at_once_and_plans_it_in_the_backgr
         assert 'id="accept-proposal"' not in text and 'id="replan"' in text  # Re-plan and store stays
     with runtime.sessions() as session:
         assert len(session.scalars(select(DispatchProposal).where(DispatchProposal.start_day == week)).all()) == 1
+    assert held.release() == 1  # one request won the claim and started the plan
     stored = replanned_week(runtime, week)
     assert "planning" not in stored.plan and order_id in {i for a in stored.plan["assignments"] for i in a["work_order_ids"]}
     with runtime.sessions() as session:
