@@ -46,6 +46,12 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """``1, "visit"`` → ``"1 visit"``; ``3, "visit"`` → ``"3 visits"`` (``plural`` where adding an
+    s is wrong)."""
+    return f"{number} {noun if number == 1 else (plural or noun + 's')}"
+
+
 def component_words(name: str | None) -> str:
     """A component identifier in words (``alternator_de`` → ``alternator drive end``)."""
     return COMPONENT_WORDS.get(name or "", words(name))

@@ -6,6 +6,7 @@ means nothing of it was stored.
 """
 from __future__ import annotations
 
+import threading
 import time
 import logging
 from dataclasses import dataclass, replace
@@ -83,6 +84,10 @@ class IngestService:
         self.clock = clock
         self.fault_codes = fault_codes if fault_codes is not None else MemoryFaultCodeRegister()
         self.ledger = ledger
+        # Uploads decided by this spool alone since the ledger last failed (None: it works). An
+        # unreachable database would otherwise log a warning per upload, hundreds a second.
+        self._ledger_outage: int | None = None
+        self._ledger_outage_lock = threading.Lock()  # requests arrive on many threads
 
     # ------------------------------------------------------------------ the three kinds
 
@@ -194,11 +199,12 @@ class IngestService:
         if self.ledger is None:
             return False
         try:
-            return self.ledger.seen(upload.machine, upload.upload_id)
+            seen = self.ledger.seen(upload.machine, upload.upload_id)
         except Exception as exc:  # noqa: BLE001 - an unreachable database must not refuse durable-able data
-            log.warning("upload ledger unreadable (%s); %s/%s checked against this spool only",
-                        exc, upload.machine, upload.upload_id)
+            self._ledger_failed("unreadable", exc, upload)
             return False
+        self._ledger_worked()
+        return seen
 
     def _ledger_record(self, upload: Upload) -> bool:
         """Record the durable ``upload``; True unless another process recorded it first. A
@@ -206,8 +212,27 @@ class IngestService:
         if self.ledger is None:
             return True
         try:
-            return self.ledger.record(upload.machine, upload.upload_id)
+            first = self.ledger.record(upload.machine, upload.upload_id)
         except Exception as exc:  # noqa: BLE001 - the data is fsync'd: acknowledge it regardless
-            log.warning("upload ledger unwritable (%s); %s/%s accepted, known to this spool only",
-                        exc, upload.machine, upload.upload_id)
+            self._ledger_failed("unwritable", exc, upload)
             return True
+        self._ledger_worked()
+        return first
+
+    def _ledger_failed(self, what: str, exc: Exception, upload: Upload) -> None:
+        """One warning when the ledger starts failing; the uploads after it are counted, not logged."""
+        with self._ledger_outage_lock:
+            if self._ledger_outage is None:
+                log.warning("upload ledger %s (%s); from %s/%s on, duplicates are judged by this spool only "
+                            "until it works again", what, exc, upload.machine, upload.upload_id)
+                self._ledger_outage = 0
+            self._ledger_outage += 1
+
+    def _ledger_worked(self) -> None:
+        if self._ledger_outage is None:  # the usual case, read without the lock
+            return
+        with self._ledger_outage_lock:
+            if self._ledger_outage is not None:
+                log.warning("upload ledger works again; %d ledger calls failed meanwhile (those uploads "
+                            "are known to this spool only)", self._ledger_outage)
+                self._ledger_outage = None

@@ -99,7 +99,8 @@ def _register_wording_filters(state) -> None:
     from fleet import wording
 
     state.app.jinja_env.filters.update(component_words=wording.component_words, fault_words=wording.fault_words,
-                                       confidence_level=wording.confidence_level, words=wording.words)
+                                       confidence_level=wording.confidence_level, words=wording.words,
+                                       counted=wording.counted)
     state.app.jinja_env.globals.update(zone_explanation=wording.zone_explanation,
                                        confidence_explanation=wording.confidence_explanation)
 

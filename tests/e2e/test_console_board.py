@@ -77,6 +77,7 @@ def test_board_actions_at_desktop_and_phone_width_and_live_redraw(served_app, sq
                 if label == "phone":
                     assert fold.get_attribute("open") is None
                     assert fold.locator("summary").bounding_box()["height"] >= 44
+                    expect(fold.locator("summary .filters-summary-count")).to_have_text(re.compile(r"^\d+ of \d+ orders$"))
                     shoot(page, "filters-folded", width)
                     fold.locator("summary").click()
                     expect(fold.locator("select[name=priority]")).to_be_visible()

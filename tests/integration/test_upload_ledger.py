@@ -166,3 +166,35 @@ def test_concurrent_records_share_commits_and_each_learns_its_outcome(ledger_ses
     assert added.count(True) == 8 * 25 and added.count(False) == 8 * 25
     assert ledger_rows(ledger_sessions) == 200
     assert commits[0] < 400
+
+
+def test_a_ledger_that_fails_is_one_warning_not_one_per_upload(session_factory, tmp_path, caplog):
+    """A database without the ledger's table (not migrated to 0016, or unreachable): every upload is
+    still accepted, durable in the spool, with one warning when the ledger starts failing and one
+    when it works again, not a warning per upload."""
+    import logging
+
+    seed.seed(session_factory, tmp_path)
+    directory = SqlDeviceDirectory(session_factory)
+    token = directory.issue_credential("GS-2001")
+    with session_factory() as session:
+        session.execute(AcceptedUpload.__table__.delete())
+        session.commit()
+    engine = session_factory.kw["bind"]
+    AcceptedUpload.__table__.drop(engine)
+    spool = Spool(tmp_path / "spool")
+    try:
+        service = IngestService(spool, directory, ledger=SqlUploadLedger(session_factory))
+        with caplog.at_level(logging.WARNING, logger="telemetry.ingest"):
+            for n in range(5):
+                assert service.accept_operating(token, operating(f"u-{n}"), JSON).duplicate is False
+            assert service.accept_operating(token, operating("u-0"), JSON).duplicate is True  # the spool knows it
+            failing = [r.getMessage() for r in caplog.records]
+            assert len(failing) == 1 and "duplicates are judged by this spool only" in failing[0]
+            AcceptedUpload.__table__.create(engine)
+            assert service.accept_operating(token, operating("u-5"), JSON).duplicate is False
+        messages = [r.getMessage() for r in caplog.records]
+        assert len(messages) == 2 and "works again; 12 ledger calls failed" in messages[1]
+        assert all(spool.knows(f"u-{n}", "GS-2001") for n in range(6)) and ledger_rows(session_factory) == 1
+    finally:
+        spool.close()

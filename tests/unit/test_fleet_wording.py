@@ -38,3 +38,8 @@ def test_zone_explanation_says_which_evidence_carries_the_finding():
     assert "confirms" in w.zone_explanation("D", 12.0, envelope_finding)
     assert w.zone_explanation("B", 2.0, None).startswith("Overall vibration (2.00 mm/s RMS) is in zone B")
     assert "No ISO 20816 zone" in w.zone_explanation(None, None, None)
+
+
+def test_counted_says_one_visit_and_two_visits():
+    assert w.counted(1, "visit") == "1 visit" and w.counted(2, "visit") == "2 visits"
+    assert w.counted(0, "lock") == "0 locks" and w.counted(3, "technician on call", "technicians on call") == "3 technicians on call"
