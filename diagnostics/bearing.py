@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from .comb import CombEvidence
-from .findings import FAULT_MODE_NAMES, Evidence, Finding, part_named
+from .findings import FAULT_MODE_NAMES, Evidence, Finding, part_named, part_words
 from .kinematics import DefectFrequencies
 from .matching import decoy_fundamentals, stack_family_evidence
 from .views import EnvelopeStack
@@ -279,14 +279,42 @@ def _strongest_per_bearing(findings: list[Finding]) -> list[Finding]:
     return out
 
 
+def gear_shafts(gears: dict[str, dict[str, float]]) -> list[tuple[float, list[tuple[str, str]]]]:
+    """The distinct shafts that carry gears, and which gears sit on each.
+
+    Parameters
+    ----------
+    gears : dict
+        ``DefectFrequencies.gears``: per gear its pinion's ``shaft_hz`` and wheel's ``mating_shaft_hz`` (Hz).
+
+    Returns
+    -------
+    list of (rate_hz, [(gear name, "pinion" | "wheel"), ...])
+        One entry per shaft, in the order first met. In a two-stage reduction the stage 1 wheel and
+        the stage 2 pinion share the middle shaft, so both are listed there: a tooth broken on either
+        jolts once per turn of that shaft, and the envelope cannot tell which.
+    """
+    shafts: list[tuple[float, list[tuple[str, str]]]] = []
+    for name, g in gears.items():
+        for side, rate in (("pinion", g["shaft_hz"]), ("wheel", g["mating_shaft_hz"])):
+            same = next((s for s in shafts if np.isclose(s[0], rate, rtol=1e-9)), None)
+            if same is None:
+                shafts.append((rate, [(name, side)]))
+            else:
+                same[1].append((name, side))
+    return shafts
+
+
 def tooth_findings(stack: EnvelopeStack, freqs: DefectFrequencies, component: str) -> list[Finding]:
-    """Broken gear tooth: a once-per-turn jolt puts the gear's shaft rate and many harmonics in the envelope."""
+    """Broken gear tooth: a once-per-turn jolt puts its shaft's rate and many harmonics in the envelope.
+
+    One finding per shaft (:func:`gear_shafts`), the strongest plus any other at least 80 % as
+    strong; it names the gear when one gear sits on the shaft, else every gear that could be it.
+    """
     if not freqs.gears:
         return []
-    names, f0 = [], []
-    for name, g in freqs.gears.items():
-        names += [(name, "gear shaft"), (name, "mating shaft")]
-        f0 += [g["shaft_hz"], g["mating_shaft_hz"]]
+    shafts = gear_shafts(freqs.gears)
+    f0 = [rate for rate, _ in shafts]
     f0_arr, sb = np.array(f0), np.zeros(len(f0))
     fr = freqs.shaft_hz
     bearing_lines = [b[k] * (2.0 if k == "bsf" else 1.0) for b in freqs.bearings.values() for k in ("bpfo", "bpfi", "bsf", "ftf")]
@@ -301,18 +329,26 @@ def tooth_findings(stack: EnvelopeStack, freqs: DefectFrequencies, component: st
     net, ev = _net_evidence(stack.level_db, stack, f0_arr, sb, decoys, _TOOTH_HARMONICS)
     totals = net.sum(axis=0)
     out = []
-    for gear in dict.fromkeys(n for n, _ in names):
-        cols = [j for j, (n, _) in enumerate(names) if n == gear]
-        j = max(cols, key=lambda c: totals[c])
+    for j, (rate, on_shaft) in enumerate(shafts):
         if totals[j] < TOOTH_DETECTION_DB:
             continue
         view = int(np.argmax(net[:, j]))
-        evidence = _evidence(ev, view, j, f0_arr[j], 0.0, f"{names[j][1]} 1x", "", stack, _TOOTH_HARMONICS)
+        gears_here = list(dict.fromkeys(name for name, _ in on_shaft))
+        sides = " or ".join(f"{part_words(name)} {side}" for name, side in on_shaft)
+        evidence = _evidence(ev, view, j, rate, 0.0, f"{on_shaft[0][1]} shaft 1x" if len(on_shaft) == 1
+                             else "shaft 1x", "", stack, _TOOTH_HARMONICS)
         best = max((e.snr_db for e in evidence), default=0.0)
-        out.append(Finding(component, "gear_broken_tooth", gear, _severity(best, len(evidence)),
+        if len(gears_here) == 1:
+            where = f"on the {part_named(gears_here[0], 'gear')}: impacts once per turn of its {on_shaft[0][1]} shaft"
+        else:
+            where = (f"on a gear of the shaft turning at {rate:.1f} Hz ({sides}; its once-per-turn impacts "
+                     f"cannot tell which): impacts once per turn")
+        out.append(Finding(component, "gear_broken_tooth", "_or_".join(gears_here), _severity(best, len(evidence)),
                            _confidence(float(totals[j]), TOOTH_DETECTION_DB), evidence,
-                           f"Broken or cracked tooth on the {part_named(gear, 'gear')}: impacts once per turn "
-                           f"of the {names[j][1]} ({f0_arr[j]:.1f} Hz), {len(evidence)} envelope harmonics.", float(totals[j]),
+                           f"Broken or cracked tooth {where} ({rate:.1f} Hz), {len(evidence)} envelope harmonics.",
+                           float(totals[j]),
                            {"view": stack.labels[view], "band_hz": [round(b, 1) for b in stack.bands_hz[view]],
-                            "evidence_db": round(float(totals[j]), 2)}))
-    return out
+                            "evidence_db": round(float(totals[j]), 2), "shaft_hz": round(float(rate), 3)}))
+    strongest = max((f.score for f in out), default=0.0)
+    # a weak echo on another shaft (harmonics of one rate near another's) is not a second fault
+    return [f for f in out if f.score >= 0.8 * strongest]

@@ -114,23 +114,52 @@ class BearingKinematics:
 
 @dataclass(frozen=True)
 class GearKinematics:
-    """A gear on this component's shaft meshing with a mating gear.
+    """A gear (the pinion, ``teeth``) meshing with a mating gear (the wheel, ``mating_teeth``).
 
-    ``teeth`` sit on the component shaft; the mating shaft turns at ``teeth / mating_teeth`` of it.
+    The pinion sits on the component shaft, or, with ``driven_by`` naming an earlier gear, on that
+    gear's wheel shaft: the next stage of a reduction. Its wheel turns at ``teeth / mating_teeth``
+    of the pinion. A stage wrongly put on the component shaft would expect its mesh and its
+    once-per-turn lines at the input speed, several times too high.
     """
 
     name: str
     teeth: int
     mating_teeth: int
+    driven_by: str | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "GearKinematics":
         name = str(d.get("name") or "gear")
+        driven_by = d.get("driven_by")
         return cls(name=name, teeth=int(_positive(d.get("teeth"), f"gears[{name}].teeth")),
-                   mating_teeth=int(_positive(d.get("mating_teeth"), f"gears[{name}].mating_teeth")))
+                   mating_teeth=int(_positive(d.get("mating_teeth"), f"gears[{name}].mating_teeth")),
+                   driven_by=None if driven_by is None else str(driven_by))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "teeth": self.teeth, "mating_teeth": self.mating_teeth}
+        out: dict[str, Any] = {"name": self.name, "teeth": self.teeth, "mating_teeth": self.mating_teeth}
+        if self.driven_by is not None:
+            out["driven_by"] = self.driven_by
+        return out
+
+
+def gear_shaft_ratios(gears: tuple[GearKinematics, ...]) -> dict[str, float]:
+    """Each gear's pinion-shaft speed as a fraction of the component shaft (dimensionless).
+
+    Raises
+    ------
+    KinematicsError
+        When ``driven_by`` names no earlier gear (a train is listed input first).
+    """
+    ratios: dict[str, float] = {}
+    for g in gears:
+        if g.driven_by is None:
+            ratios[g.name] = 1.0
+        elif g.driven_by in ratios:
+            driver = next(d for d in gears if d.name == g.driven_by)
+            ratios[g.name] = ratios[driver.name] * driver.teeth / driver.mating_teeth
+        else:
+            raise KinematicsError(f"gears[{g.name}].driven_by must name an earlier gear, got {g.driven_by!r}")
+    return ratios
 
 
 @dataclass(frozen=True)
@@ -174,7 +203,8 @@ class DefectFrequencies:
     bearings : dict
         ``{bearing name: {"bpfo": Hz, "bpfi": Hz, "bsf": Hz, "ftf": Hz}}``.
     gears : dict
-        ``{gear name: {"gmf": Hz, "shaft_hz": Hz, "mating_shaft_hz": Hz}}``.
+        ``{gear name: {"gmf": Hz, "shaft_hz": Hz, "mating_shaft_hz": Hz}}``: ``shaft_hz`` is the
+        pinion's shaft, ``mating_shaft_hz`` the wheel's (:class:`GearKinematics`).
     piston_pass_hz : float or None
     line_hz : float or None
     """
@@ -242,10 +272,12 @@ class ComponentKinematics:
             from .iso20816 import LIMIT_SETS
             if iso_class not in LIMIT_SETS:
                 raise KinematicsError(f"iso_class must be one of {sorted(LIMIT_SETS)}, got {iso_class!r}")
+        gear_train = tuple(GearKinematics.from_dict(g) for g in gears)
+        gear_shaft_ratios(gear_train)  # a driven_by naming no earlier gear is refused here, by name
         return cls(
             shaft_ratio=_positive(d.get("shaft_ratio", 1.0), "shaft_ratio"),
             bearings=tuple(BearingKinematics.from_dict(b) for b in bearings),
-            gears=tuple(GearKinematics.from_dict(g) for g in gears),
+            gears=gear_train,
             pistons=None if pistons is None else int(_positive(pistons, "pistons")),
             electrical=None if electrical is None else ElectricalKinematics.from_dict(electrical),
             zone_limits_mm_s=limits,
@@ -287,11 +319,13 @@ class ComponentKinematics:
     def frequencies(self, shaft_rpm: float) -> DefectFrequencies:
         """All expected fault frequencies (Hz) at the recorded shaft speed (rpm)."""
         fr = self.shaft_hz(shaft_rpm)
+        ratios = gear_shaft_ratios(self.gears)
         return DefectFrequencies(
             shaft_hz=fr,
             bearings={b.name: {"bpfo": b.bpfo * fr, "bpfi": b.bpfi * fr, "bsf": b.bsf * fr, "ftf": b.ftf * fr}
                       for b in self.bearings},
-            gears={g.name: {"gmf": g.teeth * fr, "shaft_hz": fr, "mating_shaft_hz": fr * g.teeth / g.mating_teeth}
+            gears={g.name: {"gmf": g.teeth * fr * ratios[g.name], "shaft_hz": fr * ratios[g.name],
+                            "mating_shaft_hz": fr * ratios[g.name] * g.teeth / g.mating_teeth}
                    for g in self.gears},
             piston_pass_hz=self.pistons * fr if self.pistons else None,
             line_hz=self.electrical.line_frequency_hz(fr) if self.electrical else None,

@@ -70,7 +70,7 @@ EXCAVATOR_COMPONENTS = (
         "swing_gearbox", "planetary_gearbox", "swing drive: hydraulic motor into a two-stage reduction",
         {"shaft_ratio": 0.8,  # swing motor speed / engine speed at full pump flow
          "gears": [{"name": "stage1", "teeth": 17, "mating_teeth": 61},
-                   {"name": "stage2", "teeth": 19, "mating_teeth": 73}],
+                   {"name": "stage2", "teeth": 19, "mating_teeth": 73, "driven_by": "stage1"}],
          "bearings": [_bearing("input", SKF_6309)],
          "zone_limits_mm_s": GEARBOX_ZONES},
         "swing gearbox housing, input stage"),

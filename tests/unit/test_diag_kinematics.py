@@ -50,3 +50,23 @@ def test_multipliers_form_and_round_trip():
 def test_bad_kinematics_names_the_key(bad, key):
     with pytest.raises(KinematicsError, match=key):
         ComponentKinematics.from_dict(bad)
+
+
+def test_a_stage_driven_by_another_turns_at_that_stages_wheel_speed():
+    # The demo's two-stage swing reduction: 17/61 then 19/73, input 1,500 rpm = 25 Hz.
+    kin = ComponentKinematics.from_dict({"gears": [{"name": "stage1", "teeth": 17, "mating_teeth": 61},
+                                                   {"name": "stage2", "teeth": 19, "mating_teeth": 73,
+                                                    "driven_by": "stage1"}]})
+    gears = kin.frequencies(1500.0).gears
+    middle = 25.0 * 17 / 61
+    assert gears["stage1"]["shaft_hz"] == pytest.approx(25.0) and gears["stage1"]["gmf"] == pytest.approx(425.0)
+    assert gears["stage2"]["shaft_hz"] == pytest.approx(middle) == pytest.approx(gears["stage1"]["mating_shaft_hz"])
+    assert gears["stage2"]["gmf"] == pytest.approx(19 * middle)
+    assert gears["stage2"]["mating_shaft_hz"] == pytest.approx(middle * 19 / 73)
+    assert ComponentKinematics.from_dict(kin.to_dict()) == kin
+
+
+def test_driven_by_must_name_an_earlier_gear():
+    with pytest.raises(KinematicsError, match=r"gears\[stage2\]\.driven_by"):
+        ComponentKinematics.from_dict({"gears": [{"name": "stage2", "teeth": 19, "mating_teeth": 73, "driven_by": "stage1"},
+                                                 {"name": "stage1", "teeth": 17, "mating_teeth": 61}]})

@@ -87,3 +87,28 @@ def test_white_noise_gives_no_finding_at_odd_rates_and_speeds(fs, n, rpm):
     result = analyze_burst(x, fs, rpm, KIN)
     assert result.findings == []
     json.dumps(result.to_dict())
+
+
+TWO_STAGE = {"shaft_ratio": 1.0,
+             "bearings": [{"name": "input", "n_rolling": 9, "ball_diameter_mm": 7.94, "pitch_diameter_mm": 39.04}],
+             "gears": [{"name": "stage1", "teeth": 17, "mating_teeth": 61},
+                       {"name": "stage2", "teeth": 19, "mating_teeth": 73, "driven_by": "stage1"}]}
+
+
+def test_a_tooth_on_the_input_pinion_is_one_finding_naming_stage_1():
+    # Before, every stage's pinion was put on the input shaft: the same 25 Hz lines raised a
+    # "stage 1" and a "stage 2" finding with identical evidence, two alarms for one tooth.
+    x = synthesize_burst(TWO_STAGE, 1500, fault="gear_broken_tooth", severity=0.8, seed=7, fault_location="stage1")
+    teeth = [f for f in analyze_burst(x, 25600.0, 1500, TWO_STAGE, "gearbox").findings if f.fault_mode == "gear_broken_tooth"]
+    assert [f.location for f in teeth] == ["stage1"]
+    assert teeth[0].evidence[0].expected_hz == pytest.approx(25.0) and "stage 1 gear" in teeth[0].summary
+
+
+def test_a_tooth_on_the_middle_shaft_names_both_gears_that_sit_on_it():
+    # The stage 2 pinion shares the middle shaft with the stage 1 wheel: once-per-turn impacts at
+    # 25 x 17/61 = 6.97 Hz say which shaft, not which of its two gears.
+    x = synthesize_burst(TWO_STAGE, 1500, fault="gear_broken_tooth", severity=0.8, seed=7, fault_location="stage2")
+    teeth = [f for f in analyze_burst(x, 25600.0, 1500, TWO_STAGE, "gearbox").findings if f.fault_mode == "gear_broken_tooth"]
+    assert [f.location for f in teeth] == ["stage1_or_stage2"]
+    assert teeth[0].evidence[0].expected_hz == pytest.approx(25.0 * 17 / 61, rel=1e-6)
+    assert "stage 1 wheel or stage 2 pinion" in teeth[0].summary
