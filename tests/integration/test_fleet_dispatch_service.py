@@ -60,7 +60,7 @@ def test_plan_decline_and_lock_round_trip(planned_fleet):
     second = dispatch_service.plan_week(planned_fleet, monday)
     again = second.for_job(loadbank.id)
     assert again is not None and again.technician_id != chosen.technician_id
-    assert f"declined earlier by technician {chosen.technician_id}" in again.reason
+    assert f"declined earlier by {names[chosen.technician_id].name}" in again.reason
 
     # Lock it to a technician on the Thursday: the next plan keeps it there.
     thursday = monday + timedelta(days=3)
