@@ -17,7 +17,8 @@ and ``"before"``). Printed per planner: median wall time over ``--repeat`` runs 
 ratio to the round-robin, then jobs planned, the plan's travel km, late and unplanned jobs,
 visits, utilization (on-site hours / working hours), the week's cost (``fleet.dispatch.objective``,
 h) and the load spread: min, max and standard deviation of the hours booked per technician (on site
-plus driving; idle technicians count 0).
+plus driving; idle technicians count 0). Then, for the planner as used, how many visits' explanations
+give each kind of reason (:func:`print_explanation_kinds`).
 
 Then, per small week (jobs × technicians, per seed), the optimum (``fleet.dispatch.exact``) against
 the first pass and the planner as used: cost gaps, high-priority jobs left unplanned, travel, and
@@ -30,10 +31,12 @@ import random
 import statistics
 import sys
 import time
+from collections import Counter
 from datetime import date, timedelta
 
 from . import dispatch
 from .dispatch import Job, Settings, Technician, exact, objective
+from .dispatch.explain import DAY_KINDS, TECHNICIAN_KINDS
 
 DEPOTS = (("Leeds", 53.7997, -1.5492), ("Manchester", 53.4808, -2.2426), ("Sheffield", 53.3811, -1.4701),
           ("Buxton", 53.2587, -1.9110), ("York", 53.9590, -1.0815), ("Preston", 53.7632, -2.7031),
@@ -118,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.sites} sites, week of {start:%d %b %Y} (5 working days), median of {args.repeat} runs")
     print(f"{'planner':<24} {'time':>9} {'x base':>7} {'planned':>7} {'travel km':>10} {'km/job':>7} {'late':>5} "
           f"{'unplanned':>9} {'visits':>7} {'util.':>6} {'cost h':>7} | booked h/technician: {'min':>4} {'max':>4} {'std':>4}")
-    baseline = None
+    baseline = result = None
     for name, run in runs:
         seconds, result = _timed(run, args.repeat)
         baseline = baseline or seconds
@@ -130,10 +133,34 @@ def main(argv: list[str] | None = None) -> int:
               f"{result.travel_km / max(planned, 1):>7.1f} {result.late_jobs:>5} {unplanned:>9} "
               f"{len(result.assignments):>7} {result.utilization:>6.0%} {cost:>7.0f} | {'':>20} {low:>4.0f} {high:>4.0f} "
               f"{spread:>4.1f}")
+    print_explanation_kinds(result)  # the last run: the planner as used
     sizes = [tuple(int(n) for n in size.split("x")) for size in args.exact_sizes.split(",") if size]
     if sizes:
         compare_with_optimum(sizes, [int(s) for s in args.exact_seeds.split(",") if s], start)
     return 0
+
+
+def print_explanation_kinds(result: dispatch.Plan) -> None:
+    """Print how many visits' explanations give each kind of reason (``Assignment.reason_kinds``):
+    before, what the explanation used to tell (the decision of the pass that placed the visit:
+    ``Assignment.placed_by``); after, the reasons it states now, measured on the final week."""
+    visits = len(result.assignments)
+    placed = Counter(a.placed_by for a in result.assignments)
+    kinds = Counter(kind for a in result.assignments for kind in a.reason_kinds)
+
+    def listed(names) -> str:
+        return ", ".join(f"{name} {kinds[name]}" for name in names if kinds[name]) or "none"
+
+    print()
+    print(f"explanations of the planner as used, {visits} visits")
+    print(f"  before (the explanation told the decision of the pass that placed the visit): first pass's decision "
+          f"{placed['first pass']}, \"moved here by the improvement pass\" {placed['improvement pass']}")
+    print("  after (the reasons each states, measured on the final week):")
+    print(f"    why this technician: {listed(TECHNICIAN_KINDS)}")
+    print(f"    why this day: {listed(DAY_KINDS)}")
+    print(f"    also: bundled at the site {kinds['bundled']}, what the improvement pass changed {kinds['moved']}")
+    lengths = [len(a.reason) for a in result.assignments] or [0]
+    print(f"    length: mean {statistics.mean(lengths):.0f} characters, longest {max(lengths)}")
 
 
 def compare_with_optimum(sizes: list[tuple[int, int]], seeds: list[int], start: date) -> None:

@@ -86,22 +86,36 @@ def planning_technicians(session: Session, start: date, days: int) -> list[dispa
 def plan_week(session_factory: sessionmaker, start: date | None = None, days: int = 5,
               bundling: bool = True) -> dispatch.Plan:
     """Propose the plan for ``days`` days from ``start`` (default: today) for every open order."""
+    return planned_week(session_factory, start, days, bundling)[0]
+
+
+def planned_week(session_factory: sessionmaker, start: date | None = None, days: int = 5,
+                 bundling: bool = True) -> tuple[dispatch.Plan, list[str]]:
+    """:func:`plan_week`, and the revisions of every dispatch lock its input held
+    (``DispatchLock.revision``, read in the same statement as the locks the plan keeps)."""
     start = start or utcnow().date()
+    revisions: list[str] = []
     with session_factory() as session:
-        jobs, locks = week_jobs(session, start, days)
+        jobs, locks = week_jobs(session, start, days, revisions)
         technicians = planning_technicians(session, start, days)
-    return dispatch.plan(jobs, technicians, dispatch.Settings(start=start, days=days, bundling=bundling), locks)
+    settings = dispatch.Settings(start=start, days=days, bundling=bundling)
+    return dispatch.plan(jobs, technicians, settings, locks), revisions
 
 
-def week_jobs(session: Session, start: date, days: int) -> tuple[list[dispatch.Job], list[dispatch.Lock]]:
+def week_jobs(session: Session, start: date, days: int,
+              revisions: list[str] | None = None) -> tuple[list[dispatch.Job], list[dispatch.Lock]]:
     """The planner's jobs and locks for ``days`` days from ``start``: every open or assigned order
     (with the engineer's lock), and every order a technician has accepted or started, as a committed
     lock to them on the day it was booked for (an order booked for another week is left out; one
-    accepted without a day goes on their first day with room)."""
+    accepted without a day goes on their first day with room). ``revisions``, when given, receives
+    the revision of every lock row read that concerns the week (:func:`lock_concerns_week`), whether
+    the plan keeps it or not."""
     end = start + timedelta(days=days)
     orders = session.scalars(select(WorkOrder).where(
         WorkOrder.status.in_(DISPATCHABLE_ROW_STATUSES + COMMITTED_ROW_STATUSES)).order_by(WorkOrder.id)).all()
     held = {lock.work_order_id: lock for lock in session.scalars(select(DispatchLock))}
+    if revisions is not None:
+        revisions.extend(sorted(lock.revision for lock in held.values() if lock_concerns_week(lock.day, start, days)))
     jobs, locks = [], []
     for order in orders:
         row = held.get(order.id)
@@ -249,12 +263,14 @@ def propose(session_factory: sessionmaker, start: date | None = None, days: int 
     """Plan ``days`` days from ``start`` (default: the next working day) and store it as that
     day's proposal, replacing an earlier one not yet accepted (the nightly scheduler job).
 
-    The proposal's ``created_at`` is when its input was read (before planning), so a lock stored
-    after it marks it out of date (:func:`pending_locks`); and a plan whose input is older than the
-    stored one's is not stored (two re-plans in flight, in any processes: the later read wins)."""
+    The proposal records the revisions of the locks its input held (``lock_revisions``), so a lock
+    committed after the read, whatever its time stamp, marks it out of date (:func:`pending_locks`);
+    its ``created_at`` is when its input was read (before planning), and a plan whose input is older
+    than the stored one's is not stored (two re-plans in flight, in any processes: the later read
+    wins)."""
     start = start or next_working_day(utcnow().date())
     as_of = utcnow()
-    plan = plan_week(session_factory, start, days)
+    plan, revisions = planned_week(session_factory, start, days)
     with transaction(session_factory) as session:
         row = session.scalar(select(DispatchProposal).where(DispatchProposal.start_day == start))
         if row is None:
@@ -263,23 +279,45 @@ def propose(session_factory: sessionmaker, start: date | None = None, days: int 
         elif row.accepted_at is not None or row.created_at > as_of:
             session.expunge(row)
             return row  # what an engineer accepted stays as accepted; a plan of later input stays
-        row.days, row.plan, row.created_at = days, plan_as_dict(plan), as_of
+        row.days, row.plan, row.created_at, row.lock_revisions = days, plan_as_dict(plan), as_of, revisions
         session.flush()
         session.expunge(row)
     return row
 
 
 def pending_locks(session: Session, proposal: DispatchProposal) -> list[DispatchLock]:
-    """Locks stored after ``proposal``'s input was read, for its week (or without a day): the
-    proposal does not show them yet (its re-plan is running, :func:`replan_after_lock`). None for an
-    accepted proposal (what was accepted stays; its locks are its own)."""
+    """Locks for ``proposal``'s week (or without a day) that its plan did not see: the proposal does
+    not show them yet (its re-plan is running, :func:`replan_after_lock`). None for an accepted
+    proposal (what was accepted stays; its locks are its own).
+
+    "Did not see" is by revision, not by time: a lock whose current revision is not among those the
+    plan's input held (``DispatchProposal.lock_revisions``). A time stamp cannot say it: a lock's
+    ``locked_at`` is taken before its transaction commits (and on its own server's clock), so a lock
+    stamped before a re-plan read its input may still commit after the read, and the plan stored
+    later looked newer than a lock it never saw. A claim, or a proposal stored before revisions were
+    recorded, falls back to the time stamp."""
     if proposal.accepted_at is not None:
         return []
-    end = proposal.start_day + timedelta(days=max(proposal.days, 1) + 2)  # the lock form allows the weekend
-    return list(session.scalars(select(DispatchLock).where(
-        DispatchLock.locked_at > proposal.created_at,
-        (DispatchLock.day.is_(None)) | ((DispatchLock.day >= proposal.start_day) & (DispatchLock.day < end)))
-        .order_by(DispatchLock.locked_at)))
+    end = proposal.start_day + timedelta(days=_lock_span_days(proposal.days))
+    in_week = (DispatchLock.day.is_(None)) | ((DispatchLock.day >= proposal.start_day) & (DispatchLock.day < end))
+    if proposal.lock_revisions is None:
+        return list(session.scalars(select(DispatchLock).where(DispatchLock.locked_at > proposal.created_at, in_week)
+                                    .order_by(DispatchLock.locked_at)))
+    seen = set(proposal.lock_revisions)
+    return [lock for lock in session.scalars(select(DispatchLock).where(in_week).order_by(DispatchLock.locked_at))
+            if lock.revision not in seen]
+
+
+def _lock_span_days(days: int) -> int:
+    """The days from a week's start whose locks concern it: its working days and the weekend after
+    (the lock form allows the weekend)."""
+    return max(days, 1) + 2
+
+
+def lock_concerns_week(day: date | None, start: date, days: int) -> bool:
+    """Whether a lock to ``day`` (None: no day) concerns the week of ``days`` days from ``start``
+    (the locks :func:`pending_locks` looks at, and whose revisions a proposal records)."""
+    return day is None or start <= day < start + timedelta(days=_lock_span_days(days))
 
 
 #: The live event a stored re-plan sends (``LiveUpdate``): the dispatch boards open on it redraw.

@@ -42,14 +42,14 @@ The steps:
    objective of :mod:`~fleet.dispatch.objective` plus the weekly load term), at most two rounds. The
    first pass alone was up to 108 % above the optimum on the bench's small weeks (a low-priority job
    due Monday found Monday full of jobs due Friday); with this pass the mean gap is 6.5 %, 2.2 % with
-   the load term off (``python -m fleet.dispatch_bench``, docs/maintenance.md). A moved visit's
-   explanation says where the first pass had it and what the move saved. ``Settings(improve=False)``
-   is the first pass alone.
-4. **Explain.** Once the week is built, every assignment says which skills matched, where the
-   technician comes from (home or the previous job) and how far, why that day, how much
-   dearer the runner-up technician would have been, and how much of the technician's week was
-   booked already (and, when the load decided it, which nearer technician it was preferred to and
-   their booked hours).
+   the load term off (``python -m fleet.dispatch_bench``, docs/maintenance.md).
+   ``Settings(improve=False)`` is the first pass alone.
+4. **Explain** (:mod:`~fleet.dispatch.explain`). Once the week is built, every visit says, measured
+   on the final routes whichever pass placed it, why that day (due date, priority, on time or how
+   late and why not earlier), why that technician (the skill; the nearest qualified one that day
+   and by how many km, or who is nearer and why not them: no room that day, or a fuller week), where
+   they come from and how far, their week's booked hours, what bundling at the site saved, and,
+   where the final week shows a difference, where the first pass had it and what the move changed.
 
 A lock (:class:`Lock`) fixes a job to a technician and optionally a day; re-planning keeps it.
 

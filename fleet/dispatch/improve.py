@@ -19,8 +19,8 @@ week's cost, ``week_load_h × Σ_technicians booked² / (2 × available)`` (the 
 per-visit load terms for a week booked in small steps), and a change between technicians may not
 make the fuller of them fuller, so the pass does not undo the spreading.
 Locked visits move only within their lock (another day when the lock names none); visits a
-technician has accepted do not move. Every move is a
-sentence for the explanation ("moved by the improvement pass from … : saves … h").
+technician has accepted do not move. Every moved visit records where the first pass had it
+(:class:`Move`), which its explanation compares with its final place (:mod:`fleet.dispatch.explain`).
 """
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ class Move:
     #: where the first pass had a merged visit's jobs, when they came from several places
     #: (:mod:`fleet.dispatch.rebundle`): "2 of its 3 jobs with Ben Hale on Mon 07 Dec, 1 of its 3 jobs here"
     origin: str = ""
+    technician_id: int | None = None  # whom the first pass had it with (None: unplanned, or several places)
 
 
 def may_go(visit: Visit, tech: Technician, day: date) -> bool:
@@ -158,8 +159,10 @@ def improve(days: dict[tuple[int, date], Route], unplanned: list[Visit], technic
     def record(visit: Visit, where: tuple[int, date] | None, saving: float) -> None:
         before = moves.get(id(visit))
         if before is None:
-            before = Move(techs[where[0]].name if where else None, where[1] if where else None, 0.0)
-        moves[id(visit)] = Move(before.technician_name, before.day, before.saving_h + saving, before.origin)
+            before = Move(techs[where[0]].name if where else None, where[1] if where else None, 0.0,
+                          technician_id=where[0] if where else None)
+        moves[id(visit)] = Move(before.technician_name, before.day, before.saving_h + saving, before.origin,
+                                before.technician_id)
 
     for _ in range(MAX_PASSES):
         improved = False

@@ -179,6 +179,10 @@ class Assignment:
     locked: bool
     reason: str
     committed: bool = False  # accepted by the technician: the plan keeps it where it is
+    #: the kinds of reason ``reason`` gives (fleet.dispatch.explain.TECHNICIAN_KINDS, DAY_KINDS,
+    #: "bundled", "moved"): what the bench counts
+    reason_kinds: tuple[str, ...] = ()
+    placed_by: str = "first pass"  # or "improvement pass": which pass put it where it is
 
 
 @dataclass(frozen=True)

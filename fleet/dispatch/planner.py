@@ -1,5 +1,6 @@
 """Steps 2 and 3 of the planner (order the visits, place each at its cheapest insertion), the
-times and explanations of the final routes, and the round-robin baseline."""
+times and explanations of the final routes (:mod:`fleet.dispatch.explain`), and the round-robin
+baseline."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -8,10 +9,10 @@ from typing import Iterable, Sequence
 
 from ..workorders import priority_rank
 from .bundling import bundle
-from .explain import explain
-from .improve import improve
+from .explain import FinalWeek, Why, explain
+from .improve import Move, improve
 from .objective import routes_of, score
-from .rebundle import Story, rebundle, story, unbundle
+from .rebundle import first_place, rebundle, unbundle
 from .model import (DAY_PREFERENCE_H, LATE_PENALTY_H, LOAD_BALANCE_H, PRIORITY_WEIGHT, Assignment, Job, Lock,
                     Plan, Settings, Technician, Unplanned, Visit, travel_hours)
 from .routes import Distances, Option, Route, WeekLoad, best_insertion, route_km
@@ -44,16 +45,6 @@ def _options(visit: Visit, technicians: Sequence[Technician], days: dict[tuple[i
                     + DAY_PREFERENCE_H * index * weight + LOAD_BALANCE_H * route.work_h() + load_cost)
             options.append(Option(cost, tech, day, position, added_km, late, load_cost, load.booked_h(tech.id)))
     return options
-
-
-def _winner_without_load(options: Sequence[Option], chosen: Option) -> Option | None:
-    """The other technician's option that would have been chosen without the weekly load term,
-    when there is one (the load term then decided: the explanation says so)."""
-    others = [o for o in options if o.technician.id != chosen.technician.id]
-    best = min(others, key=lambda o: (o.cost - o.load_cost, o.day, o.technician.id), default=None)
-    if best is not None and best.cost - best.load_cost < chosen.cost - chosen.load_cost - 1e-9:
-        return best
-    return None
 
 
 def _placing_order(visit: Visit) -> tuple:
@@ -99,18 +90,25 @@ def plan(jobs: Sequence[Job], technicians: Sequence[Technician], settings: Setti
     """
     locks = list(locks)
     stage = settings.bundle_stage if settings.bundling and settings.improve else "before"
-    if stage == "best":
-        # two candidate weeks, each planned and explained on its own; the cheaper is proposed
-        candidates = [plan(jobs, technicians, replace(settings, bundle_stage=s), locks) for s in ("after", "before")]
-        return min(candidates, key=lambda week: week_cost_h(week, jobs, technicians, settings))
+    if stage != "best":
+        return _finish(*_build(jobs, technicians, replace(settings, bundle_stage=stage), locks))
+    # two candidate weeks; the cheaper is proposed, and explained (on its own final routes)
+    candidates = [_build(jobs, technicians, replace(settings, bundle_stage=s), locks) for s in ("after", "before")]
+    cheaper = min(candidates, key=lambda built: week_cost_h(_finish(*built, explained=False), jobs, technicians,
+                                                            settings))
+    return _finish(*cheaper)
+
+
+def _build(jobs: Sequence[Job], technicians: Sequence[Technician], settings: Settings, locks: list[Lock]) -> tuple:
+    """Steps 1 to 3b for one ``settings.bundle_stage`` (not ``"best"``): the arguments of
+    :func:`_finish` (final routes, unplanned, technicians, distances, settings, first places)."""
+    stage = settings.bundle_stage
     lock_by_job = {lock.job_id: lock for lock in locks}
     visits = bundle(jobs, technicians, lock_by_job, stage in ("before", "split") and settings.bundling)
     visits.sort(key=_placing_order)
     distances = Distances()
     load = WeekLoad(technicians, settings)
     days: dict[tuple[int, date], Route] = {}
-    # id(visit) -> (chosen, runner-up, qualified, who would have had it without the weekly load term)
-    decisions: dict[int, tuple[Option, Option | None, int, Option | None]] = {}
     left_out: list[Visit] = []
     queue = list(reversed(visits))  # popped from the end: first visit first
     while queue:
@@ -133,22 +131,19 @@ def plan(jobs: Sequence[Job], technicians: Sequence[Technician], settings: Setti
         lighter = settings.week_load_h > 0
         options.sort(key=lambda o: (o.cost, o.booked_h if lighter else 0.0, o.day, o.technician.id))
         chosen = options[0]
-        runner_up = next((o for o in options if o.technician.id != chosen.technician.id), None)
-        passed_over = _winner_without_load(options, chosen)
         days[(chosen.technician.id, chosen.day)].visits.insert(chosen.position, visit)
         # the insertion's added km is exactly how much longer the route got: booked = on site + all driving
         load.book(chosen.technician.id, visit.work_h + travel_hours(chosen.added_km, settings))
-        decisions[id(visit)] = (chosen, runner_up, len({o.technician.id for o in options}), passed_over)
-    parents = unbundle(days) if stage == "split" else {}  # the improvement pass may take a job out of its bundle
+    if stage == "split":
+        unbundle(days)  # the improvement pass may take a job out of its bundle
     moves = improve(days, left_out, technicians, settings, distances) if settings.improve else {}
     members = rebundle(days) if stage != "before" else {}  # the jobs that ended up at one stop are one visit
-    stories = {}
+    first_places = {}
     for (tech_id, day), route in days.items():
         for visit in route.visits:
-            stories[id(visit)] = story(visit, members.get(id(visit), (visit,)), parents, moves,
-                                       route.technician.name, day)
+            first_places[id(visit)] = first_place(visit, members.get(id(visit), (visit,)), moves, tech_id, day)
     unplanned = [Unplanned(tuple(j.id for j in v.jobs), _no_option_reason(v, technicians, settings)) for v in left_out]
-    return _finish(days, decisions, unplanned, technicians, distances, settings, stories)
+    return days, unplanned, technicians, distances, settings, first_places
 
 
 def week_cost_h(week: Plan, jobs: Sequence[Job], technicians: Sequence[Technician], settings: Settings) -> float:
@@ -162,51 +157,41 @@ def week_cost_h(week: Plan, jobs: Sequence[Job], technicians: Sequence[Technicia
     return score(routes_of(week), jobs, technicians, settings).total_h + load
 
 
-def _finish(days, decisions, unplanned, technicians, distances, settings,
-            stories: dict[int, Story] | None = None) -> Plan:
-    """Times, distances and explanations from the final routes (``stories``: which decision or move
-    explains each final visit, :func:`fleet.dispatch.rebundle.story`; none: the visit's own decision)."""
+def _finish(days, unplanned, technicians, distances, settings, first_places: dict[int, Move | None] | None = None,
+            by_turn: bool = False, explained: bool = True) -> Plan:
+    """Times, distances and explanations from the final routes (``first_places``: where the first
+    pass had each final visit, by ``id(visit)``, when the improvement pass moved it; ``by_turn``: the
+    round-robin baseline, whose technicians are chosen in turn; ``explained=False``: no reasons, for
+    a candidate week that is only costed)."""
     assignments: list[Assignment] = []
     total_km = work_h = 0.0
-    booked = {t.id: 0.0 for t in technicians}
-    for route in days.values():  # the final week's load, which the improvement pass's explanations state
-        booked[route.technician.id] = booked.get(route.technician.id, 0.0) + route.work_h() + travel_hours(
-            route_km(route, distances), settings)
+    week = FinalWeek(days, technicians, settings, distances)
     for (_, day), route in sorted(days.items(), key=lambda item: (item[0][1], item[0][0])):
         if not route.visits:
             continue
         tech = route.technician
-        route_road_km = route_km(route, distances) * settings.road_factor
-        total_km += route_road_km
+        total_km += route_km(route, distances) * settings.road_factor
         minute = float(tech.start_minute)
         previous, previous_name = (tech.home_lat, tech.home_lon), f"home ({tech.home_name})"
-        for visit in route.visits:
+        for index, visit in enumerate(route.visits):
             km = distances.km(previous, (visit.lat, visit.lon)) * settings.road_factor
             minute += km / settings.speed_km_h * 60.0
             start = minute
             minute += visit.work_h * 60.0
             work_h += visit.work_h
-            told = (stories or {}).get(id(visit)) or Story(visit, None)
-            moved, late_days = told.moved, max(0, (day - visit.due).days)
-            if moved is not None:  # the first pass's decision no longer describes where it is
-                chosen = Option(0.0, tech, day, 0, 0.0, late_days, booked_h=booked[tech.id])
-                runner_up, qualified, passed_over = None, 0, None
-            else:
-                chosen, runner_up, qualified, passed_over = decisions[id(told.source)]
-                chosen = replace(chosen, late_days=late_days)  # a split bundle's due date may be another
+            moved = (first_places or {}).get(id(visit))
+            why = explain(week, route, index, previous_name, km, moved, by_turn) if explained else Why("", ())
             assignments.append(Assignment(
                 technician_id=tech.id, technician_name=tech.name, day=day, start_minute=round(start),
                 end_minute=round(minute), job_ids=tuple(j.id for j in visit.jobs), site=visit.site,
-                travel_km=round(km, 1), late_days=chosen.late_days,
+                travel_km=round(km, 1), late_days=max(0, (day - visit.due).days),
                 late_job_ids=tuple(j.id for j in visit.jobs if day > j.due), locked=visit.lock is not None,
-                committed=visit.lock is not None and visit.lock.committed,
-                reason=explain(visit, tech, day, km, previous_name, chosen, runner_up, qualified, settings,
-                               passed_over, moved, route.work_h() + route_road_km / settings.speed_km_h,
-                               told.note)))
+                committed=visit.lock is not None and visit.lock.committed, reason=why.text, reason_kinds=why.kinds,
+                placed_by="improvement pass" if moved is not None else "first pass"))
             previous, previous_name = (visit.lat, visit.lon), f"the previous job at {visit.site_name}"
     available = sum(t.day_hours for t in technicians for d in settings.horizon if t.works_on(d))
     return Plan(assignments, unplanned, round(total_km, 1), round(work_h, 2), round(available, 2),
-                {tech_id: round(hours, 2) for tech_id, hours in booked.items()})
+                {tech_id: round(hours, 2) for tech_id, hours in week.booked.items()})
 
 
 def round_robin(jobs: Sequence[Job], technicians: Sequence[Technician], settings: Settings) -> Plan:
@@ -214,9 +199,7 @@ def round_robin(jobs: Sequence[Job], technicians: Sequence[Technician], settings
     qualified technician in turn on the first day with room, appended to the end of the day."""
     distances = Distances()
     days: dict[tuple[int, date], Route] = {}
-    decisions: dict[int, tuple[Option, None, int, None]] = {}
     unplanned: list[Unplanned] = []
-    load = WeekLoad(technicians, settings)
     turn = 0
     for job in sorted(jobs, key=lambda j: (j.due, j.id)):
         visit = Visit((job,))
@@ -228,13 +211,9 @@ def round_robin(jobs: Sequence[Job], technicians: Sequence[Technician], settings
                 if (job.earliest and day < job.earliest) or not tech.works_on(day):
                     continue
                 route = days.setdefault((tech.id, day), Route(tech, day))
-                before_km = route_km(route, distances)
                 km = route_km(Route(tech, day, route.visits + [visit]), distances)
                 if route.work_h() + visit.work_h + travel_hours(km, settings) <= tech.day_hours:
                     route.visits.append(visit)
-                    decisions[id(visit)] = (Option(0.0, tech, day, len(route.visits), 0.0, max(0, (day - job.due).days),
-                                                   booked_h=load.booked_h(tech.id)), None, len(qualified), None)
-                    load.book(tech.id, visit.work_h + travel_hours(km - before_km, settings))
                     placed = True
                     break
             if placed:
@@ -242,4 +221,4 @@ def round_robin(jobs: Sequence[Job], technicians: Sequence[Technician], settings
                 break
         if not placed:
             unplanned.append(Unplanned((job.id,), _no_option_reason(visit, technicians, settings)))
-    return _finish(days, decisions, unplanned, technicians, distances, settings)
+    return _finish(days, unplanned, technicians, distances, settings, by_turn=True)

@@ -12,12 +12,11 @@ route next to it: no added driving). ``"split"`` places the first pass's bundles
 (The default, ``"best"``, plans ``"after"`` and whole bundles and keeps the cheaper week:
 :func:`fleet.dispatch.planner.plan`.)
 
-Each merged visit keeps a true explanation (:func:`story`): its first-pass decision when no job of
-it moved, and otherwise where the first pass had each moved job and what the moves saved.
+Each merged visit knows where the first pass had it (:func:`first_place`), which its explanation
+(:mod:`fleet.dispatch.explain`, measured on the final week) may compare with.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from ..workorders import priority_rank
@@ -74,50 +73,29 @@ def rebundle(days: dict[tuple[int, date], Route]) -> dict[int, tuple[Visit, ...]
     return members
 
 
-@dataclass(frozen=True)
-class Story:
-    """Which explanation a final visit gets: ``source`` is the first-pass visit whose decision still
-    describes it (None: the improvement pass placed it, ``moved`` says from where), ``note`` a
-    clause on how the visit differs from the first pass's."""
-
-    source: Visit | None
-    moved: Move | None
-    note: str = ""
-
-
 def _where(move: Move) -> str:
     return f"{move.technician_name} on {move.day:%a %d %b}" if move.technician_name else "unplanned"
 
 
-def story(visit: Visit, parts: tuple[Visit, ...], parents: dict[int, Visit], moves: dict[int, Move],
-          tech_name: str, day: date) -> Story:
-    """The explanation of ``visit`` (made of ``parts``, the improvement pass's visits) on
-    ``tech_name``'s ``day``; ``parents`` from :func:`unbundle`, ``moves`` from the improvement pass."""
+def first_place(visit: Visit, parts: tuple[Visit, ...], moves: dict[int, Move], tech_id: int,
+                day: date) -> Move | None:
+    """Where the first pass had ``visit`` (made of ``parts``, the improvement pass's visits), now on
+    technician ``tech_id``'s ``day``: None when it put it here (no part moved, or a part moved away
+    and back), else the move (``technician_id`` and ``day`` when every moved part came from one
+    place and none stayed, else ``origin`` says where each part came from)."""
     moved, stayed = [], []
     for part in parts:
         move = moves.get(id(part))
-        if move is not None and (move.technician_name, move.day) != (tech_name, day):
+        if move is not None and (move.technician_id, move.day) != (tech_id, day):
             moved.append((part, move))
         else:  # never moved, or moved away and back: the first pass put it here
             stayed.append(part)
     if not moved:
-        # the decision told is the most pressing job's (highest priority, then earliest due: the
-        # greedy's order, so it was placed first and the others followed it to the same stop)
-        first = min(stayed, key=lambda p: min((-priority_rank(j.priority), j.due, j.id) for j in p.jobs))
-        source = parents.get(id(first), first)
-        notes = []
-        kept = sum(len(p.jobs) for p in stayed if parents.get(id(p), p) is source)
-        if len(source.jobs) > kept:
-            notes.append(f"the first pass bundled {len(source.jobs)} jobs here; the improvement pass moved "
-                         f"{len(source.jobs) - kept} of them to another visit, which made the week cheaper")
-        joined = len(visit.jobs) - kept
-        if joined:
-            notes.append(f"chosen for its most pressing job; {joined} more job{'s' if joined > 1 else ''} at the "
-                         f"same site, which the first pass planned here separately, share{'' if joined > 1 else 's'} the stop")
-        return Story(source, None, "; ".join(notes))
+        return None
     saving = sum(move.saving_h for _, move in moved)
-    if not stayed and len({(m.technician_name, m.day) for _, m in moved}) == 1:
-        return Story(None, Move(moved[0][1].technician_name, moved[0][1].day, saving))
+    if not stayed and len({(m.technician_id, m.day) for _, m in moved}) == 1:
+        first = moved[0][1]
+        return Move(first.technician_name, first.day, saving, technician_id=first.technician_id)
     origins: dict[str, int] = {}
     for part, move in moved:
         origins[_where(move)] = origins.get(_where(move), 0) + len(part.jobs)
@@ -125,4 +103,4 @@ def story(visit: Visit, parts: tuple[Visit, ...], parents: dict[int, Visit], mov
         origins["here"] = sum(len(p.jobs) for p in stayed)
     text = ", ".join(f"{count} of its {len(visit.jobs)} jobs {where if where in ('here', 'unplanned') else 'with ' + where}"
                      for where, count in origins.items())
-    return Story(None, Move(None, None, saving, origin=text))
+    return Move(None, None, saving, origin=text)

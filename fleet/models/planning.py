@@ -7,6 +7,7 @@ across processes is a unique constraint here.
 """
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text,
@@ -123,8 +124,20 @@ class TechnicianDayOff(Base):
     reason: Mapped[str] = mapped_column(String(120), default="")
 
 
+def new_lock_revision() -> str:
+    """A fresh :attr:`DispatchLock.revision` (random, so no clock or commit order is involved)."""
+    return uuid.uuid4().hex
+
+
 class DispatchLock(Base):
-    """An engineer's decision the planner must keep: this order, this technician (and day)."""
+    """An engineer's decision the planner must keep: this order, this technician (and day).
+
+    ``revision`` names this version of the row: a new one on every insert and every UPDATE (the
+    column's ``default`` and ``onupdate``, so any ORM or Core write gets one), unique in the table.
+    A stored proposal lists the revisions it was planned with (``DispatchProposal.lock_revisions``),
+    so a lock it does not show is one whose revision is not in that list, whenever and on whichever
+    server it was committed (:func:`fleet.dispatch_service.pending_locks`).
+    """
 
     __tablename__ = "dispatch_lock"
 
@@ -133,6 +146,8 @@ class DispatchLock(Base):
     day: Mapped[date | None] = mapped_column(Date)
     locked_by: Mapped[str] = mapped_column(String(120), default="")
     locked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revision: Mapped[str] = mapped_column(String(32), unique=True, default=new_lock_revision,
+                                          onupdate=new_lock_revision)
 
 
 class WorkOrderFinding(Base):
@@ -200,5 +215,8 @@ class DispatchProposal(Base):
     days: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     plan: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: The revisions of every dispatch lock the plan's input held (``DispatchLock.revision``); None
+    #: for a claim and for proposals stored before the column (their pending locks go by time)
+    lock_revisions: Mapped[list | None] = mapped_column(JSON)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_by: Mapped[str] = mapped_column(String(120), default="")

@@ -60,7 +60,7 @@ def test_plan_decline_and_lock_round_trip(planned_fleet):
     second = dispatch_service.plan_week(planned_fleet, monday)
     again = second.for_job(loadbank.id)
     assert again is not None and again.technician_id != chosen.technician_id
-    assert f"declined earlier by technician {chosen.technician_id}" in again.reason
+    assert f"declined earlier by {names[chosen.technician_id].name}" in again.reason
 
     # Lock it to a technician on the Thursday: the next plan keeps it there.
     thursday = monday + timedelta(days=3)
@@ -179,7 +179,7 @@ def test_a_failed_re_plan_after_a_lock_is_logged_not_lost(planned_fleet, monkeyp
     def planner_breaks(*_args, **_kwargs):
         raise RuntimeError("planner broke")
 
-    monkeypatch.setattr(dispatch_service, "plan_week", planner_breaks)
+    monkeypatch.setattr(dispatch_service, "planned_week", planner_breaks)
     monday = dispatch.week_start(datetime.now(timezone.utc).date()) + timedelta(days=7)
     with caplog.at_level("ERROR", logger="fleet.dispatch_service"):
         assert dispatch_service.replan_after_lock(planned_fleet, monday, 5, as_bus(EventLog(), planned_fleet)) is None
@@ -253,3 +253,99 @@ def test_a_stale_pending_lock_is_re_planned_by_the_recovery_job(planned_fleet):
         assert dispatch_service.pending_locks(session, stored) == []
         placed = next(a for a in stored.plan["assignments"] if order_id in a["work_order_ids"])
         assert placed["technician_id"] == technician_id
+
+
+def test_a_lock_committed_while_a_re_plan_runs_is_pending_whatever_its_time_stamp(planned_fleet, monkeypatch):
+    """The race of a lock and a re-plan, held step by step (no sleeps): the lock's transaction stamps
+    ``locked_at``, the re-plan then reads its input (the lock not committed yet: it cannot see it),
+    the lock commits, the re-plan stores. The stored plan is newer than the lock by time stamp but
+    never saw it; the board must still say "re-planning" (before the lock versions were recorded,
+    ``pending_locks`` compared time stamps and said nothing was pending, so the board showed the
+    week without the lock until the next re-plan)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fleet.models import DispatchProposal
+
+    monday = dispatch.week_start(datetime.now(timezone.utc).date()) + timedelta(days=7)
+    stored = dispatch_service.propose(planned_fleet, monday)
+    moved = stored.plan["assignments"][0]
+    order_id, day = moved["work_order_ids"][0], monday + timedelta(days=4)
+    with planned_fleet() as session:
+        other = next(t.id for t in session.scalars(select(Technician).order_by(Technician.id))
+                     if t.id != moved["technician_id"])
+
+    lock_stamped, lock_go, input_read, plan_go = (threading.Event() for _ in range(4))
+    real_view, real_plan = dispatch_service.work_order_view, dispatch.plan
+
+    def view_held(*args, **kwargs):  # called inside lock()'s transaction, after its row is stamped and flushed
+        if not lock_stamped.is_set():
+            lock_stamped.set()
+            assert lock_go.wait(120), "the test never released the lock"
+        return real_view(*args, **kwargs)
+
+    def plan_held(*args, **kwargs):  # the re-plan has read its input; it stores after planning
+        input_read.set()
+        assert plan_go.wait(120), "the test never released the planner"
+        return real_plan(*args, **kwargs)
+
+    monkeypatch.setattr(dispatch_service, "work_order_view", view_held)
+    monkeypatch.setattr(dispatch, "plan", plan_held)
+    with ThreadPoolExecutor(2) as pool:
+        locking = pool.submit(dispatch_service.lock, planned_fleet, order_id, other, day, "engineer@ironwatch.example")
+        while not lock_stamped.wait(1):
+            assert not locking.done(), locking.result()  # the lock failed before its hold point: say why
+        replanning = pool.submit(dispatch_service.replan_after_lock, planned_fleet, monday, 5, EventLog())
+        while not input_read.wait(1):
+            assert not replanning.done(), replanning.result()
+        lock_go.set()
+        locking.result(timeout=120)  # committed after the re-plan's read, before its store
+        plan_go.set()
+        replanned = replanning.result(timeout=120)
+    monkeypatch.undo()
+
+    assert replanned is not None and replanned.id == stored.id
+    placed = next(a for a in replanned.plan["assignments"] + replanned.plan["unplanned"] if order_id in a["work_order_ids"])
+    assert (placed.get("technician_id"), placed.get("day")) != (other, day.isoformat())  # the plan did not see it
+    with planned_fleet() as session:
+        row = session.get(DispatchLock, order_id)
+        proposal = session.get(DispatchProposal, stored.id)
+        assert row.locked_at < proposal.created_at  # by time stamp the plan looks newer than the lock
+        assert [p.work_order_id for p in dispatch_service.pending_locks(session, proposal)] == [order_id]
+
+    again = dispatch_service.replan_after_lock(planned_fleet, monday, 5, EventLog())
+    placed = next(a for a in again.plan["assignments"] if order_id in a["work_order_ids"])
+    assert (placed["technician_id"], placed["day"]) == (other, day.isoformat())
+    with planned_fleet() as session:
+        assert dispatch_service.pending_locks(session, session.get(DispatchProposal, stored.id)) == []
+
+
+def test_every_write_of_a_lock_gives_it_a_new_revision_which_the_database_keeps_unique(planned_fleet):
+    """The revision changes on any UPDATE of the row, also one that does not name it (a write path
+    that forgets it still marks the proposal out of date), and no two lock versions share one."""
+    from sqlalchemy import update
+    from sqlalchemy.exc import IntegrityError
+
+    from fleet.models import DispatchProposal
+
+    monday = dispatch.week_start(datetime.now(timezone.utc).date()) + timedelta(days=7)
+    proposal = dispatch_service.propose(planned_fleet, monday)
+    first, second = (a["work_order_ids"][0] for a in proposal.plan["assignments"][:2])
+    technician_id = proposal.plan["assignments"][0]["technician_id"]
+    for order_id in (first, second):
+        dispatch_service.lock(planned_fleet, order_id, technician_id, None, "engineer@x")
+    dispatch_service.propose(planned_fleet, monday)
+    with planned_fleet() as session:
+        assert dispatch_service.pending_locks(session, session.get(DispatchProposal, proposal.id)) == []
+        before = session.get(DispatchLock, first).revision
+
+    with planned_fleet.begin() as session:  # Core UPDATE, revision not named
+        session.execute(update(DispatchLock).where(DispatchLock.work_order_id == first).values(day=monday))
+    with planned_fleet() as session:
+        assert session.get(DispatchLock, first).revision != before
+        pending = dispatch_service.pending_locks(session, session.get(DispatchProposal, proposal.id))
+        assert [p.work_order_id for p in pending] == [first]
+        taken = session.get(DispatchLock, second).revision
+    with pytest.raises(IntegrityError):
+        with planned_fleet.begin() as session:
+            session.execute(update(DispatchLock).where(DispatchLock.work_order_id == first).values(revision=taken))

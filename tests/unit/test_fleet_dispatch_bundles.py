@@ -45,7 +45,7 @@ def test_planning_jobs_one_by_one_then_bundling_splits_the_blocked_bundle():
     whole = dispatch.plan(BLOCKED_WEEK, [HELEN], Settings(start=MONDAY, bundle_stage="before"), MONDAY_LOCK)
     # the day late (high priority: 4 × 8 h) against one more 4-km trip
     assert cost(whole, BLOCKED_WEEK, settings) - cost(result, BLOCKED_WEEK, settings) > 30
-    assert "bundled" not in urgent.reason and "Mon 07 Dec: due Mon 07 Dec, high priority" in urgent.reason
+    assert "in one stop" not in urgent.reason and "Mon 07 Dec: due Mon 07 Dec, high priority: on time" in urgent.reason
     # the default plans both ways and proposes the cheaper week: this one
     chosen = dispatch.plan(BLOCKED_WEEK, [HELEN], Settings(start=MONDAY), MONDAY_LOCK)
     assert chosen.assignments == result.assignments
@@ -64,7 +64,8 @@ def test_the_default_keeps_whole_bundles_when_that_week_is_cheaper():
     assert costs["before"] < costs["after"] - 1.0
     chosen = dispatch.plan(week_jobs, team, settings)
     assert chosen.assignments == weeks["before"].assignments
-    assert any(len(a.job_ids) > 1 and "bundled into one visit" in a.reason for a in chosen.assignments)
+    assert any(len(a.job_ids) > 1 and "in one stop" in a.reason and "bundled" in a.reason_kinds
+               for a in chosen.assignments)
 
 
 def test_the_improvement_pass_takes_a_job_out_of_a_bundle_and_says_so():
@@ -72,8 +73,9 @@ def test_the_improvement_pass_takes_a_job_out_of_a_bundle_and_says_so():
     result = dispatch.plan(BLOCKED_WEEK, [HELEN], settings, MONDAY_LOCK)
     urgent, later = result.for_job(10), result.for_job(11)
     assert urgent.job_ids == (10,) and urgent.day == MONDAY and later.job_ids == (11,) and later.day == TUESDAY
-    assert "moved here by the improvement pass (the first pass had it Helen Marsh on Tue 08 Dec)" in urgent.reason
-    assert "the first pass bundled 2 jobs here; the improvement pass moved 1 of them to another visit" in later.reason
+    # the first pass had the bundle on Tuesday (Monday locked full); the urgent job is now on time
+    assert "the first pass had it Tue; moved: on time" in urgent.reason and urgent.placed_by == "improvement pass"
+    assert later.placed_by == "first pass" and "moved" not in later.reason_kinds
 
 
 def test_jobs_that_fit_one_day_together_stay_one_visit():
@@ -83,7 +85,7 @@ def test_jobs_that_fit_one_day_together_stay_one_visit():
         result = dispatch.plan(together, [HELEN], settings)
         (visit,) = result.assignments
         assert visit.job_ids == (10, 11) and visit.day == MONDAY, stage
-        assert visit.reason.startswith("2 jobs at Blackstone Quarry bundled into one visit."), stage
+        assert visit.reason.startswith("2 jobs at Blackstone Quarry in one stop"), stage
         # one trip: home, the quarry, home
         assert result.travel_km == round(2 * dispatch.haversine_km(HELEN.home_lat, HELEN.home_lon, QUARRY["lat"],
                                                                    QUARRY["lon"]) * dispatch.ROAD_FACTOR, 1), stage

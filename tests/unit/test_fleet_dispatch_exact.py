@@ -51,7 +51,8 @@ def test_the_first_pass_misses_it_and_the_improvement_pass_finds_it():
     improved = dispatch.plan(jobs, [LEEDS], WEEK)
     assert objective.score(objective.routes_of(improved), jobs, [LEEDS], WEEK).total_h == pytest.approx(best, abs=1e-2)
     assert improved.for_job(1).day == MONDAY and improved.late_jobs == 0
-    assert "moved here by the improvement pass" in improved.for_job(1).reason
+    assert improved.for_job(1).placed_by == "improvement pass"
+    assert "the first pass had it Tue; moved: on time" in improved.for_job(1).reason
 
 
 def test_locks_and_must_plan_are_kept():
