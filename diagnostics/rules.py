@@ -109,6 +109,21 @@ def shaft_findings(vel_amp: np.ndarray, norm: np.ndarray, resolution_hz: float, 
     return out
 
 
+def other_mesh_lines(freqs: DefectFrequencies, name: str, orders: int = 4) -> np.ndarray:
+    """Mesh harmonics 1..``orders`` of every gear but ``name`` (Hz), shape (n,).
+
+    In a multi-stage gearbox another stage's mesh harmonic can sit where this stage's sideband is
+    expected (the demo swing gearbox: 3 x stage 2 mesh = 15.9 x input, stage 1's lower sideband is
+    16 x input); such a line is the other stage meshing, not this one wearing.
+    """
+    return np.array([k * g["gmf"] for other, g in freqs.gears.items() if other != name
+                     for k in range(1, orders + 1)])
+
+
+def _near_any(hz: float, lines: np.ndarray, tolerance_hz: float) -> bool:
+    return bool(lines.size) and bool(np.min(np.abs(lines - hz)) <= tolerance_hz)
+
+
 def gear_findings(acc_amp: np.ndarray, norm: np.ndarray, resolution_hz: float, freqs: DefectFrequencies,
                   component: str) -> list[Finding]:
     """Gear wear from mesh harmonics and sidebands in the acceleration spectrum (m/s^2 peak)."""
@@ -124,10 +139,12 @@ def gear_findings(acc_amp: np.ndarray, norm: np.ndarray, resolution_hz: float, f
         if mesh1 is None or mesh2 is None or mesh1.snr_db < _LINE_SNR_DB:
             continue
         sidebands = []
+        others = other_mesh_lines(freqs, name)
         for shaft, sname in ((g["shaft_hz"], "1x"), (g["mating_shaft_hz"], "mating 1x")):
             for sign, s in ((-1, "-"), (1, "+")):
                 m = match_line(acc_amp, norm, resolution_hz, gmf + sign * shaft, max(0.005 * gmf, 1.5 * resolution_hz))
-                if m is not None and m.snr_db >= _LINE_SNR_DB and abs(m.matched_hz - gmf) > 0.5 * shaft:
+                if (m is not None and m.snr_db >= _LINE_SNR_DB and abs(m.matched_hz - gmf) > 0.5 * shaft
+                        and not _near_any(m.matched_hz, others, max(0.005 * m.matched_hz, 1.5 * resolution_hz))):
                     sidebands.append((f"GMF {s} {sname}", m))
         # Mean over all four sideband positions (a missing one counts 0): wear modulates both sides,
         # while one stray line (e.g. a bearing-defect harmonic next to the mesh) should not pass.
