@@ -124,9 +124,14 @@
     var urls = [body.dataset.swScope].concat((list.dataset.jobUrls || "").split(",").filter(Boolean).map(function (id) {
       return list.dataset.jobUrlBase + id;
     }));
-    Promise.all(urls.map(function (url) {
+    // and each job's evidence picture, so the viewer shows it with no signal too
+    var pictures = (list.dataset.evidenceUrls || "").split(" ").filter(Boolean);
+    Promise.all(urls.concat(pictures).map(function (url) {
       return fetch(url, { credentials: "same-origin" }).catch(function () { return null; });
-    })).then(function () { body.dataset.jobsCached = String(urls.length - 1); });
+    })).then(function () {
+      body.dataset.jobsCached = String(urls.length - 1);
+      body.dataset.picturesCached = String(pictures.length);
+    });
   }
 
   function showNet() {
