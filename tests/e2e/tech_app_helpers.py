@@ -10,6 +10,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from app_helpers import DEMO_PASSWORD  # noqa: E402
 from field_helpers import TECHNICIAN  # noqa: E402
+from push_receiver import wait_for  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "var" / "screenshots"
@@ -86,3 +87,9 @@ def sign_in_with_day_stored(page, base_url: str, jobs: int = 1) -> None:
 
     sign_in(page, base_url)
     expect(page.locator(f"body[data-sw=ready][data-jobs-cached='{jobs}']")).to_have_count(1, timeout=60_000)
+
+
+def wait_until(predicate, timeout_s: float = 30.0, what: str = "condition"):
+    """Poll ``predicate`` until it is truthy (returned) or ``timeout_s`` has passed (a browser on a
+    loaded machine gets the generous default)."""
+    return wait_for(predicate, timeout_s, what)

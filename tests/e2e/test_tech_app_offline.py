@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -29,19 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from app_helpers import DEMO_PASSWORD  # noqa: E402
 from field_helpers import OTHER_TECHNICIAN_NAME, TECHNICIAN, accepted_plan, open_job, technician_id_by_name  # noqa: E402
 from tech_app_helpers import (CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SCREENSHOTS, shoot,  # noqa: E402
-                              shoot_small_phone)
+                              shoot_small_phone, wait_until)
 
 pytestmark = pytest.mark.e2e
-
-
-def wait_until(predicate, timeout_s: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def server_state(sessions, order_id):

@@ -20,7 +20,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from field_helpers import open_job  # noqa: E402
-from tech_app_helpers import phone_context, shoot, sign_in_with_day_stored, watched_page  # noqa: E402
+from tech_app_helpers import phone_context, shoot, sign_in_with_day_stored, wait_until, watched_page  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -40,6 +40,10 @@ def stamp(tech_dir: Path, build: str) -> None:
 
 def served_version(base_url: str) -> str:
     return requests.get(f"{base_url}/tech/sw.js", timeout=10).headers["X-Ironwatch-Asset-Version"]
+
+
+def shell_caches(page) -> list[str]:
+    return sorted(name for name in page.evaluate("caches.keys()") if name.startswith("ironwatch-tech-shell-"))
 
 
 def assert_one_build(page, build: str) -> None:
@@ -81,8 +85,7 @@ def test_a_deploy_gives_the_phone_one_consistent_set_and_reload_keeps_the_work(s
         expect(notice).to_contain_text("A new version of the app is ready")
         expect(page.locator("#app-notice-reload")).to_be_visible()
         assert_one_build(page, "1")
-        shells = [name for name in page.evaluate("caches.keys()") if name.startswith("ironwatch-tech-shell-")]
-        assert sorted(shells) == sorted([f"ironwatch-tech-shell-{first}", f"ironwatch-tech-shell-{second}"])
+        assert shell_caches(page) == sorted([f"ironwatch-tech-shell-{first}", f"ironwatch-tech-shell-{second}"])
         shoot(page, "tech-update-ready")
 
         # with no signal, work is taken and a form half filled in; then Reload
@@ -102,8 +105,8 @@ def test_a_deploy_gives_the_phone_one_consistent_set_and_reload_keeps_the_work(s
         assert page.is_checked("input[name=fault_confirmed][value=yes]")
         expect(page.locator("body[data-queue='2']")).to_have_count(1)
         expect(notice).to_be_hidden()
-        shells = [name for name in page.evaluate("caches.keys()") if name.startswith("ironwatch-tech-shell-")]
-        assert shells == [f"ironwatch-tech-shell-{second}"]  # the old set went on activation
+        # the old set goes on activation (the worker's activate step may still be deleting it)
+        wait_until(lambda: shell_caches(page) == [f"ironwatch-tech-shell-{second}"], what="the old set deleted")
 
         context.set_offline(False)
         expect(page.locator("body[data-queue='0']")).to_have_count(1, timeout=30_000)
