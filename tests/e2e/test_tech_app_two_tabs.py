@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from field_helpers import open_job  # noqa: E402
-from tech_app_helpers import phone_context, shoot, sign_in, sign_in_with_day_stored, watched_page  # noqa: E402
+from tech_app_helpers import DESKTOP, PHONE, phone_context, shoot, sign_in, sign_in_with_day_stored, watched_page  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -82,6 +82,9 @@ def test_a_new_tab_says_close_the_old_one_and_sends_its_step_once_it_is_closed(s
         expect(notice).to_contain_text("Nothing saved is lost")
         expect(new_tab.locator("#app-notice-reload")).to_be_hidden()  # a reload would not help
         shoot(new_tab, "tech-db-blocked")
+        new_tab.set_viewport_size(DESKTOP)
+        shoot(new_tab, "tech-db-blocked")
+        new_tab.set_viewport_size(PHONE)
         with session_factory() as session:
             assert session.get(WorkOrder, job).status == "assigned"
 

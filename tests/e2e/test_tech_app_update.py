@@ -20,7 +20,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from field_helpers import open_job  # noqa: E402
-from tech_app_helpers import phone_context, shoot, sign_in_with_day_stored, wait_until, watched_page  # noqa: E402
+from tech_app_helpers import DESKTOP, PHONE, phone_context, shoot, sign_in_with_day_stored, wait_until, watched_page  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -87,6 +87,9 @@ def test_a_deploy_gives_the_phone_one_consistent_set_and_reload_keeps_the_work(s
         assert_one_build(page, "1")
         assert shell_caches(page) == sorted([f"ironwatch-tech-shell-{first}", f"ironwatch-tech-shell-{second}"])
         shoot(page, "tech-update-ready")
+        page.set_viewport_size(DESKTOP)
+        shoot(page, "tech-update-ready")
+        page.set_viewport_size(PHONE)
 
         # with no signal, work is taken and a form half filled in; then Reload
         context.set_offline(True)
