@@ -43,6 +43,8 @@ ENV_DEFAULTS: dict[str, Any] = {
     "IRONWATCH_AEMP_RATE_PER_MINUTE": 120,  # requests per API client per minute on /api/aemp (then 429)
     "IRONWATCH_MAP_TILES_URL": "",
     "IRONWATCH_MAP_TILES_ATTRIBUTION": "",
+    # The technicians' app's own files (served as /static/tech/); default app/static/tech.
+    "IRONWATCH_TECH_STATIC": None,
 }
 
 _INTEGER_KEYS = ("IRONWATCH_PORT", "IRONWATCH_RAW_RETENTION_DAYS", "IRONWATCH_INFLUX_PORT", "IRONWATCH_PROXY_HOPS",

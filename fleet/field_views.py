@@ -152,6 +152,8 @@ def job_summary(order: WorkOrder, technician: Technician | None, now: datetime) 
         "address": machine.site.address if machine.site else "", "lat": lat, "lon": lon,
         "distance_km": None if km is None else round(km, 1),
         "technician_id": order.technician_id,
+        # the latest burst behind the finding: its evidence picture is stored on the phone with the job
+        "evidence_burst": ((order.evidence or {}).get("burst_ids") or [None])[-1],
     }
 
 
@@ -259,7 +261,6 @@ def job_detail(session: Session, order_id: int, technician: Technician, visible_
     site = machine.site
     evidence = order.evidence or {}
     finding = evidence.get("finding") or {}
-    bursts = evidence.get("burst_ids") or []
     pm = session.scalar(select(PmWorkOrder).where(PmWorkOrder.work_order_id == order.id))
     history = session.scalars(select(WorkOrder).where(WorkOrder.machine_id == machine.id, WorkOrder.id != order.id)
                               .order_by(WorkOrder.created_at.desc()).limit(5)).all()
@@ -285,7 +286,6 @@ def job_detail(session: Session, order_id: int, technician: Technician, visible_
         "fault_words": fault_words(order.fault_mode, order.location),
         "evidence": [{"label": evidence_words(e.get("label", "")), "hz": e.get("matched_hz")}
                      for e in finding.get("evidence", [])],
-        "evidence_burst": bursts[-1] if bursts else None,
         "contact_name": site.contact_name if site is not None else "",
         "contact_phone": site.contact_phone if site is not None else "",
         "hold_reason": _hold_reason(order),

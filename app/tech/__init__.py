@@ -8,6 +8,8 @@ the finding in words, the map, the site contact, the PM tasks, planned parts and
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_file, url_for
 from flask_login import current_user
 
@@ -115,13 +117,48 @@ def manifest():
     return current_app.response_class(current_app.json.dumps(body), mimetype="application/manifest+json")
 
 
+def tech_static_dir() -> Path:
+    """The folder of the app's own files (CSS, scripts, icons, the worker), served as /static/tech/:
+    ``IRONWATCH_TECH_STATIC`` (the browser tests stage a deploy in a copy), or the app's static/tech."""
+    return Path(current_app.config.get("IRONWATCH_TECH_STATIC") or Path(current_app.static_folder) / "tech")
+
+
+def current_shell():
+    """The app shell as it is on disk now (:mod:`.shell`): its version and each file's hash."""
+    from .shell import ShellManifest
+
+    manifest = current_app.extensions.get("ironwatch_tech_shell")
+    if manifest is None:
+        manifest = current_app.extensions["ironwatch_tech_shell"] = ShellManifest(
+            tech_static_dir(), current_app.static_folder, current_app.static_url_path)
+    return manifest.current()
+
+
+def tech_static(tech_file: str):
+    """/static/tech/<file> from :func:`tech_static_dir` (more specific than Flask's /static/ rule,
+    so ``url_for('static', filename='tech/...')`` links stay as they are)."""
+    from flask import send_from_directory
+
+    return send_from_directory(tech_static_dir(), tech_file)
+
+
+@bp.record_once
+def _serve_tech_static(state) -> None:
+    state.app.add_url_rule(f"{state.app.static_url_path}/tech/<path:tech_file>", endpoint="tech_static",
+                           view_func=tech_static)
+
+
 @bp.get("/sw.js")
 def service_worker():
     """The service worker, served from /tech/ so its scope is the app (it imports Workbox from
-    /static/vendor/workbox, copied from npm by ``npm run build``)."""
-    response = send_file(current_app.static_folder + "/tech/sw.js", mimetype="text/javascript", max_age=0)
+    /static/vendor/workbox, copied from npm by ``npm run build``), with the shell's version and
+    file hashes prepended (:mod:`.shell`): any change to the shell changes the worker's bytes."""
+    current = current_shell()
+    body = current.worker_prelude() + (tech_static_dir() / "sw.js").read_text(encoding="utf-8")
+    response = current_app.response_class(body, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = url_for("tech.orders")
     response.headers["Cache-Control"] = "no-cache"  # a new version is picked up at the next visit
+    response.headers["X-Ironwatch-Asset-Version"] = current.version
     return response
 
 

@@ -3,6 +3,7 @@ on the test's own InfluxDB database and SQLite file, with the demo fleet seeded.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -20,12 +21,27 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def served_app(influx, sql_url, tmp_path):
     """``python -m app serve`` on a free port; yields (base_url, provisioning)."""
+    yield from _serve(influx, sql_url, tmp_path, {})
+
+
+@pytest.fixture
+def served_tech_copy(influx, sql_url, tmp_path):
+    """``served_app`` serving the technicians' app's own files (``/static/tech/``) from a copy in
+    ``tmp_path`` (``IRONWATCH_TECH_STATIC``), which a test may change to stage a deploy without
+    touching the checkout; yields (base_url, provisioning, the copy's folder)."""
+    copy = tmp_path / "tech-static"
+    shutil.copytree(REPO / "app/static/tech", copy)
+    for base_url, provisioning in _serve(influx, sql_url, tmp_path, {"IRONWATCH_TECH_STATIC": str(copy)}):
+        yield base_url, provisioning, copy
+
+
+def _serve(influx, sql_url, tmp_path, extra_env: dict):
     if not (REPO / "app/static/vendor/socket.io.min.js").exists():
         pytest.fail("front-end assets missing: run `npm ci && npm run build` (make does it)")
     provisioning = seed_demo_fleet(sql_url, tmp_path)
     port = free_port()
     env = {**os.environ, "IRONWATCH_INFLUX_URL": influx.url, "IRONWATCH_INFLUX_DB": influx.database,
-           "IRONWATCH_DATABASE_URL": sql_url, "IRONWATCH_VAR": str(tmp_path)}
+           "IRONWATCH_DATABASE_URL": sql_url, "IRONWATCH_VAR": str(tmp_path), **extra_env}
     log_path = tmp_path / "app.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=REPO,
@@ -53,8 +69,6 @@ def served_app(influx, sql_url, tmp_path):
             process.kill()
         if os.environ.get("IRONWATCH_SHOW_APP_LOG"):
             print(log_path.read_text())
-
-
 
 
 @pytest.fixture

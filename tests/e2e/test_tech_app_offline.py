@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -28,55 +27,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from app_helpers import DEMO_PASSWORD  # noqa: E402
 from field_helpers import OTHER_TECHNICIAN_NAME, TECHNICIAN, accepted_plan, open_job, technician_id_by_name  # noqa: E402
+from tech_app_helpers import (CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SCREENSHOTS, shoot,  # noqa: E402
+                              shoot_small_phone, wait_until)
 
 pytestmark = pytest.mark.e2e
-
-REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO / "var" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-PHONE = {"width": 390, "height": 844}
-SMALL_PHONE = {"width": 360, "height": 780}
-DESKTOP = {"width": 1440, "height": 1000}
-#: Visible controls shorter than a gloved fingertip (48 px), as "tag#id.class: height".
-SMALL_TARGETS = """Array.from(document.querySelectorAll('button, a, select, input, summary, textarea'))
-  .filter(e => !e.closest('.leaflet-container') && !e.classList.contains('visually-hidden'))
-  .map(e => [e, /^(radio|checkbox)$/.test(e.type) && e.closest('label') ? e.closest('label') : e])
-  .filter(([e, target]) => { const r = target.getBoundingClientRect(); return r.width > 0 && r.height > 0
-                             && r.height < 48; })
-  .map(([e, target]) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + '.' + e.className + ': '
-       + Math.round(target.getBoundingClientRect().height))"""
-
-
-def shoot(page, name: str) -> None:
-    """Screenshot at the page's viewport width; it must not scroll sideways, and on a phone every
-    visible control must be a 48 px target. (Evaluated through CDP, which the page's CSP allows.)"""
-    viewport = page.viewport_size["width"]
-    page.evaluate("window.scrollTo(0, 0)")  # the sticky header then sits at the top of the full-page shot
-    width = page.evaluate("document.documentElement.scrollWidth")
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-{viewport}.png"), full_page=True)
-    assert width <= viewport, f"{name} is {width} px wide at {viewport} px"
-    if viewport <= PHONE["width"]:
-        small = page.evaluate(SMALL_TARGETS)
-        assert small == [], f"{name}: controls under 48 px: {small}"
-
-
-def shoot_small_phone(page, name: str) -> None:
-    """The same screen at 360 px (a small Android), then back to 390."""
-    page.set_viewport_size(SMALL_PHONE)
-    shoot(page, name)
-    page.set_viewport_size(PHONE)
-
-
-def wait_until(predicate, timeout_s: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def server_state(sessions, order_id):

@@ -58,6 +58,7 @@ ADMIN_PAGE = row("login", "login", "ok", "403", "403", "403", "403", "403")
 EXPECTED: dict[str, dict[str, str]] = {
     # Flask URL map
     "GET static": PUBLIC,
+    "GET tech_static": PUBLIC,  # the technicians' app's own files (/static/tech/, IRONWATCH_TECH_STATIC)
     "GET auth.home": SIGNED_IN,
     "GET auth.login": PUBLIC,
     "POST auth.login": PUBLIC,  # sent without the CSRF token: 400 for everyone
@@ -229,7 +230,7 @@ def world(influx, sql_url, tmp_path):
         order_id = db.scalar(select(WorkOrder.id).where(WorkOrder.status == "open"))
         alarm_id = db.scalar(select(Alarm.id))
     assert burst_id and order_id and alarm_id
-    values = {"uid": FAULTY_GENSET, "order_id": order_id, "burst_id": burst_id, "filename": "css/ironwatch.css",
+    values = {"uid": FAULTY_GENSET, "order_id": order_id, "burst_id": burst_id, "filename": "css/ironwatch.css", "tech_file": "tech.css",
               "id": order_id, "alarm_id": alarm_id, "subscription_id": 2**31 - 1, "page": 1, "series": "CumulativeOperatingHours",
               "start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z", "client_id": 1, "proposal_id": 1,
               "user_id": owner_user_id, "token": "no-such-link-token-0123456789", "technician_id": 1,

@@ -217,6 +217,9 @@ def test_my_day_and_the_job_page_speak_in_words_with_the_site_time_contact_and_d
         assert client.get(icon["src"]).data[:8] == b"\x89PNG\r\n\x1a\n"
     worker = client.get("/tech/sw.js")
     assert worker.headers["Service-Worker-Allowed"] == "/tech/" and b"workbox" in worker.data
+    # the shell's version and files, prepended by the server (app/tech/shell.py)
+    version = worker.headers["X-Ironwatch-Asset-Version"]
+    assert f'var SHELL_VERSION = "{version}";'.encode() in worker.data and b'"/static/tech/js/queue.js": "' in worker.data
     assert client.get("/tech/jobs/999999").status_code == 404
 
 

@@ -1,7 +1,10 @@
 /* Every page of the technicians' app: install the service worker, say whether we are online and
  * what is still waiting to be sent, send it when the connection is back, and show what the server
  * could not apply (a conflict is never dropped silently). On "My day" it also loads each job's page
- * once, so the service worker has them all for the quarry with no signal. */
+ * once, so the service worker has them all for the quarry with no signal. A notice under the bars
+ * says when the technician must act: "Close other Ironwatch tabs" while an older tab holds the
+ * phone's database, "Reload" when a newer version took it over in another tab, or when a new
+ * version of the app is ready (the service worker's waiting set, docs/field_app.md). */
 (function () {
   "use strict";
   var body = document.body;
@@ -13,8 +16,97 @@
   var ACTION_WORDS = { accept: "Accept", decline: "Decline", start: "Start", hold: "Pause", resume: "Resume",
                        complete: "Finish", photo: "Photo", acknowledge_alarm: "Acknowledge alarm" };
 
+  // --- what needs the technician's hand: another tab holds the phone's data, or a new version
+  // of the app is ready; the most pressing one shows, under the bars
+  var notice = document.getElementById("app-notice");
+  var noticeText = document.getElementById("app-notice-text");
+  var reloadButton = document.getElementById("app-notice-reload");
+  var NOTICE_ORDER = ["stale", "blocked", "updated", "update"];
+  var notices = {};
+
+  function setNotice(kind, text) {
+    if (text) { notices[kind] = text; } else { delete notices[kind]; }
+    var shown = NOTICE_ORDER.filter(function (k) { return notices[k]; })[0];
+    notice.hidden = !shown;
+    if (!shown) { delete body.dataset.notice; return; }
+    notice.className = "app-notice " + shown;
+    noticeText.textContent = notices[shown];
+    reloadButton.hidden = shown === "blocked";  // closing the other tab is the way out, not a reload
+    body.dataset.notice = shown;
+  }
+
+  function showDatabase(detail) {
+    body.dataset.db = detail.state;
+    setNotice("blocked", detail.state === "blocked" ? "Close other Ironwatch tabs. An older copy of the app is open " +
+      "in another tab or window and holds the work saved on this phone; this page carries on by itself once it is " +
+      "closed. Nothing saved is lost." : "");
+    if (detail.state !== "stale") { return; }
+    setNotice("stale", (detail.reason === "older" ? "This page is older than the Ironwatch app on this phone. "
+                                                  : "Ironwatch was updated in another tab. ") +
+      "Reload this page to carry on: your saved steps and what you typed are kept on this phone.");
+    // a step or a draft taken here now could not be kept: the forms wait for the reload
+    document.querySelectorAll("form.field-action, #complete-box, details.sub").forEach(function (el) {
+      el.inert = true;
+      el.classList.add("waits-for-reload");
+    });
+  }
+  document.addEventListener("ironwatch:db", function (event) { showDatabase(event.detail); });
+
+  var waitingWorker = null, updating = false;
+  var hadController = "serviceWorker" in navigator && Boolean(navigator.serviceWorker.controller);
+
+  function offerUpdate(worker) {
+    waitingWorker = worker;
+    body.dataset.update = "ready";
+    setNotice("update", "A new version of the app is ready. Reload to use it: your saved steps and the form " +
+              "you are filling in are kept.");
+  }
+
+  function watchInstalling(worker) {
+    worker.addEventListener("statechange", function () {
+      if (worker.state === "installed" && navigator.serviceWorker.controller) { offerUpdate(worker); }
+    });
+  }
+
+  function watchForUpdates(registration) {
+    if (registration.waiting && navigator.serviceWorker.controller) { offerUpdate(registration.waiting); }
+    if (registration.installing) { watchInstalling(registration.installing); }
+    registration.addEventListener("updatefound", function () { watchInstalling(registration.installing); });
+    if (navigator.onLine) { registration.update().catch(function () { /* checked again next page */ }); }
+  }
+
+  /* Reload: write the drafts typed in the last moment, then let the waiting version take over
+   * (its activation then reloads this page) or, with none waiting, just reload. Queued steps are
+   * in IndexedDB and stay. */
+  function reload() {
+    reloadButton.disabled = true;
+    var written = window.IronForms ? IronForms.flush() : Promise.resolve();
+    written.catch(function () {}).then(function () {
+      if (waitingWorker && waitingWorker.state === "installed") {
+        updating = true;
+        body.dataset.update = "updating";
+        waitingWorker.postMessage({ type: "skip-waiting" });
+      } else {
+        window.location.reload();
+      }
+    });
+  }
+  reloadButton.addEventListener("click", reload);
+
   if ("serviceWorker" in navigator && body.dataset.swUrl) {
-    navigator.serviceWorker.register(body.dataset.swUrl, { scope: body.dataset.swScope }).then(function () {
+    navigator.serviceWorker.addEventListener("controllerchange", function () {
+      if (updating) { window.location.reload(); return; }
+      // the first install takes this page over: nothing changed for it
+      if (hadController) {
+        body.dataset.update = "elsewhere";
+        setNotice("update", "");
+        setNotice("updated", "Ironwatch was updated in another tab. Reload to carry on with the new version; " +
+                  "your saved steps are kept on this phone.");
+      }
+      hadController = true;
+    });
+    navigator.serviceWorker.register(body.dataset.swUrl, { scope: body.dataset.swScope }).then(function (registration) {
+      watchForUpdates(registration);
       return navigator.serviceWorker.ready;
     }).then(function () {
       body.dataset.sw = "ready";
@@ -32,9 +124,14 @@
     var urls = [body.dataset.swScope].concat((list.dataset.jobUrls || "").split(",").filter(Boolean).map(function (id) {
       return list.dataset.jobUrlBase + id;
     }));
-    Promise.all(urls.map(function (url) {
+    // and each job's evidence picture, so the viewer shows it with no signal too
+    var pictures = (list.dataset.evidenceUrls || "").split(" ").filter(Boolean);
+    Promise.all(urls.concat(pictures).map(function (url) {
       return fetch(url, { credentials: "same-origin" }).catch(function () { return null; });
-    })).then(function () { body.dataset.jobsCached = String(urls.length - 1); });
+    })).then(function () {
+      body.dataset.jobsCached = String(urls.length - 1);
+      body.dataset.picturesCached = String(pictures.length);
+    });
   }
 
   function showNet() {
@@ -47,7 +144,7 @@
     Promise.all([IronQueue.pending(), IronQueue.problems()]).then(function (both) {
       showWaiting(both[0], both[1].length);
       showProblems(both[1]);
-    });
+    }, function () { /* the database is not reachable now (the notice says why): keep the last count */ });
   }
 
   function showWaiting(entries, problemCount) {
@@ -117,7 +214,7 @@
   var syncStopped = "";
 
   function syncNow() {
-    if (!navigator.onLine) { return Promise.resolve(); }
+    if (!navigator.onLine || IronQueue.state().state === "stale") { return Promise.resolve(); }
     return IronQueue.sync(actionsUrl).then(function (report) {
       syncStopped = report.stopped && report.stopped !== "offline" ? report.stopped : "";
       if (syncStopped) { showQueue(); }
@@ -130,7 +227,7 @@
         body.dataset.synced = String((parseInt(body.dataset.synced || "0", 10)) + report.sent + report.problems);
         refreshPages(report.orders);
       }
-    });
+    }, function () { /* the database is not reachable now: the notice says why, the steps stay */ });
   }
 
   /* After a sync the server's state is newer than the stored pages: load them again (the

@@ -4,7 +4,9 @@
  *     field and fades after a few seconds;
  *   - keep(form, orderId, photo): keep what is typed as a draft on the phone (IronQueue drafts)
  *     on every change, and put it back when the page opens again, so a form closed half done in
- *     the quarry (the app swiped away, the phone restarted) loses nothing.
+ *     the quarry (the app swiped away, the phone restarted) loses nothing;
+ *   - flush(): write the drafts typed in the last moment now (before a reload into a new version,
+ *     or when another tab takes the database over).
  * Exposed as window.IronForms. */
 (function () {
   "use strict";
@@ -130,19 +132,26 @@
     return restored;
   }
 
+  var kept = [];  // {form, write}: every form keeping a draft on this page
+
   /* photo: {get: () => Blob|null, set: (blob) => void} for the form's shrunk photo, or null. */
   function keep(form, orderId, photo) {
     var action = form.dataset.action;
     var restoring = true;
+    function write() {
+      window.clearTimeout(form.ironDraftTimer);
+      form.ironDirty = false;
+      return IronQueue.saveDraft(orderId, action, snapshot(form), photo ? photo.get() : null).then(function () {
+        form.dataset.draft = "saved";
+      }, function () { form.ironDirty = true; form.dataset.draft = "unsaved"; });
+    }
     function save() {
       if (restoring) { return; }
+      form.ironDirty = true;
       window.clearTimeout(form.ironDraftTimer);
-      form.ironDraftTimer = window.setTimeout(function () {  // one write per burst of typing
-        IronQueue.saveDraft(orderId, action, snapshot(form), photo ? photo.get() : null).then(function () {
-          form.dataset.draft = "saved";
-        });
-      }, 150);
+      form.ironDraftTimer = window.setTimeout(write, 150);  // one write per burst of typing
     }
+    kept.push({ form: form, write: write });
     form.addEventListener("input", save);
     form.addEventListener("change", save);
     form.addEventListener("ironwatch:photo", save);
@@ -163,14 +172,22 @@
     }).catch(function () { /* no stored draft: a fresh form */ }).then(function () { restoring = false; });
   }
 
+  /* Write every draft still waiting for its timer now (before a reload, or before the database
+   * is handed to a newer version of the app in another tab); resolves when written. */
+  function flush() {
+    return Promise.all(kept.filter(function (k) { return k.form.ironDirty; }).map(function (k) { return k.write(); }));
+  }
+  if (window.IronQueue) { IronQueue.beforeClose(flush); }
+
   /* After the form is queued: the draft is done with. */
   function forget(form, orderId) {
     window.clearTimeout(form.ironDraftTimer);
+    form.ironDirty = false;
     var note = form.querySelector(".draft-note");
     if (note) { note.remove(); }
     delete form.dataset.draft;
     return IronQueue.clearDraft(orderId, form.dataset.action);
   }
 
-  window.IronForms = { explain: explain, keep: keep, forget: forget };
+  window.IronForms = { explain: explain, keep: keep, forget: forget, flush: flush };
 })();

@@ -64,7 +64,7 @@
       note.hidden = waiting === 0;
       note.textContent = waiting ? waiting + " step" + (waiting === 1 ? " is" : "s are") +
         " saved on this phone and will be sent when there is signal." : "";
-    });
+    }, function () { /* the database is not reachable now (app.js says why): the buttons stay as they are */ });
   }
 
   // --- photo: shrink on the phone before queueing (a 12 MP photo would not fit a weak signal)
@@ -226,7 +226,7 @@
         if (details) { details.open = false; }
         refresh();
         document.dispatchEvent(new CustomEvent("ironwatch:queued"));
-      });
+      }, function () { /* not queued: the notice under the bars says to reload; the form keeps what was typed */ });
     });
   });
 

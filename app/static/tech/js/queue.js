@@ -10,15 +10,38 @@
  *   400 on X-CSRF-Token    -> stays queued (a stale page's token; the step was not looked at)
  * A form half filled in (the finishing form: codes, notes, parts, the shrunk photo) is kept as a
  * draft per job and action in its own store, so closing the app in the quarry loses nothing.
+ * When a newer version of the app opens the database in another tab, this page writes what is
+ * pending, closes its connection and says "reload" (the event "ironwatch:db"); a page opening the
+ * database while an older tab holds it says "close other tabs" until it can.
  * Exposed as window.IronQueue. */
 (function () {
   "use strict";
   var DB_NAME = "ironwatch-field", VERSION = 2;
-  var dbPromise = null;
+  var connection = null;  // the open database, once open
+  var opening = null;     // the promise of it while it opens
+  // "closed", "opening", "blocked" (an older tab holds the database open), "open", or "stale"
+  // (a newer version of the app took the database over, or holds it already: this page must reload)
+  var state = "closed", staleReason = "";
+  var beforeClose = [];   // hooks that write what is pending while the connection is still open
+
+  function setState(next, reason) {
+    state = next;
+    staleReason = reason || "";
+    document.dispatchEvent(new CustomEvent("ironwatch:db", { detail: { state: next, reason: staleReason } }));
+  }
+
+  function staleError() {
+    var error = new Error("Ironwatch was updated: reload the page to reach the work kept on this phone.");
+    error.name = "StaleAppError";
+    return error;
+  }
 
   function open() {
-    if (dbPromise) { return dbPromise; }
-    dbPromise = new Promise(function (resolve, reject) {
+    if (state === "stale") { return Promise.reject(staleError()); }
+    if (connection) { return Promise.resolve(connection); }
+    if (opening) { return opening; }
+    setState("opening");
+    opening = new Promise(function (resolve, reject) {
       var request = indexedDB.open(DB_NAME, VERSION);
       request.onupgradeneeded = function () {
         var db = request.result;  // version 1 phones have the first two stores already
@@ -28,26 +51,59 @@
         if (!db.objectStoreNames.contains("problems")) { db.createObjectStore("problems", { keyPath: "client_action_id" }); }
         if (!db.objectStoreNames.contains("drafts")) { db.createObjectStore("drafts", { keyPath: "key" }); }
       };
+      // an older tab of the app still has the database open at its version: the upgrade waits
+      // for it, and the page says so (it used to hang with no word)
+      request.onblocked = function () { setState("blocked"); };
       request.onsuccess = function () {
-        // another tab opening a newer version waits for this one: let it go
-        request.result.onversionchange = function () { request.result.close(); dbPromise = null; };
-        resolve(request.result);
+        connection = request.result;
+        connection.onversionchange = stepAside;
+        connection.onclose = function () { connection = null; if (state === "open") { setState("closed"); } };
+        opening = null;
+        setState("open");
+        resolve(connection);
       };
-      request.onerror = function () { reject(request.error); };
+      request.onerror = function () {
+        opening = null;
+        if (request.error && request.error.name === "VersionError") {
+          // the phone's database is newer than this page's code: another tab runs a newer app
+          setState("stale", "older");
+          reject(staleError());
+        } else {
+          setState("closed");
+          reject(request.error);
+        }
+      };
     });
-    return dbPromise;
+    return opening;
   }
 
-  function run(store, mode, work) {
-    return open().then(function (db) {
-      return new Promise(function (resolve, reject) {
-        var tx = db.transaction(store, mode);
-        var result = work(tx.objectStore(store));
-        tx.oncomplete = function () { resolve(result && "result" in result ? result.result : result); };
-        tx.onerror = function () { reject(tx.error); };
-        tx.onabort = function () { reject(tx.error); };
-      });
+  /* Another tab opens a newer version of the database and waits for this one: write what is
+   * pending (a draft being typed), let go, and stay off (this page's code is the older one). The
+   * queued steps are in the database, which the upgrade keeps. */
+  function stepAside() {
+    beforeClose.forEach(function (hook) { try { hook(); } catch (e) { /* the others still run */ } });
+    connection.close();  // transactions the hooks started still finish
+    connection = null;
+    setState("stale", "versionchange");
+  }
+
+  function transact(db, store, mode, work) {
+    return new Promise(function (resolve, reject) {
+      var tx = db.transaction(store, mode);
+      var result = work(tx.objectStore(store));
+      tx.oncomplete = function () { resolve(result && "result" in result ? result.result : result); };
+      tx.onerror = function () { reject(tx.error); };
+      tx.onabort = function () { reject(tx.error); };
     });
+  }
+
+  /* With the database open the transaction starts at once (so a beforeClose hook can still
+   * write); otherwise once it is open. */
+  function run(store, mode, work) {
+    if (connection) {
+      try { return transact(connection, store, mode, work); } catch (error) { return Promise.reject(error); }
+    }
+    return open().then(function (db) { return transact(db, store, mode, work); });
   }
 
   function newId() {
@@ -172,5 +228,7 @@
 
   window.IronQueue = { add: add, pending: function () { return all("outbox"); },
                        problems: function () { return all("problems"); }, dismiss: dismiss, sync: sync,
-                       saveDraft: saveDraft, loadDraft: loadDraft, clearDraft: clearDraft };
+                       saveDraft: saveDraft, loadDraft: loadDraft, clearDraft: clearDraft,
+                       state: function () { return { state: state, reason: staleReason }; },
+                       beforeClose: function (hook) { beforeClose.push(hook); } };
 })();
