@@ -83,34 +83,69 @@ def machine_rul(uid: str):
 
 # --- spectra of one burst -----------------------------------------------------------------------
 
-_MARKER_FAMILY = re.compile(r"^(?P<name>.+?) (?P<line>BPFO|BPFI|2xBSF|FTF|GMF)$")
+_MARKER_FAMILY = re.compile(r"^(?P<name>.+?) (?P<line>BPFO|BPFI|2xBSF|FTF|GMF|GMF-1x|GMF\+1x)$")
 _LINE_WORDS = {"BPFO": "outer race (BPFO)", "BPFI": "inner race (BPFI)", "2xBSF": "rolling element (2×BSF)",
-               "FTF": "cage (FTF)", "GMF": "gear mesh (GMF)"}
+               "FTF": "cage (FTF)", "GMF": "gear mesh (GMF)", "GMF-1x": "mesh − 1× shaft",
+               "GMF+1x": "mesh + 1× shaft"}
+#: A sideband is one line, not a series: its "harmonics" would mean nothing.
+_SINGLE_LINES = {"GMF-1x", "GMF+1x"}
 
 
-def marker_families(markers: list[dict]) -> list[dict]:
+def _found_families(findings: list[dict]) -> dict[str, str]:
+    """``family key → the finding's fault in words`` for the parts this burst's findings name: a
+    bearing fault names its bearing, a gear fault its gear, an electrical fault the line."""
+    found: dict[str, str] = {}
+    for finding in findings:
+        mode, location = str(finding.get("fault_mode") or ""), str(finding.get("location") or "")
+        if mode.startswith("bearing_") and location:
+            keys = [f"bearing:{location}"]
+        elif mode.startswith("gear_") and location:
+            # a broken tooth on a shaft carrying two gears names both: "stage1_or_stage2"
+            keys = [f"gear:{name}" for name in location.split("_or_")]
+        elif mode == "electrical":
+            keys = ["electrical"]
+        else:
+            continue
+        for key in keys:
+            found.setdefault(key, mode.replace("bearing_", "").replace("gear_", "").replace("_", " "))
+    return found
+
+
+def marker_families(markers: list[dict], findings: list[dict] | None = None) -> list[dict]:
     """Group ``display_data`` markers into families a person toggles: shaft, each bearing, each
-    gear, pistons, electrical. Each: ``{"key", "label", "lines": [{"label", "hz"}]}``."""
+    gear, pistons, electrical. Each: ``{"key", "label", "finding", "shown", "lines": [{"label",
+    "hz", "harmonics"}]}``.
+
+    The kinematics predict every bearing's and gear's lines on every spectrum; only the parts a
+    finding of this burst names (``findings``: ``Finding.to_dict()`` items) are drawn at first
+    (``shown``) and say so (``finding``: the fault in words, else None; the console's chip reads
+    "input bearing · no finding"), so a gear fault's spectrum shows no outer-race line unless
+    someone asks for it. The shaft and the pistons (machine lines, not defects) are always shown."""
+    found = _found_families(findings or [])
     families: dict[str, dict] = {}
 
     def family(key: str, label: str) -> dict:
-        return families.setdefault(key, {"key": key, "label": label, "lines": []})
+        if key not in families:
+            finding = found.get(key)
+            shown = finding is not None or key in ("shaft", "pistons")
+            families[key] = {"key": key, "label": label, "finding": finding, "shown": shown, "lines": []}
+        return families[key]
 
     for marker in markers:
         label, hz = str(marker["label"]), float(marker["hz"])
         match = _MARKER_FAMILY.match(label)
-        if match and match["line"] == "GMF":
+        if match and match["line"].startswith("GMF"):
             family(f"gear:{match['name']}", part_named(match["name"], "gear"))["lines"].append(
-                {"label": _LINE_WORDS["GMF"], "hz": hz})
+                {"label": _LINE_WORDS[match["line"]], "hz": hz, "harmonics": 1 if match["line"] in _SINGLE_LINES else 5})
         elif match:
             family(f"bearing:{match['name']}", part_named(match["name"], "bearing"))["lines"].append(
-                {"label": _LINE_WORDS[match["line"]], "hz": hz})
+                {"label": _LINE_WORDS[match["line"]], "hz": hz, "harmonics": 5})
         elif label == "1x":
-            family("shaft", "shaft speed")["lines"].append({"label": "1× shaft", "hz": hz})
+            family("shaft", "shaft speed")["lines"].append({"label": "1× shaft", "hz": hz, "harmonics": 5})
         elif label == "piston pass":
-            family("pistons", "pistons")["lines"].append({"label": "piston pass", "hz": hz})
+            family("pistons", "pistons")["lines"].append({"label": "piston pass", "hz": hz, "harmonics": 5})
         else:
-            family("electrical", "electrical")["lines"].append({"label": label, "hz": hz})
+            family("electrical", "electrical")["lines"].append({"label": label, "hz": hz, "harmonics": 5})
     return list(families.values())
 
 
@@ -149,7 +184,8 @@ def burst_spectra(burst_id: str):
         cached = {"burst_id": burst_id, "machine": meta.machine, "component": meta.component,
                   "component_label": component_words(meta.component), "shaft_rpm": meta.shaft_rpm,
                   "sample_rate_hz": meta.sample_rate_hz, "spectrum": spectrum,
-                  "envelope": display["envelope"], "families": marker_families(display["markers"]),
+                  "envelope": display["envelope"],
+                  "families": marker_families(display["markers"], record.get("findings") or []),
                   "kurtogram": display["kurtogram"]}
         _spectra_cache.put(burst_id, cached)
     findings = record.get("findings") or []

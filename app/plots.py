@@ -39,6 +39,17 @@ def envelope_axis_limit_hz(evidence: Iterable[Mapping], default_hz: float = 500.
     return float(limit)
 
 
+def spectrum_axis_limit_hz(evidence: Iterable[Mapping], full_hz: float, min_hz: float = 500.0) -> float:
+    """Upper frequency of the acceleration-spectrum plot: the whole band, or, when the finding has
+    lines in the spectrum (a gear's mesh and its sidebands, shaft orders, line frequency), a range
+    where they can be told apart: 2.5 x the highest of them, at least ``min_hz`` (Hz). On the
+    whole 12.8 kHz band a mesh sideband 24 Hz from its mesh line is two pixels away."""
+    expected = [float(e.get("expected_hz") or 0.0) for e in evidence if e.get("domain") == "spectrum"]
+    if not expected or max(expected) <= 0:
+        return float(full_hz)
+    return float(min(full_hz, max(min_hz, 2.5 * max(expected))))
+
+
 def _plot_trace(axis, freqs_hz: np.ndarray, amplitude: np.ndarray, f_max_hz: float) -> float:
     """Draw one spectrum up to ``f_max_hz``; return its largest amplitude in that range."""
     keep = freqs_hz <= f_max_hz
@@ -133,15 +144,18 @@ def render_evidence_png(display: Mapping, evidence: Sequence[Mapping], title: st
                     ha="left", va="top")
 
     spectrum_axis, envelope_axis = axes[0], axes[1]
-    spectrum_max_hz = float(spectrum_hz[-1]) if spectrum_hz.size else 1.0
+    spectrum_max_hz = spectrum_axis_limit_hz(evidence, float(spectrum_hz[-1]) if spectrum_hz.size else 1.0)
     top = _plot_trace(spectrum_axis, spectrum_hz, spectrum_amp, spectrum_max_hz)
     band = envelope.get("band_hz")
-    if band and len(band) == 2:
+    heading = "Acceleration spectrum (Hann, peak amplitude)"
+    if band and len(band) == 2 and float(band[0]) < spectrum_max_hz:
         spectrum_axis.axvspan(float(band[0]), float(band[1]), color=BAND_COLOUR, alpha=0.18,
                               label=f"demodulated band {band[0]:.0f}–{band[1]:.0f} Hz")
         spectrum_axis.legend(loc="upper right", fontsize=8, frameon=False)
+    elif band and len(band) == 2:   # zoomed in on the finding's lines: say where the band lies
+        heading += f", 0–{spectrum_max_hz:.0f} Hz around the matched lines (demodulated band {band[0]:.0f}–{band[1]:.0f} Hz)"
     _mark_evidence(spectrum_axis, evidence, "spectrum", spectrum_max_hz, top, spectrum_hz, spectrum_amp)
-    spectrum_axis.set_title("Acceleration spectrum (Hann, peak amplitude)", fontsize=9.5, loc="left")
+    spectrum_axis.set_title(heading, fontsize=9.5, loc="left")
     spectrum_axis.set_ylabel("m/s²", fontsize=8.5)
 
     envelope_limit = envelope_axis_limit_hz(

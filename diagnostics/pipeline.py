@@ -18,7 +18,7 @@ Steps (one rfft of the burst feeds most of them):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -31,7 +31,8 @@ from .findings import Finding
 from .health import health_index
 from .iso20816 import iso_band_hz, iso_zone, zone_limits
 from .kinematics import ComponentKinematics
-from .rules import electrical_findings, gear_findings, shaft_findings, spectrum_max_hz
+from .rules import (electrical_findings, gear_findings, mesh_evidence, other_mesh_lines, shaft_findings,
+                    spectrum_max_hz)
 from .spectrum import amplitude_spectrum, hann_window, time_statistics, velocity_rms_mm_s
 from .kurtogram import spectral_kurtosis
 from .views import envelope_stack, floor_normalise, kurtogram_window
@@ -186,6 +187,44 @@ def _unexplained_teeth(teeth: list[Finding], bearing: list[Finding]) -> list[Fin
     return [t for t in teeth if t.score > inner]
 
 
+def _unexplained_bearings(bearing: list[Finding], teeth: list[Finding], resolution_hz: float) -> list[Finding]:
+    """Drop a bearing finding whose every line is a harmonic of a broken tooth's shaft rate.
+
+    A tooth jolting once per turn of a slow shaft (the middle shaft of a reduction, 6.7 Hz in the
+    demo swing gearbox) puts dozens of envelope harmonics in; a bearing family searched within 1 %
+    of its defect frequency then finds them (11, 22, 33, 44 x 6.69 Hz beside BPFO = 72.9 Hz) and
+    outscores the tooth. Such a family is the tooth's, not a second fault: a genuine defect line
+    falls on the shaft's harmonics only by chance, and its harmonics drift off them by k times its
+    offset. Within one bin (or 0.3 %) of a multiple of the shaft rate counts as on it.
+    """
+    rates = [float(t.detail["shaft_hz"]) for t in teeth if t.detail.get("shaft_hz")]
+    if not rates:
+        return bearing
+
+    def on_harmonics(hz: float, rate: float) -> bool:
+        return abs(hz - round(hz / rate) * rate) <= max(resolution_hz, 0.003 * hz)
+
+    def explained(finding: Finding) -> bool:
+        lines = [e.matched_hz for e in finding.evidence]
+        return bool(lines) and any(all(on_harmonics(hz, rate) for hz in lines) for rate in rates)
+
+    return [f for f in bearing if not (f.fault_mode.startswith("bearing_") and explained(f))]
+
+
+def _with_mesh_lines(tooth: Finding, acc_amp: np.ndarray, norm: np.ndarray, res: float, freqs) -> Finding:
+    """A broken-tooth finding with the mesh line and sidebands of each gear it names (location
+    ``stage1`` or, on a shaft carrying two, ``stage1_or_stage2``) added to its envelope evidence, so
+    the evidence shows the gears' own lines; score, severity and confidence stay the envelope's."""
+    names = [name for name in tooth.location.split("_or_") if name in freqs.gears]
+    shaft_hz = float(tooth.detail.get("shaft_hz") or 0.0)
+    extra = []
+    for name in names:
+        gear = freqs.gears[name]
+        extra += mesh_evidence(acc_amp, norm, res, gear["gmf"], shaft_hz or gear["shaft_hz"],
+                               others=other_mesh_lines(freqs, name), prefix=f"{name} " if len(names) > 1 else "")
+    return replace(tooth, evidence=list(tooth.evidence) + extra) if extra else tooth
+
+
 def _hann_amplitude(raw: np.ndarray, n: int, bins: int) -> np.ndarray:
     """Amplitude-correct Hann spectrum (units of x, peak) of the first ``bins`` bins, from the plain rfft.
 
@@ -277,7 +316,9 @@ def analyze_burst(samples: Any, fs: float, shaft_rpm: float,
         white = prewhiten(raw)
         stack = envelope_stack(raw, white, n, fs, low_cut, envelope_max_hz(freqs), x)
         findings, bearing_evidence = bearing_findings(stack, freqs, component, combs, (spec_amp, res))
-        findings += _unexplained_teeth(tooth_findings(stack, freqs, component), findings)
+        teeth = _unexplained_teeth(tooth_findings(stack, freqs, component), findings)
+        findings = _unexplained_bearings(findings, teeth, stack.resolution_hz)
+        findings += [_with_mesh_lines(t, acc_amp, norm, res, freqs) for t in teeth]
     findings += shaft_findings(vel_amp, norm, res, freqs, limits, component)
     findings += gear_findings(acc_amp, norm, res, freqs, component)
     findings += electrical_findings(acc_amp, norm, res, freqs, component)
@@ -308,13 +349,18 @@ def _pool_max(values: np.ndarray, max_points: int) -> tuple[np.ndarray, int]:
 
 
 def _markers(freqs) -> list[dict]:
-    """Expected lines to mark on the evidence plots: shaft, bearing defects, mesh, pistons, line."""
+    """Expected lines to mark on the evidence plots: shaft, bearing defects, mesh and its sidebands,
+    pistons, line. Every line the kinematics predict, finding or not: which of them a finding
+    concerns is for the caller to say (``app.plot_api.marker_families``)."""
     markers = [{"label": "1x", "hz": freqs.shaft_hz}]
     for name, b in freqs.bearings.items():
         markers += [{"label": f"{name} BPFO", "hz": b["bpfo"]}, {"label": f"{name} BPFI", "hz": b["bpfi"]},
                     {"label": f"{name} 2xBSF", "hz": 2 * b["bsf"]}, {"label": f"{name} FTF", "hz": b["ftf"]}]
     for name, g in freqs.gears.items():
-        markers.append({"label": f"{name} GMF", "hz": g["gmf"]})
+        # The mesh line and its first sidebands at the gear's shaft rate (a tooth defect's modulation).
+        markers += [{"label": f"{name} GMF", "hz": g["gmf"]},
+                    {"label": f"{name} GMF-1x", "hz": g["gmf"] - g["shaft_hz"]},
+                    {"label": f"{name} GMF+1x", "hz": g["gmf"] + g["shaft_hz"]}]
     if freqs.piston_pass_hz:
         markers.append({"label": "piston pass", "hz": freqs.piston_pass_hz})
     if freqs.line_hz:

@@ -162,6 +162,46 @@ def gear_findings(acc_amp: np.ndarray, norm: np.ndarray, resolution_hz: float, f
     return out
 
 
+def mesh_evidence(acc_amp: np.ndarray, norm: np.ndarray, resolution_hz: float, gmf_hz: float, shaft_hz: float,
+                  others: np.ndarray | None = None, prefix: str = "") -> list[Evidence]:
+    """A gear's mesh line and its first-order sidebands at one shaft's rate, read from the
+    acceleration spectrum: where a tooth defect shows besides its envelope impacts (a broken tooth
+    modulates the mesh once per turn of its shaft).
+
+    Parameters
+    ----------
+    acc_amp, norm : np.ndarray
+        Acceleration spectrum (m/s^2 peak) and the same over its local floor (dimensionless).
+    resolution_hz : float
+        Bin spacing, Hz.
+    gmf_hz, shaft_hz : float
+        The gear's mesh frequency and the rate of the shaft the defect turns with, Hz.
+    others : np.ndarray, optional
+        Other gears' mesh harmonics (:func:`other_mesh_lines`, Hz): a sideband found on one of them
+        is that gear meshing, not this one's modulation.
+    prefix : str
+        Put before each label (``"stage2 "`` when a finding names more than one gear).
+
+    Returns
+    -------
+    list of Evidence
+        ``GMF x1``, ``GMF - 1x``, ``GMF + 1x`` (m/s^2 peak, domain ``"spectrum"``): those that rise
+        ``_LINE_SNR_DB`` above the floor and, for a sideband, are neither the mesh line itself nor
+        another gear's mesh harmonic.
+    """
+    tol = max(0.005 * gmf_hz, 1.5 * resolution_hz)
+    out = []
+    for label, hz in (("GMF x1", gmf_hz), ("GMF - 1x", gmf_hz - shaft_hz), ("GMF + 1x", gmf_hz + shaft_hz)):
+        m = match_line(acc_amp, norm, resolution_hz, hz, tol)
+        if m is None or m.snr_db < _LINE_SNR_DB:
+            continue
+        if label != "GMF x1" and (abs(m.matched_hz - gmf_hz) <= 0.5 * shaft_hz or
+                                  (others is not None and _near_any(m.matched_hz, others, tol))):
+            continue
+        out.append(_ev(prefix + label, m))
+    return out
+
+
 def electrical_findings(acc_amp: np.ndarray, norm: np.ndarray, resolution_hz: float, freqs: DefectFrequencies,
                         component: str) -> list[Finding]:
     """Electrical fault from the 2 x line-frequency line in acceleration (m/s^2 peak)."""

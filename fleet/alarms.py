@@ -285,7 +285,9 @@ def fault_code_severity(spn: int, fmi: int, lamps: Mapping[str, int],
 
 # --- sources: stale data --------------------------------------------------------------------------------
 
-#: A running machine (excavator, prime-power genset) reports every minute; silence this long is an alarm.
+#: A running machine (a prime-power genset) reports every minute; silence this long is an alarm. An
+#: excavator's unit falls back to a 15-min key-off heartbeat overnight: the seed gives it 60 min
+#: (fleet.demo_fleet.EXCAVATOR_REPORTING), as a standby set.
 DEFAULT_REPORT_WINDOW = timedelta(minutes=30)
 #: A standby genset's telematics unit sends a key-off heartbeat every 15 min while the set stands
 #: still; four missed heartbeats (a coverage gap of most of an hour) make it "not reporting".

@@ -328,6 +328,26 @@ STANDBY_REPORTING = {"standby": True, "window_min": 60,
 LEGACY_STANDBY_REPORTING = {**STANDBY_REPORTING, "window_min": 26 * 60}
 
 
+#: An excavator's telematics unit reports every minute with the key on and falls back to a key-off
+#: heartbeat every 15 min overnight, over breaks and weekends (telemetry.simulator.fleet.HEARTBEAT_S),
+#: as Product Link / KOMTRAX units do. So "not reporting" after 60 min: four missed heartbeats, or an
+#: hour of silence with the key on (a 30 min window would call two lost heartbeats, a routine
+#: coverage dip in a quarry pit, an outage). fleet.seed writes it for each excavator.
+EXCAVATOR_REPORTING = {"window_min": 60}
+
+#: When each site's excavators work (site-local time; telemetry.simulator.schedules.ShiftPattern):
+#: the quarries load from 07:00 to 17:00 Monday to Saturday, the construction sites work the usual
+#: 07:30-17:30 (town centre 08:00-18:00) Monday to Friday; all with the key off for morning tea,
+#: lunch and afternoon tea. fleet.seed writes the pattern into each excavator's provisioning.
+_BREAKS = [["10:00", 15], ["12:30", 30], ["15:00", 15]]
+SITE_SHIFTS = {
+    "blackstone": {"start": "07:00", "end": "17:00", "breaks": _BREAKS, "weekdays": [0, 1, 2, 3, 4, 5]},
+    "holloway": {"start": "07:00", "end": "17:00", "breaks": _BREAKS, "weekdays": [0, 1, 2, 3, 4, 5]},
+    "quays": {"start": "08:00", "end": "18:00", "breaks": _BREAKS, "weekdays": [0, 1, 2, 3, 4]},
+    "m62": {"start": "07:30", "end": "17:30", "breaks": _BREAKS, "weekdays": [0, 1, 2, 3, 4]},
+}
+
+
 def is_standby(spec: MachineSpec) -> bool:
     """The simulator's rule (telemetry.simulator.fleet): a genset with few hours is a standby set."""
     return spec.kind == "genset" and spec.hours < 5000.0

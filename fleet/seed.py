@@ -223,7 +223,17 @@ def standby_provisioning(machine: Machine) -> dict[str, Any]:
     return entry
 
 
-def provisioning_entry(machine: Machine, token: str, faults: list[demo_fleet.FaultSpec]) -> dict[str, Any]:
+def excavator_provisioning(machine: Machine, site_key: str | None) -> dict[str, Any]:
+    """An excavator's working day (when its operators key it on, ``demo_fleet.SITE_SHIFTS``) in its
+    site's time zone; nothing for any other machine or a site without a pattern."""
+    shift = demo_fleet.SITE_SHIFTS.get(site_key or "")
+    if machine.kind != "excavator" or shift is None:
+        return {}
+    return {"timezone": (machine.site.timezone if machine.site else None) or "UTC", "shift": dict(shift)}
+
+
+def provisioning_entry(machine: Machine, token: str, faults: list[demo_fleet.FaultSpec],
+                       site_key: str | None = None) -> dict[str, Any]:
     """What a gateway for ``machine`` is provisioned with (the ingest base URL is not part of it)."""
     components = {c.id: c for c in machine.components}
     return {
@@ -238,6 +248,7 @@ def provisioning_entry(machine: Machine, token: str, faults: list[demo_fleet.Fau
         "lat": machine.lat,
         "lon": machine.lon,
         **standby_provisioning(machine),
+        **excavator_provisioning(machine, site_key),
         "sensors": [
             {"name": s.name, "component": components[s.component_id].name, "axis": s.axis,
              "sample_rate_hz": s.sample_rate_hz, "units": s.units, "position": s.position,
@@ -321,8 +332,10 @@ def seed(session_factory: sessionmaker, var: Path, password: str = DEFAULT_PASSW
             token = _ensure_token(session, report, machine, previous_tokens.get(spec.uid))
             if machine.reporting in (None, demo_fleet.LEGACY_STANDBY_REPORTING) and demo_fleet.is_standby(spec):
                 machine.reporting = dict(demo_fleet.STANDBY_REPORTING)
+            elif machine.reporting is None and spec.kind == "excavator":   # its key-off heartbeat's window
+                machine.reporting = dict(demo_fleet.EXCAVATOR_REPORTING)
             # after the reporting policy: a standby set's controller keeps the schedule it expects
-            entries.append(provisioning_entry(machine, token, faults_by_machine.get(spec.uid, [])))
+            entries.append(provisioning_entry(machine, token, faults_by_machine.get(spec.uid, []), spec.site))
         report.machines = len(entries)
         _seed_alarm_routing(session, report, tenants[demo_fleet.OEM_NAME])
         _seed_planning(session, report)

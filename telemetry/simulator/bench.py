@@ -9,6 +9,8 @@ Measures, in one run and with process CPU time (``time.process_time``):
 * synthesising a burst (healthy and faulty) and encoding it as JSON+base64, gzip or not, and as
   binary;
 * HTTP delivery by the gateway to a local sink process that answers 202 (the client's share only);
+* what one excavator sends in a simulated week of the demo quarry's working day (07:00-17:00,
+  Monday to Saturday, key-off heartbeats between): operating points and uploads per day;
 
 then adds them up per simulated machine-hour at the reference cadence (3,600 samples in 60
 uploads, one burst per sensor) and projects the CPU share of the simulator for N machines at x60
@@ -94,6 +96,49 @@ def measure(hours: float) -> dict[str, float]:
     out.update(_http_cost(operating_upload("EX-1", [(start + i * _NS, rows[i]) for i in range(60)]),
                           burst_json_upload(*args)))
     return out
+
+
+class _CountingGateway:
+    """Counts the operating points and uploads a simulated machine hands its gateway, per UTC day."""
+
+    def __init__(self):
+        self.online = True
+        self.points: dict[str, int] = {}
+        self.uploads: dict[str, int] = {}
+
+    def send_operating(self, batch):
+        day = time.strftime("%a", time.gmtime(batch[0][0] / _NS))
+        self.uploads[day] = self.uploads.get(day, 0) + 1
+        for t_ns, _ in batch:
+            day = time.strftime("%a", time.gmtime(t_ns / _NS))
+            self.points[day] = self.points.get(day, 0) + 1
+
+    def send_faults(self, *args):
+        pass
+
+    def send_burst(self, *args, **kwargs):
+        pass
+
+
+def sent_per_excavator_day() -> tuple[dict[str, int], dict[str, int]]:
+    """Operating points and uploads per day of one excavator over a simulated week (Monday 30 Nov
+    2026, UTC = London time in winter) on the demo quarry's shift, at full rate and without
+    coverage gaps: ``({weekday: points}, {weekday: uploads})``."""
+    from .fleet import SimulatedMachine, _plan_machine
+
+    # fleet.demo_fleet.SITE_SHIFTS["blackstone"] (the simulator may not import the fleet layer)
+    quarry = {"start": "07:00", "end": "17:00", "breaks": [["10:00", 15], ["12:30", 30], ["15:00", 15]],
+              "weekdays": [0, 1, 2, 3, 4, 5]}
+
+    plan = _plan_machine({"uid": "EX-BENCH", "kind": "excavator", "token": "-", "nominal_shaft_rpm": 1800.0,
+                          "rated_power_kw": 202.0, "hours": 5000.0, "lat": 53.24, "lon": -1.91, "sensors": [],
+                          "faults": [], "timezone": "Europe/London", "shift": quarry})
+    start = 1_795_996_800 * _NS   # Monday 2026-11-30 00:00 UTC
+    gateway = _CountingGateway()
+    machine = SimulatedMachine(plan, gateway, 1, start, [], lambda *a, **k: None, gap_mean_h=0.0)
+    machine.advance_to(start + 7 * 86400 * _NS)
+    machine.flush_batch()
+    return gateway.points, gateway.uploads
 
 
 def _http_cost(operating, burst) -> dict[str, float]:
@@ -208,6 +253,10 @@ def main(argv=None) -> int:
         share = n * mix * speedup / 3600
         print(f"projected           {n:3d} machines x{speedup:<4d} {100 * share:6.1f} % of one core "
               f"({share / 2:.1%} of this 2-core machine; {speedup}x the real-time cost)")
+    points, uploads = sent_per_excavator_day()
+    print("excavator-day sent  " + "  ".join(f"{day} {points.get(day, 0):,} pts/{uploads.get(day, 0)} uploads"
+                                            for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
+          + "  (1 Hz all day, before key-off: 86,400 pts/1,440 uploads)")
     _plot(parts, Path(args.out))
     print(f"figure: {args.out}")
     if args.url:

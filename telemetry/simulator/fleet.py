@@ -3,8 +3,9 @@
 :class:`SimulatedMachine` couples a duty-cycle model (:mod:`telemetry.simulator.machine_models`), a DM1
 monitor, a vibration-burst schedule and a coverage schedule to one :class:`~telemetry.gateway.Gateway`.
 :meth:`SimulatedMachine.advance_to` steps the model one simulated second at a time and hands the
-gateway operating batches (every ``batch_s`` seconds while the engine runs; a stopped genset's
-telematics unit sends a key-off heartbeat every :data:`HEARTBEAT_S` instead), bursts (per sensor,
+gateway operating batches (every ``batch_s`` seconds while the engine runs; a stopped machine's
+telematics unit, a genset standing by or an excavator keyed off, sends a key-off heartbeat every
+:data:`HEARTBEAT_S` instead), bursts (per sensor,
 the first staggered over the first moments of the run, then hourly) and DM1 changes. Everything
 it produces is a function of the seed, the provisioning and the simulated start time only, never
 of the wall clock, so payload content is reproducible; the wall clock only decides *when* uploads
@@ -15,6 +16,7 @@ Provisioning file (``var/provisioning.json``, written by ``python -m fleet.seed`
     {"machines": [{"uid", "kind": "excavator" | "genset", "token", "nominal_shaft_rpm",
                    "rated_power_kw", "hours", "lat", "lon", "duty" (optional: prime | standby),
                    "exercise" (optional, standby: {"weekday", "start", "minutes"}), "timezone" (optional),
+                   "shift" (optional, excavator: {"start", "end", "breaks": [[start, minutes]], "weekdays"}),
                    "sensors": [{"name", "component", "axis", "sample_rate_hz", "kinematics"}],
                    "faults": [{"component", "sensor", "fault", "location",
                                "severity_start", "severity_end", "ramp_hours"}]}]}
@@ -35,7 +37,8 @@ from diagnostics.kinematics import ComponentKinematics
 from diagnostics.synthesis import FAULT_MODES
 
 from ..gateway.client import Gateway
-from .machine_models import ExerciseSchedule, FaultCodeMonitor, make_model
+from .machine_models import FaultCodeMonitor, make_model
+from .schedules import ExerciseSchedule, ShiftPattern
 
 __all__ = ["COOLING_DEGRADATION", "HEARTBEAT_S", "RUN_DOWN_S", "FaultPlan", "SensorPlan", "MachinePlan",
            "load_provisioning", "expand_fleet", "derive_seed",
@@ -47,10 +50,12 @@ BURST_INTERVAL_S = 3600
 #: severity (0..1, grown like the others) raises the coolant temperature under load, so DM1 SPN 110
 #: comes and goes with the work (see telemetry.simulator.dm1).
 COOLING_DEGRADATION = "cooling_degradation"
-#: A genset's telematics unit, powered by the set's battery charger, keeps reporting while the engine
-#: stands still: one key-off status sample (position, battery voltage, hour meter, fuel level,
-#: temperatures) every 15 minutes, as remote-monitoring modules of standby sets are usually set up
-#: (the fleet's "not reporting" window for standby sets, fleet.demo_fleet, allows four of them).
+#: A machine's telematics unit keeps reporting while the engine stands still: a genset's, powered by
+#: the set's battery charger, and an excavator's after key-off (as Cat Product Link / VisionLink and
+#: KOMTRAX units do: they stop sampling the ECU and report position, battery voltage and hour meter
+#: at a low rate). One key-off status sample (position, battery voltage, hour meter, fuel level,
+#: temperatures) every 15 minutes; the fleet's "not reporting" window for these machines
+#: (fleet.demo_fleet: standby sets and excavators, 60 min) allows four of them to go missing.
 HEARTBEAT_S = 900
 #: After the engine stops, full-rate samples go on this long (the run-down and the stopped state),
 #: then the batch is sent and the unit falls back to its heartbeat.
@@ -111,6 +116,7 @@ class MachinePlan:
     cooling: FaultPlan | None = None   # a fouled radiator: raises coolant temperature under load
     clone: int = 0
     exercise: ExerciseSchedule | None = None   # a standby set's weekly exercise run (site time)
+    shift: ShiftPattern | None = None   # an excavator's working day (site time): when its key is on
 
     @property
     def label(self) -> str:
@@ -147,8 +153,9 @@ def _plan_machine(entry: dict[str, Any]) -> MachinePlan:
     rated = float(entry.get("rated_power_kw") or (640.0 if kind == "genset" else 124.0))
     exercise = (ExerciseSchedule.from_settings(entry.get("exercise"), entry.get("timezone"))
                 if kind == "genset" and duty == "standby" else None)
+    shift = ShiftPattern.from_settings(entry.get("shift"), entry.get("timezone")) if kind == "excavator" else None
     return MachinePlan(entry["uid"], kind, entry["token"], float(entry["lat"]), float(entry["lon"]), hours,
-                       nominal, rated, duty, tuple(sensors), cooling, exercise=exercise)
+                       nominal, rated, duty, tuple(sensors), cooling, exercise=exercise, shift=shift)
 
 
 def load_provisioning(path: str | Path) -> list[MachinePlan]:
@@ -293,6 +300,7 @@ class SimulatedMachine:
         options: dict[str, Any] = {"hour_meter_h": plan.hours, "rated_kw": plan.rated_kw}
         if plan.kind == "excavator":
             options["rated_rpm"] = plan.nominal_rpm
+            options["shift"] = plan.shift
         else:
             options["duty"] = plan.duty
             options["exercise"] = plan.exercise
@@ -311,8 +319,9 @@ class SimulatedMachine:
         self.counters = MachineCounters()
         self.last_fields: dict[str, float] = {}
         self.thin = thin or HistoryThinning()
-        # Only gensets' units fall back to a heartbeat; an excavator's reports all the time.
-        self.heartbeat_ns = HEARTBEAT_S * _NS if plan.kind == "genset" else None
+        # Every unit falls back to a heartbeat once its engine has stopped (a standby set standing
+        # by, an excavator keyed off overnight); a prime-power set simply never stops.
+        self.heartbeat_ns = HEARTBEAT_S * _NS
         self.stopped_s = 0
         self.last_kept_ns: int | None = None
 
@@ -335,7 +344,7 @@ class SimulatedMachine:
             gw.online = self.coverage.online(now)
             stamp = now + self.offset_ns
             self.stopped_s = 0 if self.model.running else self.stopped_s + 1
-            resting = self.heartbeat_ns is not None and self.stopped_s >= RUN_DOWN_S
+            resting = self.stopped_s >= RUN_DOWN_S
             if resting:   # key-off: one heartbeat per period, each sent at once with whatever waits
                 keep = self.last_kept_ns is None or now - self.last_kept_ns >= self.heartbeat_ns
             else:

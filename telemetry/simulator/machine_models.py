@@ -7,9 +7,10 @@ same sequence of samples. No I/O here; :mod:`telemetry.simulator` turns the samp
 Two machine kinds:
 
 * :class:`ExcavatorModel` - a 20 t class hydraulic excavator (about 120 kW, 1,850 rpm working
-  speed, 400 l tank) working two 10 h shifts a day: truck-loading sessions of dig / swing / dump /
-  swing-back cycles of about 18 s, idle waiting for trucks, short travel moves on site, a meal break
-  with the engine off, and refuelling from a fuel bowser.
+  speed, 400 l tank) keyed on for its site's working day (:class:`ShiftPattern`, site-local time,
+  weekends off unless provisioned otherwise): truck-loading sessions of dig / swing / dump /
+  swing-back cycles of about 18 s, idle waiting for trucks, short travel moves on site, breaks
+  with the key off, and refuelling from a fuel bowser.
 * :class:`GensetModel` - a 400 kWe / 500 kVA diesel generator set (1,500 rpm, 400 V, 50 Hz),
   either ``"prime"`` (the site's only supply: load-following a daily profile with loads switching
   on and off) or ``"standby"`` (off; a weekly unloaded exercise run at its scheduled site-local
@@ -26,13 +27,11 @@ FMI 0/1 = high/low most severe, 16/18 = high/low moderately severe.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import random
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from .dm1 import EXCAVATOR_RULES, GENSET_RULES, Dm1State, FaultCodeMonitor, LimitRule
+from .schedules import ExerciseSchedule, ShiftPattern
 from .thermals import EngineThermals, SiteWeather, first_order
 
 __all__ = [
@@ -41,6 +40,7 @@ __all__ = [
     "GensetModel",
     "LimitRule",
     "FaultCodeMonitor",
+    "ShiftPattern",
     "Dm1State",
     "EXCAVATOR_RULES",
     "GENSET_RULES",
@@ -76,16 +76,9 @@ _PUMP_FLOW_L_MIN = 2 * 210.0
 _TRAVEL_SPEED_M_S = 1.0
 
 
-def _excavator_on_shift(seconds_into_day: float) -> bool:
-    """Two 10 h shifts a day with a 30 min meal break in each (engine off), 2 h gap between.
-
-    The day is counted from the simulation start, which falls one hour into the first shift, so a
-    freshly started simulator shows working machines.
-    """
-    h = (seconds_into_day / _HOUR_S + 1.0) % 24.0
-    in_shift = h < 10.0 or 12.0 <= h < 22.0
-    meal = 5.0 <= h < 5.5 or 17.0 <= h < 17.5
-    return in_shift and not meal
+#: The operator keys on up to this long after the shift (or a break) begins, s: machines on one
+#: site do not all start in the same second.
+_KEY_ON_DELAY_S = (0, 600)
 
 
 class ExcavatorModel:
@@ -105,6 +98,10 @@ class ExcavatorModel:
         Engine rated power (kW) and speed (rpm); fuel burn and tank size scale with the power.
     cooling_degradation : float
         0..1: fouled radiator / slipping fan; raises the coolant temperature under load.
+    shift : ShiftPattern, optional
+        When the key is on (default: Monday to Friday 07:00-17:30 UTC with three breaks). A run that
+        starts inside a key-on window starts warm, in the middle of loading a truck; one that
+        starts outside it starts with the engine stopped and cold.
     """
 
     kind = "excavator"
@@ -112,7 +109,9 @@ class ExcavatorModel:
 
     def __init__(self, seed: int, start_ns: int, lat: float, lon: float, hour_meter_h: float = 2500.0,
                  rated_kw: float = 124.0, rated_rpm: float = 1800.0, site_radius_m: float = 150.0,
-                 cooling_degradation: float = 0.0):
+                 cooling_degradation: float = 0.0, shift: ShiftPattern | None = None):
+        self.shift = shift or ShiftPattern()
+        self._key_on_window = self.shift.window_after(start_ns)
         self.rng = random.Random(seed)
         self.t_ns = start_ns
         self._elapsed_s = 0
@@ -128,12 +127,25 @@ class ExcavatorModel:
         self.tank_l = 3.2 * rated_kw    # about 400 l for a 124 kW machine: a long shift and more
         self.fuel_l = self.tank_l * self.rng.uniform(0.45, 0.9)
         self.cooling_degradation = cooling_degradation
-        # The run starts an hour into a shift, in the middle of loading a truck.
-        self.phase, self.phase_left, self.cycle_left = "dig", 6, self.rng.randint(8, 30)
-        self.rpm, self.load, self.pressure_bar, self.swing_rpm = 1000.0, 0.12, 35.0, 0.0
         ambient = self.weather.ambient_c(start_ns)
-        self.thermals = EngineThermals.warm(ambient, hydraulic=True)
-        self.exhaust_c = 300.0
+        self.key_on_in_s: int | None = None    # the operator's delay once the window has opened
+        if self.key_on_at(start_ns):   # a run inside the working day starts in the middle of loading a truck
+            self.phase, self.phase_left, self.cycle_left = "dig", 6, self.rng.randint(8, 30)
+            self.rpm, self.load, self.pressure_bar, self.swing_rpm = 1000.0, 0.12, 35.0, 0.0
+            self.thermals = EngineThermals.warm(ambient, hydraulic=True)
+            self.exhaust_c = 300.0
+        else:   # standing overnight (or over the weekend): stopped and cold
+            self.phase, self.phase_left, self.cycle_left = "off", 0, 0
+            self.rpm, self.load, self.pressure_bar, self.swing_rpm = 0.0, 0.0, 0.0, 0.0
+            self.thermals = EngineThermals.cold(ambient, hydraulic=True)
+            self.exhaust_c = ambient
+
+    def key_on_at(self, t_ns: int) -> bool:
+        """True while ``t_ns`` (UTC ns, non-decreasing between calls) lies in a key-on window."""
+        start_ns, end_ns = self._key_on_window
+        if t_ns >= end_ns:
+            start_ns, end_ns = self._key_on_window = self.shift.window_after(t_ns)
+        return start_ns <= t_ns < end_ns
 
     @property
     def running(self) -> bool:
@@ -180,14 +192,16 @@ class ExcavatorModel:
         dt = 1.0
         self.t_ns += _NS
         self._elapsed_s += 1
-        day_s = self._elapsed_s % _DAY_S
-        on_shift = _excavator_on_shift(day_s)
-        if not on_shift:
+        if not self.key_on_at(self.t_ns):
+            self.key_on_in_s = None
             if self.phase != "off":
                 self.phase, self.cycle_left = "off", 0
         elif self.phase == "off":
+            if self.key_on_in_s is None:
+                self.key_on_in_s = rng.randint(*_KEY_ON_DELAY_S)
+            self.key_on_in_s = max(0, self.key_on_in_s - 1)
             # A dry tank keeps it stopped until the bowser answers the call (_refuel).
-            if self.fuel_l > 0.5:
+            if self.key_on_in_s == 0 and self.fuel_l > 0.5:
                 self.phase, self.phase_left = "idle", 30   # start-up: warm idle before work
                 if 100.0 * self.fuel_l / self.tank_l < 60.0 and rng.random() < 0.7:
                     self.fuel_l = self.tank_l * 0.97      # the bowser does its round at start-up
@@ -266,47 +280,6 @@ class ExcavatorModel:
 _GENSET_RATED_KW = 640.0
 _NOMINAL_HZ = 50.0
 _NOMINAL_V = 400.0
-
-
-@dataclass(frozen=True)
-class ExerciseSchedule:
-    """When a standby set's controller starts its weekly unloaded exercise run: site-local time.
-
-    The same settings as the fleet's reporting policy (``machine.reporting["exercise"]``, written
-    into the provisioning by ``fleet.seed``): ``weekday`` 0 = Monday, ``start`` ``"HH:MM"`` in the
-    site's IANA ``timezone``, ``minutes`` long. A controller's clock keeps local time, so the run
-    stays at 10:00 across a daylight-saving change.
-    """
-
-    weekday: int = 2
-    start: str = "10:00"
-    minutes: int = 30
-    timezone: str = "UTC"
-
-    @classmethod
-    def from_settings(cls, settings: dict | None, timezone: str | None = None) -> "ExerciseSchedule":
-        """From ``{"weekday": 2, "start": "10:00", "minutes": 30}`` (missing keys: the defaults)."""
-        settings = settings or {}
-        schedule = cls(weekday=int(settings.get("weekday", cls.weekday)), start=str(settings.get("start", cls.start)),
-                       minutes=int(settings.get("minutes", cls.minutes)), timezone=timezone or "UTC")
-        schedule.window_after(0)   # a bad weekday, clock time or zone fails here, not mid-run
-        return schedule
-
-    def window_after(self, t_ns: int) -> tuple[int, int]:
-        """``(start_ns, end_ns)`` (UTC) of the first exercise run that has not ended by ``t_ns``."""
-        if not 0 <= self.weekday <= 6 or self.minutes <= 0:
-            raise ValueError(f"exercise weekday must be 0..6 and minutes positive, got {self.weekday}, {self.minutes}")
-        hours, minutes = (int(x) for x in self.start.split(":"))
-        zone = ZoneInfo(self.timezone)
-        day = _dt.datetime.fromtimestamp(t_ns / _NS, zone).date()
-        day -= _dt.timedelta(days=(day.weekday() - self.weekday) % 7)   # this week's run, maybe past
-        while True:
-            start = _dt.datetime.combine(day, _dt.time(hours, minutes), tzinfo=zone)
-            start_ns = int(start.timestamp()) * _NS
-            end_ns = start_ns + self.minutes * 60 * _NS
-            if end_ns > t_ns:
-                return start_ns, end_ns
-            day += _dt.timedelta(days=7)
 
 
 class GensetModel:

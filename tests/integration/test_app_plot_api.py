@@ -11,15 +11,17 @@ from app_helpers import CUSTOMER, ENGINEER, FAULTY_GENSET, login, outer_race_bur
 pytestmark = pytest.mark.integration
 
 
-def diagnose_bursts(app, provisioning, starts_ns: list[int]) -> list[str]:
-    """Upload one outer-race burst per start time and diagnose them; their burst ids."""
+def diagnose_bursts(app, provisioning, starts_ns: list[int], uid: str = FAULTY_GENSET,
+                    component: str = "alternator_de") -> list[str]:
+    """Upload one burst of the machine's seeded fault (an outer race by default) per start time and
+    diagnose them; their burst ids."""
     from telemetry.schema import burst_id_for
 
     runtime = app.extensions["ironwatch"]
     device = app.test_client()
     ids = []
     for i, start_ns in enumerate(starts_ns):
-        token, body = outer_race_burst(provisioning, seed=7 + i)
+        token, body = outer_race_burst(provisioning, uid=uid, component=component, seed=7 + i)
         body["start"] = start_ns
         response = device.post("/api/v1/ingest/bursts", json=body, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 202, response.get_json()
@@ -104,6 +106,25 @@ def test_spectra_and_waterfall_of_diagnosed_bursts(app, provisioning):
                          ("component=rotor", "component")):
         response = engineer.get(f"/api/v1/machines/{FAULTY_GENSET}/waterfall?{query}")
         assert response.status_code == 400 and response.get_json()["field"] == field
+
+
+def test_a_gear_bursts_spectra_draw_its_mesh_lines_and_not_the_gearbox_bearings_lines(app, provisioning):
+    """The demo's gear job (EX-1003, swing gearbox with an input bearing, a broken stage 1 tooth):
+    the spectra route draws the gear's family and lists the bearing's, off and "no finding"; the
+    evidence holds the mesh line and no bearing line; the evidence picture is drawn."""
+    (burst_id,) = diagnose_bursts(app, provisioning, [time.time_ns() - 60 * 10**9], uid="EX-1003",
+                                  component="swing_gearbox")
+    engineer = app.test_client()
+    login(engineer, ENGINEER)
+    body = engineer.get(f"/api/v1/bursts/{burst_id}/spectra").get_json()
+    families = {f["key"]: f for f in body["families"]}
+    assert (families["bearing:input"]["shown"], families["bearing:input"]["finding"]) == (False, None)
+    assert (families["gear:stage1"]["shown"], families["gear:stage1"]["finding"]) == (True, "broken tooth")
+    assert families["gear:stage2"]["shown"] is False
+    labels = [e["label"] for e in body["evidence"]]
+    assert "GMF x1" in labels and not [label for label in labels if "BPF" in label or "FTF" in label or "BSF" in label]
+    picture = engineer.get(f"/console/bursts/{burst_id}/evidence.png")
+    assert picture.status_code == 200 and picture.data[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_trend_ranges_pick_the_bucket_and_refuse_bad_ranges(app):

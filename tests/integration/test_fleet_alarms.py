@@ -204,29 +204,29 @@ def test_a_silent_machine_alarms_and_clears_when_data_resumes(influx, fleet_db):
     t = T0
     clock = Clock(from_ns(t) + timedelta(minutes=20))
     bus = as_bus(events, fleet_db, clock)
-    influx.write("".join(operating_lines("EX-1002", [(t, {"engine_speed_rpm": 1800.0})])), rp=schema.RP_LIFE)
+    influx.write("".join(operating_lines("GS-2009", [(t, {"engine_speed_rpm": 1500.0})])), rp=schema.RP_LIFE)
     jobs.sync_operating_state(store, fleet_db, bus)
     check_reporting(fleet_db, bus, clock)
-    assert alarms_of(fleet_db, "EX-1002") == []
+    assert alarms_of(fleet_db, "GS-2009") == []
 
     clock.advance(minutes=11)  # past the 30 min window of a running machine
     check_reporting(fleet_db, bus, clock)
     clock.advance(minutes=5)
     check_reporting(fleet_db, bus, clock)
-    (alarm,) = alarms_of(fleet_db, "EX-1002")
+    (alarm,) = alarms_of(fleet_db, "GS-2009")
     assert (alarm["source"], alarm["cause"], alarm["state"], alarm["count"]) == ("stale", "not_reporting", "active", 1)
     assert "no data for 36 min" in alarm["title"]
-    # a standby genset (daily heartbeat) silent as long raises nothing
-    assert all(a["machine"] == "EX-1002" for a in alarms_of(fleet_db, None))
+    # the prime-power set (30 min); the standby sets and excavators (heartbeat, 60 min) raise nothing
+    assert all(a["machine"] == "GS-2009" for a in alarms_of(fleet_db, None))
     with fleet_db() as session:
-        assert session.scalar(select(Machine.status).where(Machine.uid == "EX-1002")) == "warning"
+        assert session.scalar(select(Machine.status).where(Machine.uid == "GS-2009")) == "warning"
 
     resumed = t + 40 * 60 * NS
-    influx.write("".join(operating_lines("EX-1002", [(resumed, {"engine_speed_rpm": 1790.0})])), rp=schema.RP_LIFE)
+    influx.write("".join(operating_lines("GS-2009", [(resumed, {"engine_speed_rpm": 1500.0})])), rp=schema.RP_LIFE)
     jobs.sync_operating_state(store, fleet_db, bus)
     clock.now = from_ns(resumed) + timedelta(minutes=1)
     check_reporting(fleet_db, bus, clock)
-    (alarm,) = alarms_of(fleet_db, "EX-1002")
+    (alarm,) = alarms_of(fleet_db, "GS-2009")
     assert (alarm["state"], alarm["clear_reason"]) == ("cleared", "condition_gone")
     # the on-call technician was told at once; the engineers' step (15 min) never came: it cleared first
     assert [p["change"] for n, p, _ in events.events if n == "alarm"] == ["raised", "escalated", "cleared"]
@@ -270,6 +270,39 @@ def test_standby_genset_is_held_to_its_heartbeat_and_its_exercise_schedule(fleet
     # 10:35 London, 35 min silent: fine for a heartbeat, not during the exercise run it owes
     check_reporting(fleet_db, bus, lambda: datetime(2026, 12, 2, 10, 35, tzinfo=timezone.utc))
     assert [a["cause"] for a in alarms_of(fleet_db, "GS-2004")] == ["not_reporting"]
+
+
+def test_an_excavator_keyed_off_overnight_reports_by_heartbeat_and_an_hour_of_silence_alarms(fleet_db):
+    """The seeded excavator window (60 min, fleet.demo_fleet.EXCAVATOR_REPORTING): its unit's 15-min
+    key-off heartbeats keep it reporting all night, two of them lost in a coverage dip too; an hour
+    without contact (key on or off) is "not reporting"."""
+    from datetime import datetime, timezone
+
+    bus = as_bus(EventLog(), fleet_db)
+
+    def heard(at):
+        with fleet_db() as session:
+            session.scalar(select(Machine).where(Machine.uid == "EX-1004")).last_seen_at = at
+            session.commit()
+
+    with fleet_db() as session:
+        assert session.scalar(select(Machine.reporting).where(Machine.uid == "EX-1004")) == {"window_min": 60}
+    night = datetime(2026, 12, 8, 17, 31, tzinfo=timezone.utc)   # Tuesday, keyed off at 17:30 London
+    lost = {night + timedelta(minutes=15 * k) for k in (20, 21)}  # 22:31 and 22:46 never arrive
+    for k in range(54):   # heartbeats until 07:01 the next morning, judged every 5 minutes
+        beat = night + timedelta(minutes=15 * k)
+        if beat not in lost:
+            heard(beat)
+        for minutes in (0, 5, 10):
+            check_reporting(fleet_db, bus, lambda: beat + timedelta(minutes=minutes))
+    assert alarms_of(fleet_db, "EX-1004") == [], "the night's heartbeats (a 45-min dip among them) are reporting"
+
+    key_on = datetime(2026, 12, 9, 9, 0, tzinfo=timezone.utc)
+    heard(key_on)
+    check_reporting(fleet_db, bus, lambda: key_on + timedelta(minutes=59))
+    assert alarms_of(fleet_db, "EX-1004") == []
+    check_reporting(fleet_db, bus, lambda: key_on + timedelta(minutes=61))
+    assert [a["cause"] for a in alarms_of(fleet_db, "EX-1004")] == ["not_reporting"]
 
 
 def test_rul_inside_the_planning_horizon_alarms_and_clears(fleet_db):

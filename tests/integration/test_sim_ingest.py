@@ -1,7 +1,7 @@
 """The simulator against the real app: HTTP ingest, spool, InfluxDB, diagnosis (every part real).
 
 Two machines of the seeded demo fleet - the faulty standby genset GS-2001 and the excavator
-EX-1001 - run ten simulated minutes through the real ingest endpoints served by Werkzeug; the
+EX-1001 - run ten simulated minutes of the excavator's latest working day through the real ingest endpoints served by Werkzeug; the
 writer then stores everything in the test's own InfluxDB database and the diagnosis worker reads
 the first burst of GS-2001's faulty alternator bearing back and must find the defect.
 """
@@ -42,6 +42,22 @@ def served(influx, sql_url, tmp_path):
     app.extensions["ironwatch"].stop()
 
 
+def _working_start(provisioning, uid="EX-1001", run_s=600):
+    """The start (UTC ns, a whole minute) of the latest ``run_s`` of the past days that EX-1001's
+    site works: its key-on windows are in site time, so "an hour ago" may be night or a Sunday."""
+    shift = next(p for p in load_provisioning(provisioning) if p.uid == uid).shift
+    now = time.time_ns()
+    t, latest = now - 6 * 86400 * NS, None
+    while True:
+        window_start, window_end = shift.window_after(t)
+        start = (window_start // (60 * NS) + 1) * 60 * NS
+        if start + run_s * NS > now - 60 * NS:
+            return latest
+        if start + run_s * NS <= window_end:
+            latest = start
+        t = window_end
+
+
 def _simulator(url, provisioning, start_ns, seed=1):
     plans = [p for p in load_provisioning(provisioning) if p.uid in MACHINES]
     # speedup 1 for the stagger: every sensor's first burst falls within the first 30 s.
@@ -60,7 +76,7 @@ def _count(influx, measurement, machine, field="*"):
 def test_simulated_fleet_is_stored_once_and_its_fault_is_diagnosed(served, influx):
     app, url, provisioning = served
     runtime = app.extensions["ironwatch"]
-    start = (time.time_ns() - 3600 * NS) // (60 * NS) * 60 * NS
+    start = _working_start(provisioning)
     sim = _simulator(url, provisioning, start)
     sim.run_until(start + 600 * NS)
     stats = sim.stats()

@@ -26,6 +26,9 @@ NS = 10**9
 BEARING = {"name": "DE", "n_rolling": 8, "ball_diameter_mm": 22.23, "pitch_diameter_mm": 95.0}
 
 
+ROUND_THE_CLOCK = {"start": "00:00", "end": "24:00", "breaks": [], "weekdays": [0, 1, 2, 3, 4, 5, 6]}
+
+
 def _provisioning(tmp_path):
     doc = {"machines": [
         {"uid": "GS-9001", "kind": "genset", "token": "dev_a.s", "nominal_shaft_rpm": 1500.0,
@@ -41,6 +44,9 @@ def _provisioning(tmp_path):
                      "location": "DE", "severity_start": 0.6, "severity_end": 1.0, "ramp_hours": 72.0}]},
         {"uid": "EX-9001", "kind": "excavator", "token": "dev_b.s", "nominal_shaft_rpm": 1800.0,
          "rated_power_kw": 124.0, "hours": 1400.0, "lat": 53.47, "lon": -2.29,
+         # a site working round the clock: the tests start at wall-clock-relative times, and a
+         # machine of a day shift would be keyed off at night (test_sim_excavator_shifts)
+         "shift": ROUND_THE_CLOCK,
          "sensors": [{"name": "hydraulic_pump.acc", "component": "hydraulic_pump", "axis": "radial",
                       "sample_rate_hz": 25600.0,
                       "kinematics": {"shaft_ratio": 1.0, "pistons": 9, "bearings": [BEARING]}}],

@@ -9,7 +9,8 @@ from telemetry.simulator.dm1 import EXCAVATOR_RULES, FaultCodeMonitor, LimitRule
 from telemetry.simulator.machine_models import ExcavatorModel, GensetModel, make_model
 from telemetry.schema import OPERATING_FIELDS
 
-T0 = 1_764_028_800 * 10**9   # 2025-11-25T00:00:00Z
+T0 = 1_764_028_800 * 10**9   # 2025-11-25T00:00:00Z, a Tuesday
+SHIFT_START = T0 + 7 * 3600 * 10**9   # the default working day, Monday to Friday 07:00-17:30 UTC
 LAT, LON = 53.2391, -1.9070
 DAY = 86400
 
@@ -61,18 +62,21 @@ def test_hour_meter_advances_exactly_while_the_engine_runs(fixture, request):
             assert cur["hour_meter_h"] == prev["hour_meter_h"]
 
 
-def test_excavator_works_shifts_with_breaks_and_digs_at_relief_pressure(excavator_day):
+def test_excavator_works_its_day_with_breaks_and_digs_at_relief_pressure(excavator_day):
     _, rows = excavator_day
     rpm = [r["engine_speed_rpm"] for r in rows]
-    # Start is one hour into a shift: the meal break (engine off) is 4 h after the start, the
-    # shift ends after 9 h, and the next one starts 2 h later.
-    assert all(v == 0.0 for v in rpm[4 * 3600 + 120: 4 * 3600 + 1700])
-    assert all(v == 0.0 for v in rpm[9 * 3600 + 300: 11 * 3600 - 10])
-    assert max(rpm[:3600]) > 1800.0
+    # The default working day (07:00-17:30 UTC) with the key off before and after it and over the
+    # breaks at 10:00 (15 min), 12:30 (30 min) and 15:00 (15 min); the run starts at midnight.
+    h = 3600
+    assert all(v == 0.0 for v in rpm[:7 * h])
+    assert all(v == 0.0 for v in rpm[10 * h + 120: 10 * h + 900])
+    assert all(v == 0.0 for v in rpm[int(12.5 * h) + 120: 13 * h])
+    assert all(v == 0.0 for v in rpm[int(17.5 * h) + 120:])
+    assert max(rpm[7 * h: 10 * h]) > 1800.0
     pressures = [r["hydraulic_pressure_bar"] for r in rows]
     assert 300.0 < max(pressures) < 360.0
     hours_run = rows[-1]["hour_meter_h"] - rows[0]["hour_meter_h"]
-    assert 17.0 < hours_run < 20.0, "two 10 h shifts less two meal breaks"
+    assert 8.0 < hours_run < 9.5, "10.5 h less an hour of breaks and the operators' start-up delays"
 
 
 def test_excavator_stays_on_site(excavator_day):
@@ -87,7 +91,7 @@ def test_excavator_stays_on_site(excavator_day):
 
 def test_coolant_lags_behind_when_the_engine_stops(excavator_day):
     _, rows = excavator_day
-    stop = 4 * 3600 + 60   # a minute into the meal break
+    stop = int(12.5 * 3600) + 60   # a minute into the lunch break
     at_stop = rows[stop]["coolant_temp_c"]
     ten_min = rows[stop + 600]["coolant_temp_c"]
     ambient = rows[stop + 600]["ambient_temp_c"]
@@ -98,11 +102,12 @@ def test_coolant_lags_behind_when_the_engine_stops(excavator_day):
 def test_fuel_burns_while_running_and_is_refilled(excavator_day):
     _, rows = excavator_day
     levels = [r["fuel_level_pct"] for r in rows]
-    assert levels[3600] < levels[0]
+    assert levels[9 * 3600] < levels[7 * 3600 + 900]
+    assert levels[6 * 3600] == levels[0], "no burn with the key off"
     rises = [b - a for a, b in zip(levels, levels[1:]) if b > a]
     assert rises and max(rises) > 20.0, "a refuel fills the tank in one go"
     burn = sum(r["fuel_rate_l_h"] for r in rows) / 3600.0
-    assert 0.05 * 294 * 18 < burn < 0.26 * 294 * 20, "litres per day for a 294 kW machine"
+    assert 0.05 * 294 * 8 < burn < 0.26 * 294 * 9.5, "litres per working day for a 294 kW machine"
 
 
 def test_prime_genset_follows_load_at_nominal_frequency_and_voltage(genset_day):
@@ -159,7 +164,7 @@ def test_oil_pressure_code_only_while_running():
 
 def test_fouled_radiator_raises_coolant_codes_a_clean_one_does_not():
     def codes(degradation):
-        m = ExcavatorModel(11, T0, LAT, LON, cooling_degradation=degradation)
+        m = ExcavatorModel(11, SHIFT_START, LAT, LON, cooling_degradation=degradation)
         mon = FaultCodeMonitor(m.rules)
         seen = set()
         for _ in range(6 * 3600):
@@ -174,7 +179,7 @@ def test_fouled_radiator_raises_coolant_codes_a_clean_one_does_not():
 
 
 def test_excavator_that_runs_dry_stops_until_the_bowser_comes():
-    m = ExcavatorModel(2, T0, LAT, LON)
+    m = ExcavatorModel(2, SHIFT_START, LAT, LON)
     m.fuel_l = 0.8
     rows = _run(m, 4 * 3600)
     dry = next(i for i, r in enumerate(rows) if r["fuel_level_pct"] < 0.2)

@@ -6,6 +6,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from sim_recording import RecordingGateway
 from telemetry.simulator.fleet import HEARTBEAT_S, RUN_DOWN_S, SimulatedMachine, _plan_machine
 from telemetry.simulator.machine_models import ExerciseSchedule, GensetModel
 
@@ -64,23 +65,6 @@ def _standby_plan():
     return _plan_machine(_standby_entry())
 
 
-class RecordingGateway:
-    """What a gateway was handed (the upload contract is tested in test_sim_gateway)."""
-
-    def __init__(self):
-        self.online = True
-        self.operating: list[list[tuple[int, dict]]] = []
-
-    def send_operating(self, batch):
-        self.operating.append(list(batch))
-
-    def send_faults(self, *args):
-        pass
-
-    def send_burst(self, *args):
-        pass
-
-
 def test_the_plan_carries_the_provisioned_schedule_and_site_zone():
     plan = _standby_plan()
     assert plan.duty == "standby" and plan.exercise == ExerciseSchedule(2, "10:00", 30, "Europe/London")
@@ -117,14 +101,3 @@ def test_a_stopped_standby_set_sends_a_key_off_heartbeat_and_full_rate_while_it_
     # nothing was ever held back longer than a heartbeat period
     sent_at = np.array([b[-1][0] for b in gateway.operating])
     assert np.diff(sent_at).max() <= HEARTBEAT_S * NS
-
-
-def test_an_excavator_keeps_reporting_every_second_while_it_stands():
-    plan = _plan_machine({"uid": "EX-9002", "kind": "excavator", "token": "dev_d.s", "nominal_shaft_rpm": 1800.0,
-                          "rated_power_kw": 124.0, "hours": 1400.0, "lat": 53.47, "lon": -2.29, "sensors": [],
-                          "faults": []})
-    gateway = RecordingGateway()
-    start = _ns(2026, 12, 9)
-    machine = SimulatedMachine(plan, gateway, 1, start, [], lambda *a, **k: None, gap_mean_h=0.0)
-    machine.advance_to(start + 12 * 3600 * NS)   # its first shift ends 9 h in: 2 h off
-    assert sum(len(b) for b in gateway.operating) == 12 * 3600 - 12 * 3600 % 60

@@ -76,6 +76,8 @@
   // ---- spectra with defect-line cursors --------------------------------------------------------
   var spectraBox = document.getElementById("spectra");
   var shownFamilies = {};
+  // Families a person switched on or off: kept from burst to burst (the defaults follow each burst's findings).
+  var chosenFamilies = {};
   var spectrumPlots = [];
   var LABEL_ROWS = 3;  // rows of defect-line labels above the trace
   var LABEL_ROW_PX = 13;
@@ -114,7 +116,7 @@
         if (!shownFamilies[family.key]) { return; }
         ctx.strokeStyle = COLOURS[i % COLOURS.length];
         family.lines.forEach(function (line) {
-          for (var h = 1; h <= HARMONICS; h++) {
+          for (var h = 1; h <= (line.harmonics || HARMONICS); h++) {
             var hz = line.hz * h;
             if (hz < xmin || hz > xmax) { continue; }
             var x = u.valToPos(hz, "x", true);
@@ -151,7 +153,7 @@
     families.forEach(function (family) {
       if (!shownFamilies[family.key]) { return; }
       family.lines.forEach(function (line) {
-        for (var h = 1; h <= HARMONICS; h++) {
+        for (var h = 1; h <= (line.harmonics || HARMONICS); h++) {
           var px = Math.abs(u.valToPos(line.hz * h, "x") - at);
           if (px < bestPx) { bestPx = px; best = line.label + (h > 1 ? " " + h + "×" : "") + " " + (line.hz * h).toFixed(1) + " Hz"; }
         }
@@ -193,16 +195,22 @@
     var chips = document.getElementById("families");
     chips.textContent = "";
     families.forEach(function (family, i) {
-      if (shownFamilies[family.key] === undefined) { shownFamilies[family.key] = family.key !== "electrical"; }
+      // What the server says this burst's findings concern, unless the person chose otherwise.
+      shownFamilies[family.key] = chosenFamilies[family.key] !== undefined ? chosenFamilies[family.key]
+        : (family.shown !== undefined ? family.shown : family.key !== "electrical");
       var chip = el("button", "chip family" + (shownFamilies[family.key] ? " active" : ""));
       chip.type = "button";
       chip.dataset.family = family.key;
       var swatch = el("i", "swatch"); swatch.style.background = COLOURS[i % COLOURS.length];
       chip.appendChild(swatch);
-      chip.appendChild(document.createTextNode(family.label));
-      chip.title = family.lines.map(function (l) { return l.label + " " + l.hz.toFixed(1) + " Hz"; }).join(", ") + " and harmonics";
+      // A bearing's or gear's lines are expected lines; whether this burst has a finding there is said.
+      var part = family.key.indexOf(":") > 0;
+      chip.appendChild(document.createTextNode(family.label + (family.finding ? " · " + family.finding + " finding"
+        : (part && family.finding === null ? " · no finding" : ""))));
+      chip.title = family.lines.map(function (l) { return l.label + " " + l.hz.toFixed(1) + " Hz"; }).join(", ") + " and harmonics" +
+        (part && family.finding === null ? "; expected lines only, no finding on this burst" : "");
       chip.addEventListener("click", function () {
-        shownFamilies[family.key] = !shownFamilies[family.key];
+        shownFamilies[family.key] = chosenFamilies[family.key] = !shownFamilies[family.key];
         chip.classList.toggle("active", shownFamilies[family.key]);
         spectrumPlots.forEach(function (p) { p.redraw(false); });
       });
