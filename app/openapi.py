@@ -256,7 +256,7 @@ APP_SCHEMAS["Alarm"] = {
         "id": {"type": "integer"}, "number": {"type": "string", "example": "AL-000042"},
         "machine": {"type": "string"}, "component": {"type": "string", "nullable": True},
         "source": {"type": "string", "enum": ["diagnosis", "trend", "rul", "dm1", "stale"]},
-        "cause": {"type": "string", "example": "bearing_outer_race:DE"},
+        "cause": {"type": "string", "example": "bearing:DE"},
         "severity": {"type": "string", "enum": SEVERITIES}, "title": {"type": "string"},
         "state": {"type": "string", "enum": ["active", "acknowledged", "cleared"]},
         "first_seen_at": {"type": "string", "format": "date-time"}, "last_seen_at": {"type": "string", "format": "date-time"},

@@ -59,7 +59,8 @@ class InvalidAlarmTransition(DomainError):
 class AlarmCondition:
     """One observation of a condition that should be (or keep) an alarm.
 
-    ``cause`` identifies the condition within its component, e.g. ``bearing_outer_race:DE``,
+    ``cause`` identifies the condition within its component, e.g. ``bearing:DE`` (any fault mode
+    of that bearing: ``fleet.bearing_verdicts``), ``unbalance``,
     ``spn110:fmi0``, ``not_reporting``; with the machine, component name and source it is the
     dedup key. ``component`` is ``""`` for machine-level conditions (fault codes, stale data).
     """
@@ -118,20 +119,33 @@ class AlarmLifecycle:
 
     def repeat(self, condition: AlarmCondition) -> bool:
         """The condition was seen again: count it, move last-seen, keep the worse severity and the
-        newer detail. Returns True when the severity went up (people are told again)."""
+        newer detail. Returns True when the severity went up (people are told again).
+
+        An alarm whose key is wider than its verdict (a bearing's diagnosis alarm, any fault mode
+        of that bearing) names its verdict in ``detail["fault_mode"]``; a newer observation with
+        another one retitles the alarm and says so in its history
+        (``fleet.bearing_verdicts.verdict_change``). An older observation (a sweep catching up
+        out of order) is counted but changes neither detail nor verdict."""
+        from .bearing_verdicts import verdict_change
         from .events import AlarmUpdated
 
         if not self.is_open:
             raise InvalidAlarmTransition(f"alarm {self.id} is cleared; a new one must be raised")
         self.count = (self.count or 1) + 1
-        if self.last_seen_at is None or condition.observed_at > self.last_seen_at:
+        newest = self.last_seen_at is None or condition.observed_at >= self.last_seen_at
+        if newest:
             self.last_seen_at = condition.observed_at
         raised = severity_rank(condition.severity) > severity_rank(self.severity)
         if raised:
             self._note(condition.observed_at, f"severity {self.severity} → {condition.severity}")
             self.severity = condition.severity
-            self.title = condition.title
-        if condition.detail is not None:
+            if newest:
+                self.title = condition.title
+        if newest and condition.detail is not None:
+            changed = verdict_change(self.detail, condition.detail)
+            if changed:
+                self._note(condition.observed_at, changed)
+                self.title = condition.title
             self.detail = dict(condition.detail)
         self._record(AlarmUpdated, severity_raised=raised)
         return raised

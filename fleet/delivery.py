@@ -207,6 +207,9 @@ def alarm_message(alarm: Mapping, timezone_name: str, base_url: str, escalated_s
     reminder = "" if escalated_step == 0 else f"Still unacknowledged (escalation step {escalated_step + 1}). "
     # What the diagnosis saw, when the alarm is a finding's (its title names only the fault).
     summary = str(((alarm.get("detail") or {}).get("finding") or {}).get("summary") or "")
+    # A bearing's alarm with another fault mode in the same burst says which is more likely.
+    verdict = str((alarm.get("detail") or {}).get("verdict") or "")
+    summary = f"{verdict} {summary}".strip()
     lines = [f"{severity}: {alarm['title']}", *([summary] if summary else []), "",
              f"Machine: {alarm['machine']} ({alarm.get('customer') or ''})",
              f"Source: {alarm.get('source_label', alarm['source'])}",

@@ -32,7 +32,8 @@ from .alarms import OPEN_STATES, AlarmCondition, ClearRules, clean_streak, trend
 from .db import transaction
 from .events import LiveUpdate
 from .fleet_admin import group_limits_in
-from .maintenance import TREND_FAULT_MODE, MaintenanceSignal, title_for, worst_severity
+from .bearing_verdicts import BearingVerdict, bearing_location, verdicts
+from .maintenance import TREND_FAULT_MODE, MaintenanceSignal, is_bearing_fault, title_for, worst_severity
 from .models import Alarm, BurstDiagnosis, Component, Machine, from_ns, utcnow
 from .notify import NullNotifier, Notifier
 from .queries import active_order_counts, diagnosis_view
@@ -66,12 +67,23 @@ class DiagnosisOutcome:
 
 def signals_from_findings(machine: Machine, component: Component, findings: list, observed_at: datetime,
                           burst_id: str) -> list[MaintenanceSignal]:
-    """One maintenance signal per finding of a burst (``diagnostics.findings.Finding``)."""
-    return [MaintenanceSignal(
-        machine_id=machine.id, component_id=component.id, component_name=component.name,
-        component_kind=component.kind, fault_mode=f.fault_mode, location=f.location or "",
-        severity=f.severity, confidence=float(f.confidence), source="diagnosis", summary=f.summary,
-        observed_at=observed_at, finding=f.to_dict(), burst_id=burst_id) for f in findings]
+    """The maintenance signals of a burst's findings (``diagnostics.findings.Finding``): one per
+    bearing (its leading fault mode, the worst severity of its modes, the other modes as
+    ``alternatives``: ``fleet.bearing_verdicts``), one per other finding."""
+    dicts = [f.to_dict() for f in findings]
+    by_bearing = {v.location: v for v in verdicts(dicts)}
+    signals = []
+    for finding in dicts:
+        verdict = by_bearing.get(finding["location"]) if is_bearing_fault(finding["fault_mode"]) else None
+        if verdict is not None and verdict.leading is not finding:
+            continue  # an alternative: it travels with its bearing's leading finding
+        signals.append(MaintenanceSignal(
+            machine_id=machine.id, component_id=component.id, component_name=component.name,
+            component_kind=component.kind, fault_mode=finding["fault_mode"], location=finding["location"] or "",
+            severity=verdict.severity if verdict else finding["severity"], confidence=float(finding["confidence"]),
+            source="diagnosis", summary=finding["summary"], observed_at=observed_at, finding=finding,
+            burst_id=burst_id, alternatives=verdict.alternatives if verdict else ()))
+    return signals
 
 
 #: Features watched for trends: (name, direction in which it gets worse).
@@ -116,29 +128,37 @@ def signals_from_trends(machine: Machine, component: Component, alarms: list[dic
 
 def alarm_conditions(machine: Machine, component: Component, signals: list[MaintenanceSignal],
                      sensor: str = "") -> list[AlarmCondition]:
-    """One alarm condition per finding or trend signal of a burst: the cause is the fault mode and
-    location (a finding) or the feature and kind of change (a trend), so repeats of the same
-    defect update one alarm. ``sensor`` (the burst's) is kept so only that sensor's clean bursts
-    clear it (:func:`auto_clear`)."""
+    """One alarm condition per finding or trend signal of a burst. The cause is the bearing
+    (``bearing:<location>``: its leading fault mode in the title, the other modes of the same burst
+    stated as alternatives, :func:`signals_from_findings`), the fault mode and location of any
+    other finding, or the feature and kind of change of a trend, so repeats of the same defect
+    update one alarm. ``sensor`` (the burst's) is kept so only that sensor's clean bursts clear it
+    (:func:`auto_clear`)."""
     conditions = []
     for signal in signals:
         if signal.source == "trend":
             cause = f"{signal.trend.get('feature', '')}:{signal.trend.get('kind', '')}"
+            conditions.append(_condition(machine, component, signal, cause, signal.summary, sensor,
+                                         {"trend": signal.trend} if signal.trend else {}))
+        elif is_bearing_fault(signal.fault_mode) and signal.location and signal.finding:
+            verdict = BearingVerdict(signal.location, signal.finding, tuple(signal.alternatives))
+            conditions.append(_condition(machine, component, signal, verdict.cause, title_for(signal), sensor,
+                                         verdict.detail()))
         else:
             cause = f"{signal.fault_mode}:{signal.location}" if signal.location else signal.fault_mode
-        detail = {"burst_id": signal.burst_id, "confidence": round(signal.confidence, 3), "sensor": sensor}
-        if signal.finding:
-            detail["finding"] = signal.finding
-        if signal.trend:
-            detail["trend"] = signal.trend
-        conditions.append(AlarmCondition(
-            machine_id=machine.id, component=component.name, component_id=component.id, source=signal.source,
-            # A finding's alarm is named like its work order (fault, component, part: one line in a
-            # list or a phone's notification); its full summary stays in the detail and the e-mail.
-            cause=cause[:120], severity=signal.severity,
-            title=signal.summary if signal.source == "trend" else title_for(signal),
-            observed_at=signal.observed_at, detail=detail))
+            conditions.append(_condition(machine, component, signal, cause, title_for(signal), sensor,
+                                         {"finding": signal.finding} if signal.finding else {}))
     return conditions
+
+
+def _condition(machine: Machine, component: Component, signal: MaintenanceSignal, cause: str, title: str,
+               sensor: str, detail: dict) -> AlarmCondition:
+    # A finding's alarm is named like its work order (fault, component, part: one line in a list
+    # or a phone's notification); its full summary stays in the detail and the e-mail.
+    return AlarmCondition(
+        machine_id=machine.id, component=component.name, component_id=component.id, source=signal.source,
+        cause=cause[:120], severity=signal.severity, title=title, observed_at=signal.observed_at,
+        detail={"burst_id": signal.burst_id, "confidence": round(signal.confidence, 3), "sensor": sensor, **detail})
 
 
 #: Direction in which each trend feature gets worse (for the clean test of its alarms).
@@ -163,7 +183,7 @@ def auto_clear(session, machine: Machine, component: Component, sensor: str, bur
                                                  Alarm.source.in_(("diagnosis", "trend")),
                                                  Alarm.state.in_(OPEN_STATES)))
     for alarm in alarms:
-        needed = rules.bursts_for(alarm.source, alarm.cause)
+        needed = rules.bursts_for(alarm.source, _rule_cause(alarm))
         detail = dict(alarm.detail or {})
         if needed <= 0 or (alarm.source, alarm.cause) in raised:
             continue
@@ -188,6 +208,14 @@ def auto_clear(session, machine: Machine, component: Component, sensor: str, bur
         touched.append(alarm)
     session.flush()
     return touched
+
+
+def _rule_cause(alarm: Alarm) -> str:
+    """The cause the clear rules read: a bearing alarm's by its leading fault mode
+    (``diagnosis:bearing_outer_race=2`` still applies to the bearing alarm that names it)."""
+    location = bearing_location(alarm.cause)
+    fault_mode = (alarm.detail or {}).get("fault_mode")
+    return f"{fault_mode}:{location}" if location is not None and fault_mode else alarm.cause
 
 
 def _aware(when: datetime) -> datetime:
@@ -381,10 +409,21 @@ class DiagnosisService:
 
 
 def _link_work_orders(alarms: list, changes: list) -> None:
-    """Remember on each alarm the work order opened or updated for the same component and fault."""
+    """Remember on each alarm the work order opened or updated for the same component and fault
+    (for a bearing's alarm, the order of any fault of that bearing: ``maintenance.matching_order``
+    keeps one order per bearing)."""
     for alarm in alarms:
         for change in changes:
-            order = change.order
-            if alarm.work_order_id is None and order.component_id == alarm.component_id and (
-                    alarm.cause.split(":")[0] == order.fault_mode or alarm.source == order.source == "trend"):
-                alarm.work_order_id = order.id
+            if alarm.work_order_id is None and _same_fault(alarm, change.order):
+                alarm.work_order_id = change.order.id
+
+
+def _same_fault(alarm: Alarm, order) -> bool:
+    if order.component_id != alarm.component_id:
+        return False
+    if alarm.source == order.source == "trend":
+        return True
+    location = bearing_location(alarm.cause)
+    if location is not None:
+        return is_bearing_fault(order.fault_mode) and (order.location or "") == location
+    return alarm.cause.split(":")[0] == order.fault_mode

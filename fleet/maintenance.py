@@ -82,6 +82,9 @@ class MaintenanceSignal:
     burst_id: str = ""
     rul: dict | None = None  # {"p10_h", "p50_h", "p90_h", "model_version"}
     trend: dict | None = None
+    #: Other fault modes of the same bearing in the same burst (``fleet.bearing_verdicts``): dicts
+    #: with ``fault_mode``, ``severity``, ``strength`` (fraction of this finding's score), ``finding``.
+    alternatives: tuple = ()
 
     @property
     def rul_p10_h(self) -> float | None:
@@ -244,11 +247,16 @@ def merge_evidence(evidence: dict | None, signal: MaintenanceSignal) -> dict:
     """The order's evidence with ``signal`` added: latest finding / RUL / trend plus a bounded history."""
     merged = dict(evidence or {})
     primary = merged.get("finding")
-    if signal.finding and primary and primary.get("fault_mode") != signal.fault_mode:
-        # Another fault mode of the same bearing: kept beside the order's own finding, not over it.
-        merged["other_findings"] = {**merged.get("other_findings", {}), signal.fault_mode: signal.finding}
-    elif signal.finding:
-        merged["finding"] = signal.finding
+    own_mode = primary.get("fault_mode") if primary else signal.fault_mode
+    # The burst's leading finding and the alternatives it reported for the same bearing: the one of
+    # the order's own fault mode refreshes its finding; another mode is kept beside it, not over it.
+    found = [(signal.fault_mode, signal.finding)] if signal.finding else []
+    found += [(a["fault_mode"], a["finding"]) for a in signal.alternatives if a.get("finding")]
+    for mode, finding in found:
+        if mode == own_mode:
+            merged["finding"] = finding
+        else:
+            merged["other_findings"] = {**merged.get("other_findings", {}), mode: finding}
     if signal.rul:
         merged["rul"] = signal.rul
     if signal.trend:
@@ -349,15 +357,26 @@ def plan(signal: MaintenanceSignal, active: Sequence[ActiveOrder], candidates: S
         evidence=merge_evidence({}, signal), proposal=proposal)
 
 
+def _confidence_of(signal: MaintenanceSignal, fault_mode: str) -> float | None:
+    """The confidence with which ``signal`` detected ``fault_mode``: its own, or that of the same
+    bearing's alternative of that mode in the burst; None when it did not report that mode."""
+    if signal.fault_mode == fault_mode:
+        return float(signal.confidence)
+    for alternative in signal.alternatives:
+        if alternative.get("fault_mode") == fault_mode:
+            return float((alternative.get("finding") or {}).get("confidence") or 0.0)
+    return None
+
+
 def _update(order: ActiveOrder, signal: MaintenanceSignal, now: datetime) -> WorkOrderUpdate:
-    if signal.source in ("rul", "trend") or signal.fault_mode != order.fault_mode:
+    severity = worst_severity(order.severity, signal.severity)
+    detected = _confidence_of(signal, order.fault_mode)
+    if signal.source in ("rul", "trend") or detected is None:
         # RUL, trends and another fault mode of the same bearing refine timing and urgency; they do
         # not confirm the order's fault mode, so its confidence is left alone.
-        severity = worst_severity(order.severity, signal.severity)
         confidence = order.confidence
     else:
-        severity = worst_severity(order.severity, signal.severity)
-        confidence = combine_confidence(order.confidence, float(signal.confidence))
+        confidence = combine_confidence(order.confidence, detected)
     priority = max_priority(order.priority, priority_for(severity, confidence))
     due = due_date(now, severity, signal.rul_p10_h)
     if order.due_at is not None:

@@ -378,6 +378,19 @@ def alarm(session: Session, alarm_id: int, visible_tenant_ids: Iterable[int]) ->
     return view
 
 
+def order_alarms(session: Session, order_id: int, visible_tenant_ids: Iterable[int], limit: int = 5) -> list[dict]:
+    """The visible alarms linked to a work order (``alarm.work_order_id``), open ones first, newest first."""
+    from .alarms import OPEN_STATES
+    from .models import Alarm
+
+    rows = session.scalars(select(Alarm).where(Alarm.work_order_id == order_id,
+                                               row_clause(visible_tenant_ids, Alarm.tenant_id, Alarm.machine_id))
+                           .options(selectinload(Alarm.machine), selectinload(Alarm.tenant))
+                           .order_by(Alarm.state.in_(OPEN_STATES).desc(), Alarm.last_seen_at.desc())
+                           .limit(limit)).all()
+    return [alarm_view(a) for a in rows]
+
+
 def open_alarm_counts(session: Session, machine_ids: Iterable[int] | None = None) -> Counter:
     """``machine_id → number of active or acknowledged alarms``."""
     from .alarms import OPEN_STATES

@@ -27,6 +27,14 @@ COMPONENT_WORDS = {
 FAULT_WORDS = {**FAULT_MODE_NAMES, "low_remaining_life": "low remaining useful life",
                "vibration_trend": "rising vibration trend"}
 
+#: A bearing fault mode as the part of the bearing it names: (noun, adjective before "lines").
+BEARING_MODE_WORDS = {
+    "bearing_outer_race": ("outer race", "outer-race"),
+    "bearing_inner_race": ("inner race", "inner-race"),
+    "bearing_rolling_element": ("rolling element", "rolling-element"),
+    "bearing_cage": ("cage", "cage"),
+}
+
 #: ISO 20816 evaluation zones, as the standard describes them.
 ZONE_WORDS = {
     "A": "zone A, the vibration of a newly commissioned machine",
@@ -64,6 +72,15 @@ def fault_words(fault_mode: str | None, location: str | None = None) -> str:
     if where and where != "-":
         text += f" ({part_words(where)})"
     return text
+
+
+def bearing_mode_words(fault_mode: str | None) -> tuple[str, str]:
+    """``bearing_outer_race`` → ``("outer race", "outer-race")``: the damaged part, as a noun and as
+    the adjective in "inner-race lines"; an unknown mode falls back to its words."""
+    if fault_mode in BEARING_MODE_WORDS:
+        return BEARING_MODE_WORDS[fault_mode]
+    text = words(fault_mode).removeprefix("bearing ")
+    return text, text.replace(" ", "-")
 
 
 def confidence_level(confidence: float | None, fault_mode: str | None = None) -> str:

@@ -57,6 +57,7 @@ def fleet():
 @roles_required(*CONSOLE_ROLES)
 def machine(uid: str):
     from fleet import queries
+    from fleet.bearing_verdicts import lead_with_verdict
     from telemetry.schema import OPERATING_FIELDS
 
     tenants = current_user.scope
@@ -67,9 +68,15 @@ def machine(uid: str):
         diagnoses = queries.recent_diagnoses(session, uid, tenants, limit=12)
         focus = queries.focus_diagnosis(session, uid, tenants, detail["recent_findings"], diagnoses)
         alarms = queries.alarms(session, tenants, state="open", machine_uid=uid)
+    verdict, also_found = None, []
+    if focus is not None:
+        # Several modes of one bearing are one verdict: the leading mode heads the panel, as in its alarm.
+        findings, verdict, also_found = lead_with_verdict(focus["findings"])
+        focus = {**focus, "findings": findings}
     latest = _latest_operating(uid)
     rul = latest_rul(_runtime().store, uid, [c["name"] for c in detail["components"]])
-    return render_template("console/machine.html", machine=detail, diagnosis=focus,
+    return render_template("console/machine.html", machine=detail, diagnosis=focus, focus_verdict=verdict,
+                           also_found=also_found,
                            recent_diagnoses=diagnoses, latest=latest, rul=rul, alarms=alarms,
                            fault_codes=_fault_codes(uid),
                            readings=operating_readings(latest.get("fields", {}), OPERATING_FIELDS),
@@ -314,9 +321,10 @@ def work_order(order_id: int):
         if order is None:
             abort(404, description=f"Work order {order_id} does not exist or is not visible to you.")
         technicians = assignable_technicians(session, current_user.visible_tenant_ids)
+        alarms = queries.order_alarms(session, order_id, current_user.scope)
     from . import board
 
-    return render_template("console/work_order.html", order=order, technicians=technicians, live=True,
+    return render_template("console/work_order.html", order=order, technicians=technicians, live=True, alarms=alarms,
                            actions=board.engineer_actions(order["status"]), action_labels=board.ACTION_LABELS,
                            codes=board.code_choices(order["fault_mode"]))
 

@@ -70,20 +70,24 @@ def machine_entry(provisioning: dict, uid: str) -> dict:
 
 
 def outer_race_burst(provisioning: dict, uid: str = FAULTY_GENSET, component: str = "alternator_de",
-                     severity: float = 0.9, seed: int = 7) -> tuple[str, dict]:
-    """A burst JSON body (docs/contracts.md) with an outer-race defect synthesised from the seeded
-    kinematics of ``uid``'s ``component``, and the machine's device token."""
+                     severity: float = 0.9, seed: int = 7, rpm: float | None = None,
+                     start_ns: int | None = None) -> tuple[str, dict]:
+    """A burst JSON body (docs/contracts.md) with the seeded fault of ``uid``'s ``component`` (an
+    outer-race defect on the default genset) synthesised from its kinematics, at ``rpm`` (default
+    the machine's nominal speed), captured at ``start_ns`` (default 5 s ago); and the machine's
+    device token."""
     from diagnostics.synthesis import synthesize_burst
 
     machine = machine_entry(provisioning, uid)
     sensor = next(s for s in machine["sensors"] if s["component"] == component)
     fault = next(f for f in machine["faults"] if f["component"] == component)
-    rpm = float(machine["nominal_shaft_rpm"])
+    rpm = float(rpm or machine["nominal_shaft_rpm"])
     samples = synthesize_burst(sensor["kinematics"], rpm, fs=float(sensor["sample_rate_hz"]), duration_s=1.0,
                                fault=fault["fault"], fault_location=fault["location"], severity=severity,
                                seed=seed)
     body = {"upload_id": str(uuid.uuid4()), "machine": uid, "sensor": sensor["name"], "axis": sensor["axis"],
-            "sample_rate_hz": float(sensor["sample_rate_hz"]), "start": time.time_ns() - 5 * 10**9,
+            "sample_rate_hz": float(sensor["sample_rate_hz"]),
+            "start": start_ns if start_ns is not None else time.time_ns() - 5 * 10**9,
             "units": "m/s2", "shaft_rpm": rpm, "encoding": "float32le",
             "samples": base64.b64encode(np.asarray(samples, dtype="<f4").tobytes()).decode("ascii")}
     return machine["token"], body

@@ -88,7 +88,9 @@ def test_outer_race_alarm_pushes_mails_escalates_and_stops_at_acknowledgement(in
         alarms = queries.alarms(session, visible_all(sessions), state="all", machine_uid="GS-2001")
     assert len(alarms) == 1, [a["title"] for a in alarms]
     alarm = alarms[0]
-    assert (alarm["cause"], alarm["count"], alarm["state"]) == ("bearing_outer_race:DE", 2, "active")
+    # one alarm per bearing (cause bearing:<location>), named after its leading fault mode
+    assert (alarm["cause"], alarm["count"], alarm["state"]) == ("bearing:DE", 2, "active")
+    assert alarm["detail"]["fault_mode"] == "bearing_outer_race"
     assert alarm["severity"] in ("warning", "alarm")
 
     # step 1 (at once): the site's on-call technician by push; the decrypted payload says what and where

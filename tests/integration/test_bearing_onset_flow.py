@@ -172,7 +172,7 @@ def test_a_diagnosis_alarm_clears_after_three_clean_bursts_of_its_sensor_and_a_r
 
     def outer():
         with fleet_db() as session:
-            return session.scalar(select(Alarm).where(Alarm.cause == "bearing_outer_race:DE").order_by(Alarm.id.desc()))
+            return session.scalar(select(Alarm).where(Alarm.cause == "bearing:DE").order_by(Alarm.id.desc()))
 
     burst(0, 0.7)
     assert outer().state == "active" and outer().detail["sensor"] == "alternator_de.acc"

@@ -60,11 +60,12 @@ def test_outer_race_raises_one_alarm_and_repeats_update_it(influx, fleet_db):
     service.process_burst(first.burst_id)
     service.process_burst(second.burst_id)
 
-    outer = [a for a in alarms_of(fleet_db, "GS-2001") if a["cause"].startswith("bearing_outer_race")]
+    outer = [a for a in alarms_of(fleet_db, "GS-2001") if a["cause"] == "bearing:DE"]
     assert len(outer) == 1, outer
     alarm = outer[0]
     assert (alarm["component"], alarm["source"], alarm["cause"], alarm["state"]) == \
-        ("alternator_de", "diagnosis", "bearing_outer_race:DE", "active")
+        ("alternator_de", "diagnosis", "bearing:DE", "active")
+    assert alarm["detail"]["fault_mode"] == "bearing_outer_race" and alarm["title"].startswith("Bearing outer-race")
     assert alarm["count"] == 2 and alarm["first_seen_at"] < alarm["last_seen_at"]
     assert alarm["work_order_id"] is not None and alarm["detail"]["burst_id"] == second.burst_id
     changes = [p["change"] for name, p, _ in events.events if name == "alarm" and p["id"] == alarm["id"]]

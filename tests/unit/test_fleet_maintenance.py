@@ -165,3 +165,17 @@ def test_escalation_of_overdue_orders():
     assert m.escalate("medium", past, NOW - timedelta(hours=2), NOW) is None  # escalated recently
     assert m.escalate("medium", past, NOW - timedelta(hours=25), NOW) == "high"
     assert m.escalate("urgent", past, None, NOW) == "urgent"  # nothing above urgent, but announced again
+
+
+def test_a_burst_reporting_the_orders_mode_as_its_bearings_alternative_confirms_it():
+    order = active(location="DE", fault_mode="bearing_inner_race", confidence=0.5,
+                   evidence={"burst_ids": ["b0"], "finding": {"fault_mode": "bearing_inner_race", "score": 1.0}})
+    inner = {"fault_mode": "bearing_inner_race", "confidence": 0.6, "score": 0.9}
+    update = m.plan(finding_signal(fault_mode="bearing_outer_race", location="DE", burst_id="b2",
+                                   alternatives=({"fault_mode": "bearing_inner_race", "strength": 0.9,
+                                                  "severity": "watch", "finding": inner},)),
+                    [order], [], None, None, NOW)
+    assert update.order_id == 5 and update.occurrences == 2  # one burst, one occurrence
+    assert update.confidence == m.combine_confidence(0.5, 0.6)
+    assert update.evidence["finding"] == inner  # the order's own mode, refreshed from the alternative
+    assert update.evidence["other_findings"]["bearing_outer_race"]["fault_mode"] == "bearing_outer_race"

@@ -83,6 +83,9 @@
     }
     var what = el("td"); what.dataset.label = "Alarm";
     what.appendChild(el("span", "alarm-title", a.title)); what.appendChild(el("br"));
+    if (a.detail && a.detail.verdict) {  // a bearing's other fault mode in the same burst
+      what.appendChild(el("span", "alarm-verdict", a.detail.verdict)); what.appendChild(el("br"));
+    }
     what.appendChild(el("span", "kind", a.source_label + " · " + a.number + (a.count > 1 ? " · seen " + a.count + "×" : "")));
     row.appendChild(what);
     var first = el("td", "", when(a.first_seen_at)); first.dataset.label = "First seen"; row.appendChild(first);
