@@ -247,6 +247,7 @@ def parse_curfew(enabled: bool, windows: Mapping[str, tuple[bool, object, object
             days.append(None)
             continue
         first, last = parse_clock_minutes(start, f"{key}_start"), parse_clock_minutes(end, f"{key}_end")
+        last = last or MINUTES_PER_DAY  # "until 00:00" is midnight at the end of the day (time inputs stop at 23:59)
         if first >= last:
             raise SecurityInputError(f"{key}_end", f"{words}: the allowed hours must end after they start "
                                                    f"({clock_text(first)} to {clock_text(last)}).")
