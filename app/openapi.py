@@ -11,6 +11,8 @@ from typing import Any
 
 from flask import Blueprint, jsonify, render_template
 
+from fleet.alarms import SOURCES as ALARM_SOURCES
+
 bp = Blueprint("openapi", __name__)
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -255,7 +257,7 @@ APP_SCHEMAS["Alarm"] = {
     "properties": {
         "id": {"type": "integer"}, "number": {"type": "string", "example": "AL-000042"},
         "machine": {"type": "string"}, "component": {"type": "string", "nullable": True},
-        "source": {"type": "string", "enum": ["diagnosis", "trend", "rul", "dm1", "stale"]},
+        "source": {"type": "string", "enum": list(ALARM_SOURCES)},
         "cause": {"type": "string", "example": "bearing_outer_race:DE"},
         "severity": {"type": "string", "enum": SEVERITIES}, "title": {"type": "string"},
         "state": {"type": "string", "enum": ["active", "acknowledged", "cleared"]},
@@ -293,7 +295,7 @@ APP_PATHS.update({
                               {"type": "string", "enum": ["open", "active", "acknowledged", "cleared", "all"]}),
                        _query("machine", "only this machine uid", {"type": "string"}),
                        _query("source", "only this source", {"type": "string",
-                                                             "enum": ["diagnosis", "trend", "rul", "dm1", "stale"]}),
+                                                             "enum": list(ALARM_SOURCES)}),
                        _query("severity", "only this severity", {"type": "string", "enum": SEVERITIES}),
                        _query("limit", "how many (1-500, default 100)", {"type": "integer", "minimum": 1, "maximum": 500})],
         "responses": {"200": _json_response("The alarms", _array_of("Alarm", "alarms")), **_error_responses(400, 401)}}},

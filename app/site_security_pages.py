@@ -47,15 +47,15 @@ def save_site(area: str, site_id: int):
     from fleet.security_rules import SecurityInputError
     from fleet.site_security import SiteNotFound
 
+    try:
+        _service().site(site_id, current_user.scope)  # another tenant's site: 404 before anything else
+    except SiteNotFound as missing:
+        abort(404, description=str(missing))
     check_csrf()
     form = request.form
     try:
         fence, curfew = parse_form(form)
     except SecurityInputError as refused:
-        try:
-            _service().site(site_id, current_user.scope)  # another tenant's site: 404 before anything else
-        except SiteNotFound as missing:
-            abort(404, description=str(missing))
         flash(f"{refused.message} Nothing was changed.", "error")
         return site_page(area, site_id, 400, form=_typed(form), error=refused)
     try:
