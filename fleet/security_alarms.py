@@ -103,7 +103,7 @@ def _apply_curfew(session, machine: Machine, rules: SiteRules, minutes: dict, no
     verdict = curfew_breach(rules.curfew, rules.timezone, list(zip(minutes["time"], minutes["engine_speed_rpm"])),
                             running_rpm)
     if verdict is None:
-        return []  # no engine data in the last hour: nothing new is known
+        return []  # no data in the last hour: nothing new is known
     breach, at_ns = verdict
     if not breach:
         return alarm_service.clear_gone(session, machine, "security", [GEOFENCE_CAUSE], now)

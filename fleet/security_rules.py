@@ -186,7 +186,7 @@ def parse_clock_minutes(text: object, field: str) -> int:
 
 def curfew_breach(curfew: Curfew | None, zone_name: str, minutes: Sequence[tuple[int, float | None]],
                   running_rpm: float) -> tuple[bool, int] | None:
-    """Is the engine running outside the allowed hours, judged on the newest minute with engine data?
+    """Is the engine running outside the allowed hours, judged on the newest minute with data?
 
     Parameters
     ----------
@@ -195,20 +195,21 @@ def curfew_breach(curfew: Curfew | None, zone_name: str, minutes: Sequence[tuple
     zone_name : str
         The site's IANA time zone.
     minutes : sequence of (int, float or None)
-        ``(time_ns, mean engine speed in rpm)`` per minute, oldest first.
+        ``(time_ns, mean engine speed in rpm)`` per minute with data, oldest first. A minute without
+        engine speed (a key-off heartbeat: position and battery, the engine controller asleep) is a
+        stopped engine.
     running_rpm : float
         Engine speed from which the engine counts as running, rpm.
 
     Returns
     -------
     (bool, int) or None
-        ``(breach, time_ns of that minute)``; None when no minute has engine data.
+        ``(breach, time_ns of that minute)``; None when there is no minute at all.
     """
-    with_speed = [(t, s) for t, s in minutes if s is not None]
-    if not with_speed:
+    if not minutes:
         return None
-    t_ns, speed = with_speed[-1]
-    if curfew is None or speed < running_rpm:
+    t_ns, speed = minutes[-1]
+    if curfew is None or speed is None or speed < running_rpm:
         return False, int(t_ns)
     return not curfew.allows(local_time(t_ns, zone_name)), int(t_ns)
 

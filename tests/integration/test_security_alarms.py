@@ -208,6 +208,23 @@ def test_running_into_the_allowed_hours_clears_the_curfew_alarm(influx, fleet_db
     assert [(a["cause"], a["state"]) for a in security_alarms(fleet_db)] == [("curfew", "cleared")]
 
 
+def test_a_key_off_heartbeat_without_engine_speed_clears_a_gensets_curfew_alarm(influx, fleet_db):
+    uid = "GS-2003"  # a standby set at the hospital: after a run it only sends key-off heartbeats
+    store, bus = TelemetryStore(influx), as_bus(EventLog(), fleet_db)
+    site = site_of(fleet_db, uid)
+    SiteSecurityService(fleet_db, bus).update(site.id, scope_of(fleet_db, ENGINEER), ENGINEER,
+                                              Geofence(site.lat, site.lon), parse_curfew(True, WEEKDAYS_6_TO_20))
+    sunday = int(datetime(2026, 11, 29, 3, 0, tzinfo=timezone.utc).timestamp()) * NS
+    t = write_minutes(influx, sunday, 1, site.lat, site.lon, rpm=1500.0, uid=uid)
+    check_security(store, fleet_db, bus, lambda: from_ns(t))
+    assert [(a["cause"], a["state"]) for a in security_alarms(fleet_db, uid)] == [("curfew", "active")]
+    heartbeat = t + 15 * 60 * NS
+    influx.write("".join(operating_lines(uid, [(heartbeat, {"lat": site.lat, "lon": site.lon, "battery_v": 27.4})])),
+                 rp=schema.RP_LIFE)
+    check_security(store, fleet_db, bus, lambda: from_ns(heartbeat))
+    assert [(a["cause"], a["state"]) for a in security_alarms(fleet_db, uid)] == [("curfew", "cleared")]
+
+
 def test_machines_without_recent_data_or_curfew_raise_nothing(influx, fleet_db):
     """The demo fleet as seeded (default fences, no curfew): running at night on site is fine."""
     store, bus = TelemetryStore(influx), as_bus(EventLog(), fleet_db)

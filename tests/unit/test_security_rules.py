@@ -79,7 +79,10 @@ def test_a_stopped_engine_or_no_curfew_or_no_data_is_no_breach():
     assert curfew_breach(WORKING_WEEK, "Europe/London", [(t, 1800.0), (t + 60 * NS, 0.0)], 400.0) == (False, t + 60 * NS)
     assert curfew_breach(WORKING_WEEK, "Europe/London", [(t, 350.0)], 400.0) == (False, t)  # cranking, not running
     assert curfew_breach(None, "Europe/London", [(t, 1800.0)], 400.0) == (False, t)
-    assert curfew_breach(WORKING_WEEK, "Europe/London", [(t, None)], 400.0) is None
+    # a key-off heartbeat after the run (no engine speed: the controller is asleep) is a stop
+    assert curfew_breach(WORKING_WEEK, "Europe/London", [(t, 1800.0), (t + 60 * NS, None)], 400.0) == \
+        (False, t + 60 * NS)
+    assert curfew_breach(WORKING_WEEK, "Europe/London", [], 400.0) is None
     # a site in another zone: 02:14 UTC on Saturday is 22:14 on Friday in New York (EDT since 8 March)
     until_23 = Curfew(tuple([(360, 1380)] * 5 + [None, None]))
     assert curfew_breach(until_23, "America/New_York", [(t, 1800.0)], 400.0) == (False, t)
