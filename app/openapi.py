@@ -355,6 +355,38 @@ APP_PATHS.update({
                               **_error_responses(400, 401)}}},
 })
 
+_SITE_SECURITY = {"type": "object", "description": "A site's geofence and allowed running hours (docs/portal.md, Sites).",
+                  "properties": {
+    "id": {"type": "integer"}, "name": {"type": "string"}, "tenant": {"type": "string"},
+    "timezone": {"type": "string", "example": "Europe/London"}, "machines": {"type": "integer"},
+    "site_lat": {"type": "number"}, "site_lon": {"type": "number"},
+    "fence": {"type": "object", "properties": {
+        "enabled": {"type": "boolean"}, "lat": {"type": "number", "minimum": -90, "maximum": 90},
+        "lon": {"type": "number", "minimum": -180, "maximum": 180},
+        "radius_m": {"type": "number", "minimum": 50, "maximum": 20000}}},
+    "curfew": {"type": "object", "nullable": True, "description": "null: no curfew; per weekday mon..sun "
+               "[\"HH:MM\", \"HH:MM\"] in the site's time zone, or null: no running that day",
+               "example": {"mon": ["06:00", "20:00"], "sat": None}},
+    "curfew_text": {"type": "string", "example": "Mon–Fri 06:00–20:00"},
+    "customized": {"type": "boolean", "description": "false: nobody set them, these are the defaults"}}}
+APP_PATHS.update({
+    "/api/v1/sites": {"get": {
+        "tags": ["sites"], "summary": "Sites you may see, with their geofence and allowed hours",
+        "responses": {"200": _json_response("The sites", {"type": "object", "properties": {
+            "sites": {"type": "array", "items": _SITE_SECURITY}}}), **_error_responses(401, 403)}}},
+    "/api/v1/sites/{site_id}/security": {
+        "get": {"tags": ["sites"], "summary": "One site's geofence and allowed hours",
+                "parameters": [_path("site_id", "site id", {"type": "integer"})],
+                "responses": {"200": _json_response("The site", _SITE_SECURITY), **_error_responses(401, 403, 404)}},
+        "put": {"tags": ["sites"], "summary": "Replace a site's geofence and allowed hours (owners and engineers)",
+                "parameters": [_path("site_id", "site id", {"type": "integer"})],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["fence", "curfew"],
+                    "properties": {"fence": _SITE_SECURITY["properties"]["fence"],
+                                   "curfew": _SITE_SECURITY["properties"]["curfew"]}}}}},
+                "responses": {"200": _json_response("Saved", _SITE_SECURITY), **_error_responses(400, 401, 403, 404)}}},
+})
+
 
 def build_spec(ingest_spec: dict[str, Any] | None = None) -> dict[str, Any]:
     """Merge the device-ingest part (``telemetry.openapi``) with the read API into one document.

@@ -185,6 +185,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET portal.sites": row("login", "login", "403", "403", "403", "ok", "ok", "403"),
     "GET portal.site_security": row("login", "login", "403", "403", "403", "ok", "404", "403", viewer="404"),
     "POST portal.save_site_security": row("login", "login", "403", "403", "403", "ok", "404", "403", viewer="404"),
+    "GET api.sites": row("401", "401", "ok", "ok", "403", "ok", "ok", "ok"),
+    "GET api.site_security": row("401", "401", "ok", "ok", "403", "ok", "404", "404", viewer="404"),
+    "PUT api.update_site_security": row("401", "401", "ok", "ok", "403", "ok", "404", "404", viewer="404"),  # no body: 400
 }
 
 

@@ -172,3 +172,57 @@ def test_a_security_alarm_reaches_the_owners_portal_and_the_console_not_other_cu
         assert session.scalar(select(Machine.status).where(Machine.uid == "EX-1004")) == "alarm"
         assert session.scalar(select(Tenant.name).join(Machine, Machine.tenant_id == Tenant.id)
                               .where(Machine.uid == "EX-1004")) == "Granite Ridge Quarries"
+
+
+GOOD_BODY = {"fence": {"enabled": True, "lat": 53.3061, "lon": -1.851, "radius_m": 700},
+             "curfew": {"mon": ["06:00", "20:00"], "tue": ["06:00", "20:00"], "wed": ["06:00", "20:00"],
+                        "thu": ["06:00", "20:00"], "fri": ["06:00", "18:00"], "sat": None, "sun": None}}
+
+
+@pytest.mark.parametrize("body, field", [
+    ({**GOOD_BODY, "fence": {**GOOD_BODY["fence"], "radius_m": 0}}, "fence_radius_m"),
+    ({**GOOD_BODY, "fence": {**GOOD_BODY["fence"], "lat": -91}}, "fence_lat"),
+    ({**GOOD_BODY, "fence": {**GOOD_BODY["fence"], "lon": "west"}}, "fence_lon"),
+    ({**GOOD_BODY, "fence": {**GOOD_BODY["fence"], "enabled": "no"}}, "fence_enabled"),
+    ({**GOOD_BODY, "fence": None}, "fence"),
+    ({"fence": GOOD_BODY["fence"]}, "curfew"),
+    ({**GOOD_BODY, "curfew": "nights"}, "curfew"),
+    ({**GOOD_BODY, "curfew": {"mon": ["20:00", "06:00"]}}, "mon_end"),
+    ({**GOOD_BODY, "curfew": {"tue": "06:00-20:00"}}, "tue"),
+    ({**GOOD_BODY, "curfew": {"wed": ["6am", "20:00"]}}, "wed_start"),
+])
+def test_the_json_api_refuses_bad_settings_naming_the_field(app, body, field):
+    client = app.test_client()
+    login_for_forms(client, OWNER)
+    holloway = site_id(app, "Holloway Top Pit")
+    assert client.put(f"/api/v1/sites/{holloway}/security", json=GOOD_BODY).status_code == 200
+    before = stored(app, holloway)
+    answer = client.put(f"/api/v1/sites/{holloway}/security", json=body)
+    assert answer.status_code == 400, answer.get_json()
+    assert answer.get_json()["field"] == field and answer.get_json()["message"]
+    assert stored(app, holloway) == before
+
+
+def test_the_json_api_reads_and_saves_for_owners_and_engineers_only(app):
+    holloway = site_id(app, "Holloway Top Pit")
+    owner = app.test_client()
+    login_for_forms(owner, OWNER)
+    listed = owner.get("/api/v1/sites").get_json()["sites"]
+    assert sorted(s["name"] for s in listed) == ["Blackstone Quarry", "Holloway Top Pit"]
+    assert owner.get(f"/api/v1/sites/{holloway}/security").get_json()["fence"]["radius_m"] == 500.0
+    saved = owner.put(f"/api/v1/sites/{holloway}/security", json=GOOD_BODY)
+    assert saved.status_code == 200
+    assert saved.get_json()["curfew_text"] == "Mon–Thu 06:00–20:00, Fri 06:00–18:00"
+    assert stored(app, holloway)[:4] == (True, 53.3061, -1.851, 700.0)
+    # a form post is no way around the JSON API's content-type check (its CSRF defence)
+    assert owner.put(f"/api/v1/sites/{holloway}/security", data={"fence": "x"}).status_code == 400
+
+    other = app.test_client()
+    login_for_forms(other, OTHER)
+    assert other.get(f"/api/v1/sites/{holloway}/security").status_code == 404
+    assert other.put(f"/api/v1/sites/{holloway}/security", json=GOOD_BODY).status_code == 404
+    technician = app.test_client()
+    login_for_forms(technician, "technician@ironwatch.example")
+    assert technician.get("/api/v1/sites").status_code == 403
+    assert technician.put(f"/api/v1/sites/{holloway}/security", json=GOOD_BODY).status_code == 403
+    assert stored(app, holloway)[5] == OWNER
