@@ -35,7 +35,7 @@ SOURCES = ("diagnosis", "trend", "rul", "dm1", "stale", "onset", "security")
 SEVERITIES = ("watch", "warning", "alarm")
 SOURCE_LABELS = {"diagnosis": "Diagnosis", "trend": "Trend", "rul": "Remaining life", "dm1": "Fault code",
                  "stale": "Not reporting", "onset": "Degradation onset",
-                 "security": "Security (geofence, curfew)"}
+                 "security": "Security"}
 
 
 def severity_rank(severity: str) -> int:

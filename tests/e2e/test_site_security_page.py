@@ -6,7 +6,8 @@ basemap (every request off the app is refused and noted), moves the centre by cl
 types a radius and allowed hours, saves, and finds the values stored in SQL; a radius of 0 is
 refused (400) with the message on the page and nothing stored. An engineer opens the same site on
 the console. Screenshots under var/screenshots/: sites-*, site-security-*, site-security-refused-*,
-console-site-security-*.
+console-site-security-*, and the geofence alarm on the owner's portal home and the console's
+alarm list: portal-security-alarm-*, console-security-alarms-*.
 """
 from __future__ import annotations
 
@@ -44,10 +45,37 @@ def open_editor(page, base_url: str, area: str) -> None:
     page.wait_for_selector("#fence-map[data-ready=true][data-basemap=ready]", state="attached", timeout=30_000)
 
 
-def test_the_owner_edits_the_geofence_and_hours_on_the_map(served_app, session_factory):
+def raise_geofence_alarm(influx, session_factory, uid: str = "EX-1004") -> str:
+    """Four minutes of EX-1004 2.3 km north of Holloway Top Pit, then one security check; its title."""
+    import time
+
+    from fleet.handlers import as_bus
+    from fleet.models import from_ns
+    from fleet.security_alarms import check_security
+    from telemetry import schema
+    from telemetry.operating_lines import operating_lines
+    from telemetry.store import TelemetryStore
+
+    site, _ = stored(session_factory)
+    start = (time.time_ns() // 60_000_000_000 - 5) * 60_000_000_000
+    samples = [(start + i * 10**10, {"engine_speed_rpm": 0.0, "lat": site.lat + 2300 / 111_195.0, "lon": site.lon})
+               for i in range(24)]
+    influx.write("".join(operating_lines(uid, samples)), rp=schema.RP_LIFE)
+
+    class Quiet:  # the served app hears of it through SQL (the page is read after)
+        def publish(self, *args):
+            pass
+
+    check_security(TelemetryStore(influx), session_factory, as_bus(Quiet(), session_factory),
+                   lambda: from_ns(samples[-1][0]))
+    return f"{uid} left {SITE}: 2.3 km from the site"
+
+
+def test_the_owner_edits_the_geofence_and_hours_on_the_map(served_app, session_factory, influx):
     from playwright.sync_api import sync_playwright
 
     base_url, _ = served_app
+    title = raise_geofence_alarm(influx, session_factory)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     refused: list[str] = []
     shown_radius = "500"  # the default; then what the previous width saved
@@ -59,6 +87,10 @@ def test_the_owner_edits_the_geofence_and_hours_on_the_map(served_app, session_f
                 context.route("**/*", only_the_app(base_url, refused))
                 page = context.new_page()
                 sign_in(page, base_url, OWNER)
+                page.goto(f"{base_url}/portal/")
+                assert title in page.inner_text("#alarm-table")  # the owner sees the theft alarm at once
+                page.locator("#alarm-table").scroll_into_view_if_needed()
+                check_and_shoot(page, "portal-security-alarm", size)
                 page.goto(f"{base_url}/portal/sites")
                 assert page.locator("#site-table tbody tr").count() == 2  # Granite Ridge's two sites only
                 check_and_shoot(page, "sites", size)
@@ -105,6 +137,9 @@ def test_the_owner_edits_the_geofence_and_hours_on_the_map(served_app, session_f
                 open_editor(page, base_url, "console")
                 assert page.input_value("#fence-radius") == radius
                 check_and_shoot(page, "console-site-security", size)
+                page.goto(f"{base_url}/console/alarms?source=security")
+                assert title in page.inner_text("main")
+                check_and_shoot(page, "console-security-alarms", size)
                 context.close()
         finally:
             browser.close()

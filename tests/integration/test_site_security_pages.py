@@ -156,9 +156,14 @@ def test_a_security_alarm_reaches_the_owners_portal_and_the_console_not_other_cu
 
     owner = app.test_client()
     login_for_forms(owner, OWNER)
-    assert title in owner.get("/portal/").get_data(as_text=True)
+    home = owner.get("/portal/").get_data(as_text=True)
+    assert title in home
+    # the machine's condition says what happened, not "Needs a technician now"
+    row = home[home.index('id="machine-EX-1004"'):]
+    assert row[:row.index("</tr>")].count(title) == 1 and "Needs a technician now" not in row[:row.index("</tr>")]
     machine_page = owner.get("/portal/machines/EX-1004").get_data(as_text=True)
-    assert title in machine_page and f"/portal/sites/{holloway}/security" in machine_page
+    assert machine_page.count(title) == 2  # the condition under the name, and the open alarm
+    assert f"/portal/sites/{holloway}/security" in machine_page
 
     other = app.test_client()
     login_for_forms(other, OTHER)
