@@ -1,6 +1,6 @@
 """The ``security`` alarm source: a machine that left its site's geofence (``geofence_exit``, severity
 alarm) or runs outside its site's allowed hours (``curfew``, warning). The ``security_check``
-scheduler job evaluates every machine at a site once a minute from the last hour of its 1 Hz
+scheduler job evaluates every machine at a site once a minute from the last 90 minutes of its
 operating data in InfluxDB (``TelemetryStore.minute_positions``); the rules are in
 :mod:`fleet.security_rules`.
 
@@ -35,8 +35,9 @@ from .utilization import thresholds_for
 log = logging.getLogger(__name__)
 
 SECURITY_CHECK_INTERVAL_S = 60
-#: How far back a run reads: enough for three key-off heartbeats (every 15 min) of a set at rest.
-LOOKBACK = timedelta(minutes=60)
+#: How far back a run reads: three key-off heartbeats (every 15 min) of a machine at rest fit with room
+#: to spare for one that was late or lost.
+LOOKBACK = timedelta(minutes=90)
 #: Gateways' clocks may run a little ahead of the server's.
 CLOCK_AHEAD = timedelta(minutes=5)
 GEOFENCE_CAUSE, CURFEW_CAUSE = "geofence_exit", "curfew"
@@ -103,7 +104,7 @@ def _apply_curfew(session, machine: Machine, rules: SiteRules, minutes: dict, no
     verdict = curfew_breach(rules.curfew, rules.timezone, list(zip(minutes["time"], minutes["engine_speed_rpm"])),
                             running_rpm)
     if verdict is None:
-        return []  # no data in the last hour: nothing new is known
+        return []  # no data in the last 90 minutes: nothing new is known
     breach, at_ns = verdict
     if not breach:
         return alarm_service.clear_gone(session, machine, "security", [GEOFENCE_CAUSE], now)

@@ -35,7 +35,7 @@ MIN_RADIUS_M, MAX_RADIUS_M = 50.0, 20_000.0
 GNSS_TOLERANCE_M = 50.0
 #: One-minute positions (each the median of that minute's fixes, which drops seconds-long jumps)
 #: that must agree before the state changes: 3 minutes at 1 Hz (a machine on a low-loader is then
-#: 2-3 km away, still near), or three key-off heartbeats (30-45 min) for a set that only sends those.
+#: 2-3 km away, still near), or three key-off heartbeats (30-45 min) for a unit at rest that only sends those.
 CONSECUTIVE_MINUTES = 3
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

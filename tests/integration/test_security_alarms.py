@@ -225,6 +225,22 @@ def test_a_key_off_heartbeat_without_engine_speed_clears_a_gensets_curfew_alarm(
     assert [(a["cause"], a["state"]) for a in security_alarms(fleet_db, uid)] == [("curfew", "cleared")]
 
 
+def test_a_machine_carried_off_with_its_key_off_is_seen_from_three_heartbeats(influx, fleet_db):
+    """Key off, the unit sends one status sample every 15 min: three of them far away raise it."""
+    store, bus = TelemetryStore(influx), as_bus(EventLog(), fleet_db)
+    site = site_of(fleet_db)
+    t0 = (int(datetime.now(timezone.utc).timestamp()) // 60 - 80) * 60 * NS
+    away = north_of(site, 12_000.0)
+    beats = [t0 + k * 15 * 60 * NS for k in range(4)]  # one on site, then three 12 km away
+    for k, t in enumerate(beats):
+        lat, lon = (site.lat, site.lon) if k == 0 else away
+        influx.write("".join(operating_lines(UID, [(t, {"lat": lat, "lon": lon, "battery_v": 24.8})])),
+                     rp=schema.RP_LIFE)
+        check_security(store, fleet_db, bus, lambda: from_ns(t + 60 * NS))
+        assert [a["state"] for a in security_alarms(fleet_db)] == ([] if k < 3 else ["active"])
+    assert security_alarms(fleet_db)[0]["title"] == "EX-1004 left Holloway Top Pit: 12 km from the site"
+
+
 def test_machines_without_recent_data_or_curfew_raise_nothing(influx, fleet_db):
     """The demo fleet as seeded (default fences, no curfew): running at night on site is fine."""
     store, bus = TelemetryStore(influx), as_bus(EventLog(), fleet_db)
@@ -232,6 +248,6 @@ def test_machines_without_recent_data_or_curfew_raise_nothing(influx, fleet_db):
     night = int(datetime(2026, 3, 28, 2, 14, tzinfo=timezone.utc).timestamp()) * NS
     t = write_minutes(influx, night, 4, *north_of(site, 140.0))
     assert check_security(store, fleet_db, bus, lambda: from_ns(t)) == 0
-    # an hour later nothing is known any more (the stale source says so): nothing changes
+    # two hours later nothing is known any more (the stale source says so): nothing changes
     assert check_security(store, fleet_db, bus, lambda: from_ns(t) + timedelta(hours=2)) == 0
     assert security_alarms(fleet_db) == []
