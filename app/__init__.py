@@ -104,7 +104,8 @@ def _register_template_helpers(app: Flask) -> None:
 #: Pages highlighted under another page's top-bar link.
 _NAV_PARENT = {"console.machine": "console.fleet", "console.work_order": "console.work_orders",
                "portal.machine": "portal.index",
-               "console.machine_pm": "console.fleet", "console.feedback_report": "console.dispatch_board"}
+               "console.machine_pm": "console.fleet", "console.feedback_report": "console.dispatch_board",
+               "console.site_security": "console.sites", "portal.site_security": "portal.sites"}
 
 
 def nav_items(app: Flask) -> list[dict[str, Any]]:
@@ -115,11 +116,12 @@ def nav_items(app: Flask) -> list[dict[str, Any]]:
     entries = []
     if role in ("admin", "engineer"):
         entries += [("console.fleet", "Fleet"), ("console.alarms", "Alarms"), ("console.work_orders", "Work orders")]
-        entries += [("console.dispatch_board", "Dispatch")]
+        entries += [("console.dispatch_board", "Dispatch"), ("console.sites", "Sites")]
     if role == "technician":
         entries += [("tech.orders", "My work orders")]
     if role == "customer":
-        entries += [("portal.index", "My machines"), ("portal.reports", "Reports"), ("portal.api_clients", "Fleet API")]
+        entries += [("portal.index", "My machines"), ("portal.sites", "Sites"), ("portal.reports", "Reports"),
+                    ("portal.api_clients", "Fleet API")]
         entries += [("admin.users", "Users")] if getattr(current_user, "manages_users", False) else []
     entries.append(("profile.index", "Notifications"))
     if role == "admin":

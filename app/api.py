@@ -236,3 +236,4 @@ def work_order_action(order_id: int):
 from . import plot_api  # noqa: E402,F401  (the plot-data routes register on bp)
 from . import alarm_api  # noqa: E402,F401  (alarm, push-subscription and preference routes on bp)
 from . import usage_api  # noqa: E402,F401  (the usage route registers on bp)
+from . import site_security_api  # noqa: E402,F401  (the sites' geofence and curfew routes on bp)

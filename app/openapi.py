@@ -11,6 +11,8 @@ from typing import Any
 
 from flask import Blueprint, jsonify, render_template
 
+from fleet.alarms import SOURCES as ALARM_SOURCES
+
 bp = Blueprint("openapi", __name__)
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -255,7 +257,7 @@ APP_SCHEMAS["Alarm"] = {
     "properties": {
         "id": {"type": "integer"}, "number": {"type": "string", "example": "AL-000042"},
         "machine": {"type": "string"}, "component": {"type": "string", "nullable": True},
-        "source": {"type": "string", "enum": ["diagnosis", "trend", "rul", "dm1", "stale"]},
+        "source": {"type": "string", "enum": list(ALARM_SOURCES)},
         "cause": {"type": "string", "example": "bearing:DE"},
         "severity": {"type": "string", "enum": SEVERITIES}, "title": {"type": "string"},
         "state": {"type": "string", "enum": ["active", "acknowledged", "cleared"]},
@@ -293,7 +295,7 @@ APP_PATHS.update({
                               {"type": "string", "enum": ["open", "active", "acknowledged", "cleared", "all"]}),
                        _query("machine", "only this machine uid", {"type": "string"}),
                        _query("source", "only this source", {"type": "string",
-                                                             "enum": ["diagnosis", "trend", "rul", "dm1", "stale"]}),
+                                                             "enum": list(ALARM_SOURCES)}),
                        _query("severity", "only this severity", {"type": "string", "enum": SEVERITIES}),
                        _query("limit", "how many (1-500, default 100)", {"type": "integer", "minimum": 1, "maximum": 500})],
         "responses": {"200": _json_response("The alarms", _array_of("Alarm", "alarms")), **_error_responses(400, 401)}}},
@@ -351,6 +353,38 @@ APP_PATHS.update({
                     "schema": {"$ref": "#/components/schemas/Preferences"}}}},
                 "responses": {"200": _json_response("Stored preferences", {"$ref": "#/components/schemas/Preferences"}),
                               **_error_responses(400, 401)}}},
+})
+
+_SITE_SECURITY = {"type": "object", "description": "A site's geofence and allowed running hours (docs/portal.md, Sites).",
+                  "properties": {
+    "id": {"type": "integer"}, "name": {"type": "string"}, "tenant": {"type": "string"},
+    "timezone": {"type": "string", "example": "Europe/London"}, "machines": {"type": "integer"},
+    "site_lat": {"type": "number"}, "site_lon": {"type": "number"},
+    "fence": {"type": "object", "properties": {
+        "enabled": {"type": "boolean"}, "lat": {"type": "number", "minimum": -90, "maximum": 90},
+        "lon": {"type": "number", "minimum": -180, "maximum": 180},
+        "radius_m": {"type": "number", "minimum": 50, "maximum": 20000}}},
+    "curfew": {"type": "object", "nullable": True, "description": "null: no curfew; per weekday mon..sun "
+               "[\"HH:MM\", \"HH:MM\"] in the site's time zone, or null: no running that day",
+               "example": {"mon": ["06:00", "20:00"], "sat": None}},
+    "curfew_text": {"type": "string", "example": "Mon–Fri 06:00–20:00"},
+    "customized": {"type": "boolean", "description": "false: nobody set them, these are the defaults"}}}
+APP_PATHS.update({
+    "/api/v1/sites": {"get": {
+        "tags": ["sites"], "summary": "Sites you may see, with their geofence and allowed hours",
+        "responses": {"200": _json_response("The sites", {"type": "object", "properties": {
+            "sites": {"type": "array", "items": _SITE_SECURITY}}}), **_error_responses(401, 403)}}},
+    "/api/v1/sites/{site_id}/security": {
+        "get": {"tags": ["sites"], "summary": "One site's geofence and allowed hours",
+                "parameters": [_path("site_id", "site id", {"type": "integer"})],
+                "responses": {"200": _json_response("The site", _SITE_SECURITY), **_error_responses(401, 403, 404)}},
+        "put": {"tags": ["sites"], "summary": "Replace a site's geofence and allowed hours (owners and engineers)",
+                "parameters": [_path("site_id", "site id", {"type": "integer"})],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["fence", "curfew"],
+                    "properties": {"fence": _SITE_SECURITY["properties"]["fence"],
+                                   "curfew": _SITE_SECURITY["properties"]["curfew"]}}}}},
+                "responses": {"200": _json_response("Saved", _SITE_SECURITY), **_error_responses(400, 401, 403, 404)}}},
 })
 
 

@@ -31,10 +31,11 @@ STATES = (ACTIVE, ACKNOWLEDGED, CLEARED)
 #: States that still count as "the" alarm of its cause (dedup, machine status).
 OPEN_STATES = (ACTIVE, ACKNOWLEDGED)
 
-SOURCES = ("diagnosis", "trend", "rul", "dm1", "stale", "onset")
+SOURCES = ("diagnosis", "trend", "rul", "dm1", "stale", "onset", "security")
 SEVERITIES = ("watch", "warning", "alarm")
 SOURCE_LABELS = {"diagnosis": "Diagnosis", "trend": "Trend", "rul": "Remaining life", "dm1": "Fault code",
-                 "stale": "Not reporting", "onset": "Degradation onset"}
+                 "stale": "Not reporting", "onset": "Degradation onset",
+                 "security": "Security"}
 
 
 def severity_rank(severity: str) -> int:

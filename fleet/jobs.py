@@ -15,6 +15,8 @@ job                      every      what
 ``reporting_check``      60 s       "not reporting" alarms for silent machines, cleared when data
                                     resumes (``fleet.alarm_sources``)
 ``fault_code_alarms``    60 s       DM1 fault-code alarms from each machine's latest DM1 message
+``security_check``       60 s       geofence exits and running outside the site's allowed hours
+                                    (``fleet.security_alarms``), cleared when back / stopped
 ``delivery_retry``       30 s       push and e-mail deliveries whose back-off has passed
 ``delivery_digest``      5 min      one e-mail per person for alarms held back by the rate limit
 ``nightly_backup``       02:30 UTC  ``fleet.backup.NightlyBackup``: InfluxDB, SQL, instance files;
@@ -412,6 +414,10 @@ def add_alarm_jobs(scheduler, store, session_factory: sessionmaker, bus, clock: 
         seconds=ALARM_ESCALATION_INTERVAL_S, next_run_time=first)
     add("reporting_check", partial(check_reporting, session_factory, bus, clock), "interval",
         seconds=REPORTING_CHECK_INTERVAL_S, next_run_time=first + timedelta(seconds=30))
+    from .security_alarms import SECURITY_CHECK_INTERVAL_S, check_security
+
+    add("security_check", partial(check_security, store, session_factory, bus, clock), "interval",
+        seconds=SECURITY_CHECK_INTERVAL_S, next_run_time=first + timedelta(seconds=40))
     kwargs = {"describe": describe_code} if describe_code else {}
     add("fault_code_alarms", partial(sweep_fault_codes, store, session_factory, bus, clock, **kwargs), "interval",
         seconds=FAULT_SWEEP_INTERVAL_S, next_run_time=first)

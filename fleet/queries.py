@@ -175,7 +175,8 @@ def machine_detail(session: Session, uid: str, visible_tenant_ids: Iterable[int]
         "kind": machine.kind, "model": machine.model, "serial": machine.serial, "year": machine.year,
         "customer": machine.tenant.name, "lat": machine.lat, "lon": machine.lon,
         "nominal_shaft_rpm": machine.nominal_shaft_rpm, "rated_power_kw": machine.rated_power_kw,
-        "site": None if machine.site is None else {"name": machine.site.name, "address": machine.site.address,
+        "site": None if machine.site is None else {"id": machine.site.id, "name": machine.site.name,
+                                                   "address": machine.site.address,
                                                    "lat": machine.site.lat, "lon": machine.site.lon,
                                                    "timezone": machine.site.timezone},
         "components": [{

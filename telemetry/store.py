@@ -258,6 +258,19 @@ class TelemetryStore:
             lasts[name] = [row[1 + i] for row in rows]
         return lasts
 
+    def minute_positions(self, machine: str, start: TimeLike, end: TimeLike) -> dict[str, list]:
+        """Per minute of ``[start, end)`` with data, from the 1 Hz data: the median GNSS fix (a
+        median, not a mean, so a few seconds of multipath jump do not move the minute) and the mean
+        engine speed. Returns ``{"time": [ns], "lat": [deg | None], "lon": [deg | None],
+        "engine_speed_rpm": [rpm | None]}``, oldest first; minutes without data are left out."""
+        series = self.influx.query(
+            f"SELECT median(lat), median(lon), mean(engine_speed_rpm) FROM {quote_ident(RP_LIFE)}.{M_OPERATING} "
+            f"WHERE machine = {quote_literal(machine)} AND time >= {to_ns(start)} AND time < {to_ns(end)} "
+            f"GROUP BY time(1m) fill(none)")
+        rows = series[0]["values"] if series else []
+        return {"time": [row[0] for row in rows], "lat": [row[1] for row in rows], "lon": [row[2] for row in rows],
+                "engine_speed_rpm": [row[3] for row in rows]}
+
     def newest_operating_ns(self) -> int | None:
         """Time of the newest operating sample of any machine (ns), None when there is none."""
         series = self.influx.query(f"SELECT last(engine_speed_rpm) FROM {quote_ident(RP_LIFE)}.{M_OPERATING}")

@@ -8,7 +8,7 @@ from flask import Blueprint
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
-from . import alarms, outbox, planning, views  # noqa: E402,F401  (register the routes on bp)
+from . import alarms, outbox, planning, sites, views  # noqa: E402,F401  (register the routes on bp)
 
 
 @bp.context_processor

@@ -13,7 +13,7 @@ bp = Blueprint("portal", __name__, url_prefix="/portal")
 #: Who uses the portal: the customer's own people.
 PORTAL_ROLES = ("customer",)
 
-from . import views  # noqa: E402,F401  (registers the routes on bp)
+from . import sites, views  # noqa: E402,F401  (registers the routes on bp)
 
 
 @bp.context_processor

@@ -58,7 +58,17 @@ def index():
         alarms = queries.alarms(session, tenants, state="open", limit=50)
         title = scope_title(session, current_user.tenant_name, tenants)
     return render_template("portal/index.html", machines=machines, orders=orders, alarms=alarms,
-                           counts=fleet_counts(machines), live=True, title=title)
+                           counts=fleet_counts(machines), live=True, title=title, security=security_words(alarms))
+
+
+def security_words(alarms: list[dict]) -> dict[str, str]:
+    """Machine uid -> the title of its open security alarm: a machine that left its site "needs a
+    technician" in no sense, so the owner reads what happened instead of the status in words."""
+    words: dict[str, str] = {}
+    for alarm in sorted(alarms, key=lambda a: a["cause"] != "geofence_exit"):  # leaving the site says most
+        if alarm["source"] == "security":
+            words.setdefault(alarm["machine"], alarm["title"])
+    return words
 
 
 @bp.get("/machines/<uid>")
@@ -81,7 +91,8 @@ def machine(uid: str):
         alarms = queries.alarms(session, tenants, state="open", machine_uid=uid, limit=50)
     latest = _latest_operating(uid)
     return render_template("portal/machine.html", machine=detail, upcoming=upcoming, history=history,
-                           alarms=alarms, latest=latest, zone=zone.key, live=True)
+                           alarms=alarms, latest=latest, zone=zone.key, live=True,
+                           security=security_words(alarms).get(uid))
 
 
 @bp.get("/reports")

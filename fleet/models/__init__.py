@@ -14,7 +14,7 @@ from .fault_codes import ReportedFaultCode
 from .ingest import AcceptedUpload
 from .fleet_api import ApiClient, ApiRateWindow, ApiToken
 from .reports import ReportDelivery
-from .org import ROLES, TENANT_KINDS, Site, Technician, Tenant, User, UserSite
+from .org import ROLES, TENANT_KINDS, Site, SiteSecurity, Technician, Tenant, User, UserSite
 from .security import SignInThrottle, UserSession
 from .work import BurstDiagnosis, JobState, RulModel, WorkOrder
 from .field import FieldAction, WorkOrderPhoto
@@ -25,7 +25,7 @@ from .planning import (ComponentRepair, DispatchLock, DispatchProposal, MachineP
 
 __all__ = [
     "Base", "UTCDateTime", "utcnow", "from_ns",
-    "Tenant", "Site", "User", "UserSite", "Technician", "ROLES", "TENANT_KINDS",
+    "Tenant", "Site", "SiteSecurity", "User", "UserSite", "Technician", "ROLES", "TENANT_KINDS",
     "Machine", "Component", "Sensor", "DeviceCredential", "MACHINE_KINDS", "MACHINE_STATUSES",
     "WorkOrder", "BurstDiagnosis", "RulModel", "JobState",
     "Alarm", "EscalationPolicy", "EscalationStep", "FaultCodeRule", "OnCallShift", "PushSubscription",

@@ -25,7 +25,7 @@ class Alarm(AlarmLifecycle, Base):
     __table_args__ = (
         CheckConstraint("state IN ('active', 'acknowledged', 'cleared')", name="state"),
         CheckConstraint("severity IN ('watch', 'warning', 'alarm')", name="severity"),
-        CheckConstraint("source IN ('diagnosis', 'trend', 'rul', 'dm1', 'stale', 'onset')", name="source"),
+        CheckConstraint("source IN ('diagnosis', 'trend', 'rul', 'dm1', 'stale', 'onset', 'security')", name="source"),
         UniqueConstraint("open_key"),
         Index("ix_alarm_machine_state", "machine_id", "state"),
         Index("ix_alarm_escalation", "next_escalation_at"),

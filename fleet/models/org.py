@@ -59,6 +59,26 @@ class Site(Base):
 
     tenant: Mapped[Tenant] = relationship(back_populates="sites")
     machines: Mapped[list["Machine"]] = relationship(back_populates="site")  # noqa: F821
+    security: Mapped["SiteSecurity | None"] = relationship(back_populates="site", cascade="all, delete-orphan")
+
+
+class SiteSecurity(Base):
+    """A site's geofence and curfew (``fleet.security_rules``), as its owner or an engineer set
+    them. No row: the default fence (the site's own location, 500 m) and no curfew."""
+
+    __tablename__ = "site_security"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), primary_key=True)
+    fence_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    fence_lat: Mapped[float] = mapped_column(Float)  # centre, WGS-84 degrees
+    fence_lon: Mapped[float] = mapped_column(Float)
+    fence_radius_m: Mapped[float] = mapped_column(Float)  # m
+    # {"mon": ["06:00", "20:00"], ..., "sun": null} in the site's time zone; None: no curfew
+    curfew: Mapped[dict | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(254), default="")
+
+    site: Mapped[Site] = relationship(back_populates="security")
 
 
 class User(Base):

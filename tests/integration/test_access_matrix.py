@@ -178,6 +178,17 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET aemp.fleet": row("401", "401", "401", "401", "401", "401", "401", "401"),
     "GET aemp.equipment": row("401", "401", "401", "401", "401", "401", "401", "401"),
     "GET aemp.time_series": row("401", "401", "401", "401", "401", "401", "401", "401"),
+    # sites' geofence and curfew: the probe site is the hospital where GS-2001 works (Northbridge's);
+    # another customer, the dealer that does not serve it and a viewer of DC-1 only are told it is not there
+    "GET console.sites": CONSOLE_PAGE,
+    "GET console.site_security": CONSOLE_OBJECT,
+    "POST console.save_site_security": CONSOLE_OBJECT,  # no CSRF: 400 once the site is found
+    "GET portal.sites": row("login", "login", "403", "403", "403", "ok", "ok", "403"),
+    "GET portal.site_security": row("login", "login", "403", "403", "403", "ok", "404", "403", viewer="404"),
+    "POST portal.save_site_security": row("login", "login", "403", "403", "403", "ok", "404", "403", viewer="404"),
+    "GET api.sites": row("401", "401", "ok", "ok", "403", "ok", "ok", "ok"),
+    "GET api.site_security": row("401", "401", "ok", "ok", "403", "ok", "404", "404", viewer="404"),
+    "PUT api.update_site_security": row("401", "401", "ok", "ok", "403", "ok", "404", "404", viewer="404"),  # no body: 400
 }
 
 
@@ -215,6 +226,7 @@ def world(influx, sql_url, tmp_path):
         db.flush()
         db.add(UserSite(user_id=viewer.id, site_id=db.scalar(select(Site.id).where(Site.name == VIEWER_SITE))))
         owner_user_id = db.scalar(select(User.id).where(User.email == USERS["customer"]))
+        db_site_id = db.scalar(select(Machine.site_id).where(Machine.uid == FAULTY_GENSET))
         owner_tenant_id = owner.id
     token, body = outer_race_burst(provisioning)
     assert app.test_client().post("/api/v1/ingest/bursts", json=body,
@@ -234,7 +246,8 @@ def world(influx, sql_url, tmp_path):
               "id": order_id, "alarm_id": alarm_id, "subscription_id": 2**31 - 1, "page": 1, "series": "CumulativeOperatingHours",
               "start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z", "client_id": 1, "proposal_id": 1,
               "user_id": owner_user_id, "token": "no-such-link-token-0123456789", "technician_id": 1,
-              "tenant_id": owner_tenant_id, "rule_id": 1}
+              "tenant_id": owner_tenant_id, "rule_id": 1,
+              "site_id": db_site_id}
     yield app, values, token
     runtime.stop()
 

@@ -89,7 +89,8 @@ def test_scheduler_has_the_fleet_jobs(influx, fleet_db):
     # (the delivery jobs join when the bus has a delivery service, as in the app)
     assert {j.id for j in scheduler.get_jobs()} == {"burst_sweep", "operating_sync", "rul_scoring",
                                                    "overdue_escalation", "alarm_escalation", "reporting_check",
-                                                   "fault_code_alarms", "pm_projection", "dispatch_proposal", "dispatch_recovery",
+                                                   "fault_code_alarms", "security_check", "pm_projection", "dispatch_proposal",
+                                                   "dispatch_recovery",
                                                    "upload_ledger_prune"}
     assert not scheduler.running
 

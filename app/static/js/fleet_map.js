@@ -1,15 +1,14 @@
 /* Fleet map: Leaflet (vendored from npm) on an offline basemap, markers coloured by status.
  *
- * The basemap is Natural Earth land and country borders (world-atlas TopoJSON, served by the app,
- * converted with topojson-client), so the map works on a site with no internet. An operator may
- * add street tiles with IRONWATCH_MAP_TILES_URL; they are drawn over the land when set.
+ * The basemap is js/basemap.js: Natural Earth land and borders served by the app (works with no
+ * internet), street tiles only when IRONWATCH_MAP_TILES_URL is set.
  * Machines come from the tenant-scoped machines API; dense groups (a site's machines share its
  * position) cluster, and the cluster takes the colour of its worst machine.
  * Status changes arriving live (ironwatch:machine_status) recolour the marker in place. */
 (function () {
   "use strict";
   var box = document.getElementById("fleet-map");
-  if (!box || typeof L === "undefined") { return; }
+  if (!box || typeof L === "undefined" || !window.IronwatchMap) { return; }
   var note = document.getElementById("fleet-map-note");
   var RANK = { alarm: 4, warning: 3, watch: 2, ok: 1, unknown: 0 };
   var WORDS = { alarm: "alarm", warning: "warning", watch: "watch", ok: "healthy", unknown: "not diagnosed yet" };
@@ -18,30 +17,8 @@
                          zoomSnap: 0.5, attributionControl: true });
   map.attributionControl.setPrefix(false);
   map.setView([30, 0], 2);
-  var renderer = L.canvas({ padding: 0.3 });
-
-  function getJSON(url) {
-    return fetch(url, { credentials: "same-origin" }).then(function (r) {
-      if (!r.ok) { throw new Error(url + ": HTTP " + r.status); }
-      return r.json();
-    });
-  }
-
-  // Offline basemap: land, then borders on top.
-  Promise.all([getJSON(box.dataset.landUrl), getJSON(box.dataset.countriesUrl)]).then(function (atlas) {
-    var land = topojson.feature(atlas[0], atlas[0].objects.land);
-    var borders = topojson.mesh(atlas[1], atlas[1].objects.countries, function (a, b) { return a !== b; });
-    L.geoJSON(land, { renderer: renderer, interactive: false,
-                      style: { stroke: false, fillColor: "#f4f1ea", fillOpacity: 1 } }).addTo(map);
-    L.geoJSON(borders, { renderer: renderer, interactive: false,
-                         style: { color: "#a3a9b5", weight: 0.8, fill: false } }).addTo(map);
-    map.attributionControl.addAttribution("Natural Earth");
-    box.dataset.basemap = "ready";
-  }).catch(function (error) { if (note) { note.textContent = "Basemap unavailable: " + error.message; } });
-
-  if (box.dataset.tilesUrl) {
-    L.tileLayer(box.dataset.tilesUrl, { maxZoom: 19, attribution: box.dataset.tilesAttribution || "" }).addTo(map);
-  }
+  var getJSON = window.IronwatchMap.getJSON;
+  window.IronwatchMap.addBasemap(map, box, note);
 
   function icon(status) {
     return L.divIcon({ className: "map-marker " + status, iconSize: [16, 16], iconAnchor: [8, 8] });

@@ -13,7 +13,7 @@ finding (the highest score) with the others as alternatives; the others are clea
 keep their old cause: they are history.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-08
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from alembic import op
 
 
 revision = '0019'
-down_revision = '0017'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
