@@ -144,7 +144,7 @@ def legacy_alarm(machine, cause, severity, title, state, score, seen_at, **extra
 def test_migration_merges_the_old_per_mode_alarms_of_a_bearing_and_later_bursts_update_the_merged_one(
         influx, fleet_db, sql_url):
     seen = from_ns(T0 - 2 * HOUR)
-    db.downgrade(sql_url, "0017")
+    db.downgrade(sql_url, "0018")
     with fleet_db() as session:
         machine = session.scalar(select(Machine).where(Machine.uid == MACHINE))
         other = session.scalar(select(Machine).where(Machine.uid == "GS-2001"))
@@ -197,7 +197,7 @@ def test_migration_merges_the_old_per_mode_alarms_of_a_bearing_and_later_bursts_
 def test_migration_downgrade_gives_open_bearing_alarms_their_leading_mode_back(influx, fleet_db, sql_url):
     service = DiagnosisService(TelemetryStore(influx), fleet_db, as_bus(EventLog(), fleet_db))
     service.process_burst(burst(influx, T0, **INNER_LEADS).burst_id)
-    db.downgrade(sql_url, "0017")
+    db.downgrade(sql_url, "0018")
     [alarm] = bearing_alarms(fleet_db)
     assert alarm.cause == "bearing_inner_race:NDE"
     assert alarm.open_key == Alarm.key_text(alarm.machine_id, COMPONENT, "diagnosis", "bearing_inner_race:NDE")
@@ -244,7 +244,7 @@ def test_migration_merges_on_postgresql_too(tmp_path):
 
     seen = from_ns(T0 - 2 * HOUR)
     with throwaway_pg_database() as url:
-        db.upgrade(url, "0017")
+        db.upgrade(url, "0018")
         engine = db.make_engine(url)
         try:
             factory = db.session_factory(engine)
