@@ -78,7 +78,7 @@
       var m = el("td"); m.dataset.label = "Machine";
       var link = el("a"); link.href = "/console/machines/" + encodeURIComponent(a.machine); link.appendChild(el("strong", "", a.machine));
       m.appendChild(link);
-      if (a.component) { m.appendChild(document.createTextNode(" ")); m.appendChild(el("span", "kind", a.component_label || humanise(a.component))); }
+      if (a.component) { m.appendChild(document.createTextNode(" ")); m.appendChild(el("span", "kind part", a.component_label || humanise(a.component))); }
       row.appendChild(m);
     }
     var what = el("td"); what.dataset.label = "Alarm";
