@@ -283,12 +283,22 @@ def preferences_from(body: dict) -> dict[str, Any]:
         if body["timezone"] not in available_timezones() and body["timezone"] != "UTC":
             raise Refused(400, "bad_field", "timezone must be an IANA zone such as Europe/London.", "timezone")
         cleaned["timezone"] = body["timezone"]
+    if "owner_alerts" in body:
+        from fleet.owner_alerts import BadSubscription, clean_subscription
+
+        try:
+            cleaned["owner_alerts"] = clean_subscription(body["owner_alerts"])
+        except BadSubscription as bad:
+            raise Refused(400, "bad_field", str(bad), bad.field) from None
     return cleaned
 
 
-def save_preferences(user_id: int, cleaned: dict[str, Any]) -> dict[str, Any]:
+def save_preferences(user_id: int, cleaned: dict[str, Any], owner: bool = False) -> dict[str, Any]:
+    """Store ``cleaned`` (:func:`preferences_from`); ``owner``: a customer's user, whose answer
+    includes their owner alerts (``fleet.owner_alerts``)."""
     from fleet.db import transaction
     from fleet.models import UserPreference, utcnow
+    from fleet.owner_alerts import subscription_of
 
     with transaction(_runtime().sessions) as session:
         row = session.get(UserPreference, user_id)
@@ -296,31 +306,47 @@ def save_preferences(user_id: int, cleaned: dict[str, Any]) -> dict[str, Any]:
             row = UserPreference(user_id=user_id, channels=["push", "email"], timezone="UTC")
             session.add(row)
         for key, value in cleaned.items():
+            if key == "owner_alerts":  # the settings left out keep their stored (or default) value
+                value = {**subscription_of(row.owner_alerts), **value}
             setattr(row, key, value)
         row.updated_at = utcnow()
-        return {"channels": list(row.channels), "quiet_start": row.quiet_start, "quiet_end": row.quiet_end,
-                "timezone": row.timezone}
+    return load_preferences(user_id, owner)
 
 
-def load_preferences(user_id: int) -> dict[str, Any]:
+def load_preferences(user_id: int, owner: bool = False) -> dict[str, Any]:
     from fleet.delivery import preferences_of
+    from fleet.models import UserPreference
+    from fleet.owner_alerts import subscription_of
 
     with _runtime().sessions() as session:
         prefs = preferences_of(session, user_id)
-    return {"channels": list(prefs.channels), "quiet_start": prefs.quiet_start, "quiet_end": prefs.quiet_end,
-            "timezone": prefs.timezone}
+        row = session.get(UserPreference, user_id)
+        alerts = subscription_of(row.owner_alerts if row is not None else None)
+    loaded = {"channels": list(prefs.channels), "quiet_start": prefs.quiet_start, "quiet_end": prefs.quiet_end,
+              "timezone": prefs.timezone}
+    return {**loaded, "owner_alerts": alerts} if owner else loaded
 
 
 @bp.get("/me/preferences")
 @roles_required(*ALL_ROLES)
 def preferences():
-    return jsonify(load_preferences(current_user.id))
+    from fleet.owner_alerts import OWNER_ROLES
+
+    return jsonify(load_preferences(current_user.id, owner=current_user.role in OWNER_ROLES))
 
 
 @bp.put("/me/preferences")
 @roles_required(*ALL_ROLES)
 def update_preferences():
     """Body: any of ``channels`` (["push", "email"]), ``quiet_start``/``quiet_end`` ("22:00" or
-    null), ``timezone`` (IANA); answers the stored preferences."""
-    return jsonify(save_preferences(current_user.id, preferences_from(json_body(required=True))))
+    null), ``timezone`` (IANA), and for a customer's user ``owner_alerts`` ({"security": bool,
+    "faults": "off"|"alarm"|"warning"}, either may be left out); answers the stored preferences."""
+    from fleet.owner_alerts import OWNER_ROLES
+
+    owner = current_user.role in OWNER_ROLES
+    cleaned = preferences_from(json_body(required=True))
+    if "owner_alerts" in cleaned and not owner:
+        raise Refused(400, "bad_field", "owner_alerts are for customers' users: alarms reach the OEM's people "
+                      "through the escalation chains (Admin → Alarm rules).", "owner_alerts")
+    return jsonify(save_preferences(current_user.id, cleaned, owner))
 

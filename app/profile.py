@@ -1,5 +1,6 @@
-"""Each user's notification page (``/profile``): which channels, quiet hours, time zone, and the
-devices subscribed to Web Push (the page's ``push.js`` subscribes this browser through the
+"""Each user's notification page (``/profile``): which channels, quiet hours, time zone, for a
+customer's user which alarms on their machines reach them (``fleet.owner_alerts``), and the devices
+subscribed to Web Push (the page's ``push.js`` subscribes this browser through the
 service worker ``/push-sw.js``, which shows the notifications)."""
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ ALL_ROLES = ("admin", "engineer", "technician", "customer")
 COMMON_ZONES = ("UTC", "Europe/London", "Europe/Berlin", "America/Chicago", "Asia/Tokyo")
 
 
-@bp.get("/profile")
-@roles_required(*ALL_ROLES)
-def index():
+def _page(error=None, status: int = 200):
+    """The page with the stored preferences (a refused form shows ``error``, a ``Refused``)."""
     from sqlalchemy import select
 
     from fleet.models import PushSubscription
+    from fleet.owner_alerts import ALERT_KINDS, FAULT_LEVEL_WORDS, OWNER_ROLES
     from fleet.queries import iso
 
     from .alarm_api import load_preferences
@@ -32,22 +33,48 @@ def index():
                    for s in session.scalars(select(PushSubscription).where(PushSubscription.user_id == current_user.id)
                                             .order_by(PushSubscription.created_at))]
     zones = list(COMMON_ZONES) + sorted(z for z in available_timezones() if z not in COMMON_ZONES and "/" in z)
-    return render_template("profile.html", prefs=load_preferences(current_user.id), devices=devices, zones=zones)
+    owner = current_user.role in OWNER_ROLES
+    return render_template("profile.html", prefs=load_preferences(current_user.id, owner), devices=devices,
+                           zones=zones, owner=owner, alert_kinds=ALERT_KINDS, fault_levels=FAULT_LEVEL_WORDS,
+                           error=error), status
+
+
+@bp.get("/profile")
+@roles_required(*ALL_ROLES)
+def index():
+    return _page()
+
+
+def form_body(form, owner: bool) -> dict:
+    """The form as the preferences API's body; a customer's form carries their owner alerts
+    (an unticked box sends nothing, so a missing ``owner_security`` is "off")."""
+    from .alarm_api import Refused
+
+    body = {"channels": form.getlist("channels"), "quiet_start": form.get("quiet_start") or None,
+            "quiet_end": form.get("quiet_end") or None, "timezone": form.get("timezone") or "UTC"}
+    if owner:
+        security = form.get("owner_security")
+        if security not in (None, "on"):
+            raise Refused(400, "bad_field", "owner_alerts.security: the box is either ticked or not.",
+                          "owner_alerts.security")
+        body["owner_alerts"] = {"security": security == "on", "faults": form.get("owner_faults", "off")}
+    return body
 
 
 @bp.post("/profile")
 @roles_required(*ALL_ROLES)
 def save():
+    """Bad input answers the page again with 400 saying which field, and stores nothing."""
+    from fleet.owner_alerts import OWNER_ROLES
+
     from .alarm_api import Refused, preferences_from, save_preferences
 
     check_csrf()
-    body = {"channels": request.form.getlist("channels"), "quiet_start": request.form.get("quiet_start") or None,
-            "quiet_end": request.form.get("quiet_end") or None, "timezone": request.form.get("timezone") or "UTC"}
+    owner = current_user.role in OWNER_ROLES
     try:
-        save_preferences(current_user.id, preferences_from(body))
+        save_preferences(current_user.id, preferences_from(form_body(request.form, owner)), owner)
     except Refused as refused:
-        flash(refused.message, "error")
-        return redirect(url_for("profile.index"))
+        return _page(refused, 400)
     flash("Notification preferences saved.", "info")
     return redirect(url_for("profile.index"))
 

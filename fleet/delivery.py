@@ -197,6 +197,11 @@ def machine_url(base_url: str, machine_uid: str) -> str:
     return f"{base_url.rstrip('/')}/console/machines/{machine_uid}"
 
 
+def portal_machine_url(base_url: str, machine_uid: str) -> str:
+    """Where a customer opens the machine: the portal (the console is the OEM's)."""
+    return f"{base_url.rstrip('/')}/portal/machines/{machine_uid}"
+
+
 def alarm_message(alarm: Mapping, timezone_name: str, base_url: str, escalated_step: int = 0) -> AlarmMessage:
     """The push payload and e-mail of one alarm for a reader in ``timezone_name``."""
     severity = str(alarm["severity"]).upper()
@@ -230,13 +235,15 @@ def alarm_message(alarm: Mapping, timezone_name: str, base_url: str, escalated_s
     return AlarmMessage(f"[Ironwatch] {severity} {where}: {alarm['title']}"[:200], text, html_body, push)
 
 
-def digest_message(alarms: list[Mapping], timezone_name: str, base_url: str) -> tuple[str, str, str]:
-    """(subject, text, html) of one e-mail summarising several alarms."""
+def digest_message(alarms: list[Mapping], timezone_name: str, base_url: str,
+                   link: Callable[[str, str], str] = machine_url) -> tuple[str, str, str]:
+    """(subject, text, html) of one e-mail summarising several alarms; ``link(base_url, uid)`` is
+    the machine page (the portal's for a customer)."""
     subject = f"[Ironwatch] {len(alarms)} alarms need attention"
     rows = []
     for alarm in alarms:
         first = local_time_text(datetime.fromisoformat(alarm["first_seen_at"].replace("Z", "+00:00")), timezone_name)
-        rows.append((alarm, first, machine_url(base_url, alarm["machine"])))
+        rows.append((alarm, first, link(base_url, alarm["machine"])))
     text = "\n".join([f"{len(alarms)} alarms fired close together:", ""] +
                      [f"- {a['severity'].upper()} {a['machine']}: {a['title']} (first seen {first})\n  {url}"
                       for a, first, url in rows]) + "\n"
@@ -290,19 +297,30 @@ class DeliveryService:
     # -- deciding
     def deliver(self, event) -> list[int]:
         """Log and queue the messages of one ``AlarmEscalated``; returns the queued delivery ids."""
+        return self.deliver_to(event.alarm_id, [(user_id, channel) for user_id in event.recipients
+                                                for channel in event.channels],
+                               kind="escalated" if event.step else "raised", step=event.step,
+                               urgent=is_urgent(event.alarm["severity"]))
+
+    def deliver_to(self, alarm_id: int, recipients: list[tuple[int, str]], kind: str, step: int = 0,
+                   urgent: bool = False) -> list[int]:
+        """Log and queue one message of ``alarm_id`` per ``(user id, channel)``; ``urgent`` ones go
+        through quiet hours. The log's unique key (alarm, step, person, channel, kind) makes a second
+        call with the same arguments send nothing. Returns the queued delivery ids."""
         now = self.clock()
         queued: list[int] = []
-        kind = "escalated" if event.step else "raised"
-        urgent = is_urgent(event.alarm["severity"])
+        channels_of: dict[int, list[str]] = {}
+        for user_id, channel in recipients:
+            channels_of.setdefault(user_id, []).append(channel)
         with transaction(self.sessions) as session:
-            for user_id in event.recipients:
+            for user_id, channels in channels_of.items():
                 user = session.get(User, user_id)
                 if user is None or not user.active:
                     continue
                 prefs = preferences_of(session, user_id)
                 quiet = in_quiet_hours(now, parse_clock(prefs.quiet_start), parse_clock(prefs.quiet_end),
                                        prefs.timezone)
-                for channel in event.channels:
+                for channel in channels:
                     status, reason = "queued", ""
                     if channel not in prefs.channels:
                         status, reason = "suppressed", f"{channel} is off in {user.name}'s preferences"
@@ -311,7 +329,7 @@ class DeliveryService:
                     elif channel == "email" and self._emails_recently(session, user_id, now) >= EMAIL_LIMIT:
                         status, reason = "held", f"more than {EMAIL_LIMIT} e-mails in {EMAIL_WINDOW}: next digest"
                     delivery_id = insert_unless_exists(session, Delivery, dict(
-                        alarm_id=event.alarm_id, user_id=user_id, channel=channel, kind=kind, step=event.step,
+                        alarm_id=alarm_id, user_id=user_id, channel=channel, kind=kind, step=step,
                         address=user.email if channel == "email" else "", status=status, last_error=reason,
                         attempts=0, created_at=now), ["alarm_id", "step", "user_id", "channel", "kind"])
                     # None: another process logged (and sends) this message already
@@ -343,13 +361,21 @@ class DeliveryService:
             prefs = preferences_of(session, row.user_id)
             subscriptions = [(s.id, s.subscription_info(), urlparse(s.endpoint).netloc) for s in session.scalars(
                 select(PushSubscription).where(PushSubscription.user_id == row.user_id))]
-            channel, step, email = row.channel, row.step, user.email
-        if view["state"] != "active":  # acknowledged or cleared meanwhile: nobody needs telling
+            channel, step, email, kind = row.channel, row.step, user.email, row.kind
+        from .owner_alerts import OWNER_KINDS, owner_message, still_worth_sending, urgent_for_owner
+
+        if kind in OWNER_KINDS:
+            if not still_worth_sending(kind, view):
+                return self._finish(delivery_id, "suppressed", f"alarm {view['state']} before delivery")
+            message, urgent = owner_message(view, kind, prefs.timezone, self.base_url), urgent_for_owner(view)
+        elif view["state"] != "active":  # acknowledged or cleared meanwhile: nobody needs telling
             return self._finish(delivery_id, "suppressed", f"alarm {view['state']} before delivery")
-        message = alarm_message(view, prefs.timezone, self.base_url, escalated_step=step)
+        else:
+            message = alarm_message(view, prefs.timezone, self.base_url, escalated_step=step)
+            urgent = is_urgent(view["severity"])
         try:
             if channel == "push":
-                return self._push(delivery_id, subscriptions, message.push, is_urgent(view["severity"]), now)
+                return self._push(delivery_id, subscriptions, message.push, urgent, now)
             if self.mailer is None:
                 raise DeliveryFailed("e-mail is not configured (IRONWATCH_SMTP_HOST)")
             self.mailer.send(email, message.subject, message.text, message.html)
@@ -423,11 +449,12 @@ class DeliveryService:
             self.executor.submit(self.attempt, delivery_id)
         return len(due)
 
-    def cancel_pending(self, alarm_id: int, reason: str) -> int:
-        """Messages of an alarm still waiting (retry, digest) are not sent: someone answered."""
+    def cancel_pending(self, alarm_id: int, reason: str, keep_kinds: tuple[str, ...] = ()) -> int:
+        """Messages of an alarm still waiting (retry, digest) are not sent: someone answered.
+        ``keep_kinds`` are left waiting (an owner's alert outlives the OEM's acknowledgement)."""
         with transaction(self.sessions) as session:
-            rows = list(session.scalars(select(Delivery).where(Delivery.alarm_id == alarm_id,
-                                                               Delivery.status.in_(("retrying", "held")))))
+            waiting = select(Delivery).where(Delivery.alarm_id == alarm_id, Delivery.status.in_(("retrying", "held")))
+            rows = list(session.scalars(waiting.where(Delivery.kind.not_in(keep_kinds)) if keep_kinds else waiting))
             for row in rows:
                 row.status, row.last_error, row.next_attempt_at = "suppressed", reason[:500], None
         return len(rows)
@@ -446,13 +473,16 @@ class DeliveryService:
             per_user: dict[int, list[tuple[int, dict]]] = {}
             for user_id, delivery_id, alarm_id in held:
                 per_user.setdefault(user_id, []).append((delivery_id, alarm_view(session.get(Alarm, alarm_id))))
-            addresses = {u.id: u.email for u in session.scalars(select(User).where(User.id.in_(list(per_user))))}
+            people = list(session.scalars(select(User).where(User.id.in_(list(per_user)))))
+            addresses = {u.id: u.email for u in people}
+            links = {u.id: portal_machine_url if u.role == "customer" else machine_url for u in people}
             zones = {user_id: preferences_of(session, user_id).timezone for user_id in per_user}
         for user_id, items in per_user.items():
             if self._emails_recently_now(user_id, now) >= EMAIL_LIMIT:
                 continue  # still over the limit: the next run sends it
             digest_id = uuid.uuid4().hex
-            subject, text, html_body = digest_message([v for _, v in items], zones[user_id], self.base_url)
+            subject, text, html_body = digest_message([v for _, v in items], zones[user_id], self.base_url,
+                                                      links[user_id])
             try:
                 if self.mailer is None:
                     raise DeliveryFailed("e-mail is not configured (IRONWATCH_SMTP_HOST)")

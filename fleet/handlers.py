@@ -23,6 +23,7 @@ from .events import (AdminChanged, AlarmAcknowledged, AlarmCleared, AlarmEscalat
 from .job_alerts import push_job_change, push_job_reassigned
 from .models import utcnow
 from .notify import NullNotifier, Notifier
+from .owner_alerts import OWNER_KINDS, alert_owners, tell_owners_all_clear
 from .repairs import record_repair_on_completion
 
 log = logging.getLogger(__name__)
@@ -111,9 +112,11 @@ def deliver_escalation(event: AlarmEscalated, deps: Dependencies) -> None:
 
 
 def stop_deliveries(event: AlarmEvent, deps: Dependencies) -> None:
-    """Someone answered (or the condition went away): messages still waiting to be retried are not sent."""
+    """Someone answered (or the condition went away): messages still waiting to be retried are not sent.
+    The OEM's acknowledgement does not answer the owner: their alerts still go out."""
     if deps.delivery is not None:
-        deps.delivery.cancel_pending(event.alarm_id, reason=f"alarm {event.change} before delivery")
+        keep = OWNER_KINDS if isinstance(event, AlarmAcknowledged) else ()
+        deps.delivery.cancel_pending(event.alarm_id, reason=f"alarm {event.change} before delivery", keep_kinds=keep)
 
 
 #: event type → subscribers, in order. The one place that says who hears what.
@@ -121,10 +124,10 @@ EVENT_HANDLERS: dict[type, list[Callable]] = {
     LiveUpdate: [publish_live],
     WorkOrderChanged: [publish_live, write_audit, record_repair_on_completion, push_job_change],
     WorkOrderReassigned: [publish_live, write_audit, push_job_reassigned],
-    AlarmRaised: [publish_live, write_audit, start_escalation],
-    AlarmUpdated: [publish_live],
+    AlarmRaised: [publish_live, write_audit, start_escalation, alert_owners],
+    AlarmUpdated: [publish_live, alert_owners],  # a severity that rose into an owner's subscription
     AlarmAcknowledged: [publish_live, write_audit, stop_deliveries],
-    AlarmCleared: [publish_live, write_audit, stop_deliveries],
+    AlarmCleared: [publish_live, write_audit, stop_deliveries, tell_owners_all_clear],
     AlarmEscalated: [publish_live, write_audit, deliver_escalation],
     AdminChanged: [write_audit],
     SignInAttempted: [write_audit],

@@ -181,6 +181,9 @@ class UserPreference(Base):
     quiet_start: Mapped[str | None] = mapped_column(String(5))  # "22:00", local
     quiet_end: Mapped[str | None] = mapped_column(String(5))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # A customer's owner alerts (``fleet.owner_alerts``): {"security": bool, "faults": "off"|"alarm"|"warning"};
+    # None: the defaults, so a user who never saved the page still hears of a theft.
+    owner_alerts: Mapped[dict | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -207,7 +210,8 @@ class Delivery(Base):
     alarm_id: Mapped[int] = mapped_column(ForeignKey("alarm.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(8))
-    kind: Mapped[str] = mapped_column(String(16), default="raised")  # raised | escalated | severity
+    # raised | escalated | severity; owner | owner_clear: an owner alert and its all-clear (fleet.owner_alerts)
+    kind: Mapped[str] = mapped_column(String(16), default="raised")
     step: Mapped[int] = mapped_column(Integer, default=0)
     address: Mapped[str] = mapped_column(String(400), default="")  # e-mail or push service host
     status: Mapped[str] = mapped_column(String(12), default="queued")
