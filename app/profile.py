@@ -48,6 +48,8 @@ def index():
 def form_body(form, owner: bool) -> dict:
     """The form as the preferences API's body; a customer's form carries their owner alerts
     (an unticked box sends nothing, so a missing ``owner_security`` is "off")."""
+    from fleet.owner_alerts import FAULT_LEVEL_WORDS
+
     from .alarm_api import Refused
 
     body = {"channels": form.getlist("channels"), "quiet_start": form.get("quiet_start") or None,
@@ -55,9 +57,13 @@ def form_body(form, owner: bool) -> dict:
     if owner:
         security = form.get("owner_security")
         if security not in (None, "on"):
-            raise Refused(400, "bad_field", "owner_alerts.security: the box is either ticked or not.",
+            raise Refused(400, "bad_field", "Machine security: the box is either ticked or not.",
                           "owner_alerts.security")
-        body["owner_alerts"] = {"security": security == "on", "faults": form.get("owner_faults", "off")}
+        faults = form.get("owner_faults", "off")
+        if faults not in FAULT_LEVEL_WORDS:  # the page's words here; the API's checks name the JSON
+            raise Refused(400, "bad_field", "Machine faults: choose one of " +
+                          ", ".join(f"\u201c{w}\u201d" for w in FAULT_LEVEL_WORDS.values()) + ".", "owner_alerts.faults")
+        body["owner_alerts"] = {"security": security == "on", "faults": faults}
     return body
 
 
