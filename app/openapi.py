@@ -283,7 +283,12 @@ APP_SCHEMAS["Preferences"] = {
     "properties": {"channels": {"type": "array", "items": {"type": "string", "enum": ["push", "email"]}},
                    "quiet_start": {"type": "string", "example": "22:00", "nullable": True},
                    "quiet_end": {"type": "string", "example": "07:00", "nullable": True},
-                   "timezone": {"type": "string", "example": "Europe/London"}},
+                   "timezone": {"type": "string", "example": "Europe/London"},
+                   "owner_alerts": {
+                       "type": "object", "description": "Customers' users only: which alarms on their machines "
+                       "are sent to them (fleet.owner_alerts); a setting left out keeps its value.",
+                       "properties": {"security": {"type": "boolean", "example": True},
+                                      "faults": {"type": "string", "enum": ["off", "alarm", "warning"]}}}},
 }
 _COMMENT_BODY = {"required": False, "content": {"application/json": {"schema": {
     "type": "object", "properties": {"comment": {"type": "string", "maxLength": 500}}}}}}

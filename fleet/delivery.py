@@ -364,15 +364,13 @@ class DeliveryService:
             channel, step, email, kind = row.channel, row.step, user.email, row.kind
         from .owner_alerts import OWNER_KINDS, owner_message, still_worth_sending, urgent_for_owner
 
-        if kind in OWNER_KINDS:
-            if not still_worth_sending(kind, view):
-                return self._finish(delivery_id, "suppressed", f"alarm {view['state']} before delivery")
-            message, urgent = owner_message(view, kind, prefs.timezone, self.base_url), urgent_for_owner(view)
-        elif view["state"] != "active":  # acknowledged or cleared meanwhile: nobody needs telling
+        owner = kind in OWNER_KINDS
+        # answered or cleared meanwhile: nobody needs telling (an owner still does, unless it cleared)
+        if not (still_worth_sending(kind, view) if owner else view["state"] == "active"):
             return self._finish(delivery_id, "suppressed", f"alarm {view['state']} before delivery")
-        else:
-            message = alarm_message(view, prefs.timezone, self.base_url, escalated_step=step)
-            urgent = is_urgent(view["severity"])
+        message = (owner_message(view, kind, prefs.timezone, self.base_url) if owner
+                   else alarm_message(view, prefs.timezone, self.base_url, escalated_step=step))
+        urgent = urgent_for_owner(view) if owner else is_urgent(view["severity"])
         try:
             if channel == "push":
                 return self._push(delivery_id, subscriptions, message.push, urgent, now)

@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from .alarms import is_urgent, local_time_text, severity_rank
 from .delivery import DEFAULT_CHANNELS, AlarmMessage, portal_machine_url
-from .events import AlarmCleared, AlarmEvent
+from .events import AlarmCleared, AlarmEvent, AlarmUpdated
 from .models import Delivery, Machine, User, UserPreference
 
 OWNER_KIND, CLEAR_KIND = "owner", "owner_clear"
@@ -133,6 +133,8 @@ def alert_owners(event: AlarmEvent, deps) -> None:
     """``AlarmRaised`` / ``AlarmUpdated``: queue the subscribed owners' alert (once per alarm and person)."""
     if deps.delivery is None or deps.sessions is None or event.alarm.get("state") == "cleared":
         return
+    if isinstance(event, AlarmUpdated) and not event.severity_raised:
+        return  # a plain repeat: whoever wanted it was told at the raise
     with deps.sessions() as session:
         people = owner_recipients(session, event.alarm, event.tenant_ids)
     if people:

@@ -193,3 +193,26 @@ def test_a_warning_fault_waits_out_quiet_hours_but_a_curfew_alarm_does_not(world
     bus.handle(events)
     assert [m["Subject"] for m in mail.to(OWNER)] == [f"[Ironwatch] {UID} running outside allowed hours (Tue 02:00)"]
     assert (OWNER, "email", "owner", "suppressed") in owner_rows(sessions, fault_id)
+
+
+def test_the_security_check_job_tells_the_owner_of_a_machine_carried_off_and_brought_back(influx, world):
+    """The real path: positions in InfluxDB, the ``security_check`` job, the bus, the mail sink."""
+    from fleet.models import from_ns
+    from fleet.security_alarms import check_security
+    from telemetry.store import TelemetryStore
+    from test_security_alarms import NS, north_of, site_of, write_minutes
+
+    sessions, bus, push, mail = world
+    store, site = TelemetryStore(influx), site_of(sessions)
+    t = (int(datetime.now(timezone.utc).timestamp()) // 60 - 40) * 60 * NS  # 40 min ago, on a minute
+    t = write_minutes(influx, t, 5, *north_of(site, 120.0))
+    check_security(store, sessions, bus, lambda: from_ns(t))
+    assert mail.to(OWNER) == []  # working on site: nothing to tell
+    t = write_minutes(influx, t, 3, *north_of(site, 2300.0), rpm=0.0)
+    check_security(store, sessions, bus, lambda: from_ns(t))
+    check_security(store, sessions, bus, lambda: from_ns(t))  # a second run (or scheduler): nothing more
+    assert [m["Subject"] for m in mail.to(OWNER)] == [f"[Ironwatch] {UID} left Holloway Top Pit: 2.3 km from the site"]
+    t = write_minutes(influx, t, 3, *north_of(site, 80.0))
+    check_security(store, sessions, bus, lambda: from_ns(t))
+    assert [m["Subject"] for m in mail.to(OWNER)][1:] == [f"[Ironwatch] {UID} is back inside Holloway Top Pit"]
+    assert mail.to(OTHER_TENANT) == []
