@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     from .config import load_config
 
     parser = argparse.ArgumentParser(prog="python -m app.backfill", description=__doc__.splitlines()[0])
-    parser.add_argument("--history", default="2d", help="how far back the replay began (as given to the simulator)")
+    parser.add_argument("--history", default="5d", help="how far back the replay began (as given to the simulator)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="wall seconds to wait for the replay")
     parser.add_argument("--exit-with-parent", action="store_true",
                         help="stop (SIGTERM) when the parent process dies (set by 'python -m app demo')")
