@@ -1,4 +1,4 @@
-"""``python -m app.backfill --history 2d``: finish a demo's fast backfill once it has arrived.
+"""``python -m app.backfill --history 5d``: finish a demo's fast backfill once it has arrived.
 
 ``make run`` (``python -m app demo``) replays days of history through the ingest API as fast as
 the server takes it (the simulator's ``--thin-history``). Two things cannot happen on their own

@@ -3,7 +3,7 @@ onset) as the fleet uses it for its bearing components.
 
 The method is the one measured on the FEMTO / PRONOSTIA run-to-failure bearings
 (``bearing_life.BearingLifeModel``, docs/prognostics.md); what differs in the fleet is the sampling:
-a gateway sends one 1 s burst per sensor an hour (every 12 h in a thinned backfill), not a 0.1 s
+a gateway sends one 1 s burst per sensor an hour (every 6 running hours in the demo's thinned backfill), not a 0.1 s
 snapshot every 10 s. A 1 s burst's RMS is already an average over 100 times as many samples, so
 the indicator needs little smoothing (a median of 3 bursts, so one odd burst cannot alarm) and a short baseline (the first 3
 bursts after installation or repair), and the alarm level stays the same (+6 dB over the own
