@@ -24,6 +24,13 @@ import sys
 from pathlib import Path
 
 
+#: How much history the demo backfills. RUL ages on operating hours and needs 3 observations of 12
+#: (more than 24 h of running); a day-shift excavator runs about 9 h a working day, and any 5
+#: consecutive days hold at least 3 working days at every demo site (25-27 h run), where 2 days
+#: may hold a single one.
+DEMO_HISTORY = "5d"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -31,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="serve, with the simulated demo fleet sending to it (make run)")
     demo.add_argument("--speedup", type=float, default=60.0,
                       help="simulated seconds per wall second (with --history 0: the last 90 min at this pace)")
-    demo.add_argument("--history", default="2d",
+    demo.add_argument("--history", default=DEMO_HISTORY,
                       help="days of history to backfill first, as fast as the server takes them (0: none)")
     scheduler = commands.add_parser("scheduler", help="run the scheduled jobs (one such process; a second refuses)")
     scheduler.add_argument("--wait", action="store_true",
@@ -168,9 +175,10 @@ class DemoSimulator:
 
 
 #: The demo's backfill: the replayed days carry one operating sample a minute and one burst per
-#: sensor per 12 h (the RUL models' cadence), the last two hours everything (telemetry.simulator).
+#: sensor per 6 h of engine running (two per observation of the RUL models, which count 12
+#: operating hours), the last two hours everything (telemetry.simulator).
 BACKFILL_SIMULATOR_ARGS = ["--speedup", "inf", "--thin-history", "--thin-sample-every", "60",
-                           "--thin-burst-every", "12h"]
+                           "--thin-burst-every", "6h"]
 
 
 def _history_to_replay(history: str) -> str:

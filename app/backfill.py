@@ -1,4 +1,4 @@
-"""``python -m app.backfill --history 2d``: finish a demo's fast backfill once it has arrived.
+"""``python -m app.backfill --history 5d``: finish a demo's fast backfill once it has arrived.
 
 ``make run`` (``python -m app demo``) replays days of history through the ingest API as fast as
 the server takes it (the simulator's ``--thin-history``). Two things cannot happen on their own
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     from .config import load_config
 
     parser = argparse.ArgumentParser(prog="python -m app.backfill", description=__doc__.splitlines()[0])
-    parser.add_argument("--history", default="2d", help="how far back the replay began (as given to the simulator)")
+    parser.add_argument("--history", default="5d", help="how far back the replay began (as given to the simulator)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="wall seconds to wait for the replay")
     parser.add_argument("--exit-with-parent", action="store_true",
                         help="stop (SIGTERM) when the parent process dies (set by 'python -m app demo')")

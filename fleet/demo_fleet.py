@@ -229,8 +229,9 @@ FAULTS = (
     FaultSpec("GS-2006", "alternator_nde", "bearing_inner_race", "NDE", 0.2, 0.8, 240.0),
     # Healthy when monitoring starts, so it forms its own baseline, then an outer race spall grows:
     # on the prime-power set (runs around the clock) the onset alarm falls inside `make run`'s
-    # two-day backfill (bursts every 12 h, then hourly), and its remaining life falls from there.
-    FaultSpec("GS-2009", "alternator_de", "bearing_outer_race", "DE", 0.0, 0.9, 60.0),
+    # five-day backfill (a burst every 6 running hours, then hourly), and its remaining life falls
+    # from there. The ramp spans 150 h so the backfill (120 h) ends before the spall is at its worst.
+    FaultSpec("GS-2009", "alternator_de", "bearing_outer_race", "DE", 0.0, 0.9, 150.0),
 )
 
 

@@ -30,7 +30,8 @@ import numpy as np
 from diagnostics.prognostics.bearing_fleet import FLEET_INDICATOR, METADATA_KEY, estimate_hours, is_bearing_component
 from diagnostics.prognostics.bearing_life import BearingLifeModel
 from diagnostics.prognostics.health_indicator import IndicatorConfig, OnsetState, onset_state
-from diagnostics.prognostics.history import bin_history, history_matrix
+from diagnostics.prognostics.history import (OPERATING_HOURS, WALL_CLOCK, bin_history, history_matrix,
+                                             hour_meter_column, operating_run_start)
 from fleet.model_registry import ModelRegistry, RegistryError
 from fleet.models import Component, Machine
 from fleet import repairs
@@ -58,6 +59,9 @@ class RulResult:
     ``"healthy"`` (before onset: the population's life given survival, ``at_cap`` so nobody plans
     on it) or ``"degrading"`` (after the onset alarm: the degradation model), and ``note`` says
     which in words.
+    ``age_axis`` says what ``history_h`` and the model's ages are: ``"operating_hours"`` (the
+    engine hour meter the bursts carry, what the models were trained on) or ``"wall_clock"`` (the
+    bursts carry none); the LightGBM path's ``note`` says it in words.
     """
 
     machine: str
@@ -80,6 +84,7 @@ class RulResult:
     method: str = "lightgbm"
     state: str | None = None
     note: str | None = None
+    age_axis: str | None = None
 
     @property
     def scored(self) -> bool:
@@ -144,17 +149,22 @@ def score_bearing(history: dict, model: BearingLifeModel, version: str, base: Ru
     the degradation model's (``state = "degrading"``).
     """
     times, values = bearing_rms(history)
+    meter = hour_meter_column(history, times)
     keep = np.isfinite(values)
     times, values = times[keep], values[keep]
+    age_s = bearing_age_s(times, None if meter is None else meter[keep])
+    base.age_axis = WALL_CLOCK if age_s is None else OPERATING_HOURS
     base.method, base.observations = "bearing_life", int(times.size)
-    base.history_h = round(float(times[-1] - times[0]) / 3.6e12, 2) if times.size else 0.0
+    if times.size:
+        span_s = float(age_s[-1] - age_s[0]) if age_s is not None else float(times[-1] - times[0]) / 1e9
+        base.history_h = round(span_s / 3600.0, 2)
     base.onset = onset_summary(onset_state(times, values, model.config))
     needed = model.config.ready_snapshots + 1
     if times.size < needed:
         base.reason = (f"building its healthy baseline: {times.size} of {needed} bursts needed before the "
                        f"onset detector may judge this bearing")
         return base
-    estimate, hours = estimate_hours(model, times, values)
+    estimate, hours = estimate_hours(model, times, values, age_s)
     base.p10_h, base.p50_h, base.p90_h = _round(hours["p10_h"]), _round(hours["p50_h"]), _round(hours["p90_h"])
     base.point_h = _round(hours["point_h"])
     base.model_version = f"{version}/{BEARING_VERSION_SUFFIX}"
@@ -163,12 +173,24 @@ def score_bearing(history: dict, model: BearingLifeModel, version: str, base: Ru
     base.state = estimate.state
     base.at_cap = estimate.state != "degrading"
     if base.at_cap:
+        survived = (f"{base.history_h:.0f} operating hours" if age_s is not None
+                    else f"{base.history_h:.0f} h (wall clock: no hour meter with the bursts)")
         base.note = (f"no degradation onset yet (vibration within twice its own baseline): the kind's life "
-                     f"distribution given {base.history_h:.0f} h survived since the baseline, not a "
+                     f"distribution given {survived} survived since the baseline, not a "
                      f"forecast for this bearing")
     else:
-        base.note = "degrading since the onset alarm: remaining life from the vibration's own growth"
+        base.note = ("degrading since the onset alarm: remaining life from the vibration's own growth per "
+                     + ("operating hour" if age_s is not None else "hour of wall clock (no hour meter with the bursts)"))
     return base
+
+
+def bearing_age_s(times_ns: np.ndarray, meter_h: np.ndarray | None) -> np.ndarray | None:
+    """Operating seconds of each burst from its hour meter, None when the bearing path must use
+    the clock. Its healthy baseline is the first bursts since installation or repair, so unlike the
+    binned path no older rows can be left out: the operating axis needs a reading on every burst."""
+    if meter_h is None or times_ns.size == 0 or operating_run_start(meter_h) != 0:
+        return None
+    return (meter_h - meter_h[0]) * 3600.0
 
 
 #: Appended to the kind's model version where the bearing path made the estimate.
@@ -192,9 +214,17 @@ def score_component(history: dict, estimator, version: str, base: RulResult) -> 
     """
     cadence = float(estimator.metadata.get("cadence_hours") or 1.0)
     times, values = history_matrix(history, estimator.channels)
-    binned = bin_history(times, values, cadence)
+    binned = bin_history(times, values, cadence, hour_meter_column(history, times))
+    needed = estimator.min_history
+    if binned.left_out and binned.age_h.size < needed:
+        # The history began before its gateway sent the hour meter, and the metered part alone is
+        # too short: the clock over every row is the only axis that holds them all (and says so).
+        wall = bin_history(times, values, cadence)
+        if wall.age_h.size >= needed:
+            binned = wall
     base.history_h = round(binned.span_h, 2)
     base.observations = binned.observations
+    base.age_axis = binned.axis
     if estimator.settings:
         # Feature histories carry no operating settings, so a regime-normalised model cannot be
         # fed correctly here; better no number than one from the wrong regime.
@@ -204,10 +234,10 @@ def score_component(history: dict, estimator, version: str, base: RulResult) -> 
     if history.get("time") and missing:
         base.reason = f"feature history lacks {', '.join(missing)} that model {version} needs"
         return base
-    needed = estimator.min_history
+    unit = "operating hours" if binned.axis == OPERATING_HOURS else "h"
     if binned.age_h.size < needed:
         base.reason = (f"too little history: {binned.age_h.size} of {needed} observations of "
-                       f"{cadence:g} h needed ({binned.span_h:.1f} h of data, {binned.observations} bursts)")
+                       f"{cadence:g} {unit} needed ({binned.describe()})")
         return base
     units = ["component"] * binned.age_h.size
     _, estimate = estimator.predict_last(units, binned.age_h, binned.values)
@@ -217,6 +247,7 @@ def score_component(history: dict, estimator, version: str, base: RulResult) -> 
     base.time_ns = binned.last_ns
     base.rul_cap_h = estimator.rul_cap
     base.at_cap = bool(estimator.rul_cap is not None and base.p50_h >= AT_CAP_SHARE * estimator.rul_cap)
+    base.note = f"from {binned.describe()}"
     return base
 
 
@@ -279,7 +310,8 @@ def score_fleet(store, session_factory: sessionmaker[Session], registry: ModelRe
                 payload = {"machine": machine, "component": component, "p10_h": result.p10_h,
                            "p50_h": result.p50_h, "p90_h": result.p90_h, "model_version": result.model_version,
                            "time": result.time_ns, "at_cap": result.at_cap, "onset": result.onset,
-                           "method": result.method, "state": result.state, "note": result.note}
+                           "method": result.method, "state": result.state, "note": result.note,
+                           "age_axis": result.age_axis}
                 safe_publish(notifier, "rul", payload, audience)
         else:
             log.debug("RUL of %s/%s not scored: %s", machine, component, result.reason)

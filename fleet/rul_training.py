@@ -32,7 +32,7 @@ import numpy as np
 from diagnostics.degradation import HISTORY_CHANNELS
 from diagnostics.prognostics.default_models import (FieldLife, field_histories, format_table, profiles_from_catalogue,
                                                     recipe_key, train_kind)
-from diagnostics.prognostics.history import history_matrix
+from diagnostics.prognostics.history import history_matrix, hour_meter_column
 from fleet import db
 from fleet.demo_fleet import COMPONENTS_BY_KIND
 from fleet.model_registry import ModelRegistry
@@ -97,12 +97,23 @@ def field_lives(failures: list[tuple[str, str, datetime]], store, session_factor
         times, values = history_matrix(history, list(HISTORY_CHANNELS))
         previous[(machine, component)] = replaced_at
         failed_ns = int(replaced_at.timestamp() * 1e9)
-        life = FieldLife(f"{machine}/{component}#{replaced_at:%Y%m%d%H%M}", times, values, failed_ns)
+        meter = hour_meter_column(history, times)
+        life = FieldLife(f"{machine}/{component}#{replaced_at:%Y%m%d%H%M}", times, values, failed_ns,
+                         meter, hour_meter_at(store, machine, times, failed_ns) if meter is not None else None)
         if int(np.sum(times <= failed_ns)) == 0:
             log(f"labels: {machine}/{component} has no features before its replacement; skipped")
             continue
         lives.setdefault(kind, []).append(life)
     return lives
+
+
+def hour_meter_at(store, machine: str, times_ns: np.ndarray, failed_ns: int) -> float | None:
+    """The machine's last hour meter reading (h) before the replacement, from its operating data
+    since its first burst; None when there is none (the life is then trained on the clock)."""
+    if times_ns.size == 0:
+        return None
+    ends = store.first_and_last(machine, "hour_meter_h", int(times_ns[0]), failed_ns + 1)
+    return None if ends is None else ends[1][1]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,6 +55,10 @@ _BURST_META_PROPERTIES = {
     "encoding": {"type": "string", "enum": list(ENCODINGS), "default": "float32le"},
     "scale": {"type": "number", "exclusiveMinimum": True, "minimum": 0,
               "description": "physical units per count; required for int16le"},
+    "hour_meter_h": {"type": "number", "minimum": OPERATING_FIELDS["hour_meter_h"].minimum,
+                     "maximum": OPERATING_FIELDS["hour_meter_h"].maximum,
+                     "description": "engine hour meter at capture, h (optional): RUL ages this component on "
+                                    "operating hours; without it, on wall-clock time"},
 }
 _BURST_REQUIRED = ["upload_id", "machine", "sensor", "axis", "sample_rate_hz", "start", "units", "shaft_rpm"]
 

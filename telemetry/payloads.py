@@ -18,13 +18,17 @@ import numpy as np
 
 from telemetry.devices import DeviceIdentity
 from telemetry.json_input import JsonRefused, loads_untrusted
+from telemetry.schema import OPERATING_FIELDS
 
 KINDS = ("operating", "burst", "faults")
 UNITS = ("m/s2", "g")
 ENCODINGS = {"float32le": np.dtype("<f4"), "int16le": np.dtype("<i2")}
 AXES = ("radial", "axial", "tangential", "vertical", "horizontal", "x", "y", "z")
 LAMP_NAMES = ("mil", "red_stop", "amber_warning", "protect")
-BURST_KEYS = ("upload_id", "machine", "sensor", "axis", "sample_rate_hz", "start", "units", "shaft_rpm", "encoding", "scale")
+BURST_KEYS = ("upload_id", "machine", "sensor", "axis", "sample_rate_hz", "start", "units", "shaft_rpm", "encoding", "scale",
+              "hour_meter_h")
+#: The engine hour meter's plausible range (h), the operating field's: a burst may carry its reading.
+HOUR_METER_FIELD = "hour_meter_h"
 # Patterns are matched whole (fullmatch: ``$`` would accept a final newline) and in ASCII only
 # (``\d`` and ``str.isdigit`` accept "²" and "٣", which ``int`` then refuses or reads differently).
 _UPLOAD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}", re.ASCII)
@@ -144,6 +148,9 @@ class BurstUpload:
     encoding: str
     scale: float | None
     samples: np.ndarray = field(compare=False)
+    #: The engine hour meter at capture (h), when the gateway sends it: the burst's place on the
+    #: machine's operating-hour axis (RUL ages on it). None for gateways that do not send it.
+    hour_meter_h: float | None = None
     kind: str = field(default="burst", init=False)
 
     @property
@@ -357,7 +364,7 @@ def binary_burst_metadata(headers: Mapping[str, str], query: Mapping[str, str]) 
         text = header(headers, burst_header_name(key)) or (query.get(key) or "")
         if not text:
             continue
-        if key in ("sample_rate_hz", "shaft_rpm", "scale"):
+        if key in ("sample_rate_hz", "shaft_rpm", "scale", HOUR_METER_FIELD):
             # a decimal number as ASCII text: float() alone would take "nan", "1_0" and "١٢"
             if not _DECIMAL_TEXT.fullmatch(text.strip()):
                 raise invalid(key, "number", f"{key} {text!r} is not a decimal number")
@@ -403,6 +410,7 @@ def parse_burst(
         scale = number(require(meta, "scale"), "scale")
         if scale <= 0:
             raise invalid("scale", "positive", "scale (physical units per count) must be positive")
+    hour_meter = check_hour_meter(meta.get(HOUR_METER_FIELD))
     if raw is None:
         text = require(meta, "samples")
         if not isinstance(text, str):
@@ -428,4 +436,18 @@ def parse_burst(
         first = int(np.argmin(finite))
         raise invalid(f"samples[{first}]", "finite", f"sample {first} is {samples[first]}; samples must be finite")
     return BurstUpload(upload_id, machine, sensor.component, sensor.name, axis, fs, start_ns, units,
-                       shaft_rpm, encoding, scale, samples)
+                       shaft_rpm, encoding, scale, samples, hour_meter)
+
+
+def check_hour_meter(value: Any) -> float | None:
+    """The burst's optional engine hour meter (h): absent (None) or a finite number within the
+    operating field's range (``telemetry.schema.OPERATING_FIELDS["hour_meter_h"]``)."""
+    if value is None:
+        return None
+    hours = number(value, HOUR_METER_FIELD)
+    bounds = OPERATING_FIELDS[HOUR_METER_FIELD]
+    if not bounds.minimum <= hours <= bounds.maximum:
+        raise invalid(HOUR_METER_FIELD, "range",
+                      f"{HOUR_METER_FIELD}={hours} is outside [{bounds.minimum:g}, {bounds.maximum:g}] h "
+                      f"(the engine hour meter at capture)")
+    return hours

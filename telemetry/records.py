@@ -44,6 +44,8 @@ def to_record(upload: Upload) -> tuple[dict, bytes]:
                   "component": upload.component, "sensor": upload.sensor, "axis": upload.axis,
                   "sample_rate_hz": upload.sample_rate_hz, "start_ns": upload.start_ns, "units": upload.units,
                   "shaft_rpm": upload.shaft_rpm, "encoding": upload.encoding, "scale": upload.scale}
+        if upload.hour_meter_h is not None:
+            header["hour_meter_h"] = upload.hour_meter_h
         return header, upload.samples.astype("<f4").tobytes()
     raise TypeError(f"not an upload: {type(upload).__name__}")
 
@@ -76,7 +78,8 @@ def from_record(header: dict, body: bytes) -> Upload:
         samples = np.frombuffer(body, dtype="<f4").astype(np.float32)
         return BurstUpload(header["upload_id"], header["machine"], header["component"], header["sensor"],
                            header["axis"], float(header["sample_rate_hz"]), int(header["start_ns"]), header["units"],
-                           float(header["shaft_rpm"]), header["encoding"], header["scale"], samples)
+                           float(header["shaft_rpm"]), header["encoding"], header["scale"], samples,
+                           header.get("hour_meter_h"))  # absent in records spooled before it existed
     raise ValueError(f"unknown record kind {kind!r}")
 
 
@@ -90,7 +93,7 @@ def burst_meta(upload: BurstUpload) -> BurstMeta:
         machine=upload.machine, component=upload.component, sensor=upload.sensor, axis=upload.axis,
         sample_rate_hz=upload.sample_rate_hz, start_ns=upload.start_ns, n_samples=len(upload.samples),
         units=upload.units, shaft_rpm=upload.shaft_rpm, encoding=upload.encoding, scale=upload.scale,
-        upload_id=upload.upload_id,
+        upload_id=upload.upload_id, hour_meter_h=upload.hour_meter_h,
     )
 
 

@@ -9,14 +9,15 @@ measurement             RP        tags                                    fields
 ``vibration``           ``raw``   machine, component, sensor, axis        ``a`` (sample, burst units)
 ``bursts``              ``life``  machine, component, sensor, axis        burst_id, upload_id, n_samples,
                                                                           sample_rate_hz, shaft_rpm,
-                                                                          units, encoding, scale
+                                                                          units, encoding, scale,
+                                                                          hour_meter_h (optional)
 ``operating``           ``life``  machine                                 the ``OPERATING_FIELDS``
 ``operating_1m``/``1h`` ``life``  machine                                 ``mean_<field>`` (CQ output)
 ``faults``              ``life``  machine                                 lamps, active_count, codes,
                                                                           upload_id
 ``fault_codes``         ``life``  machine, spn                            fmi, occurrence_count, upload_id
 ``features``            ``life``  machine, component, sensor, axis        one float per feature, burst_id,
-                                                                          iso_zone
+                                                                          iso_zone, hour_meter_h (optional)
 ``diagnoses``           ``life``  machine, component, fault_mode,         severity, confidence, score,
                                   location                                summary, evidence and detail
                                                                           (JSON), burst_id

@@ -46,7 +46,8 @@ class BurstMeta:
     """What was captured: where, when, how fast, in which units, at which shaft speed.
 
     ``start_ns`` is the time of sample 0 (UTC ns); ``units`` is ``"m/s2"`` or ``"g"`` as uploaded;
-    ``shaft_rpm`` is the reference shaft speed at capture.
+    ``shaft_rpm`` is the reference shaft speed at capture; ``hour_meter_h`` the engine hour meter
+    at capture (h), None when the gateway did not send it.
     """
 
     burst_id: str
@@ -62,6 +63,7 @@ class BurstMeta:
     encoding: str = "float32le"
     scale: float | None = None
     upload_id: str = ""
+    hour_meter_h: float | None = None
 
     def tags(self) -> dict[str, str]:
         return {"machine": self.machine, "component": self.component, "sensor": self.sensor, "axis": self.axis}
@@ -367,8 +369,12 @@ class TelemetryStore:
         """Write a burst's features (floats; strings such as ``iso_zone`` kept as strings).
 
         Non-finite floats are left out (line protocol has no NaN). Timestamp: the burst's start.
+        The burst's hour meter reading (when it came with one) is kept in the same row, so a feature
+        history carries its place on the machine's operating-hour axis (``hour_meter_h``).
         """
         fields: dict[str, object] = {"burst_id": meta.burst_id}
+        if meta.hour_meter_h is not None:
+            features = {**features, "hour_meter_h": float(meta.hour_meter_h)}
         for name, value in features.items():
             if isinstance(value, str):
                 fields[name] = value
@@ -448,6 +454,7 @@ class TelemetryStore:
 def _meta_from_row(row: Mapping[str, object]) -> BurstMeta:
     start_ns = int(row["time"])
     scale = row.get("scale")
+    hour_meter = row.get("hour_meter_h")
     return BurstMeta(
         burst_id=str(row.get("burst_id") or burst_id_for(row["machine"], row["sensor"], row["axis"], start_ns)),
         machine=str(row["machine"]),
@@ -462,6 +469,7 @@ def _meta_from_row(row: Mapping[str, object]) -> BurstMeta:
         encoding=str(row.get("encoding") or "float32le"),
         scale=float(scale) if scale is not None else None,
         upload_id=str(row.get("upload_id") or ""),
+        hour_meter_h=float(hour_meter) if hour_meter is not None else None,
     )
 
 
@@ -491,6 +499,8 @@ def burst_meta_line(meta: BurstMeta) -> str:
     }
     if meta.scale is not None:
         fields["scale"] = float(meta.scale)
+    if meta.hour_meter_h is not None:
+        fields["hour_meter_h"] = float(meta.hour_meter_h)
     return encode_point(M_BURSTS, meta.tags(), fields, meta.start_ns) + "\n"
 
 

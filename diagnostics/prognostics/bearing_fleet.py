@@ -3,7 +3,7 @@ onset) as the fleet uses it for its bearing components.
 
 The method is the one measured on the FEMTO / PRONOSTIA run-to-failure bearings
 (``bearing_life.BearingLifeModel``, docs/prognostics.md); what differs in the fleet is the sampling:
-a gateway sends one 1 s burst per sensor an hour (every 12 h in a thinned backfill), not a 0.1 s
+a gateway sends one 1 s burst per sensor an hour (every 6 running hours in the demo's thinned backfill), not a 0.1 s
 snapshot every 10 s. A 1 s burst's RMS is already an average over 100 times as many samples, so
 the indicator needs little smoothing (a median of 3 bursts, so one odd burst cannot alarm) and a short baseline (the first 3
 bursts after installation or repair), and the alarm level stays the same (+6 dB over the own
@@ -68,7 +68,8 @@ def fit_fleet_bearings(units: np.ndarray, age_h: np.ndarray, acc_rms: np.ndarray
     return BearingLifeModel.fit(histories, config, post_alarm=post_alarm)
 
 
-def estimate_hours(model: BearingLifeModel, times_ns: np.ndarray, rms: np.ndarray) -> tuple[RulEstimate, dict]:
+def estimate_hours(model: BearingLifeModel, times_ns: np.ndarray, rms: np.ndarray,
+                   age_s: np.ndarray | None = None) -> tuple[RulEstimate, dict]:
     """The model's estimate after the newest burst of a component's history.
 
     Parameters
@@ -77,6 +78,10 @@ def estimate_hours(model: BearingLifeModel, times_ns: np.ndarray, rms: np.ndarra
         Burst times (int ns, increasing).
     rms : np.ndarray, shape (n,)
         RMS acceleration of each burst; NaN points (missing, sensor faults) are dropped.
+    age_s : np.ndarray, shape (n,), optional
+        Each burst's place on the axis the model was fitted on, in seconds: operating seconds from
+        the hour meter (the simulated units it is fitted on run continuously, so their clock time
+        is operating time). None: clock time since the first burst.
 
     Returns
     -------
@@ -89,7 +94,8 @@ def estimate_hours(model: BearingLifeModel, times_ns: np.ndarray, rms: np.ndarra
     times_ns, rms = times_ns[keep], rms[keep]
     if times_ns.size == 0:
         raise ValueError("no bursts with an RMS value")
-    estimate = model.predict((times_ns - times_ns[0]) / _NS, rms)
+    axis = (times_ns - times_ns[0]) / _NS if age_s is None else np.asarray(age_s, dtype=float)[keep]
+    estimate = model.predict(axis - axis[0], rms)
     hours = {"p10_h": estimate.p10_s / 3600.0, "p50_h": estimate.p50_s / 3600.0, "p90_h": estimate.p90_s / 3600.0,
              "point_h": estimate.point_s / 3600.0, "cap_h": model.cap_s / 3600.0}
     return estimate, hours

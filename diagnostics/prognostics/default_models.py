@@ -29,6 +29,7 @@ from diagnostics.prognostics.bearing_fleet import fit_fleet_bearings, is_bearing
 from diagnostics.prognostics.bearing_life import BearingLifeModel
 from diagnostics.prognostics.estimator import RulEstimator, fit_estimator
 from diagnostics.prognostics.features import WindowSpec, feature_names
+from diagnostics.prognostics.history import OPERATING_HOURS, bin_history
 from diagnostics.prognostics.metrics import interval_coverage, mean_interval_width, phm08_score, rmse
 from diagnostics.prognostics.splits import unit_split
 from diagnostics.prognostics.training import TrainConfig
@@ -187,34 +188,47 @@ class FieldLife:
 
     times_ns (n,) int ns of its bursts; values (n, c) their features named :data:`HISTORY_CHANNELS`
     (rows with a missing feature already dropped); failed_ns: when it was replaced.
+    hour_meter_h (n,): the engine hour meter at each burst (h, NaN where the burst had none), or
+    None; failed_hour_meter_h: the machine's hour meter at the replacement (h), or None.
     """
 
     unit: str
     times_ns: np.ndarray
     values: np.ndarray
     failed_ns: int
+    hour_meter_h: np.ndarray | None = None
+    failed_hour_meter_h: float | None = None
 
 
 def field_histories(lives: list[FieldLife], cadence_h: float = CADENCE_H) -> FleetHistories | None:
-    """Field lives as training rows: bursts averaged into ``cadence_h`` bins from the first (as the
-    scoring does), age from the first burst, true RUL = hours from the bin's last burst to the
-    replacement. Bursts after the replacement are dropped. None when no life has a row."""
+    """Field lives as training rows, on the axis the scoring puts them on and the simulated units
+    have (operating hours: they run continuously, so their clock hours are engine hours).
+
+    Bursts are averaged into ``cadence_h`` bins from the first by :func:`history.bin_history`, the
+    scoring's own binning: on operating hours when the bursts carry the hour meter and the meter at
+    the replacement is known, the true RUL then being the operating hours from the bin's last burst
+    to the replacement; otherwise on the clock, age and RUL both in wall hours, as before the hour
+    meter came with the bursts. Bursts after the replacement are dropped. None when no life has a row.
+    """
     units, ages, values, ruls = [], [], [], []
     for life in lives:
         keep = life.times_ns <= life.failed_ns
         times, rows = life.times_ns[keep], life.values[keep]
         if times.size == 0:
             continue
-        hours = (times - times[0]) / 3.6e12
-        bins, inverse = np.unique(np.floor(hours / cadence_h).astype(np.int64), return_inverse=True)
-        sums = np.zeros((bins.size, rows.shape[1]))
-        np.add.at(sums, inverse, rows)
-        last = np.zeros(bins.size, dtype=np.int64)
-        np.maximum.at(last, inverse, times)
-        units.append(np.full(bins.size, f"field:{life.unit}"))
-        ages.append(bins * float(cadence_h))
-        values.append(sums / np.bincount(inverse)[:, None])
-        ruls.append((life.failed_ns - last) / 3.6e12)
+        meter = None
+        if life.hour_meter_h is not None and life.failed_hour_meter_h is not None:
+            meter = np.asarray(life.hour_meter_h, dtype=float)[keep]
+        binned = bin_history(times, rows, cadence_h, meter)
+        if binned.axis == OPERATING_HOURS:
+            first = meter[binned.left_out]
+            rul = life.failed_hour_meter_h - (first + binned.end_h)
+        else:
+            rul = (life.failed_ns - times[0]) / 3.6e12 - binned.end_h
+        units.append(np.full(binned.age_h.size, f"field:{life.unit}"))
+        ages.append(binned.age_h)
+        values.append(binned.values)
+        ruls.append(np.maximum(rul, 0.0))
     if not units:
         return None
     return FleetHistories(np.concatenate(units), np.concatenate(ages), np.vstack(values), list(HISTORY_CHANNELS),
@@ -253,6 +267,9 @@ def train_kind(profile: DegradationProfile, n_units: int = 20, seed: int = 0, wo
                               n_regimes=1, progress=progress, label=profile.kind,
                               groups=physical_units(train.units))
     estimator.metadata["cadence_hours"] = CADENCE_H
+    # The simulated units run continuously (clock hours are engine hours), and field lives are put
+    # on operating hours where they can be: the scoring bins live histories on the same axis.
+    estimator.metadata["age_axis"] = OPERATING_HOURS
     bearing_metrics = None
     if all(is_bearing_component(v.kinematics) for v in profile.variants):
         # Bearing kinds also carry the FEMTO path (onset, then the degradation model), fitted on the

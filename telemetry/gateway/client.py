@@ -186,17 +186,20 @@ class Gateway:
         return self.submit(operating_upload(self.machine_uid, samples, upload_id, self.gzip_min_bytes))
 
     def send_burst(self, sensor: str, axis: str, sample_rate_hz: float, start, shaft_rpm: float, samples,
-                   units: str = "m/s2", encoding: str = "float32le", upload_id: str | None = None) -> SendResult:
+                   units: str = "m/s2", encoding: str = "float32le", upload_id: str | None = None,
+                   hour_meter_h: float | None = None) -> SendResult:
         """Upload one vibration burst captured at ``start`` (ns, aware datetime or RFC 3339).
 
         ``samples``: shape (n,), in ``units`` (``"m/s2"`` or ``"g"``); ``sample_rate_hz`` in Hz;
         ``shaft_rpm`` the reference shaft speed at capture (rpm); ``encoding`` ``"float32le"`` or
-        ``"int16le"`` (scaled to full range).
+        ``"int16le"`` (scaled to full range); ``hour_meter_h`` the engine hour meter at capture (h),
+        which puts the burst on the machine's operating-hour axis (RUL ages on it; without it the
+        server falls back to wall-clock time).
         """
         build = burst_json_upload if self.burst_transport == "json" else burst_binary_upload
         return self.submit(build(self.machine_uid, sensor, axis, sample_rate_hz, to_ns(start), shaft_rpm,
                                  samples, units=units, encoding=encoding, upload_id=upload_id,
-                                 gzip_min_bytes=self.gzip_min_bytes))
+                                 gzip_min_bytes=self.gzip_min_bytes, hour_meter_h=hour_meter_h))
 
     def send_faults(self, when, lamps: Mapping[str, int], active: Sequence[Mapping[str, int]],
                     upload_id: str | None = None) -> SendResult:

@@ -151,13 +151,17 @@ def operating_payload(upload_id: str, machine: str, samples: Sequence[tuple[int,
 
 
 def burst_payload(upload_id: str, machine: str, sensor: str, axis: str, sample_rate_hz: float, start_ns: int,
-                  shaft_rpm: float, raw: bytes, units: str, encoding: str, scale: float | None) -> dict:
-    """The vibration-burst JSON object, samples as base64 of the raw little-endian bytes."""
+                  shaft_rpm: float, raw: bytes, units: str, encoding: str, scale: float | None,
+                  hour_meter_h: float | None = None) -> dict:
+    """The vibration-burst JSON object, samples as base64 of the raw little-endian bytes;
+    ``hour_meter_h`` (the engine hour meter at capture, h) only when given."""
     payload = {"upload_id": upload_id, "machine": machine, "sensor": sensor, "axis": axis,
                "sample_rate_hz": float(sample_rate_hz), "start": int(start_ns), "units": units,
                "shaft_rpm": round(float(shaft_rpm), 1), "encoding": encoding}
     if scale is not None:
         payload["scale"] = scale
+    if hour_meter_h is not None:
+        payload["hour_meter_h"] = _hour_meter(hour_meter_h)
     payload["samples"] = base64.b64encode(raw).decode("ascii")
     return payload
 
@@ -207,29 +211,40 @@ def _compact(value) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
+def _hour_meter(hours: float) -> float:
+    """The hour meter as sent: to 1/10,000 h (0.36 s), as the simulated ECU reports it."""
+    return round(float(hours), 4)
+
+
 def _burst_id(machine: str, sensor: str, axis: str, sample_rate_hz: float, start_ns: int, shaft_rpm: float,
-              units: str, raw: bytes, upload_id: str | None) -> str:
-    meta = _compact([sensor, axis, float(sample_rate_hz), int(start_ns), round(float(shaft_rpm), 1), units])
-    return upload_id or content_upload_id("burst", machine, meta, raw)
+              units: str, raw: bytes, upload_id: str | None, hour_meter_h: float | None = None) -> str:
+    fields = [sensor, axis, float(sample_rate_hz), int(start_ns), round(float(shaft_rpm), 1), units]
+    if hour_meter_h is not None:   # ids of bursts without a reading stay what they were
+        fields.append(_hour_meter(hour_meter_h))
+    return upload_id or content_upload_id("burst", machine, _compact(fields), raw)
 
 
 def burst_json_upload(machine: str, sensor: str, axis: str, sample_rate_hz: float, start_ns: int,
                       shaft_rpm: float, samples, units: str = "m/s2", encoding: str = "float32le",
-                      upload_id: str | None = None, gzip_min_bytes: int = 4096) -> Upload:
+                      upload_id: str | None = None, gzip_min_bytes: int = 4096,
+                      hour_meter_h: float | None = None) -> Upload:
     """A burst as JSON with base64 samples; the default id is a digest of metadata and samples."""
     raw, scale = encode_samples(samples, encoding)
-    upload_id = _burst_id(machine, sensor, axis, sample_rate_hz, start_ns, shaft_rpm, units, raw, upload_id)
+    upload_id = _burst_id(machine, sensor, axis, sample_rate_hz, start_ns, shaft_rpm, units, raw, upload_id,
+                          hour_meter_h)
     payload = burst_payload(upload_id, machine, sensor, axis, sample_rate_hz, start_ns, shaft_rpm, raw,
-                            units, encoding, scale)
+                            units, encoding, scale, hour_meter_h)
     return _json_upload(upload_id, "burst", PATH_BURSTS, payload, gzip_min_bytes)
 
 
 def burst_binary_upload(machine: str, sensor: str, axis: str, sample_rate_hz: float, start_ns: int,
                         shaft_rpm: float, samples, units: str = "m/s2", encoding: str = "float32le",
-                        upload_id: str | None = None, gzip_min_bytes: int = 4096) -> Upload:
+                        upload_id: str | None = None, gzip_min_bytes: int = 4096,
+                        hour_meter_h: float | None = None) -> Upload:
     """A burst as ``application/octet-stream`` with the metadata in ``X-Ironwatch-*`` headers."""
     raw, scale = encode_samples(samples, encoding)
-    upload_id = _burst_id(machine, sensor, axis, sample_rate_hz, start_ns, shaft_rpm, units, raw, upload_id)
+    upload_id = _burst_id(machine, sensor, axis, sample_rate_hz, start_ns, shaft_rpm, units, raw, upload_id,
+                          hour_meter_h)
     headers = {"Content-Type": "application/octet-stream", "X-Ironwatch-Upload-Id": upload_id,
                "X-Ironwatch-Machine": machine, "X-Ironwatch-Sensor": sensor, "X-Ironwatch-Axis": axis,
                "X-Ironwatch-Sample-Rate-Hz": repr(float(sample_rate_hz)), "X-Ironwatch-Start": str(int(start_ns)),
@@ -237,6 +252,8 @@ def burst_binary_upload(machine: str, sensor: str, axis: str, sample_rate_hz: fl
                "X-Ironwatch-Encoding": encoding}
     if scale is not None:
         headers["X-Ironwatch-Scale"] = repr(scale)
+    if hour_meter_h is not None:
+        headers["X-Ironwatch-Hour-Meter-H"] = repr(_hour_meter(hour_meter_h))
     return _finish(upload_id, "burst", PATH_BURSTS, raw, headers, gzip_min_bytes)
 
 

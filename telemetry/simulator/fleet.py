@@ -240,13 +240,16 @@ class HistoryThinning:
 
     The machine models still step every simulated second (faults and hour meters develop exactly
     as at full rate); only what is uploaded thins: one operating sample every ``sample_every_s``
-    seconds and one burst per sensor every ``burst_every_s``. Enough for trends, diagnoses and the
-    RUL models' 12-hour cadence, at a fraction of the ingest and diagnosis work. From ``until_ns``
-    on, everything is sent at full rate.
+    seconds and one burst per sensor every ``burst_every_s`` of running (hour meter). Enough for
+    trends, diagnoses and the RUL models' cadence of 12 operating hours, at a fraction of the ingest
+    and diagnosis work. From ``until_ns`` on, everything is sent at full rate (hourly bursts on the clock).
     """
 
     until_ns: int = 0
     sample_every_s: int = 1
+    #: Counted in **engine running time** (the hour meter), not on the clock: the RUL models' axis is
+    #: operating hours, so a machine that works 9 hours a day gets as many thinned bursts per hour
+    #: of wear as one running around the clock (for which the two are the same).
     burst_every_s: int = BURST_INTERVAL_S
 
     def keeps_sample(self, t_ns: int) -> bool:
@@ -312,6 +315,8 @@ class SimulatedMachine:
         self.coverage = CoverageSchedule(derive_seed(self.seed, "coverage"), start_ns,
                                          gap_mean_h if plan.kind == "excavator" else 4 * gap_mean_h)
         self.next_burst_ns = [start_ns + s * _NS for s in first_burst_s]
+        #: While thinned: the hour meter reading (h) each sensor's next burst waits for, on top of its time.
+        self.next_burst_meter_h: list[float | None] = [None] * len(first_burst_s)
         self.burst_index = [0] * len(plan.sensors)
         self.synthesize = synthesize
         self.batch_s = batch_s
@@ -364,8 +369,14 @@ class SimulatedMachine:
                 if self.plan.cooling is not None:   # grows slowly: once a minute is plenty
                     self.model.cooling_degradation = self.plan.cooling.severity(self.operating_hours)
             for i, due in enumerate(self.next_burst_ns):
-                if now >= due:
+                if now >= due and self._ran_long_enough(i, now):
                     self._burst(i, now, fields)
+
+    def _ran_long_enough(self, i: int, now: int) -> bool:
+        """Whether sensor ``i``'s thinned burst has the running hours it waits for (always, at full rate)."""
+        meter = self.next_burst_meter_h[i]
+        # half a second of slack: the meter is a sum of one-second steps, a little short in floating point
+        return meter is None or now >= self.thin.until_ns or self.model.hour_meter_h >= meter - 0.5 / 3600
 
     def _burst(self, i: int, now: int, fields: dict[str, float]) -> None:
         rpm = fields["engine_speed_rpm"]
@@ -385,10 +396,14 @@ class SimulatedMachine:
                                   fault=fault.fault if fault and severity > 0 else None, severity=severity,
                                   snr_db=20.0, seed=derive_seed(self.seed, sensor.name, k) & 0xFFFFFFFF,
                                   fault_location=fault.location if fault else None)
-        self.gateway.send_burst(sensor.name, sensor.axis, sensor.sample_rate_hz, now + self.offset_ns, rpm, samples)
+        # The hour meter at capture puts the burst on the machine's operating-hour axis (RUL ages on it).
+        self.gateway.send_burst(sensor.name, sensor.axis, sensor.sample_rate_hz, now + self.offset_ns, rpm, samples,
+                                hour_meter_h=fields["hour_meter_h"])
         self.burst_index[i] = k + 1
         self.counters.bursts += 1
         interval_ns = self.thin.burst_interval_s(now) * _NS
+        if now < self.thin.until_ns:   # thinned: the next one also waits for that much running
+            self.next_burst_meter_h[i] = self.model.hour_meter_h + interval_ns / (3600 * _NS)
         nxt = self.next_burst_ns[i] + interval_ns
         nxt = nxt if nxt > now else now + interval_ns
         until = self.thin.until_ns

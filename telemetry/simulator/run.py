@@ -291,7 +291,8 @@ def _arg_parser() -> argparse.ArgumentParser:
                    help="backfill days fast: before the last 2 h, send one operating sample every "
                         "--thin-sample-every s and one burst per sensor every --thin-burst-every")
     p.add_argument("--thin-sample-every", type=int, default=10, help="seconds between kept samples (thinned part)")
-    p.add_argument("--thin-burst-every", default="6h", help="time between bursts per sensor (thinned part)")
+    p.add_argument("--thin-burst-every", default="6h",
+                   help="engine running time (hour meter) between bursts per sensor (thinned part)")
     p.add_argument("--progress-every", type=float, default=10.0, help="wall seconds between progress lines")
     p.add_argument("--drain-timeout", type=float, default=10.0, help="wall seconds to deliver the backlog at exit")
     return p

@@ -22,7 +22,7 @@ class Recorder:
     def __init__(self):
         self.bursts = []
 
-    def send_burst(self, sensor, axis, fs, t_ns, rpm, samples):
+    def send_burst(self, sensor, axis, fs, t_ns, rpm, samples, hour_meter_h=None):
         self.bursts.append((sensor, t_ns, rpm, samples))
 
     def send_operating(self, batch):
@@ -58,14 +58,18 @@ def test_a_thinned_history_still_sends_hourly_bursts_in_its_full_rate_tail():
     assert got == [60, 7260, 10860, 14460], got
 
 
-def test_the_demo_bearing_forms_a_healthy_baseline_then_alarms_inside_the_two_day_backfill():
-    """make run's backfill: bursts at 0, 12, 24, 36 h, then hourly in the last two hours; the prime
-    set runs around the clock, so its fault grows with the elapsed hours."""
+def test_the_demo_bearing_forms_a_healthy_baseline_then_alarms_inside_the_backfill():
+    """make run's backfill (DEMO_HISTORY): a burst every 6 running hours, then hourly in the last
+    two hours; the prime set runs around the clock, so its fault grows with the elapsed hours."""
+    from app.__main__ import DEMO_HISTORY
+    from telemetry.simulator.run import parse_duration_s
+
     entry = demo_entry("GS-2009")
     plan = _plan_machine(entry)
     assert plan.duty == "prime" and plan.sensors[0].fault.severity_start == 0.0
     fault, kin = plan.sensors[0].fault, dict(entry["sensors"][0]["kinematics"])
-    hours = [0.0, 12.0, 24.0, 36.0, 46.0, 47.0]
+    span_h = parse_duration_s(DEMO_HISTORY) / 3600.0
+    hours = [*np.arange(0.0, span_h - 2.0, 6.0), span_h - 2.0, span_h - 1.0]
     times, rms = [], []
     for k, h in enumerate(hours):
         severity = fault.severity(h)
@@ -75,6 +79,8 @@ def test_the_demo_bearing_forms_a_healthy_baseline_then_alarms_inside_the_two_da
         rms.append(analyze_burst(x, 25600.0, 1500.0, kin).features["acc_rms_m_s2"])
     state = bearing_onset({"time": times, "acc_rms_m_s2": rms})
     assert state.state == "degrading", (state, rms)
-    assert state.alarm_time == times[4]  # the first burst of the full-rate tail, inside the backfill
-    assert times[2] <= state.onset_time < state.alarm_time
-    assert bearing_onset({"time": times[:4], "acc_rms_m_s2": rms[:4]}).state == "healthy"
+    half = len(hours) // 2
+    assert bearing_onset({"time": times[:half], "acc_rms_m_s2": rms[:half]}).state == "healthy"
+    assert times[half] <= state.alarm_time <= times[-1]   # inside the backfill, after a healthy first half
+    assert times[3] <= state.onset_time < state.alarm_time
+    assert fault.severity(hours[-1]) < plan.sensors[0].fault.severity_end   # not yet at its worst

@@ -64,7 +64,7 @@ def base():
 def test_a_healthy_bearing_gets_the_population_life_flagged_as_not_a_forecast(model):
     result = score_bearing(history([0.2, 0.21, 0.19, 0.2, 0.2, 0.21]), model, "alternator_bearing-v2", base())
     assert result.scored and result.method == "bearing_life" and result.state == "healthy"
-    assert result.at_cap and "no degradation onset yet" in result.note and "60 h survived" in result.note
+    assert result.at_cap and "no degradation onset yet" in result.note and "60 h (wall clock" in result.note
     assert result.p10_h < result.p50_h < result.p90_h <= result.rul_cap_h
     assert result.model_version == "alternator_bearing-v2/bearing-life" and result.onset["state"] == "healthy"
 
