@@ -142,9 +142,8 @@ def gear_findings(acc_amp: np.ndarray, norm: np.ndarray, resolution_hz: float, f
         others = other_mesh_lines(freqs, name)
         for shaft, sname in ((g["shaft_hz"], "1x"), (g["mating_shaft_hz"], "mating 1x")):
             for sign, s in ((-1, "-"), (1, "+")):
-                m = match_line(acc_amp, norm, resolution_hz, gmf + sign * shaft, max(0.005 * gmf, 1.5 * resolution_hz))
-                if (m is not None and m.snr_db >= _LINE_SNR_DB and abs(m.matched_hz - gmf) > 0.5 * shaft
-                        and not _near_any(m.matched_hz, others, max(0.005 * m.matched_hz, 1.5 * resolution_hz))):
+                m = _mesh_sideband(acc_amp, norm, resolution_hz, gmf, sign * shaft, others)
+                if m is not None:
                     sidebands.append((f"GMF {s} {sname}", m))
         # Mean over all four sideband positions (a missing one counts 0): wear modulates both sides,
         # while one stray line (e.g. a bearing-defect harmonic next to the mesh) should not pass.
@@ -189,17 +188,25 @@ def mesh_evidence(acc_amp: np.ndarray, norm: np.ndarray, resolution_hz: float, g
         ``_LINE_SNR_DB`` above the floor and, for a sideband, are neither the mesh line itself nor
         another gear's mesh harmonic.
     """
+    mesh = match_line(acc_amp, norm, resolution_hz, gmf_hz, max(0.005 * gmf_hz, 1.5 * resolution_hz))
+    found = [("GMF x1", mesh if mesh is not None and mesh.snr_db >= _LINE_SNR_DB else None)]
+    found += [(label, _mesh_sideband(acc_amp, norm, resolution_hz, gmf_hz, offset, others))
+              for label, offset in (("GMF - 1x", -shaft_hz), ("GMF + 1x", shaft_hz))]
+    return [_ev(prefix + label, m) for label, m in found if m is not None]
+
+
+def _mesh_sideband(acc_amp: np.ndarray, norm: np.ndarray, resolution_hz: float, gmf_hz: float, offset_hz: float,
+                   others: np.ndarray | None):
+    """The line at ``gmf_hz + offset_hz`` (a first-order sideband, Hz) when it stands out and is
+    this mesh's modulation: not the mesh line itself (within half the shaft rate) nor another
+    gear's mesh harmonic (``others``, Hz); else None."""
     tol = max(0.005 * gmf_hz, 1.5 * resolution_hz)
-    out = []
-    for label, hz in (("GMF x1", gmf_hz), ("GMF - 1x", gmf_hz - shaft_hz), ("GMF + 1x", gmf_hz + shaft_hz)):
-        m = match_line(acc_amp, norm, resolution_hz, hz, tol)
-        if m is None or m.snr_db < _LINE_SNR_DB:
-            continue
-        if label != "GMF x1" and (abs(m.matched_hz - gmf_hz) <= 0.5 * shaft_hz or
-                                  (others is not None and _near_any(m.matched_hz, others, tol))):
-            continue
-        out.append(_ev(prefix + label, m))
-    return out
+    m = match_line(acc_amp, norm, resolution_hz, gmf_hz + offset_hz, tol)
+    if m is None or m.snr_db < _LINE_SNR_DB or abs(m.matched_hz - gmf_hz) <= 0.5 * abs(offset_hz):
+        return None
+    if others is not None and _near_any(m.matched_hz, others, tol):
+        return None
+    return m
 
 
 def electrical_findings(acc_amp: np.ndarray, norm: np.ndarray, resolution_hz: float, freqs: DefectFrequencies,

@@ -34,6 +34,7 @@ from typing import Sequence
 from .improve import Move
 from .model import Settings, Technician, Visit, travel_hours
 from .routes import Distances, Route, best_insertion, route_km
+from ..wording import counted
 
 #: Why this technician, as counted by the bench.
 TECHNICIAN_KINDS = ("nearest qualified", "only qualified", "nearer ones full", "nearer ones busier",
@@ -168,7 +169,7 @@ def _why_day(week: FinalWeek, visit: Visit, tech: Technician, day: date) -> tupl
         return f"{due}: on time{first}", "on time"
     late = (day - visit.due).days
     some = f"{len(late_jobs)} of its {len(visit.jobs)} jobs " if len(late_jobs) < len(visit.jobs) else ""
-    when = f"{due}: {some}{late} day{'s' if late > 1 else ''} late"
+    when = f"{due}: {some}{counted(late, 'day')} late"
     if visit.earliest is not None and visit.earliest > visit.due:
         return f"{when}; it may not be done before {visit.earliest:%a %d %b}", "late: earliest day after due"
     earlier = [d for d in week.settings.horizon if d < day and (visit.earliest is None or d >= visit.earliest)]
@@ -269,7 +270,7 @@ def _what_moving_changed(week: FinalWeek, visit: Visit, tech: Technician, day: d
     gains = []
     late_there, late_here = max(0, (moved.day - visit.due).days), max(0, (day - visit.due).days)
     if late_there > late_here:
-        gains.append("on time" if late_here == 0 else f"{late_there - late_here} day{'s' if late_there - late_here > 1 else ''} less late")
+        gains.append("on time" if late_here == 0 else f"{counted(late_there - late_here, 'day')} less late")
     if found is not None and found[1] and found[0] - detour >= SAME_KM:
         gains.append(f"{found[0] - detour:.0f} km less driving")
     if first.id != tech.id and found is not None and week.fuller(first, found[2], tech):
@@ -292,7 +293,7 @@ def _names(names: Sequence[str]) -> str:
     """``A``, ``A and B``, ``A, B and 2 others``."""
     if len(names) <= 2:
         return " and ".join(names)
-    return f"{names[0]}, {names[1]} and {len(names) - 2} other{'s' if len(names) > 3 else ''}"
+    return f"{names[0]}, {names[1]} and {counted(len(names) - 2, 'other')}"
 
 
 def _days(days: Sequence[date]) -> str:
